@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "mcuboot-image.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	DFU_BUNDLE_MCUBOOT_IMAGE, /* a bare signed MCUboot .bin */
+	DFU_BUNDLE_ZEPHYR_ZIP,	  /* dfu_application.zip with manifest.json */
+} DfuBundleKind;
+
+/* One image of a plan: what goes where, and how to recognise it on the device. */
+typedef struct {
+	guint image_index;	/* MCUboot image number (0 = app core) */
+	char *name;		/* file name inside the bundle, or the bundle's own */
+	GBytes *data;		/* the bytes to upload, exactly as sent */
+	guint8 file_sha256[32]; /* SHA-256 of data: the upload `sha` */
+	McubootImageInfo info;	/* header, version and the MCUboot image hash */
+	char *version;		/* as the device lists it */
+	char *board;		/* from the manifest, NULL if not given */
+	char *soc;		/* from the manifest, NULL if not given */
+} DfuPlanImage;
+
+/* A verified plan: every image parsed and its hash checked. */
+typedef struct {
+	DfuBundleKind kind;
+	guint8 bundle_sha256[32];
+	GPtrArray *images; /* DfuPlanImage*, ordered by image_index */
+} DfuPlan;
+
+/*
+ * Reads a bundle (bare MCUboot image or Zephyr dfu_application.zip, told apart
+ * by content, not by name) and verifies every image in it. Failures are
+ * 150-range DFU_ERROR codes with a message naming the file and what is wrong.
+ */
+DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);
+DfuPlan *dfu_plan_load_file(const char *path, GError **error);
+void dfu_plan_free(DfuPlan *plan);
+const char *dfu_bundle_kind_to_string(DfuBundleKind kind);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuPlan, dfu_plan_free)
+
+G_END_DECLS

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define MCUBOOT_IMAGE_MAGIC 0x96f3b83du
+#define MCUBOOT_HEADER_SIZE 32
+#define MCUBOOT_TLV_INFO_MAGIC 0x6907
+#define MCUBOOT_TLV_PROT_INFO_MAGIC 0x6908
+#define MCUBOOT_TLV_SHA256 0x10
+#define MCUBOOT_TLV_SHA384 0x11
+#define MCUBOOT_TLV_SHA512 0x12
+#define MCUBOOT_TLV_ECDSA_SIG 0x22
+#define MCUBOOT_TLV_ED25519 0x24
+#define MCUBOOT_HASH_MAX 64
+
+typedef struct {
+	guint8 major;
+	guint8 minor;
+	guint16 revision;
+	guint32 build;
+} McubootVersion;
+
+typedef struct {
+	guint32 load_addr;
+	guint16 hdr_size;
+	guint16 protect_tlv_size;
+	guint32 img_size;
+	guint32 flags;
+	McubootVersion version;
+	/* the image hash from the SHA TLV, checked against the recomputed digest */
+	guint8 hash[MCUBOOT_HASH_MAX];
+	gsize hash_len;
+	guint hash_tlv_type;
+	/* the signature TLV if any (type 0 when unsigned); offsets into the image */
+	guint sig_tlv_type;
+	gsize sig_offset;
+	gsize sig_len;
+	/* total bytes the image occupies: header, payload and both TLV areas */
+	gsize total_size;
+} McubootImageInfo;
+
+/*
+ * Parses and checks an MCUboot image: magic, sizes within the buffer, TLV
+ * areas well formed, exactly one SHA-256/512 TLV whose value equals the digest
+ * recomputed over [0, hdr_size + img_size + protect_tlv_size). Errors are in
+ * DFU_ERROR: MALFORMED_IMAGE for structure, CHECKSUM_MISMATCH for the digest.
+ * Bytes after the TLV area (padding) are allowed.
+ */
+gboolean mcuboot_image_parse(const guint8 *data, gsize len, McubootImageInfo *info, GError **error);
+/* "1.2.3" or "1.2.3.4" when build != 0 (as image list shows it) */
+char *mcuboot_version_to_string(const McubootVersion *version);
+/* strcmp-like; build compared last */
+int mcuboot_version_compare(const McubootVersion *a, const McubootVersion *b);
+/* parses "1.2.3", "1.2.3.4" and "1.2.3+4" */
+gboolean mcuboot_version_parse(const char *str, McubootVersion *version);
+
+G_END_DECLS

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "dfu-status.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	DFU_JOB_STATE_QUEUED,
+	DFU_JOB_STATE_RUNNING,
+	DFU_JOB_STATE_SUCCEEDED,
+	DFU_JOB_STATE_FAILED,
+	DFU_JOB_STATE_CANCELLED,
+} DfuJobState;
+
+typedef enum {
+	DFU_JOB_PHASE_NONE,
+	DFU_JOB_PHASE_WAITING,	 /* queued behind another job or backing off before a retry */
+	DFU_JOB_PHASE_FETCHING,
+	DFU_JOB_PHASE_VERIFYING,
+	DFU_JOB_PHASE_CONNECTING,
+	DFU_JOB_PHASE_INSPECTING, /* reading parameters and image state */
+	DFU_JOB_PHASE_UPLOADING,
+	DFU_JOB_PHASE_TESTING,
+	DFU_JOB_PHASE_RESETTING,
+	DFU_JOB_PHASE_CONFIRMING,
+	DFU_JOB_PHASE_DONE,
+} DfuJobPhase;
+
+/* what changed, passed with DfuJob::changed so that listeners can batch */
+typedef enum {
+	DFU_JOB_CHANGED_STATE = 1 << 0,
+	DFU_JOB_CHANGED_PHASE = 1 << 1,
+	DFU_JOB_CHANGED_PROGRESS = 1 << 2, /* Percentage, BytesDone, BytesTotal, BytesPerSecond */
+	DFU_JOB_CHANGED_RESULT = 1 << 3,   /* StatusCode, StatusName, Message, DeviceError */
+	DFU_JOB_CHANGED_ATTEMPT = 1 << 4,
+	DFU_JOB_CHANGED_TIMESTAMPS = 1 << 5,
+} DfuJobChanged;
+
+/* options accepted in Submit(..., a{sv} options); unknown keys are refused */
+typedef struct {
+	gboolean confirm;	  /* "confirm" b, default TRUE: FALSE stops at staged */
+	gboolean force;		  /* "force" b: upload even when the device already runs the image */
+	gboolean allow_downgrade; /* "allow-downgrade" b */
+	guint max_attempts;	  /* "max-attempts" u, 0 = configured default */
+	gchar *name;		  /* "source-name" s: shown as Source, e.g. the file name */
+} DfuJobOptions;
+
+#define DFU_TYPE_JOB (dfu_job_get_type())
+G_DECLARE_FINAL_TYPE(DfuJob, dfu_job, DFU, JOB, GObject)
+
+/* Signals: "changed" (guint DfuJobChanged mask) emitted after every setter that changed something. */
+
+DfuJob *dfu_job_new(guint64 id, const char *target, const char *source, const char *bundle_path,
+		    const DfuJobOptions *options);
+
+guint64 dfu_job_get_id(DfuJob *self);
+const char *dfu_job_get_target(DfuJob *self);
+const char *dfu_job_get_source(DfuJob *self);
+/* the bundle copy in the cache directory, owned by the job */
+const char *dfu_job_get_bundle_path(DfuJob *self);
+const DfuJobOptions *dfu_job_get_options(DfuJob *self);
+
+DfuJobState dfu_job_get_state(DfuJob *self);
+DfuJobPhase dfu_job_get_phase(DfuJob *self);
+guint dfu_job_get_percentage(DfuJob *self);
+guint64 dfu_job_get_bytes_done(DfuJob *self);
+guint64 dfu_job_get_bytes_total(DfuJob *self);
+guint64 dfu_job_get_bytes_per_second(DfuJob *self);
+guint dfu_job_get_status_code(DfuJob *self);
+const char *dfu_job_get_message(DfuJob *self);
+/* a{sv}, never NULL (empty dict when the device gave no error) */
+GVariant *dfu_job_get_device_error(DfuJob *self);
+guint dfu_job_get_attempt(DfuJob *self);
+/* realtime in microseconds since the epoch, 0 = not yet */
+gint64 dfu_job_get_created(DfuJob *self);
+gint64 dfu_job_get_started(DfuJob *self);
+gint64 dfu_job_get_finished(DfuJob *self);
+gboolean dfu_job_is_finished(DfuJob *self);
+
+void dfu_job_set_state(DfuJob *self, DfuJobState state);
+void dfu_job_set_phase(DfuJob *self, DfuJobPhase phase);
+/* bytes_total 0 keeps the previous total; rate is computed here from the history of calls */
+void dfu_job_set_progress(DfuJob *self, guint64 bytes_done, guint64 bytes_total);
+/* message may be NULL; device_error may be NULL (floating refs are sunk) */
+void dfu_job_set_result(DfuJob *self, guint status_code, const char *message, GVariant *device_error);
+void dfu_job_set_attempt(DfuJob *self, guint attempt);
+/* appends a line to the job's history log (kept, persisted, shown by dfuctl status -v) */
+void dfu_job_log(DfuJob *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* the history: array of "timestamp-µs\tmessage" strings */
+GPtrArray *dfu_job_get_history(DfuJob *self);
+
+const char *dfu_job_state_to_string(DfuJobState state);
+gboolean dfu_job_state_from_string(const char *str, DfuJobState *state);
+const char *dfu_job_phase_to_string(DfuJobPhase phase);
+gboolean dfu_job_phase_from_string(const char *str, DfuJobPhase *phase);
+
+/* persistence: the whole job as a JSON object (json-glib), and back */
+char *dfu_job_to_json(DfuJob *self);
+DfuJob *dfu_job_new_from_json(const char *json, GError **error);
+
+void dfu_job_options_clear(DfuJobOptions *options);
+
+G_END_DECLS

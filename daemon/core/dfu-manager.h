@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "dfu-config.h"
+#include "dfu-job.h"
+#include "dfu-runner.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The job set: creation, persistence in the state directory, the queue and
+ * its scheduler (one job per device, MaxParallelJobs at once, retries with
+ * back-off for recoverable codes), expiry of finished jobs. Knows nothing of
+ * D-Bus; the bus layer listens to its signals.
+ *
+ * Signals:
+ *   "job-added"    (DfuJob *job)      a new or reloaded job exists
+ *   "job-removed"  (DfuJob *job)      a finished job expired
+ *   "job-finished" (DfuJob *job)      a job reached succeeded/failed/cancelled
+ *   "counts-changed" ()               QueueLength or ActiveJobs changed
+ */
+#define DFU_TYPE_MANAGER (dfu_manager_get_type())
+G_DECLARE_FINAL_TYPE(DfuManager, dfu_manager, DFU, MANAGER, GObject)
+
+/* runner is borrowed and must outlive the manager */
+DfuManager *dfu_manager_new(DfuConfig *config, DfuRunner *runner);
+/*
+ * Reloads the jobs persisted in the state directory (emitting job-added for
+ * each) and starts scheduling. Jobs that were running when the daemon stopped
+ * are queued again and resume from what the device reports.
+ */
+gboolean dfu_manager_start(DfuManager *self, GError **error);
+
+/*
+ * Creates a job for target (a URI or a configured device name) from an open
+ * bundle file descriptor (borrowed; the manager dups what it needs). Returns at
+ * once: the bundle is copied to the cache in a worker and the job is queued
+ * when the copy is complete. Bad targets and options fail here with
+ * DFU_STATUS_INVALID_ARGUMENT; a full disk with DFU_STATUS_STORAGE_ERROR.
+ */
+DfuJob *dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
+			      GError **error);
+
+DfuJob *dfu_manager_lookup(DfuManager *self, guint64 id);
+/* all jobs, ordered by id; caller owns the array (with refs) */
+GPtrArray *dfu_manager_list_jobs(DfuManager *self);
+guint dfu_manager_get_queue_length(DfuManager *self);
+guint dfu_manager_get_active_jobs(DfuManager *self);
+/* a queued job ends cancelled at once; a running one when its attempt stops */
+gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
+/* stops running attempts without finishing their jobs: they stay persisted as running and resume next start */
+void dfu_manager_shutdown(DfuManager *self);
+DfuConfig *dfu_manager_get_config(DfuManager *self);
+
+G_END_DECLS

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	DFU_LINK_SERIAL,
+	DFU_LINK_BLE,
+} DfuLinkType;
+
+typedef enum {
+	DFU_PROTOCOL_SMP,
+	DFU_PROTOCOL_NRFDFU,
+	DFU_PROTOCOL_ATFOTA,
+} DfuProtocolType;
+
+/*
+ * A parsed target URI:
+ *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota]
+ *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
+ * Unknown schemes, unknown query keys and bad values are refused with
+ * DFU_STATUS_INVALID_ARGUMENT and a message naming the offending part.
+ */
+typedef struct {
+	DfuLinkType link;
+	DfuProtocolType protocol;
+	char *path;	/* serial: device node */
+	guint baud;	/* serial: 0 = configured default */
+	char *address;	/* ble: upper-case AA:BB:CC:DD:EE:FF */
+	char *adapter;	/* ble: default "hci0" */
+	char *uri;	/* normalised form, used as the device key */
+} DfuTarget;
+
+DfuTarget *dfu_target_parse(const char *uri, GError **error);
+void dfu_target_free(DfuTarget *target);
+const char *dfu_protocol_to_string(DfuProtocolType protocol);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuTarget, dfu_target_free)
+
+G_END_DECLS
