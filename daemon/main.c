@@ -1,7 +1,232 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-int main(void);
-int
-main(void)
+#include "config.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "bus-autoptr.h"
+#include "bus-glib.h"
+#include "bus-manager.h"
+#include "dfu-error.h"
+#include "dfu-job-runner.h"
+#include "dfu-manager.h"
+
+/* exit codes from systemd.exec(5) */
+enum {
+	EXIT_INVALID_ARGUMENT = 2,
+	EXIT_NOT_CONFIGURED = 6,
+};
+
+typedef struct {
+	GMainLoop *loop;
+	DfuManager *manager;
+	guint bus_source;
+	int exit_code;
+} DfuDaemon;
+
+static void
+daemon_quit(DfuDaemon *self, int exit_code)
 {
-	return 1;
+	if (self->exit_code == EXIT_SUCCESS)
+		self->exit_code = exit_code;
+	g_main_loop_quit(self->loop);
+}
+
+static void
+daemon_notify_status(DfuDaemon *self)
+{
+	sd_notifyf(0, "STATUS=%u job(s) running, %u queued", dfu_manager_get_active_jobs(self->manager),
+	           dfu_manager_get_queue_length(self->manager));
+}
+
+static void
+daemon_counts_changed_cb(DfuManager *manager, gpointer user_data)
+{
+	daemon_notify_status(user_data);
+}
+
+static gboolean
+daemon_signal_cb(gpointer user_data)
+{
+	DfuDaemon *self = user_data;
+
+	g_info("stopping");
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	daemon_quit(self, EXIT_SUCCESS);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+daemon_bus_lost_cb(gpointer user_data)
+{
+	DfuDaemon *self = user_data;
+
+	g_warning("lost the connection to the bus");
+	self->bus_source = 0;
+	daemon_quit(self, EXIT_FAILURE);
+	return G_SOURCE_REMOVE;
+}
+
+static int
+daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuDaemon *self = userdata;
+	const sd_bus_error *error = sd_bus_message_get_error(m);
+	guint32 result = 0;
+
+	if (error != NULL) {
+		g_printerr("dfud: cannot request the name %s: %s\n", DFU_BUS_NAME, error->message);
+		daemon_quit(self, EXIT_FAILURE);
+		return 0;
+	}
+	/* DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER */
+	if (sd_bus_message_read(m, "u", &result) < 0 || result != 1) {
+		g_printerr("dfud: the name %s is already taken\n", DFU_BUS_NAME);
+		daemon_quit(self, EXIT_FAILURE);
+		return 0;
+	}
+	g_info("ready on %s", DFU_BUS_NAME);
+	sd_notify(0, "READY=1");
+	daemon_notify_status(self);
+	return 0;
+}
+
+static sd_bus *
+daemon_open_bus(gboolean session, GError **error)
+{
+	g_autoptr(sd_bus) bus = NULL;
+	int r = session ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+
+	if (r < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot connect to the %s bus: %s",
+		            session ? "session" : "system", g_strerror(-r));
+		return NULL;
+	}
+	return g_steal_pointer(&bus);
+}
+
+static int
+daemon_run(DfuConfig *config, gboolean session)
+{
+	DfuDaemon self = {.exit_code = EXIT_SUCCESS};
+	DfuBusAuth auth = {.session_bus = session, .own_uid = geteuid()};
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = NULL;
+	g_autoptr(DfuManager) manager = NULL;
+	g_autoptr(DfuBusManager) bus_manager = NULL;
+	g_autoptr(sd_bus_slot) name_slot = NULL;
+	DfuRunner *runner;
+	guint sigterm;
+	guint sigint;
+	gulong counts_handler;
+	int r;
+
+	bus = daemon_open_bus(session, &error);
+	if (bus == NULL) {
+		g_printerr("dfud: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+
+	runner = dfu_job_runner_new(config);
+	manager = dfu_manager_new(config, runner);
+	bus_manager = dfu_bus_manager_new(bus, manager, &auth, &error);
+	if (bus_manager == NULL) {
+		g_printerr("dfud: %s\n", error->message);
+		g_clear_object(&manager);
+		dfu_job_runner_free(runner);
+		return EXIT_FAILURE;
+	}
+	self.loop = loop;
+	self.manager = manager;
+	counts_handler =
+	        g_signal_connect(manager, "counts-changed", G_CALLBACK(daemon_counts_changed_cb), &self);
+
+	if (!dfu_manager_start(manager, &error)) {
+		g_printerr("dfud: %s\n", error->message);
+		self.exit_code = EXIT_FAILURE;
+	} else {
+		r = sd_bus_request_name_async(bus, &name_slot, DFU_BUS_NAME, 0, daemon_name_reply_cb, &self);
+		if (r < 0) {
+			g_printerr("dfud: cannot request the name %s: %s\n", DFU_BUS_NAME, g_strerror(-r));
+			self.exit_code = EXIT_FAILURE;
+		}
+	}
+
+	if (self.exit_code == EXIT_SUCCESS) {
+		self.bus_source = dfu_bus_attach_glib(bus, NULL, daemon_bus_lost_cb, &self);
+		sigterm = g_unix_signal_add(SIGTERM, daemon_signal_cb, &self);
+		sigint = g_unix_signal_add(SIGINT, daemon_signal_cb, &self);
+		g_main_loop_run(loop);
+		g_source_remove(sigint);
+		g_source_remove(sigterm);
+		g_clear_handle_id(&self.bus_source, g_source_remove);
+	}
+
+	/* running attempts stop without finishing their jobs; they resume on the next start */
+	dfu_manager_shutdown(manager);
+	dfu_bus_manager_flush(bus_manager);
+	g_clear_signal_handler(&counts_handler, manager);
+	g_clear_pointer(&name_slot, sd_bus_slot_unref);
+	g_clear_pointer(&bus_manager, dfu_bus_manager_free);
+	g_clear_object(&manager);
+	dfu_job_runner_free(runner);
+	g_clear_pointer(&bus, sd_bus_flush_close_unref);
+	return self.exit_code;
+}
+
+static void
+print_version(void)
+{
+	g_print("dfud %s\n", PACKAGE_VERSION);
+}
+
+int
+main(int argc, char **argv)
+{
+	gboolean session = FALSE;
+	gboolean verbose = FALSE;
+	gboolean version = FALSE;
+	g_autofree char *config_path = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuConfig) config = NULL;
+	g_autoptr(GOptionContext) context = NULL;
+	const GOptionEntry entries[] = {
+	        {"session", 0, 0, G_OPTION_ARG_NONE, &session, "Use the session bus (also DFUD_BUS=session)",
+	         NULL},
+	        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "PATH"},
+	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
+	        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	setlocale(LC_ALL, "");
+	context = g_option_context_new(NULL);
+	g_option_context_set_summary(context, "Firmware update daemon for attached devices");
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_printerr("dfud: %s\n", error->message);
+		return EXIT_INVALID_ARGUMENT;
+	}
+	if (argc > 1) {
+		g_printerr("dfud: unexpected argument '%s'\n", argv[1]);
+		return EXIT_INVALID_ARGUMENT;
+	}
+	if (version) {
+		print_version();
+		return EXIT_SUCCESS;
+	}
+	if (verbose)
+		g_log_set_debug_enabled(TRUE);
+	if (g_strcmp0(g_getenv("DFUD_BUS"), "session") == 0)
+		session = TRUE;
+
+	config = dfu_config_load(config_path, &error);
+	if (config == NULL) {
+		g_printerr("dfud: %s\n", error->message);
+		return EXIT_NOT_CONFIGURED;
+	}
+	return daemon_run(config, session);
 }

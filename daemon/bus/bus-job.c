@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-autoptr.h"
+#include "bus-errors.h"
+#include "bus-job.h"
+#include "bus-variant.h"
+#include "dfu-error.h"
+
+struct _DfuBusJobs {
+	sd_bus *bus;
+	DfuManager *manager;
+	DfuBusAuth auth;
+	GHashTable *objects; /* &DfuBusJob.id -> DfuBusJob */
+	sd_bus_slot *vtable_slot;
+	sd_bus_slot *enumerator_slot;
+};
+
+typedef struct {
+	guint64 id;
+	DfuBusJobs *owner;
+	DfuJob *job;
+	char *path;
+	gulong changed_handler;
+	guint pending; /* DfuJobChanged bits not yet emitted */
+	guint flush_source;
+	gint64 last_emit; /* monotonic µs */
+} DfuBusJob;
+
+/* changes that listeners want to see without delay */
+#define URGENT_CHANGES (DFU_JOB_CHANGED_STATE | DFU_JOB_CHANGED_PHASE | DFU_JOB_CHANGED_RESULT)
+
+static void
+bus_job_free(DfuBusJob *obj)
+{
+	g_clear_handle_id(&obj->flush_source, g_source_remove);
+	g_clear_signal_handler(&obj->changed_handler, obj->job);
+	g_clear_object(&obj->job);
+	g_free(obj->path);
+	g_free(obj);
+}
+
+char *
+dfu_bus_job_path(guint64 id)
+{
+	return g_strdup_printf(DFU_BUS_JOB_PATH_PREFIX "/%" G_GUINT64_FORMAT, id);
+}
+
+gboolean
+dfu_bus_job_path_parse(const char *path, guint64 *id)
+{
+	const char *tail;
+
+	if (path == NULL || !g_str_has_prefix(path, DFU_BUS_JOB_PATH_PREFIX "/"))
+		return FALSE;
+	tail = path + strlen(DFU_BUS_JOB_PATH_PREFIX "/");
+	/* digits only: the parser below would take a sign */
+	if (*tail == '\0' || !g_ascii_isdigit(*tail))
+		return FALSE;
+	return g_ascii_string_to_unsigned(tail, 10, 0, G_MAXUINT64, id, NULL);
+}
+
+static const char *
+job_state_name(DfuJob *job)
+{
+	return dfu_job_state_to_string(dfu_job_get_state(job));
+}
+
+static const char *
+job_phase_name(DfuJob *job)
+{
+	return dfu_job_phase_to_string(dfu_job_get_phase(job));
+}
+
+static const char *
+job_status_name(DfuJob *job)
+{
+	return dfu_status_to_name(dfu_job_get_status_code(job));
+}
+
+static const char *
+job_message(DfuJob *job)
+{
+	const char *message = dfu_job_get_message(job);
+	return message != NULL ? message : "";
+}
+
+static const char *
+job_source(DfuJob *job)
+{
+	const char *source = dfu_job_get_source(job);
+	return source != NULL ? source : "";
+}
+
+typedef struct {
+	const char *name;
+	char type;
+	guint changed; /* DfuJobChanged bits that change it, 0 for constants */
+	const char *(*get_s)(DfuJob *job);
+	guint (*get_u)(DfuJob *job);
+	guint64 (*get_t)(DfuJob *job);
+	gint64 (*get_x)(DfuJob *job);
+} DfuBusJobProperty;
+
+/* the order is the order of the names in each PropertiesChanged */
+static const DfuBusJobProperty job_properties[] = {
+        {"Id", 't', 0, .get_t = dfu_job_get_id},
+        {"Target", 's', 0, .get_s = dfu_job_get_target},
+        {"Source", 's', 0, .get_s = job_source},
+        {"State", 's', DFU_JOB_CHANGED_STATE, .get_s = job_state_name},
+        {"Phase", 's', DFU_JOB_CHANGED_PHASE, .get_s = job_phase_name},
+        {"Percentage", 'u', DFU_JOB_CHANGED_PROGRESS, .get_u = dfu_job_get_percentage},
+        {"BytesDone", 't', DFU_JOB_CHANGED_PROGRESS, .get_t = dfu_job_get_bytes_done},
+        {"BytesTotal", 't', DFU_JOB_CHANGED_PROGRESS, .get_t = dfu_job_get_bytes_total},
+        {"BytesPerSecond", 't', DFU_JOB_CHANGED_PROGRESS, .get_t = dfu_job_get_bytes_per_second},
+        {"StatusCode", 'u', DFU_JOB_CHANGED_RESULT, .get_u = dfu_job_get_status_code},
+        {"StatusName", 's', DFU_JOB_CHANGED_RESULT, .get_s = job_status_name},
+        {"Message", 's', DFU_JOB_CHANGED_RESULT, .get_s = job_message},
+        {"DeviceError", 'a', DFU_JOB_CHANGED_RESULT},
+        {"Attempt", 'u', DFU_JOB_CHANGED_ATTEMPT, .get_u = dfu_job_get_attempt},
+        {"Created", 'x', 0, .get_x = dfu_job_get_created},
+        {"Started", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_started},
+        {"Finished", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_finished},
+};
+
+static const DfuBusJobProperty *
+job_property_lookup(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(job_properties); i++) {
+		if (g_strcmp0(job_properties[i].name, name) == 0)
+			return &job_properties[i];
+	}
+	return NULL;
+}
+
+static int
+job_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                 sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusJob *obj = userdata;
+	const DfuBusJobProperty *prop = job_property_lookup(property);
+	guint32 u;
+	guint64 t;
+	gint64 x;
+
+	if (prop == NULL)
+		return -ENOENT;
+	switch (prop->type) {
+	case 's':
+		return sd_bus_message_append_basic(reply, 's', prop->get_s(obj->job));
+	case 'u':
+		u = prop->get_u(obj->job);
+		return sd_bus_message_append_basic(reply, 'u', &u);
+	case 't':
+		t = prop->get_t(obj->job);
+		return sd_bus_message_append_basic(reply, 't', &t);
+	case 'x':
+		x = prop->get_x(obj->job);
+		return sd_bus_message_append_basic(reply, 'x', &x);
+	default:
+		return dfu_bus_append_gvariant(reply, dfu_job_get_device_error(obj->job));
+	}
+}
+
+static int
+job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusJob *obj = userdata;
+	g_autoptr(GError) error = NULL;
+	int r;
+
+	r = dfu_bus_auth_check(&obj->owner->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!dfu_manager_cancel(obj->owner->manager, obj->id, &error))
+		return dfu_bus_error_set(ret_error, error);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+#define JOB_PROPERTY(name, sig, flags) SD_BUS_PROPERTY(name, sig, job_property_get, 0, flags)
+#define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+static const sd_bus_vtable job_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Cancel", "", "", job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        JOB_PROPERTY("Id", "t", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("Target", "s", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("Source", "s", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("State", "s", EMITS),
+        JOB_PROPERTY("Phase", "s", EMITS),
+        JOB_PROPERTY("Percentage", "u", EMITS),
+        JOB_PROPERTY("BytesDone", "t", EMITS),
+        JOB_PROPERTY("BytesTotal", "t", EMITS),
+        JOB_PROPERTY("BytesPerSecond", "t", EMITS),
+        JOB_PROPERTY("StatusCode", "u", EMITS),
+        JOB_PROPERTY("StatusName", "s", EMITS),
+        JOB_PROPERTY("Message", "s", EMITS),
+        JOB_PROPERTY("DeviceError", "a{sv}", EMITS),
+        JOB_PROPERTY("Attempt", "u", EMITS),
+        JOB_PROPERTY("Created", "x", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("Started", "x", EMITS),
+        JOB_PROPERTY("Finished", "x", EMITS),
+        SD_BUS_VTABLE_END,
+};
+
+static int
+job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
+         sd_bus_error *ret_error)
+{
+	DfuBusJobs *self = userdata;
+	DfuBusJob *obj;
+	guint64 id;
+
+	if (!dfu_bus_job_path_parse(path, &id))
+		return 0;
+	obj = g_hash_table_lookup(self->objects, &id);
+	if (obj == NULL)
+		return 0;
+	*ret_found = obj;
+	return 1;
+}
+
+static int
+compare_ids(const void *a, const void *b)
+{
+	guint64 ia = **(const guint64 *const *)a;
+	guint64 ib = **(const guint64 *const *)b;
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+static int
+job_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *ret_error)
+{
+	DfuBusJobs *self = userdata;
+	guint n_ids = 0;
+	g_autofree gpointer *ids = g_hash_table_get_keys_as_array(self->objects, &n_ids);
+	char **nodes;
+
+	qsort(ids, n_ids, sizeof(gpointer), compare_ids);
+	/* sd-bus frees the list with free(), which is g_free() since GLib 2.46 */
+	nodes = g_new0(char *, n_ids + 1);
+	for (guint i = 0; i < n_ids; i++)
+		nodes[i] = dfu_bus_job_path(*(const guint64 *)ids[i]);
+	*ret_nodes = nodes;
+	return 1;
+}
+
+static void
+bus_job_emit(DfuBusJob *obj)
+{
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	int r;
+
+	g_clear_handle_id(&obj->flush_source, g_source_remove);
+	if (obj->pending == 0)
+		return;
+	for (gsize i = 0; i < G_N_ELEMENTS(job_properties); i++) {
+		if (job_properties[i].changed & obj->pending)
+			g_ptr_array_add(names, (gpointer)job_properties[i].name);
+	}
+	g_ptr_array_add(names, NULL);
+	obj->pending = 0;
+	obj->last_emit = g_get_monotonic_time();
+
+	r = sd_bus_emit_properties_changed_strv(obj->owner->bus, obj->path, DFU_BUS_JOB_INTERFACE,
+	                                        (char **)names->pdata);
+	if (r < 0)
+		g_warning("cannot emit the changes of job %" G_GUINT64_FORMAT ": %s", obj->id,
+		          g_strerror(-r));
+}
+
+static gboolean
+bus_job_flush_cb(gpointer user_data)
+{
+	DfuBusJob *obj = user_data;
+
+	obj->flush_source = 0;
+	bus_job_emit(obj);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+bus_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
+{
+	DfuBusJob *obj = user_data;
+	gint64 due;
+	gint64 now;
+
+	obj->pending |= mask;
+	if (mask & URGENT_CHANGES) {
+		/* an idle flush collects everything changed in this iteration into one signal */
+		g_clear_handle_id(&obj->flush_source, g_source_remove);
+		obj->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, bus_job_flush_cb, obj, NULL);
+		return;
+	}
+	if (obj->flush_source != 0)
+		return;
+	now = g_get_monotonic_time();
+	due = obj->last_emit + DFU_BUS_JOB_PROGRESS_INTERVAL_MS * 1000;
+	if (due <= now)
+		obj->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, bus_job_flush_cb, obj, NULL);
+	else
+		obj->flush_source = g_timeout_add((guint)((due - now + 999) / 1000), bus_job_flush_cb, obj);
+}
+
+void
+dfu_bus_jobs_add(DfuBusJobs *self, DfuJob *job)
+{
+	DfuBusJob *obj;
+	guint64 id = dfu_job_get_id(job);
+	int r;
+
+	if (g_hash_table_contains(self->objects, &id))
+		return;
+	obj = g_new0(DfuBusJob, 1);
+	obj->id = id;
+	obj->owner = self;
+	obj->job = g_object_ref(job);
+	obj->path = dfu_bus_job_path(id);
+	obj->changed_handler = g_signal_connect(job, "changed", G_CALLBACK(bus_job_changed_cb), obj);
+	g_hash_table_insert(self->objects, &obj->id, obj);
+
+	r = sd_bus_emit_object_added(self->bus, obj->path);
+	if (r < 0)
+		g_warning("cannot announce job %" G_GUINT64_FORMAT ": %s", id, g_strerror(-r));
+}
+
+void
+dfu_bus_jobs_remove(DfuBusJobs *self, DfuJob *job)
+{
+	guint64 id = dfu_job_get_id(job);
+	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
+	int r;
+
+	if (obj == NULL)
+		return;
+	/* sd-bus looks the object up to list its interfaces, so announce before dropping it */
+	r = sd_bus_emit_object_removed(self->bus, obj->path);
+	if (r < 0)
+		g_warning("cannot announce the removal of job %" G_GUINT64_FORMAT ": %s", id, g_strerror(-r));
+	g_hash_table_remove(self->objects, &id);
+}
+
+void
+dfu_bus_jobs_flush_job(DfuBusJobs *self, DfuJob *job)
+{
+	guint64 id = dfu_job_get_id(job);
+	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
+
+	if (obj != NULL)
+		bus_job_emit(obj);
+}
+
+void
+dfu_bus_jobs_flush(DfuBusJobs *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->objects);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		bus_job_emit(value);
+}
+
+DfuBusJobs *
+dfu_bus_jobs_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
+{
+	g_autoptr(DfuBusJobs) self = g_new0(DfuBusJobs, 1);
+	int r;
+
+	self->bus = sd_bus_ref(bus);
+	self->manager = g_object_ref(manager);
+	self->auth = *auth;
+	self->objects =
+	        g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)bus_job_free);
+
+	r = sd_bus_add_fallback_vtable(bus, &self->vtable_slot, DFU_BUS_JOB_PATH_PREFIX,
+	                               DFU_BUS_JOB_INTERFACE, job_vtable, job_find, self);
+	if (r < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "Cannot export the job objects: %s",
+		            g_strerror(-r));
+		return NULL;
+	}
+	r = sd_bus_add_node_enumerator(bus, &self->enumerator_slot, DFU_BUS_JOB_PATH_PREFIX, job_enumerate,
+	                               self);
+	if (r < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR,
+		            "Cannot enumerate the job objects: %s", g_strerror(-r));
+		return NULL;
+	}
+	return g_steal_pointer(&self);
+}
+
+void
+dfu_bus_jobs_free(DfuBusJobs *self)
+{
+	if (self == NULL)
+		return;
+	g_clear_pointer(&self->enumerator_slot, sd_bus_slot_unref);
+	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
+	g_clear_pointer(&self->objects, g_hash_table_unref);
+	g_clear_object(&self->manager);
+	g_clear_pointer(&self->bus, sd_bus_unref);
+	g_free(self);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "bus-autoptr.h"
+#include "bus-errors.h"
+#include "bus-job.h"
+#include "bus-manager.h"
+#include "bus-options.h"
+#include "dfu-error.h"
+
+struct _DfuBusManager {
+	sd_bus *bus;
+	DfuManager *manager;
+	DfuBusAuth auth;
+	DfuBusJobs *jobs;
+	sd_bus_slot *object_manager_slot;
+	sd_bus_slot *vtable_slot;
+	gulong handlers[4];
+};
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DfuJobOptions, dfu_job_options_clear)
+
+static int
+manager_method_submit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	g_auto(DfuJobOptions) options = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *path = NULL;
+	const char *target = NULL;
+	int fd = -1;
+	int r;
+
+	r = dfu_bus_auth_check(&self->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(m, "sh", &target, &fd);
+	if (r < 0)
+		return r;
+	r = dfu_bus_options_read(m, &options, ret_error);
+	if (r < 0)
+		return r;
+
+	/* the fd stays owned by the message; the manager dups what it keeps */
+	job = dfu_manager_submit_fd(self->manager, target, fd, &options, &error);
+	if (job == NULL)
+		return dfu_bus_error_set(ret_error, error);
+	path = dfu_bus_job_path(dfu_job_get_id(job));
+	return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int
+manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	g_auto(DfuJobOptions) options = {0};
+	const char *target = NULL;
+	const char *url = NULL;
+	int r;
+
+	r = dfu_bus_auth_check(&self->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(m, "ss", &target, &url);
+	if (r < 0)
+		return r;
+	r = dfu_bus_options_read(m, &options, ret_error);
+	if (r < 0)
+		return r;
+	return dfu_bus_error_setf(ret_error, DFU_STATUS_NOT_SUPPORTED,
+	                          "Fetching bundles from a URL is not supported by this daemon yet");
+}
+
+static int
+manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	g_autoptr(sd_bus_message) reply = NULL;
+	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "o");
+	if (r < 0)
+		return r;
+	for (guint i = 0; i < jobs->len; i++) {
+		g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(g_ptr_array_index(jobs, i)));
+		r = sd_bus_message_append_basic(reply, 'o', path);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int
+append_history_entry(sd_bus_message *reply, DfuJob *job)
+{
+	guint code = dfu_job_get_status_code(job);
+	const char *message = dfu_job_get_message(job);
+	const char *source = dfu_job_get_source(job);
+
+	return sd_bus_message_append(reply, "a{sv}", 9, "Id", "t", dfu_job_get_id(job), "Target", "s",
+	                             dfu_job_get_target(job), "Source", "s", source != NULL ? source : "",
+	                             "State", "s", dfu_job_state_to_string(dfu_job_get_state(job)),
+	                             "StatusCode", "u", code, "StatusName", "s", dfu_status_to_name(code),
+	                             "Message", "s", message != NULL ? message : "", "Created", "x",
+	                             dfu_job_get_created(job), "Finished", "x", dfu_job_get_finished(job));
+}
+
+static int
+manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	g_autoptr(sd_bus_message) reply = NULL;
+	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	if (r < 0)
+		return r;
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuJob *job = g_ptr_array_index(jobs, i);
+		if (!dfu_job_is_finished(job))
+			continue;
+		r = append_history_entry(reply, job);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int
+manager_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                     sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	guint32 value;
+
+	if (g_strcmp0(property, "Version") == 0)
+		return sd_bus_message_append_basic(reply, 's', PACKAGE_VERSION);
+	if (g_strcmp0(property, "QueueLength") == 0)
+		value = dfu_manager_get_queue_length(self->manager);
+	else
+		value = dfu_manager_get_active_jobs(self->manager);
+	return sd_bus_message_append_basic(reply, 'u', &value);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("Submit", SD_BUS_ARGS("s", target, "h", bundle_fd, "a{sv}", options),
+                                SD_BUS_RESULT("o", job), manager_method_submit, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SubmitUrl", SD_BUS_ARGS("s", target, "s", url, "a{sv}", options),
+                                SD_BUS_RESULT("o", job), manager_method_submit_url,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListJobs", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
+                                manager_method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", jobs),
+                                manager_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Version", "s", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("QueueLength", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ActiveJobs", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_SIGNAL_WITH_ARGS("JobFinished", SD_BUS_ARGS("o", job, "u", status_code), 0),
+        SD_BUS_VTABLE_END,
+};
+
+static void
+manager_job_added_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	DfuBusManager *self = user_data;
+
+	dfu_bus_jobs_add(self->jobs, job);
+}
+
+static void
+manager_job_removed_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	DfuBusManager *self = user_data;
+
+	dfu_bus_jobs_remove(self->jobs, job);
+}
+
+static void
+manager_job_finished_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	DfuBusManager *self = user_data;
+	g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(job));
+	int r;
+
+	/* listeners see the final state before the signal that says it is final */
+	dfu_bus_jobs_flush_job(self->jobs, job);
+	r = sd_bus_emit_signal(self->bus, DFU_BUS_MANAGER_PATH, DFU_BUS_MANAGER_INTERFACE, "JobFinished",
+	                       "ou", path, (guint32)dfu_job_get_status_code(job));
+	if (r < 0)
+		g_warning("cannot emit JobFinished: %s", g_strerror(-r));
+}
+
+static void
+manager_counts_changed_cb(DfuManager *manager, gpointer user_data)
+{
+	DfuBusManager *self = user_data;
+	int r;
+
+	r = sd_bus_emit_properties_changed(self->bus, DFU_BUS_MANAGER_PATH, DFU_BUS_MANAGER_INTERFACE,
+	                                   "QueueLength", "ActiveJobs", NULL);
+	if (r < 0)
+		g_warning("cannot emit the job counts: %s", g_strerror(-r));
+}
+
+DfuBusManager *
+dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
+{
+	g_autoptr(DfuBusManager) self = g_new0(DfuBusManager, 1);
+	g_autoptr(GPtrArray) jobs = NULL;
+	int r;
+
+	self->bus = sd_bus_ref(bus);
+	self->manager = g_object_ref(manager);
+	self->auth = *auth;
+
+	r = sd_bus_add_object_manager(bus, &self->object_manager_slot, DFU_BUS_MANAGER_PATH);
+	if (r >= 0)
+		r = sd_bus_add_object_vtable(bus, &self->vtable_slot, DFU_BUS_MANAGER_PATH,
+		                             DFU_BUS_MANAGER_INTERFACE, manager_vtable, self);
+	if (r < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "Cannot export %s: %s",
+		            DFU_BUS_MANAGER_PATH, g_strerror(-r));
+		return NULL;
+	}
+	self->jobs = dfu_bus_jobs_new(bus, manager, auth, error);
+	if (self->jobs == NULL)
+		return NULL;
+
+	jobs = dfu_manager_list_jobs(manager);
+	for (guint i = 0; i < jobs->len; i++)
+		dfu_bus_jobs_add(self->jobs, g_ptr_array_index(jobs, i));
+
+	self->handlers[0] = g_signal_connect(manager, "job-added", G_CALLBACK(manager_job_added_cb), self);
+	self->handlers[1] =
+	        g_signal_connect(manager, "job-removed", G_CALLBACK(manager_job_removed_cb), self);
+	self->handlers[2] =
+	        g_signal_connect(manager, "job-finished", G_CALLBACK(manager_job_finished_cb), self);
+	self->handlers[3] =
+	        g_signal_connect(manager, "counts-changed", G_CALLBACK(manager_counts_changed_cb), self);
+	return g_steal_pointer(&self);
+}
+
+void
+dfu_bus_manager_flush(DfuBusManager *self)
+{
+	dfu_bus_jobs_flush(self->jobs);
+}
+
+void
+dfu_bus_manager_free(DfuBusManager *self)
+{
+	if (self == NULL)
+		return;
+	for (gsize i = 0; i < G_N_ELEMENTS(self->handlers); i++)
+		g_clear_signal_handler(&self->handlers[i], self->manager);
+	g_clear_pointer(&self->jobs, dfu_bus_jobs_free);
+	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
+	g_clear_pointer(&self->object_manager_slot, sd_bus_slot_unref);
+	g_clear_object(&self->manager);
+	g_clear_pointer(&self->bus, sd_bus_unref);
+	g_free(self);
+}
