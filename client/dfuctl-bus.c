@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfu-error.h"
+#include "dfuctl-bus.h"
+#include "dfuctl-variant.h"
+
+typedef struct {
+	const char *name;
+	guint status_code;
+	const char *message; /* NULL: the error's own message */
+} DfuctlBusErrorMap;
+
+/* bus errors that are not dfud's own but mean something to the user */
+static const DfuctlBusErrorMap bus_errors[] = {
+        {SD_BUS_ERROR_UNKNOWN_OBJECT, DFU_STATUS_NOT_FOUND, "no such job"},
+        {SD_BUS_ERROR_UNKNOWN_INTERFACE, DFU_STATUS_NOT_FOUND, "no such job"},
+        {SD_BUS_ERROR_SERVICE_UNKNOWN, DFU_STATUS_INTERNAL_ERROR, "dfud is not running"},
+        {SD_BUS_ERROR_NAME_HAS_NO_OWNER, DFU_STATUS_INTERNAL_ERROR, "dfud is not running"},
+        {SD_BUS_ERROR_ACCESS_DENIED, DFU_STATUS_PERMISSION_DENIED, NULL},
+};
+
+gboolean
+dfuctl_bus_check(int r, const sd_bus_error *bus_error, GError **error)
+{
+	if (r >= 0)
+		return TRUE;
+	if (bus_error == NULL || !sd_bus_error_is_set(bus_error)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s", g_strerror(-r));
+		return FALSE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(bus_errors); i++) {
+		if (g_strcmp0(bus_errors[i].name, bus_error->name) == 0) {
+			g_set_error_literal(error, DFU_ERROR, (gint)bus_errors[i].status_code,
+			                    bus_errors[i].message != NULL ? bus_errors[i].message
+			                                                  : bus_error->message);
+			return FALSE;
+		}
+	}
+	g_set_error_literal(error, DFU_ERROR, (gint)dfu_error_from_dbus_name(bus_error->name),
+	                    bus_error->message != NULL ? bus_error->message : bus_error->name);
+	return FALSE;
+}
+
+sd_bus *
+dfuctl_bus_open(gboolean session, GError **error)
+{
+	g_autoptr(sd_bus) bus = NULL;
+	int r = session ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+
+	if (r < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot connect to the %s bus: %s",
+		            session ? "session" : "system", g_strerror(-r));
+		return NULL;
+	}
+	return g_steal_pointer(&bus);
+}
+
+char *
+dfuctl_bus_get_daemon(sd_bus *bus, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	const char *owner = NULL;
+	int r;
+
+	/* a call to the name activates the daemon where the bus can */
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping",
+	                       &bus_error, NULL, NULL);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	                       "GetNameOwner", &bus_error, &reply, "s", DFUCTL_BUS_NAME);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	r = sd_bus_message_read(reply, "s", &owner);
+	if (!dfuctl_bus_check(r, NULL, error))
+		return NULL;
+	return g_strdup(owner);
+}
+
+static GVariant *
+get_all(sd_bus *bus, const char *path, const char *interface, guint64 *reply_cookie, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+	                       &bus_error, &reply, "s", interface);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	if (reply_cookie != NULL && sd_bus_message_get_cookie(reply, reply_cookie) < 0)
+		*reply_cookie = 0;
+	return dfuctl_message_read_variant(reply, error);
+}
+
+DfuctlJob *
+dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cookie, GError **error)
+{
+	g_autoptr(GVariant) properties = get_all(bus, path, DFUCTL_JOB_INTERFACE, reply_cookie, error);
+	DfuctlJob *job;
+
+	if (properties == NULL)
+		return NULL;
+	job = dfuctl_job_new(path);
+	dfuctl_job_update(job, properties);
+	return job;
+}
+
+GVariant *
+dfuctl_bus_get_manager(sd_bus *bus, GError **error)
+{
+	return get_all(bus, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE, NULL, error);
+}
+
+GStrv
+dfuctl_bus_list_jobs(sd_bus *bus, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	char **paths = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE,
+	                       "ListJobs", &bus_error, &reply, NULL);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	r = sd_bus_message_read_strv(reply, &paths);
+	if (!dfuctl_bus_check(r, NULL, error))
+		return NULL;
+	return paths;
+}

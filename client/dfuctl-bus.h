@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "dfuctl-job.h"
+
+G_BEGIN_DECLS
+
+#define DFUCTL_BUS_NAME "org.dfud1"
+#define DFUCTL_MANAGER_PATH "/org/dfud1"
+#define DFUCTL_MANAGER_INTERFACE "org.dfud1.Manager"
+#define DFUCTL_JOB_INTERFACE "org.dfud1.Job"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
+
+/* the system bus, or the session bus when session is set */
+sd_bus *dfuctl_bus_open(gboolean session, GError **error);
+/* r and bus_error of a failed call as a DFU_ERROR; returns FALSE when r < 0 */
+gboolean dfuctl_bus_check(int r, const sd_bus_error *bus_error, GError **error);
+/* the unique name of the daemon, starting it when the bus can */
+char *dfuctl_bus_get_daemon(sd_bus *bus, GError **error);
+/* all properties of a job; reply_cookie (optional) gets the cookie of the reply */
+DfuctlJob *dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cookie, GError **error);
+/* the properties of the manager as a{sv} */
+GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
+/* the paths of all jobs */
+GStrv dfuctl_bus_list_jobs(sd_bus *bus, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "dfu-error.h"
+#include "dfuctl-args.h"
+#include "dfuctl-bus.h"
+#include "dfuctl-commands.h"
+#include "dfuctl-follow.h"
+#include "dfuctl-json.h"
+#include "dfuctl-output.h"
+#include "dfuctl-variant.h"
+
+static int
+fail(const GError *error)
+{
+	g_printerr("dfuctl: %s\n", error->message);
+	return dfuctl_exit_code_for_error(error);
+}
+
+static gboolean
+use_session_bus(const DfuctlArgs *args)
+{
+	return args->session || g_strcmp0(g_getenv("DFUD_BUS"), "session") == 0;
+}
+
+static DfuctlOutputMode
+output_mode(const DfuctlArgs *args)
+{
+	if (args->json)
+		return DFUCTL_OUTPUT_JSON;
+	return isatty(STDOUT_FILENO) ? DFUCTL_OUTPUT_TTY : DFUCTL_OUTPUT_PLAIN;
+}
+
+static int
+open_bundle(const char *file, GError **error)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int saved_errno = errno;
+
+	if (fd < 0)
+		g_set_error(error, DFU_ERROR,
+		            saved_errno == ENOENT ? DFU_STATUS_NOT_FOUND : DFU_STATUS_BUNDLE_UNREADABLE,
+		            "%s: %s", file, g_strerror(saved_errno));
+	return fd;
+}
+
+/* the Submit options, with the file's name as the source unless given */
+static GVariant *
+submit_options(const DfuctlArgs *args, const char *file, GError **error)
+{
+	g_autoptr(GVariant) parsed = dfuctl_options_parse((const char *const *)args->options, error);
+	g_autofree char *name = NULL;
+	g_autoptr(GVariantDict) dict = NULL;
+
+	if (parsed == NULL)
+		return NULL;
+	g_variant_ref_sink(parsed);
+	dict = g_variant_dict_new(parsed);
+	if (!g_variant_dict_contains(dict, "source-name")) {
+		name = g_path_get_basename(file);
+		g_variant_dict_insert(dict, "source-name", "s", name);
+	}
+	return g_variant_ref_sink(g_variant_dict_end(dict));
+}
+
+static char *
+submit(sd_bus *bus, const char *target, int fd, GVariant *options, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) call = NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	const char *path = NULL;
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &call, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
+	                                   DFUCTL_MANAGER_INTERFACE, "Submit");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "sh", target, fd);
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, 'a', "{sv}");
+	g_variant_iter_init(&iter, options);
+	while (r >= 0 && g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		const char *type = g_variant_get_type_string(value);
+
+		if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
+			r = sd_bus_message_append(call, "{sv}", key, type, (int)g_variant_get_boolean(value));
+		else if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+			r = sd_bus_message_append(call, "{sv}", key, type, g_variant_get_uint32(value));
+		else
+			r = sd_bus_message_append(call, "{sv}", key, type, g_variant_get_string(value, NULL));
+		g_variant_unref(value);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (!dfuctl_bus_check(r, NULL, error))
+		return NULL;
+	r = sd_bus_call(bus, call, 0, &bus_error, &reply);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	r = sd_bus_message_read(reply, "o", &path);
+	if (!dfuctl_bus_check(r, NULL, error))
+		return NULL;
+	return g_strdup(path);
+}
+
+static int
+report_result(const DfuctlJob *job, gboolean json)
+{
+	int exit_code = dfuctl_exit_code_for_status(job->status_code);
+	g_autofree char *result = dfuctl_format_result(job);
+
+	if (exit_code == DFUCTL_EXIT_FAILURE)
+		g_printerr("%s\n", result);
+	else if (!json)
+		g_print("%s\n", result);
+	return exit_code;
+}
+
+int
+dfuctl_cmd_start(const DfuctlArgs *args)
+{
+	const char *target = args->positional[0];
+	const char *file = args->positional[1];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) options = NULL;
+	g_autoptr(sd_bus) bus = NULL;
+	g_autoptr(DfuctlFollow) follow = NULL;
+	g_autoptr(DfuctlJob) job = NULL;
+	g_autofree char *path = NULL;
+	int fd;
+
+	options = submit_options(args, file, &error);
+	if (options == NULL)
+		return fail(error);
+	fd = open_bundle(file, &error);
+	if (fd < 0)
+		return fail(error);
+	bus = dfuctl_bus_open(use_session_bus(args), &error);
+	/* subscribe before submitting so that the first changes are seen */
+	if (bus != NULL && !args->no_wait)
+		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+	if (bus != NULL && (args->no_wait || follow != NULL))
+		path = submit(bus, target, fd, options, &error);
+	close(fd);
+	if (path == NULL)
+		return fail(error);
+
+	if (args->no_wait) {
+		if (args->json)
+			g_print("{\"Path\":\"%s\",\"Id\":%" G_GUINT64_FORMAT "}\n", path,
+			        dfuctl_job_id_from_path(path));
+		else
+			g_print("%s\n", path);
+		return DFUCTL_EXIT_SUCCESS;
+	}
+	job = dfuctl_follow_job(follow, path, &error);
+	if (job == NULL)
+		return fail(error);
+	return report_result(job, args->json);
+}
+
+static int
+status_of_daemon(sd_bus *bus, const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) manager = dfuctl_bus_get_manager(bus, &error);
+	const char *version = "";
+	guint32 queued = 0;
+	guint32 active = 0;
+
+	if (manager == NULL)
+		return fail(error);
+	if (args->json) {
+		g_autofree char *line = dfuctl_json_from_variant(manager);
+		g_print("%s\n", line);
+		return DFUCTL_EXIT_SUCCESS;
+	}
+	g_variant_lookup(manager, "Version", "&s", &version);
+	g_variant_lookup(manager, "QueueLength", "u", &queued);
+	g_variant_lookup(manager, "ActiveJobs", "u", &active);
+	g_print("dfud %s: %u running, %u queued\n", version, active, queued);
+	return dfuctl_cmd_list(args);
+}
+
+int
+dfuctl_cmd_status(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = NULL;
+	g_autoptr(DfuctlJob) job = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+
+	if (args->positional[0] != NULL) {
+		path = dfuctl_job_path_from_arg(args->positional[0], &error);
+		if (path == NULL)
+			return fail(error);
+	}
+	bus = dfuctl_bus_open(use_session_bus(args), &error);
+	if (bus == NULL)
+		return fail(error);
+	if (path == NULL)
+		return status_of_daemon(bus, args);
+
+	job = dfuctl_bus_get_job(bus, path, NULL, &error);
+	if (job == NULL)
+		return fail(error);
+	if (args->json) {
+		dfuctl_json_print_job(stdout, job, NULL);
+		return DFUCTL_EXIT_SUCCESS;
+	}
+	text = dfuctl_format_job_details(job, args->verbose);
+	g_print("%s", text);
+	return DFUCTL_EXIT_SUCCESS;
+}
+
+int
+dfuctl_cmd_list(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(use_session_bus(args), &error);
+	g_auto(GStrv) paths = NULL;
+	gboolean header = FALSE;
+
+	if (bus != NULL)
+		paths = dfuctl_bus_list_jobs(bus, &error);
+	if (paths == NULL)
+		return fail(error);
+	for (gsize i = 0; paths[i] != NULL; i++) {
+		g_autoptr(GError) job_error = NULL;
+		g_autoptr(DfuctlJob) job = dfuctl_bus_get_job(bus, paths[i], NULL, &job_error);
+		g_autofree char *row = NULL;
+
+		/* a job that expired since the listing is simply gone */
+		if (job == NULL) {
+			if (dfu_error_get_status(job_error) != DFU_STATUS_NOT_FOUND)
+				return fail(job_error);
+			continue;
+		}
+		if (!args->all && dfuctl_job_is_finished(job))
+			continue;
+		if (args->json) {
+			dfuctl_json_print_job(stdout, job, NULL);
+			continue;
+		}
+		if (!header) {
+			g_print("%s\n", dfuctl_format_job_header());
+			header = TRUE;
+		}
+		row = dfuctl_format_job_row(job);
+		g_print("%s\n", row);
+	}
+	if (!header && !args->json)
+		g_print("%s\n", args->all ? "no jobs" : "no unfinished jobs");
+	return DFUCTL_EXIT_SUCCESS;
+}
+
+int
+dfuctl_cmd_abort(const DfuctlArgs *args)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = NULL;
+	g_autofree char *path = dfuctl_job_path_from_arg(args->positional[0], &error);
+	int r;
+
+	if (path == NULL)
+		return fail(error);
+	bus = dfuctl_bus_open(use_session_bus(args), &error);
+	if (bus == NULL)
+		return fail(error);
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, path, DFUCTL_JOB_INTERFACE, "Cancel", &bus_error, NULL,
+	                       NULL);
+	if (!dfuctl_bus_check(r, &bus_error, &error))
+		return fail(error);
+	return DFUCTL_EXIT_SUCCESS;
+}
+
+int
+dfuctl_cmd_watch(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(use_session_bus(args), &error);
+	g_autoptr(DfuctlFollow) follow = NULL;
+
+	if (bus != NULL)
+		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+	if (follow == NULL || !dfuctl_follow_all(follow, &error))
+		return fail(error);
+	return DFUCTL_EXIT_SUCCESS;
+}
+
+int
+dfuctl_cmd_codes(const DfuctlArgs *args)
+{
+	gsize n = 0;
+	const DfuStatusInfo *table = dfu_status_table(&n);
+
+	for (gsize i = 0; i < n; i++) {
+		g_autofree char *line =
+		        args->json ? dfuctl_json_status(&table[i]) : dfuctl_format_status(&table[i]);
+		g_print("%s\n", line);
+	}
+	return DFUCTL_EXIT_SUCCESS;
+}

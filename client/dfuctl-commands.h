@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* the parsed command line */
+typedef struct {
+	gboolean session;
+	gboolean json;
+	gboolean verbose;
+	gboolean no_wait;
+	gboolean all;
+	char **options;    /* -o key=value */
+	char **positional; /* the arguments after the command name */
+} DfuctlArgs;
+
+/* each returns the process exit code and prints its own errors */
+int dfuctl_cmd_start(const DfuctlArgs *args);
+int dfuctl_cmd_status(const DfuctlArgs *args);
+int dfuctl_cmd_list(const DfuctlArgs *args);
+int dfuctl_cmd_abort(const DfuctlArgs *args);
+int dfuctl_cmd_watch(const DfuctlArgs *args);
+int dfuctl_cmd_codes(const DfuctlArgs *args);
+
+G_END_DECLS

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* the client's copy of an org.dfud1.Job's properties */
+typedef struct {
+	char *path;
+	guint64 id;
+	char *target;
+	char *source;
+	char *state;
+	char *phase;
+	guint32 percentage;
+	guint64 bytes_done;
+	guint64 bytes_total;
+	guint64 bytes_per_second;
+	guint32 status_code;
+	char *status_name;
+	char *message;
+	GVariant *device_error; /* a{sv}, never NULL */
+	guint32 attempt;
+	gint64 created;
+	gint64 started;
+	gint64 finished;
+} DfuctlJob;
+
+DfuctlJob *dfuctl_job_new(const char *path);
+void dfuctl_job_free(DfuctlJob *job);
+/* applies an a{sv} of property values; unknown names and mismatched types are skipped */
+void dfuctl_job_update(DfuctlJob *job, GVariant *properties);
+gboolean dfuctl_job_is_finished(const DfuctlJob *job);
+/* the properties as an a{sv} with their D-Bus names (floating) */
+GVariant *dfuctl_job_to_variant(const DfuctlJob *job);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuctlJob, dfuctl_job_free)
+
+G_END_DECLS

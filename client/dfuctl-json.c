@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+
+#include "dfuctl-json.h"
+
+char *
+dfuctl_json_from_variant(GVariant *value)
+{
+	g_autoptr(JsonNode) node = json_gvariant_serialize(value);
+
+	return json_to_string(node, FALSE);
+}
+
+char *
+dfuctl_json_job(const DfuctlJob *job, const char *event)
+{
+	g_autoptr(GVariant) properties = g_variant_ref_sink(dfuctl_job_to_variant(job));
+	g_autoptr(GVariantDict) dict = g_variant_dict_new(properties);
+	g_autoptr(GVariant) object = NULL;
+
+	if (event != NULL)
+		g_variant_dict_insert(dict, "Event", "s", event);
+	object = g_variant_ref_sink(g_variant_dict_end(dict));
+	return dfuctl_json_from_variant(object);
+}
+
+void
+dfuctl_json_print_job(FILE *out, const DfuctlJob *job, const char *event)
+{
+	g_autofree char *line = dfuctl_json_job(job, event);
+
+	fprintf(out, "%s\n", line);
+}
+
+char *
+dfuctl_json_status(const DfuStatusInfo *info)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "code");
+	json_builder_add_int_value(builder, info->code);
+	json_builder_set_member_name(builder, "name");
+	json_builder_add_string_value(builder, info->name);
+	json_builder_set_member_name(builder, "kind");
+	json_builder_add_string_value(builder, dfu_status_kind_to_string(dfu_status_kind(info->code)));
+	json_builder_set_member_name(builder, "dbus_error");
+	json_builder_add_string_value(builder, info->dbus_error);
+	json_builder_set_member_name(builder, "summary");
+	json_builder_add_string_value(builder, info->summary);
+	json_builder_set_member_name(builder, "hint");
+	json_builder_add_string_value(builder, info->hint);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+	return json_to_string(root, FALSE);
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfuctl-args.h"
+#include "dfuctl-output.h"
+
+char *
+dfuctl_format_device_error(GVariant *device_error)
+{
+	g_autoptr(GString) text = NULL;
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+
+	if (device_error == NULL || !g_variant_is_of_type(device_error, G_VARIANT_TYPE_VARDICT) ||
+	    g_variant_n_children(device_error) == 0)
+		return NULL;
+	text = g_string_new(NULL);
+	g_variant_iter_init(&iter, device_error);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_autofree char *printed = g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)
+		                                   ? g_strdup(g_variant_get_string(value, NULL))
+		                                   : g_variant_print(value, FALSE);
+		g_string_append_printf(text, "%s%s=%s", text->len > 0 ? ", " : "", key, printed);
+		g_variant_unref(value);
+	}
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static const char *
+status_hint(guint code)
+{
+	const DfuStatusInfo *info = dfu_status_lookup(code);
+
+	return info != NULL && info->hint[0] != '\0' ? info->hint : NULL;
+}
+
+char *
+dfuctl_format_result(const DfuctlJob *job)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *device_error = NULL;
+	const char *hint;
+
+	if (dfuctl_exit_code_for_status(job->status_code) != DFUCTL_EXIT_FAILURE) {
+		g_string_append_printf(text, "job %" G_GUINT64_FORMAT " %s: %s (%u)", job->id, job->state,
+		                       job->status_name, job->status_code);
+		if (job->message[0] != '\0')
+			g_string_append_printf(text, ": %s", job->message);
+		return g_string_free(g_steal_pointer(&text), FALSE);
+	}
+
+	g_string_append_printf(text, "dfuctl: job %" G_GUINT64_FORMAT " failed: %s (%u): %s", job->id,
+	                       job->status_name, job->status_code,
+	                       job->message[0] != '\0' ? job->message : dfu_status_to_name(job->status_code));
+	device_error = dfuctl_format_device_error(job->device_error);
+	if (device_error != NULL)
+		g_string_append_printf(text, "\ndevice error: %s", device_error);
+	hint = status_hint(job->status_code);
+	if (hint != NULL)
+		g_string_append_printf(text, "\nhint: %s", hint);
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static char *
+format_time(gint64 usec)
+{
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (usec <= 0)
+		return g_strdup("-");
+	dt = g_date_time_new_from_unix_local(usec / G_USEC_PER_SEC);
+	return dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S") : g_strdup("-");
+}
+
+char *
+dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *done = g_format_size_full(job->bytes_done, G_FORMAT_SIZE_IEC_UNITS);
+	g_autofree char *total = g_format_size_full(job->bytes_total, G_FORMAT_SIZE_IEC_UNITS);
+	g_autofree char *rate = g_format_size_full(job->bytes_per_second, G_FORMAT_SIZE_IEC_UNITS);
+
+	g_string_append_printf(text, "Job %" G_GUINT64_FORMAT " (%s)\n", job->id, job->path);
+	g_string_append_printf(text, "  Target:   %s\n", job->target);
+	g_string_append_printf(text, "  Source:   %s\n", job->source[0] != '\0' ? job->source : "-");
+	g_string_append_printf(text, "  State:    %s (%s, %u%%)\n", job->state, job->phase, job->percentage);
+	g_string_append_printf(text, "  Progress: %s of %s at %s/s\n", done, total, rate);
+	g_string_append_printf(text, "  Status:   %s (%u)\n", job->status_name, job->status_code);
+	if (job->message[0] != '\0')
+		g_string_append_printf(text, "  Message:  %s\n", job->message);
+	if (verbose) {
+		g_autofree char *device_error = dfuctl_format_device_error(job->device_error);
+		g_autofree char *created = format_time(job->created);
+		g_autofree char *started = format_time(job->started);
+		g_autofree char *finished = format_time(job->finished);
+		const char *hint = dfuctl_job_is_finished(job) ? status_hint(job->status_code) : NULL;
+
+		g_string_append_printf(text, "  Attempt:  %u\n", job->attempt);
+		g_string_append_printf(text, "  Device:   %s\n", device_error != NULL ? device_error : "-");
+		g_string_append_printf(text, "  Created:  %s\n", created);
+		g_string_append_printf(text, "  Started:  %s\n", started);
+		g_string_append_printf(text, "  Finished: %s\n", finished);
+		if (hint != NULL && dfuctl_exit_code_for_status(job->status_code) == DFUCTL_EXIT_FAILURE)
+			g_string_append_printf(text, "  Hint:     %s\n", hint);
+	}
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+const char *
+dfuctl_format_job_header(void)
+{
+	return "ID     STATE      PHASE        PCT  STATUS             TARGET  SOURCE";
+}
+
+char *
+dfuctl_format_job_row(const DfuctlJob *job)
+{
+	return g_strdup_printf("%-6" G_GUINT64_FORMAT " %-10s %-12s %3u%% %-18s %s  %s", job->id, job->state,
+	                       job->phase, job->percentage, job->status_name, job->target,
+	                       job->source[0] != '\0' ? job->source : "-");
+}
+
+char *
+dfuctl_format_status(const DfuStatusInfo *info)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	g_string_append_printf(text, "%3u %-26s %-12s %s", info->code, info->name,
+	                       dfu_status_kind_to_string(dfu_status_kind(info->code)), info->summary);
+	if (info->hint[0] != '\0')
+		g_string_append_printf(text, "\n    hint: %s", info->hint);
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "dfu-status.h"
+#include "dfuctl-job.h"
+
+G_BEGIN_DECLS
+
+/* "rc=3, group=1", or NULL for an empty a{sv} */
+char *dfuctl_format_device_error(GVariant *device_error);
+/* a finished job: one line for success, or the failure report with device error and hint */
+char *dfuctl_format_result(const DfuctlJob *job);
+/* the lines of `dfuctl status <job>` */
+char *dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose);
+/* the header and one row of `dfuctl list` */
+const char *dfuctl_format_job_header(void);
+char *dfuctl_format_job_row(const DfuctlJob *job);
+/* one entry of `dfuctl codes` */
+char *dfuctl_format_status(const DfuStatusInfo *info);
+
+G_END_DECLS
