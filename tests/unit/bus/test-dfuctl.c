@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfu-error.h"
+#include "dfuctl-args.h"
+#include "dfuctl-job.h"
+#include "dfuctl-json.h"
+#include "dfuctl-output.h"
+#include "dfuctl-progress.h"
+
+static DfuctlJob *
+job_new(const char *state, const char *phase, guint percentage)
+{
+	DfuctlJob *job = dfuctl_job_new("/org/dfud1/job/7");
+	g_autoptr(GVariant) props = g_variant_ref_sink(g_variant_new_parsed(
+	        "{'Id': <@t 7>, 'State': <%s>, 'Phase': <%s>, 'Percentage': <%u>, 'BytesDone': <@t 2048>,"
+	        " 'BytesTotal': <@t 4096>, 'BytesPerSecond': <@t 1024>, 'Target': <'serial:/dev/ttyACM0'>}",
+	        state, phase, percentage));
+
+	dfuctl_job_update(job, props);
+	return job;
+}
+
+static void
+test_job_arg(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *from_id = dfuctl_job_path_from_arg("12", &error);
+	g_autofree char *from_path = dfuctl_job_path_from_arg("/org/dfud1/job/3", &error);
+	g_autofree char *bad = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(from_id, ==, "/org/dfud1/job/12");
+	g_assert_cmpstr(from_path, ==, "/org/dfud1/job/3");
+	g_assert_cmpuint(dfuctl_job_id_from_path(from_path), ==, 3);
+
+	bad = dfuctl_job_path_from_arg("-1", &error);
+	g_assert_null(bad);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_null(dfuctl_job_path_from_arg("/org/dfud1/job/x", &error));
+	g_clear_error(&error);
+	g_assert_null(dfuctl_job_path_from_arg("0", &error));
+}
+
+static void
+test_options(void)
+{
+	const char *good[] = {"confirm=false", "max-attempts=5", "source-name=a=b.bin", "force=yes", NULL};
+	const char *unknown[] = {"colour=red", NULL};
+	const char *not_number[] = {"max-attempts=-1", NULL};
+	const char *no_value[] = {"force", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) options = g_variant_ref_sink(dfuctl_options_parse(good, &error));
+	gboolean flag = TRUE;
+	guint32 attempts = 0;
+	const char *name = NULL;
+
+	g_assert_no_error(error);
+	g_assert_true(g_variant_lookup(options, "confirm", "b", &flag));
+	g_assert_false(flag);
+	g_assert_true(g_variant_lookup(options, "force", "b", &flag));
+	g_assert_true(flag);
+	g_assert_true(g_variant_lookup(options, "max-attempts", "u", &attempts));
+	g_assert_cmpuint(attempts, ==, 5);
+	g_assert_true(g_variant_lookup(options, "source-name", "&s", &name));
+	g_assert_cmpstr(name, ==, "a=b.bin");
+
+	g_assert_null(dfuctl_options_parse(unknown, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "'colour'"));
+	g_clear_error(&error);
+	g_assert_null(dfuctl_options_parse(not_number, &error));
+	g_assert_nonnull(strstr(error->message, "'max-attempts'"));
+	g_clear_error(&error);
+	g_assert_null(dfuctl_options_parse(no_value, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+}
+
+static void
+test_exit_codes(void)
+{
+	g_autoptr(GError) not_found = g_error_new_literal(DFU_ERROR, DFU_STATUS_NOT_FOUND, "no such job");
+	g_autoptr(GError) denied = g_error_new_literal(DFU_ERROR, DFU_STATUS_PERMISSION_DENIED, "no");
+
+	g_assert_cmpint(dfuctl_exit_code_for_status(DFU_STATUS_SUCCESS), ==, 0);
+	g_assert_cmpint(dfuctl_exit_code_for_status(DFU_STATUS_STAGED), ==, 0);
+	g_assert_cmpint(dfuctl_exit_code_for_status(DFU_STATUS_UP_TO_DATE), ==, 2);
+	g_assert_cmpint(dfuctl_exit_code_for_status(DFU_STATUS_LINK_LOST), ==, 1);
+	g_assert_cmpint(dfuctl_exit_code_for_status(DFU_STATUS_CANCELLED), ==, 1);
+	g_assert_cmpint(dfuctl_exit_code_for_error(not_found), ==, 3);
+	g_assert_cmpint(dfuctl_exit_code_for_error(denied), ==, 1);
+}
+
+static void
+test_eta(void)
+{
+	g_autofree char *unknown = dfuctl_format_eta(1000, 0);
+	g_autofree char *seconds = dfuctl_format_eta(7000, 1000);
+	g_autofree char *minutes = dfuctl_format_eta(65, 1);
+	g_autofree char *hours = dfuctl_format_eta(3723, 1);
+
+	g_assert_cmpstr(unknown, ==, "--:--");
+	g_assert_cmpstr(seconds, ==, "0:07");
+	g_assert_cmpstr(minutes, ==, "1:05");
+	g_assert_cmpstr(hours, ==, "1:02:03");
+}
+
+static void
+test_progress_bar(void)
+{
+	g_autoptr(DfuctlJob) job = job_new("running", "uploading", 50);
+	g_autofree char *bar = dfuctl_progress_bar(job, 10);
+
+	g_assert_cmpstr(bar, ==, "[#####-----]  50% uploading  1.0\u00a0KiB/s  ETA 0:02");
+}
+
+static void
+test_plain_lines(void)
+{
+	g_auto(DfuctlProgress) progress;
+	g_autoptr(DfuctlJob) job = job_new("running", "uploading", 10);
+	g_autoptr(DfuctlJob) same_decile = job_new("running", "uploading", 19);
+	g_autoptr(DfuctlJob) next_decile = job_new("running", "uploading", 20);
+	g_autoptr(DfuctlJob) new_phase = job_new("running", "testing", 20);
+	g_autoptr(DfuctlJob) done = job_new("succeeded", "done", 100);
+	g_autofree char *first = NULL;
+	g_autofree char *second = NULL;
+	g_autofree char *third = NULL;
+	g_autofree char *last = NULL;
+
+	dfuctl_progress_init(&progress, DFUCTL_OUTPUT_PLAIN);
+	first = dfuctl_progress_plain_line(&progress, job);
+	g_assert_cmpstr(first, ==, "job 7: running uploading 10%");
+	g_assert_null(dfuctl_progress_plain_line(&progress, same_decile));
+	second = dfuctl_progress_plain_line(&progress, next_decile);
+	g_assert_cmpstr(second, ==, "job 7: running uploading 20%");
+	third = dfuctl_progress_plain_line(&progress, new_phase);
+	g_assert_cmpstr(third, ==, "job 7: running testing 20%");
+	last = dfuctl_progress_plain_line(&progress, done);
+	g_assert_cmpstr(last, ==, "job 7: succeeded");
+}
+
+static void
+test_failure_report(void)
+{
+	g_autoptr(DfuctlJob) job = job_new("failed", "uploading", 40);
+	g_autoptr(GVariant) result = g_variant_ref_sink(g_variant_new_parsed(
+	        "{'StatusCode': <@u 13>, 'StatusName': <'link-lost'>, 'Message': <'port closed'>,"
+	        " 'DeviceError': <{'rc': <@u 3>}>}"));
+	const DfuStatusInfo *info = dfu_status_lookup(DFU_STATUS_LINK_LOST);
+	g_autofree char *expected = NULL;
+	g_autofree char *text = NULL;
+
+	dfuctl_job_update(job, result);
+	text = dfuctl_format_result(job);
+	expected = g_strdup_printf("dfuctl: job 7 failed: link-lost (13): port closed\n"
+	                           "device error: rc=3\n"
+	                           "hint: %s",
+	                           info->hint);
+	g_assert_cmpstr(text, ==, expected);
+}
+
+static void
+test_success_report(void)
+{
+	g_autoptr(DfuctlJob) job = job_new("succeeded", "done", 100);
+	g_autoptr(GVariant) result = g_variant_ref_sink(
+	        g_variant_new_parsed("{'StatusCode': <@u 3>, 'StatusName': <'up-to-date'>}"));
+	g_autofree char *text = NULL;
+
+	dfuctl_job_update(job, result);
+	text = dfuctl_format_result(job);
+	g_assert_cmpstr(text, ==, "job 7 succeeded: up-to-date (3)");
+}
+
+static void
+test_update_skips_bad_types(void)
+{
+	g_autoptr(DfuctlJob) job = job_new("running", "uploading", 30);
+	g_autoptr(GVariant) bad = g_variant_ref_sink(
+	        g_variant_new_parsed("{'Percentage': <'lots'>, 'State': <@u 1>, 'Other': <1>}"));
+
+	dfuctl_job_update(job, bad);
+	g_assert_cmpuint(job->percentage, ==, 30);
+	g_assert_cmpstr(job->state, ==, "running");
+}
+
+static void
+test_json(void)
+{
+	g_autoptr(DfuctlJob) job = job_new("running", "uploading", 50);
+	g_autofree char *line = dfuctl_json_job(job, "changed");
+	g_autofree char *status = dfuctl_json_status(dfu_status_lookup(DFU_STATUS_NO_ROOM));
+
+	g_assert_null(strchr(line, '\n'));
+	g_assert_nonnull(strstr(line, "\"Path\":\"/org/dfud1/job/7\""));
+	g_assert_nonnull(strstr(line, "\"State\":\"running\""));
+	g_assert_nonnull(strstr(line, "\"Percentage\":50"));
+	g_assert_nonnull(strstr(line, "\"Event\":\"changed\""));
+	g_assert_nonnull(strstr(line, "\"DeviceError\":{}"));
+	g_assert_nonnull(strstr(status, "\"code\":102"));
+	g_assert_nonnull(strstr(status, "\"name\":\"no-room\""));
+	g_assert_nonnull(strstr(status, "\"kind\":\"device\""));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/dfuctl/job-arg", test_job_arg);
+	g_test_add_func("/dfuctl/options", test_options);
+	g_test_add_func("/dfuctl/exit-codes", test_exit_codes);
+	g_test_add_func("/dfuctl/eta", test_eta);
+	g_test_add_func("/dfuctl/progress-bar", test_progress_bar);
+	g_test_add_func("/dfuctl/plain-lines", test_plain_lines);
+	g_test_add_func("/dfuctl/failure-report", test_failure_report);
+	g_test_add_func("/dfuctl/success-report", test_success_report);
+	g_test_add_func("/dfuctl/update-skips-bad-types", test_update_skips_bad_types);
+	g_test_add_func("/dfuctl/json", test_json);
+	return g_test_run();
+}
