@@ -68,7 +68,7 @@ append_header(GString *out)
 {
 	g_string_append(out, ".\\\" SPDX-License-Identifier: LGPL-2.1-or-later\n"
 	                     ".\\\" Generated from the status table in daemon/core/dfu-status.c.\n");
-	g_string_append_printf(out, ".TH DFUD-STATUS 7 \"\" \"dfud %s\" \"dfud\"\n", PACKAGE_VERSION);
+	g_string_append_printf(out, ".TH DFUD-STATUS 7 \"\" \"dfud %s\" \"dfud\"\n.nh\n.ad l\n", PACKAGE_VERSION);
 	g_string_append(out,
 	                ".SH NAME\n"
 	                "dfud-status \\- status codes of dfud update jobs\n"
@@ -107,9 +107,8 @@ append_header(GString *out)
 	                "The number tells the kind of result, so that a script can act on the range\n"
 	                "without knowing every code.\n");
 	for (gsize i = 0; i < G_N_ELEMENTS(ranges); i++) {
-		g_string_append_printf(out, ".TP\n.B %u\\(en%u\n%s\n", ranges[i].first, ranges[i].last,
+		g_string_append_printf(out, ".TP\n.B %u\\(en%u %s\n.br\n", ranges[i].first, ranges[i].last,
 		                       ranges[i].title);
-		g_string_append(out, ".br\n");
 		append_sentence(out, ranges[i].meaning);
 	}
 }
@@ -119,7 +118,8 @@ append_entry(GString *out, const DfuStatusInfo *info)
 {
 	g_string_append_printf(out, ".TP\n.B %u ", (guint)info->code);
 	append_escaped(out, info->name, TRUE);
-	g_string_append(out, "\n");
+	/* a short tag would otherwise share its line with the summary */
+	g_string_append(out, "\n.br\n");
 	append_sentence(out, info->summary);
 	if (info->hint[0] != '\0') {
 		g_string_append(out, ".IP\n");

@@ -40,7 +40,7 @@ while read -r group kv; do
 		current == group && index($0, entry) == 1 { inside = 1; seen = 1 }
 		inside && index($0, want) > 0 { found = 1 }
 		END { exit !(seen && found) }
-	' "$man" || fail "$man: no entry for $key in $group saying '$want'"
+	' "$man" || fail "$man: no entry for $key in $group saying 'The default is $default.'"
 done
 exit $status
 } || status=1
