@@ -68,7 +68,8 @@ append_header(GString *out)
 {
 	g_string_append(out, ".\\\" SPDX-License-Identifier: LGPL-2.1-or-later\n"
 	                     ".\\\" Generated from the status table in daemon/core/dfu-status.c.\n");
-	g_string_append_printf(out, ".TH DFUD-STATUS 7 \"\" \"dfud %s\" \"dfud\"\n.nh\n.ad l\n", PACKAGE_VERSION);
+	g_string_append_printf(out, ".TH DFUD-STATUS 7 \"\" \"dfud %s\" \"dfud\"\n.nr HY 0\n.nh\n",
+	                       PACKAGE_VERSION);
 	g_string_append(out,
 	                ".SH NAME\n"
 	                "dfud-status \\- status codes of dfud update jobs\n"
