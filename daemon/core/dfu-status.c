@@ -9,7 +9,7 @@ static const DfuStatusInfo status_table[] = {
          "The job was started with confirm=false. Reset the device and confirm the image, "
          "or start the job again without that option."},
         {DFU_STATUS_UP_TO_DATE, "up-to-date", "UpToDate", "The device already runs this image",
-         "Nothing was sent. Use a different bundle, or force=true to upload anyway."},
+         "Nothing was sent: the running image has the bundle's hash and is confirmed."},
         {DFU_STATUS_PENDING, "pending", "Pending", "Job is queued or running", ""},
 
         {DFU_STATUS_LINK_NOT_FOUND, "link-not-found", "LinkNotFound", "The device link does not exist",
