@@ -385,8 +385,9 @@ dfu_job_compute_rate(DfuJob *self, gint64 now_us, guint64 bytes_done)
 	    bytes_done < g_array_index(self->samples, RateSample, self->samples->len - 1).bytes)
 		g_array_set_size(self->samples, 0);
 	g_array_append_val(self->samples, sample);
-	while (drop + 1 < self->samples->len &&
-	       now_us - g_array_index(self->samples, RateSample, drop + 1).time_us >= RATE_WINDOW_US)
+	/* two samples are kept even after a pause, so that a rate always exists */
+	while (self->samples->len - drop > 2 &&
+	       now_us - g_array_index(self->samples, RateSample, drop).time_us > RATE_WINDOW_US)
 		drop++;
 	if (drop > 0)
 		g_array_remove_range(self->samples, 0, drop);
