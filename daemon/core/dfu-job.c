@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+
+#include "dfu-error.h"
+#include "dfu-job-private.h"
+
+/* the rate is averaged over this window so that bursty links show a steady number */
+#define RATE_WINDOW_US (4 * G_USEC_PER_SEC)
+/* below this span a rate would be noise */
+#define RATE_MIN_SPAN_US (G_USEC_PER_SEC / 4)
+#define HISTORY_MAX_LINES 200
+
+typedef struct {
+	gint64 time_us;
+	guint64 bytes;
+} RateSample;
+
+struct _DfuJob {
+	GObject parent_instance;
+	guint64 id;
+	char *target;
+	char *source;
+	char *bundle_path;
+	DfuJobOptions options;
+	DfuJobState state;
+	DfuJobPhase phase;
+	guint64 bytes_done;
+	guint64 bytes_total;
+	guint64 bytes_per_second;
+	guint status_code;
+	char *message;
+	GVariant *device_error;
+	guint attempt;
+	gint64 created;
+	gint64 started;
+	gint64 finished;
+	GPtrArray *history;
+	GArray *samples;
+};
+
+G_DEFINE_TYPE(DfuJob, dfu_job, G_TYPE_OBJECT)
+
+enum { SIGNAL_CHANGED, SIGNAL_LAST };
+static guint signals[SIGNAL_LAST];
+
+static const char *const state_names[] = {
+        [DFU_JOB_STATE_QUEUED] = "queued",       [DFU_JOB_STATE_RUNNING] = "running",
+        [DFU_JOB_STATE_SUCCEEDED] = "succeeded", [DFU_JOB_STATE_FAILED] = "failed",
+        [DFU_JOB_STATE_CANCELLED] = "cancelled",
+};
+
+static const char *const phase_names[] = {
+        [DFU_JOB_PHASE_NONE] = "",
+        [DFU_JOB_PHASE_WAITING] = "waiting",
+        [DFU_JOB_PHASE_FETCHING] = "fetching",
+        [DFU_JOB_PHASE_VERIFYING] = "verifying",
+        [DFU_JOB_PHASE_CONNECTING] = "connecting",
+        [DFU_JOB_PHASE_INSPECTING] = "inspecting",
+        [DFU_JOB_PHASE_UPLOADING] = "uploading",
+        [DFU_JOB_PHASE_TESTING] = "testing",
+        [DFU_JOB_PHASE_RESETTING] = "resetting",
+        [DFU_JOB_PHASE_CONFIRMING] = "confirming",
+        [DFU_JOB_PHASE_DONE] = "done",
+};
+
+static gboolean
+name_lookup(const char *const *names, gsize n_names, const char *str, guint *value)
+{
+	for (gsize i = 0; i < n_names; i++) {
+		if (g_strcmp0(names[i], str) == 0) {
+			*value = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+const char *
+dfu_job_state_to_string(DfuJobState state)
+{
+	return (guint)state < G_N_ELEMENTS(state_names) ? state_names[state] : "unknown";
+}
+
+gboolean
+dfu_job_state_from_string(const char *str, DfuJobState *state)
+{
+	guint value = 0;
+	if (!name_lookup(state_names, G_N_ELEMENTS(state_names), str, &value))
+		return FALSE;
+	*state = value;
+	return TRUE;
+}
+
+const char *
+dfu_job_phase_to_string(DfuJobPhase phase)
+{
+	return (guint)phase < G_N_ELEMENTS(phase_names) ? phase_names[phase] : "unknown";
+}
+
+gboolean
+dfu_job_phase_from_string(const char *str, DfuJobPhase *phase)
+{
+	guint value = 0;
+	if (!name_lookup(phase_names, G_N_ELEMENTS(phase_names), str, &value))
+		return FALSE;
+	*phase = value;
+	return TRUE;
+}
+
+void
+dfu_job_options_clear(DfuJobOptions *options)
+{
+	g_clear_pointer(&options->name, g_free);
+}
+
+static void
+dfu_job_emit_changed(DfuJob *self, guint mask)
+{
+	if (mask != 0)
+		g_signal_emit(self, signals[SIGNAL_CHANGED], 0, mask);
+}
+
+static void
+dfu_job_finalize(GObject *object)
+{
+	DfuJob *self = DFU_JOB(object);
+
+	g_free(self->target);
+	g_free(self->source);
+	g_free(self->bundle_path);
+	dfu_job_options_clear(&self->options);
+	g_free(self->message);
+	g_variant_unref(self->device_error);
+	g_ptr_array_unref(self->history);
+	g_array_unref(self->samples);
+	G_OBJECT_CLASS(dfu_job_parent_class)->finalize(object);
+}
+
+static void
+dfu_job_class_init(DfuJobClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->finalize = dfu_job_finalize;
+	signals[SIGNAL_CHANGED] = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+	                                       NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+}
+
+static void
+dfu_job_init(DfuJob *self)
+{
+	self->options.confirm = TRUE;
+	self->device_error = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
+	self->history = g_ptr_array_new_with_free_func(g_free);
+	self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
+}
+
+DfuJob *
+dfu_job_new(guint64 id, const char *target, const char *source, const char *bundle_path,
+            const DfuJobOptions *options)
+{
+	DfuJob *self = g_object_new(DFU_TYPE_JOB, NULL);
+
+	self->id = id;
+	self->target = g_strdup(target != NULL ? target : "");
+	self->source = g_strdup(source != NULL ? source : "");
+	self->bundle_path = g_strdup(bundle_path);
+	if (options != NULL) {
+		self->options = *options;
+		self->options.name = g_strdup(options->name);
+	}
+	self->created = g_get_real_time();
+	return self;
+}
+
+guint64
+dfu_job_get_id(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->id;
+}
+
+const char *
+dfu_job_get_target(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->target;
+}
+
+const char *
+dfu_job_get_source(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->source;
+}
+
+const char *
+dfu_job_get_bundle_path(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->bundle_path;
+}
+
+void
+dfu_job_set_bundle_path(DfuJob *self, const char *bundle_path)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_free(self->bundle_path);
+	self->bundle_path = g_strdup(bundle_path);
+}
+
+const DfuJobOptions *
+dfu_job_get_options(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return &self->options;
+}
+
+DfuJobState
+dfu_job_get_state(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_JOB_STATE_QUEUED);
+	return self->state;
+}
+
+DfuJobPhase
+dfu_job_get_phase(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_JOB_PHASE_NONE);
+	return self->phase;
+}
+
+guint
+dfu_job_get_percentage(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	if (self->bytes_total == 0)
+		return 0;
+	if (self->bytes_done >= self->bytes_total)
+		return 100;
+	if (self->bytes_total <= G_MAXUINT64 / 100)
+		return (guint)(self->bytes_done * 100 / self->bytes_total);
+	/* totals this large would overflow the multiplication */
+	return (guint)MIN(self->bytes_done / (self->bytes_total / 100), 99);
+}
+
+guint64
+dfu_job_get_bytes_done(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->bytes_done;
+}
+
+guint64
+dfu_job_get_bytes_total(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->bytes_total;
+}
+
+guint64
+dfu_job_get_bytes_per_second(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->bytes_per_second;
+}
+
+guint
+dfu_job_get_status_code(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_STATUS_NONE);
+	return self->status_code;
+}
+
+const char *
+dfu_job_get_message(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->message != NULL ? self->message : "";
+}
+
+GVariant *
+dfu_job_get_device_error(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->device_error;
+}
+
+guint
+dfu_job_get_attempt(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->attempt;
+}
+
+gint64
+dfu_job_get_created(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->created;
+}
+
+gint64
+dfu_job_get_started(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->started;
+}
+
+gint64
+dfu_job_get_finished(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->finished;
+}
+
+static gboolean
+state_is_finished(DfuJobState state)
+{
+	return state == DFU_JOB_STATE_SUCCEEDED || state == DFU_JOB_STATE_FAILED ||
+	       state == DFU_JOB_STATE_CANCELLED;
+}
+
+gboolean
+dfu_job_is_finished(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), FALSE);
+	return state_is_finished(self->state);
+}
+
+void
+dfu_job_set_state(DfuJob *self, DfuJobState state)
+{
+	guint mask = 0;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_return_if_fail((guint)state < G_N_ELEMENTS(state_names));
+	if (self->state == state)
+		return;
+	self->state = state;
+	mask |= DFU_JOB_CHANGED_STATE;
+	if (state == DFU_JOB_STATE_RUNNING && self->started == 0) {
+		self->started = g_get_real_time();
+		mask |= DFU_JOB_CHANGED_TIMESTAMPS;
+	}
+	if (state_is_finished(state)) {
+		self->finished = g_get_real_time();
+		mask |= DFU_JOB_CHANGED_TIMESTAMPS;
+	} else if (self->finished != 0) {
+		self->finished = 0;
+		mask |= DFU_JOB_CHANGED_TIMESTAMPS;
+	}
+	/* a new attempt starts its own rate window */
+	if (state != DFU_JOB_STATE_RUNNING) {
+		g_array_set_size(self->samples, 0);
+		if (self->bytes_per_second != 0) {
+			self->bytes_per_second = 0;
+			mask |= DFU_JOB_CHANGED_PROGRESS;
+		}
+	}
+	dfu_job_emit_changed(self, mask);
+}
+
+void
+dfu_job_set_phase(DfuJob *self, DfuJobPhase phase)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_return_if_fail((guint)phase < G_N_ELEMENTS(phase_names));
+	if (self->phase == phase)
+		return;
+	self->phase = phase;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_PHASE);
+}
+
+static guint64
+dfu_job_compute_rate(DfuJob *self, gint64 now_us, guint64 bytes_done)
+{
+	RateSample sample = {now_us, bytes_done};
+	RateSample *first;
+	guint drop = 0;
+	gint64 span;
+
+	/* progress going back (a resumed upload) invalidates the window */
+	if (self->samples->len > 0 &&
+	    bytes_done < g_array_index(self->samples, RateSample, self->samples->len - 1).bytes)
+		g_array_set_size(self->samples, 0);
+	g_array_append_val(self->samples, sample);
+	/* two samples are kept even after a pause, so that a rate always exists */
+	while (self->samples->len - drop > 2 &&
+	       now_us - g_array_index(self->samples, RateSample, drop).time_us > RATE_WINDOW_US)
+		drop++;
+	if (drop > 0)
+		g_array_remove_range(self->samples, 0, drop);
+	first = &g_array_index(self->samples, RateSample, 0);
+	span = now_us - first->time_us;
+	if (span < RATE_MIN_SPAN_US)
+		return self->bytes_per_second;
+	return (bytes_done - first->bytes) * G_USEC_PER_SEC / (guint64)span;
+}
+
+void
+dfu_job_set_progress_at(DfuJob *self, guint64 bytes_done, guint64 bytes_total, gint64 now_us)
+{
+	guint64 rate;
+	gboolean changed = FALSE;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (bytes_total != 0 && bytes_total != self->bytes_total) {
+		self->bytes_total = bytes_total;
+		changed = TRUE;
+	}
+	rate = dfu_job_compute_rate(self, now_us, bytes_done);
+	if (bytes_done != self->bytes_done) {
+		self->bytes_done = bytes_done;
+		changed = TRUE;
+	}
+	if (rate != self->bytes_per_second) {
+		self->bytes_per_second = rate;
+		changed = TRUE;
+	}
+	if (changed)
+		dfu_job_emit_changed(self, DFU_JOB_CHANGED_PROGRESS);
+}
+
+void
+dfu_job_set_progress(DfuJob *self, guint64 bytes_done, guint64 bytes_total)
+{
+	dfu_job_set_progress_at(self, bytes_done, bytes_total, g_get_monotonic_time());
+}
+
+void
+dfu_job_set_result(DfuJob *self, guint status_code, const char *message, GVariant *device_error)
+{
+	g_autoptr(GVariant) error_dict = NULL;
+	guint mask = 0;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (device_error != NULL)
+		error_dict = g_variant_ref_sink(device_error);
+	else
+		error_dict = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
+	g_return_if_fail(g_variant_is_of_type(error_dict, G_VARIANT_TYPE_VARDICT));
+
+	if (self->status_code != status_code) {
+		self->status_code = status_code;
+		mask |= DFU_JOB_CHANGED_RESULT;
+	}
+	if (g_strcmp0(self->message != NULL ? self->message : "", message != NULL ? message : "") != 0) {
+		g_free(self->message);
+		self->message = g_strdup(message);
+		mask |= DFU_JOB_CHANGED_RESULT;
+	}
+	if (!g_variant_equal(self->device_error, error_dict)) {
+		g_variant_unref(self->device_error);
+		self->device_error = g_steal_pointer(&error_dict);
+		mask |= DFU_JOB_CHANGED_RESULT;
+	}
+	dfu_job_emit_changed(self, mask);
+}
+
+void
+dfu_job_set_attempt(DfuJob *self, guint attempt)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->attempt == attempt)
+		return;
+	self->attempt = attempt;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_ATTEMPT);
+}
+
+static void
+dfu_job_append_history(DfuJob *self, char *line)
+{
+	g_ptr_array_add(self->history, line);
+	if (self->history->len > HISTORY_MAX_LINES)
+		g_ptr_array_remove_range(self->history, 0, self->history->len - HISTORY_MAX_LINES);
+}
+
+void
+dfu_job_log(DfuJob *self, const char *format, ...)
+{
+	va_list args;
+	g_autofree char *text = NULL;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	va_start(args, format);
+	text = g_strdup_vprintf(format, args);
+	va_end(args);
+	g_debug("job %" G_GUINT64_FORMAT ": %s", self->id, text);
+	dfu_job_append_history(self, g_strdup_printf("%" G_GINT64_FORMAT "\t%s", g_get_real_time(), text));
+}
+
+GPtrArray *
+dfu_job_get_history(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->history;
+}
+
+char *
+dfu_job_to_json(DfuJob *self)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "id");
+	json_builder_add_int_value(builder, (gint64)self->id);
+	json_builder_set_member_name(builder, "target");
+	json_builder_add_string_value(builder, self->target);
+	json_builder_set_member_name(builder, "source");
+	json_builder_add_string_value(builder, self->source);
+	if (self->bundle_path != NULL) {
+		json_builder_set_member_name(builder, "bundle-path");
+		json_builder_add_string_value(builder, self->bundle_path);
+	}
+	json_builder_set_member_name(builder, "options");
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "confirm");
+	json_builder_add_boolean_value(builder, self->options.confirm);
+	json_builder_set_member_name(builder, "force");
+	json_builder_add_boolean_value(builder, self->options.force);
+	json_builder_set_member_name(builder, "allow-downgrade");
+	json_builder_add_boolean_value(builder, self->options.allow_downgrade);
+	json_builder_set_member_name(builder, "max-attempts");
+	json_builder_add_int_value(builder, self->options.max_attempts);
+	if (self->options.name != NULL) {
+		json_builder_set_member_name(builder, "source-name");
+		json_builder_add_string_value(builder, self->options.name);
+	}
+	json_builder_end_object(builder);
+	json_builder_set_member_name(builder, "state");
+	json_builder_add_string_value(builder, dfu_job_state_to_string(self->state));
+	json_builder_set_member_name(builder, "phase");
+	json_builder_add_string_value(builder, dfu_job_phase_to_string(self->phase));
+	json_builder_set_member_name(builder, "bytes-done");
+	json_builder_add_int_value(builder, (gint64)self->bytes_done);
+	json_builder_set_member_name(builder, "bytes-total");
+	json_builder_add_int_value(builder, (gint64)self->bytes_total);
+	json_builder_set_member_name(builder, "status-code");
+	json_builder_add_int_value(builder, self->status_code);
+	json_builder_set_member_name(builder, "message");
+	json_builder_add_string_value(builder, dfu_job_get_message(self));
+	json_builder_set_member_name(builder, "device-error");
+	json_builder_add_value(builder, json_gvariant_serialize(self->device_error));
+	json_builder_set_member_name(builder, "attempt");
+	json_builder_add_int_value(builder, self->attempt);
+	json_builder_set_member_name(builder, "created");
+	json_builder_add_int_value(builder, self->created);
+	json_builder_set_member_name(builder, "started");
+	json_builder_add_int_value(builder, self->started);
+	json_builder_set_member_name(builder, "finished");
+	json_builder_add_int_value(builder, self->finished);
+	json_builder_set_member_name(builder, "history");
+	json_builder_begin_array(builder);
+	for (guint i = 0; i < self->history->len; i++)
+		json_builder_add_string_value(builder, g_ptr_array_index(self->history, i));
+	json_builder_end_array(builder);
+	json_builder_end_object(builder);
+
+	root = json_builder_get_root(builder);
+	json_generator_set_root(generator, root);
+	json_generator_set_pretty(generator, TRUE);
+	return json_generator_to_data(generator, NULL);
+}
+
+/*
+ * Typed readers for the job document: a member that is absent keeps the
+ * default, a member of the wrong type fails the whole document.
+ */
+static gboolean
+json_member_value(JsonObject *obj, const char *name, GType type, JsonNode **node, GError **error)
+{
+	*node = json_object_get_member(obj, name);
+	if (*node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(*node) || json_node_get_value_type(*node) != type) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member '%s' is not a %s",
+		            name, g_type_name(type));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+json_read_string(JsonObject *obj, const char *name, char **value, GError **error)
+{
+	JsonNode *node = NULL;
+
+	if (!json_member_value(obj, name, G_TYPE_STRING, &node, error))
+		return FALSE;
+	if (node != NULL) {
+		g_free(*value);
+		*value = g_strdup(json_node_get_string(node));
+	}
+	return TRUE;
+}
+
+static gboolean
+json_read_int(JsonObject *obj, const char *name, gint64 min, gint64 max, gint64 *value, GError **error)
+{
+	JsonNode *node = NULL;
+	gint64 v;
+
+	if (!json_member_value(obj, name, G_TYPE_INT64, &node, error))
+		return FALSE;
+	if (node == NULL)
+		return TRUE;
+	v = json_node_get_int(node);
+	if (v < min || v > max) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member '%s' is out of range",
+		            name);
+		return FALSE;
+	}
+	*value = v;
+	return TRUE;
+}
+
+static gboolean
+json_read_uint(JsonObject *obj, const char *name, guint *value, GError **error)
+{
+	gint64 v = *value;
+	if (!json_read_int(obj, name, 0, G_MAXUINT, &v, error))
+		return FALSE;
+	*value = (guint)v;
+	return TRUE;
+}
+
+static gboolean
+json_read_u64(JsonObject *obj, const char *name, guint64 *value, GError **error)
+{
+	gint64 v = (gint64)*value;
+	if (!json_read_int(obj, name, 0, G_MAXINT64, &v, error))
+		return FALSE;
+	*value = (guint64)v;
+	return TRUE;
+}
+
+static gboolean
+json_read_bool(JsonObject *obj, const char *name, gboolean *value, GError **error)
+{
+	JsonNode *node = NULL;
+
+	if (!json_member_value(obj, name, G_TYPE_BOOLEAN, &node, error))
+		return FALSE;
+	if (node != NULL)
+		*value = json_node_get_boolean(node);
+	return TRUE;
+}
+
+static gboolean
+json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "options");
+	JsonObject *o;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "job member 'options' is not an object");
+		return FALSE;
+	}
+	o = json_node_get_object(node);
+	return json_read_bool(o, "confirm", &options->confirm, error) &&
+	       json_read_bool(o, "force", &options->force, error) &&
+	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
+	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
+	       json_read_string(o, "source-name", &options->name, error);
+}
+
+static gboolean
+json_read_enum(JsonObject *obj, const char *name, gboolean (*from_string)(const char *, guint *),
+               guint *value, GError **error)
+{
+	g_autofree char *str = NULL;
+
+	if (!json_read_string(obj, name, &str, error))
+		return FALSE;
+	if (str != NULL && !from_string(str, value)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "job member '%s' has unknown value '%s'", name, str);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+state_from_string(const char *str, guint *value)
+{
+	return name_lookup(state_names, G_N_ELEMENTS(state_names), str, value);
+}
+
+static gboolean
+phase_from_string(const char *str, guint *value)
+{
+	return name_lookup(phase_names, G_N_ELEMENTS(phase_names), str, value);
+}
+
+static gboolean
+json_read_device_error(JsonObject *obj, DfuJob *job, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "device-error");
+	g_autoptr(GError) error_local = NULL;
+	GVariant *dict;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "job member 'device-error' is not an object");
+		return FALSE;
+	}
+	dict = json_gvariant_deserialize(node, "a{sv}", &error_local);
+	if (dict == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member 'device-error': %s",
+		            error_local->message);
+		return FALSE;
+	}
+	g_variant_unref(job->device_error);
+	job->device_error = g_variant_ref_sink(dict);
+	return TRUE;
+}
+
+static gboolean
+json_read_history(JsonObject *obj, DfuJob *job, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "history");
+	JsonArray *array;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(node)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "job member 'history' is not an array");
+		return FALSE;
+	}
+	array = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(array); i++) {
+		JsonNode *line = json_array_get_element(array, i);
+		if (!JSON_NODE_HOLDS_VALUE(line) || json_node_get_value_type(line) != G_TYPE_STRING) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+			            "job history line %u is not a string", i);
+			return FALSE;
+		}
+		dfu_job_append_history(job, g_strdup(json_node_get_string(line)));
+	}
+	return TRUE;
+}
+
+DfuJob *
+dfu_job_new_from_json(const char *json, GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(DfuJob) job = NULL;
+	g_autoptr(GError) error_local = NULL;
+	JsonNode *root;
+	JsonObject *obj;
+	gint64 id = 0;
+	guint state = DFU_JOB_STATE_QUEUED;
+	guint phase = DFU_JOB_PHASE_NONE;
+	g_autofree char *message = NULL;
+
+	g_return_val_if_fail(json != NULL, NULL);
+	if (!json_parser_load_from_data(parser, json, -1, &error_local)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job is not valid JSON: %s",
+		            error_local->message);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "job is not a JSON object");
+		return NULL;
+	}
+	obj = json_node_get_object(root);
+	if (!json_object_has_member(obj, "id") || !json_object_has_member(obj, "target")) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "job lacks an id or a target");
+		return NULL;
+	}
+
+	job = g_object_new(DFU_TYPE_JOB, NULL);
+	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
+	    !json_read_string(obj, "target", &job->target, error) ||
+	    !json_read_string(obj, "source", &job->source, error) ||
+	    !json_read_string(obj, "bundle-path", &job->bundle_path, error) ||
+	    !json_read_options(obj, &job->options, error) ||
+	    !json_read_enum(obj, "state", state_from_string, &state, error) ||
+	    !json_read_enum(obj, "phase", phase_from_string, &phase, error) ||
+	    !json_read_u64(obj, "bytes-done", &job->bytes_done, error) ||
+	    !json_read_u64(obj, "bytes-total", &job->bytes_total, error) ||
+	    !json_read_uint(obj, "status-code", &job->status_code, error) ||
+	    !json_read_string(obj, "message", &message, error) || !json_read_device_error(obj, job, error) ||
+	    !json_read_uint(obj, "attempt", &job->attempt, error) ||
+	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
+	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
+	    !json_read_int(obj, "finished", 0, G_MAXINT64, &job->finished, error) ||
+	    !json_read_history(obj, job, error))
+		return NULL;
+	job->id = (guint64)id;
+	job->state = state;
+	job->phase = phase;
+	if (message != NULL && message[0] != '\0')
+		job->message = g_steal_pointer(&message);
+	if (job->source == NULL)
+		job->source = g_strdup("");
+	return g_steal_pointer(&job);
+}

@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfu-bundle-import.h"
+#include "dfu-bundle-refs.h"
+#include "dfu-error.h"
+#include "dfu-job-private.h"
+#include "dfu-manager.h"
+#include "dfu-retry.h"
+#include "dfu-store.h"
+#include "dfu-target.h"
+
+/* progress alone is written at most this often; everything else at once */
+#define PROGRESS_PERSIST_INTERVAL_MS 2000
+/* long expiry deadlines are re-armed in steps so the timer never overflows */
+#define EXPIRY_MAX_DELAY_MS (3600u * 1000)
+
+/* a finished outcome and the state the job ends in */
+typedef struct {
+	guint code;
+	DfuJobState state;
+} OutcomeState;
+
+static const OutcomeState outcome_states[] = {
+        {DFU_STATUS_SUCCESS, DFU_JOB_STATE_SUCCEEDED},
+        {DFU_STATUS_STAGED, DFU_JOB_STATE_SUCCEEDED},
+        {DFU_STATUS_UP_TO_DATE, DFU_JOB_STATE_SUCCEEDED},
+        {DFU_STATUS_CANCELLED, DFU_JOB_STATE_CANCELLED},
+};
+
+/* handed to the runner and to the import, so late callbacks survive the manager */
+typedef struct {
+	GWeakRef manager;
+	guint64 id;
+} CallbackCtx;
+
+typedef struct {
+	DfuManager *manager;
+	DfuJob *job;
+	gulong changed_id;
+	GCancellable *import_cancellable; /* set while the bundle is being copied */
+	CallbackCtx *attempt_ctx;         /* set while an attempt runs */
+	gpointer attempt;
+	char *device_key;
+	guint retry_id;
+	guint persist_id;
+	gint64 last_persist_us;
+	guint batch;
+	gboolean dirty;
+	gboolean cancel_requested;
+} ManagerEntry;
+
+struct _DfuManager {
+	GObject parent_instance;
+	DfuConfig *config;
+	DfuRunner *runner;
+	DfuStore *store;
+	DfuBundleRefs *refs;
+	GHashTable *entries;   /* guint64* id -> ManagerEntry */
+	GHashTable *busy_keys; /* device keys of running attempts */
+	guint64 next_id;
+	guint schedule_id;
+	guint expire_id;
+	guint queue_length;
+	guint active_jobs;
+	gboolean started;
+	gboolean stopping;
+};
+
+G_DEFINE_TYPE(DfuManager, dfu_manager, G_TYPE_OBJECT)
+
+enum {
+	SIGNAL_JOB_ADDED,
+	SIGNAL_JOB_REMOVED,
+	SIGNAL_JOB_FINISHED,
+	SIGNAL_COUNTS_CHANGED,
+	SIGNAL_LAST,
+};
+static guint signals[SIGNAL_LAST];
+
+static void manager_schedule(DfuManager *self);
+static void manager_arm_expiry(DfuManager *self, guint delay_ms);
+
+static CallbackCtx *
+callback_ctx_new(DfuManager *self, guint64 id)
+{
+	CallbackCtx *ctx = g_new0(CallbackCtx, 1);
+
+	g_weak_ref_init(&ctx->manager, self);
+	ctx->id = id;
+	return ctx;
+}
+
+static void
+callback_ctx_free(CallbackCtx *ctx)
+{
+	g_weak_ref_clear(&ctx->manager);
+	g_free(ctx);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CallbackCtx, callback_ctx_free)
+
+static ManagerEntry *
+manager_lookup_entry(DfuManager *self, guint64 id)
+{
+	return g_hash_table_lookup(self->entries, &id);
+}
+
+static void
+entry_persist(ManagerEntry *entry)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_clear_handle_id(&entry->persist_id, g_source_remove);
+	entry->dirty = FALSE;
+	entry->last_persist_us = g_get_monotonic_time();
+	if (!dfu_store_save_job(entry->manager->store, entry->job, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", dfu_job_get_id(entry->job), error->message);
+}
+
+static gboolean
+entry_persist_cb(gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+
+	entry->persist_id = 0;
+	entry_persist(entry);
+	return G_SOURCE_REMOVE;
+}
+
+/* groups the setters of one transition into one write */
+static void
+entry_begin(ManagerEntry *entry)
+{
+	entry->batch++;
+}
+
+static void
+entry_end(ManagerEntry *entry)
+{
+	if (--entry->batch == 0 && entry->dirty)
+		entry_persist(entry);
+}
+
+static void
+manager_update_counts(DfuManager *self)
+{
+	GHashTableIter iter;
+	ManagerEntry *entry;
+	guint queued = 0;
+	guint active = 0;
+
+	g_hash_table_iter_init(&iter, self->entries);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry)) {
+		DfuJobState state = dfu_job_get_state(entry->job);
+		if (state == DFU_JOB_STATE_QUEUED)
+			queued++;
+		else if (state == DFU_JOB_STATE_RUNNING)
+			active++;
+	}
+	if (queued == self->queue_length && active == self->active_jobs)
+		return;
+	self->queue_length = queued;
+	self->active_jobs = active;
+	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
+}
+
+static void
+entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+	gint64 elapsed_ms;
+
+	if (mask & DFU_JOB_CHANGED_STATE)
+		manager_update_counts(entry->manager);
+	if ((mask & ~DFU_JOB_CHANGED_PROGRESS) != 0) {
+		if (entry->batch > 0)
+			entry->dirty = TRUE;
+		else
+			entry_persist(entry);
+		return;
+	}
+	if (entry->batch > 0 || entry->persist_id != 0)
+		return;
+	elapsed_ms = (g_get_monotonic_time() - entry->last_persist_us) / 1000;
+	if (elapsed_ms >= PROGRESS_PERSIST_INTERVAL_MS)
+		entry_persist(entry);
+	else
+		entry->persist_id =
+		        g_timeout_add(PROGRESS_PERSIST_INTERVAL_MS - elapsed_ms, entry_persist_cb, entry);
+}
+
+static ManagerEntry *
+entry_new(DfuManager *self, DfuJob *job)
+{
+	ManagerEntry *entry = g_new0(ManagerEntry, 1);
+
+	entry->manager = self;
+	entry->job = g_object_ref(job);
+	entry->last_persist_us = g_get_monotonic_time();
+	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
+	return entry;
+}
+
+static void
+entry_free(ManagerEntry *entry)
+{
+	g_clear_signal_handler(&entry->changed_id, entry->job);
+	g_clear_handle_id(&entry->retry_id, g_source_remove);
+	g_clear_handle_id(&entry->persist_id, g_source_remove);
+	if (entry->import_cancellable != NULL)
+		g_cancellable_cancel(entry->import_cancellable);
+	g_clear_object(&entry->import_cancellable);
+	g_free(entry->device_key);
+	g_object_unref(entry->job);
+	g_free(entry);
+}
+
+static void
+manager_insert_entry(DfuManager *self, ManagerEntry *entry)
+{
+	guint64 *key = g_new(guint64, 1);
+
+	*key = dfu_job_get_id(entry->job);
+	g_hash_table_insert(self->entries, key, entry);
+}
+
+static DfuJobState
+outcome_to_state(guint code)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(outcome_states); i++) {
+		if (outcome_states[i].code == code)
+			return outcome_states[i].state;
+	}
+	return DFU_JOB_STATE_FAILED;
+}
+
+static void
+manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *message, GVariant *device_error)
+{
+	const DfuStatusInfo *info = dfu_status_lookup(code);
+	DfuJob *job = entry->job;
+
+	if (message == NULL || message[0] == '\0')
+		message = info != NULL ? info->summary : "";
+	g_clear_handle_id(&entry->retry_id, g_source_remove);
+	entry_begin(entry);
+	dfu_job_log(job, "finished: %s: %s", dfu_status_to_name(code), message);
+	dfu_job_set_result(job, code, message, device_error);
+	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
+	dfu_job_set_state(job, outcome_to_state(code));
+	entry_end(entry);
+	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
+	manager_arm_expiry(self, 0);
+}
+
+static gboolean
+entry_retry_cb(gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+
+	entry->retry_id = 0;
+	manager_schedule(entry->manager);
+	return G_SOURCE_REMOVE;
+}
+
+static guint
+entry_max_attempts(DfuManager *self, ManagerEntry *entry)
+{
+	guint max = dfu_job_get_options(entry->job)->max_attempts;
+	return max != 0 ? max : self->config->max_attempts;
+}
+
+static void
+manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
+                     gpointer user_data)
+{
+	g_autoptr(CallbackCtx) ctx = user_data;
+	g_autoptr(DfuManager) self = g_weak_ref_get(&ctx->manager);
+	g_autoptr(GVariant) dev_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
+	ManagerEntry *entry = self != NULL ? manager_lookup_entry(self, ctx->id) : NULL;
+	const char *message = error != NULL ? error->message : NULL;
+	guint attempt;
+	guint code;
+
+	if (entry == NULL || entry->attempt_ctx != ctx)
+		return;
+	entry->attempt_ctx = NULL;
+	entry->attempt = NULL;
+	g_hash_table_remove(self->busy_keys, entry->device_key);
+	g_clear_pointer(&entry->device_key, g_free);
+
+	if (error != NULL)
+		code = entry->cancel_requested ? DFU_STATUS_CANCELLED : dfu_error_get_status(error);
+	else
+		code = result_code != DFU_STATUS_NONE ? result_code : DFU_STATUS_SUCCESS;
+	/* an attempt stopped by shutdown stays running on disk and resumes next start */
+	if (self->stopping && (code == DFU_STATUS_CANCELLED || dfu_status_is_recoverable(code))) {
+		dfu_job_log(job, "attempt %u stopped by the daemon shutting down", dfu_job_get_attempt(job));
+		entry_persist(entry);
+		return;
+	}
+
+	attempt = dfu_job_get_attempt(job);
+	if (dfu_status_is_recoverable(code) && attempt < entry_max_attempts(self, entry)) {
+		guint delay_ms = dfu_retry_delay_ms(self->config->retry_delay_ms, attempt);
+
+		entry_begin(entry);
+		dfu_job_log(job, "attempt %u failed: %s: %s; retrying in %u ms", attempt,
+		            dfu_status_to_name(code), message != NULL ? message : "", delay_ms);
+		dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
+		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
+		entry_end(entry);
+		entry->retry_id = g_timeout_add(delay_ms, entry_retry_cb, entry);
+	} else {
+		manager_finish(self, entry, code, message, dev_error);
+	}
+	manager_schedule(self);
+}
+
+static void
+manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key)
+{
+	DfuJob *job = entry->job;
+	guint attempt = dfu_job_get_attempt(job) + 1;
+
+	entry->device_key = device_key;
+	g_hash_table_add(self->busy_keys, g_strdup(device_key));
+	entry->cancel_requested = FALSE;
+	entry->attempt_ctx = callback_ctx_new(self, dfu_job_get_id(job));
+	entry_begin(entry);
+	dfu_job_log(job, "attempt %u started", attempt);
+	dfu_job_set_attempt(job, attempt);
+	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
+	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
+	entry_end(entry);
+	entry->attempt =
+	        self->runner->ops->start(self->runner, job, manager_attempt_done, entry->attempt_ctx);
+}
+
+static gboolean
+entry_is_ready(ManagerEntry *entry)
+{
+	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
+	       entry->retry_id == 0 && dfu_job_get_bundle_path(entry->job) != NULL;
+}
+
+static gint
+entry_compare_id(gconstpointer a, gconstpointer b)
+{
+	guint64 ia = dfu_job_get_id((*(ManagerEntry **)a)->job);
+	guint64 ib = dfu_job_get_id((*(ManagerEntry **)b)->job);
+	return ia < ib ? -1 : ia > ib;
+}
+
+static GPtrArray *
+manager_sorted_entries(DfuManager *self)
+{
+	GPtrArray *entries = g_ptr_array_sized_new(g_hash_table_size(self->entries));
+	GHashTableIter iter;
+	gpointer entry;
+
+	g_hash_table_iter_init(&iter, self->entries);
+	while (g_hash_table_iter_next(&iter, NULL, &entry))
+		g_ptr_array_add(entries, entry);
+	g_ptr_array_sort(entries, entry_compare_id);
+	return entries;
+}
+
+static char *
+manager_device_key(DfuManager *self, DfuJob *job)
+{
+	char *key = self->runner->ops->device_key(self->runner, job);
+	return key != NULL ? key : g_strdup(dfu_job_get_target(job));
+}
+
+static gboolean
+manager_schedule_cb(gpointer user_data)
+{
+	DfuManager *self = user_data;
+	g_autoptr(GPtrArray) entries = manager_sorted_entries(self);
+
+	self->schedule_id = 0;
+	for (guint i = 0; i < entries->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(entries, i);
+		g_autofree char *key = NULL;
+
+		if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
+			break;
+		if (!entry_is_ready(entry))
+			continue;
+		key = manager_device_key(self, entry->job);
+		if (g_hash_table_contains(self->busy_keys, key))
+			continue;
+		manager_start_attempt(self, entry, g_steal_pointer(&key));
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+manager_schedule(DfuManager *self)
+{
+	if (self->schedule_id == 0 && self->started && !self->stopping)
+		self->schedule_id = g_idle_add(manager_schedule_cb, self);
+}
+
+static void
+manager_remove_entry(DfuManager *self, ManagerEntry *entry)
+{
+	g_autoptr(DfuJob) job = g_object_ref(entry->job);
+	g_autoptr(GError) error = NULL;
+	guint64 id = dfu_job_get_id(job);
+
+	g_hash_table_remove(self->entries, &id);
+	if (!dfu_store_delete_job(self->store, id, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", id, error->message);
+	if (dfu_job_get_bundle_path(job) != NULL)
+		dfu_bundle_refs_drop(self->refs, dfu_job_get_bundle_path(job));
+	g_signal_emit(self, signals[SIGNAL_JOB_REMOVED], 0, job);
+	manager_update_counts(self);
+}
+
+static gint
+entry_compare_finished(gconstpointer a, gconstpointer b)
+{
+	DfuJob *ja = (*(ManagerEntry **)a)->job;
+	DfuJob *jb = (*(ManagerEntry **)b)->job;
+	gint64 fa = dfu_job_get_finished(ja);
+	gint64 fb = dfu_job_get_finished(jb);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return entry_compare_id(a, b);
+}
+
+static gboolean
+manager_expire_cb(gpointer user_data)
+{
+	DfuManager *self = user_data;
+	g_autoptr(GPtrArray) entries = manager_sorted_entries(self);
+	g_autoptr(GPtrArray) finished = g_ptr_array_new();
+	gint64 keep_us = (gint64)self->config->keep_finished_sec * G_USEC_PER_SEC;
+	gint64 now = g_get_real_time();
+	gint64 next_deadline = G_MAXINT64;
+	guint excess;
+
+	self->expire_id = 0;
+	for (guint i = 0; i < entries->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(entries, i);
+		if (dfu_job_is_finished(entry->job))
+			g_ptr_array_add(finished, entry);
+	}
+	g_ptr_array_sort(finished, entry_compare_finished);
+	excess = finished->len > self->config->max_finished_jobs
+	                 ? finished->len - self->config->max_finished_jobs
+	                 : 0;
+	for (guint i = 0; i < finished->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(finished, i);
+		gint64 deadline = dfu_job_get_finished(entry->job) + keep_us;
+
+		if (i < excess || deadline <= now)
+			manager_remove_entry(self, entry);
+		else
+			next_deadline = MIN(next_deadline, deadline);
+	}
+	if (next_deadline != G_MAXINT64)
+		manager_arm_expiry(self, (guint)MIN((next_deadline - now) / 1000 + 1, EXPIRY_MAX_DELAY_MS));
+	return G_SOURCE_REMOVE;
+}
+
+static void
+manager_arm_expiry(DfuManager *self, guint delay_ms)
+{
+	if (self->stopping)
+		return;
+	g_clear_handle_id(&self->expire_id, g_source_remove);
+	self->expire_id = g_timeout_add(delay_ms, manager_expire_cb, self);
+}
+
+static void
+manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(CallbackCtx) ctx = user_data;
+	g_autoptr(DfuManager) self = g_weak_ref_get(&ctx->manager);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = dfu_bundle_import_finish(result, &error);
+	ManagerEntry *entry;
+
+	if (self == NULL)
+		return;
+	/* take the reference before deletions held back by the import may run */
+	if (path != NULL)
+		dfu_bundle_refs_add(self->refs, path);
+	dfu_bundle_refs_import_end(self->refs);
+	entry = manager_lookup_entry(self, ctx->id);
+	if (entry != NULL)
+		g_clear_object(&entry->import_cancellable);
+	if (entry == NULL || dfu_job_is_finished(entry->job) || self->stopping) {
+		if (path != NULL)
+			dfu_bundle_refs_drop(self->refs, path);
+		return;
+	}
+	if (path == NULL) {
+		manager_finish(self, entry, dfu_error_get_status(error), error->message, NULL);
+		return;
+	}
+	entry_begin(entry);
+	dfu_job_set_bundle_path(entry->job, path);
+	dfu_job_log(entry->job, "bundle stored as %s", path);
+	entry->dirty = TRUE;
+	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
+	entry_end(entry);
+	manager_schedule(self);
+}
+
+static void
+manager_start_import(DfuManager *self, ManagerEntry *entry, int fd)
+{
+	entry->import_cancellable = g_cancellable_new();
+	dfu_bundle_refs_import_begin(self->refs);
+	dfu_bundle_import_async(self->config->cache_dir, fd, entry->import_cancellable,
+	                        manager_import_done_cb, callback_ctx_new(self, dfu_job_get_id(entry->job)));
+}
+
+DfuJob *
+dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
+                      GError **error)
+{
+	g_autoptr(DfuTarget) parsed = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	ManagerEntry *entry;
+	const char *uri;
+	const char *source;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	if (!self->started || self->stopping) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_DAEMON_STOPPED,
+		                    "the job queue is not running");
+		return NULL;
+	}
+	uri = dfu_config_resolve_target(self->config, target);
+	if (uri == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "'%s' is neither a configured device nor a target URI",
+		            target != NULL ? target : "");
+		return NULL;
+	}
+	parsed = dfu_target_parse(uri, error);
+	if (parsed == NULL)
+		return NULL;
+	if (fd < 0) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "no bundle file descriptor");
+		return NULL;
+	}
+	/* the counter is on disk before the id is handed out, so no id is ever reused */
+	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
+		return NULL;
+	source = options != NULL && options->name != NULL ? options->name : "";
+	job = dfu_job_new(self->next_id++, parsed->uri, source, NULL, options);
+	if (g_strcmp0(uri, target) != 0)
+		dfu_job_log(job, "device '%s' is %s", target, parsed->uri);
+	dfu_job_log(job, "submitted");
+	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	if (!dfu_store_save_job(self->store, job, error))
+		return NULL;
+
+	entry = entry_new(self, job);
+	manager_insert_entry(self, entry);
+	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
+	manager_update_counts(self);
+	manager_start_import(self, entry, fd);
+	return g_steal_pointer(&job);
+}
+
+/* what a job left behind by the previous run needs before it can go on */
+static void
+manager_recover_entry(DfuManager *self, ManagerEntry *entry)
+{
+	DfuJob *job = entry->job;
+
+	if (dfu_job_is_finished(job))
+		return;
+	if (dfu_job_get_bundle_path(job) == NULL) {
+		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
+		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
+		return;
+	}
+	entry_begin(entry);
+	if (dfu_job_get_state(job) == DFU_JOB_STATE_RUNNING)
+		dfu_job_log(job, "the daemon stopped during attempt %u; queued again to resume",
+		            dfu_job_get_attempt(job));
+	dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
+	dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
+	entry->dirty = TRUE;
+	entry_end(entry);
+}
+
+gboolean
+dfu_manager_start(DfuManager *self, GError **error)
+{
+	g_autoptr(GPtrArray) jobs = NULL;
+	g_autoptr(GPtrArray) entries = g_ptr_array_new();
+	g_autofree char *bundle_dir = NULL;
+	guint64 next_id;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	g_return_val_if_fail(!self->started, FALSE);
+	self->store = dfu_store_new(self->config->state_dir, error);
+	if (self->store == NULL)
+		return FALSE;
+	next_id = dfu_store_load_next_id(self->store, error);
+	if (next_id == 0)
+		return FALSE;
+	jobs = dfu_store_load_jobs(self->store, error);
+	if (jobs == NULL)
+		return FALSE;
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuJob *job = g_ptr_array_index(jobs, i);
+		ManagerEntry *entry = entry_new(self, job);
+
+		next_id = MAX(next_id, dfu_job_get_id(job) + 1);
+		if (dfu_job_get_bundle_path(job) != NULL)
+			dfu_bundle_refs_add(self->refs, dfu_job_get_bundle_path(job));
+		manager_insert_entry(self, entry);
+		g_ptr_array_add(entries, entry);
+	}
+	self->next_id = next_id;
+	bundle_dir = dfu_bundle_import_dir(self->config->cache_dir);
+	dfu_bundle_refs_prune(self->refs, bundle_dir);
+	self->started = TRUE;
+	for (guint i = 0; i < entries->len; i++)
+		g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0,
+		              ((ManagerEntry *)g_ptr_array_index(entries, i))->job);
+	for (guint i = 0; i < entries->len; i++)
+		manager_recover_entry(self, g_ptr_array_index(entries, i));
+	manager_update_counts(self);
+	manager_arm_expiry(self, 0);
+	manager_schedule(self);
+	return TRUE;
+}
+
+DfuJob *
+dfu_manager_lookup(DfuManager *self, guint64 id)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	entry = manager_lookup_entry(self, id);
+	return entry != NULL ? entry->job : NULL;
+}
+
+GPtrArray *
+dfu_manager_list_jobs(DfuManager *self)
+{
+	g_autoptr(GPtrArray) entries = NULL;
+	GPtrArray *jobs;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	entries = manager_sorted_entries(self);
+	jobs = g_ptr_array_new_full(entries->len, g_object_unref);
+	for (guint i = 0; i < entries->len; i++)
+		g_ptr_array_add(jobs, g_object_ref(((ManagerEntry *)g_ptr_array_index(entries, i))->job));
+	return jobs;
+}
+
+guint
+dfu_manager_get_queue_length(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), 0);
+	return self->queue_length;
+}
+
+guint
+dfu_manager_get_active_jobs(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), 0);
+	return self->active_jobs;
+}
+
+gboolean
+dfu_manager_cancel(DfuManager *self, guint64 id, GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	entry = manager_lookup_entry(self, id);
+	if (entry == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND, "no job %" G_GUINT64_FORMAT, id);
+		return FALSE;
+	}
+	if (dfu_job_is_finished(entry->job)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "job %" G_GUINT64_FORMAT " has already finished", id);
+		return FALSE;
+	}
+	if (entry->attempt_ctx != NULL) {
+		if (!entry->cancel_requested) {
+			entry->cancel_requested = TRUE;
+			dfu_job_log(entry->job, "cancel requested");
+			self->runner->ops->cancel(self->runner, entry->attempt);
+		}
+		return TRUE;
+	}
+	if (entry->import_cancellable != NULL)
+		g_cancellable_cancel(entry->import_cancellable);
+	manager_finish(self, entry, DFU_STATUS_CANCELLED, "cancelled before it ran", NULL);
+	manager_schedule(self);
+	return TRUE;
+}
+
+void
+dfu_manager_shutdown(DfuManager *self)
+{
+	g_autoptr(GPtrArray) entries = NULL;
+
+	g_return_if_fail(DFU_IS_MANAGER(self));
+	if (self->stopping)
+		return;
+	self->stopping = TRUE;
+	g_clear_handle_id(&self->schedule_id, g_source_remove);
+	g_clear_handle_id(&self->expire_id, g_source_remove);
+	entries = manager_sorted_entries(self);
+	for (guint i = 0; i < entries->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(entries, i);
+
+		g_clear_handle_id(&entry->retry_id, g_source_remove);
+		if (entry->import_cancellable != NULL)
+			g_cancellable_cancel(entry->import_cancellable);
+		if (entry->attempt_ctx != NULL)
+			self->runner->ops->cancel(self->runner, entry->attempt);
+		/* pending progress reaches the disk before the daemon exits */
+		if (entry->persist_id != 0 || entry->dirty)
+			entry_persist(entry);
+	}
+}
+
+DfuConfig *
+dfu_manager_get_config(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	return self->config;
+}
+
+static void
+dfu_manager_dispose(GObject *object)
+{
+	DfuManager *self = DFU_MANAGER(object);
+
+	if (self->started)
+		dfu_manager_shutdown(self);
+	g_hash_table_remove_all(self->entries);
+	G_OBJECT_CLASS(dfu_manager_parent_class)->dispose(object);
+}
+
+static void
+dfu_manager_finalize(GObject *object)
+{
+	DfuManager *self = DFU_MANAGER(object);
+
+	g_hash_table_unref(self->entries);
+	g_hash_table_unref(self->busy_keys);
+	dfu_bundle_refs_free(self->refs);
+	g_clear_pointer(&self->store, dfu_store_free);
+	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
+}
+
+static void
+dfu_manager_class_init(DfuManagerClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->dispose = dfu_manager_dispose;
+	object_class->finalize = dfu_manager_finalize;
+	signals[SIGNAL_JOB_ADDED] = g_signal_new("job-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+	                                         NULL, NULL, NULL, G_TYPE_NONE, 1, DFU_TYPE_JOB);
+	signals[SIGNAL_JOB_REMOVED] = g_signal_new("job-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+	                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, DFU_TYPE_JOB);
+	signals[SIGNAL_JOB_FINISHED] =
+	        g_signal_new("job-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+	                     G_TYPE_NONE, 1, DFU_TYPE_JOB);
+	signals[SIGNAL_COUNTS_CHANGED] = g_signal_new("counts-changed", G_TYPE_FROM_CLASS(klass),
+	                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+dfu_manager_init(DfuManager *self)
+{
+	self->entries =
+	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)entry_free);
+	self->busy_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->refs = dfu_bundle_refs_new();
+	self->next_id = 1;
+}
+
+DfuManager *
+dfu_manager_new(DfuConfig *config, DfuRunner *runner)
+{
+	DfuManager *self;
+
+	g_return_val_if_fail(config != NULL, NULL);
+	g_return_val_if_fail(runner != NULL && runner->ops != NULL, NULL);
+	self = g_object_new(DFU_TYPE_MANAGER, NULL);
+	self->config = config;
+	self->runner = runner;
+	return self;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "dfu-job.h"
+
+G_BEGIN_DECLS
+
+/*
+ * Jobs on disk: <state_dir>/jobs/<id>.json, one file per job, each written
+ * atomically and durably, plus <state_dir>/next-id. Every failure is
+ * DFU_STATUS_STORAGE_ERROR naming the path and the system's reason.
+ */
+typedef struct _DfuStore DfuStore;
+
+/* creates the folders when missing */
+DfuStore *dfu_store_new(const char *state_dir, GError **error);
+void dfu_store_free(DfuStore *store);
+
+gboolean dfu_store_save_job(DfuStore *store, DfuJob *job, GError **error);
+gboolean dfu_store_delete_job(DfuStore *store, guint64 id, GError **error);
+/*
+ * All jobs, ordered by id. A file that cannot be read or parsed is renamed to
+ * <name>.corrupt and logged, so it is kept for inspection and not retried.
+ */
+GPtrArray *dfu_store_load_jobs(DfuStore *store, GError **error);
+
+/* 1 when nothing was saved yet */
+guint64 dfu_store_load_next_id(DfuStore *store, GError **error);
+gboolean dfu_store_save_next_id(DfuStore *store, guint64 next_id, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuStore, dfu_store_free)
+
+G_END_DECLS
