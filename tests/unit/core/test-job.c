@@ -111,9 +111,11 @@ test_job_json_round_trip(void)
 	g_autofree char *json2 = NULL;
 	GVariant *dev;
 	gint64 rc = 0;
+	guint32 smp_rc = 0;
 	const char *group = NULL;
 
 	g_variant_builder_add(builder, "{sv}", "rc", g_variant_new_int64(3));
+	g_variant_builder_add(builder, "{sv}", "smp-rc", g_variant_new_uint32(10));
 	g_variant_builder_add(builder, "{sv}", "group", g_variant_new_string("img"));
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
 	dfu_job_set_phase(job, DFU_JOB_PHASE_TESTING);
@@ -156,6 +158,9 @@ test_job_json_round_trip(void)
 	dev = dfu_job_get_device_error(copy);
 	g_assert_true(g_variant_lookup(dev, "rc", "x", &rc));
 	g_assert_cmpint(rc, ==, 3);
+	/* the raw device code keeps its D-Bus type across a restart */
+	g_assert_true(g_variant_lookup(dev, "smp-rc", "u", &smp_rc));
+	g_assert_cmpuint(smp_rc, ==, 10);
 	g_assert_true(g_variant_lookup(dev, "group", "&s", &group));
 	g_assert_cmpstr(group, ==, "img");
 
