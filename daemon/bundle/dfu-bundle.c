@@ -97,9 +97,9 @@ compare_image_index(gconstpointer a, gconstpointer b)
 }
 
 static gboolean
-load_zip(DfuPlan *plan, GBytes *bundle, GError **error)
+load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 {
-	g_autoptr(DfuZipReader) reader = dfu_zip_reader_new(bundle, error);
+	g_autoptr(DfuZipReader) reader = dfu_zip_reader_new(bundle, name, error);
 	g_autoptr(GBytes) manifest_bytes = NULL;
 	g_autoptr(GPtrArray) entries = NULL;
 
@@ -178,7 +178,7 @@ dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error)
 	if (has_prefix(data, len, zip_local_magic, sizeof(zip_local_magic)) ||
 	    has_prefix(data, len, zip_empty_magic, sizeof(zip_empty_magic))) {
 		plan->kind = DFU_BUNDLE_ZEPHYR_ZIP;
-		if (!load_zip(plan, bundle, error))
+		if (!load_zip(plan, bundle, name, error))
 			return NULL;
 	} else if (has_prefix(data, len, image_magic, sizeof(image_magic))) {
 		DfuPlanImage *image = plan_image_new(name, bundle, 0, error);

@@ -56,15 +56,15 @@ is_symlink(zip_t *archive, zip_uint64_t index)
 
 /* Checks every entry before anything is read, so limits hold whatever the manifest names. */
 static gboolean
-check_entries(DfuZipReader *reader, GError **error)
+check_entries(DfuZipReader *reader, const char *archive_name, GError **error)
 {
 	zip_int64_t n = zip_get_num_entries(reader->archive, 0);
 	guint64 total = 0;
 
 	if (n < 0 || n > DFU_ZIP_MAX_ENTRIES) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP,
-		            "archive has %" G_GINT64_FORMAT " entries, at most %d are allowed", (gint64)n,
-		            DFU_ZIP_MAX_ENTRIES);
+		            "%s: archive has %" G_GINT64_FORMAT " entries, at most %d are allowed",
+		            archive_name, (gint64)n, DFU_ZIP_MAX_ENTRIES);
 		return FALSE;
 	}
 	for (zip_int64_t i = 0; i < n; i++) {
@@ -75,8 +75,8 @@ check_entries(DfuZipReader *reader, GError **error)
 		if (zip_stat_index(reader->archive, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME) ||
 		    !(st.valid & ZIP_STAT_SIZE)) {
 			g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP,
-			            "entry %" G_GINT64_FORMAT " cannot be read: %s", (gint64)i,
-			            zip_strerror(reader->archive));
+			            "%s: entry %" G_GINT64_FORMAT " cannot be read: %s", archive_name,
+			            (gint64)i, zip_strerror(reader->archive));
 			return FALSE;
 		}
 		if (!name_is_safe(st.name, &why)) {
@@ -102,7 +102,7 @@ check_entries(DfuZipReader *reader, GError **error)
 		total += st.size;
 		if (total > DFU_ZIP_MAX_TOTAL_SIZE) {
 			g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP,
-			            "archive holds more than %u MiB uncompressed",
+			            "%s: archive holds more than %u MiB uncompressed", archive_name,
 			            DFU_ZIP_MAX_TOTAL_SIZE >> 20);
 			return FALSE;
 		}
@@ -112,7 +112,7 @@ check_entries(DfuZipReader *reader, GError **error)
 }
 
 DfuZipReader *
-dfu_zip_reader_new(GBytes *bytes, GError **error)
+dfu_zip_reader_new(GBytes *bytes, const char *archive_name, GError **error)
 {
 	g_autoptr(DfuZipReader) reader = g_new0(DfuZipReader, 1);
 	zip_error_t zerr;
@@ -127,14 +127,20 @@ dfu_zip_reader_new(GBytes *bytes, GError **error)
 	if (source != NULL)
 		reader->archive = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
 	if (reader->archive == NULL) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP, "not a readable zip archive: %s",
-		            zip_error_strerror(&zerr));
+		/* libzip refuses duplicate names itself when checking consistency */
+		if (zip_error_code_zip(&zerr) == ZIP_ER_EXISTS)
+			g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP, "%s: duplicate entry names",
+			            archive_name);
+		else
+			g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_ZIP,
+			            "%s: not a readable zip archive: %s", archive_name,
+			            zip_error_strerror(&zerr));
 		zip_source_free(source);
 		zip_error_fini(&zerr);
 		return NULL;
 	}
 	zip_error_fini(&zerr);
-	if (!check_entries(reader, error))
+	if (!check_entries(reader, archive_name, error))
 		return NULL;
 	return g_steal_pointer(&reader);
 }

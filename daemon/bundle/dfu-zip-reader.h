@@ -12,11 +12,12 @@ G_BEGIN_DECLS
 /*
  * A zip archive in memory whose every entry was checked on open: no unsafe
  * names ("..", absolute, backslashes, duplicates), no symlinks, and declared
- * sizes within the limits above. Errors are DFU_ERROR MALFORMED_ZIP.
+ * sizes within the limits above. Errors are DFU_ERROR MALFORMED_ZIP and name
+ * the entry, or @archive_name for the archive as a whole.
  */
 typedef struct _DfuZipReader DfuZipReader;
 
-DfuZipReader *dfu_zip_reader_new(GBytes *bytes, GError **error);
+DfuZipReader *dfu_zip_reader_new(GBytes *bytes, const char *archive_name, GError **error);
 gboolean dfu_zip_reader_has_entry(DfuZipReader *reader, const char *name);
 /* reads one entry, refusing data that runs past its declared size */
 GBytes *dfu_zip_reader_read(DfuZipReader *reader, const char *name, GError **error);
