@@ -57,7 +57,8 @@ add_entry(zip_t *archive, const BundleWriterEntry *entry, GError **error)
 	}
 	zip_file_set_mtime(archive, index, BUNDLE_WRITER_TIME, 0);
 	if (entry->symlink)
-		zip_file_set_external_attributes(archive, index, 0, ZIP_OPSYS_UNIX, (S_IFLNK | 0777) << 16);
+		zip_file_set_external_attributes(archive, index, 0, ZIP_OPSYS_UNIX,
+		                                 (zip_uint32_t)(S_IFLNK | 0777) << 16);
 	return TRUE;
 }
 

@@ -52,7 +52,8 @@ make_zip_with_manifest(const char *manifest, const BundleWriterEntry *images, gs
 	g_autoptr(GBytes) manifest_bytes = g_bytes_new(manifest, strlen(manifest));
 	g_autofree BundleWriterEntry *entries = g_new0(BundleWriterEntry, n_images + 1);
 
-	memcpy(entries, images, n_images * sizeof(*images));
+	if (n_images > 0)
+		memcpy(entries, images, n_images * sizeof(*images));
 	entries[n_images].name = "manifest.json";
 	entries[n_images].data = manifest_bytes;
 	return make_zip(entries, n_images + 1);
@@ -354,13 +355,11 @@ test_symlink(void)
 static void
 test_garbage(void)
 {
-	const char *inputs[] = {"hello world", "\x3d\xb8", "PK",
-	                        "\x7f"
-	                        "ELF\x02\x01\x01"};
+	const char *inputs[] = {"hello world", "\x3d\xb8", "PK", "\177ELF\2\1\1", "\x3d\xb8\xf3"};
 	g_autoptr(GBytes) empty = g_bytes_new_static("", 0);
 	g_autoptr(GBytes) fake_zip = g_bytes_new_static("PK\3\4garbage garbage garbage", 27);
-	g_autofree char *m1 = expect_failure(empty, DFU_STATUS_BUNDLE_UNREADABLE);
-	g_autofree char *m2 = expect_failure(fake_zip, DFU_STATUS_MALFORMED_ZIP);
+	g_autofree char *empty_message = expect_failure(empty, DFU_STATUS_BUNDLE_UNREADABLE);
+	g_autofree char *zip_message = expect_failure(fake_zip, DFU_STATUS_MALFORMED_ZIP);
 
 	for (gsize i = 0; i < G_N_ELEMENTS(inputs); i++) {
 		g_autoptr(GBytes) bytes = g_bytes_new_static(inputs[i], strlen(inputs[i]));
@@ -368,6 +367,8 @@ test_garbage(void)
 
 		g_assert_true(g_str_has_prefix(message, "test.zip: "));
 	}
+	g_assert_cmpstr(empty_message, ==, "test.zip: bundle is empty");
+	g_assert_true(g_str_has_prefix(zip_message, "test.zip: not a readable zip archive"));
 }
 
 static void
