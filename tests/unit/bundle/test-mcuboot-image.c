@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "dfu-error.h"
 #include "mcuboot-image.h"
@@ -114,6 +116,23 @@ test_protected_size_mismatch(void)
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
+
+/* ECDSA over the image hash, checked with the key that made it */
+static gboolean
+verify_signature(const char *key_path, const McubootImageInfo *info, const guint8 *data)
+{
+	g_autoptr(BIO) bio = BIO_new_file(key_path, "r");
+	g_autoptr(EVP_PKEY) key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	g_autoptr(EVP_PKEY_CTX) ctx = EVP_PKEY_CTX_new(key, NULL);
+
+	g_assert_nonnull(ctx);
+	return EVP_PKEY_verify_init(ctx) == 1 &&
+	       EVP_PKEY_verify(ctx, data + info->sig_offset, info->sig_len, info->hash, info->hash_len) == 1;
+}
+
 static void
 test_signed(void)
 {
@@ -137,6 +156,7 @@ test_signed(void)
 	/* a DER ECDSA signature starts with a SEQUENCE */
 	data = g_bytes_get_data(bytes, NULL);
 	g_assert_cmpuint(data[info.sig_offset], ==, 0x30);
+	g_assert_true(verify_signature(key, &info, data));
 
 	g_assert_cmpint(g_unlink(key), ==, 0);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
