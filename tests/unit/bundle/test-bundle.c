@@ -384,7 +384,7 @@ test_truncated_image(void)
 static void
 test_load_file(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("dfud-test-XXXXXX", NULL);
+	g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
 	g_autofree char *path = g_build_filename(dir, "app.bin", NULL);
 	g_autofree char *missing = g_build_filename(dir, "missing.bin", NULL);
 	g_autoptr(GBytes) image = make_image(4, 100, 9);

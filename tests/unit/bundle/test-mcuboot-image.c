@@ -136,7 +136,7 @@ verify_signature(const char *key_path, const McubootImageInfo *info, const guint
 static void
 test_signed(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("dfud-test-XXXXXX", NULL);
+	g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
 	g_autofree char *key = g_build_filename(dir, "key.pem", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) bytes = NULL;
