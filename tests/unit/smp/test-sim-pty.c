@@ -3,18 +3,21 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "mcuboot-writer.h"
 #include "smp-commands.h"
 #include "smp-console.h"
 #include "smp-message.h"
 
 /* generous: only bounds a hang, the simulator answers at once with --baud 0 */
 #define ANSWER_TIMEOUT_MS 5000
+#define RETRY_MS 100
 
 typedef struct {
 	char *dir;
@@ -38,10 +41,17 @@ on_frame(const guint8 *msg, gsize len, gpointer data)
 }
 
 static void
+die_with_parent(gpointer data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
 	const char *build_root = g_getenv("DFUD_BUILD_ROOT");
 	g_autofree char *sim_path = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDataInputStream) out = NULL;
 	g_autofree char *line = NULL;
@@ -54,8 +64,12 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	fx->link = g_build_filename(fx->dir, "tty", NULL);
 	fx->state = g_build_filename(fx->dir, "state.json", NULL);
-	fx->sim = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, sim_path, "--link", fx->link,
-	                           "--baud", "0", "--state-file", fx->state, NULL);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	/* a failed assertion aborts the test: the simulator must not outlive it */
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	fx->sim = g_subprocess_launcher_spawn(launcher, &error, sim_path, "--link", fx->link, "--baud", "0",
+	                                      "--state-file", fx->state, "--reset-ms", "5", "--boot-ms", "20",
+	                                      NULL);
 	g_assert_no_error(error);
 
 	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(fx->sim));
@@ -92,31 +106,110 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 	g_free(fx->dir);
 }
 
-/* sends one request and waits for its answer */
+/* sends one request and waits for its answer; a silent device gets it up to attempts times */
 static SmpMessage *
-transact(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbor_item_t *payload)
+transact_retry(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbor_item_t *payload,
+               guint attempts)
 {
 	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id, .seq = seq};
 	g_autoptr(GBytes) msg = smp_message_encode(&hdr, payload);
 	g_autoptr(GBytes) lines = smp_console_encode(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
 	struct pollfd pfd = {.fd = fx->fd, .events = POLLIN};
 
-	g_assert_cmpint(write(fx->fd, g_bytes_get_data(lines, NULL), g_bytes_get_size(lines)), ==,
-	                (gssize)g_bytes_get_size(lines));
-	while (fx->answer == NULL) {
-		guint8 buf[512];
-		gssize n;
+	for (guint attempt = 0; fx->answer == NULL; attempt++) {
+		g_assert_cmpuint(attempt, <, attempts);
+		g_assert_cmpint(write(fx->fd, g_bytes_get_data(lines, NULL), g_bytes_get_size(lines)), ==,
+		                (gssize)g_bytes_get_size(lines));
+		while (fx->answer == NULL) {
+			guint8 buf[512];
+			gssize n;
 
-		g_assert_cmpint(poll(&pfd, 1, ANSWER_TIMEOUT_MS), ==, 1);
-		n = read(fx->fd, buf, sizeof(buf));
-		g_assert_cmpint(n, >, 0);
-		smp_console_decoder_feed(fx->decoder, buf, (gsize)n, on_frame, fx);
+			if (poll(&pfd, 1, attempts > 1 ? RETRY_MS : ANSWER_TIMEOUT_MS) != 1)
+				break;
+			n = read(fx->fd, buf, sizeof(buf));
+			g_assert_cmpint(n, >, 0);
+			smp_console_decoder_feed(fx->decoder, buf, (gsize)n, on_frame, fx);
+		}
 	}
 	g_assert_cmpuint(fx->answer->hdr.op, ==, op + 1);
 	g_assert_cmpuint(fx->answer->hdr.group, ==, group);
 	g_assert_cmpuint(fx->answer->hdr.id, ==, id);
 	g_assert_cmpuint(fx->answer->hdr.seq, ==, seq);
 	return g_steal_pointer(&fx->answer);
+}
+
+static SmpMessage *
+transact(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbor_item_t *payload)
+{
+	return transact_retry(fx, op, group, id, seq, payload, 1);
+}
+
+static void
+test_upload_test_reset(Fixture *fx, gconstpointer data)
+{
+	McubootWriterOptions opts = {.version = {2, 1, 0, 0}, .payload_size = 5000, .seed = 3};
+	g_autoptr(GBytes) file = mcuboot_writer_build(&opts, NULL);
+	const guint8 *bytes = g_bytes_get_data(file, NULL);
+	gsize size = g_bytes_get_size(file);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) slots = NULL;
+	g_autoptr(SmpMessage) state_rsp = NULL;
+	McubootImageInfo info;
+	const SmpImageSlot *slot;
+	guint64 off = 0;
+	guint8 seq = 10;
+	cbor_item_t *req;
+
+	g_assert_true(mcuboot_image_parse(bytes, size, &info, NULL));
+	while (off < size) {
+		gsize chunk = MIN(200, size - off);
+		g_autoptr(SmpMessage) rsp = NULL;
+		int match = -1;
+
+		req = smp_cmd_image_upload(0, off, bytes + off, chunk, size, NULL, 0, FALSE);
+		rsp = transact(fx, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, seq++, req);
+		cbor_decref(&req);
+		g_assert_true(smp_rsp_image_upload(rsp->payload, &off, &match, &error));
+		g_assert_no_error(error);
+	}
+	g_assert_cmpuint(off, ==, size);
+
+	req = smp_cmd_image_state_write(info.hash, info.hash_len, FALSE);
+	state_rsp = transact(fx, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, seq++, req);
+	cbor_decref(&req);
+	slots = smp_rsp_image_state(state_rsp->payload, &error);
+	g_assert_no_error(error);
+	slot = smp_image_state_find_hash(slots, 0, info.hash, info.hash_len);
+	g_assert_nonnull(slot);
+	g_assert_true(slot->pending);
+	g_clear_pointer(&slots, g_ptr_array_unref);
+	g_clear_pointer(&state_rsp, smp_message_free);
+
+	req = smp_cmd_reset(FALSE);
+	smp_message_free(transact(fx, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET, seq++, req));
+	cbor_decref(&req);
+	/* the device reboots a little later and is silent while it boots: ask until the swap shows */
+	for (guint attempt = 0; attempt < 200; attempt++) {
+		const SmpImageSlot *running;
+
+		g_clear_pointer(&slots, g_ptr_array_unref);
+		g_clear_pointer(&state_rsp, smp_message_free);
+		req = smp_cmd_empty();
+		state_rsp = transact_retry(fx, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, seq++, req, 50);
+		cbor_decref(&req);
+		slots = smp_rsp_image_state(state_rsp->payload, &error);
+		g_assert_no_error(error);
+		running = smp_image_state_find_slot(slots, 0, 0);
+		g_assert_nonnull(running);
+		if (g_strcmp0(running->version, "1.0.0") != 0)
+			break;
+		g_usleep(10 * 1000);
+	}
+	slot = smp_image_state_find_slot(slots, 0, 0);
+	g_assert_nonnull(slot);
+	g_assert_cmpstr(slot->version, ==, "2.1.0");
+	g_assert_true(slot->active);
+	g_assert_false(slot->confirmed);
 }
 
 static void
@@ -165,6 +258,8 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/sim/pty/params-and-state", Fixture, NULL, fixture_setup, test_params_and_state,
+	           fixture_teardown);
+	g_test_add("/sim/pty/upload-test-reset", Fixture, NULL, fixture_setup, test_upload_test_reset,
 	           fixture_teardown);
 	return g_test_run();
 }
