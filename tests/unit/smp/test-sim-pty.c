@@ -60,7 +60,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 
 	g_assert_nonnull(build_root);
 	sim_path = g_build_filename(build_root, "tests", "sim", "dfu-sim", NULL);
-	fx->dir = g_dir_make_tmp("dfu-sim-XXXXXX", &error);
+	fx->dir = g_dir_make_tmp(NULL, &error);
 	g_assert_no_error(error);
 	fx->link = g_build_filename(fx->dir, "tty", NULL);
 	fx->state = g_build_filename(fx->dir, "state.json", NULL);
