@@ -9,19 +9,19 @@ G_BEGIN_DECLS
 
 typedef enum {
 	DFU_BUNDLE_MCUBOOT_IMAGE, /* a bare signed MCUboot .bin */
-	DFU_BUNDLE_ZEPHYR_ZIP,	  /* dfu_application.zip with manifest.json */
+	DFU_BUNDLE_ZEPHYR_ZIP,    /* dfu_application.zip with manifest.json */
 } DfuBundleKind;
 
 /* One image of a plan: what goes where, and how to recognise it on the device. */
 typedef struct {
-	guint image_index;	/* MCUboot image number (0 = app core) */
-	char *name;		/* file name inside the bundle, or the bundle's own */
-	GBytes *data;		/* the bytes to upload, exactly as sent */
+	guint image_index;      /* MCUboot image number (0 = app core) */
+	char *name;             /* file name inside the bundle, or the bundle's own */
+	GBytes *data;           /* the bytes to upload, exactly as sent */
 	guint8 file_sha256[32]; /* SHA-256 of data: the upload `sha` */
-	McubootImageInfo info;	/* header, version and the MCUboot image hash */
-	char *version;		/* as the device lists it */
-	char *board;		/* from the manifest, NULL if not given */
-	char *soc;		/* from the manifest, NULL if not given */
+	McubootImageInfo info;  /* header, version and the MCUboot image hash */
+	char *version;          /* as the device lists it */
+	char *board;            /* from the manifest, NULL if not given */
+	char *soc;              /* from the manifest, NULL if not given */
 } DfuPlanImage;
 
 /* A verified plan: every image parsed and its hash checked. */

@@ -12,8 +12,14 @@ G_BEGIN_DECLS
 #define MCUBOOT_TLV_SHA256 0x10
 #define MCUBOOT_TLV_SHA384 0x11
 #define MCUBOOT_TLV_SHA512 0x12
+#define MCUBOOT_TLV_KEYHASH 0x01
+#define MCUBOOT_TLV_RSA2048_PSS 0x20
 #define MCUBOOT_TLV_ECDSA_SIG 0x22
+#define MCUBOOT_TLV_RSA3072_PSS 0x23
 #define MCUBOOT_TLV_ED25519 0x24
+#define MCUBOOT_TLV_SEC_CNT 0x50
+#define MCUBOOT_FLAG_ENCRYPTED_AES128 0x04u
+#define MCUBOOT_FLAG_ENCRYPTED_AES256 0x08u
 #define MCUBOOT_HASH_MAX 64
 
 typedef struct {
@@ -40,13 +46,17 @@ typedef struct {
 	gsize sig_len;
 	/* total bytes the image occupies: header, payload and both TLV areas */
 	gsize total_size;
+	/* the hash covers the plaintext, so it was taken from the TLV unchecked */
+	gboolean encrypted;
 } McubootImageInfo;
 
 /*
  * Parses and checks an MCUboot image: magic, sizes within the buffer, TLV
  * areas well formed, exactly one SHA-256/512 TLV whose value equals the digest
  * recomputed over [0, hdr_size + img_size + protect_tlv_size). Errors are in
- * DFU_ERROR: MALFORMED_IMAGE for structure, CHECKSUM_MISMATCH for the digest.
+ * DFU_ERROR: MALFORMED_IMAGE for structure, CHECKSUM_MISMATCH for the digest,
+ * UNSUPPORTED_BUNDLE for a SHA-384-only image (img_mgmt cannot list it).
+ * Encrypted images are accepted with their hash unchecked (info->encrypted).
  * Bytes after the TLV area (padding) are allowed.
  */
 gboolean mcuboot_image_parse(const guint8 *data, gsize len, McubootImageInfo *info, GError **error);

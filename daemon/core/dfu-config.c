@@ -124,7 +124,7 @@ config_parse_value(const ConfigKey *key, const char *text, guint *value)
 	if (text[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite(seconds) ||
 	    seconds < 0 || seconds > max_seconds)
 		return FALSE;
-	*value = key->type == CONFIG_MILLIS ? (guint)lround(seconds * 1000) : (guint)lround(seconds);
+	*value = key->type == CONFIG_MILLIS ? (guint)(seconds * 1000 + 0.5) : (guint)(seconds + 0.5);
 	return *value >= key->min;
 }
 

@@ -11,19 +11,19 @@ G_BEGIN_DECLS
  */
 typedef struct {
 	/* [daemon] */
-	guint max_parallel_jobs;   /* MaxParallelJobs=4 */
-	guint max_attempts;	   /* MaxAttempts=3, per job, recoverable errors only */
-	guint retry_delay_ms;	   /* RetryDelaySec=2 (doubles each attempt, capped at 60 s) */
-	guint keep_finished_sec;   /* KeepFinishedSec=86400: finished jobs stay visible this long */
-	guint max_finished_jobs;   /* MaxFinishedJobs=100 */
+	guint max_parallel_jobs; /* MaxParallelJobs=4 */
+	guint max_attempts;      /* MaxAttempts=3, per job, recoverable errors only */
+	guint retry_delay_ms;    /* RetryDelaySec=2 (doubles each attempt, capped at 60 s) */
+	guint keep_finished_sec; /* KeepFinishedSec=86400: finished jobs stay visible this long */
+	guint max_finished_jobs; /* MaxFinishedJobs=100 */
 	/* [serial] */
-	guint serial_baud;	   /* DefaultBaud=115200 */
+	guint serial_baud; /* DefaultBaud=115200 */
 	/* [smp] */
-	guint smp_timeout_ms;	   /* ResponseTimeoutSec=5 (float accepted: 0.5) */
+	guint smp_timeout_ms;       /* ResponseTimeoutSec=5 (float accepted: 0.5) */
 	guint smp_erase_timeout_ms; /* FirstChunkTimeoutSec=40: first upload chunk may erase the slot */
-	guint smp_retries;	   /* Retries=4 per request before the link counts as lost */
-	guint smp_max_window;	   /* MaxWindow=8: requests in flight, also bounded by buf_count-1 */
-	guint reset_timeout_ms;	   /* ResetTimeoutSec=60: how long a device may take to come back */
+	guint smp_retries;          /* Retries=4 per request before the link counts as lost */
+	guint smp_max_window;       /* MaxWindow=8: requests in flight, also bounded by buf_count-1 */
+	guint reset_timeout_ms;     /* ResetTimeoutSec=60: how long a device may take to come back */
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;

@@ -2,7 +2,7 @@
 #include <string.h>
 #include "dfu-error.h"
 
-G_DEFINE_QUARK(dfu-error-quark, dfu_error)
+G_DEFINE_QUARK(dfu - error - quark, dfu_error)
 
 char *
 dfu_error_dbus_name(guint code)

@@ -385,8 +385,9 @@ dfu_job_compute_rate(DfuJob *self, gint64 now_us, guint64 bytes_done)
 	    bytes_done < g_array_index(self->samples, RateSample, self->samples->len - 1).bytes)
 		g_array_set_size(self->samples, 0);
 	g_array_append_val(self->samples, sample);
-	while (drop + 1 < self->samples->len &&
-	       now_us - g_array_index(self->samples, RateSample, drop + 1).time_us >= RATE_WINDOW_US)
+	/* two samples are kept even after a pause, so that a rate always exists */
+	while (self->samples->len - drop > 2 &&
+	       now_us - g_array_index(self->samples, RateSample, drop).time_us > RATE_WINDOW_US)
 		drop++;
 	if (drop > 0)
 		g_array_remove_range(self->samples, 0, drop);
@@ -502,6 +503,7 @@ dfu_job_to_json(DfuJob *self)
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *device_error_text = NULL;
 
 	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
 	json_builder_begin_object(builder);
@@ -542,8 +544,10 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_int_value(builder, self->status_code);
 	json_builder_set_member_name(builder, "message");
 	json_builder_add_string_value(builder, dfu_job_get_message(self));
+	device_error_text = g_variant_print(self->device_error, TRUE);
+	/* GVariant text keeps the value types (u stays u) that JSON numbers would lose */
 	json_builder_set_member_name(builder, "device-error");
-	json_builder_add_value(builder, json_gvariant_serialize(self->device_error));
+	json_builder_add_string_value(builder, device_error_text);
 	json_builder_set_member_name(builder, "attempt");
 	json_builder_add_int_value(builder, self->attempt);
 	json_builder_set_member_name(builder, "created");
@@ -707,12 +711,12 @@ json_read_device_error(JsonObject *obj, DfuJob *job, GError **error)
 
 	if (node == NULL)
 		return TRUE;
-	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "job member 'device-error' is not an object");
+		                    "job member 'device-error' is not a string");
 		return FALSE;
 	}
-	dict = json_gvariant_deserialize(node, "a{sv}", &error_local);
+	dict = g_variant_parse(G_VARIANT_TYPE_VARDICT, json_node_get_string(node), NULL, NULL, &error_local);
 	if (dict == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member 'device-error': %s",
 		            error_local->message);

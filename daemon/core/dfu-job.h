@@ -17,7 +17,7 @@ typedef enum {
 
 typedef enum {
 	DFU_JOB_PHASE_NONE,
-	DFU_JOB_PHASE_WAITING,	 /* queued behind another job or backing off before a retry */
+	DFU_JOB_PHASE_WAITING, /* queued behind another job or backing off before a retry */
 	DFU_JOB_PHASE_FETCHING,
 	DFU_JOB_PHASE_VERIFYING,
 	DFU_JOB_PHASE_CONNECTING,
@@ -41,11 +41,11 @@ typedef enum {
 
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
 typedef struct {
-	gboolean confirm;	  /* "confirm" b, default TRUE: FALSE stops at staged */
-	gboolean force;		  /* "force" b: upload even when the device already runs the image */
+	gboolean confirm;         /* "confirm" b, default TRUE: FALSE stops at staged */
+	gboolean force;           /* "force" b: upload even when the device already runs the image */
 	gboolean allow_downgrade; /* "allow-downgrade" b */
-	guint max_attempts;	  /* "max-attempts" u, 0 = configured default */
-	gchar *name;		  /* "source-name" s: shown as Source, e.g. the file name */
+	guint max_attempts;       /* "max-attempts" u, 0 = configured default */
+	gchar *name;              /* "source-name" s: shown as Source, e.g. the file name */
 } DfuJobOptions;
 
 #define DFU_TYPE_JOB (dfu_job_get_type())
@@ -54,7 +54,7 @@ G_DECLARE_FINAL_TYPE(DfuJob, dfu_job, DFU, JOB, GObject)
 /* Signals: "changed" (guint DfuJobChanged mask) emitted after every setter that changed something. */
 
 DfuJob *dfu_job_new(guint64 id, const char *target, const char *source, const char *bundle_path,
-		    const DfuJobOptions *options);
+                    const DfuJobOptions *options);
 
 guint64 dfu_job_get_id(DfuJob *self);
 const char *dfu_job_get_target(DfuJob *self);

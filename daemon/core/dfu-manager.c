@@ -378,6 +378,9 @@ manager_schedule_cb(gpointer user_data)
 	DfuManager *self = user_data;
 	g_autoptr(GPtrArray) entries = manager_sorted_entries(self);
 
+	/* devices whose oldest job is still importing or backing off: later jobs wait their turn */
+	g_autoptr(GHashTable) held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
 	self->schedule_id = 0;
 	for (guint i = 0; i < entries->len; i++) {
 		ManagerEntry *entry = g_ptr_array_index(entries, i);
@@ -385,10 +388,14 @@ manager_schedule_cb(gpointer user_data)
 
 		if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
 			break;
-		if (!entry_is_ready(entry))
+		if (dfu_job_get_state(entry->job) != DFU_JOB_STATE_QUEUED)
 			continue;
 		key = manager_device_key(self, entry->job);
-		if (g_hash_table_contains(self->busy_keys, key))
+		if (!entry_is_ready(entry)) {
+			g_hash_table_add(held, g_steal_pointer(&key));
+			continue;
+		}
+		if (g_hash_table_contains(self->busy_keys, key) || g_hash_table_contains(held, key))
 			continue;
 		manager_start_attempt(self, entry, g_steal_pointer(&key));
 	}

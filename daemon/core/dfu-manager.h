@@ -41,7 +41,7 @@ gboolean dfu_manager_start(DfuManager *self, GError **error);
  * DFU_STATUS_INVALID_ARGUMENT; a full disk with DFU_STATUS_STORAGE_ERROR.
  */
 DfuJob *dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
-			      GError **error);
+                              GError **error);
 
 DfuJob *dfu_manager_lookup(DfuManager *self, guint64 id);
 /* all jobs, ordered by id; caller owns the array (with refs) */
@@ -50,7 +50,8 @@ guint dfu_manager_get_queue_length(DfuManager *self);
 guint dfu_manager_get_active_jobs(DfuManager *self);
 /* a queued job ends cancelled at once; a running one when its attempt stops */
 gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
-/* stops running attempts without finishing their jobs: they stay persisted as running and resume next start */
+/* stops running attempts without finishing their jobs: they stay persisted as running and resume next start
+ */
 void dfu_manager_shutdown(DfuManager *self);
 DfuConfig *dfu_manager_get_config(DfuManager *self);
 

@@ -14,8 +14,8 @@ G_BEGIN_DECLS
  * device code. result_code is the outcome for success paths (SUCCESS,
  * STAGED, UP_TO_DATE).
  */
-typedef void (*DfuRunnerDoneFunc)(DfuJob *job, guint result_code, const GError *error,
-				  GVariant *device_error, gpointer user_data);
+typedef void (*DfuRunnerDoneFunc)(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
+                                  gpointer user_data);
 
 typedef struct _DfuRunner DfuRunner;
 

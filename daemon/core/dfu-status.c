@@ -2,110 +2,125 @@
 #include "dfu-status.h"
 
 static const DfuStatusInfo status_table[] = {
-	{DFU_STATUS_NONE, "none", "None", "No result yet", "The job has not finished."},
-	{DFU_STATUS_SUCCESS, "success", "Success", "Update installed and confirmed", ""},
-	{DFU_STATUS_STAGED, "staged", "Staged",
-	 "Image uploaded and marked for test; waiting for a reset or confirmation",
-	 "The job was started with confirm=false. Reset the device and confirm the image, "
-	 "or start the job again without that option."},
-	{DFU_STATUS_UP_TO_DATE, "up-to-date", "UpToDate", "The device already runs this image",
-	 "Nothing was sent. Use a different bundle, or force=true to upload anyway."},
-	{DFU_STATUS_PENDING, "pending", "Pending", "Job is queued or running", ""},
+        {DFU_STATUS_NONE, "none", "None", "No result yet", "The job has not finished."},
+        {DFU_STATUS_SUCCESS, "success", "Success", "Update installed and confirmed", ""},
+        {DFU_STATUS_STAGED, "staged", "Staged",
+         "Image uploaded and marked for test; waiting for a reset or confirmation",
+         "The job was started with confirm=false. Reset the device and confirm the image, "
+         "or start the job again without that option."},
+        {DFU_STATUS_UP_TO_DATE, "up-to-date", "UpToDate", "The device already runs this image",
+         "Nothing was sent: the running image has the bundle's hash and is confirmed."},
+        {DFU_STATUS_PENDING, "pending", "Pending", "Job is queued or running", ""},
 
-	{DFU_STATUS_LINK_NOT_FOUND, "link-not-found", "LinkNotFound", "The device link does not exist",
-	 "The serial port or BLE device is not present: check the cable, the device node "
-	 "(/dev/ttyACM*), that the device is powered and advertising."},
-	{DFU_STATUS_CONNECT_FAILED, "connect-failed", "ConnectFailed", "Could not open or connect to the device",
-	 "Another program may hold the port, permissions may be missing (dialout group), "
-	 "or the device refused the connection."},
-	{DFU_STATUS_RESPONSE_TIMEOUT, "response-timeout", "ResponseTimeout", "The device did not answer in time",
-	 "Wrong baud rate, the device is not running an SMP server on this port, or it is busy "
-	 "erasing flash. Check the baud rate and that MCUmgr is enabled on this transport."},
-	{DFU_STATUS_LINK_LOST, "link-lost", "LinkLost", "The link to the device was lost",
-	 "The cable was unplugged, the device reset, or the BLE connection dropped. "
-	 "The job is retried and resumes where it stopped."},
-	{DFU_STATUS_DEVICE_BUSY, "device-busy", "DeviceBusy", "The device reported that it is busy",
-	 "An application hook refused the operation for now; it is retried with back-off."},
-	{DFU_STATUS_FETCH_FAILED, "fetch-failed", "FetchFailed", "Could not fetch the bundle",
-	 "Check the URL, the network and the server; DeviceError holds the HTTP status or the "
-	 "transfer error."},
-	{DFU_STATUS_PROTOCOL_ERROR, "protocol-error", "ProtocolError", "The device answered something that makes no sense",
-	 "Garbled frames or responses that do not match the request: noise on the line, "
-	 "another program talking to the port, or a wrong protocol for this device."},
-	{DFU_STATUS_UPLOAD_CORRUPTED, "upload-corrupted", "UploadCorrupted",
-	 "The image in the device's slot does not match what was sent",
-	 "Flash write errors or data corrupted on the link; the upload is repeated."},
-	{DFU_STATUS_DEVICE_NOT_BACK, "device-not-back", "DeviceNotBack", "The device did not come back after reset",
-	 "The image swap may take longer than the configured reset timeout, or the new image "
-	 "does not start its SMP server. Raise reset-timeout or check the device's console."},
+        {DFU_STATUS_LINK_NOT_FOUND, "link-not-found", "LinkNotFound", "The device link does not exist",
+         "The serial port or BLE device is not present: check the cable, the device node "
+         "(/dev/ttyACM*), that the device is powered and advertising."},
+        {DFU_STATUS_CONNECT_FAILED, "connect-failed", "ConnectFailed",
+         "Could not open or connect to the device",
+         "Another program may hold the port, permissions may be missing (dialout group), "
+         "or the device refused the connection."},
+        {DFU_STATUS_RESPONSE_TIMEOUT, "response-timeout", "ResponseTimeout",
+         "The device did not answer in time",
+         "Wrong baud rate, the device is not running an SMP server on this port, or it is busy "
+         "erasing flash. Check the baud rate and that MCUmgr is enabled on this transport."},
+        {DFU_STATUS_LINK_LOST, "link-lost", "LinkLost", "The link to the device was lost",
+         "The cable was unplugged, the device reset, or the BLE connection dropped. "
+         "The job is retried and resumes where it stopped."},
+        {DFU_STATUS_DEVICE_BUSY, "device-busy", "DeviceBusy", "The device reported that it is busy",
+         "An application hook refused the operation for now; it is retried with back-off."},
+        {DFU_STATUS_FETCH_FAILED, "fetch-failed", "FetchFailed", "Could not fetch the bundle",
+         "Check the URL, the network and the server; DeviceError holds the HTTP status or the "
+         "transfer error."},
+        {DFU_STATUS_PROTOCOL_ERROR, "protocol-error", "ProtocolError",
+         "The device answered something that makes no sense",
+         "Garbled frames or responses that do not match the request: noise on the line, "
+         "another program talking to the port, or a wrong protocol for this device."},
+        {DFU_STATUS_UPLOAD_CORRUPTED, "upload-corrupted", "UploadCorrupted",
+         "The image in the device's slot does not match what was sent",
+         "Flash write errors or data corrupted on the link; the upload is repeated."},
+        {DFU_STATUS_DEVICE_NOT_BACK, "device-not-back", "DeviceNotBack",
+         "The device did not come back after reset",
+         "The image swap may take longer than the configured reset timeout, or the new image "
+         "does not start its SMP server. Raise reset-timeout or check the device's console."},
 
-	{DFU_STATUS_NOT_SUPPORTED, "not-supported", "NotSupported", "The device does not support a required command",
-	 "Image management (MCUmgr img group) is not enabled in the device firmware, or the "
-	 "bootloader mode does not allow test/confirm (direct-XIP)."},
-	{DFU_STATUS_IMAGE_REJECTED, "image-rejected", "ImageRejected", "The device does not list the uploaded image",
-	 "The image hash is in no slot after the upload: the image may be for another image "
-	 "number or slot, or the device cannot parse its TLVs (SHA-384/512 only)."},
-	{DFU_STATUS_NO_ROOM, "no-room", "NoRoom", "The device has no room for the image",
-	 "The image is larger than the slot, or the secondary slot is pending or in use: "
-	 "reset the device to finish the pending swap, then retry."},
-	{DFU_STATUS_ROLLED_BACK, "rolled-back", "RolledBack", "The device went back to the old image after reset",
-	 "MCUboot rejected the new image (signature made with another key, wrong slot, "
-	 "corrupted image) or the new image failed to start and was reverted."},
-	{DFU_STATUS_WRONG_VERSION, "wrong-version", "WrongVersion", "The device runs an unexpected image after reset",
-	 "Another image than the one uploaded is running; something else updated the device "
-	 "concurrently or the bootloader picked another slot."},
-	{DFU_STATUS_AUTH_REQUIRED, "authentication-required", "AuthenticationRequired",
-	 "The device requires authentication or pairing",
-	 "Pair and bond the device first (bluetoothctl pair), or check the SMP access settings."},
-	{DFU_STATUS_DEVICE_ERROR, "device-error", "DeviceError", "The device reported an error",
-	 "DeviceError holds the raw SMP code; see the device's log for its cause."},
-	{DFU_STATUS_TEST_REFUSED, "test-refused", "TestRefused", "The device refused to mark the image for test",
-	 "The image may equal the running one, the hash was not found, or another image is "
-	 "already pending."},
-	{DFU_STATUS_CONFIRM_REFUSED, "confirm-refused", "ConfirmRefused", "The device refused to confirm the new image",
-	 "The running image could not be confirmed; the device may revert on its next reset."},
-	{DFU_STATUS_DEVICE_REFUSED_DOWNGRADE, "device-refused-downgrade", "DeviceRefusedDowngrade",
-	 "The device refused an image older than the running one",
-	 "The bootloader or image manager enforces upgrades only."},
-	{DFU_STATUS_UPLOAD_REFUSED, "upload-refused", "UploadRefused", "The device refused the upload",
-	 "The device rejected the image header or data: wrong image format, magic or length."},
+        {DFU_STATUS_NOT_SUPPORTED, "not-supported", "NotSupported",
+         "The device does not support a required command",
+         "Image management (MCUmgr img group) is not enabled in the device firmware, or the "
+         "bootloader mode does not allow test/confirm (direct-XIP)."},
+        {DFU_STATUS_IMAGE_REJECTED, "image-rejected", "ImageRejected",
+         "The device does not list the uploaded image",
+         "The image hash is in no slot after the upload: the image may be for another image "
+         "number or slot, or the device cannot parse its TLVs (SHA-384/512 only)."},
+        {DFU_STATUS_NO_ROOM, "no-room", "NoRoom", "The device has no room for the image",
+         "The image is larger than the slot, or the secondary slot is pending or in use: "
+         "reset the device to finish the pending swap, then retry."},
+        {DFU_STATUS_ROLLED_BACK, "rolled-back", "RolledBack",
+         "The device went back to the old image after reset",
+         "MCUboot rejected the new image (signature made with another key, wrong slot, "
+         "corrupted image) or the new image failed to start and was reverted."},
+        {DFU_STATUS_WRONG_VERSION, "wrong-version", "WrongVersion",
+         "The device runs an unexpected image after reset",
+         "Another image than the one uploaded is running; something else updated the device "
+         "concurrently or the bootloader picked another slot."},
+        {DFU_STATUS_AUTH_REQUIRED, "authentication-required", "AuthenticationRequired",
+         "The device requires authentication or pairing",
+         "Pair and bond the device first (bluetoothctl pair), or check the SMP access settings."},
+        {DFU_STATUS_DEVICE_ERROR, "device-error", "DeviceError", "The device reported an error",
+         "DeviceError holds the raw SMP code; see the device's log for its cause."},
+        {DFU_STATUS_TEST_REFUSED, "test-refused", "TestRefused",
+         "The device refused to mark the image for test",
+         "The image may equal the running one, the hash was not found, or another image is "
+         "already pending."},
+        {DFU_STATUS_CONFIRM_REFUSED, "confirm-refused", "ConfirmRefused",
+         "The device refused to confirm the new image",
+         "The running image could not be confirmed; the device may revert on its next reset."},
+        {DFU_STATUS_DEVICE_REFUSED_DOWNGRADE, "device-refused-downgrade", "DeviceRefusedDowngrade",
+         "The device refused an image older than the running one",
+         "The bootloader or image manager enforces upgrades only."},
+        {DFU_STATUS_UPLOAD_REFUSED, "upload-refused", "UploadRefused", "The device refused the upload",
+         "The device rejected the image header or data: wrong image format, magic or length."},
 
-	{DFU_STATUS_BUNDLE_UNREADABLE, "bundle-unreadable", "BundleUnreadable", "The bundle could not be read",
-	 "The file is empty, truncated, or the descriptor passed is not a regular file."},
-	{DFU_STATUS_MALFORMED_ZIP, "malformed-zip", "MalformedZip", "The zip archive is malformed or unsafe",
-	 "Corrupted download, or an archive with unsafe entries (absolute paths, '..', "
-	 "duplicates, oversized entries)."},
-	{DFU_STATUS_MALFORMED_MANIFEST, "malformed-manifest", "MalformedManifest", "The bundle's manifest is malformed",
-	 "manifest.json is missing, not valid JSON, or names files that are not in the archive."},
-	{DFU_STATUS_MALFORMED_IMAGE, "malformed-image", "MalformedImage", "A firmware image is malformed",
-	 "Not an MCUboot image (bad magic), truncated, or its TLV area is damaged. Sign the "
-	 "image with imgtool or use the build's signed .bin."},
-	{DFU_STATUS_BAD_SIGNATURE, "bad-signature", "BadSignature", "A signature does not verify",
-	 "The bundle was signed with a key that is not trusted here, or it was modified."},
-	{DFU_STATUS_CHECKSUM_MISMATCH, "checksum-mismatch", "ChecksumMismatch", "A digest does not match",
-	 "The image hash TLV does not match the image contents, or the bundle's SHA-256 is not "
-	 "the expected one: the file was corrupted or modified."},
-	{DFU_STATUS_BOARD_MISMATCH, "board-mismatch", "BoardMismatch", "The bundle is for another board",
-	 "The manifest's board does not match the one configured for this device."},
-	{DFU_STATUS_IMAGE_TOO_LARGE, "image-too-large", "ImageTooLarge", "An image is too large for the device",
-	 "The image does not fit the device's slot."},
-	{DFU_STATUS_UNSUPPORTED_BUNDLE, "unsupported-bundle", "UnsupportedBundle", "The bundle type is not supported",
-	 "dfud reads MCUboot images and Zephyr dfu_application.zip bundles."},
-	{DFU_STATUS_DOWNGRADE, "downgrade", "Downgrade", "The bundle is older than the running image",
-	 "Pass allow-downgrade=true to install an older version on purpose."},
+        {DFU_STATUS_BUNDLE_UNREADABLE, "bundle-unreadable", "BundleUnreadable",
+         "The bundle could not be read",
+         "The file is empty, truncated, or the descriptor passed is not a regular file."},
+        {DFU_STATUS_MALFORMED_ZIP, "malformed-zip", "MalformedZip", "The zip archive is malformed or unsafe",
+         "Corrupted download, or an archive with unsafe entries (absolute paths, '..', "
+         "duplicates, oversized entries)."},
+        {DFU_STATUS_MALFORMED_MANIFEST, "malformed-manifest", "MalformedManifest",
+         "The bundle's manifest is malformed",
+         "manifest.json is missing, not valid JSON, or names files that are not in the archive."},
+        {DFU_STATUS_MALFORMED_IMAGE, "malformed-image", "MalformedImage", "A firmware image is malformed",
+         "Not an MCUboot image (bad magic), truncated, or its TLV area is damaged. Sign the "
+         "image with imgtool or use the build's signed .bin."},
+        {DFU_STATUS_BAD_SIGNATURE, "bad-signature", "BadSignature", "A signature does not verify",
+         "The bundle was signed with a key that is not trusted here, or it was modified."},
+        {DFU_STATUS_CHECKSUM_MISMATCH, "checksum-mismatch", "ChecksumMismatch", "A digest does not match",
+         "The image hash TLV does not match the image contents, or the bundle's SHA-256 is not "
+         "the expected one: the file was corrupted or modified."},
+        {DFU_STATUS_BOARD_MISMATCH, "board-mismatch", "BoardMismatch", "The bundle is for another board",
+         "The manifest's board does not match the one configured for this device."},
+        {DFU_STATUS_IMAGE_TOO_LARGE, "image-too-large", "ImageTooLarge",
+         "An image is too large for the device", "The image does not fit the device's slot."},
+        {DFU_STATUS_UNSUPPORTED_BUNDLE, "unsupported-bundle", "UnsupportedBundle",
+         "The bundle type is not supported",
+         "dfud reads MCUboot images and Zephyr dfu_application.zip bundles."},
+        {DFU_STATUS_DOWNGRADE, "downgrade", "Downgrade", "The bundle is older than the running image",
+         "Pass allow-downgrade=true to install an older version on purpose."},
 
-	{DFU_STATUS_CANCELLED, "cancelled", "Cancelled", "The job was cancelled", ""},
-	{DFU_STATUS_PERMISSION_DENIED, "permission-denied", "PermissionDenied", "The caller is not allowed to do this",
-	 "Mutating calls need root or membership of the dfu group."},
-	{DFU_STATUS_DAEMON_STOPPED, "daemon-stopped", "DaemonStopped", "The daemon stopped while the job ran",
-	 "The job resumes when dfud starts again."},
-	{DFU_STATUS_INVALID_ARGUMENT, "invalid-argument", "InvalidArgument", "A request argument is invalid",
-	 "Check the target URI, the option names and their types (see dfuctl(1))."},
-	{DFU_STATUS_NOT_FOUND, "not-found", "NotFound", "No such job or device", ""},
-	{DFU_STATUS_STORAGE_ERROR, "storage-error", "StorageError", "Could not write to the state or cache directory",
-	 "The disk may be full or read-only; check free space under /var/lib/dfud and /var/cache/dfud."},
-	{DFU_STATUS_INTERNAL_ERROR, "internal-error", "InternalError", "Internal error", "Please report this with the daemon's log."},
-	{DFU_STATUS_NOT_FINISHED, "not-finished", "NotFinished", "The job has not finished yet", ""},
+        {DFU_STATUS_CANCELLED, "cancelled", "Cancelled", "The job was cancelled", ""},
+        {DFU_STATUS_PERMISSION_DENIED, "permission-denied", "PermissionDenied",
+         "The caller is not allowed to do this", "Mutating calls need root or membership of the dfu group."},
+        {DFU_STATUS_DAEMON_STOPPED, "daemon-stopped", "DaemonStopped", "The daemon stopped while the job ran",
+         "The job resumes when dfud starts again."},
+        {DFU_STATUS_INVALID_ARGUMENT, "invalid-argument", "InvalidArgument", "A request argument is invalid",
+         "Check the target URI, the option names and their types (see dfuctl(1))."},
+        {DFU_STATUS_NOT_FOUND, "not-found", "NotFound", "No such job or device", ""},
+        {DFU_STATUS_STORAGE_ERROR, "storage-error", "StorageError",
+         "Could not write to the state or cache directory",
+         "The disk may be full or read-only; check free space under /var/lib/dfud and /var/cache/dfud."},
+        {DFU_STATUS_INTERNAL_ERROR, "internal-error", "InternalError", "Internal error",
+         "Please report this with the daemon's log."},
+        {DFU_STATUS_NOT_FINISHED, "not-finished", "NotFinished", "The job has not finished yet", ""},
 };
 
 const DfuStatusInfo *

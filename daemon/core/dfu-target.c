@@ -92,6 +92,13 @@ parse_query(DfuTarget *target, const char *query, const char *uri, GError **erro
 	g_auto(GStrv) pairs = g_strsplit(query, "&", -1);
 	guint seen = 0;
 
+	/* g_strsplit gives no pieces for "", but a bare '?' is still an empty option */
+	if (query[0] == '\0') {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "unknown option '' in target '%s'",
+		            uri);
+		return FALSE;
+	}
+
 	for (guint i = 0; pairs[i] != NULL; i++) {
 		g_auto(GStrv) kv = g_strsplit(pairs[i], "=", 2);
 		const TargetOption *option = target_option_lookup(kv[0] != NULL ? kv[0] : "");

@@ -26,11 +26,11 @@ typedef enum {
 typedef struct {
 	DfuLinkType link;
 	DfuProtocolType protocol;
-	char *path;	/* serial: device node */
-	guint baud;	/* serial: 0 = configured default */
-	char *address;	/* ble: upper-case AA:BB:CC:DD:EE:FF */
-	char *adapter;	/* ble: default "hci0" */
-	char *uri;	/* normalised form, used as the device key */
+	char *path;    /* serial: device node */
+	guint baud;    /* serial: 0 = configured default */
+	char *address; /* ble: upper-case AA:BB:CC:DD:EE:FF */
+	char *adapter; /* ble: default "hci0" */
+	char *uri;     /* normalised form, used as the device key */
 } DfuTarget;
 
 DfuTarget *dfu_target_parse(const char *uri, GError **error);

@@ -12,10 +12,10 @@ cbor_item_t *smp_cmd_empty(void);
  * (when != 0), sha (the SHA-256 of the whole file), upgrade (when TRUE).
  */
 cbor_item_t *smp_cmd_image_upload(guint32 image, guint64 off, const guint8 *data, gsize data_len,
-				  guint64 total_len, const guint8 *sha, gsize sha_len, gboolean upgrade);
+                                  guint64 total_len, const guint8 *sha, gsize sha_len, gboolean upgrade);
 /* Exact size of the CBOR payload smp_cmd_image_upload() would build for these values. */
-gsize smp_cmd_image_upload_size(guint32 image, guint64 off, gsize data_len, guint64 total_len,
-				gsize sha_len, gboolean upgrade);
+gsize smp_cmd_image_upload_size(guint32 image, guint64 off, gsize data_len, guint64 total_len, gsize sha_len,
+                                gboolean upgrade);
 /* state write: confirm FALSE = test; hash NULL with confirm = confirm the running image */
 cbor_item_t *smp_cmd_image_state_write(const guint8 *hash, gsize hash_len, gboolean confirm);
 cbor_item_t *smp_cmd_reset(gboolean force);
@@ -44,7 +44,8 @@ typedef struct {
 GPtrArray *smp_rsp_image_state(cbor_item_t *payload, GError **error);
 void smp_image_slot_free(SmpImageSlot *slot);
 /* the slot whose hash equals hash (and image == image), NULL if none */
-const SmpImageSlot *smp_image_state_find_hash(GPtrArray *slots, guint image, const guint8 *hash, gsize hash_len);
+const SmpImageSlot *smp_image_state_find_hash(GPtrArray *slots, guint image, const guint8 *hash,
+                                              gsize hash_len);
 const SmpImageSlot *smp_image_state_find_slot(GPtrArray *slots, guint image, guint slot);
 
 /* upload response: off (required), match (optional: -1 absent, 0 false, 1 true) */

@@ -47,10 +47,10 @@ typedef enum {
 } SmpRc;
 
 typedef struct {
-	guint8 op;	/* SmpOp, 3 bits */
+	guint8 op;      /* SmpOp, 3 bits */
 	guint8 version; /* 0 = v1, 1 = v2 */
 	guint8 flags;
-	guint16 len;	/* payload length */
+	guint16 len; /* payload length */
 	guint16 group;
 	guint8 seq;
 	guint8 id;
@@ -65,10 +65,10 @@ typedef struct {
 /* The error a response carries: v1 `rc` or v2 `err {group, rc}`. */
 typedef struct {
 	gboolean present; /* FALSE: success */
-	gboolean v2;	  /* TRUE when from an `err` map */
-	guint group;	  /* v2 only */
-	guint rc;	  /* SMP rc (v1) or group rc (v2) */
-	char *rsn;	  /* optional text, may be NULL */
+	gboolean v2;      /* TRUE when from an `err` map */
+	guint group;      /* v2 only */
+	guint rc;         /* SMP rc (v1) or group rc (v2) */
+	char *rsn;        /* optional text, may be NULL */
 } SmpError;
 
 void smp_header_write(const SmpHeader *hdr, guint8 out[SMP_HEADER_SIZE]);

@@ -31,6 +31,9 @@ typedef struct {
 	gsize (*max_message)(DfuTransport *self);
 	/* bytes on the wire for a message of len bytes (for rate accounting) */
 	gsize (*wire_size)(DfuTransport *self, gsize len);
+	/* bytes of framing that share the device's receive buffer with the message
+	 * (serial: 2-byte length + CRC), so a message is at most buf_size minus this */
+	gsize netbuf_overhead;
 	void (*finalize)(DfuTransport *self);
 } DfuTransportClass;
 
@@ -41,7 +44,8 @@ struct _DfuTransport {
 	gboolean is_open;
 };
 
-void dfu_transport_set_callbacks(DfuTransport *self, const DfuTransportCallbacks *callbacks, gpointer user_data);
+void dfu_transport_set_callbacks(DfuTransport *self, const DfuTransportCallbacks *callbacks,
+                                 gpointer user_data);
 /* opening again after closed is allowed (reconnect after a device reset) */
 void dfu_transport_open(DfuTransport *self);
 gboolean dfu_transport_send(DfuTransport *self, const guint8 *data, gsize len, GError **error);
@@ -49,6 +53,7 @@ void dfu_transport_close(DfuTransport *self);
 gboolean dfu_transport_is_open(DfuTransport *self);
 gsize dfu_transport_max_message(DfuTransport *self);
 gsize dfu_transport_wire_size(DfuTransport *self, gsize len);
+gsize dfu_transport_netbuf_overhead(DfuTransport *self);
 void dfu_transport_free(DfuTransport *self);
 
 /* for implementations */

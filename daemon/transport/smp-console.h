@@ -31,7 +31,7 @@ typedef struct _SmpConsoleDecoder SmpConsoleDecoder;
 SmpConsoleDecoder *smp_console_decoder_new(gsize max_frame);
 void smp_console_decoder_free(SmpConsoleDecoder *dec);
 void smp_console_decoder_feed(SmpConsoleDecoder *dec, const guint8 *data, gsize len, SmpConsoleFrameFunc func,
-			      gpointer user_data);
+                              gpointer user_data);
 void smp_console_decoder_reset(SmpConsoleDecoder *dec);
 guint smp_console_decoder_get_bad_frames(SmpConsoleDecoder *dec);
 

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <openssl/evp.h>
+
+#include "dfu-bundle.h"
+#include "dfu-error.h"
+#include "dfu-manifest.h"
+#include "dfu-zip-reader.h"
+
+#define DFU_BUNDLE_MAX_SIZE (256u * 1024 * 1024)
+
+static const guint8 zip_local_magic[] = {'P', 'K', 3, 4};
+/* an archive without entries starts with its end-of-central-directory record */
+static const guint8 zip_empty_magic[] = {'P', 'K', 5, 6};
+
+static const char *const kind_names[] = {
+        [DFU_BUNDLE_MCUBOOT_IMAGE] = "mcuboot-image",
+        [DFU_BUNDLE_ZEPHYR_ZIP] = "zephyr-zip",
+};
+
+const char *
+dfu_bundle_kind_to_string(DfuBundleKind kind)
+{
+	if ((guint)kind >= G_N_ELEMENTS(kind_names))
+		return "unknown";
+	return kind_names[kind];
+}
+
+static void
+dfu_plan_image_free(DfuPlanImage *image)
+{
+	if (image == NULL)
+		return;
+	g_free(image->name);
+	g_clear_pointer(&image->data, g_bytes_unref);
+	g_free(image->version);
+	g_free(image->board);
+	g_free(image->soc);
+	g_free(image);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuPlanImage, dfu_plan_image_free)
+
+void
+dfu_plan_free(DfuPlan *plan)
+{
+	if (plan == NULL)
+		return;
+	g_clear_pointer(&plan->images, g_ptr_array_unref);
+	g_free(plan);
+}
+
+static gboolean
+sha256(const void *data, gsize len, guint8 out[32], GError **error)
+{
+	unsigned int out_len = 0;
+
+	if (!EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) || out_len != 32) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot compute SHA-256");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Parses and checks one image; errors name the file. */
+static DfuPlanImage *
+plan_image_new(const char *name, GBytes *data, guint image_index, GError **error)
+{
+	g_autoptr(DfuPlanImage) image = g_new0(DfuPlanImage, 1);
+	gsize len = 0;
+	const guint8 *bytes = g_bytes_get_data(data, &len);
+
+	if (!mcuboot_image_parse(bytes, len, &image->info, error)) {
+		g_prefix_error(error, "%s: ", name);
+		return NULL;
+	}
+	if (!sha256(bytes, len, image->file_sha256, error))
+		return NULL;
+	if (image->info.encrypted)
+		g_info("%s: encrypted image, its hash could not be checked", name);
+	image->image_index = image_index;
+	image->name = g_strdup(name);
+	image->data = g_bytes_ref(data);
+	image->version = mcuboot_version_to_string(&image->info.version);
+	return g_steal_pointer(&image);
+}
+
+static gint
+compare_image_index(gconstpointer a, gconstpointer b)
+{
+	const DfuPlanImage *ia = *(DfuPlanImage *const *)a;
+	const DfuPlanImage *ib = *(DfuPlanImage *const *)b;
+
+	return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
+}
+
+static gboolean
+load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
+{
+	g_autoptr(DfuZipReader) reader = dfu_zip_reader_new(bundle, name, error);
+	g_autoptr(GBytes) manifest_bytes = NULL;
+	g_autoptr(GPtrArray) entries = NULL;
+
+	if (reader == NULL)
+		return FALSE;
+	if (!dfu_zip_reader_has_entry(reader, DFU_MANIFEST_NAME)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
+		                    DFU_MANIFEST_NAME ": missing from the archive");
+		return FALSE;
+	}
+	manifest_bytes = dfu_zip_reader_read(reader, DFU_MANIFEST_NAME, error);
+	if (manifest_bytes == NULL)
+		return FALSE;
+	entries = dfu_manifest_parse(manifest_bytes, error);
+	if (entries == NULL)
+		return FALSE;
+
+	for (guint i = 0; i < entries->len; i++) {
+		DfuManifestEntry *entry = g_ptr_array_index(entries, i);
+		g_autoptr(GBytes) data = NULL;
+		DfuPlanImage *image;
+
+		if (!dfu_zip_reader_has_entry(reader, entry->file)) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
+			            "%s: listed in " DFU_MANIFEST_NAME " but not in the archive",
+			            entry->file);
+			return FALSE;
+		}
+		data = dfu_zip_reader_read(reader, entry->file, error);
+		if (data == NULL)
+			return FALSE;
+		image = plan_image_new(entry->file, data, entry->image_index, error);
+		if (image == NULL)
+			return FALSE;
+		image->board = g_steal_pointer(&entry->board);
+		image->soc = g_steal_pointer(&entry->soc);
+		g_ptr_array_add(plan->images, image);
+	}
+	g_ptr_array_sort(plan->images, compare_image_index);
+	return TRUE;
+}
+
+static gboolean
+has_prefix(const guint8 *data, gsize len, const guint8 *prefix, gsize prefix_len)
+{
+	return len >= prefix_len && memcmp(data, prefix, prefix_len) == 0;
+}
+
+DfuPlan *
+dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error)
+{
+	g_autoptr(DfuPlan) plan = g_new0(DfuPlan, 1);
+	gsize len = 0;
+	const guint8 *data;
+	const guint8 image_magic[] = {MCUBOOT_IMAGE_MAGIC & 0xff, (MCUBOOT_IMAGE_MAGIC >> 8) & 0xff,
+	                              (MCUBOOT_IMAGE_MAGIC >> 16) & 0xff, MCUBOOT_IMAGE_MAGIC >> 24};
+
+	g_return_val_if_fail(bundle != NULL, NULL);
+	if (name == NULL)
+		name = "bundle";
+	data = g_bytes_get_data(bundle, &len);
+	plan->images = g_ptr_array_new_with_free_func((GDestroyNotify)dfu_plan_image_free);
+
+	if (len == 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s: bundle is empty", name);
+		return NULL;
+	}
+	if (len > DFU_BUNDLE_MAX_SIZE) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
+		            "%s: bundle is larger than %u MiB", name, DFU_BUNDLE_MAX_SIZE >> 20);
+		return NULL;
+	}
+	if (!sha256(data, len, plan->bundle_sha256, error))
+		return NULL;
+
+	if (has_prefix(data, len, zip_local_magic, sizeof(zip_local_magic)) ||
+	    has_prefix(data, len, zip_empty_magic, sizeof(zip_empty_magic))) {
+		plan->kind = DFU_BUNDLE_ZEPHYR_ZIP;
+		if (!load_zip(plan, bundle, name, error))
+			return NULL;
+	} else if (has_prefix(data, len, image_magic, sizeof(image_magic))) {
+		DfuPlanImage *image = plan_image_new(name, bundle, 0, error);
+
+		if (image == NULL)
+			return NULL;
+		plan->kind = DFU_BUNDLE_MCUBOOT_IMAGE;
+		g_ptr_array_add(plan->images, image);
+	} else {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		            "%s: neither an MCUboot image nor a zip archive", name);
+		return NULL;
+	}
+	return g_steal_pointer(&plan);
+}
+
+DfuPlan *
+dfu_plan_load_file(const char *path, GError **error)
+{
+	g_autoptr(GError) read_error = NULL;
+	g_autofree char *name = g_path_get_basename(path);
+	g_autofree char *contents = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	GStatBuf st;
+	gsize len = 0;
+
+	/* refuse huge files before reading them in */
+	if (g_stat(path, &st) == 0 && st.st_size > (goffset)DFU_BUNDLE_MAX_SIZE) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
+		            "%s: bundle is larger than %u MiB", name, DFU_BUNDLE_MAX_SIZE >> 20);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &contents, &len, &read_error)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s", read_error->message);
+		return NULL;
+	}
+	bytes = g_bytes_new_take(g_steal_pointer(&contents), len);
+	return dfu_plan_load_bytes(bytes, name, error);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DFU_MANIFEST_NAME "manifest.json"
+#define DFU_MANIFEST_MAX_SIZE (1024 * 1024)
+
+/* One image that manifest.json asks to install. */
+typedef struct {
+	char *file;
+	guint image_index;
+	char *board; /* NULL if not given */
+	char *soc;   /* NULL if not given */
+} DfuManifestEntry;
+
+void dfu_manifest_entry_free(DfuManifestEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuManifestEntry, dfu_manifest_entry_free)
+
+/*
+ * Parses a Zephyr/NCS manifest.json leniently (image_index as int or decimal
+ * string, 0 when absent). Returns the application images only, in file order;
+ * entries of other types are skipped. Errors are DFU_ERROR MALFORMED_MANIFEST.
+ */
+GPtrArray *dfu_manifest_parse(GBytes *json, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "smp-client.h"
+
+#include "dfu-error.h"
+
+typedef struct {
+	SmpClient *client;
+	guint handle;
+	guint8 seq;
+	SmpHeader hdr;
+	GByteArray *msg; /* header + payload; version and seq are patched per try */
+	guint timeout_ms;
+	guint retries_left;
+	guint timer;
+	GError *send_error; /* reported from the loop, never from inside smp_client_request() */
+	SmpResponseFunc func;
+	gpointer user_data;
+} SmpRequest;
+
+struct _SmpClient {
+	DfuTransport *transport;
+	const SmpClientCallbacks *callbacks;
+	gpointer user_data;
+	GList *requests; /* SmpRequest*, oldest first */
+	guint next_handle;
+	guint8 next_seq;
+	guint8 version;
+	guint64 bytes_sent;
+};
+
+static void
+smp_request_free(SmpRequest *req)
+{
+	g_clear_handle_id(&req->timer, g_source_remove);
+	g_clear_error(&req->send_error);
+	g_byte_array_unref(req->msg);
+	g_free(req);
+}
+
+static SmpRequest *
+find_request(SmpClient *self, guint handle)
+{
+	for (GList *l = self->requests; l != NULL; l = l->next) {
+		SmpRequest *req = l->data;
+		if (req->handle == handle)
+			return req;
+	}
+	return NULL;
+}
+
+/* removes the request and calls its callback; the callback may issue new requests */
+static void
+complete_request(SmpClient *self, SmpRequest *req, const SmpMessage *rsp, const GError *error)
+{
+	SmpResponseFunc func = req->func;
+	gpointer user_data = req->user_data;
+
+	self->requests = g_list_remove(self->requests, req);
+	smp_request_free(req);
+	func(self, rsp, error, user_data);
+}
+
+static gboolean on_request_timeout(gpointer user_data);
+
+static void
+transmit(SmpClient *self, SmpRequest *req)
+{
+	/* a new sequence number per try, so a late answer to an earlier try is not taken for this one */
+	req->seq = self->next_seq++;
+	req->msg->data[0] = (guint8)((self->version << 3) | req->hdr.op);
+	req->msg->data[6] = req->seq;
+	g_clear_handle_id(&req->timer, g_source_remove);
+	if (!dfu_transport_send(self->transport, req->msg->data, req->msg->len, &req->send_error)) {
+		req->timer = g_timeout_add(0, on_request_timeout, req);
+		return;
+	}
+	self->bytes_sent += req->msg->len;
+	req->timer = g_timeout_add(req->timeout_ms, on_request_timeout, req);
+}
+
+static gboolean
+on_request_timeout(gpointer user_data)
+{
+	SmpRequest *req = user_data;
+	SmpClient *self = req->client;
+	g_autoptr(GError) error = g_steal_pointer(&req->send_error);
+
+	req->timer = 0;
+	if (error == NULL && req->retries_left > 0) {
+		req->retries_left--;
+		g_debug("smp: no answer to group %u id %u seq %u, retrying", req->hdr.group, req->hdr.id,
+		        req->seq);
+		transmit(self, req);
+		return G_SOURCE_REMOVE;
+	}
+	if (error == NULL)
+		error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
+		                    "no answer from the device to SMP group %u command %u", req->hdr.group,
+		                    req->hdr.id);
+	complete_request(self, req, NULL, error);
+	return G_SOURCE_REMOVE;
+}
+
+guint
+smp_client_request(SmpClient *self, SmpOp op, guint16 group, guint8 id, cbor_item_t *payload,
+                   guint timeout_ms, guint retries, SmpResponseFunc func, gpointer user_data)
+{
+	SmpRequest *req = g_new0(SmpRequest, 1);
+	g_autoptr(GBytes) encoded = NULL;
+	gsize len = 0;
+	const guint8 *data;
+
+	req->client = self;
+	req->handle = ++self->next_handle;
+	req->hdr.op = op;
+	req->hdr.group = group;
+	req->hdr.id = id;
+	req->timeout_ms = timeout_ms;
+	req->retries_left = retries;
+	req->func = func;
+	req->user_data = user_data;
+	encoded = smp_message_encode(&req->hdr, payload);
+	if (payload != NULL)
+		cbor_decref(&payload);
+	data = g_bytes_get_data(encoded, &len);
+	req->msg = g_byte_array_sized_new(len);
+	g_byte_array_append(req->msg, data, len);
+	self->requests = g_list_append(self->requests, req);
+	transmit(self, req);
+	return req->handle;
+}
+
+static void
+on_packet(DfuTransport *transport, const guint8 *data, gsize len, gpointer user_data)
+{
+	SmpClient *self = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SmpMessage) msg = smp_message_parse(data, len, &error);
+	SmpError err = {0};
+
+	if (msg == NULL) {
+		g_debug("smp: dropping unparsable frame: %s", error->message);
+		return;
+	}
+	for (GList *l = self->requests; l != NULL; l = l->next) {
+		SmpRequest *req = l->data;
+		if (req->seq != msg->hdr.seq || req->timer == 0)
+			continue;
+		if (msg->hdr.op != req->hdr.op + 1 || msg->hdr.group != req->hdr.group ||
+		    msg->hdr.id != req->hdr.id) {
+			g_debug("smp: response seq %u does not match its request (op %u group %u id %u)",
+			        msg->hdr.seq, msg->hdr.op, msg->hdr.group, msg->hdr.id);
+			return;
+		}
+		/* a device without SMP v2 support: repeat in v1 */
+		if (smp_response_get_error(msg->payload, &err) && !err.v2 &&
+		    err.rc == SMP_RC_UNSUPPORTED_TOO_NEW && self->version > 0) {
+			smp_error_clear(&err);
+			self->version = 0;
+			transmit(self, req);
+			return;
+		}
+		smp_error_clear(&err);
+		complete_request(self, req, msg, NULL);
+		return;
+	}
+	g_debug("smp: dropping response with unknown seq %u", msg->hdr.seq);
+}
+
+static void
+on_opened(DfuTransport *transport, const GError *error, gpointer user_data)
+{
+	SmpClient *self = user_data;
+
+	if (self->callbacks != NULL && self->callbacks->link_opened != NULL)
+		self->callbacks->link_opened(self, error, self->user_data);
+}
+
+static void
+on_closed(DfuTransport *transport, const GError *error, gpointer user_data)
+{
+	SmpClient *self = user_data;
+
+	/* pending requests are failed by the owner's reaction to the closed link */
+	smp_client_cancel_all(self);
+	if (self->callbacks != NULL && self->callbacks->link_closed != NULL)
+		self->callbacks->link_closed(self, error, self->user_data);
+}
+
+static const DfuTransportCallbacks client_transport_callbacks = {
+        .opened = on_opened,
+        .packet = on_packet,
+        .closed = on_closed,
+};
+
+SmpClient *
+smp_client_new(DfuTransport *transport, const SmpClientCallbacks *callbacks, gpointer user_data)
+{
+	SmpClient *self = g_new0(SmpClient, 1);
+
+	self->transport = transport;
+	self->callbacks = callbacks;
+	self->user_data = user_data;
+	self->version = 1;
+	self->next_seq = (guint8)g_random_int_range(0, 256);
+	dfu_transport_set_callbacks(transport, &client_transport_callbacks, self);
+	return self;
+}
+
+void
+smp_client_cancel(SmpClient *self, guint handle)
+{
+	SmpRequest *req = find_request(self, handle);
+
+	if (req == NULL)
+		return;
+	self->requests = g_list_remove(self->requests, req);
+	smp_request_free(req);
+}
+
+void
+smp_client_cancel_all(SmpClient *self)
+{
+	g_list_free_full(g_steal_pointer(&self->requests), (GDestroyNotify)smp_request_free);
+}
+
+guint
+smp_client_in_flight(SmpClient *self)
+{
+	return g_list_length(self->requests);
+}
+
+guint64
+smp_client_get_bytes_sent(SmpClient *self)
+{
+	return self->bytes_sent;
+}
+
+guint8
+smp_client_get_version(SmpClient *self)
+{
+	return self->version;
+}
+
+void
+smp_client_free(SmpClient *self)
+{
+	if (self == NULL)
+		return;
+	smp_client_cancel_all(self);
+	dfu_transport_set_callbacks(self->transport, NULL, NULL);
+	g_free(self);
+}

@@ -1,0 +1,905 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "smp-update.h"
+
+#include <string.h>
+
+#include "dfu-error.h"
+#include "smp-client.h"
+#include "smp-commands.h"
+#include "smp-errors.h"
+#include "smp-upload.h"
+
+/* without params a serial device is assumed to have Zephyr's default 384-byte buffers */
+#define SMP_DEFAULT_BUF_SIZE 384
+#define RECONNECT_INTERVAL_MS 500
+#define BOOT_POLL_INTERVAL_MS 250
+#define BOOT_POLL_TIMEOUT_MS 1000
+
+typedef enum {
+	ST_IDLE,
+	ST_OPENING,
+	ST_PARAMS,
+	ST_READ_STATE,
+	ST_UPLOAD,
+	ST_VERIFY,
+	ST_TEST,
+	ST_RESET,
+	ST_WAIT_BACK,
+	ST_CONFIRM,
+	ST_DONE,
+	ST_COUNT,
+} State;
+
+typedef struct {
+	DfuPlanImage *img;
+	GBytes *old_hash; /* what ran in the primary slot before */
+	char *old_version;
+	gboolean upload;
+	gboolean test;
+	gboolean confirm;
+} ImageWork;
+
+struct _SmpUpdate {
+	DfuTransport *transport;
+	SmpClient *client;
+	DfuPlan *plan;
+	SmpUpdateOptions opt;
+	const SmpUpdateCallbacks *cb;
+	gpointer user_data;
+
+	State state;
+	GPtrArray *work; /* ImageWork* */
+	guint cur;
+	gboolean need_reset;
+	gboolean reset_forced;
+	gsize max_message;
+	guint window;
+
+	SmpUpload *upload;
+	guint64 upload_base;
+	guint64 upload_total;
+
+	gint64 deadline; /* reconnect / boot wait, monotonic µs */
+	gint64 reset_at;
+	gboolean reconnecting;
+	guint timer;
+	guint request;
+
+	guint done_idle;
+	guint result;
+	GError *error;
+	GVariant *device_error;
+};
+
+typedef struct {
+	const char *name;
+	DfuJobPhase phase;
+	void (*enter)(SmpUpdate *self);
+	/* handles the answer to the request enter() made; NULL when enter makes none */
+	void (*response)(SmpUpdate *self, const SmpMessage *rsp);
+} StateOps;
+
+static const StateOps *state_ops(State state);
+
+static void
+image_work_free(ImageWork *w)
+{
+	g_clear_pointer(&w->old_hash, g_bytes_unref);
+	g_free(w->old_version);
+	g_free(w);
+}
+
+static void update_log(SmpUpdate *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+update_log(SmpUpdate *self, const char *format, ...)
+{
+	g_autofree char *line = NULL;
+	va_list args;
+
+	va_start(args, format);
+	line = g_strdup_vprintf(format, args);
+	va_end(args);
+	g_debug("smp: %s", line);
+	if (self->cb->log != NULL)
+		self->cb->log(self, line, self->user_data);
+}
+
+static char *
+hash_to_hex(const guint8 *hash, gsize len)
+{
+	GString *s = g_string_new(NULL);
+	for (gsize i = 0; i < len; i++)
+		g_string_append_printf(s, "%02x", hash[i]);
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+on_done_idle(gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	self->done_idle = 0;
+	self->cb->done(self, self->result, self->error, self->device_error, self->user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+stop_activity(SmpUpdate *self)
+{
+	g_clear_handle_id(&self->timer, g_source_remove);
+	if (self->upload != NULL)
+		smp_upload_stop(self->upload);
+	smp_client_cancel_all(self->client);
+	self->request = 0;
+}
+
+static void
+finish(SmpUpdate *self, guint result, const GError *error, GVariant *device_error)
+{
+	if (self->state == ST_DONE) {
+		if (device_error != NULL)
+			g_variant_unref(g_variant_ref_sink(device_error));
+		return;
+	}
+	self->state = ST_DONE;
+	stop_activity(self);
+	dfu_transport_close(self->transport);
+	self->result = result;
+	self->error = error != NULL ? g_error_copy(error) : NULL;
+	self->device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
+	if (error != NULL)
+		update_log(self, "stopped: %s", error->message);
+	self->done_idle = g_idle_add(on_done_idle, self);
+}
+
+static void fail(SmpUpdate *self, DfuStatus status, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+fail(SmpUpdate *self, DfuStatus status, const char *format, ...)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *msg = NULL;
+	va_list args;
+
+	va_start(args, format);
+	msg = g_strdup_vprintf(format, args);
+	va_end(args);
+	error = g_error_new_literal(DFU_ERROR, status, msg);
+	finish(self, DFU_STATUS_NONE, error, NULL);
+}
+
+static void
+enter(SmpUpdate *self, State state)
+{
+	const StateOps *ops = state_ops(state);
+
+	self->state = state;
+	if (ops->phase != DFU_JOB_PHASE_NONE && self->cb->phase != NULL)
+		self->cb->phase(self, ops->phase, self->user_data);
+	ops->enter(self);
+}
+
+static void on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpointer user_data);
+
+static void
+request(SmpUpdate *self, SmpOp op, guint16 group, guint8 id, cbor_item_t *payload, guint timeout_ms,
+        guint retries)
+{
+	self->request = smp_client_request(self->client, op, group, id, payload, timeout_ms, retries,
+	                                   on_response, self);
+}
+
+/* the device answered with an error in its payload: finish with it; TRUE when it did */
+static gboolean
+check_device_error(SmpUpdate *self, const SmpMessage *rsp, const char *command, DfuStatus fallback)
+{
+	g_auto(SmpError) err = {0};
+	g_autoptr(GError) error = NULL;
+
+	if (!smp_response_get_error(rsp->payload, &err))
+		return FALSE;
+	error = smp_device_error_to_gerror(&err, command, fallback);
+	finish(self, DFU_STATUS_NONE, error, smp_device_error_to_variant(&err, command));
+	return TRUE;
+}
+
+static GPtrArray *
+parse_state(SmpUpdate *self, const SmpMessage *rsp, const char *command)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *slots;
+
+	if (check_device_error(self, rsp, command, DFU_STATUS_DEVICE_ERROR))
+		return NULL;
+	slots = smp_rsp_image_state(rsp->payload, &error);
+	if (slots == NULL)
+		finish(self, DFU_STATUS_NONE, error, NULL);
+	return slots;
+}
+
+static const SmpImageSlot *
+find_active(GPtrArray *slots, guint image)
+{
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *s = g_ptr_array_index(slots, i);
+		if (s->image == image && s->active)
+			return s;
+	}
+	/* frugal lists may leave flags out: the primary slot is what runs */
+	return smp_image_state_find_slot(slots, image, 0);
+}
+
+static gboolean
+slot_has_hash(const SmpImageSlot *slot, const DfuPlanImage *img)
+{
+	gsize len = 0;
+	const guint8 *h;
+
+	if (slot == NULL || slot->hash == NULL)
+		return FALSE;
+	h = g_bytes_get_data(slot->hash, &len);
+	return len == img->info.hash_len && memcmp(h, img->info.hash, len) == 0;
+}
+
+static char *
+describe_slots(GPtrArray *slots)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		gsize len = 0;
+		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
+		g_autofree char *hex = h != NULL ? hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
+		g_string_append_printf(s, "%simage %u slot %u: %s %s…%s%s%s", i > 0 ? "; " : "", slot->image,
+		                       slot->slot, slot->version != NULL ? slot->version : "?", hex,
+		                       slot->active ? " active" : "", slot->pending ? " pending" : "",
+		                       slot->confirmed ? " confirmed" : "");
+	}
+	if (slots->len == 0)
+		g_string_append(s, "no images listed");
+	return g_string_free(s, FALSE);
+}
+
+/* ---- opening ---- */
+
+static void
+enter_opening(SmpUpdate *self)
+{
+	dfu_transport_open(self->transport);
+}
+
+static void poll_again(SmpUpdate *self);
+
+static void
+on_link_opened(SmpClient *client, const GError *error, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	if (self->state == ST_DONE)
+		return;
+	if (self->reconnecting) {
+		if (error != NULL)
+			return; /* the retry timer tries again */
+		self->reconnecting = FALSE;
+		g_clear_handle_id(&self->timer, g_source_remove);
+		update_log(self, "link is back");
+		if (self->state == ST_WAIT_BACK)
+			poll_again(self);
+		else
+			enter(self, self->state);
+		return;
+	}
+	if (error != NULL) {
+		finish(self, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	enter(self, ST_PARAMS);
+}
+
+static gboolean
+on_reconnect_timer(gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	if (g_get_monotonic_time() >= self->deadline) {
+		self->timer = 0;
+		self->reconnecting = FALSE;
+		if (self->state == ST_WAIT_BACK)
+			fail(self, DFU_STATUS_DEVICE_NOT_BACK,
+			     "the device did not come back within %u s of its reset",
+			     self->opt.reset_timeout_ms / 1000);
+		else
+			fail(self, DFU_STATUS_LINK_LOST, "the link was lost and did not come back");
+		return G_SOURCE_REMOVE;
+	}
+	if (!dfu_transport_is_open(self->transport))
+		dfu_transport_open(self->transport);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+start_reconnect(SmpUpdate *self)
+{
+	self->reconnecting = TRUE;
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->timer = g_timeout_add(RECONNECT_INTERVAL_MS, on_reconnect_timer, self);
+}
+
+static void
+on_link_closed(SmpClient *client, const GError *error, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	if (self->state == ST_DONE)
+		return;
+	self->request = 0;
+	if (self->upload != NULL)
+		smp_upload_stop(self->upload);
+	if (self->state == ST_RESET || self->state == ST_WAIT_BACK) {
+		/* expected: USB serial devices vanish while they reboot */
+		if (self->state == ST_RESET)
+			enter(self, ST_WAIT_BACK);
+		else
+			start_reconnect(self);
+		return;
+	}
+	update_log(self, "link lost (%s), reconnecting", error != NULL ? error->message : "closed");
+	self->deadline = g_get_monotonic_time() + (gint64)self->opt.reset_timeout_ms * 1000;
+	start_reconnect(self);
+}
+
+/* ---- parameters ---- */
+
+static void
+enter_params(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_PARAMS, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static void
+on_params(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+	SmpParams params = {0};
+	gsize overhead = dfu_transport_netbuf_overhead(self->transport);
+	gsize link_max = dfu_transport_max_message(self->transport);
+
+	/* params are optional: any error means safe defaults, never a failure */
+	if (!smp_response_get_error(rsp->payload, &err) && smp_rsp_params(rsp->payload, &params, NULL) &&
+	    params.buf_size > overhead + SMP_HEADER_SIZE) {
+		self->max_message = params.buf_size - overhead;
+		self->window = CLAMP(params.buf_count > 1 ? params.buf_count - 1 : 1, 1u,
+		                     MAX(1u, self->opt.max_window));
+		update_log(self, "device buffers: %u × %u bytes", params.buf_count, params.buf_size);
+	} else {
+		self->max_message = link_max > 0 ? link_max : SMP_DEFAULT_BUF_SIZE - overhead;
+		self->window = 1;
+		update_log(self,
+		           "device does not report its buffers (%s); using %" G_GSIZE_FORMAT
+		           "-byte messages, one at a time",
+		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message);
+	}
+	if (link_max > 0 && link_max < self->max_message && overhead > 0)
+		self->max_message = link_max;
+	enter(self, ST_READ_STATE);
+}
+
+/* ---- first state read: decide what to do ---- */
+
+static void
+enter_read_state(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static gboolean
+plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
+{
+	const DfuPlanImage *img = w->img;
+	const SmpImageSlot *active = find_active(slots, img->image_index);
+	const SmpImageSlot *secondary = smp_image_state_find_slot(slots, img->image_index, 1);
+
+	g_clear_pointer(&w->old_hash, g_bytes_unref);
+	if (active != NULL && active->hash != NULL)
+		w->old_hash = g_bytes_ref(active->hash);
+	g_free(w->old_version);
+	w->old_version = active != NULL ? g_strdup(active->version) : NULL;
+
+	if (slot_has_hash(active, img)) {
+		w->upload = w->test = FALSE;
+		/* an earlier attempt got as far as the reset: only the confirmation is missing */
+		w->confirm = self->opt.confirm && !active->confirmed && !active->permanent;
+		return TRUE;
+	}
+	if (active != NULL && active->version != NULL && !self->opt.allow_downgrade) {
+		McubootVersion running = {0};
+		if (mcuboot_version_parse(active->version, &running) &&
+		    mcuboot_version_compare(&img->info.version, &running) < 0) {
+			fail(self, DFU_STATUS_DOWNGRADE, "%s: version %s is older than the running %s",
+			     img->name, img->version, active->version);
+			return FALSE;
+		}
+	}
+	w->confirm = self->opt.confirm;
+	if (slot_has_hash(secondary, img) && !self->opt.force) {
+		w->upload = FALSE;
+		w->test = !secondary->pending;
+		if (secondary->pending)
+			self->need_reset = TRUE;
+		return TRUE;
+	}
+	w->upload = w->test = TRUE;
+	return TRUE;
+}
+
+static void
+on_read_state(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	gboolean anything = FALSE;
+
+	if (slots == NULL)
+		return;
+	self->upload_total = 0;
+	self->need_reset = FALSE;
+	for (guint i = 0; i < self->work->len; i++) {
+		ImageWork *w = g_ptr_array_index(self->work, i);
+		if (!plan_image(self, w, slots))
+			return;
+		if (w->upload)
+			self->upload_total += g_bytes_get_size(w->img->data);
+		anything |= w->upload || w->test || w->confirm;
+		update_log(self, "image %u: device runs %s; %s", w->img->image_index,
+		           w->old_version != NULL ? w->old_version : "nothing",
+		           w->upload    ? "upload needed"
+		           : w->test    ? "already uploaded"
+		           : w->confirm ? "waiting for confirmation"
+		                        : "up to date");
+	}
+	anything |= self->need_reset && self->opt.confirm;
+	if (!anything) {
+		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
+		return;
+	}
+	self->cur = 0;
+	self->upload_base = 0;
+	enter(self, ST_UPLOAD);
+}
+
+/* ---- upload ---- */
+
+static ImageWork *
+next_work(SmpUpdate *self, gsize flag_offset)
+{
+	for (; self->cur < self->work->len; self->cur++) {
+		ImageWork *w = g_ptr_array_index(self->work, self->cur);
+		if (G_STRUCT_MEMBER(gboolean, w, flag_offset))
+			return w;
+	}
+	return NULL;
+}
+
+static void
+on_upload_progress(SmpUpload *upload, guint64 done, guint64 total, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	if (self->cb->progress != NULL)
+		self->cb->progress(self, self->upload_base + done, self->upload_total, self->user_data);
+}
+
+static void
+on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+	ImageWork *w = g_ptr_array_index(self->work, self->cur);
+
+	if (error != NULL) {
+		finish(self, DFU_STATUS_NONE, error,
+		       device_error != NULL ? g_variant_ref(device_error) : NULL);
+		return;
+	}
+	update_log(self, "image %u: upload complete", w->img->image_index);
+	self->upload_base += g_bytes_get_size(w->img->data);
+	self->cur++;
+	enter(self, ST_UPLOAD);
+}
+
+static const SmpUploadCallbacks upload_callbacks = {
+        .progress = on_upload_progress,
+        .done = on_upload_done,
+};
+
+static void
+enter_upload(SmpUpdate *self)
+{
+	ImageWork *w;
+	SmpUploadParams params = {0};
+
+	/* re-entered after a reconnect: the device tells where to resume */
+	if (self->upload != NULL && self->cur < self->work->len) {
+		w = g_ptr_array_index(self->work, self->cur);
+		if (w->upload) {
+			smp_upload_start(self->upload);
+			return;
+		}
+	}
+	g_clear_pointer(&self->upload, smp_upload_free);
+	w = next_work(self, G_STRUCT_OFFSET(ImageWork, upload));
+	if (w == NULL) {
+		self->cur = 0;
+		enter(self, ST_VERIFY);
+		return;
+	}
+	params.image = w->img->image_index;
+	params.data = w->img->data;
+	params.file_sha = w->img->file_sha256;
+	params.max_message = self->max_message;
+	params.window = self->window;
+	params.timeout_ms = self->opt.timeout_ms;
+	params.first_timeout_ms = self->opt.first_timeout_ms;
+	params.retries = self->opt.retries;
+	update_log(self,
+	           "image %u: uploading %s (%" G_GSIZE_FORMAT " bytes, version %s), %" G_GSIZE_FORMAT
+	           "-byte messages, window %u",
+	           w->img->image_index, w->img->name, g_bytes_get_size(w->img->data), w->img->version,
+	           self->max_message, self->window);
+	self->upload = smp_upload_new(self->client, &params, &upload_callbacks, self);
+	smp_upload_start(self->upload);
+}
+
+/* ---- verify: the secondary slot must list what was sent, before test ---- */
+
+static void
+enter_verify(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static void
+on_verify(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+
+	if (slots == NULL)
+		return;
+	for (guint i = 0; i < self->work->len; i++) {
+		ImageWork *w = g_ptr_array_index(self->work, i);
+		g_autofree char *listed = NULL;
+		g_autofree char *hex = NULL;
+
+		if (!w->test)
+			continue;
+		if (slot_has_hash(smp_image_state_find_slot(slots, w->img->image_index, 1), w->img))
+			continue;
+		listed = describe_slots(slots);
+		hex = hash_to_hex(w->img->info.hash, 8);
+		fail(self, DFU_STATUS_IMAGE_REJECTED,
+		     "image %u: the device does not list the uploaded image (hash %s…) in its secondary "
+		     "slot; it lists: %s",
+		     w->img->image_index, hex, listed);
+		return;
+	}
+	self->cur = 0;
+	enter(self, ST_TEST);
+}
+
+/* ---- test ---- */
+
+static void
+enter_test(SmpUpdate *self)
+{
+	ImageWork *w = next_work(self, G_STRUCT_OFFSET(ImageWork, test));
+
+	if (w == NULL) {
+		if (!self->opt.confirm) {
+			finish(self, DFU_STATUS_STAGED, NULL, NULL);
+			return;
+		}
+		if (self->need_reset) {
+			enter(self, ST_RESET);
+			return;
+		}
+		self->cur = 0;
+		enter(self, ST_CONFIRM);
+		return;
+	}
+	request(self, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE,
+	        smp_cmd_image_state_write(w->img->info.hash, w->img->info.hash_len, FALSE),
+	        self->opt.timeout_ms, self->opt.retries);
+}
+
+static void
+on_test(SmpUpdate *self, const SmpMessage *rsp)
+{
+	ImageWork *w = g_ptr_array_index(self->work, self->cur);
+	g_autoptr(GPtrArray) slots = NULL;
+	const SmpImageSlot *slot;
+
+	if (check_device_error(self, rsp, "image test", DFU_STATUS_TEST_REFUSED))
+		return;
+	slots = smp_rsp_image_state(rsp->payload, NULL);
+	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
+	                                                 w->img->info.hash_len)
+	                     : NULL;
+	/* a device that answers without a list is taken at its word; one that lists must show it pending */
+	if (slots != NULL && slots->len > 0 && (slot == NULL || !slot->pending)) {
+		g_autofree char *listed = describe_slots(slots);
+		fail(self, DFU_STATUS_TEST_REFUSED,
+		     "image %u: the device did not mark the image for test; it lists: %s",
+		     w->img->image_index, listed);
+		return;
+	}
+	update_log(self, "image %u: marked for test", w->img->image_index);
+	self->need_reset = TRUE;
+	self->cur++;
+	enter(self, ST_TEST);
+}
+
+/* ---- reset and wait ---- */
+
+static void
+enter_reset(SmpUpdate *self)
+{
+	request(self, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET, smp_cmd_reset(self->reset_forced),
+	        self->opt.timeout_ms, 0);
+}
+
+static void
+on_reset(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	if (smp_response_get_error(rsp->payload, &err)) {
+		/* an application hook may refuse a plain reset: ask once more with force */
+		if (!err.v2 && err.rc == SMP_RC_EBUSY && !self->reset_forced) {
+			update_log(self, "device refused the reset as busy; forcing it");
+			self->reset_forced = TRUE;
+			enter(self, ST_RESET);
+			return;
+		}
+		check_device_error(self, rsp, "reset", DFU_STATUS_DEVICE_ERROR);
+		return;
+	}
+	enter(self, ST_WAIT_BACK);
+}
+
+static gboolean on_boot_poll(gpointer user_data);
+
+static void
+enter_wait_back(SmpUpdate *self)
+{
+	self->reset_at = g_get_monotonic_time();
+	self->deadline = self->reset_at + (gint64)self->opt.reset_timeout_ms * 1000;
+	update_log(self, "device resetting");
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->timer = g_timeout_add(BOOT_POLL_INTERVAL_MS, on_boot_poll, self);
+}
+
+static gboolean
+on_boot_poll(gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+
+	self->timer = 0;
+	if (g_get_monotonic_time() >= self->deadline) {
+		fail(self, DFU_STATUS_DEVICE_NOT_BACK,
+		     "the device did not come back within %u s of its reset",
+		     self->opt.reset_timeout_ms / 1000);
+		return G_SOURCE_REMOVE;
+	}
+	if (!dfu_transport_is_open(self->transport)) {
+		start_reconnect(self);
+		return G_SOURCE_REMOVE;
+	}
+	request(self, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, NULL,
+	        MIN(BOOT_POLL_TIMEOUT_MS, self->opt.timeout_ms), 0);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+poll_again(SmpUpdate *self)
+{
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->timer = g_timeout_add(BOOT_POLL_INTERVAL_MS, on_boot_poll, self);
+}
+
+static void
+on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+
+	if (slots == NULL)
+		return;
+	/* a test image still pending means the old image has not rebooted yet */
+	for (guint i = 0; i < self->work->len; i++) {
+		ImageWork *w = g_ptr_array_index(self->work, i);
+		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, 1);
+		if (slot_has_hash(s, w->img) && s->pending) {
+			poll_again(self);
+			return;
+		}
+	}
+	update_log(self, "device back after %.1f s", (g_get_monotonic_time() - self->reset_at) / 1e6);
+	for (guint i = 0; i < self->work->len; i++) {
+		ImageWork *w = g_ptr_array_index(self->work, i);
+		const SmpImageSlot *active = find_active(slots, w->img->image_index);
+		g_autofree char *listed = NULL;
+
+		if (!w->confirm)
+			continue;
+		if (slot_has_hash(active, w->img)) {
+			w->confirm = !active->confirmed && !active->permanent;
+			continue;
+		}
+		listed = describe_slots(slots);
+		if (active != NULL && w->old_hash != NULL && active->hash != NULL &&
+		    g_bytes_equal(active->hash, w->old_hash)) {
+			fail(self, DFU_STATUS_ROLLED_BACK,
+			     "image %u: the device runs %s again after the reset, not %s; it lists: %s",
+			     w->img->image_index, w->old_version != NULL ? w->old_version : "the old image",
+			     w->img->version, listed);
+		} else {
+			fail(self, DFU_STATUS_WRONG_VERSION,
+			     "image %u: the device runs an unexpected image after the reset; it lists: %s",
+			     w->img->image_index, listed);
+		}
+		return;
+	}
+	self->cur = 0;
+	enter(self, ST_CONFIRM);
+}
+
+/* ---- confirm ---- */
+
+static void
+enter_confirm(SmpUpdate *self)
+{
+	ImageWork *w = next_work(self, G_STRUCT_OFFSET(ImageWork, confirm));
+
+	if (w == NULL) {
+		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+		return;
+	}
+	request(self, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE,
+	        smp_cmd_image_state_write(w->img->info.hash, w->img->info.hash_len, TRUE),
+	        self->opt.timeout_ms, self->opt.retries);
+}
+
+static void
+on_confirm(SmpUpdate *self, const SmpMessage *rsp)
+{
+	ImageWork *w = g_ptr_array_index(self->work, self->cur);
+	g_autoptr(GPtrArray) slots = NULL;
+	const SmpImageSlot *slot;
+
+	if (check_device_error(self, rsp, "image confirm", DFU_STATUS_CONFIRM_REFUSED))
+		return;
+	slots = smp_rsp_image_state(rsp->payload, NULL);
+	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
+	                                                 w->img->info.hash_len)
+	                     : NULL;
+	if (slots != NULL && slots->len > 0 && (slot == NULL || !(slot->confirmed || slot->permanent))) {
+		g_autofree char *listed = describe_slots(slots);
+		fail(self, DFU_STATUS_CONFIRM_REFUSED,
+		     "image %u: the device did not confirm the image; it lists: %s", w->img->image_index,
+		     listed);
+		return;
+	}
+	update_log(self, "image %u: version %s confirmed", w->img->image_index, w->img->version);
+	w->confirm = FALSE;
+	self->cur++;
+	enter(self, ST_CONFIRM);
+}
+
+static void
+enter_nothing(SmpUpdate *self)
+{
+}
+
+static const StateOps state_table[ST_COUNT] = {
+        [ST_IDLE] = {"idle", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
+        [ST_OPENING] = {"opening", DFU_JOB_PHASE_CONNECTING, enter_opening, NULL},
+        [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
+        [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
+        [ST_UPLOAD] = {"upload", DFU_JOB_PHASE_UPLOADING, enter_upload, NULL},
+        [ST_VERIFY] = {"verify", DFU_JOB_PHASE_INSPECTING, enter_verify, on_verify},
+        [ST_TEST] = {"test", DFU_JOB_PHASE_TESTING, enter_test, on_test},
+        [ST_RESET] = {"reset", DFU_JOB_PHASE_RESETTING, enter_reset, on_reset},
+        [ST_WAIT_BACK] = {"wait", DFU_JOB_PHASE_RESETTING, enter_wait_back, on_wait_back},
+        [ST_CONFIRM] = {"confirm", DFU_JOB_PHASE_CONFIRMING, enter_confirm, on_confirm},
+        [ST_DONE] = {"done", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
+};
+
+static const StateOps *
+state_ops(State state)
+{
+	return &state_table[state];
+}
+
+static void
+on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+	const StateOps *ops = state_ops(self->state);
+
+	self->request = 0;
+	if (error != NULL) {
+		if (self->state == ST_RESET) {
+			/* the device may reboot before its answer leaves */
+			enter(self, ST_WAIT_BACK);
+			return;
+		}
+		if (self->state == ST_WAIT_BACK) {
+			poll_again(self);
+			return;
+		}
+		finish(self, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	if (ops->response == NULL) {
+		fail(self, DFU_STATUS_INTERNAL_ERROR, "unexpected response in state %s", ops->name);
+		return;
+	}
+	ops->response(self, rsp);
+}
+
+static const SmpClientCallbacks client_callbacks = {
+        .link_opened = on_link_opened,
+        .link_closed = on_link_closed,
+};
+
+SmpUpdate *
+smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
+               const SmpUpdateCallbacks *callbacks, gpointer user_data)
+{
+	SmpUpdate *self = g_new0(SmpUpdate, 1);
+
+	self->transport = transport;
+	self->plan = plan;
+	self->opt = *options;
+	self->cb = callbacks;
+	self->user_data = user_data;
+	self->client = smp_client_new(transport, &client_callbacks, self);
+	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
+	for (guint i = 0; i < plan->images->len; i++) {
+		ImageWork *w = g_new0(ImageWork, 1);
+		w->img = g_ptr_array_index(plan->images, i);
+		g_ptr_array_add(self->work, w);
+	}
+	return self;
+}
+
+void
+smp_update_start(SmpUpdate *self)
+{
+	enter(self, ST_OPENING);
+}
+
+void
+smp_update_cancel(SmpUpdate *self)
+{
+	fail(self, DFU_STATUS_CANCELLED, "cancelled");
+}
+
+void
+smp_update_free(SmpUpdate *self)
+{
+	if (self == NULL)
+		return;
+	g_clear_handle_id(&self->done_idle, g_source_remove);
+	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_pointer(&self->upload, smp_upload_free);
+	smp_client_free(self->client);
+	dfu_transport_free(self->transport);
+	dfu_plan_free(self->plan);
+	g_ptr_array_unref(self->work);
+	g_clear_error(&self->error);
+	g_clear_pointer(&self->device_error, g_variant_unref);
+	g_free(self);
+}

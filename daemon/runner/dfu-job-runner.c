@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfu-job-runner.h"
+
+#include <gio/gio.h>
+
+#include "dfu-bundle.h"
+#include "dfu-error.h"
+#include "dfu-target.h"
+#include "serial-transport.h"
+#include "smp-update.h"
+
+typedef struct {
+	DfuRunner parent;
+	DfuConfig *config;
+} JobRunner;
+
+typedef struct {
+	JobRunner *runner;
+	DfuJob *job;
+	DfuRunnerDoneFunc done;
+	gpointer user_data;
+	GCancellable *cancellable;
+	SmpUpdate *update;
+	gboolean finished;
+} Attempt;
+
+static void
+attempt_free(Attempt *a)
+{
+	g_clear_pointer(&a->update, smp_update_free);
+	g_clear_object(&a->cancellable);
+	g_clear_object(&a->job);
+	g_free(a);
+}
+
+static gboolean
+on_attempt_free_idle(gpointer user_data)
+{
+	attempt_free(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+/* reports the outcome once; the attempt is freed from the loop, outside any of its own callbacks */
+static void
+attempt_finish(Attempt *a, guint result, const GError *error, GVariant *device_error)
+{
+	g_autoptr(GVariant) owned = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
+
+	if (a->finished)
+		return;
+	a->finished = TRUE;
+	a->done(a->job, result, error, owned, a->user_data);
+	g_idle_add(on_attempt_free_idle, a);
+}
+
+static void
+on_update_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_set_phase(a->job, phase);
+}
+
+static void
+on_update_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_set_progress(a->job, done, total);
+}
+
+static void
+on_update_log(SmpUpdate *update, const char *line, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_log(a->job, "%s", line);
+}
+
+static void
+on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_error,
+               gpointer user_data)
+{
+	Attempt *a = user_data;
+	attempt_finish(a, result, error, device_error != NULL ? g_variant_ref(device_error) : NULL);
+}
+
+static const SmpUpdateCallbacks update_callbacks = {
+        .phase = on_update_phase,
+        .progress = on_update_progress,
+        .log = on_update_log,
+        .done = on_update_done,
+};
+
+static DfuTarget *
+resolve_target(JobRunner *self, const char *name, GError **error)
+{
+	return dfu_target_parse(dfu_config_resolve_target(self->config, name), error);
+}
+
+static DfuTransport *
+transport_for_target(JobRunner *self, const DfuTarget *target, GError **error)
+{
+	if (target->link == DFU_LINK_SERIAL && target->protocol == DFU_PROTOCOL_SMP)
+		return dfu_serial_transport_new(target->path,
+		                                target->baud != 0 ? target->baud : self->config->serial_baud);
+	g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+	            "%s: %s over %s is not supported by this version of dfud", target->uri,
+	            dfu_protocol_to_string(target->protocol),
+	            target->link == DFU_LINK_BLE ? "BLE" : "serial");
+	return NULL;
+}
+
+static void
+start_update(Attempt *a, DfuPlan *plan)
+{
+	JobRunner *self = a->runner;
+	const DfuJobOptions *jo = dfu_job_get_options(a->job);
+	g_autoptr(DfuPlan) owned_plan = plan;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(a->job), &error);
+	DfuTransport *transport;
+	SmpUpdateOptions opt = {
+	        .timeout_ms = self->config->smp_timeout_ms,
+	        .first_timeout_ms = self->config->smp_erase_timeout_ms,
+	        .retries = self->config->smp_retries,
+	        .max_window = self->config->smp_max_window,
+	        .reset_timeout_ms = self->config->reset_timeout_ms,
+	        .confirm = jo->confirm,
+	        .force = jo->force,
+	        .allow_downgrade = jo->allow_downgrade,
+	};
+
+	if (target == NULL) {
+		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	transport = transport_for_target(self, target, &error);
+	if (transport == NULL) {
+		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	a->update = smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &update_callbacks, a);
+	smp_update_start(a->update);
+}
+
+static void
+load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	const char *path = task_data;
+	GError *error = NULL;
+	DfuPlan *plan = dfu_plan_load_file(path, &error);
+
+	if (plan == NULL)
+		g_task_return_error(task, error);
+	else
+		g_task_return_pointer(task, plan, (GDestroyNotify)dfu_plan_free);
+}
+
+static void
+on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Attempt *a = user_data;
+	g_autoptr(GError) error = NULL;
+	DfuPlan *plan = g_task_propagate_pointer(G_TASK(res), &error);
+
+	if (g_cancellable_is_cancelled(a->cancellable)) {
+		g_autoptr(GError) cancelled =
+		        g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
+		g_clear_pointer(&plan, dfu_plan_free);
+		attempt_finish(a, DFU_STATUS_NONE, cancelled, NULL);
+		return;
+	}
+	if (plan == NULL) {
+		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	for (guint i = 0; i < plan->images->len; i++) {
+		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
+		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+	}
+	start_update(a, plan);
+}
+
+static gpointer
+runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer user_data)
+{
+	JobRunner *self = (JobRunner *)runner;
+	Attempt *a = g_new0(Attempt, 1);
+	g_autoptr(GTask) task = NULL;
+
+	a->runner = self;
+	a->job = g_object_ref(job);
+	a->done = done;
+	a->user_data = user_data;
+	a->cancellable = g_cancellable_new();
+
+	/* hashing a large bundle would stall the loop: it runs in a worker */
+	dfu_job_set_phase(job, DFU_JOB_PHASE_VERIFYING);
+	task = g_task_new(NULL, a->cancellable, on_plan_loaded, a);
+	g_task_set_task_data(task, g_strdup(dfu_job_get_bundle_path(job)), g_free);
+	g_task_run_in_thread(task, load_plan_thread);
+	return a;
+}
+
+static void
+runner_cancel(DfuRunner *runner, gpointer attempt)
+{
+	Attempt *a = attempt;
+
+	g_cancellable_cancel(a->cancellable);
+	if (a->update != NULL)
+		smp_update_cancel(a->update);
+}
+
+static char *
+runner_device_key(DfuRunner *runner, DfuJob *job)
+{
+	JobRunner *self = (JobRunner *)runner;
+	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(job), NULL);
+
+	if (target == NULL)
+		return g_strdup(dfu_job_get_target(job));
+	/* one device, however its URI was spelled */
+	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
+}
+
+static const DfuRunnerOps job_runner_ops = {
+        .start = runner_start,
+        .cancel = runner_cancel,
+        .device_key = runner_device_key,
+};
+
+DfuRunner *
+dfu_job_runner_new(DfuConfig *config)
+{
+	JobRunner *self = g_new0(JobRunner, 1);
+
+	self->parent.ops = &job_runner_ops;
+	self->config = config;
+	return &self->parent;
+}
+
+void
+dfu_job_runner_free(DfuRunner *runner)
+{
+	g_free(runner);
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "dfu-error.h"
+#include "serial-transport.h"
+#include "smp-console.h"
+
+/* a decoded frame is at most this large; bounds memory on garbage */
+#define SERIAL_MAX_FRAME (64 * 1024)
+#define SERIAL_READ_SIZE 4096
+
+typedef struct {
+	DfuTransport parent;
+	char *path;
+	guint baud;
+	int fd;
+	guint read_watch;
+	guint write_watch;
+	guint open_idle;
+	GByteArray *outq;
+	SmpConsoleDecoder *decoder;
+	GError *open_error;
+} SerialTransport;
+
+static const struct {
+	guint baud;
+	speed_t speed;
+} speed_table[] = {
+        {9600, B9600},       {19200, B19200},     {38400, B38400},     {57600, B57600},
+        {115200, B115200},   {230400, B230400},   {460800, B460800},   {500000, B500000},
+        {576000, B576000},   {921600, B921600},   {1000000, B1000000}, {1152000, B1152000},
+        {1500000, B1500000}, {2000000, B2000000}, {3000000, B3000000}, {4000000, B4000000},
+};
+
+guint
+dfu_serial_speed_from_baud(guint baud)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(speed_table); i++) {
+		if (speed_table[i].baud == baud)
+			return speed_table[i].speed;
+	}
+	return 0;
+}
+
+static void serial_close(DfuTransport *transport);
+
+static void
+serial_lost(SerialTransport *self, const char *why)
+{
+	g_autoptr(GError) error = g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: %s", self->path, why);
+
+	serial_close(&self->parent);
+	dfu_transport_emit_closed(&self->parent, error);
+}
+
+static void
+on_frame(const guint8 *msg, gsize len, gpointer user_data)
+{
+	SerialTransport *self = user_data;
+	dfu_transport_emit_packet(&self->parent, msg, len);
+}
+
+static gboolean
+on_readable(gint fd, GIOCondition condition, gpointer user_data)
+{
+	SerialTransport *self = user_data;
+	guint8 buf[SERIAL_READ_SIZE];
+
+	/* drain what is there before looking at HUP: the last frame may precede it */
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			/* a callback may have closed the link */
+			if (self->fd < 0)
+				return G_SOURCE_REMOVE;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		self->read_watch = 0;
+		serial_lost(self, n == 0 ? "end of file" : g_strerror(errno));
+		return G_SOURCE_REMOVE;
+	}
+	if (condition & (G_IO_HUP | G_IO_ERR)) {
+		self->read_watch = 0;
+		serial_lost(self, "hang-up");
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean flush_outq(SerialTransport *self);
+
+static gboolean
+on_writable(gint fd, GIOCondition condition, gpointer user_data)
+{
+	SerialTransport *self = user_data;
+
+	if (flush_outq(self) && self->outq->len > 0)
+		return G_SOURCE_CONTINUE;
+	self->write_watch = 0;
+	return G_SOURCE_REMOVE;
+}
+
+/* FALSE when the link was lost */
+static gboolean
+flush_outq(SerialTransport *self)
+{
+	while (self->outq->len > 0) {
+		ssize_t n = write(self->fd, self->outq->data, self->outq->len);
+		if (n > 0) {
+			g_byte_array_remove_range(self->outq, 0, n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		serial_lost(self, g_strerror(errno));
+		return FALSE;
+	}
+	if (self->outq->len > 0 && self->write_watch == 0)
+		self->write_watch = g_unix_fd_add(self->fd, G_IO_OUT, on_writable, self);
+	return TRUE;
+}
+
+static gboolean
+configure_tty(SerialTransport *self, GError **error)
+{
+	struct termios tio;
+	guint speed = dfu_serial_speed_from_baud(self->baud);
+
+	if (speed == 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: unsupported baud rate %u",
+		            self->path, self->baud);
+		return FALSE;
+	}
+	if (tcgetattr(self->fd, &tio) < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_CONNECT_FAILED, "%s: not a terminal: %s", self->path,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	cfmakeraw(&tio);
+	tio.c_cflag |= CLOCAL | CREAD;
+	tio.c_cflag &= ~(CRTSCTS | CSTOPB | PARENB);
+	tio.c_cc[VMIN] = 1;
+	tio.c_cc[VTIME] = 0;
+	cfsetispeed(&tio, speed);
+	cfsetospeed(&tio, speed);
+	if (tcsetattr(self->fd, TCSANOW, &tio) < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_CONNECT_FAILED, "%s: cannot configure: %s",
+		            self->path, g_strerror(errno));
+		return FALSE;
+	}
+	/* stale bytes from before we opened would only confuse the decoder */
+	tcflush(self->fd, TCIOFLUSH);
+	return TRUE;
+}
+
+static gboolean
+serial_open_now(SerialTransport *self, GError **error)
+{
+	self->fd = open(self->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (self->fd < 0) {
+		int saved = errno;
+		g_set_error(error, DFU_ERROR,
+		            saved == ENOENT ? DFU_STATUS_LINK_NOT_FOUND : DFU_STATUS_CONNECT_FAILED, "%s: %s",
+		            self->path, g_strerror(saved));
+		return FALSE;
+	}
+	/* other openers get EBUSY while we hold the line */
+	if (ioctl(self->fd, TIOCEXCL) < 0 && errno != ENOTTY)
+		g_debug("%s: TIOCEXCL: %s", self->path, g_strerror(errno));
+	if (!configure_tty(self, error)) {
+		close(self->fd);
+		self->fd = -1;
+		return FALSE;
+	}
+	smp_console_decoder_reset(self->decoder);
+	g_byte_array_set_size(self->outq, 0);
+	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
+	return TRUE;
+}
+
+static gboolean
+on_open_idle(gpointer user_data)
+{
+	SerialTransport *self = user_data;
+	g_autoptr(GError) error = g_steal_pointer(&self->open_error);
+
+	self->open_idle = 0;
+	dfu_transport_emit_opened(&self->parent, error);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+serial_open(DfuTransport *transport)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_clear_error(&self->open_error);
+	if (self->fd < 0)
+		serial_open_now(self, &self->open_error);
+	/* opened is reported from the loop, never from inside open() */
+	if (self->open_idle == 0)
+		self->open_idle = g_idle_add(on_open_idle, self);
+}
+
+static gboolean
+serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+	g_autoptr(GBytes) lines = NULL;
+	gsize n = 0;
+	const guint8 *p;
+
+	if (self->fd < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
+		return FALSE;
+	}
+	lines = smp_console_encode(data, len);
+	p = g_bytes_get_data(lines, &n);
+	g_byte_array_append(self->outq, p, n);
+	if (self->write_watch == 0 && !flush_outq(self)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write failed", self->path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+serial_close(DfuTransport *transport)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_clear_handle_id(&self->read_watch, g_source_remove);
+	g_clear_handle_id(&self->write_watch, g_source_remove);
+	g_clear_handle_id(&self->open_idle, g_source_remove);
+	if (self->fd >= 0) {
+		close(self->fd);
+		self->fd = -1;
+	}
+	transport->is_open = FALSE;
+}
+
+static gsize
+serial_wire_size(DfuTransport *transport, gsize len)
+{
+	return smp_console_encoded_size(len);
+}
+
+static void
+serial_finalize(DfuTransport *transport)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	serial_close(transport);
+	g_clear_error(&self->open_error);
+	smp_console_decoder_free(self->decoder);
+	g_byte_array_unref(self->outq);
+	g_free(self->path);
+	g_free(self);
+}
+
+static const DfuTransportClass serial_class = {
+        .name = "serial",
+        .open = serial_open,
+        .send = serial_send,
+        .close = serial_close,
+        .wire_size = serial_wire_size,
+        /* the 2-byte length and the CRC are decoded into the device's buffer too */
+        .netbuf_overhead = 4,
+        .finalize = serial_finalize,
+};
+
+DfuTransport *
+dfu_serial_transport_new(const char *path, guint baud)
+{
+	SerialTransport *self = g_new0(SerialTransport, 1);
+
+	self->parent.klass = &serial_class;
+	self->path = g_strdup(path);
+	self->baud = baud;
+	self->fd = -1;
+	self->outq = g_byte_array_new();
+	self->decoder = smp_console_decoder_new(SERIAL_MAX_FRAME);
+	return &self->parent;
+}

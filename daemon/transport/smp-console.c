@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "smp-console.h"
+
+#define MARKER_SIZE 2
+#define LINE_B64_MAX (SMP_CONSOLE_MAX_LINE - MARKER_SIZE - 1) /* 124 */
+#define FRAME_OVERHEAD 4                                      /* length + CRC */
+
+static const guint8 marker_first[MARKER_SIZE] = {0x06, 0x09};
+static const guint8 marker_next[MARKER_SIZE] = {0x04, 0x14};
+
+guint16
+smp_crc16_xmodem(guint16 crc, const guint8 *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		crc ^= (guint16)(data[i] << 8);
+		for (guint bit = 0; bit < 8; bit++)
+			crc = (crc & 0x8000) ? (guint16)((crc << 1) ^ 0x1021) : (guint16)(crc << 1);
+	}
+	return crc;
+}
+
+gsize
+smp_console_encoded_size(gsize msg_len)
+{
+	gsize b64 = 4 * ((msg_len + FRAME_OVERHEAD + 2) / 3);
+	gsize lines = (b64 + LINE_B64_MAX - 1) / LINE_B64_MAX;
+
+	return b64 + lines * (MARKER_SIZE + 1);
+}
+
+GBytes *
+smp_console_encode(const guint8 *msg, gsize len)
+{
+	g_autofree guint8 *frame = NULL;
+	g_autofree char *b64 = NULL;
+	gsize b64_len;
+	GByteArray *out;
+	guint16 crc;
+
+	g_return_val_if_fail(len + 2 <= G_MAXUINT16, NULL);
+	frame = g_malloc(len + FRAME_OVERHEAD);
+	frame[0] = (guint8)((len + 2) >> 8);
+	frame[1] = (guint8)((len + 2) & 0xff);
+	if (len > 0)
+		memcpy(frame + 2, msg, len);
+	crc = smp_crc16_xmodem(0, msg, len);
+	frame[len + 2] = (guint8)(crc >> 8);
+	frame[len + 3] = (guint8)(crc & 0xff);
+
+	/* encoded once, then cut at multiples of 4 so each line decodes on its own */
+	b64 = g_base64_encode(frame, len + FRAME_OVERHEAD);
+	b64_len = strlen(b64);
+	out = g_byte_array_sized_new((guint)smp_console_encoded_size(len));
+	for (gsize pos = 0; pos < b64_len; pos += LINE_B64_MAX) {
+		gsize n = MIN(LINE_B64_MAX, b64_len - pos);
+		g_byte_array_append(out, pos == 0 ? marker_first : marker_next, MARKER_SIZE);
+		g_byte_array_append(out, (const guint8 *)b64 + pos, (guint)n);
+		g_byte_array_append(out, (const guint8 *)"\n", 1);
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+typedef enum {
+	FRAME_IDLE,    /* between frames */
+	FRAME_COLLECT, /* inside a frame, expecting continuation lines */
+	FRAME_SKIP,    /* a frame went bad: ignore its continuation lines */
+} FrameState;
+
+struct _SmpConsoleDecoder {
+	gsize max_frame;
+	/* the line being received, marker included, newline excluded */
+	guint8 line[SMP_CONSOLE_MAX_LINE];
+	gsize line_len;
+	gboolean line_overlong;
+	FrameState state;
+	guint8 *frame;
+	gsize frame_len;
+	gsize frame_expected; /* decoded bytes the length field announces, itself included */
+	guint bad_frames;
+};
+
+SmpConsoleDecoder *
+smp_console_decoder_new(gsize max_frame)
+{
+	SmpConsoleDecoder *dec = g_new0(SmpConsoleDecoder, 1);
+
+	dec->max_frame = MAX(max_frame, (gsize)FRAME_OVERHEAD + 1);
+	dec->frame = g_malloc(dec->max_frame);
+	return dec;
+}
+
+void
+smp_console_decoder_free(SmpConsoleDecoder *dec)
+{
+	if (dec == NULL)
+		return;
+	g_free(dec->frame);
+	g_free(dec);
+}
+
+void
+smp_console_decoder_reset(SmpConsoleDecoder *dec)
+{
+	dec->line_len = 0;
+	dec->line_overlong = FALSE;
+	dec->state = FRAME_IDLE;
+	dec->frame_len = 0;
+	dec->frame_expected = 0;
+}
+
+guint
+smp_console_decoder_get_bad_frames(SmpConsoleDecoder *dec)
+{
+	return dec->bad_frames;
+}
+
+static gint
+b64_value(guint8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict decoding of one line: whole quads only, padding only in the last
+ * quad. Returns the number of bytes written to out (room for len/4*3), or -1.
+ * *padded tells whether the line ended in padding, i.e. the frame must end.
+ */
+static gssize
+b64_decode_line(const guint8 *in, gsize len, guint8 *out, gboolean *padded)
+{
+	gsize n = 0;
+
+	*padded = FALSE;
+	if (len == 0 || len % 4 != 0)
+		return -1;
+	for (gsize i = 0; i < len; i += 4) {
+		gint v[4];
+		guint pad = 0;
+		guint32 quad = 0;
+
+		for (guint j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && j >= 2 && i + 4 == len) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			v[j] = pad > 0 ? -1 : b64_value(in[i + j]);
+			if (v[j] < 0)
+				return -1;
+		}
+		quad = ((guint32)v[0] << 18) | ((guint32)v[1] << 12) | ((guint32)v[2] << 6) | (guint32)v[3];
+		out[n++] = (guint8)(quad >> 16);
+		if (pad < 2)
+			out[n++] = (guint8)(quad >> 8);
+		if (pad < 1)
+			out[n++] = (guint8)quad;
+		*padded = pad > 0;
+	}
+	return (gssize)n;
+}
+
+static void
+frame_drop(SmpConsoleDecoder *dec)
+{
+	dec->bad_frames++;
+	dec->state = FRAME_SKIP;
+	dec->frame_len = 0;
+	dec->frame_expected = 0;
+}
+
+static void
+frame_complete(SmpConsoleDecoder *dec, SmpConsoleFrameFunc func, gpointer user_data)
+{
+	gsize msg_len = dec->frame_len - FRAME_OVERHEAD;
+
+	/* the CRC over message and CRC is zero when both are intact */
+	if (smp_crc16_xmodem(0, dec->frame + 2, msg_len + 2) != 0) {
+		frame_drop(dec);
+		return;
+	}
+	dec->state = FRAME_IDLE;
+	dec->frame_len = 0;
+	dec->frame_expected = 0;
+	func(dec->frame + 2, msg_len, user_data);
+}
+
+static void
+line_frame_data(SmpConsoleDecoder *dec, gboolean first, SmpConsoleFrameFunc func, gpointer user_data)
+{
+	guint8 decoded[LINE_B64_MAX / 4 * 3];
+	gboolean padded = FALSE;
+	gssize n;
+
+	if (first) {
+		/* a new frame start abandons an unfinished one */
+		if (dec->state == FRAME_COLLECT)
+			dec->bad_frames++;
+		dec->state = FRAME_COLLECT;
+		dec->frame_len = 0;
+		dec->frame_expected = 0;
+	} else if (dec->state == FRAME_SKIP) {
+		return;
+	} else if (dec->state == FRAME_IDLE) {
+		frame_drop(dec);
+		return;
+	}
+
+	n = b64_decode_line(dec->line + MARKER_SIZE, dec->line_len - MARKER_SIZE, decoded, &padded);
+	if (n < 0 || dec->frame_len + (gsize)n > dec->max_frame) {
+		frame_drop(dec);
+		return;
+	}
+	memcpy(dec->frame + dec->frame_len, decoded, (gsize)n);
+	dec->frame_len += (gsize)n;
+
+	if (dec->frame_expected == 0 && dec->frame_len >= 2) {
+		gsize announced = ((gsize)dec->frame[0] << 8) | dec->frame[1];
+		/* a message has at least one byte besides its CRC */
+		if (announced < 3 || announced + 2 > dec->max_frame) {
+			frame_drop(dec);
+			return;
+		}
+		dec->frame_expected = announced + 2;
+	}
+	if (dec->frame_expected != 0 && dec->frame_len > dec->frame_expected) {
+		frame_drop(dec);
+		return;
+	}
+	if (dec->frame_expected != 0 && dec->frame_len == dec->frame_expected) {
+		frame_complete(dec, func, user_data);
+		return;
+	}
+	/* padding ends the base64 text, so a frame still short of its length is lost */
+	if (padded)
+		frame_drop(dec);
+}
+
+static void
+line_done(SmpConsoleDecoder *dec, SmpConsoleFrameFunc func, gpointer user_data)
+{
+	gsize len = dec->line_len;
+	gboolean first, next;
+
+	if (len > 0 && dec->line[len - 1] == '\r')
+		len--;
+	dec->line_len = len;
+	first = len >= MARKER_SIZE && memcmp(dec->line, marker_first, MARKER_SIZE) == 0;
+	next = len >= MARKER_SIZE && memcmp(dec->line, marker_next, MARKER_SIZE) == 0;
+
+	if (dec->line_overlong) {
+		/* an overlong frame line cannot come from a conforming sender */
+		if (first || next)
+			frame_drop(dec);
+	} else if (first || next) {
+		line_frame_data(dec, first, func, user_data);
+	}
+	/* other lines are shell or log output and leave the frame as it is */
+	dec->line_len = 0;
+	dec->line_overlong = FALSE;
+}
+
+void
+smp_console_decoder_feed(SmpConsoleDecoder *dec, const guint8 *data, gsize len, SmpConsoleFrameFunc func,
+                         gpointer user_data)
+{
+	for (gsize i = 0; i < len; i++) {
+		if (data[i] == '\n') {
+			line_done(dec, func, user_data);
+			continue;
+		}
+		if (dec->line_len < sizeof(dec->line) - 1) {
+			dec->line[dec->line_len++] = data[i];
+			continue;
+		}
+		/* keep the marker to classify the line, forget the rest */
+		dec->line_overlong = TRUE;
+	}
+}

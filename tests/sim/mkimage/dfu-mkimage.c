@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle-writer.h"
+#include "dfu-error.h"
+#include "mcuboot-writer.h"
+
+typedef gboolean (*CommandFunc)(int argc, char **argv, GError **error);
+
+static gboolean
+write_output(const char *path, GBytes *bytes, GError **error)
+{
+	gsize len = 0;
+	const char *data = g_bytes_get_data(bytes, &len);
+
+	if (path == NULL) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "-o is required");
+		return FALSE;
+	}
+	return g_file_set_contents(path, data, len, error);
+}
+
+static gboolean
+cmd_image(int argc, char **argv, GError **error)
+{
+	g_autofree char *output = NULL;
+	g_autofree char *version = NULL;
+	g_autofree char *sign_key = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(GOptionContext) context = g_option_context_new("- write an MCUboot image");
+	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0;
+	McubootWriterOptions opts = {0};
+	const GOptionEntry entries[] = {
+	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
+	        {"version", 0, 0, G_OPTION_ARG_STRING, &version, "Image version (1.2.3+4)", "VERSION"},
+	        {"size", 0, 0, G_OPTION_ARG_INT64, &size, "Payload size in bytes", "N"},
+	        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the payload content", "N"},
+	        {"header-size", 0, 0, G_OPTION_ARG_INT64, &hdr_size, "Header size (default 0x200)", "N"},
+	        {"sha512", 0, 0, G_OPTION_ARG_NONE, &opts.sha512, "Use a SHA-512 hash TLV", NULL},
+	        {"sign-key", 0, 0, G_OPTION_ARG_FILENAME, &sign_key, "Sign with this EC P-256 PEM key",
+	         "FILE"},
+	        {"protected-tlv", 0, 0, G_OPTION_ARG_NONE, &opts.protected_tlv, "Add a protected SEC_CNT TLV",
+	         NULL},
+	        {"bad-magic", 0, 0, G_OPTION_ARG_NONE, &opts.bad_magic, "Write a wrong header magic", NULL},
+	        {"bad-hash", 0, 0, G_OPTION_ARG_NONE, &opts.bad_hash, "Write a wrong hash TLV", NULL},
+	        {"truncate", 0, 0, G_OPTION_ARG_INT64, &truncate_len, "Keep only the first N bytes", "N"},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, error))
+		return FALSE;
+	if (argc > 1) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "unexpected argument %s", argv[1]);
+		return FALSE;
+	}
+	if (version != NULL && !mcuboot_version_parse(version, &opts.version)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "bad version %s", version);
+		return FALSE;
+	}
+	if (size < 0 || size > G_MAXUINT32 || seed < 0 || seed > G_MAXUINT32 || hdr_size < 0 ||
+	    hdr_size > G_MAXUINT16) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "--size, --seed or --header-size out of range");
+		return FALSE;
+	}
+	opts.payload_size = size;
+	opts.seed = (guint32)seed;
+	opts.hdr_size = (guint16)hdr_size;
+	opts.sign_key_path = sign_key;
+	opts.truncate = truncate_len >= 0;
+	opts.truncate_len = opts.truncate ? (gsize)truncate_len : 0;
+	bytes = mcuboot_writer_build(&opts, error);
+	return bytes != NULL && write_output(output, bytes, error);
+}
+
+/* "app.bin" or "app.bin:1"; the index defaults to the argument's position. */
+static gboolean
+parse_image_arg(const char *arg, guint position, char **path, guint *index, GError **error)
+{
+	const char *colon = strrchr(arg, ':');
+	guint64 value = position;
+
+	if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 0, 15, &value, NULL)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: bad image index", arg);
+		return FALSE;
+	}
+	*path = colon != NULL ? g_strndup(arg, colon - arg) : g_strdup(arg);
+	*index = (guint)value;
+	return TRUE;
+}
+
+static gboolean
+cmd_zip(int argc, char **argv, GError **error)
+{
+	g_autofree char *output = NULL;
+	g_autofree char *board = NULL;
+	g_autofree char *soc = NULL;
+	gboolean string_index = FALSE;
+	g_autoptr(GOptionContext) context =
+	        g_option_context_new("IMAGE[:INDEX]... - write a dfu_application.zip");
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) datas = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_autofree BundleWriterImage *images = NULL;
+	g_autoptr(GBytes) zip = NULL;
+	BundleWriterManifestOptions manifest_opts = {0};
+	const GOptionEntry entries[] = {
+	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
+	        {"board", 0, 0, G_OPTION_ARG_STRING, &board, "Board name for the manifest", "BOARD"},
+	        {"soc", 0, 0, G_OPTION_ARG_STRING, &soc, "SoC name for the manifest", "SOC"},
+	        {"string-index", 0, 0, G_OPTION_ARG_NONE, &string_index,
+	         "Write indices as strings (as NCS does)", NULL},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, error))
+		return FALSE;
+	if (argc < 2) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "no image given");
+		return FALSE;
+	}
+	images = g_new0(BundleWriterImage, argc - 1);
+	for (int i = 1; i < argc; i++) {
+		g_autofree char *path = NULL;
+		g_autofree char *contents = NULL;
+		gsize len = 0;
+		guint index = 0;
+
+		if (!parse_image_arg(argv[i], i - 1, &path, &index, error) ||
+		    !g_file_get_contents(path, &contents, &len, error))
+			return FALSE;
+		g_ptr_array_add(names, g_path_get_basename(path));
+		g_ptr_array_add(datas, g_bytes_new_take(g_steal_pointer(&contents), len));
+		images[i - 1].file = g_ptr_array_index(names, i - 1);
+		images[i - 1].data = g_ptr_array_index(datas, i - 1);
+		images[i - 1].image_index = index;
+	}
+	manifest_opts.board = board;
+	manifest_opts.soc = soc;
+	manifest_opts.string_index = string_index;
+	zip = bundle_writer_dfu_zip(images, argc - 1, &manifest_opts, error);
+	return zip != NULL && write_output(output, zip, error);
+}
+
+static gboolean
+cmd_keygen(int argc, char **argv, GError **error)
+{
+	g_autofree char *output = NULL;
+	g_autoptr(GOptionContext) context = g_option_context_new("- write an EC P-256 signing key (PEM)");
+	const GOptionEntry entries[] = {
+	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, error))
+		return FALSE;
+	if (output == NULL) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "-o is required");
+		return FALSE;
+	}
+	return mcuboot_writer_generate_key(output, error);
+}
+
+static const struct {
+	const char *name;
+	CommandFunc func;
+} commands[] = {
+        {"image", cmd_image},
+        {"zip", cmd_zip},
+        {"keygen", cmd_keygen},
+};
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s image|zip|keygen [OPTION...]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (g_str_equal(argv[1], commands[i].name)) {
+			/* the subcommand's options start after its name */
+			if (!commands[i].func(argc - 1, argv + 1, &error)) {
+				fprintf(stderr, "%s %s: %s\n", argv[0], argv[1], error->message);
+				return EXIT_FAILURE;
+			}
+			return EXIT_SUCCESS;
+		}
+	}
+	fprintf(stderr, "%s: unknown command %s (image, zip or keygen)\n", argv[0], argv[1]);
+	return EXIT_FAILURE;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The simulator's serial port: a pty whose slave is reachable through a
+ * symlink, carried at baud/10 bytes per second in each direction (8N1), or
+ * unthrottled with baud 0. A hang-up closes the master and removes the
+ * symlink; a new pty appears after a delay, as a USB CDC device re-enumerates.
+ */
+typedef struct _SimLink SimLink;
+
+typedef void (*SimLinkDataFunc)(const guint8 *data, gsize len, gpointer user_data);
+/* the output queue ran empty (sent or dropped by a hang-up) */
+typedef void (*SimLinkIdleFunc)(gpointer user_data);
+
+SimLink *sim_link_new(const char *path, guint baud, SimLinkDataFunc on_data, SimLinkIdleFunc on_idle,
+                      gpointer user_data, GError **error);
+void sim_link_free(SimLink *link);
+void sim_link_write(SimLink *link, const guint8 *data, gsize len);
+gboolean sim_link_is_busy(SimLink *link);
+void sim_link_hangup(SimLink *link, guint reappear_ms);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimLink, sim_link_free)
+
+G_END_DECLS

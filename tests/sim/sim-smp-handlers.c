@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "sim-smp-handlers.h"
+
+/* MCUboot mode reported by bootloader info: swap using scratch */
+#define SIM_MCUBOOT_MODE_SWAP_SCRATCH 1
+#define OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER 3
+
+typedef void (*SimHandlerFunc)(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply);
+
+static void
+reply_smp_error(SimReply *reply, guint rc)
+{
+	reply->failed = TRUE;
+	reply->group_error = FALSE;
+	reply->rc = rc;
+}
+
+static void
+reply_group_error(SimReply *reply, guint group, guint rc)
+{
+	reply->failed = TRUE;
+	reply->group_error = TRUE;
+	reply->group = group;
+	reply->rc = rc;
+}
+
+static void
+handle_echo(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	g_autofree char *d = smp_map_get_text(req, "d");
+
+	if (d == NULL) {
+		reply_smp_error(reply, SMP_RC_EINVAL);
+		return;
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_text(reply->payload, "r", d);
+}
+
+static void
+handle_reset(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	reply->payload = smp_map_new();
+	reply->reset = TRUE;
+}
+
+static void
+handle_params(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	if (!ctx->params) {
+		reply_smp_error(reply, SMP_RC_ENOTSUP);
+		return;
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_uint(reply->payload, "buf_size", ctx->buf_size);
+	smp_map_add_uint(reply->payload, "buf_count", ctx->buf_count);
+}
+
+static void
+handle_bootloader_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	g_autofree char *query = smp_map_get_text(req, "query");
+
+	if (query != NULL && g_strcmp0(query, "mode") != 0) {
+		reply_group_error(reply, SMP_GROUP_OS, OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER);
+		return;
+	}
+	reply->payload = smp_map_new();
+	if (query == NULL)
+		smp_map_add_text(reply->payload, "bootloader", "MCUboot");
+	else
+		smp_map_add_int(reply->payload, "mode", SIM_MCUBOOT_MODE_SWAP_SCRATCH);
+}
+
+static void
+handle_state_read(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	cbor_item_t *images = cbor_new_indefinite_array();
+	guint n_images = sim_mcuboot_get_images(ctx->model);
+
+	for (guint image = 0; image < n_images; image++) {
+		for (guint slot = 0; slot < 2; slot++) {
+			SimSlotState state;
+			cbor_item_t *entry;
+			g_autofree char *version = NULL;
+
+			if (!sim_mcuboot_slot_state(ctx->model, image, slot, &state))
+				continue;
+			entry = smp_map_new();
+			/* the image number is left out on single-image devices */
+			if (n_images > 1)
+				smp_map_add_uint(entry, "image", image);
+			smp_map_add_uint(entry, "slot", slot);
+			version = mcuboot_version_to_string(&state.info.version);
+			smp_map_add_text(entry, "version", version);
+			smp_map_add_bytes(entry, "hash", state.info.hash, state.info.hash_len);
+			smp_map_add_bool(entry, "bootable", state.bootable);
+			smp_map_add_bool(entry, "pending", state.pending);
+			smp_map_add_bool(entry, "confirmed", state.confirmed);
+			smp_map_add_bool(entry, "active", state.active);
+			smp_map_add_bool(entry, "permanent", state.permanent);
+			if (!cbor_array_push(images, entry))
+				g_error("out of memory building the image list");
+			cbor_decref(&entry);
+		}
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_item(reply->payload, "images", images);
+	smp_map_add_uint(reply->payload, "splitStatus", 0);
+}
+
+static void
+handle_state_write(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	g_autoptr(GBytes) hash = smp_map_get_bytes(req, "hash");
+	cbor_item_t *hash_item = smp_map_get(req, "hash");
+	cbor_item_t *confirm_item = smp_map_get(req, "confirm");
+	gboolean confirm = FALSE;
+	SimImgErr rc;
+
+	/* a hash that is not a byte string, or a confirm that is not a bool, fails CBOR decoding */
+	if ((hash_item != NULL && hash == NULL) ||
+	    (confirm_item != NULL && !smp_map_get_bool(req, "confirm", &confirm))) {
+		reply_smp_error(reply, SMP_RC_EINVAL);
+		return;
+	}
+	rc = sim_mcuboot_state_write(ctx->model, hash != NULL ? g_bytes_get_data(hash, NULL) : NULL,
+	                             hash != NULL ? g_bytes_get_size(hash) : 0, confirm);
+	if (rc != SIM_IMG_OK) {
+		reply_group_error(reply, SMP_GROUP_IMAGE, rc);
+		return;
+	}
+	handle_state_read(ctx, req, reply);
+}
+
+static void
+handle_upload(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	g_autoptr(GBytes) data = smp_map_get_bytes(req, "data");
+	g_autoptr(GBytes) sha = smp_map_get_bytes(req, "sha");
+	SimUploadRequest up = {0};
+	SimUploadResult result;
+	guint64 image = 0;
+	SimImgErr rc;
+
+	if (!smp_map_get_uint(req, "off", &up.off) || data == NULL) {
+		reply_smp_error(reply, SMP_RC_EINVAL);
+		return;
+	}
+	up.data = g_bytes_get_data(data, &up.data_len);
+	up.has_len = smp_map_get_uint(req, "len", &up.len);
+	smp_map_get_uint(req, "image", &image);
+	up.image = (guint)MIN(image, G_MAXUINT);
+	if (sha != NULL) {
+		up.sha = g_bytes_get_data(sha, &up.sha_len);
+		if (up.sha_len > 32) {
+			reply_smp_error(reply, SMP_RC_EINVAL);
+			return;
+		}
+	}
+	smp_map_get_bool(req, "upgrade", &up.upgrade);
+
+	rc = sim_mcuboot_upload(ctx->model, &up, &result);
+	reply->delay_us = result.delay_us;
+	reply->upload_written = result.written;
+	if (rc != SIM_IMG_OK) {
+		reply_group_error(reply, SMP_GROUP_IMAGE, rc);
+		return;
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_uint(reply->payload, "off", result.off);
+	if (result.match >= 0)
+		smp_map_add_bool(reply->payload, "match", result.match);
+}
+
+static void
+handle_erase(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	guint64 slot = 1;
+	SimImgErr rc;
+
+	smp_map_get_uint(req, "slot", &slot);
+	/* only secondary slots can be erased; slot numbers are global */
+	if (slot % 2 == 0 || slot / 2 >= sim_mcuboot_get_images(ctx->model)) {
+		reply_group_error(reply, SMP_GROUP_IMAGE,
+		                  slot % 2 == 0 ? SIM_IMG_ERR_NO_FREE_SLOT : SIM_IMG_ERR_INVALID_SLOT);
+		return;
+	}
+	rc = sim_mcuboot_erase(ctx->model, (guint)(slot / 2), &reply->delay_us);
+	if (rc != SIM_IMG_OK) {
+		reply_group_error(reply, SMP_GROUP_IMAGE, rc);
+		return;
+	}
+	reply->payload = smp_map_new();
+}
+
+static void
+handle_slot_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	cbor_item_t *images = cbor_new_indefinite_array();
+	gsize slot_size = sim_mcuboot_get_slot_size(ctx->model);
+
+	for (guint image = 0; image < sim_mcuboot_get_images(ctx->model); image++) {
+		cbor_item_t *entry = smp_map_new();
+		cbor_item_t *slots = cbor_new_indefinite_array();
+
+		for (guint slot = 0; slot < 2; slot++) {
+			cbor_item_t *info = smp_map_new();
+			smp_map_add_uint(info, "slot", slot);
+			smp_map_add_uint(info, "size", slot_size);
+			if (!cbor_array_push(slots, info))
+				g_error("out of memory building slot info");
+			cbor_decref(&info);
+		}
+		smp_map_add_uint(entry, "image", image);
+		smp_map_add_item(entry, "slots", slots);
+		smp_map_add_uint(entry, "max_image_size", slot_size);
+		if (!cbor_array_push(images, entry))
+			g_error("out of memory building slot info");
+		cbor_decref(&entry);
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_item(reply->payload, "images", images);
+}
+
+static const struct {
+	guint group;
+	guint id;
+	SimHandlerFunc read;
+	SimHandlerFunc write;
+} handlers[] = {
+        {SMP_GROUP_OS, SMP_OS_ECHO, handle_echo, handle_echo},
+        {SMP_GROUP_OS, SMP_OS_RESET, NULL, handle_reset},
+        {SMP_GROUP_OS, SMP_OS_PARAMS, handle_params, NULL},
+        {SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, handle_bootloader_info, NULL},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_STATE, handle_state_read, handle_state_write},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, NULL, handle_upload},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_ERASE, NULL, handle_erase},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_SLOT_INFO, handle_slot_info, NULL},
+};
+
+void
+sim_smp_handle(SimHandlerContext *ctx, const SmpMessage *req, SimReply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	if (req->payload == NULL || !cbor_isa_map(req->payload)) {
+		reply_smp_error(reply, SMP_RC_EINVAL);
+		return;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++) {
+		SimHandlerFunc func;
+
+		if (handlers[i].group != req->hdr.group || handlers[i].id != req->hdr.id)
+			continue;
+		func = req->hdr.op == SMP_OP_READ    ? handlers[i].read
+		       : req->hdr.op == SMP_OP_WRITE ? handlers[i].write
+		                                     : NULL;
+		if (func != NULL) {
+			func(ctx, req->payload, reply);
+			return;
+		}
+		break;
+	}
+	reply_smp_error(reply, SMP_RC_ENOTSUP);
+}
+
+void
+sim_reply_clear(SimReply *reply)
+{
+	if (reply->payload != NULL)
+		cbor_decref(&reply->payload);
+	memset(reply, 0, sizeof(*reply));
+}
+
+/* IMG_MGMT_ERR_* to mcumgr_err_t, by code */
+static const guint8 img_err_v1[] = {
+        0, 1, 1, 5, 5, 1, 1, 1, 1, 6, 1, 1, 1, 1, 3, 2, 1, 1, /* 0-17 */
+        1, 3, 3, 3, 3, 1, 3, 3, 1, 6, 6, 1, 1, 1, 1, 1, 1,    /* 18-34 */
+};
+
+guint
+sim_group_rc_to_v1(guint group, guint rc)
+{
+	if (rc == 0)
+		return SMP_RC_OK;
+	if (group == SMP_GROUP_IMAGE && rc < G_N_ELEMENTS(img_err_v1))
+		return img_err_v1[rc];
+	return SMP_RC_EUNKNOWN;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "sim-mcuboot.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	guint64 requests;
+	guint64 dropped_requests;
+	guint64 upload_bytes;
+	guint64 resets;
+	guint64 bad_frames;
+} SimCounters;
+
+/*
+ * Replaces path atomically with a JSON view of what the device holds:
+ * {"images": [{"image", "slots": [{"slot", "version", "hash", flags...}]}],
+ *  "counters": {...}}; an empty slot has null version and hash.
+ */
+gboolean sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *counters,
+                              GError **error);
+
+G_END_DECLS

@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dfu-bundle-import.h"
+#include "dfu-error.h"
+#include "dfu-manager.h"
+#include "dfu-retry.h"
+#include "dfu-store.h"
+
+/* script answer for an attempt that runs until the test releases or cancels it */
+#define HOLD G_MAXUINT
+
+typedef guint (*ScriptFunc)(DfuJob *job, guint attempt);
+
+typedef struct {
+	DfuRunner parent;
+	ScriptFunc script;
+	GPtrArray *live; /* TestAttempt */
+	guint started;
+	guint same_device_overlaps;
+} TestRunner;
+
+typedef struct {
+	TestRunner *runner;
+	DfuJob *job;
+	DfuRunnerDoneFunc done;
+	gpointer user_data;
+	guint code;
+	guint source_id;
+} TestAttempt;
+
+static gboolean
+attempt_finish_cb(gpointer user_data)
+{
+	TestAttempt *attempt = user_data;
+	g_autoptr(GError) error = NULL;
+	GVariant *device_error = NULL;
+
+	attempt->source_id = 0;
+	g_ptr_array_remove(attempt->runner->live, attempt);
+	if (attempt->code >= 10) {
+		g_set_error(&error, DFU_ERROR, attempt->code, "scripted %s",
+		            dfu_status_to_name(attempt->code));
+		device_error = g_variant_new_parsed("{'rc': <int32 7>}");
+	}
+	attempt->done(attempt->job, error == NULL ? attempt->code : DFU_STATUS_NONE, error, device_error,
+	              attempt->user_data);
+	g_object_unref(attempt->job);
+	g_free(attempt);
+	return G_SOURCE_REMOVE;
+}
+
+static gpointer
+test_runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer user_data)
+{
+	TestRunner *self = (TestRunner *)runner;
+	TestAttempt *attempt = g_new0(TestAttempt, 1);
+
+	for (guint i = 0; i < self->live->len; i++) {
+		TestAttempt *other = g_ptr_array_index(self->live, i);
+		if (g_strcmp0(dfu_job_get_target(other->job), dfu_job_get_target(job)) == 0)
+			self->same_device_overlaps++;
+	}
+	attempt->runner = self;
+	attempt->job = g_object_ref(job);
+	attempt->done = done;
+	attempt->user_data = user_data;
+	attempt->code = self->script(job, dfu_job_get_attempt(job));
+	g_ptr_array_add(self->live, attempt);
+	self->started++;
+	dfu_job_set_phase(job, DFU_JOB_PHASE_UPLOADING);
+	if (attempt->code != HOLD)
+		attempt->source_id = g_idle_add(attempt_finish_cb, attempt);
+	return attempt;
+}
+
+static void
+test_runner_cancel(DfuRunner *runner, gpointer handle)
+{
+	TestAttempt *attempt = handle;
+
+	attempt->code = DFU_STATUS_CANCELLED;
+	if (attempt->source_id == 0)
+		attempt->source_id = g_idle_add(attempt_finish_cb, attempt);
+}
+
+static char *
+test_runner_device_key(DfuRunner *runner, DfuJob *job)
+{
+	return g_strdup(dfu_job_get_target(job));
+}
+
+static const DfuRunnerOps test_runner_ops = {
+        .start = test_runner_start,
+        .cancel = test_runner_cancel,
+        .device_key = test_runner_device_key,
+};
+
+/* finishes the held attempt of job id with code */
+static void
+test_runner_release(TestRunner *self, guint64 id, guint code)
+{
+	for (guint i = 0; i < self->live->len; i++) {
+		TestAttempt *attempt = g_ptr_array_index(self->live, i);
+		if (dfu_job_get_id(attempt->job) == id && attempt->source_id == 0) {
+			attempt->code = code;
+			attempt->source_id = g_idle_add(attempt_finish_cb, attempt);
+			return;
+		}
+	}
+	g_assert_not_reached();
+}
+
+static guint
+script_hold(DfuJob *job, guint attempt)
+{
+	return HOLD;
+}
+
+static guint
+script_success(DfuJob *job, guint attempt)
+{
+	return DFU_STATUS_SUCCESS;
+}
+
+static guint
+script_lost_twice(DfuJob *job, guint attempt)
+{
+	return attempt < 3 ? DFU_STATUS_LINK_LOST : DFU_STATUS_STAGED;
+}
+
+static guint
+script_always_lost(DfuJob *job, guint attempt)
+{
+	return DFU_STATUS_LINK_LOST;
+}
+
+static guint
+script_rejected(DfuJob *job, guint attempt)
+{
+	return DFU_STATUS_IMAGE_REJECTED;
+}
+
+typedef struct {
+	char *dir;
+	DfuConfig *config;
+	TestRunner runner;
+	DfuManager *manager;
+	GPtrArray *finished;
+	GPtrArray *removed;
+} Fixture;
+
+static void
+on_job_finished(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	Fixture *f = user_data;
+	g_ptr_array_add(f->finished, g_object_ref(job));
+}
+
+static void
+on_job_removed(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	Fixture *f = user_data;
+	g_ptr_array_add(f->removed, g_object_ref(job));
+}
+
+static void
+fixture_new_manager(Fixture *f, ScriptFunc script)
+{
+	g_autoptr(GError) error = NULL;
+
+	f->runner.script = script;
+	f->manager = dfu_manager_new(f->config, &f->runner.parent);
+	g_signal_connect(f->manager, "job-finished", G_CALLBACK(on_job_finished), f);
+	g_signal_connect(f->manager, "job-removed", G_CALLBACK(on_job_removed), f);
+	g_assert_true(dfu_manager_start(f->manager, &error));
+	g_assert_no_error(error);
+}
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+	f->dir = g_dir_make_tmp("dfud-manager-XXXXXX", NULL);
+	g_assert_nonnull(f->dir);
+	f->config = dfu_config_new_default();
+	g_free(f->config->state_dir);
+	g_free(f->config->cache_dir);
+	f->config->state_dir = g_build_filename(f->dir, "state", NULL);
+	f->config->cache_dir = g_build_filename(f->dir, "cache", NULL);
+	f->config->retry_delay_ms = 1;
+	f->runner.parent.ops = &test_runner_ops;
+	f->runner.live = g_ptr_array_new();
+	f->finished = g_ptr_array_new_with_free_func(g_object_unref);
+	f->removed = g_ptr_array_new_with_free_func(g_object_unref);
+}
+
+static void
+remove_tree(const char *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+		if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			remove_tree(child);
+		else
+			g_unlink(child);
+	}
+	g_rmdir(path);
+}
+
+static void
+drain_main_context(void)
+{
+	/* let imports in worker threads land, then run what they scheduled */
+	for (guint i = 0; i < 20; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(1000);
+	}
+}
+
+static void
+fixture_stop_manager(Fixture *f)
+{
+	if (f->manager == NULL)
+		return;
+	dfu_manager_shutdown(f->manager);
+	g_clear_object(&f->manager);
+	/* held attempts answer the cancel on idle */
+	while (f->runner.live->len > 0)
+		g_main_context_iteration(NULL, TRUE);
+	drain_main_context();
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+	fixture_stop_manager(f);
+	g_ptr_array_unref(f->runner.live);
+	g_ptr_array_unref(f->finished);
+	g_ptr_array_unref(f->removed);
+	dfu_config_free(f->config);
+	remove_tree(f->dir);
+	g_free(f->dir);
+}
+
+static gboolean
+timeout_cb(gpointer user_data)
+{
+	gboolean *expired = user_data;
+	*expired = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* a safety net for a broken scheduler, not a measure of speed */
+#define WAIT_UNTIL(cond)                                                                                     \
+	G_STMT_START                                                                                         \
+	{                                                                                                    \
+		gboolean expired_ = FALSE;                                                                   \
+		guint id_ = g_timeout_add(5000, timeout_cb, &expired_);                                      \
+		while (!(cond) && !expired_)                                                                 \
+			g_main_context_iteration(NULL, TRUE);                                                \
+		if (!expired_)                                                                               \
+			g_source_remove(id_);                                                                \
+		g_assert_true(cond);                                                                         \
+	}                                                                                                    \
+	G_STMT_END
+
+static int
+memfd_with(const char *contents)
+{
+	int fd = memfd_create("bundle", MFD_CLOEXEC);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, contents, strlen(contents)), ==, (ssize_t)strlen(contents));
+	return fd;
+}
+
+static DfuJob *
+submit(Fixture *f, const char *target, const char *contents)
+{
+	g_autoptr(GError) error = NULL;
+	int fd = memfd_with(contents);
+	DfuJob *job = dfu_manager_submit_fd(f->manager, target, fd, NULL, &error);
+
+	close(fd);
+	g_assert_no_error(error);
+	g_assert_nonnull(job);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_QUEUED);
+	return job;
+}
+
+static gboolean
+history_contains(DfuJob *job, const char *text)
+{
+	GPtrArray *history = dfu_job_get_history(job);
+
+	for (guint i = 0; i < history->len; i++) {
+		if (strstr(g_ptr_array_index(history, i), text) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+test_manager_retry_delay(void)
+{
+	g_assert_cmpuint(dfu_retry_delay_ms(2000, 1), ==, 2000);
+	g_assert_cmpuint(dfu_retry_delay_ms(2000, 2), ==, 4000);
+	g_assert_cmpuint(dfu_retry_delay_ms(2000, 4), ==, 16000);
+	g_assert_cmpuint(dfu_retry_delay_ms(2000, 6), ==, 60000);
+	g_assert_cmpuint(dfu_retry_delay_ms(2000, 4000000), ==, 60000);
+	g_assert_cmpuint(dfu_retry_delay_ms(G_MAXUINT, 3), ==, 60000);
+	g_assert_cmpuint(dfu_retry_delay_ms(0, 9), ==, 0);
+}
+
+static void
+test_manager_success(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+	g_autoptr(GPtrArray) jobs = NULL;
+
+	fixture_new_manager(f, script_success);
+	job = submit(f, "serial:/dev/ttyACM0?baud=115200", "image");
+	g_assert_cmpint(dfu_job_get_phase(job), ==, DFU_JOB_PHASE_FETCHING);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 1);
+	g_assert_true(dfu_manager_lookup(f->manager, dfu_job_get_id(job)) == job);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpint(dfu_job_get_phase(job), ==, DFU_JOB_PHASE_DONE);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 1);
+	g_assert_cmpint(dfu_job_get_finished(job), >=, dfu_job_get_started(job));
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+	g_assert_cmpuint(dfu_manager_get_active_jobs(f->manager), ==, 0);
+	jobs = dfu_manager_list_jobs(f->manager);
+	g_assert_cmpuint(jobs->len, ==, 1);
+}
+
+static void
+test_manager_bad_submit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+
+	fixture_new_manager(f, script_success);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/x?bad=1", 0, NULL, &error);
+	g_assert_null(job);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "'bad'"));
+	g_clear_error(&error);
+	job = dfu_manager_submit_fd(f->manager, "kitchen", 0, NULL, &error);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "'kitchen'"));
+	g_clear_error(&error);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/x", -1, NULL, &error);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+}
+
+static void
+test_manager_named_device(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+
+	g_hash_table_insert(f->config->devices, g_strdup("kitchen"), g_strdup("ble:C4:12:34:56:78:9A"));
+	fixture_new_manager(f, script_success);
+	job = submit(f, "kitchen", "image");
+	g_assert_cmpstr(dfu_job_get_target(job), ==, "ble:C4:12:34:56:78:9A");
+	g_assert_true(history_contains(job, "kitchen"));
+	WAIT_UNTIL(f->finished->len == 1);
+}
+
+static void
+test_manager_one_per_device(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) a1 = NULL;
+	g_autoptr(DfuJob) a2 = NULL;
+	g_autoptr(DfuJob) b1 = NULL;
+
+	fixture_new_manager(f, script_hold);
+	a1 = submit(f, "serial:/dev/ttyA", "one");
+	a2 = submit(f, "serial:/dev/ttyA", "two");
+	b1 = submit(f, "serial:/dev/ttyB", "three");
+	WAIT_UNTIL(f->runner.started == 2 && dfu_job_get_bundle_path(a2) != NULL);
+	drain_main_context();
+	g_assert_cmpuint(f->runner.started, ==, 2);
+	g_assert_cmpint(dfu_job_get_state(a1), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpint(dfu_job_get_state(a2), ==, DFU_JOB_STATE_QUEUED);
+	g_assert_cmpint(dfu_job_get_phase(a2), ==, DFU_JOB_PHASE_WAITING);
+	g_assert_cmpint(dfu_job_get_state(b1), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpuint(dfu_manager_get_active_jobs(f->manager), ==, 2);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 1);
+
+	test_runner_release(&f->runner, dfu_job_get_id(a1), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 3);
+	g_assert_cmpint(dfu_job_get_state(a1), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpint(dfu_job_get_state(a2), ==, DFU_JOB_STATE_RUNNING);
+	test_runner_release(&f->runner, dfu_job_get_id(a2), DFU_STATUS_UP_TO_DATE);
+	test_runner_release(&f->runner, dfu_job_get_id(b1), DFU_STATUS_STAGED);
+	WAIT_UNTIL(f->finished->len == 3);
+	g_assert_cmpuint(f->runner.same_device_overlaps, ==, 0);
+	g_assert_cmpint(dfu_job_get_state(a2), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpuint(dfu_job_get_status_code(b1), ==, DFU_STATUS_STAGED);
+}
+
+static void
+test_manager_parallel_limit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(g_object_unref);
+
+	f->config->max_parallel_jobs = 2;
+	fixture_new_manager(f, script_hold);
+	for (guint i = 0; i < 4; i++) {
+		g_autofree char *target = g_strdup_printf("serial:/dev/tty%u", i);
+		g_autofree char *contents = g_strdup_printf("image %u", i);
+		g_ptr_array_add(jobs, submit(f, target, contents));
+	}
+	WAIT_UNTIL(f->runner.started == 2 && dfu_job_get_bundle_path(g_ptr_array_index(jobs, 3)) != NULL);
+	drain_main_context();
+	g_assert_cmpuint(f->runner.started, ==, 2);
+	g_assert_cmpuint(dfu_manager_get_active_jobs(f->manager), ==, 2);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 2);
+	/* id order: the first two run */
+	g_assert_cmpint(dfu_job_get_state(g_ptr_array_index(jobs, 0)), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpint(dfu_job_get_state(g_ptr_array_index(jobs, 1)), ==, DFU_JOB_STATE_RUNNING);
+
+	test_runner_release(&f->runner, dfu_job_get_id(g_ptr_array_index(jobs, 1)), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 3);
+	g_assert_cmpint(dfu_job_get_state(g_ptr_array_index(jobs, 2)), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpint(dfu_job_get_state(g_ptr_array_index(jobs, 3)), ==, DFU_JOB_STATE_QUEUED);
+}
+
+static void
+test_manager_retry(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+
+	fixture_new_manager(f, script_lost_twice);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_STAGED);
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 3);
+	g_assert_cmpuint(f->runner.started, ==, 3);
+	g_assert_true(history_contains(job, "attempt 2 failed: link-lost"));
+}
+
+static void
+test_manager_retry_exhausted(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+	g_autoptr(DfuJob) other = NULL;
+	gint32 rc = 0;
+	g_autoptr(GError) error = NULL;
+	DfuJobOptions options = {.max_attempts = 2};
+	int fd;
+
+	fixture_new_manager(f, script_always_lost);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	fd = memfd_with("other");
+	other = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyB", fd, &options, &error);
+	close(fd);
+	g_assert_no_error(error);
+	WAIT_UNTIL(f->finished->len == 2);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_LINK_LOST);
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 3);
+	g_assert_cmpstr(dfu_job_get_message(job), ==, "scripted link-lost");
+	g_assert_true(g_variant_lookup(dfu_job_get_device_error(job), "rc", "i", &rc));
+	g_assert_cmpint(rc, ==, 7);
+	g_assert_cmpuint(dfu_job_get_attempt(other), ==, 2);
+}
+
+static void
+test_manager_not_recoverable(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+
+	fixture_new_manager(f, script_rejected);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_IMAGE_REJECTED);
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 1);
+}
+
+static void
+test_manager_cancel(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) running = NULL;
+	g_autoptr(DfuJob) queued = NULL;
+
+	f->config->max_parallel_jobs = 1;
+	fixture_new_manager(f, script_hold);
+	running = submit(f, "serial:/dev/ttyA", "one");
+	queued = submit(f, "serial:/dev/ttyB", "two");
+	WAIT_UNTIL(f->runner.started == 1 && dfu_job_get_bundle_path(queued) != NULL);
+
+	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(queued), &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(dfu_job_get_state(queued), ==, DFU_JOB_STATE_CANCELLED);
+	g_assert_cmpuint(dfu_job_get_status_code(queued), ==, DFU_STATUS_CANCELLED);
+	g_assert_cmpuint(f->finished->len, ==, 1);
+
+	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(running), &error));
+	g_assert_cmpint(dfu_job_get_state(running), ==, DFU_JOB_STATE_RUNNING);
+	WAIT_UNTIL(f->finished->len == 2);
+	g_assert_cmpint(dfu_job_get_state(running), ==, DFU_JOB_STATE_CANCELLED);
+	g_assert_cmpuint(f->runner.started, ==, 1);
+
+	g_assert_false(dfu_manager_cancel(f->manager, dfu_job_get_id(running), &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(dfu_manager_cancel(f->manager, 999, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND);
+}
+
+static void
+test_manager_cancel_while_importing(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	int fds[2];
+
+	fixture_new_manager(f, script_success);
+	/* a pipe with no writer yet keeps the import reading */
+	g_assert_cmpint(pipe(fds), ==, 0);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fds[0], NULL, &error);
+	close(fds[0]);
+	g_assert_no_error(error);
+	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(job), &error));
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_CANCELLED);
+	close(fds[1]);
+	drain_main_context();
+	g_assert_cmpuint(f->runner.started, ==, 0);
+}
+
+static char *
+job_file(Fixture *f, guint64 id)
+{
+	g_autofree char *name = g_strdup_printf("%" G_GUINT64_FORMAT ".json", id);
+	return g_build_filename(f->config->state_dir, "jobs", name, NULL);
+}
+
+static void
+test_manager_restart(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autoptr(DfuJob) reloaded = NULL;
+	g_autoptr(DfuStore) store = NULL;
+	g_autoptr(DfuJob) orphan = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *contents = NULL;
+	g_autoptr(DfuJob) on_disk = NULL;
+	guint64 id;
+	DfuJob *unstored;
+
+	fixture_new_manager(f, script_hold);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	id = dfu_job_get_id(job);
+	WAIT_UNTIL(f->runner.started == 1);
+	dfu_job_set_progress(job, 100, 400);
+	fixture_stop_manager(f);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpuint(f->finished->len, ==, 0);
+
+	path = job_file(f, id);
+	g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
+	on_disk = dfu_job_new_from_json(contents, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(dfu_job_get_state(on_disk), ==, DFU_JOB_STATE_RUNNING);
+	g_assert_cmpuint(dfu_job_get_bytes_done(on_disk), ==, 100);
+
+	/* a job whose bundle never reached the cache */
+	store = dfu_store_new(f->config->state_dir, &error);
+	orphan = dfu_job_new(id + 1, "serial:/dev/ttyB", "", NULL, NULL);
+	dfu_job_set_phase(orphan, DFU_JOB_PHASE_FETCHING);
+	g_assert_true(dfu_store_save_job(store, orphan, &error));
+
+	fixture_new_manager(f, script_success);
+	reloaded = g_object_ref(dfu_manager_lookup(f->manager, id));
+	g_assert_true(reloaded != job);
+	WAIT_UNTIL(f->finished->len == 2);
+	g_assert_cmpint(dfu_job_get_state(reloaded), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpuint(dfu_job_get_attempt(reloaded), ==, 2);
+	g_assert_true(history_contains(reloaded, "daemon stopped during attempt 1"));
+	unstored = dfu_manager_lookup(f->manager, id + 1);
+	g_assert_cmpint(dfu_job_get_state(unstored), ==, DFU_JOB_STATE_FAILED);
+	g_assert_cmpuint(dfu_job_get_status_code(unstored), ==, DFU_STATUS_BUNDLE_UNREADABLE);
+	g_assert_nonnull(strstr(dfu_job_get_message(unstored), "before the bundle was stored"));
+
+	/* ids are never reused */
+	g_clear_object(&job);
+	job = submit(f, "serial:/dev/ttyA", "again");
+	g_assert_cmpuint(dfu_job_get_id(job), ==, id + 2);
+}
+
+static void
+test_manager_expiry(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) first = NULL;
+	g_autoptr(DfuJob) second = NULL;
+	g_autoptr(DfuJob) third = NULL;
+	g_autofree char *shared_bundle = NULL;
+	g_autofree char *first_file = NULL;
+
+	f->config->max_finished_jobs = 1;
+	fixture_new_manager(f, script_success);
+	first = submit(f, "serial:/dev/ttyA", "same image");
+	WAIT_UNTIL(f->finished->len == 1);
+	shared_bundle = g_strdup(dfu_job_get_bundle_path(first));
+	first_file = job_file(f, dfu_job_get_id(first));
+	g_assert_true(g_file_test(first_file, G_FILE_TEST_EXISTS));
+
+	second = submit(f, "serial:/dev/ttyA", "same image");
+	WAIT_UNTIL(f->removed->len == 1);
+	g_assert_true(g_ptr_array_index(f->removed, 0) == first);
+	g_assert_cmpstr(dfu_job_get_bundle_path(second), ==, shared_bundle);
+	g_assert_false(g_file_test(first_file, G_FILE_TEST_EXISTS));
+	g_assert_null(dfu_manager_lookup(f->manager, dfu_job_get_id(first)));
+	/* the second job still uses the cached bundle */
+	g_assert_true(g_file_test(shared_bundle, G_FILE_TEST_IS_REGULAR));
+
+	third = submit(f, "serial:/dev/ttyA", "new image");
+	WAIT_UNTIL(f->removed->len == 2);
+	g_assert_false(g_file_test(shared_bundle, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(dfu_job_get_bundle_path(third), G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_manager_expiry_age(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+
+	f->config->keep_finished_sec = 0;
+	fixture_new_manager(f, script_success);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(f->removed->len == 1);
+	g_assert_cmpuint(f->finished->len, ==, 1);
+	g_assert_false(g_file_test(dfu_job_get_bundle_path(job), G_FILE_TEST_EXISTS));
+}
+
+static void
+assert_bundle(DfuJob *job, const char *contents)
+{
+	g_autofree char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, contents, -1);
+	g_autofree char *name = g_strconcat(sha, ".bundle", NULL);
+	g_autofree char *stored = NULL;
+
+	g_assert_true(g_str_has_suffix(dfu_job_get_bundle_path(job), name));
+	g_assert_true(g_file_get_contents(dfu_job_get_bundle_path(job), &stored, NULL, NULL));
+	g_assert_cmpstr(stored, ==, contents);
+}
+
+static DfuJob *
+submit_fd(Fixture *f, int fd)
+{
+	g_autoptr(GError) error = NULL;
+	DfuJob *job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, NULL, &error);
+
+	g_assert_no_error(error);
+	return job;
+}
+
+static void
+test_manager_import(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) from_memfd = NULL;
+	g_autoptr(DfuJob) from_pipe = NULL;
+	g_autoptr(DfuJob) from_file = NULL;
+	g_autofree char *file = g_build_filename(f->dir, "bundle.bin", NULL);
+	int fds[2];
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	/* read from offset 0 even when the caller's offset is at the end */
+	fd = memfd_with("memfd bundle");
+	from_memfd = submit_fd(f, fd);
+	close(fd);
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	g_assert_cmpint(write(fds[1], "pipe bundle", 11), ==, 11);
+	close(fds[1]);
+	from_pipe = submit_fd(f, fds[0]);
+	close(fds[0]);
+
+	g_assert_true(g_file_set_contents(file, "file bundle", -1, NULL));
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	g_assert_cmpint(lseek(fd, 5, SEEK_SET), ==, 5);
+	from_file = submit_fd(f, fd);
+	close(fd);
+
+	WAIT_UNTIL(f->finished->len == 3);
+	assert_bundle(from_memfd, "memfd bundle");
+	assert_bundle(from_pipe, "pipe bundle");
+	assert_bundle(from_file, "file bundle");
+}
+
+static void
+test_manager_import_unreadable(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) from_dir = NULL;
+	g_autoptr(DfuJob) write_only = NULL;
+	g_autoptr(DfuJob) empty = NULL;
+	g_autofree char *file = g_build_filename(f->dir, "empty.bin", NULL);
+	g_autofree char *bundles = NULL;
+	g_autoptr(GDir) dir = NULL;
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	from_dir = submit_fd(f, fd);
+	close(fd);
+	g_assert_true(g_file_set_contents(file, "", -1, NULL));
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	write_only = submit_fd(f, fd);
+	close(fd);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	empty = submit_fd(f, fd);
+	close(fd);
+
+	WAIT_UNTIL(f->finished->len == 3);
+	g_assert_cmpuint(f->runner.started, ==, 0);
+	for (guint i = 0; i < f->finished->len; i++) {
+		DfuJob *job = g_ptr_array_index(f->finished, i);
+		g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
+		g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_BUNDLE_UNREADABLE);
+		g_assert_null(dfu_job_get_bundle_path(job));
+	}
+	g_assert_nonnull(strstr(dfu_job_get_message(empty), "empty"));
+	/* no temporary file is left behind */
+	bundles = dfu_bundle_import_dir(f->config->cache_dir);
+	dir = g_dir_open(bundles, 0, NULL);
+	g_assert_true(dir == NULL || g_dir_read_name(dir) == NULL);
+}
+
+static void
+test_manager_import_storage_error(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+	int fd;
+
+	/* the cache folder cannot be created below a plain file */
+	g_assert_true(g_file_set_contents(f->config->cache_dir, "", -1, NULL));
+	fixture_new_manager(f, script_success);
+	fd = memfd_with("image");
+	job = submit_fd(f, fd);
+	close(fd);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_STORAGE_ERROR);
+	g_assert_nonnull(strstr(dfu_job_get_message(job), f->config->cache_dir));
+}
+
+#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+int
+main(int argc, char **argv)
+{
+	/* every job write is fsynced; on tmpfs that costs nothing and the suite stays fast */
+	if (g_getenv("TMPDIR") == NULL && g_access("/dev/shm", W_OK) == 0)
+		g_setenv("TMPDIR", "/dev/shm", TRUE);
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/core/manager/retry-delay", test_manager_retry_delay);
+	ADD("/core/manager/success", test_manager_success);
+	ADD("/core/manager/bad-submit", test_manager_bad_submit);
+	ADD("/core/manager/named-device", test_manager_named_device);
+	ADD("/core/manager/one-per-device", test_manager_one_per_device);
+	ADD("/core/manager/parallel-limit", test_manager_parallel_limit);
+	ADD("/core/manager/retry", test_manager_retry);
+	ADD("/core/manager/retry-exhausted", test_manager_retry_exhausted);
+	ADD("/core/manager/not-recoverable", test_manager_not_recoverable);
+	ADD("/core/manager/cancel", test_manager_cancel);
+	ADD("/core/manager/cancel-while-importing", test_manager_cancel_while_importing);
+	ADD("/core/manager/restart", test_manager_restart);
+	ADD("/core/manager/expiry", test_manager_expiry);
+	ADD("/core/manager/expiry-age", test_manager_expiry_age);
+	ADD("/core/manager/import", test_manager_import);
+	ADD("/core/manager/import-unreadable", test_manager_import_unreadable);
+	ADD("/core/manager/import-storage-error", test_manager_import_storage_error);
+	return g_test_run();
+}

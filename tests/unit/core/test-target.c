@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "dfu-error.h"
+#include "dfu-target.h"
+
+typedef struct {
+	const char *uri;
+	const char *normalised;
+	DfuLinkType link;
+	DfuProtocolType protocol;
+	guint baud;
+	const char *adapter;
+} GoodTarget;
+
+static const GoodTarget good_targets[] = {
+        {"serial:/dev/ttyACM0", "serial:/dev/ttyACM0", DFU_LINK_SERIAL, DFU_PROTOCOL_SMP, 0, NULL},
+        {"serial:/dev/ttyACM0?baud=115200", "serial:/dev/ttyACM0?baud=115200", DFU_LINK_SERIAL,
+         DFU_PROTOCOL_SMP, 115200, NULL},
+        {"serial:/dev/ttyUSB0?protocol=nrfdfu", "serial:/dev/ttyUSB0?protocol=nrfdfu", DFU_LINK_SERIAL,
+         DFU_PROTOCOL_NRFDFU, 0, NULL},
+        {"serial:/dev/ttyACM1?protocol=atfota&baud=9600", "serial:/dev/ttyACM1?baud=9600&protocol=atfota",
+         DFU_LINK_SERIAL, DFU_PROTOCOL_ATFOTA, 9600, NULL},
+        {"serial:/dev/ttyACM0?protocol=smp", "serial:/dev/ttyACM0", DFU_LINK_SERIAL, DFU_PROTOCOL_SMP, 0,
+         NULL},
+        {"ble:C4:12:34:56:78:9A", "ble:C4:12:34:56:78:9A", DFU_LINK_BLE, DFU_PROTOCOL_SMP, 0, "hci0"},
+        {"ble:c4:12:34:56:78:9a?adapter=hci1", "ble:C4:12:34:56:78:9A?adapter=hci1", DFU_LINK_BLE,
+         DFU_PROTOCOL_SMP, 0, "hci1"},
+        {"ble:C4:12:34:56:78:9A?protocol=nrfdfu&adapter=hci0", "ble:C4:12:34:56:78:9A?protocol=nrfdfu",
+         DFU_LINK_BLE, DFU_PROTOCOL_NRFDFU, 0, "hci0"},
+};
+
+typedef struct {
+	const char *uri;
+	const char *message_part; /* the offending part must be named */
+} BadTarget;
+
+static const BadTarget bad_targets[] = {
+        {"", "empty"},
+        {"ttyACM0", "no scheme"},
+        {"usb:/dev/x", "unknown scheme 'usb'"},
+        {"serial:dev/ttyACM0", "'dev/ttyACM0'"},
+        {"serial:", "not an absolute"},
+        {"serial:/", "not an absolute"},
+        {"serial:/dev/x?bad=1", "unknown option 'bad' in target 'serial:/dev/x?bad=1'"},
+        {"serial:/dev/x?baud=0", "option 'baud'"},
+        {"serial:/dev/x?baud=-5", "option 'baud'"},
+        {"serial:/dev/x?baud=fast", "option 'baud'"},
+        {"serial:/dev/x?baud=99999999999", "option 'baud'"},
+        {"serial:/dev/x?baud", "option 'baud'"},
+        {"serial:/dev/x?baud=9600&baud=9600", "given twice"},
+        {"serial:/dev/x?protocol=xmodem", "option 'protocol'"},
+        {"serial:/dev/x?adapter=hci0", "option 'adapter' does not apply"},
+        {"serial:/dev/x?", "unknown option ''"},
+        {"serial:/dev/x?baud=9600&", "unknown option ''"},
+        {"ble:C4:12:34:56:78", "BLE address 'C4:12:34:56:78'"},
+        {"ble:C4:12:34:56:78:9G", "BLE address"},
+        {"ble:C4-12-34-56-78-9A", "BLE address"},
+        {"ble:C4:12:34:56:78:9A:", "BLE address"},
+        {"ble:C4:12:34:56:78:9A?adapter=usb0", "option 'adapter'"},
+        {"ble:C4:12:34:56:78:9A?adapter=hci", "option 'adapter'"},
+        {"ble:C4:12:34:56:78:9A?baud=9600", "option 'baud' does not apply"},
+        {"ble:C4:12:34:56:78:9A?protocol=atfota", "option 'protocol'"},
+};
+
+static void
+test_target_good(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(good_targets); i++) {
+		const GoodTarget *t = &good_targets[i];
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuTarget) target = dfu_target_parse(t->uri, &error);
+
+		g_assert_no_error(error);
+		g_assert_nonnull(target);
+		g_assert_cmpstr(target->uri, ==, t->normalised);
+		g_assert_cmpint(target->link, ==, t->link);
+		g_assert_cmpint(target->protocol, ==, t->protocol);
+		g_assert_cmpuint(target->baud, ==, t->baud);
+		g_assert_cmpstr(target->adapter, ==, t->adapter);
+		if (t->link == DFU_LINK_BLE)
+			g_assert_cmpstr(target->address, ==, "C4:12:34:56:78:9A");
+		else
+			g_assert_true(target->path[0] == '/');
+	}
+}
+
+static void
+test_target_normalised_is_stable(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(good_targets); i++) {
+		g_autoptr(DfuTarget) target = dfu_target_parse(good_targets[i].uri, NULL);
+		g_autoptr(DfuTarget) again = dfu_target_parse(target->uri, NULL);
+
+		g_assert_nonnull(again);
+		g_assert_cmpstr(again->uri, ==, target->uri);
+	}
+}
+
+static void
+test_target_bad(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(bad_targets); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuTarget) target = dfu_target_parse(bad_targets[i].uri, &error);
+
+		g_test_message("bad target '%s'", bad_targets[i].uri);
+		g_assert_null(target);
+		g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+		g_test_message("'%s': %s", bad_targets[i].uri, error->message);
+		g_assert_nonnull(strstr(error->message, bad_targets[i].message_part));
+	}
+}
+
+static void
+test_target_protocol_names(void)
+{
+	g_assert_cmpstr(dfu_protocol_to_string(DFU_PROTOCOL_SMP), ==, "smp");
+	g_assert_cmpstr(dfu_protocol_to_string(DFU_PROTOCOL_ATFOTA), ==, "atfota");
+	g_assert_cmpstr(dfu_protocol_to_string((DfuProtocolType)42), ==, "unknown");
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/core/target/good", test_target_good);
+	g_test_add_func("/core/target/normalised-is-stable", test_target_normalised_is_stable);
+	g_test_add_func("/core/target/bad", test_target_bad);
+	g_test_add_func("/core/target/protocol-names", test_target_protocol_names);
+	return g_test_run();
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "mcuboot-writer.h"
+#include "sim-faults.h"
+#include "sim-mcuboot.h"
+#include "sim-smp-handlers.h"
+
+#define SLOT_SIZE 65536
+
+static SimMcuboot *
+model_new(gboolean image_check, gboolean boot_rejects)
+{
+	SimMcubootConfig config = {.images = 1,
+	                           .slot_size = SLOT_SIZE,
+	                           .running_version = {1, 0, 0, 0},
+	                           .image_check = image_check,
+	                           .boot_rejects = boot_rejects};
+	g_autoptr(GError) error = NULL;
+	SimMcuboot *model = sim_mcuboot_new(&config, &error);
+
+	g_assert_no_error(error);
+	return model;
+}
+
+static GBytes *
+build_image(guint8 major, gsize payload_size, guint32 seed)
+{
+	McubootWriterOptions opts = {.version = {major, 0, 0, 0}, .payload_size = payload_size, .seed = seed};
+	g_autoptr(GError) error = NULL;
+	GBytes *image = mcuboot_writer_build(&opts, &error);
+
+	g_assert_no_error(error);
+	return image;
+}
+
+static void
+file_sha(GBytes *file, guint8 sha[32])
+{
+	unsigned int len = 32;
+
+	EVP_Digest(g_bytes_get_data(file, NULL), g_bytes_get_size(file), sha, &len, EVP_sha256(), NULL);
+}
+
+static SimImgErr
+upload_chunk(SimMcuboot *model, GBytes *file, guint64 off, gsize len, const guint8 *sha, SimUploadResult *out)
+{
+	const guint8 *data = g_bytes_get_data(file, NULL);
+	SimUploadRequest req = {.off = off, .data = data + off, .data_len = len};
+
+	if (off == 0) {
+		req.has_len = TRUE;
+		req.len = g_bytes_get_size(file);
+		req.sha = sha;
+		req.sha_len = sha != NULL ? 32 : 0;
+	}
+	return sim_mcuboot_upload(model, &req, out);
+}
+
+/* uploads the whole file in chunks of 200 bytes */
+static void
+upload_all(SimMcuboot *model, GBytes *file, const guint8 *sha, SimUploadResult *last)
+{
+	gsize size = g_bytes_get_size(file);
+	guint64 off = 0;
+
+	while (off < size) {
+		g_assert_cmpint(upload_chunk(model, file, off, MIN(200, size - off), sha, last), ==,
+		                SIM_IMG_OK);
+		g_assert_cmpuint(last->off, ==, off + MIN(200, size - off));
+		off = last->off;
+	}
+}
+
+static void
+test_initial_state(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(FALSE, FALSE);
+	SimSlotState state;
+
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 1);
+	g_assert_true(state.active);
+	g_assert_true(state.confirmed);
+	g_assert_true(state.bootable);
+	g_assert_false(state.pending);
+	g_assert_false(sim_mcuboot_slot_state(model, 0, 1, &state));
+	g_assert_false(sim_mcuboot_slot_state(model, 1, 0, &state));
+}
+
+static void
+test_upload_rules(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(TRUE, FALSE);
+	g_autoptr(GBytes) file = build_image(2, 3000, 7);
+	g_autoptr(GBytes) big = build_image(2, SLOT_SIZE, 7);
+	const guint8 junk[64] = {0};
+	guint8 sha[32];
+	SimUploadResult out;
+	SimUploadRequest req = {.data = junk, .data_len = sizeof(junk), .has_len = TRUE, .len = 100};
+
+	file_sha(file, sha);
+	/* off 0 checks: header size, magic, length, fit */
+	req.data_len = 31;
+	g_assert_cmpint(sim_mcuboot_upload(model, &req, &out), ==, SIM_IMG_ERR_INVALID_IMAGE_HEADER);
+	req.data_len = sizeof(junk);
+	g_assert_cmpint(sim_mcuboot_upload(model, &req, &out), ==, SIM_IMG_ERR_INVALID_IMAGE_HEADER_MAGIC);
+	g_assert_cmpint(upload_chunk(model, big, 0, 64, NULL, &out), ==, SIM_IMG_ERR_INVALID_IMAGE_TOO_LARGE);
+
+	/* no session yet: any other offset is answered with 0 */
+	g_assert_cmpint(upload_chunk(model, file, 64, 64, NULL, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 0);
+
+	g_assert_cmpint(upload_chunk(model, file, 0, 100, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 100);
+	/* wrong offset: success with the expected one */
+	g_assert_cmpint(upload_chunk(model, file, 300, 100, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 100);
+	g_assert_cmpint(upload_chunk(model, file, 100, 100, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 200);
+	/* the same file again at off 0: resume */
+	g_assert_cmpint(upload_chunk(model, file, 0, 100, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 200);
+	g_assert_cmpuint(out.written, ==, 0);
+	/* overrun */
+	{
+		const guint8 *data = g_bytes_get_data(file, NULL);
+		SimUploadRequest over = {.off = 200, .data = data, .data_len = g_bytes_get_size(file)};
+		g_assert_cmpint(sim_mcuboot_upload(model, &over, &out), ==,
+		                SIM_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN);
+	}
+	/* finish: image check says match */
+	{
+		gsize size = g_bytes_get_size(file);
+		guint64 off = 200;
+		while (off < size) {
+			g_assert_cmpint(upload_chunk(model, file, off, MIN(500, size - off), sha, &out), ==,
+			                SIM_IMG_OK);
+			off = out.off;
+		}
+		g_assert_cmpint(out.match, ==, 1);
+	}
+	/* image check finds the file already in flash */
+	g_assert_cmpint(upload_chunk(model, file, 0, 100, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, g_bytes_get_size(file));
+}
+
+static void
+test_upload_lost_on_reboot(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(FALSE, FALSE);
+	g_autoptr(GBytes) file = build_image(2, 3000, 7);
+	guint8 sha[32];
+	SimUploadResult out;
+
+	file_sha(file, sha);
+	g_assert_cmpint(upload_chunk(model, file, 0, 400, sha, &out), ==, SIM_IMG_OK);
+	sim_mcuboot_reboot(model);
+	g_assert_cmpint(upload_chunk(model, file, 400, 400, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 0);
+	/* the same sha no longer resumes: a new session starts */
+	g_assert_cmpint(upload_chunk(model, file, 0, 400, sha, &out), ==, SIM_IMG_OK);
+	g_assert_cmpuint(out.off, ==, 400);
+	g_assert_cmpuint(out.written, ==, 400);
+}
+
+static void
+test_test_swap_revert_confirm(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(FALSE, FALSE);
+	g_autoptr(GBytes) file = build_image(2, 5000, 9);
+	McubootImageInfo info;
+	SimSlotState running;
+	SimSlotState state;
+	SimUploadResult out;
+	guint8 unknown[32] = {0};
+
+	g_assert_true(mcuboot_image_parse(g_bytes_get_data(file, NULL), g_bytes_get_size(file), &info, NULL));
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &running));
+	upload_all(model, file, NULL, &out);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &state));
+	g_assert_cmpmem(state.info.hash, state.info.hash_len, info.hash, info.hash_len);
+	g_assert_false(state.pending);
+
+	g_assert_cmpint(sim_mcuboot_state_write(model, unknown, 32, FALSE), ==, SIM_IMG_ERR_HASH_NOT_FOUND);
+	g_assert_cmpint(sim_mcuboot_state_write(model, unknown, 5, FALSE), ==, SIM_IMG_ERR_INVALID_HASH);
+	g_assert_cmpint(sim_mcuboot_state_write(model, running.info.hash, 32, FALSE), ==,
+	                SIM_IMG_ERR_TEST_TO_ACTIVE_DENIED);
+	g_assert_cmpint(sim_mcuboot_state_write(model, info.hash, info.hash_len, FALSE), ==, SIM_IMG_OK);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &state));
+	g_assert_true(state.pending);
+	g_assert_false(state.permanent);
+
+	/* test boot: the new image runs unconfirmed */
+	sim_mcuboot_reboot(model);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 2);
+	g_assert_true(state.active);
+	g_assert_false(state.confirmed);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 1);
+	g_assert_true(state.confirmed);
+	/* a new upload cannot take the slot the revert needs */
+	g_assert_cmpint(upload_chunk(model, file, 0, 200, NULL, &out), ==, SIM_IMG_ERR_NO_FREE_SLOT);
+
+	/* not confirmed: the next reset reverts */
+	sim_mcuboot_reboot(model);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 1);
+	g_assert_true(state.confirmed);
+
+	/* again, and this time confirm */
+	g_assert_cmpint(sim_mcuboot_state_write(model, info.hash, info.hash_len, FALSE), ==, SIM_IMG_OK);
+	sim_mcuboot_reboot(model);
+	g_assert_cmpint(sim_mcuboot_state_write(model, NULL, 0, TRUE), ==, SIM_IMG_OK);
+	sim_mcuboot_reboot(model);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 2);
+	g_assert_true(state.confirmed);
+}
+
+static void
+test_boot_rejects(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(FALSE, TRUE);
+	g_autoptr(GBytes) file = build_image(3, 2000, 1);
+	McubootImageInfo info;
+	SimSlotState state;
+	SimUploadResult out;
+
+	g_assert_true(mcuboot_image_parse(g_bytes_get_data(file, NULL), g_bytes_get_size(file), &info, NULL));
+	upload_all(model, file, NULL, &out);
+	g_assert_cmpint(sim_mcuboot_state_write(model, info.hash, info.hash_len, TRUE), ==, SIM_IMG_OK);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &state));
+	g_assert_true(state.permanent);
+	sim_mcuboot_reboot(model);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &state));
+	g_assert_cmpuint(state.info.version.major, ==, 1);
+	g_assert_false(sim_mcuboot_slot_state(model, 0, 1, &state));
+}
+
+static void
+test_faults(void)
+{
+	g_autoptr(SimFaultPlan) plan = sim_fault_plan_new();
+	g_autoptr(GError) error = NULL;
+	guint rc = 0;
+
+	g_assert_true(sim_fault_plan_add(plan, "drop-request@3", &error));
+	g_assert_true(sim_fault_plan_add(plan, "error@1:0:8:2", &error));
+	g_assert_true(sim_fault_plan_add(plan, "silent-after@5", &error));
+	g_assert_true(sim_fault_plan_add(plan, "reset-at@1000", &error));
+	g_assert_no_error(error);
+	g_assert_false(sim_fault_plan_add(plan, "nonsense@1", &error));
+	g_clear_error(&error);
+	g_assert_false(sim_fault_plan_add(plan, "busy", &error));
+	g_clear_error(&error);
+	g_assert_false(sim_fault_plan_add(plan, "error@1:0", &error));
+	g_clear_error(&error);
+	g_assert_false(sim_fault_plan_add(plan, "busy@x", &error));
+	g_clear_error(&error);
+
+	g_assert_true(sim_fault_plan_at(plan, SIM_FAULT_DROP_REQUEST, 3));
+	g_assert_false(sim_fault_plan_at(plan, SIM_FAULT_DROP_REQUEST, 2));
+	g_assert_true(sim_fault_plan_take_error(plan, 1, 0, &rc));
+	g_assert_cmpuint(rc, ==, 8);
+	g_assert_true(sim_fault_plan_take_error(plan, 1, 0, &rc));
+	g_assert_false(sim_fault_plan_take_error(plan, 1, 0, &rc));
+	g_assert_false(sim_fault_plan_silent(plan, 5));
+	g_assert_true(sim_fault_plan_silent(plan, 6));
+	g_assert_false(sim_fault_plan_take_threshold(plan, SIM_FAULT_RESET_AT, 999));
+	g_assert_true(sim_fault_plan_take_threshold(plan, SIM_FAULT_RESET_AT, 1200));
+	g_assert_false(sim_fault_plan_take_threshold(plan, SIM_FAULT_RESET_AT, 2000));
+}
+
+static void
+test_handlers(void)
+{
+	g_autoptr(SimMcuboot) model = model_new(FALSE, FALSE);
+	SimHandlerContext ctx = {.model = model, .params = TRUE, .buf_size = 384, .buf_count = 4};
+	SmpMessage req = {
+	        .hdr = {.op = SMP_OP_READ, .version = 1, .group = SMP_GROUP_OS, .id = SMP_OS_PARAMS}};
+	SimReply reply;
+	guint64 v = 0;
+	g_autofree cbor_item_t **items = NULL;
+	gsize n = 0;
+
+	req.payload = smp_map_new();
+	sim_smp_handle(&ctx, &req, &reply);
+	g_assert_false(reply.failed);
+	g_assert_true(smp_map_get_uint(reply.payload, "buf_size", &v));
+	g_assert_cmpuint(v, ==, 384);
+	sim_reply_clear(&reply);
+
+	ctx.params = FALSE;
+	sim_smp_handle(&ctx, &req, &reply);
+	g_assert_true(reply.failed);
+	g_assert_false(reply.group_error);
+	g_assert_cmpuint(reply.rc, ==, SMP_RC_ENOTSUP);
+	sim_reply_clear(&reply);
+
+	req.hdr.group = SMP_GROUP_ZEPHYR;
+	req.hdr.id = 0;
+	sim_smp_handle(&ctx, &req, &reply);
+	g_assert_cmpuint(reply.rc, ==, SMP_RC_ENOTSUP);
+	sim_reply_clear(&reply);
+
+	req.hdr.group = SMP_GROUP_IMAGE;
+	req.hdr.id = SMP_IMAGE_STATE;
+	sim_smp_handle(&ctx, &req, &reply);
+	g_assert_false(reply.failed);
+	items = smp_array_items(smp_map_get(reply.payload, "images"), &n);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_null(smp_map_get(items[0], "image"));
+	sim_reply_clear(&reply);
+	cbor_decref(&req.payload);
+
+	g_assert_cmpuint(sim_group_rc_to_v1(SMP_GROUP_IMAGE, SIM_IMG_ERR_HASH_NOT_FOUND), ==,
+	                 SMP_RC_EUNKNOWN);
+	g_assert_cmpuint(sim_group_rc_to_v1(SMP_GROUP_IMAGE, SIM_IMG_ERR_NO_FREE_SLOT), ==, SMP_RC_EBADSTATE);
+	g_assert_cmpuint(sim_group_rc_to_v1(SMP_GROUP_IMAGE, SIM_IMG_ERR_INVALID_HASH), ==, SMP_RC_EINVAL);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sim/mcuboot/initial-state", test_initial_state);
+	g_test_add_func("/sim/mcuboot/upload-rules", test_upload_rules);
+	g_test_add_func("/sim/mcuboot/upload-lost-on-reboot", test_upload_lost_on_reboot);
+	g_test_add_func("/sim/mcuboot/test-swap-revert-confirm", test_test_swap_revert_confirm);
+	g_test_add_func("/sim/mcuboot/boot-rejects", test_boot_rejects);
+	g_test_add_func("/sim/faults", test_faults);
+	g_test_add_func("/sim/handlers", test_handlers);
+	return g_test_run();
+}
