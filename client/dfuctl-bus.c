@@ -127,5 +127,6 @@ dfuctl_bus_list_jobs(sd_bus *bus, GError **error)
 	r = sd_bus_message_read_strv(reply, &paths);
 	if (!dfuctl_bus_check(r, NULL, error))
 		return NULL;
-	return paths;
+	/* sd-bus gives no list at all for an empty array */
+	return paths != NULL ? paths : g_new0(char *, 1);
 }
