@@ -15,12 +15,21 @@ char *
 dfuctl_json_job(const DfuctlJob *job, const char *event)
 {
 	g_autoptr(GVariant) properties = g_variant_ref_sink(dfuctl_job_to_variant(job));
-	g_autoptr(GVariantDict) dict = g_variant_dict_new(properties);
 	g_autoptr(GVariant) object = NULL;
+	GVariantBuilder builder;
+	GVariantIter iter;
+	GVariant *entry;
 
+	/* a builder, not a dict, keeps the members in the order of the job's fields */
+	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+	g_variant_iter_init(&iter, properties);
+	while ((entry = g_variant_iter_next_value(&iter)) != NULL) {
+		g_variant_builder_add_value(&builder, entry);
+		g_variant_unref(entry);
+	}
 	if (event != NULL)
-		g_variant_dict_insert(dict, "Event", "s", event);
-	object = g_variant_ref_sink(g_variant_dict_end(dict));
+		g_variant_builder_add(&builder, "{sv}", "Event", g_variant_new_string(event));
+	object = g_variant_ref_sink(g_variant_builder_end(&builder));
 	return dfuctl_json_from_variant(object);
 }
 
