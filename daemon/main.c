@@ -74,6 +74,7 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	DfuDaemon *self = userdata;
 	const sd_bus_error *error = sd_bus_message_get_error(m);
+	g_autoptr(GError) start_error = NULL;
 	guint32 result = 0;
 
 	if (error != NULL) {
@@ -84,6 +85,12 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	/* DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER */
 	if (sd_bus_message_read(m, "u", &result) < 0 || result != 1) {
 		g_printerr("dfud: the name %s is already taken\n", DFU_BUS_NAME);
+		daemon_quit(self, EXIT_FAILURE);
+		return 0;
+	}
+	/* jobs are reloaded only once the name is ours, so two daemons never drive one device */
+	if (!dfu_manager_start(self->manager, &start_error)) {
+		g_printerr("dfud: %s\n", start_error->message);
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
 	}
@@ -144,15 +151,10 @@ daemon_run(DfuConfig *config, gboolean session)
 	counts_handler =
 	        g_signal_connect(manager, "counts-changed", G_CALLBACK(daemon_counts_changed_cb), &self);
 
-	if (!dfu_manager_start(manager, &error)) {
-		g_printerr("dfud: %s\n", error->message);
+	r = sd_bus_request_name_async(bus, &name_slot, DFU_BUS_NAME, 0, daemon_name_reply_cb, &self);
+	if (r < 0) {
+		g_printerr("dfud: cannot request the name %s: %s\n", DFU_BUS_NAME, g_strerror(-r));
 		self.exit_code = EXIT_FAILURE;
-	} else {
-		r = sd_bus_request_name_async(bus, &name_slot, DFU_BUS_NAME, 0, daemon_name_reply_cb, &self);
-		if (r < 0) {
-			g_printerr("dfud: cannot request the name %s: %s\n", DFU_BUS_NAME, g_strerror(-r));
-			self.exit_code = EXIT_FAILURE;
-		}
 	}
 
 	if (self.exit_code == EXIT_SUCCESS) {
