@@ -60,7 +60,7 @@ MaxAttempts=${MAX_ATTEMPTS:-3}
 RetryDelaySec=0.2
 [smp]
 ResponseTimeoutSec=${RESPONSE_TIMEOUT:-1}
-FirstChunkTimeoutSec=5
+FirstChunkTimeoutSec=${FIRST_TIMEOUT:-5}
 Retries=${SMP_RETRIES:-2}
 ResetTimeoutSec=${RESET_TIMEOUT:-10}
 CONF
@@ -152,3 +152,22 @@ wait_for() {
 }
 
 start_bus
+
+# job_prop JOB PROPERTY: one property of a job, as dfuctl status --json shows it
+job_prop() {
+	"$DFUCTL" status --json "$1" | jq -r ".$2"
+}
+
+# expect_job JOB STATE STATUS-NAME
+expect_job() {
+	local state name
+	state=$(job_prop "$1" State)
+	name=$(job_prop "$1" StatusName)
+	[ "$state" = "$2" ] && [ "$name" = "$3" ] ||
+		fail "job $1 is $state/$name, expected $2/$3 ($(job_prop "$1" Message))"
+}
+
+# the device's primary slot of image 0: "version confirmed-flag"
+primary_of() {
+	sim_state "$1" '.images[0].slots[] | select(.slot == 0) | "\(.version) \(.confirmed)"'
+}
