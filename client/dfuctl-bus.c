@@ -107,6 +107,20 @@ dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cookie, GError 
 }
 
 GVariant *
+dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, path, DFUCTL_JOB_INTERFACE, "GetLog", &bus_error, &reply,
+	                       NULL);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	return dfuctl_message_read_variant(reply, error);
+}
+
+GVariant *
 dfuctl_bus_get_manager(sd_bus *bus, GError **error)
 {
 	return get_all(bus, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE, NULL, error);

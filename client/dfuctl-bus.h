@@ -25,6 +25,8 @@ gboolean dfuctl_bus_check(int r, const sd_bus_error *bus_error, GError **error);
 char *dfuctl_bus_get_daemon(sd_bus *bus, GError **error);
 /* all properties of a job; reply_cookie (optional) gets the cookie of the reply */
 DfuctlJob *dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cookie, GError **error);
+/* the history of a job as a(xs): microseconds since the epoch and text */
+GVariant *dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error);
 /* the properties of the manager as a{sv} */
 GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
 /* the paths of all jobs */

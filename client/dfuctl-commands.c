@@ -216,6 +216,15 @@ dfuctl_cmd_status(const DfuctlArgs *args)
 	}
 	text = dfuctl_format_job_details(job, args->verbose);
 	g_print("%s", text);
+	if (args->verbose) {
+		g_autoptr(GVariant) log = dfuctl_bus_get_log(bus, path, &error);
+		g_autofree char *lines = NULL;
+
+		if (log == NULL)
+			return fail(error);
+		lines = dfuctl_format_log(log);
+		g_print("%s", lines);
+	}
 	return DFUCTL_EXIT_SUCCESS;
 }
 

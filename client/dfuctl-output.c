@@ -105,6 +105,24 @@ dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose)
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
+char *
+dfuctl_format_log(GVariant *entries)
+{
+	g_autoptr(GString) text = g_string_new("  History:\n");
+	GVariantIter iter;
+	const char *message;
+	gint64 when;
+
+	if (!g_variant_is_of_type(entries, G_VARIANT_TYPE("a(xs)")))
+		return g_string_free(g_steal_pointer(&text), FALSE);
+	g_variant_iter_init(&iter, entries);
+	while (g_variant_iter_next(&iter, "(x&s)", &when, &message)) {
+		g_autofree char *stamp = format_time(when);
+		g_string_append_printf(text, "    %s  %s\n", stamp, message);
+	}
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
 const char *
 dfuctl_format_job_header(void)
 {

@@ -12,6 +12,8 @@ char *dfuctl_format_device_error(GVariant *device_error);
 char *dfuctl_format_result(const DfuctlJob *job);
 /* the lines of `dfuctl status <job>` */
 char *dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose);
+/* the lines of a job's history, a(xs) as GetLog returns it */
+char *dfuctl_format_log(GVariant *entries);
 /* the header and one row of `dfuctl list` */
 const char *dfuctl_format_job_header(void);
 char *dfuctl_format_job_row(const DfuctlJob *job);

@@ -179,12 +179,44 @@ job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* one history line is "timestamp-µs\tmessage" */
+static int
+append_log_line(sd_bus_message *reply, const char *line)
+{
+	const char *tab = strchr(line, '\t');
+	gint64 when = g_ascii_strtoll(line, NULL, 10);
+
+	return sd_bus_message_append(reply, "(xs)", when, tab != NULL ? tab + 1 : line);
+}
+
+static int
+job_method_get_log(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusJob *obj = userdata;
+	GPtrArray *history = dfu_job_get_history(obj->job);
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "(xs)");
+	for (guint i = 0; r >= 0 && history != NULL && i < history->len; i++)
+		r = append_log_line(reply, g_ptr_array_index(history, i));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 #define JOB_PROPERTY(name, sig, flags) SD_BUS_PROPERTY(name, sig, job_property_get, 0, flags)
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable job_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Cancel", "", "", job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetLog", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(xs)", entries), job_method_get_log,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         JOB_PROPERTY("Id", "t", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Target", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Source", "s", SD_BUS_VTABLE_PROPERTY_CONST),

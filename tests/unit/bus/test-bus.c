@@ -536,6 +536,22 @@ test_managed_objects_and_history(void)
 }
 
 static void
+test_job_log(void)
+{
+	g_autoptr(sd_bus_message) m = new_call(DFU_BUS_JOB_PATH_PREFIX "/1", DFU_BUS_JOB_INTERFACE, "GetLog");
+	g_autoptr(sd_bus_message) reply = call(m);
+	g_autoptr(GVariant) args = reply_args(reply);
+	g_autoptr(GVariant) entries = g_variant_get_child_value(args, 0);
+	const char *message = NULL;
+	gint64 when = 0;
+
+	g_assert_cmpuint(g_variant_n_children(entries), >, 0);
+	g_variant_get_child(entries, 0, "(x&s)", &when, &message);
+	g_assert_cmpint(when, >, 0);
+	g_assert_cmpstr(message, ==, "submitted");
+}
+
+static void
 test_unknown_job(void)
 {
 	g_autoptr(sd_bus_message) m =
@@ -804,6 +820,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bus/cancel", test_cancel);
 	g_test_add_func("/bus/device-error", test_device_error);
 	g_test_add_func("/bus/managed-objects-and-history", test_managed_objects_and_history);
+	g_test_add_func("/bus/job-log", test_job_log);
 	g_test_add_func("/bus/unknown-job", test_unknown_job);
 	g_test_add_func("/bus/introspection-matches-xml", test_introspection_matches_xml);
 

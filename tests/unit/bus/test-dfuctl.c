@@ -202,6 +202,19 @@ test_json(void)
 	g_assert_nonnull(strstr(status, "\"kind\":\"device\""));
 }
 
+static void
+test_log_lines(void)
+{
+	g_autoptr(GVariant) entries = g_variant_ref_sink(
+	        g_variant_new_parsed("[(@x 0, 'submitted'), (@x 0, 'attempt 1 started')]"));
+	g_autoptr(GVariant) wrong = g_variant_ref_sink(g_variant_new_parsed("['not a log']"));
+	g_autofree char *text = dfuctl_format_log(entries);
+	g_autofree char *empty = dfuctl_format_log(wrong);
+
+	g_assert_cmpstr(text, ==, "  History:\n    -  submitted\n    -  attempt 1 started\n");
+	g_assert_cmpstr(empty, ==, "  History:\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,5 +229,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dfuctl/success-report", test_success_report);
 	g_test_add_func("/dfuctl/update-skips-bad-types", test_update_skips_bad_types);
 	g_test_add_func("/dfuctl/json", test_json);
+	g_test_add_func("/dfuctl/log-lines", test_log_lines);
 	return g_test_run();
 }
