@@ -741,7 +741,7 @@ fixture_setup(void)
 	g_autoptr(GError) error = NULL;
 	const DfuBusAuth auth = {.session_bus = TRUE, .own_uid = geteuid()};
 
-	fx.tmpdir = g_dir_make_tmp("dfud-test-bus-XXXXXX", &error);
+	fx.tmpdir = g_dir_make_tmp(NULL, &error);
 	g_assert_no_error(error);
 	state = g_build_filename(fx.tmpdir, "state", NULL);
 	cache = g_build_filename(fx.tmpdir, "cache", NULL);
