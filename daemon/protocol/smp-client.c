@@ -12,7 +12,6 @@ typedef struct {
 	guint timeout_ms;
 	guint retries_left;
 	guint timer;
-	GError *send_error; /* reported from the loop, never from inside smp_client_request() */
 	SmpResponseFunc func;
 	gpointer user_data;
 } SmpRequest;
@@ -32,7 +31,6 @@ static void
 smp_request_free(SmpRequest *req)
 {
 	g_clear_handle_id(&req->timer, g_source_remove);
-	g_clear_error(&req->send_error);
 	g_byte_array_unref(req->msg);
 	g_free(req);
 }
@@ -65,16 +63,21 @@ static gboolean on_request_timeout(gpointer user_data);
 static void
 transmit(SmpClient *self, SmpRequest *req)
 {
+	g_autoptr(GError) error = NULL;
+
 	/* a new sequence number per try, so a late answer to an earlier try is not taken for this one */
 	req->seq = self->next_seq++;
 	req->msg->data[0] = (guint8)((self->version << 3) | req->hdr.op);
 	req->msg->data[6] = req->seq;
+	/*
+	 * A link that cannot take the bytes reports itself closed from the loop,
+	 * which ends every request; until then this one waits like a lost frame.
+	 */
 	g_clear_handle_id(&req->timer, g_source_remove);
-	if (!dfu_transport_send(self->transport, req->msg->data, req->msg->len, &req->send_error)) {
-		req->timer = g_timeout_add(0, on_request_timeout, req);
-		return;
-	}
-	self->bytes_sent += req->msg->len;
+	if (dfu_transport_send(self->transport, req->msg->data, req->msg->len, &error))
+		self->bytes_sent += req->msg->len;
+	else
+		g_debug("smp: send failed: %s", error->message);
 	req->timer = g_timeout_add(req->timeout_ms, on_request_timeout, req);
 }
 
@@ -83,20 +86,19 @@ on_request_timeout(gpointer user_data)
 {
 	SmpRequest *req = user_data;
 	SmpClient *self = req->client;
-	g_autoptr(GError) error = g_steal_pointer(&req->send_error);
+	g_autoptr(GError) error = NULL;
 
 	req->timer = 0;
-	if (error == NULL && req->retries_left > 0) {
+	if (req->retries_left > 0) {
 		req->retries_left--;
 		g_debug("smp: no answer to group %u id %u seq %u, retrying", req->hdr.group, req->hdr.id,
 		        req->seq);
 		transmit(self, req);
 		return G_SOURCE_REMOVE;
 	}
-	if (error == NULL)
-		error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
-		                    "no answer from the device to SMP group %u command %u", req->hdr.group,
-		                    req->hdr.id);
+	error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
+	                    "no answer from the device to SMP group %u command %u", req->hdr.group,
+	                    req->hdr.id);
 	complete_request(self, req, NULL, error);
 	return G_SOURCE_REMOVE;
 }

@@ -23,6 +23,8 @@ typedef struct {
 	guint read_watch;
 	guint write_watch;
 	guint open_idle;
+	guint lost_idle;
+	char *lost_reason;
 	GByteArray *outq;
 	SmpConsoleDecoder *decoder;
 	GError *open_error;
@@ -98,6 +100,27 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+on_lost_idle(gpointer user_data)
+{
+	SerialTransport *self = user_data;
+	g_autofree char *why = g_steal_pointer(&self->lost_reason);
+
+	self->lost_idle = 0;
+	serial_lost(self, why);
+	return G_SOURCE_REMOVE;
+}
+
+/* a write failed: reported from the loop, so that no caller of send() sees the link vanish under it */
+static void
+schedule_lost(SerialTransport *self, const char *why)
+{
+	if (self->lost_idle != 0)
+		return;
+	self->lost_reason = g_strdup(why);
+	self->lost_idle = g_idle_add(on_lost_idle, self);
+}
+
 static gboolean flush_outq(SerialTransport *self);
 
 static gboolean
@@ -125,7 +148,8 @@ flush_outq(SerialTransport *self)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		serial_lost(self, g_strerror(errno));
+		g_byte_array_set_size(self->outq, 0);
+		schedule_lost(self, g_strerror(errno));
 		return FALSE;
 	}
 	if (self->outq->len > 0 && self->write_watch == 0)
@@ -223,7 +247,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 	gsize n = 0;
 	const guint8 *p;
 
-	if (self->fd < 0) {
+	if (self->fd < 0 || self->lost_idle != 0) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
@@ -245,6 +269,8 @@ serial_close(DfuTransport *transport)
 	g_clear_handle_id(&self->read_watch, g_source_remove);
 	g_clear_handle_id(&self->write_watch, g_source_remove);
 	g_clear_handle_id(&self->open_idle, g_source_remove);
+	g_clear_handle_id(&self->lost_idle, g_source_remove);
+	g_clear_pointer(&self->lost_reason, g_free);
 	if (self->fd >= 0) {
 		close(self->fd);
 		self->fd = -1;
