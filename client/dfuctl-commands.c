@@ -195,6 +195,7 @@ dfuctl_cmd_status(const DfuctlArgs *args)
 	g_autoptr(DfuctlJob) job = NULL;
 	g_autofree char *path = NULL;
 	g_autofree char *text = NULL;
+	g_autoptr(GVariant) log = NULL;
 
 	if (args->positional[0] != NULL) {
 		path = dfuctl_job_path_from_arg(args->positional[0], &error);
@@ -210,19 +211,20 @@ dfuctl_cmd_status(const DfuctlArgs *args)
 	job = dfuctl_bus_get_job(bus, path, NULL, &error);
 	if (job == NULL)
 		return fail(error);
+	if (args->verbose) {
+		log = dfuctl_bus_get_log(bus, path, &error);
+		if (log == NULL)
+			return fail(error);
+	}
 	if (args->json) {
-		dfuctl_json_print_job(stdout, job, NULL);
+		g_autofree char *line = dfuctl_json_job(job, NULL, log);
+		g_print("%s\n", line);
 		return DFUCTL_EXIT_SUCCESS;
 	}
 	text = dfuctl_format_job_details(job, args->verbose);
 	g_print("%s", text);
-	if (args->verbose) {
-		g_autoptr(GVariant) log = dfuctl_bus_get_log(bus, path, &error);
-		g_autofree char *lines = NULL;
-
-		if (log == NULL)
-			return fail(error);
-		lines = dfuctl_format_log(log);
+	if (log != NULL) {
+		g_autofree char *lines = dfuctl_format_log(log);
 		g_print("%s", lines);
 	}
 	return DFUCTL_EXIT_SUCCESS;

@@ -12,7 +12,7 @@ dfuctl_json_from_variant(GVariant *value)
 }
 
 char *
-dfuctl_json_job(const DfuctlJob *job, const char *event)
+dfuctl_json_job(const DfuctlJob *job, const char *event, GVariant *history)
 {
 	g_autoptr(GVariant) properties = g_variant_ref_sink(dfuctl_job_to_variant(job));
 	g_autoptr(GVariant) object = NULL;
@@ -29,6 +29,8 @@ dfuctl_json_job(const DfuctlJob *job, const char *event)
 	}
 	if (event != NULL)
 		g_variant_builder_add(&builder, "{sv}", "Event", g_variant_new_string(event));
+	if (history != NULL)
+		g_variant_builder_add(&builder, "{sv}", "History", history);
 	object = g_variant_ref_sink(g_variant_builder_end(&builder));
 	return dfuctl_json_from_variant(object);
 }
@@ -36,7 +38,7 @@ dfuctl_json_job(const DfuctlJob *job, const char *event)
 void
 dfuctl_json_print_job(FILE *out, const DfuctlJob *job, const char *event)
 {
-	g_autofree char *line = dfuctl_json_job(job, event);
+	g_autofree char *line = dfuctl_json_job(job, event, NULL);
 
 	fprintf(out, "%s\n", line);
 }

@@ -11,7 +11,8 @@ G_BEGIN_DECLS
 /* one line of JSON for a value (an a{sv} becomes an object) */
 char *dfuctl_json_from_variant(GVariant *value);
 /* the job's properties as one JSON line; event (optional) is added as "Event" */
-char *dfuctl_json_job(const DfuctlJob *job, const char *event);
+/* history: the job's log as GetLog returns it (a(xs)), or NULL to leave it out */
+char *dfuctl_json_job(const DfuctlJob *job, const char *event, GVariant *history);
 void dfuctl_json_print_job(FILE *out, const DfuctlJob *job, const char *event);
 /* one entry of the status table */
 char *dfuctl_json_status(const DfuStatusInfo *info);

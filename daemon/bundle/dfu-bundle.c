@@ -196,25 +196,27 @@ dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error)
 }
 
 DfuPlan *
-dfu_plan_load_file(const char *path, GError **error)
+dfu_plan_load_file(const char *path, const char *name, GError **error)
 {
 	g_autoptr(GError) read_error = NULL;
-	g_autofree char *name = g_path_get_basename(path);
-	g_autofree char *contents = NULL;
+	g_autofree char *base = g_path_get_basename(path);
+	g_autoptr(GMappedFile) mapped = NULL;
 	g_autoptr(GBytes) bytes = NULL;
-	GStatBuf st;
-	gsize len = 0;
 
-	/* refuse huge files before reading them in */
-	if (g_stat(path, &st) == 0 && st.st_size > (goffset)DFU_BUNDLE_MAX_SIZE) {
+	if (name == NULL)
+		name = base;
+	/* mapped, not read: a large bundle costs page cache, not heap */
+	mapped = g_mapped_file_new(path, FALSE, &read_error);
+	if (mapped == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s: %s", name,
+		            read_error->message);
+		return NULL;
+	}
+	if (g_mapped_file_get_length(mapped) > DFU_BUNDLE_MAX_SIZE) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
 		            "%s: bundle is larger than %u MiB", name, DFU_BUNDLE_MAX_SIZE >> 20);
 		return NULL;
 	}
-	if (!g_file_get_contents(path, &contents, &len, &read_error)) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s", read_error->message);
-		return NULL;
-	}
-	bytes = g_bytes_new_take(g_steal_pointer(&contents), len);
+	bytes = g_mapped_file_get_bytes(mapped);
 	return dfu_plan_load_bytes(bytes, name, error);
 }

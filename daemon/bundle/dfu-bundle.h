@@ -37,7 +37,8 @@ typedef struct {
  * 150-range DFU_ERROR codes with a message naming the file and what is wrong.
  */
 DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);
-DfuPlan *dfu_plan_load_file(const char *path, GError **error);
+/* name: what messages call the bundle, NULL for the file's base name */
+DfuPlan *dfu_plan_load_file(const char *path, const char *name, GError **error);
 void dfu_plan_free(DfuPlan *plan);
 const char *dfu_bundle_kind_to_string(DfuBundleKind kind);
 

@@ -144,9 +144,9 @@ start_update(Attempt *a, DfuPlan *plan)
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-	const char *path = task_data;
+	char **path_and_name = task_data;
 	GError *error = NULL;
-	DfuPlan *plan = dfu_plan_load_file(path, &error);
+	DfuPlan *plan = dfu_plan_load_file(path_and_name[0], path_and_name[1], &error);
 
 	if (plan == NULL)
 		g_task_return_error(task, error);
@@ -196,7 +196,11 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	/* hashing a large bundle would stall the loop: it runs in a worker */
 	dfu_job_set_phase(job, DFU_JOB_PHASE_VERIFYING);
 	task = g_task_new(NULL, a->cancellable, on_plan_loaded, a);
-	g_task_set_task_data(task, g_strdup(dfu_job_get_bundle_path(job)), g_free);
+	/* copies: the worker does not touch the job object */
+	g_task_set_task_data(task,
+	                     g_strdupv((char *[]){(char *)dfu_job_get_bundle_path(job),
+	                                          (char *)dfu_job_get_source(job), NULL}),
+	                     (GDestroyNotify)g_strfreev);
 	g_task_run_in_thread(task, load_plan_thread);
 	return a;
 }

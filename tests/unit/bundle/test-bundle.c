@@ -394,10 +394,10 @@ test_load_file(void)
 
 	g_assert_true(
 	        g_file_set_contents(path, g_bytes_get_data(image, NULL), g_bytes_get_size(image), NULL));
-	plan = dfu_plan_load_file(path, &error);
+	plan = dfu_plan_load_file(path, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(((DfuPlanImage *)g_ptr_array_index(plan->images, 0))->name, ==, "app.bin");
-	none = dfu_plan_load_file(missing, &error);
+	none = dfu_plan_load_file(missing, NULL, &error);
 	g_assert_null(none);
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE);
 	g_assert_cmpint(g_unlink(path), ==, 0);

@@ -188,7 +188,7 @@ static void
 test_json(void)
 {
 	g_autoptr(DfuctlJob) job = job_new("running", "uploading", 50);
-	g_autofree char *line = dfuctl_json_job(job, "changed");
+	g_autofree char *line = dfuctl_json_job(job, "changed", NULL);
 	g_autofree char *status = dfuctl_json_status(dfu_status_lookup(DFU_STATUS_NO_ROOM));
 
 	g_assert_null(strchr(line, '\n'));
