@@ -14,7 +14,7 @@ start_dfud
 
 # the upload phase from the job's own history: first and last upload line, in µs
 upload_seconds() {
-	dfuctl status --json "$1" | jq -r '
+	dfuctl status --json -v "$1" | jq -r '
 		[.History[] | select(.[1] | test("uploading|upload complete")) | .[0]] |
 		(.[-1] - .[0]) / 1e6'
 }
@@ -25,7 +25,7 @@ for row in "115200 384 4 96" "115200 2048 4 96" "1000000 384 4 384" "1000000 204
 	read -r baud buf count kib <<<"$row"
 	job=$((job + 1))
 	name=dev$job
-	start_sim "$name" --baud "$baud" --buf-size "$buf" --buf-count "$count"
+	start_sim "$name" --slot-size 1048576 --baud "$baud" --buf-size "$buf" --buf-count "$count"
 	size=$((kib * 1024))
 	mkimage -o "$T/bench$job.bin" --version 2.0.$job --size "$size" --seed "$job"
 	file_size=$(stat -c %s "$T/bench$job.bin")

@@ -29,7 +29,7 @@ encoded_request_size(guint64 off, gsize n, gsize total)
 static gsize
 largest_chunk(guint64 off, gsize total, gsize max_message)
 {
-	gsize lo = 0, hi = total - off;
+	gsize lo = 0, hi = MIN(total - off, max_message);
 
 	while (lo < hi) {
 		gsize mid = (lo + hi + 1) / 2;
