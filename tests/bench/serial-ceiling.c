@@ -17,8 +17,8 @@ encoded_request_size(guint64 off, gsize n, gsize total)
 	static guint8 zero_sha[32];
 	g_autofree guint8 *data = g_malloc0(MAX(n, (gsize)1));
 	SmpHeader hdr = {.op = SMP_OP_WRITE, .version = 1, .group = SMP_GROUP_IMAGE, .id = SMP_IMAGE_UPLOAD};
-	cbor_item_t *payload =
-		smp_cmd_image_upload(0, off, data, n, total, off == 0 ? zero_sha : NULL, off == 0 ? 32 : 0, FALSE);
+	cbor_item_t *payload = smp_cmd_image_upload(0, off, data, n, total, off == 0 ? zero_sha : NULL,
+	                                            off == 0 ? 32 : 0, FALSE);
 	g_autoptr(GBytes) msg = smp_message_encode(&hdr, payload);
 
 	cbor_decref(&payload);
