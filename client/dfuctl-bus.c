@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dfu-error.h"
 #include "dfuctl-bus.h"
+
+#include "bus-connect.h"
 #include "dfuctl-variant.h"
 
 typedef struct {
@@ -43,15 +45,7 @@ dfuctl_bus_check(int r, const sd_bus_error *bus_error, GError **error)
 sd_bus *
 dfuctl_bus_open(gboolean session, GError **error)
 {
-	g_autoptr(sd_bus) bus = NULL;
-	int r = session ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-
-	if (r < 0) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot connect to the %s bus: %s",
-		            session ? "session" : "system", g_strerror(-r));
-		return NULL;
-	}
-	return g_steal_pointer(&bus);
+	return dfu_bus_connect(session, error);
 }
 
 char *

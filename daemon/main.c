@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bus-autoptr.h"
+#include "bus-connect.h"
 #include "bus-glib.h"
 #include "bus-manager.h"
 #include "dfu-error.h"
@@ -100,20 +101,6 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-static sd_bus *
-daemon_open_bus(gboolean session, GError **error)
-{
-	g_autoptr(sd_bus) bus = NULL;
-	int r = session ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-
-	if (r < 0) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot connect to the %s bus: %s",
-		            session ? "session" : "system", g_strerror(-r));
-		return NULL;
-	}
-	return g_steal_pointer(&bus);
-}
-
 static int
 daemon_run(DfuConfig *config, gboolean session)
 {
@@ -131,7 +118,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	gulong counts_handler;
 	int r;
 
-	bus = daemon_open_bus(session, &error);
+	bus = dfu_bus_connect(session, &error);
 	if (bus == NULL) {
 		g_printerr("dfud: %s\n", error->message);
 		return EXIT_FAILURE;

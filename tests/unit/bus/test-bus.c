@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include "bus-auth.h"
 #include "bus-glib.h"
 #include "bus-job.h"
@@ -770,22 +771,6 @@ fixture_setup(void)
 }
 
 static void
-remove_tree(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
-
-static void
 fixture_teardown(void)
 {
 	dfu_manager_shutdown(fx.manager);
@@ -803,7 +788,7 @@ fixture_teardown(void)
 	kill(fx.dbus_pid, SIGTERM);
 	waitpid(fx.dbus_pid, NULL, 0);
 	g_spawn_close_pid(fx.dbus_pid);
-	remove_tree(fx.tmpdir);
+	dfu_test_remove_tree(fx.tmpdir);
 	g_free(fx.tmpdir);
 }
 

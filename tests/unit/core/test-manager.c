@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include "dfu-bundle-import.h"
 #include "dfu-error.h"
 #include "dfu-manager.h"
@@ -200,22 +201,6 @@ fixture_set_up(Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
-
-static void
 drain_main_context(void)
 {
 	/* let imports in worker threads land, then run what they scheduled */
@@ -247,7 +232,7 @@ fixture_tear_down(Fixture *f, gconstpointer data)
 	g_ptr_array_unref(f->finished);
 	g_ptr_array_unref(f->removed);
 	dfu_config_free(f->config);
-	remove_tree(f->dir);
+	dfu_test_remove_tree(f->dir);
 	g_free(f->dir);
 }
 

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* deletes a temporary test directory and everything below it */
+void dfu_test_remove_tree(const char *path);
+
+G_END_DECLS
