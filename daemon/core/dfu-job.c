@@ -723,7 +723,8 @@ json_read_device_error(JsonObject *obj, DfuJob *job, GError **error)
 		return FALSE;
 	}
 	g_variant_unref(job->device_error);
-	job->device_error = g_variant_ref_sink(dict);
+	/* g_variant_parse() gives a full, non-floating reference */
+	job->device_error = dict;
 	return TRUE;
 }
 

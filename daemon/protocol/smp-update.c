@@ -499,8 +499,7 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	ImageWork *w = g_ptr_array_index(self->work, self->cur);
 
 	if (error != NULL) {
-		finish(self, DFU_STATUS_NONE, error,
-		       device_error != NULL ? g_variant_ref(device_error) : NULL);
+		finish(self, DFU_STATUS_NONE, error, device_error);
 		return;
 	}
 	update_log(self, "image %u: upload complete", w->img->image_index);

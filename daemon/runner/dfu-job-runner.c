@@ -79,7 +79,7 @@ on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *d
                gpointer user_data)
 {
 	Attempt *a = user_data;
-	attempt_finish(a, result, error, device_error != NULL ? g_variant_ref(device_error) : NULL);
+	attempt_finish(a, result, error, device_error);
 }
 
 static const SmpUpdateCallbacks update_callbacks = {

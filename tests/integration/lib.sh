@@ -80,9 +80,10 @@ start_bus() {
 
 start_dfud() {
 	[ -f "$DFUD_CONFIG" ] || write_config
-	"$DFUD" --verbose >>"$T/dfud.log" 2>&1 &
+	# DFUD_WRAPPER runs the daemon under a tool, e.g. "valgrind --leak-check=full --error-exitcode=1"
+	${DFUD_WRAPPER:-} "$DFUD" --verbose >>"$T/dfud.log" 2>&1 &
 	DFUD_PID=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		if "$DFUCTL" list >/dev/null 2>&1; then return 0; fi
 		kill -0 "$DFUD_PID" 2>/dev/null || fail "dfud exited during start-up"
 		sleep 0.05
