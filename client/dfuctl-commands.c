@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "dfu-error.h"
@@ -31,6 +32,16 @@ output_mode(const DfuctlArgs *args)
 	if (args->json)
 		return DFUCTL_OUTPUT_JSON;
 	return isatty(STDOUT_FILENO) ? DFUCTL_OUTPUT_TTY : DFUCTL_OUTPUT_PLAIN;
+}
+
+/* Ctrl-C would leave the redrawn progress line open: end it, then die of the signal as usual */
+static void
+on_interrupt(int signo)
+{
+	if (write(STDOUT_FILENO, "\n", 1) < 0)
+		_exit(128 + signo);
+	signal(signo, SIG_DFL);
+	raise(signo);
 }
 
 static int
@@ -158,6 +169,8 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 			g_print("%s\n", path);
 		return DFUCTL_EXIT_SUCCESS;
 	}
+	if (output_mode(args) == DFUCTL_OUTPUT_TTY)
+		signal(SIGINT, on_interrupt);
 	job = dfuctl_follow_job(follow, path, &error);
 	if (job == NULL)
 		return fail(error);
