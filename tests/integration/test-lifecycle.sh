@@ -42,20 +42,29 @@ start_dfud
 [ "$(dfuctl list --all --json | jq -s length)" = 2 ] || fail "jobs lost across a restart"
 expect_job 2 succeeded success
 
+log "SIGTERM mid-upload: the job stays running on disk and finishes after the restart"
+mkimage -o "$T/app3.bin" --version 1.5.1 --size 120000 --seed 14
+expect_exit 0 dfuctl start --no-wait "serial:$T/slow" "$T/app3.bin"
+wait_for 20 "job 3 uploading" uploading_past 3 20000
+stop_dfud
+start_dfud
+wait_for 60 "job 3 to succeed" bash -c "[ \"\$($DFUCTL status --json 3 | jq -r .State)\" = succeeded ]"
+[ "$(primary_of slow)" = "1.5.1 true" ] || fail "device runs $(primary_of slow)"
+
 log "two devices in parallel"
 start_sim a --baud 1000000
 start_sim b --baud 1000000
 mkimage -o "$T/small.bin" --version 1.6.0 --size 60000 --seed 12
 expect_exit 0 dfuctl start --no-wait "serial:$T/a" "$T/small.bin"
 expect_exit 0 dfuctl start --no-wait "serial:$T/b" "$T/small.bin"
-wait_for 30 "both jobs to run" bash -c "[ \"\$($DFUCTL status --json 3 | jq -r .State)\" = running ] && [ \"\$($DFUCTL status --json 4 | jq -r .State)\" = running ]"
-wait_for 60 "both jobs to succeed" bash -c "[ \"\$($DFUCTL status --json 3 | jq -r .State)\" = succeeded ] && [ \"\$($DFUCTL status --json 4 | jq -r .State)\" = succeeded ]"
+wait_for 30 "both jobs to run" bash -c "[ \"\$($DFUCTL status --json 4 | jq -r .State)\" = running ] && [ \"\$($DFUCTL status --json 5 | jq -r .State)\" = running ]"
+wait_for 60 "both jobs to succeed" bash -c "[ \"\$($DFUCTL status --json 4 | jq -r .State)\" = succeeded ] && [ \"\$($DFUCTL status --json 5 | jq -r .State)\" = succeeded ]"
 [ "$(primary_of a)" = "1.6.0 true" ] && [ "$(primary_of b)" = "1.6.0 true" ] || fail "devices not updated"
 
 log "two jobs for one device run one after the other"
 mkimage -o "$T/next.bin" --version 1.7.0 --size 30000 --seed 13
 expect_exit 0 dfuctl start --no-wait "serial:$T/a" "$T/next.bin"
 expect_exit 0 dfuctl start --no-wait "serial:$T/a?baud=115200" "$T/next.bin"
-wait_for 60 "both to finish" bash -c "[ \"\$($DFUCTL status --json 6 | jq -r .State)\" = succeeded ]"
-expect_job 5 succeeded success
-expect_job 6 succeeded up-to-date
+wait_for 60 "both to finish" bash -c "[ \"\$($DFUCTL status --json 7 | jq -r .State)\" = succeeded ]"
+expect_job 6 succeeded success
+expect_job 7 succeeded up-to-date
