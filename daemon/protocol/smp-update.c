@@ -511,6 +511,8 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 		return;
 	}
 	update_log(self, "image %u: upload complete", w->img->image_index);
+	/* the next image needs its own upload, not a restart of this one (nothing touches it after done) */
+	g_clear_pointer(&self->upload, smp_upload_free);
 	self->upload_base += g_bytes_get_size(w->img->data);
 	self->cur++;
 	enter(self, ST_UPLOAD);
