@@ -298,6 +298,13 @@ on_link_opened(SmpClient *client, const GError *error, gpointer user_data)
 	enter(self, ST_PARAMS);
 }
 
+/* a link with short response timeouts is a fast one: never wait longer than one timeout to look again */
+static guint
+poll_interval(SmpUpdate *self, guint interval_ms)
+{
+	return MAX(1u, MIN(interval_ms, self->opt.timeout_ms));
+}
+
 static gboolean
 on_reconnect_timer(gpointer user_data)
 {
@@ -324,7 +331,7 @@ start_reconnect(SmpUpdate *self)
 {
 	self->reconnecting = TRUE;
 	g_clear_handle_id(&self->timer, g_source_remove);
-	self->timer = g_timeout_add(RECONNECT_INTERVAL_MS, on_reconnect_timer, self);
+	self->timer = g_timeout_add(poll_interval(self, RECONNECT_INTERVAL_MS), on_reconnect_timer, self);
 }
 
 static void
@@ -503,6 +510,8 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 		return;
 	}
 	update_log(self, "image %u: upload complete", w->img->image_index);
+	/* the next image needs its own upload, not a restart of this one (nothing touches it after done) */
+	g_clear_pointer(&self->upload, smp_upload_free);
 	self->upload_base += g_bytes_get_size(w->img->data);
 	self->cur++;
 	enter(self, ST_UPLOAD);
@@ -677,7 +686,7 @@ enter_wait_back(SmpUpdate *self)
 	self->deadline = self->reset_at + (gint64)self->opt.reset_timeout_ms * 1000;
 	update_log(self, "device resetting");
 	g_clear_handle_id(&self->timer, g_source_remove);
-	self->timer = g_timeout_add(BOOT_POLL_INTERVAL_MS, on_boot_poll, self);
+	self->timer = g_timeout_add(poll_interval(self, BOOT_POLL_INTERVAL_MS), on_boot_poll, self);
 }
 
 static gboolean
@@ -705,7 +714,7 @@ static void
 poll_again(SmpUpdate *self)
 {
 	g_clear_handle_id(&self->timer, g_source_remove);
-	self->timer = g_timeout_add(BOOT_POLL_INTERVAL_MS, on_boot_poll, self);
+	self->timer = g_timeout_add(poll_interval(self, BOOT_POLL_INTERVAL_MS), on_boot_poll, self);
 }
 
 static void

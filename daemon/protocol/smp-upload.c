@@ -183,6 +183,9 @@ on_chunk_response(SmpClient *client, const SmpMessage *rsp, const GError *error,
 	}
 	if (self->callbacks->progress != NULL)
 		self->callbacks->progress(self, self->acked, self->total, self->user_data);
+	/* the owner may have stopped the upload from its progress callback */
+	if (self->finished)
+		return;
 	if (self->acked == self->total) {
 		finish(self, NULL, NULL);
 		return;
@@ -227,6 +230,8 @@ smp_upload_stop(SmpUpload *self)
 {
 	forget_inflight(self);
 	self->probing = FALSE;
+	/* nothing more goes out and done is not called until the next start */
+	self->finished = TRUE;
 }
 
 guint

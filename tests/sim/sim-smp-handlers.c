@@ -289,3 +289,58 @@ sim_group_rc_to_v1(guint group, guint rc)
 		return img_err_v1[rc];
 	return SMP_RC_EUNKNOWN;
 }
+
+static cbor_item_t *
+error_payload(gboolean v2, gboolean group_error, guint group, guint rc, gboolean translate)
+{
+	cbor_item_t *payload = smp_map_new();
+
+	if (group_error && v2) {
+		cbor_item_t *err = smp_map_new();
+		smp_map_add_uint(err, "group", group);
+		smp_map_add_uint(err, "rc", rc);
+		smp_map_add_item(payload, "err", err);
+	} else {
+		smp_map_add_uint(payload, "rc",
+		                 group_error && translate ? sim_group_rc_to_v1(group, rc) : rc);
+	}
+	return payload;
+}
+
+GBytes *
+sim_smp_respond(SimHandlerContext *ctx, const guint8 *msg, gsize len, SimFaultPlan *faults, guint64 number,
+                SimReply *reply)
+{
+	g_autoptr(SmpMessage) req = NULL;
+	SmpHeader hdr;
+	gboolean v2;
+	guint rc;
+	GBytes *out;
+
+	memset(reply, 0, sizeof(*reply));
+	if (!smp_header_parse(msg, len, &hdr))
+		return NULL;
+	v2 = ctx->errors_v2 && hdr.version >= 1;
+	req = smp_message_parse(msg, len, NULL);
+
+	if (ctx->errors_v2 && hdr.version > 1)
+		reply->payload = error_payload(v2, FALSE, 0, SMP_RC_UNSUPPORTED_TOO_NEW, FALSE);
+	else if (req == NULL)
+		reply->payload = error_payload(v2, FALSE, 0, SMP_RC_EINVAL, FALSE);
+	else if (faults != NULL && sim_fault_plan_at(faults, SIM_FAULT_BUSY, number))
+		reply->payload = error_payload(v2, FALSE, 0, SMP_RC_EBUSY, FALSE);
+	else if (faults != NULL && sim_fault_plan_take_error(faults, hdr.group, hdr.id, &rc))
+		reply->payload = error_payload(v2, TRUE, hdr.group, rc, FALSE);
+	else {
+		sim_smp_handle(ctx, req, reply);
+		if (reply->failed)
+			reply->payload = error_payload(v2, reply->group_error, reply->group, reply->rc, TRUE);
+	}
+
+	hdr.op = hdr.op | 1; /* read → read-rsp, write → write-rsp */
+	hdr.version = ctx->errors_v2 ? MIN(hdr.version, 1) : 0;
+	out = smp_message_encode(&hdr, reply->payload);
+	if (reply->payload != NULL)
+		cbor_decref(&reply->payload);
+	return out;
+}

@@ -56,6 +56,7 @@ sim_smp_server_new(const SimServerConfig *config, SimMcuboot *model, SimFaultPla
 	server->ctx.params = config->params;
 	server->ctx.buf_size = config->buf_size;
 	server->ctx.buf_count = config->buf_count;
+	server->ctx.errors_v2 = config->errors_v2;
 	server->decoder = smp_console_decoder_new(config->buf_size);
 	server->generation_saved = G_MAXUINT64;
 	g_queue_init(&server->requests);
@@ -146,24 +147,6 @@ frame_response(SimSmpServer *server, GBytes *msg)
 	return g_byte_array_free_to_bytes(out);
 }
 
-static cbor_item_t *
-error_payload(const SmpHeader *req, gboolean v2, gboolean group_error, guint group, guint rc,
-              gboolean translate)
-{
-	cbor_item_t *payload = smp_map_new();
-
-	if (group_error && v2) {
-		cbor_item_t *err = smp_map_new();
-		smp_map_add_uint(err, "group", group);
-		smp_map_add_uint(err, "rc", rc);
-		smp_map_add_item(payload, "err", err);
-	} else {
-		smp_map_add_uint(payload, "rc",
-		                 group_error && translate ? sim_group_rc_to_v1(group, rc) : rc);
-	}
-	return payload;
-}
-
 static void
 reboot_done(SimSmpServer *server)
 {
@@ -236,58 +219,31 @@ on_flash_done(gpointer data)
 static GBytes *
 handle_request(SimSmpServer *server, const SimRequest *request, guint64 *delay_us, gboolean *reset)
 {
-	g_autoptr(SmpMessage) req = NULL;
-	SmpHeader hdr;
 	SimReply reply = {0};
-	gboolean v2;
-	guint rc;
-	GBytes *msg;
-
-	*delay_us = 0;
-	*reset = FALSE;
-	smp_header_parse(g_bytes_get_data(request->msg, NULL), g_bytes_get_size(request->msg), &hdr);
-	v2 = server->config.errors_v2 && hdr.version >= 1;
-	req = smp_message_parse(g_bytes_get_data(request->msg, NULL), g_bytes_get_size(request->msg), NULL);
-
-	if (server->config.errors_v2 && hdr.version > 1)
-		reply.payload = error_payload(&hdr, v2, FALSE, 0, SMP_RC_UNSUPPORTED_TOO_NEW, FALSE);
-	else if (req == NULL)
-		reply.payload = error_payload(&hdr, v2, FALSE, 0, SMP_RC_EINVAL, FALSE);
-	else if (sim_fault_plan_at(server->faults, SIM_FAULT_BUSY, request->number))
-		reply.payload = error_payload(&hdr, v2, FALSE, 0, SMP_RC_EBUSY, FALSE);
-	else if (sim_fault_plan_take_error(server->faults, hdr.group, hdr.id, &rc))
-		reply.payload = error_payload(&hdr, v2, TRUE, hdr.group, rc, FALSE);
-	else {
-		sim_smp_handle(&server->ctx, req, &reply);
-		if (reply.failed)
-			reply.payload =
-			        error_payload(&hdr, v2, reply.group_error, reply.group, reply.rc, TRUE);
-	}
+	g_autoptr(GBytes) msg =
+	        sim_smp_respond(&server->ctx, g_bytes_get_data(request->msg, NULL),
+	                        g_bytes_get_size(request->msg), server->faults, request->number, &reply);
 
 	server->counters.upload_bytes += reply.upload_written;
 	*delay_us = reply.delay_us;
 	*reset = reply.reset;
 	if (reply.upload_written > 0 && sim_fault_plan_take_threshold(server->faults, SIM_FAULT_RESET_AT,
 	                                                              server->counters.upload_bytes)) {
-		sim_reply_clear(&reply);
 		reboot(server);
 		return NULL;
 	}
 	if (reply.upload_written > 0 && sim_fault_plan_take_threshold(server->faults, SIM_FAULT_HANGUP_AT,
 	                                                              server->counters.upload_bytes)) {
-		sim_reply_clear(&reply);
 		sim_link_hangup(server->link, server->config.boot_ms);
 		return NULL;
 	}
-
-	hdr.op = hdr.op | 1; /* read → read-rsp, write → write-rsp */
-	hdr.version = server->config.errors_v2 ? MIN(hdr.version, 1) : 0;
-	msg = smp_message_encode(&hdr, reply.payload);
-	if (server->config.verbose)
+	if (server->config.verbose) {
+		SmpHeader hdr;
+		smp_header_parse(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), &hdr);
 		g_printerr("dfu-sim: #%" G_GUINT64_FORMAT " group %u id %u op %u -> %s\n", request->number,
 		           hdr.group, hdr.id, hdr.op, reply.failed ? "error" : "ok");
-	sim_reply_clear(&reply);
-	return msg;
+	}
+	return g_steal_pointer(&msg);
 }
 
 static void
