@@ -11,8 +11,9 @@ G_BEGIN_DECLS
  * and its answer tells where a previous upload of the same file stopped.
  * The device only takes data at the offset it expects and answers any other
  * chunk with that offset, so after a gap the upload restarts from there;
- * nothing is lost or written twice. The window shrinks on gaps and
- * timeouts and grows back on success.
+ * nothing is lost or written twice. The window halves on a gap and grows
+ * back by one after a run of successes; a chunk that gets no answer is sent
+ * again by the request layer.
  */
 typedef struct _SmpUpload SmpUpload;
 
