@@ -73,29 +73,10 @@ manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 }
 
 static int
-manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+append_job_path(sd_bus_message *reply, DfuJob *job)
 {
-	DfuBusManager *self = userdata;
-	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
-	int r;
-
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "o");
-	if (r < 0)
-		return r;
-	for (guint i = 0; i < jobs->len; i++) {
-		g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(g_ptr_array_index(jobs, i)));
-		r = sd_bus_message_append_basic(reply, 'o', path);
-		if (r < 0)
-			return r;
-	}
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(job));
+	return sd_bus_message_append_basic(reply, 'o', path);
 }
 
 static int
@@ -113,10 +94,11 @@ append_history_entry(sd_bus_message *reply, DfuJob *job)
 	                             dfu_job_get_created(job), "Finished", "x", dfu_job_get_finished(job));
 }
 
+/* a method reply holding one array entry per job that passes the filter */
 static int
-manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gboolean finished_only,
+                int (*append)(sd_bus_message *reply, DfuJob *job))
 {
-	DfuBusManager *self = userdata;
 	g_autoptr(sd_bus_message) reply = NULL;
 	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
 	int r;
@@ -124,14 +106,14 @@ manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	r = sd_bus_message_open_container(reply, 'a', contents);
 	if (r < 0)
 		return r;
 	for (guint i = 0; i < jobs->len; i++) {
 		DfuJob *job = g_ptr_array_index(jobs, i);
-		if (!dfu_job_is_finished(job))
+		if (finished_only && !dfu_job_is_finished(job))
 			continue;
-		r = append_history_entry(reply, job);
+		r = append(reply, job);
 		if (r < 0)
 			return r;
 	}
@@ -139,6 +121,18 @@ manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int
+manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	return reply_with_jobs(m, userdata, "o", FALSE, append_job_path);
+}
+
+static int
+manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	return reply_with_jobs(m, userdata, "a{sv}", TRUE, append_history_entry);
 }
 
 static int
