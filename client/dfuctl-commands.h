@@ -23,5 +23,7 @@ int dfuctl_cmd_list(const DfuctlArgs *args);
 int dfuctl_cmd_abort(const DfuctlArgs *args);
 int dfuctl_cmd_watch(const DfuctlArgs *args);
 int dfuctl_cmd_codes(const DfuctlArgs *args);
+/* reads a bundle file locally, no daemon needed */
+int dfuctl_cmd_inspect(const DfuctlArgs *args);
 
 G_END_DECLS

@@ -37,6 +37,7 @@ static const DfuctlCommand commands[] = {
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
         {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
+        {"inspect", "<file>", "Check a bundle file and show its images", OPT_JSON, 1, 1, dfuctl_cmd_inspect},
 };
 
 static const DfuctlCommand *

@@ -18,6 +18,7 @@ static const guint8 zip_empty_magic[] = {'P', 'K', 5, 6};
 static const char *const kind_names[] = {
         [DFU_BUNDLE_MCUBOOT_IMAGE] = "mcuboot-image",
         [DFU_BUNDLE_ZEPHYR_ZIP] = "zephyr-zip",
+        [DFU_BUNDLE_NRF5_ZIP] = "nrf5-zip",
 };
 
 const char *
@@ -49,6 +50,7 @@ dfu_plan_free(DfuPlan *plan)
 	if (plan == NULL)
 		return;
 	g_clear_pointer(&plan->images, g_ptr_array_unref);
+	g_clear_pointer(&plan->nrf5, nrf5_package_free);
 	g_free(plan);
 }
 
@@ -113,6 +115,11 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 	manifest_bytes = dfu_zip_reader_read(reader, DFU_MANIFEST_NAME, error);
 	if (manifest_bytes == NULL)
 		return FALSE;
+	if (nrf5_manifest_detect(manifest_bytes)) {
+		plan->kind = DFU_BUNDLE_NRF5_ZIP;
+		plan->nrf5 = nrf5_package_load(reader, manifest_bytes, error);
+		return plan->nrf5 != NULL;
+	}
 	entries = dfu_manifest_parse(manifest_bytes, error);
 	if (entries == NULL)
 		return FALSE;

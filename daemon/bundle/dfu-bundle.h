@@ -4,12 +4,14 @@
 #include <glib.h>
 
 #include "mcuboot-image.h"
+#include "nrf5-package.h"
 
 G_BEGIN_DECLS
 
 typedef enum {
 	DFU_BUNDLE_MCUBOOT_IMAGE, /* a bare signed MCUboot .bin */
 	DFU_BUNDLE_ZEPHYR_ZIP,    /* dfu_application.zip with manifest.json */
+	DFU_BUNDLE_NRF5_ZIP,      /* nRF5 SDK DFU package: .bin/.dat pairs */
 } DfuBundleKind;
 
 /* One image of a plan: what goes where, and how to recognise it on the device. */
@@ -28,12 +30,13 @@ typedef struct {
 typedef struct {
 	DfuBundleKind kind;
 	guint8 bundle_sha256[32];
-	GPtrArray *images; /* DfuPlanImage*, ordered by image_index */
+	GPtrArray *images; /* DfuPlanImage*, ordered by image_index; empty for nRF5 */
+	Nrf5Package *nrf5; /* only for DFU_BUNDLE_NRF5_ZIP */
 } DfuPlan;
 
 /*
- * Reads a bundle (bare MCUboot image or Zephyr dfu_application.zip, told apart
- * by content, not by name) and verifies every image in it. Failures are
+ * Reads a bundle (bare MCUboot image, Zephyr dfu_application.zip or nRF5 DFU
+ * package, told apart by content, not by name) and verifies every image in it. Failures are
  * 150-range DFU_ERROR codes with a message naming the file and what is wrong.
  */
 DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);

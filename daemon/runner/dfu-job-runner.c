@@ -168,6 +168,11 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 		attempt_finish(a, DFU_STATUS_NONE, cancelled, NULL);
 		return;
 	}
+	if (plan != NULL && plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+		g_set_error_literal(&error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		                    "nRF5 DFU packages need a Nordic DFU target");
+		g_clear_pointer(&plan, dfu_plan_free);
+	}
 	if (plan == NULL) {
 		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
 		return;

@@ -6,6 +6,7 @@
 #include "bundle-writer.h"
 #include "dfu-error.h"
 #include "mcuboot-writer.h"
+#include "nrf5-writer.h"
 
 typedef gboolean (*CommandFunc)(int argc, char **argv, GError **error);
 
@@ -165,6 +166,64 @@ cmd_keygen(int argc, char **argv, GError **error)
 	return mcuboot_writer_generate_key(output, error);
 }
 
+static gboolean
+cmd_nrf5(int argc, char **argv, GError **error)
+{
+	g_autofree char *output = NULL;
+	char *paths[] = {
+	        [NRF5_IMAGE_SOFTDEVICE_BOOTLOADER] = NULL,
+	        [NRF5_IMAGE_SOFTDEVICE] = NULL,
+	        [NRF5_IMAGE_BOOTLOADER] = NULL,
+	        [NRF5_IMAGE_APPLICATION] = NULL,
+	};
+	g_autoptr(GOptionContext) context =
+	        g_option_context_new("- write an nRF5 DFU package with dummy init packets");
+	g_autoptr(GPtrArray) datas = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	Nrf5WriterImage images[G_N_ELEMENTS(paths)];
+	g_autoptr(GBytes) zip = NULL;
+	gsize n_images = 0;
+	gboolean ok = TRUE;
+	const GOptionEntry entries[] = {
+	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
+	        {"application", 0, 0, G_OPTION_ARG_FILENAME, &paths[NRF5_IMAGE_APPLICATION],
+	         "Application binary", "FILE"},
+	        {"bootloader", 0, 0, G_OPTION_ARG_FILENAME, &paths[NRF5_IMAGE_BOOTLOADER],
+	         "Bootloader binary", "FILE"},
+	        {"softdevice", 0, 0, G_OPTION_ARG_FILENAME, &paths[NRF5_IMAGE_SOFTDEVICE],
+	         "SoftDevice binary", "FILE"},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, error))
+		return FALSE;
+	for (gsize type = 0; type < G_N_ELEMENTS(paths) && ok; type++) {
+		g_autofree char *contents = NULL;
+		gsize len = 0;
+
+		if (paths[type] == NULL)
+			continue;
+		ok = g_file_get_contents(paths[type], &contents, &len, error);
+		if (ok) {
+			GBytes *data = g_bytes_new_take(g_steal_pointer(&contents), len);
+
+			g_ptr_array_add(datas, data);
+			images[n_images++] = (Nrf5WriterImage){.type = (Nrf5ImageType)type, .firmware = data};
+		}
+	}
+	for (gsize type = 0; type < G_N_ELEMENTS(paths); type++)
+		g_free(paths[type]);
+	if (!ok)
+		return FALSE;
+	if (argc > 1 || n_images == 0) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "give images with --application, --bootloader or --softdevice");
+		return FALSE;
+	}
+	zip = nrf5_writer_zip(images, n_images, error);
+	return zip != NULL && write_output(output, zip, error);
+}
+
 static const struct {
 	const char *name;
 	CommandFunc func;
@@ -172,6 +231,7 @@ static const struct {
         {"image", cmd_image},
         {"zip", cmd_zip},
         {"keygen", cmd_keygen},
+        {"nrf5", cmd_nrf5},
 };
 
 int
@@ -180,7 +240,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s image|zip|keygen [OPTION...]\n", argv[0]);
+		fprintf(stderr, "usage: %s image|zip|nrf5|keygen [OPTION...]\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
@@ -193,6 +253,6 @@ main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		}
 	}
-	fprintf(stderr, "%s: unknown command %s (image, zip or keygen)\n", argv[0], argv[1]);
+	fprintf(stderr, "%s: unknown command %s (image, zip, nrf5 or keygen)\n", argv[0], argv[1]);
 	return EXIT_FAILURE;
 }

@@ -11,6 +11,7 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
 
 #define SEC_CNT_AREA_SIZE (4 + 4 + 4)
@@ -54,7 +55,7 @@ mcuboot_writer_fill_payload(guint8 *buf, gsize len, guint32 seed)
 }
 
 static EVP_PKEY *
-load_p256_key(const char *path, GError **error)
+load_private_key(const char *path, GError **error)
 {
 	g_autoptr(BIO) bio = BIO_new_file(path, "r");
 	g_autoptr(EVP_PKEY) key = NULL;
@@ -68,20 +69,43 @@ load_p256_key(const char *path, GError **error)
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: not a PEM private key", path);
 		return NULL;
 	}
-	if (!EVP_PKEY_is_a(key, "EC") || EVP_PKEY_get_bits(key) != 256) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: not an EC P-256 key", path);
-		return NULL;
-	}
 	return g_steal_pointer(&key);
 }
 
-/* Appends KEYHASH and ECDSA_SIG: the signature is over the image digest, as MCUboot checks it. */
+/* ECDSA signs the digest as it is; Ed25519 signs the digest as its message, as imgtool does. */
+static guint8 *
+sign_digest(EVP_PKEY *key, const guint8 *digest, gsize digest_len, gsize *sig_len)
+{
+	g_autoptr(EVP_PKEY_CTX) ctx = NULL;
+	g_autoptr(EVP_MD_CTX) mctx = NULL;
+	g_autofree guint8 *sig = NULL;
+
+	if (EVP_PKEY_is_a(key, "ED25519")) {
+		mctx = EVP_MD_CTX_new();
+		if (mctx == NULL || EVP_DigestSignInit(mctx, NULL, NULL, NULL, key) <= 0 ||
+		    EVP_DigestSign(mctx, NULL, sig_len, digest, digest_len) <= 0)
+			return NULL;
+		sig = g_malloc(*sig_len);
+		if (EVP_DigestSign(mctx, sig, sig_len, digest, digest_len) <= 0)
+			return NULL;
+		return g_steal_pointer(&sig);
+	}
+	ctx = EVP_PKEY_CTX_new(key, NULL);
+	if (ctx == NULL || EVP_PKEY_sign_init(ctx) <= 0 ||
+	    EVP_PKEY_sign(ctx, NULL, sig_len, digest, digest_len) <= 0)
+		return NULL;
+	sig = g_malloc(*sig_len);
+	if (EVP_PKEY_sign(ctx, sig, sig_len, digest, digest_len) <= 0)
+		return NULL;
+	return g_steal_pointer(&sig);
+}
+
+/* Appends KEYHASH and ECDSA_SIG or ED25519: the signature is over the image digest, as MCUboot checks it. */
 static gboolean
 append_signature(GByteArray *buf, const char *key_path, const EVP_MD *md, const guint8 *digest,
                  gsize digest_len, GError **error)
 {
-	g_autoptr(EVP_PKEY) key = load_p256_key(key_path, error);
-	g_autoptr(EVP_PKEY_CTX) ctx = NULL;
+	g_autoptr(EVP_PKEY) key = load_private_key(key_path, error);
 	g_autofree guint8 *pub = NULL;
 	g_autofree guint8 *sig = NULL;
 	guint8 keyhash[EVP_MAX_MD_SIZE];
@@ -89,9 +113,16 @@ append_signature(GByteArray *buf, const char *key_path, const EVP_MD *md, const 
 	guint8 *p;
 	gsize sig_len = 0;
 	int pub_len;
+	gboolean ed25519;
 
 	if (key == NULL)
 		return FALSE;
+	ed25519 = EVP_PKEY_is_a(key, "ED25519");
+	if (!ed25519 && (!EVP_PKEY_is_a(key, "EC") || EVP_PKEY_get_bits(key) != 256)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "%s: not an EC P-256 or Ed25519 key", key_path);
+		return FALSE;
+	}
 	pub_len = i2d_PUBKEY(key, NULL);
 	if (pub_len <= 0) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s: cannot encode public key",
@@ -101,19 +132,13 @@ append_signature(GByteArray *buf, const char *key_path, const EVP_MD *md, const 
 	pub = g_malloc(pub_len);
 	p = pub;
 	i2d_PUBKEY(key, &p);
-	ctx = EVP_PKEY_CTX_new(key, NULL);
-	if (!EVP_Digest(pub, pub_len, keyhash, &keyhash_len, md, NULL) || ctx == NULL ||
-	    EVP_PKEY_sign_init(ctx) <= 0 || EVP_PKEY_sign(ctx, NULL, &sig_len, digest, digest_len) <= 0) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s: cannot sign", key_path);
-		return FALSE;
-	}
-	sig = g_malloc(sig_len);
-	if (EVP_PKEY_sign(ctx, sig, &sig_len, digest, digest_len) <= 0) {
+	if (!EVP_Digest(pub, pub_len, keyhash, &keyhash_len, md, NULL) ||
+	    (sig = sign_digest(key, digest, digest_len, &sig_len)) == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s: cannot sign", key_path);
 		return FALSE;
 	}
 	put_tlv(buf, MCUBOOT_TLV_KEYHASH, keyhash, keyhash_len);
-	put_tlv(buf, MCUBOOT_TLV_ECDSA_SIG, sig, sig_len);
+	put_tlv(buf, ed25519 ? MCUBOOT_TLV_ED25519 : MCUBOOT_TLV_ECDSA_SIG, sig, sig_len);
 	return TRUE;
 }
 
@@ -196,19 +221,48 @@ mcuboot_writer_build(const McubootWriterOptions *opts, GError **error)
 	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 }
 
-gboolean
-mcuboot_writer_generate_key(const char *path, GError **error)
+static gboolean
+write_pem(const char *path, EVP_PKEY *key, gboolean public_only, GError **error)
 {
-	g_autoptr(EVP_PKEY) key = EVP_EC_gen("P-256");
 	g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
 	char *pem = NULL;
 	long pem_len;
+	int ok;
 
-	if (key == NULL || bio == NULL || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR,
-		                    "cannot generate a P-256 key");
+	if (key == NULL || bio == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s: no key to write", path);
+		return FALSE;
+	}
+	ok = public_only ? PEM_write_bio_PUBKEY(bio, key)
+	                 : PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+	if (!ok) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s: cannot encode key", path);
 		return FALSE;
 	}
 	pem_len = BIO_get_mem_data(bio, &pem);
 	return g_file_set_contents_full(path, pem, pem_len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+gboolean
+mcuboot_writer_generate_key(const char *path, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = EVP_EC_gen("P-256");
+
+	return write_pem(path, key, FALSE, error);
+}
+
+gboolean
+mcuboot_writer_generate_ed25519_key(const char *path, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	return write_pem(path, key, FALSE, error);
+}
+
+gboolean
+mcuboot_writer_export_public_key(const char *key_path, const char *pub_path, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = load_private_key(key_path, error);
+
+	return key != NULL && write_pem(pub_path, key, TRUE, error);
 }

@@ -23,7 +23,7 @@ typedef struct {
 	gboolean sha512;
 	gboolean protected_tlv; /* add a protected area with SEC_CNT */
 	guint32 security_counter;
-	const char *sign_key_path; /* PEM EC P-256 private key; NULL for unsigned */
+	const char *sign_key_path; /* PEM EC P-256 or Ed25519 private key; NULL for unsigned */
 	/* knobs for broken images */
 	gboolean bad_magic;
 	gboolean bad_hash;
@@ -36,5 +36,9 @@ GBytes *mcuboot_writer_build(const McubootWriterOptions *opts, GError **error);
 void mcuboot_writer_fill_payload(guint8 *buf, gsize len, guint32 seed);
 /* writes a fresh EC P-256 private key as PEM, for signing tests */
 gboolean mcuboot_writer_generate_key(const char *path, GError **error);
+/* writes a fresh Ed25519 private key as PEM */
+gboolean mcuboot_writer_generate_ed25519_key(const char *path, GError **error);
+/* writes the public half of a PEM private key, as a verifier's key directory holds it */
+gboolean mcuboot_writer_export_public_key(const char *key_path, const char *pub_path, GError **error);
 
 G_END_DECLS

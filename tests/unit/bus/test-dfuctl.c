@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
 #include "dfu-error.h"
+#include "mcuboot-writer.h"
+#include "nrf5-writer.h"
 #include "dfuctl-args.h"
+#include "dfuctl-inspect.h"
 #include "dfuctl-job.h"
 #include "dfuctl-json.h"
 #include "dfuctl-output.h"
@@ -215,6 +222,65 @@ test_log_lines(void)
 	g_assert_cmpstr(empty, ==, "  History:\n");
 }
 
+static void
+test_inspect_image(void)
+{
+	McubootWriterOptions opts = {.version = {2, 1, 0, 7}, .payload_size = 300, .seed = 3};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) image = mcuboot_writer_build(&opts, &error);
+	g_autoptr(DfuPlan) plan = dfu_plan_load_bytes(image, "app.bin", &error);
+	g_autofree char *text = NULL;
+	g_autofree char *json = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *root, *first;
+
+	g_assert_no_error(error);
+	text = dfuctl_format_plan(plan);
+	g_assert_true(g_str_has_prefix(text, "kind: mcuboot-image\nsha256: "));
+	g_assert_nonnull(strstr(text, "\nimage 0: app.bin\n  version: 2.1.0.7\n  size: "));
+	g_assert_nonnull(strstr(text, "\n  signature: none"));
+
+	json = dfuctl_json_plan(plan);
+	g_assert_true(json_parser_load_from_data(parser, json, -1, &error));
+	root = json_node_get_object(json_parser_get_root(parser));
+	g_assert_cmpstr(json_object_get_string_member(root, "kind"), ==, "mcuboot-image");
+	first = json_array_get_object_element(json_object_get_array_member(root, "images"), 0);
+	g_assert_cmpstr(json_object_get_string_member(first, "version"), ==, "2.1.0.7");
+	g_assert_cmpint(json_object_get_int_member(first, "size"), ==, g_bytes_get_size(image));
+	g_assert_cmpuint(strlen(json_object_get_string_member(first, "hash")), ==, 64);
+	g_assert_cmpuint(strlen(json_object_get_string_member(first, "file_sha256")), ==, 64);
+}
+
+static void
+test_inspect_nrf5(void)
+{
+	g_autoptr(GBytes) app = g_bytes_new_static("firmware", 8);
+	Nrf5WriterImage images[] = {{NRF5_IMAGE_APPLICATION, app, NULL}};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) zip = nrf5_writer_zip(images, 1, &error);
+	g_autoptr(DfuPlan) plan = dfu_plan_load_bytes(zip, "pkg.zip", &error);
+	g_autofree char *text = NULL;
+
+	g_assert_no_error(error);
+	text = dfuctl_format_plan(plan);
+	g_assert_nonnull(strstr(text, "kind: nrf5-zip\n"));
+	g_assert_nonnull(strstr(text, "\napplication: application.bin\n  size: 8\n"));
+}
+
+static void
+test_inspect_failure(void)
+{
+	g_autoptr(GBytes) junk = g_bytes_new_static("junk", 4);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = dfu_plan_load_bytes(junk, "junk.bin", &error);
+	g_autofree char *text = NULL;
+
+	g_assert_null(plan);
+	text = dfuctl_format_bundle_failure(error);
+	g_assert_true(g_str_has_prefix(text, "dfuctl: bundle failed: unsupported-bundle (158): junk.bin: "));
+	g_assert_nonnull(strstr(text, "\nhint: "));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -230,5 +296,8 @@ main(int argc, char **argv)
 	g_test_add_func("/dfuctl/update-skips-bad-types", test_update_skips_bad_types);
 	g_test_add_func("/dfuctl/json", test_json);
 	g_test_add_func("/dfuctl/log-lines", test_log_lines);
+	g_test_add_func("/dfuctl/inspect-image", test_inspect_image);
+	g_test_add_func("/dfuctl/inspect-nrf5", test_inspect_nrf5);
+	g_test_add_func("/dfuctl/inspect-failure", test_inspect_failure);
 	return g_test_run();
 }

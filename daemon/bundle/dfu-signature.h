@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "mcuboot-image.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The trusted public keys: every *.pem file of a directory holding an EC P-256
+ * or Ed25519 public key, in file name order. Other files are skipped.
+ */
+typedef struct _DfuKeyRing DfuKeyRing;
+
+/* Fails with BAD_SIGNATURE when the directory cannot be read or holds no usable key. */
+DfuKeyRing *dfu_key_ring_load(const char *dir, GError **error);
+guint dfu_key_ring_get_size(DfuKeyRing *ring);
+void dfu_key_ring_free(DfuKeyRing *ring);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuKeyRing, dfu_key_ring_free)
+
+/*
+ * Checks a detached signature over a whole bundle: ECDSA P-256 (DER) over its
+ * SHA-256, or Ed25519 over its bytes. Returns the path of the key file that
+ * verified (owned by @ring), or NULL with DFU_ERROR BAD_SIGNATURE.
+ */
+const char *dfu_signature_verify_bundle(DfuKeyRing *ring, GBytes *bundle, GBytes *signature, GError **error);
+
+/*
+ * Checks an MCUboot image's signature TLV (ECDSA_SIG, or ED25519 over the image
+ * hash) for an image already parsed into @info. When the image carries a
+ * KEYHASH, only the key with that hash is tried. Returns the key file that
+ * verified (owned by @ring), or NULL with BAD_SIGNATURE naming what failed.
+ */
+const char *dfu_signature_verify_mcuboot(DfuKeyRing *ring, const guint8 *image, gsize len,
+                                         const McubootImageInfo *info, GError **error);
+
+/* Loads the keys of @key_dir and checks @sig_path against @bundle_path; returns the key path. */
+char *dfu_signature_verify_file(const char *bundle_path, const char *sig_path, const char *key_dir,
+                                GError **error);
+
+G_END_DECLS

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "dfu-zip-reader.h"
+
+G_BEGIN_DECLS
+
+/* The bootloader's command object is 512 bytes in SDK 15 and later. */
+#define NRF5_INIT_PACKET_MAX 512
+
+/* In the order a package is sent: SoftDevice and bootloader before the application. */
+typedef enum {
+	NRF5_IMAGE_SOFTDEVICE_BOOTLOADER,
+	NRF5_IMAGE_SOFTDEVICE,
+	NRF5_IMAGE_BOOTLOADER,
+	NRF5_IMAGE_APPLICATION,
+} Nrf5ImageType;
+
+typedef struct {
+	Nrf5ImageType type;
+	char *bin_file;
+	char *dat_file;
+	GBytes *firmware;    /* the .bin, sent as data objects */
+	GBytes *init_packet; /* the .dat, sent verbatim as the command object */
+	guint8 firmware_sha256[32];
+	guint32 sd_size; /* SoftDevice+bootloader split, 0 when not given */
+	guint32 bl_size;
+} Nrf5Image;
+
+typedef struct {
+	GPtrArray *images; /* Nrf5Image*, in send order */
+} Nrf5Package;
+
+/* TRUE when manifest.json has the nRF5 shape (a top-level "manifest" object). */
+gboolean nrf5_manifest_detect(GBytes *manifest);
+/*
+ * Reads every image the manifest lists from @reader and checks that both
+ * files are present and sized sensibly. Errors are DFU_ERROR
+ * MALFORMED_MANIFEST or MALFORMED_IMAGE and name the manifest entry.
+ */
+Nrf5Package *nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error);
+void nrf5_package_free(Nrf5Package *package);
+const char *nrf5_image_type_to_string(Nrf5ImageType type);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Nrf5Package, nrf5_package_free)
+
+G_END_DECLS
