@@ -103,7 +103,8 @@ static const DfuStatusInfo status_table[] = {
          "An image is too large for the device", "The image does not fit the device's slot."},
         {DFU_STATUS_UNSUPPORTED_BUNDLE, "unsupported-bundle", "UnsupportedBundle",
          "The bundle type is not supported",
-         "dfud reads MCUboot images and Zephyr dfu_application.zip bundles."},
+         "dfud reads MCUboot images and Zephyr dfu_application.zip bundles; nRF5 DFU packages "
+         "need a target with protocol=nrfdfu."},
         {DFU_STATUS_DOWNGRADE, "downgrade", "Downgrade", "The bundle is older than the running image",
          "Pass allow-downgrade=true to install an older version on purpose."},
 
