@@ -66,7 +66,6 @@ struct _DfuFetch {
 
 typedef struct {
 	DfuFetcher *fetcher;
-	curl_socket_t fd;
 	guint source_id;
 } SocketWatch;
 
@@ -671,7 +670,6 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *user_data, void *socket_
 		condition |= G_IO_OUT;
 	watch = g_new0(SocketWatch, 1);
 	watch->fetcher = self;
-	watch->fd = fd;
 	watch->source_id = g_unix_fd_add(fd, condition, socket_ready_cb, watch);
 	g_hash_table_replace(self->sockets, GINT_TO_POINTER(fd), watch);
 	return 0;
