@@ -11,6 +11,7 @@
 #define IMPORT_CHUNK_SIZE (64 * 1024)
 
 typedef struct {
+	char *cache_dir;
 	char *dir;
 	int fd;
 } ImportData;
@@ -18,6 +19,7 @@ typedef struct {
 static void
 import_data_free(ImportData *data)
 {
+	g_free(data->cache_dir);
 	g_free(data->dir);
 	if (data->fd >= 0)
 		close(data->fd);
@@ -30,6 +32,14 @@ char *
 dfu_bundle_import_dir(const char *cache_dir)
 {
 	return g_build_filename(cache_dir, "bundles", NULL);
+}
+
+char *
+dfu_bundle_import_path(const char *cache_dir, const char *sha256)
+{
+	g_autofree char *name = g_strconcat(sha256, ".bundle", NULL);
+
+	return g_build_filename(cache_dir, "bundles", name, NULL);
 }
 
 /* removes the temporary file unless the import succeeded and renamed it away */
@@ -138,7 +148,6 @@ import_bundle(ImportData *data, GCancellable *cancellable, GError **error)
 {
 	g_autoptr(TempFile) tmp = g_new0(TempFile, 1);
 	g_autofree char *digest = NULL;
-	g_autofree char *name = NULL;
 	g_autofree char *path = NULL;
 
 	if (g_mkdir_with_parents(data->dir, 0750) != 0) {
@@ -156,8 +165,7 @@ import_bundle(ImportData *data, GCancellable *cancellable, GError **error)
 	digest = copy_and_hash(data->fd, tmp, cancellable, error);
 	if (digest == NULL)
 		return NULL;
-	name = g_strconcat(digest, ".bundle", NULL);
-	path = g_build_filename(data->dir, name, NULL);
+	path = dfu_bundle_import_path(data->cache_dir, digest);
 	if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		return g_steal_pointer(&path);
 	if (fsync(tmp->fd) != 0) {
@@ -195,6 +203,7 @@ dfu_bundle_import_async(const char *cache_dir, int fd, GCancellable *cancellable
 	/* cancellation is checked between chunks so that a failure still cleans up */
 	g_task_set_return_on_cancel(task, FALSE);
 	g_task_set_check_cancellable(task, FALSE);
+	data->cache_dir = g_strdup(cache_dir);
 	data->dir = dfu_bundle_import_dir(cache_dir);
 	data->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (data->fd < 0) {

@@ -22,5 +22,7 @@ char *dfu_bundle_import_finish(GAsyncResult *result, GError **error);
 
 /* the folder that holds the cached bundles */
 char *dfu_bundle_import_dir(const char *cache_dir);
+/* where the bundle with this SHA-256 (lowercase hex) lives in the cache */
+char *dfu_bundle_import_path(const char *cache_dir, const char *sha256);
 
 G_END_DECLS
