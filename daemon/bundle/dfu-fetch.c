@@ -14,6 +14,8 @@
 #include "dfu-error.h"
 #include "dfu-fetch.h"
 
+#include "dfu-file.h"
+
 #define FETCH_CHUNK_SIZE (64 * 1024)
 #define FETCH_MAX_REDIRECTS 5L
 #define SHA256_HEX_LEN 64
@@ -113,35 +115,10 @@ transfer_free(Transfer *t)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Transfer, transfer_free)
 
 static gboolean
-storage_error(GError **error, const char *what, const char *path, int errsv)
-{
-	g_set_error(error, DFU_ERROR, DFU_STATUS_STORAGE_ERROR, "cannot %s %s: %s", what, path,
-	            g_strerror(errsv));
-	return FALSE;
-}
-
-static gboolean
-pwrite_all(int fd, const guint8 *buf, gsize len, guint64 offset, const char *path, GError **error)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)offset);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return storage_error(error, "write", path, errno);
-		}
-		buf += n;
-		len -= (gsize)n;
-		offset += (guint64)n;
-	}
-	return TRUE;
-}
-
-static gboolean
 transfer_truncate(Transfer *t, GError **error)
 {
 	if (ftruncate(t->fd, 0) != 0)
-		return storage_error(error, "truncate", t->part_path, errno);
+		return dfu_file_error(error, "truncate", t->part_path, errno);
 	t->offset = 0;
 	g_checksum_reset(t->checksum);
 	return TRUE;
@@ -155,7 +132,7 @@ transfer_hash_part(Transfer *t, GError **error)
 	struct stat st;
 
 	if (fstat(t->fd, &st) != 0)
-		return storage_error(error, "inspect", t->part_path, errno);
+		return dfu_file_error(error, "inspect", t->part_path, errno);
 	if ((guint64)st.st_size > DFU_BUNDLE_IMPORT_MAX_SIZE)
 		return transfer_truncate(t, error);
 	for (;;) {
@@ -163,7 +140,7 @@ transfer_hash_part(Transfer *t, GError **error)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return storage_error(error, "read", t->part_path, errno);
+			return dfu_file_error(error, "read", t->part_path, errno);
 		}
 		if (n == 0)
 			return TRUE;
@@ -268,7 +245,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *user_data)
 		            t->url, DFU_BUNDLE_IMPORT_MAX_SIZE / (1024 * 1024));
 		return 0;
 	}
-	if (!pwrite_all(t->fd, (const guint8 *)data, len, t->offset, t->part_path, &t->error))
+	if (!dfu_file_pwrite_all(t->fd, (const guint8 *)data, len, t->offset, t->part_path, &t->error))
 		return 0;
 	g_checksum_update(t->checksum, (const guchar *)data, (gssize)len);
 	t->offset += len;
@@ -412,12 +389,12 @@ transfer_new(DfuFetcher *self, const char *url, const char *cache_dir, const cha
 	t->checksum = g_checksum_new(G_CHECKSUM_SHA256);
 	t->waiters = g_ptr_array_new_with_free_func((GDestroyNotify)fetch_free);
 	if (g_mkdir_with_parents(dir, 0750) != 0) {
-		storage_error(error, "create", dir, errno);
+		dfu_file_error(error, "create", dir, errno);
 		return NULL;
 	}
 	t->fd = g_open(part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (t->fd < 0) {
-		storage_error(error, "open", part_path, errno);
+		dfu_file_error(error, "open", part_path, errno);
 		return NULL;
 	}
 	if (!transfer_hash_part(t, error))
@@ -532,21 +509,15 @@ transfer_store(Transfer *t, const char *digest, GError **error)
 	g_autofree char *path = dfu_bundle_import_path(t->cache_dir, digest);
 
 	if (g_mkdir_with_parents(dir, 0750) != 0) {
-		storage_error(error, "create", dir, errno);
+		dfu_file_error(error, "create", dir, errno);
 		return NULL;
 	}
 	if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
 		g_unlink(t->part_path);
 		return g_steal_pointer(&path);
 	}
-	if (fsync(t->fd) != 0) {
-		storage_error(error, "sync", t->part_path, errno);
+	if (!dfu_file_commit(t->fd, t->part_path, path, error))
 		return NULL;
-	}
-	if (g_rename(t->part_path, path) != 0) {
-		storage_error(error, "store", path, errno);
-		return NULL;
-	}
 	return g_steal_pointer(&path);
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dfu-bundle-import.h"
+#include "dfu-file.h"
 #include "dfu-error.h"
 
 #define IMPORT_CHUNK_SIZE (64 * 1024)
@@ -61,30 +62,6 @@ temp_file_free(TempFile *tmp)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TempFile, temp_file_free)
 
-static gboolean
-storage_error(GError **error, const char *what, const char *path, int errsv)
-{
-	g_set_error(error, DFU_ERROR, DFU_STATUS_STORAGE_ERROR, "cannot %s %s: %s", what, path,
-	            g_strerror(errsv));
-	return FALSE;
-}
-
-static gboolean
-write_all(int fd, const guint8 *buf, gsize len, const char *path, GError **error)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return storage_error(error, "write", path, errno);
-		}
-		buf += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
 /* copies src into the temporary file, hashing on the way; returns the hex digest */
 static char *
 copy_and_hash(int src, TempFile *tmp, GCancellable *cancellable, GError **error)
@@ -132,7 +109,7 @@ copy_and_hash(int src, TempFile *tmp, GCancellable *cancellable, GError **error)
 			return NULL;
 		}
 		g_checksum_update(checksum, buf, n);
-		if (!write_all(tmp->fd, buf, (gsize)n, tmp->path, error))
+		if (!dfu_file_pwrite_all(tmp->fd, buf, (gsize)n, offset, tmp->path, error))
 			return NULL;
 		offset += (guint64)n;
 	}
@@ -151,14 +128,14 @@ import_bundle(ImportData *data, GCancellable *cancellable, GError **error)
 	g_autofree char *path = NULL;
 
 	if (g_mkdir_with_parents(data->dir, 0750) != 0) {
-		storage_error(error, "create", data->dir, errno);
+		dfu_file_error(error, "create", data->dir, errno);
 		return NULL;
 	}
 	/* same folder as the result, so that the rename stays on one file system */
 	tmp->path = g_build_filename(data->dir, ".import-XXXXXX", NULL);
 	tmp->fd = g_mkstemp_full(tmp->path, O_RDWR | O_CLOEXEC, 0640);
 	if (tmp->fd < 0) {
-		storage_error(error, "create a file in", data->dir, errno);
+		dfu_file_error(error, "create a file in", data->dir, errno);
 		g_clear_pointer(&tmp->path, g_free);
 		return NULL;
 	}
@@ -168,14 +145,8 @@ import_bundle(ImportData *data, GCancellable *cancellable, GError **error)
 	path = dfu_bundle_import_path(data->cache_dir, digest);
 	if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		return g_steal_pointer(&path);
-	if (fsync(tmp->fd) != 0) {
-		storage_error(error, "sync", tmp->path, errno);
+	if (!dfu_file_commit(tmp->fd, tmp->path, path, error))
 		return NULL;
-	}
-	if (g_rename(tmp->path, path) != 0) {
-		storage_error(error, "store", path, errno);
-		return NULL;
-	}
 	g_clear_pointer(&tmp->path, g_free);
 	return g_steal_pointer(&path);
 }
