@@ -40,6 +40,7 @@ typedef struct {
 	CallbackCtx *attempt_ctx;         /* set while an attempt runs */
 	gpointer attempt;
 	char *device_key;
+	char *link_key;
 	guint retry_id;
 	guint persist_id;
 	gint64 last_persist_us;
@@ -56,6 +57,7 @@ struct _DfuManager {
 	DfuBundleRefs *refs;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
 	GHashTable *busy_keys; /* device keys of running attempts */
+	GHashTable *link_use;  /* shared link key -> running attempts on it */
 	guint64 next_id;
 	guint schedule_id;
 	guint expire_id;
@@ -210,6 +212,7 @@ entry_free(ManagerEntry *entry)
 		g_cancellable_cancel(entry->import_cancellable);
 	g_clear_object(&entry->import_cancellable);
 	g_free(entry->device_key);
+	g_free(entry->link_key);
 	g_object_unref(entry->job);
 	g_free(entry);
 }
@@ -269,6 +272,40 @@ entry_max_attempts(DfuManager *self, ManagerEntry *entry)
 	return max != 0 ? max : self->config->max_attempts;
 }
 
+static guint
+manager_link_use(DfuManager *self, const char *link_key)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(self->link_use, link_key));
+}
+
+static void
+manager_link_release(DfuManager *self, ManagerEntry *entry)
+{
+	g_autofree char *key = g_steal_pointer(&entry->link_key);
+	guint use;
+
+	if (key == NULL)
+		return;
+	use = manager_link_use(self, key);
+	if (use > 1)
+		g_hash_table_insert(self->link_use, g_strdup(key), GUINT_TO_POINTER(use - 1));
+	else
+		g_hash_table_remove(self->link_use, key);
+}
+
+/* FALSE when the job's device shares no link or its link has room */
+static gboolean
+manager_link_full(DfuManager *self, DfuJob *job, char **link_key)
+{
+	guint limit = 0;
+
+	*link_key = NULL;
+	if (self->runner->ops->link_key == NULL)
+		return FALSE;
+	*link_key = self->runner->ops->link_key(self->runner, job, &limit);
+	return *link_key != NULL && limit > 0 && manager_link_use(self, *link_key) >= limit;
+}
+
 static void
 manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
                      gpointer user_data)
@@ -287,6 +324,7 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	entry->attempt = NULL;
 	g_hash_table_remove(self->busy_keys, entry->device_key);
 	g_clear_pointer(&entry->device_key, g_free);
+	manager_link_release(self, entry);
 
 	if (error != NULL)
 		code = entry->cancel_requested ? DFU_STATUS_CANCELLED : dfu_error_get_status(error);
@@ -317,13 +355,17 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 }
 
 static void
-manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key)
+manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, char *link_key)
 {
 	DfuJob *job = entry->job;
 	guint attempt = dfu_job_get_attempt(job) + 1;
 
 	entry->device_key = device_key;
 	g_hash_table_add(self->busy_keys, g_strdup(device_key));
+	entry->link_key = link_key;
+	if (link_key != NULL)
+		g_hash_table_insert(self->link_use, g_strdup(link_key),
+		                    GUINT_TO_POINTER(manager_link_use(self, link_key) + 1));
 	entry->cancel_requested = FALSE;
 	entry->attempt_ctx = callback_ctx_new(self, dfu_job_get_id(job));
 	entry_begin(entry);
@@ -385,6 +427,7 @@ manager_schedule_cb(gpointer user_data)
 	for (guint i = 0; i < entries->len; i++) {
 		ManagerEntry *entry = g_ptr_array_index(entries, i);
 		g_autofree char *key = NULL;
+		g_autofree char *link_key = NULL;
 
 		if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
 			break;
@@ -397,7 +440,9 @@ manager_schedule_cb(gpointer user_data)
 		}
 		if (g_hash_table_contains(self->busy_keys, key) || g_hash_table_contains(held, key))
 			continue;
-		manager_start_attempt(self, entry, g_steal_pointer(&key));
+		if (manager_link_full(self, entry->job, &link_key))
+			continue;
+		manager_start_attempt(self, entry, g_steal_pointer(&key), g_steal_pointer(&link_key));
 	}
 	return G_SOURCE_REMOVE;
 }
@@ -765,6 +810,7 @@ dfu_manager_finalize(GObject *object)
 
 	g_hash_table_unref(self->entries);
 	g_hash_table_unref(self->busy_keys);
+	g_hash_table_unref(self->link_use);
 	dfu_bundle_refs_free(self->refs);
 	g_clear_pointer(&self->store, dfu_store_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
@@ -794,6 +840,7 @@ dfu_manager_init(DfuManager *self)
 	self->entries =
 	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)entry_free);
 	self->busy_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->link_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->refs = dfu_bundle_refs_new();
 	self->next_id = 1;
 }

@@ -26,6 +26,9 @@ typedef struct {
 	void (*cancel)(DfuRunner *runner, gpointer attempt);
 	/* the key of the device a job talks to; two jobs with one key never run at once */
 	char *(*device_key)(DfuRunner *runner, DfuJob *job);
+	/* optional: the link a job's device is reached through that several devices share (a BLE
+	 * adapter), and how many jobs may use it at once; NULL when there is none */
+	char *(*link_key)(DfuRunner *runner, DfuJob *job, guint *limit);
 } DfuRunnerOps;
 
 struct _DfuRunner {

@@ -96,10 +96,21 @@ test_runner_device_key(DfuRunner *runner, DfuJob *job)
 	return g_strdup(dfu_job_get_target(job));
 }
 
+/* BLE targets share one link that carries two jobs at once */
+static char *
+test_runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
+{
+	if (!g_str_has_prefix(dfu_job_get_target(job), "ble:"))
+		return NULL;
+	*limit = 2;
+	return g_strdup("adapter0");
+}
+
 static const DfuRunnerOps test_runner_ops = {
         .start = test_runner_start,
         .cancel = test_runner_cancel,
         .device_key = test_runner_device_key,
+        .link_key = test_runner_link_key,
 };
 
 /* finishes the held attempt of job id with code */
@@ -454,6 +465,34 @@ test_manager_parallel_limit(Fixture *f, gconstpointer data)
 }
 
 static void
+test_manager_link_limit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(DfuJob) other = NULL;
+
+	f->config->max_parallel_jobs = 8;
+	fixture_new_manager(f, script_hold);
+	for (guint i = 0; i < 4; i++) {
+		g_autofree char *target = g_strdup_printf("ble:C4:12:34:56:78:9%u", i);
+		g_autofree char *contents = g_strdup_printf("image %u", i);
+		g_ptr_array_add(jobs, submit(f, target, contents));
+	}
+	other = submit(f, "serial:/dev/ttyX", "other image");
+	WAIT_UNTIL(f->runner.started == 3 && all_imported(jobs));
+	drain_main_context();
+	/* two on the shared link, and the device elsewhere is not held up by it */
+	g_assert_cmpuint(count_in_state(jobs, DFU_JOB_STATE_RUNNING), ==, 2);
+	g_assert_cmpint(dfu_job_get_state(other), ==, DFU_JOB_STATE_RUNNING);
+
+	test_runner_release(&f->runner, dfu_job_get_id(first_in_state(jobs, DFU_JOB_STATE_RUNNING)),
+	                    DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 4);
+	drain_main_context();
+	g_assert_cmpuint(count_in_state(jobs, DFU_JOB_STATE_RUNNING), ==, 2);
+	g_assert_cmpuint(count_in_state(jobs, DFU_JOB_STATE_QUEUED), ==, 1);
+}
+
+static void
 test_manager_retry(Fixture *f, gconstpointer data)
 {
 	g_autoptr(DfuJob) job = NULL;
@@ -799,6 +838,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/named-device", test_manager_named_device);
 	ADD("/core/manager/one-per-device", test_manager_one_per_device);
 	ADD("/core/manager/parallel-limit", test_manager_parallel_limit);
+	ADD("/core/manager/link-limit", test_manager_link_limit);
 	ADD("/core/manager/retry", test_manager_retry);
 	ADD("/core/manager/retry-exhausted", test_manager_retry_exhausted);
 	ADD("/core/manager/not-recoverable", test_manager_not_recoverable);
