@@ -10,11 +10,17 @@
 
 #define DEVICE_GROUP_PREFIX "Device "
 #define DEVICE_TARGET_KEY "Target"
+#define DEVICE_BOARD_KEY "Board"
 
 typedef enum {
-	CONFIG_UINT,    /* plain count */
-	CONFIG_SECONDS, /* seconds, fraction allowed, stored rounded to whole seconds */
-	CONFIG_MILLIS,  /* seconds, fraction allowed, stored as milliseconds */
+	CONFIG_UINT,    /* plain count (guint) */
+	CONFIG_SECONDS, /* seconds, fraction allowed, stored rounded to whole seconds (guint) */
+	CONFIG_MILLIS,  /* seconds, fraction allowed, stored as milliseconds (guint) */
+	CONFIG_SIZE,    /* bytes with an optional K, M or G suffix (guint64) */
+	CONFIG_BOOL,    /* true/false, yes/no, 1/0 (gboolean) */
+	CONFIG_STRING,  /* char *, NULL when unset */
+	CONFIG_LIST,    /* ';'-separated strings (char **), NULL when unset */
+	CONFIG_CHOICE,  /* one word of ConfigKey.choices, stored as its index (guint) */
 } ConfigType;
 
 typedef struct {
@@ -22,27 +28,58 @@ typedef struct {
 	const char *key;
 	ConfigType type;
 	gsize offset;
-	guint default_value; /* in the stored unit */
-	guint min;           /* in the stored unit */
+	const char *default_text; /* parsed like a value from the file; NULL: unset */
+	guint min;                /* in the stored unit, for numbers */
+	const char *const *choices;
 } ConfigKey;
 
+static const char *const signature_policies[] = {"off", "optional", "required", NULL};
+
+#define OFF(field) G_STRUCT_OFFSET(DfuConfig, field)
+
 static const ConfigKey config_keys[] = {
-        {"daemon", "MaxParallelJobs", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, max_parallel_jobs), 4, 1},
-        {"daemon", "MaxAttempts", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, max_attempts), 3, 1},
-        {"daemon", "RetryDelaySec", CONFIG_MILLIS, G_STRUCT_OFFSET(DfuConfig, retry_delay_ms), 2000, 0},
-        {"daemon", "KeepFinishedSec", CONFIG_SECONDS, G_STRUCT_OFFSET(DfuConfig, keep_finished_sec), 86400,
-         0},
-        {"daemon", "MaxFinishedJobs", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, max_finished_jobs), 100, 0},
-        {"serial", "DefaultBaud", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, serial_baud), 115200, 1},
-        {"smp", "ResponseTimeoutSec", CONFIG_MILLIS, G_STRUCT_OFFSET(DfuConfig, smp_timeout_ms), 5000, 1},
-        {"smp", "FirstChunkTimeoutSec", CONFIG_MILLIS, G_STRUCT_OFFSET(DfuConfig, smp_erase_timeout_ms),
-         40000, 1},
-        {"smp", "Retries", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, smp_retries), 4, 0},
-        {"smp", "MaxWindow", CONFIG_UINT, G_STRUCT_OFFSET(DfuConfig, smp_max_window), 8, 1},
-        {"smp", "ResetTimeoutSec", CONFIG_MILLIS, G_STRUCT_OFFSET(DfuConfig, reset_timeout_ms), 60000, 1},
+        {"daemon", "MaxParallelJobs", CONFIG_UINT, OFF(max_parallel_jobs), "4", 1},
+        {"daemon", "MaxAttempts", CONFIG_UINT, OFF(max_attempts), "3", 1},
+        {"daemon", "RetryDelaySec", CONFIG_MILLIS, OFF(retry_delay_ms), "2", 0},
+        {"daemon", "KeepFinishedSec", CONFIG_SECONDS, OFF(keep_finished_sec), "86400", 0},
+        {"daemon", "MaxFinishedJobs", CONFIG_UINT, OFF(max_finished_jobs), "100", 0},
+        {"serial", "DefaultBaud", CONFIG_UINT, OFF(serial_baud), "115200", 1},
+        {"smp", "ResponseTimeoutSec", CONFIG_MILLIS, OFF(smp_timeout_ms), "5", 1},
+        {"smp", "FirstChunkTimeoutSec", CONFIG_MILLIS, OFF(smp_erase_timeout_ms), "40", 1},
+        {"smp", "Retries", CONFIG_UINT, OFF(smp_retries), "4", 0},
+        {"smp", "MaxWindow", CONFIG_UINT, OFF(smp_max_window), "8", 1},
+        {"smp", "ResetTimeoutSec", CONFIG_MILLIS, OFF(reset_timeout_ms), "60", 1},
+        {"http", "CAFile", CONFIG_STRING, OFF(http_ca_file), NULL},
+        {"http", "ClientCertificate", CONFIG_STRING, OFF(http_client_cert), NULL},
+        {"http", "ClientKey", CONFIG_STRING, OFF(http_client_key), NULL},
+        {"http", "Headers", CONFIG_LIST, OFF(http_headers), NULL},
+        {"http", "Proxy", CONFIG_STRING, OFF(http_proxy), NULL},
+        {"http", "AllowPlainHttp", CONFIG_BOOL, OFF(http_allow_plain), "false"},
+        {"http", "ConnectTimeoutSec", CONFIG_MILLIS, OFF(http_connect_timeout_ms), "30", 1},
+        {"http", "LowSpeedLimit", CONFIG_UINT, OFF(http_low_speed_limit), "100", 0},
+        {"http", "LowSpeedTimeSec", CONFIG_MILLIS, OFF(http_low_speed_time_ms), "60", 1},
+        {"cache", "MaxSize", CONFIG_SIZE, OFF(cache_max_bytes), "512M", 0},
+        {"verify", "Signature", CONFIG_CHOICE, OFF(signature_policy), "optional", 0, signature_policies},
+        {"verify", "KeyDirectory", CONFIG_STRING, OFF(key_dir), DFUD_SYSCONFDIR "/keys"},
+        {"ble", "DefaultAdapter", CONFIG_STRING, OFF(ble_adapter), "hci0"},
+        {"ble", "MaxConnectionsPerAdapter", CONFIG_UINT, OFF(ble_max_connections), "4", 1},
+        {"ble", "ConnectTimeoutSec", CONFIG_MILLIS, OFF(ble_connect_timeout_ms), "20", 1},
+        {"ble", "DiscoveryTimeoutSec", CONFIG_MILLIS, OFF(ble_discovery_timeout_ms), "30", 1},
 };
 
-static guint *
+/* what a bad value should have been, for the error message */
+static const char *const config_type_names[] = {
+        [CONFIG_UINT] = "count",
+        [CONFIG_SECONDS] = "duration in seconds",
+        [CONFIG_MILLIS] = "duration in seconds",
+        [CONFIG_SIZE] = "size (bytes, or with a K, M or G suffix)",
+        [CONFIG_BOOL] = "boolean",
+        [CONFIG_STRING] = "string",
+        [CONFIG_LIST] = "list",
+        [CONFIG_CHOICE] = "choice",
+};
+
+static gpointer
 config_field(DfuConfig *config, const ConfigKey *key)
 {
 	return G_STRUCT_MEMBER_P(config, key->offset);
@@ -68,6 +105,130 @@ config_group_known(const char *group)
 	return FALSE;
 }
 
+static void
+config_clear_value(DfuConfig *config, const ConfigKey *key)
+{
+	if (key->type == CONFIG_STRING)
+		g_clear_pointer((char **)config_field(config, key), g_free);
+	else if (key->type == CONFIG_LIST)
+		g_clear_pointer((char ***)config_field(config, key), g_strfreev);
+}
+
+static gboolean
+config_parse_seconds(const ConfigKey *key, const char *text, guint *value)
+{
+	const guint64 max_seconds = G_MAXUINT / 1000;
+	char *end = NULL;
+	double seconds;
+
+	errno = 0;
+	seconds = g_ascii_strtod(text, &end);
+	if (text[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite(seconds) ||
+	    seconds < 0 || seconds > max_seconds)
+		return FALSE;
+	*value = key->type == CONFIG_MILLIS ? (guint)(seconds * 1000 + 0.5) : (guint)(seconds + 0.5);
+	return *value >= key->min;
+}
+
+static gboolean
+config_parse_size(const char *text, guint64 *value)
+{
+	static const struct {
+		char suffix;
+		guint shift;
+	} units[] = {{'K', 10}, {'M', 20}, {'G', 30}};
+	g_autofree char *digits = g_strdup(text);
+	gsize len = strlen(digits);
+	guint shift = 0;
+	guint64 count;
+
+	for (guint i = 0; len > 0 && i < G_N_ELEMENTS(units); i++) {
+		if (g_ascii_toupper(digits[len - 1]) == units[i].suffix) {
+			shift = units[i].shift;
+			digits[--len] = '\0';
+		}
+	}
+	if (!g_ascii_string_to_unsigned(digits, 10, 0, G_MAXUINT64 >> shift, &count, NULL))
+		return FALSE;
+	*value = count << shift;
+	return TRUE;
+}
+
+static gboolean
+config_parse_choice(const ConfigKey *key, const char *text, guint *value)
+{
+	for (guint i = 0; key->choices[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(key->choices[i], text) == 0) {
+			*value = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+config_parse_bool(const char *text, gboolean *value)
+{
+	static const char *const yes[] = {"true", "yes", "1", "on", NULL};
+	static const char *const no[] = {"false", "no", "0", "off", NULL};
+
+	for (guint i = 0; yes[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(text, yes[i]) == 0 || g_ascii_strcasecmp(text, no[i]) == 0) {
+			*value = g_ascii_strcasecmp(text, yes[i]) == 0;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static char **
+config_parse_list(const char *text)
+{
+	g_auto(GStrv) parts = g_strsplit(text, ";", -1);
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+
+	for (guint i = 0; parts[i] != NULL; i++) {
+		g_strstrip(parts[i]);
+		if (parts[i][0] != '\0')
+			g_strv_builder_add(builder, parts[i]);
+	}
+	return g_strv_builder_end(builder);
+}
+
+/* stores a value into the configuration; an empty string unsets string and list keys */
+static gboolean
+config_set_value(DfuConfig *config, const ConfigKey *key, const char *text)
+{
+	gpointer field = config_field(config, key);
+	guint64 count = 0;
+
+	switch (key->type) {
+	case CONFIG_UINT:
+		if (!g_ascii_string_to_unsigned(text, 10, key->min, G_MAXUINT, &count, NULL))
+			return FALSE;
+		*(guint *)field = (guint)count;
+		return TRUE;
+	case CONFIG_SECONDS:
+	case CONFIG_MILLIS:
+		return config_parse_seconds(key, text, field);
+	case CONFIG_SIZE:
+		return config_parse_size(text, field);
+	case CONFIG_BOOL:
+		return config_parse_bool(text, field);
+	case CONFIG_CHOICE:
+		return config_parse_choice(key, text, field);
+	case CONFIG_STRING:
+		config_clear_value(config, key);
+		*(char **)field = text[0] != '\0' ? g_strdup(text) : NULL;
+		return TRUE;
+	case CONFIG_LIST:
+		config_clear_value(config, key);
+		*(char ***)field = text[0] != '\0' ? config_parse_list(text) : NULL;
+		return TRUE;
+	}
+	return FALSE;
+}
+
 /* the first entry of a colon-separated list, as systemd may set several */
 static char *
 config_dir_from_env(const char *variable, const char *fallback)
@@ -86,11 +247,15 @@ dfu_config_new_default(void)
 {
 	DfuConfig *config = g_new0(DfuConfig, 1);
 
-	for (guint i = 0; i < G_N_ELEMENTS(config_keys); i++)
-		*config_field(config, &config_keys[i]) = config_keys[i].default_value;
+	for (guint i = 0; i < G_N_ELEMENTS(config_keys); i++) {
+		if (config_keys[i].default_text != NULL &&
+		    !config_set_value(config, &config_keys[i], config_keys[i].default_text))
+			g_error("built-in default of %s is invalid", config_keys[i].key);
+	}
 	config->state_dir = config_dir_from_env("STATE_DIRECTORY", DFUD_STATE_DIR);
 	config->cache_dir = config_dir_from_env("CACHE_DIRECTORY", DFUD_CACHE_DIR);
 	config->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	config->device_boards = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return config;
 }
 
@@ -99,33 +264,13 @@ dfu_config_free(DfuConfig *config)
 {
 	if (config == NULL)
 		return;
+	for (guint i = 0; i < G_N_ELEMENTS(config_keys); i++)
+		config_clear_value(config, &config_keys[i]);
 	g_free(config->state_dir);
 	g_free(config->cache_dir);
 	g_hash_table_unref(config->devices);
+	g_hash_table_unref(config->device_boards);
 	g_free(config);
-}
-
-static gboolean
-config_parse_value(const ConfigKey *key, const char *text, guint *value)
-{
-	const guint64 max_seconds = G_MAXUINT / 1000;
-	guint64 count = 0;
-	char *end = NULL;
-	double seconds;
-
-	if (key->type == CONFIG_UINT) {
-		if (!g_ascii_string_to_unsigned(text, 10, key->min, G_MAXUINT, &count, NULL))
-			return FALSE;
-		*value = (guint)count;
-		return TRUE;
-	}
-	errno = 0;
-	seconds = g_ascii_strtod(text, &end);
-	if (text[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite(seconds) ||
-	    seconds < 0 || seconds > max_seconds)
-		return FALSE;
-	*value = key->type == CONFIG_MILLIS ? (guint)(seconds * 1000 + 0.5) : (guint)(seconds + 0.5);
-	return *value >= key->min;
 }
 
 static gboolean
@@ -152,12 +297,13 @@ config_load_main(DfuConfig *config, GKeyFile *keyfile, const char *path, GError 
 				return FALSE;
 			}
 			text = g_key_file_get_value(keyfile, groups[g], keys[k], NULL);
-			if (text == NULL ||
-			    !config_parse_value(key, g_strstrip(text), config_field(config, key))) {
+			if (text == NULL || !config_set_value(config, key, g_strstrip(text))) {
+				g_autofree char *choices =
+				        key->choices != NULL ? g_strjoinv(", ", (char **)key->choices) : NULL;
 				g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-				            "%s: [%s] %s='%s' is not a valid %s", path, groups[g], keys[k],
-				            text != NULL ? text : "",
-				            key->type == CONFIG_UINT ? "count" : "duration in seconds");
+				            "%s: [%s] %s='%s' is not a valid %s%s%s", path, groups[g],
+				            keys[k], text != NULL ? text : "", config_type_names[key->type],
+				            choices != NULL ? ": " : "", choices != NULL ? choices : "");
 				return FALSE;
 			}
 		}
@@ -182,6 +328,7 @@ config_load_devices_file(DfuConfig *config, const char *path, GError **error)
 		const char *name = groups[g] + strlen(DEVICE_GROUP_PREFIX);
 		g_auto(GStrv) keys = NULL;
 		g_autofree char *uri = NULL;
+		g_autofree char *board = NULL;
 		g_autoptr(DfuTarget) target = NULL;
 
 		if (!g_str_has_prefix(groups[g], DEVICE_GROUP_PREFIX) || name[0] == '\0') {
@@ -191,7 +338,8 @@ config_load_devices_file(DfuConfig *config, const char *path, GError **error)
 		}
 		keys = g_key_file_get_keys(keyfile, groups[g], NULL, NULL);
 		for (guint k = 0; keys != NULL && keys[k] != NULL; k++) {
-			if (g_strcmp0(keys[k], DEVICE_TARGET_KEY) != 0) {
+			if (g_strcmp0(keys[k], DEVICE_TARGET_KEY) != 0 &&
+			    g_strcmp0(keys[k], DEVICE_BOARD_KEY) != 0) {
 				g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 				            "%s: unknown key '%s' in group [%s]", path, keys[k], groups[g]);
 				return FALSE;
@@ -215,6 +363,10 @@ config_load_devices_file(DfuConfig *config, const char *path, GError **error)
 			return FALSE;
 		}
 		g_hash_table_insert(config->devices, g_strdup(name), g_strdup(target->uri));
+		board = g_key_file_get_string(keyfile, groups[g], DEVICE_BOARD_KEY, NULL);
+		if (board != NULL && g_strstrip(board)[0] != '\0')
+			g_hash_table_insert(config->device_boards, g_strdup(target->uri),
+			                    g_steal_pointer(&board));
 	}
 	return TRUE;
 }
@@ -294,4 +446,11 @@ dfu_config_resolve_target(DfuConfig *config, const char *name_or_uri)
 	if (uri != NULL)
 		return uri;
 	return strchr(name_or_uri, ':') != NULL ? name_or_uri : NULL;
+}
+
+const char *
+dfu_config_get_board(DfuConfig *config, const char *uri)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return uri != NULL ? g_hash_table_lookup(config->device_boards, uri) : NULL;
 }

@@ -5,6 +5,12 @@
 
 G_BEGIN_DECLS
 
+typedef enum {
+	DFU_SIGNATURE_POLICY_OFF,
+	DFU_SIGNATURE_POLICY_OPTIONAL, /* checked when present; a missing one is logged */
+	DFU_SIGNATURE_POLICY_REQUIRED,
+} DfuSignaturePolicy;
+
 /*
  * dfud.conf (GKeyFile). Unknown groups and keys are refused so that a typo
  * never silently does nothing. Every key has a default; see conf/dfud.conf.
@@ -24,11 +30,33 @@ typedef struct {
 	guint smp_retries;          /* Retries=4 per request before the link counts as lost */
 	guint smp_max_window;       /* MaxWindow=8: requests in flight, also bounded by buf_count-1 */
 	guint reset_timeout_ms;     /* ResetTimeoutSec=60: how long a device may take to come back */
+	/* [http] */
+	char *http_ca_file;            /* CAFile=: PEM CAs to trust instead of the system store */
+	char *http_client_cert;        /* ClientCertificate=: PEM, for servers that want mutual TLS */
+	char *http_client_key;         /* ClientKey=: its key, unless inside the certificate file */
+	char **http_headers;           /* Headers=: extra "Name: value" request headers, ';'-separated */
+	char *http_proxy;              /* Proxy=: unset means libcurl's *_proxy variables */
+	gboolean http_allow_plain;     /* AllowPlainHttp=false */
+	guint http_connect_timeout_ms; /* ConnectTimeoutSec=30 */
+	guint http_low_speed_limit;    /* LowSpeedLimit=100 bytes per second, held for... */
+	guint http_low_speed_time_ms;  /* LowSpeedTimeSec=60 ...this long, fails the transfer */
+	/* [cache] */
+	guint64 cache_max_bytes; /* MaxSize=512M: then unused bundles go, least recently used first */
+	/* [verify] */
+	DfuSignaturePolicy signature_policy; /* Signature=optional: required, optional or off */
+	char *key_dir;                       /* KeyDirectory=/etc/dfud/keys */
+	/* [ble] */
+	char *ble_adapter;              /* DefaultAdapter=hci0 */
+	guint ble_max_connections;      /* MaxConnectionsPerAdapter=4 */
+	guint ble_connect_timeout_ms;   /* ConnectTimeoutSec=20 */
+	guint ble_discovery_timeout_ms; /* DiscoveryTimeoutSec=30: to find a device BlueZ does not know */
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;
 	/* named devices from devices.d/ *.conf: name -> target URI */
 	GHashTable *devices;
+	/* target URI -> Board= of its devices.d entry, for those that declare one */
+	GHashTable *device_boards;
 } DfuConfig;
 
 /* path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means defaults */
@@ -37,6 +65,8 @@ DfuConfig *dfu_config_new_default(void);
 void dfu_config_free(DfuConfig *config);
 /* a name from devices.d, or the string itself when it looks like a URI */
 const char *dfu_config_resolve_target(DfuConfig *config, const char *name_or_uri);
+/* the Board= declared for the device with this target URI, or NULL */
+const char *dfu_config_get_board(DfuConfig *config, const char *uri);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuConfig, dfu_config_free)
 

@@ -72,6 +72,42 @@ test_config_defaults(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(config->state_dir, ==, DFUD_STATE_DIR);
 	g_assert_cmpstr(config->cache_dir, ==, DFUD_CACHE_DIR);
 	g_assert_cmpuint(g_hash_table_size(config->devices), ==, 0);
+	g_assert_null(config->http_ca_file);
+	g_assert_null(config->http_headers);
+	g_assert_false(config->http_allow_plain);
+	g_assert_cmpuint(config->http_connect_timeout_ms, ==, 30000);
+	g_assert_cmpuint(config->http_low_speed_limit, ==, 100);
+	g_assert_cmpuint(config->cache_max_bytes, ==, 512u << 20);
+	g_assert_cmpint(config->signature_policy, ==, DFU_SIGNATURE_POLICY_OPTIONAL);
+	g_assert_cmpstr(config->key_dir, ==, DFUD_SYSCONFDIR "/keys");
+	g_assert_cmpstr(config->ble_adapter, ==, "hci0");
+	g_assert_cmpuint(config->ble_max_connections, ==, 4);
+}
+
+static void
+test_config_typed_values(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuConfig) config = NULL;
+
+	write_file(f->conf,
+	           "[http]\nCAFile=/etc/ssl/fleet.pem\nHeaders=Authorization: Bearer x; X-Site: 7 ;\n"
+	           "AllowPlainHttp=yes\nProxy=\n"
+	           "[cache]\nMaxSize=2G\n"
+	           "[verify]\nSignature=Required\nKeyDirectory=/srv/keys\n"
+	           "[ble]\nDefaultAdapter=hci1\n");
+	config = dfu_config_load(f->conf, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(config->http_ca_file, ==, "/etc/ssl/fleet.pem");
+	g_assert_cmpuint(g_strv_length(config->http_headers), ==, 2);
+	g_assert_cmpstr(config->http_headers[0], ==, "Authorization: Bearer x");
+	g_assert_cmpstr(config->http_headers[1], ==, "X-Site: 7");
+	g_assert_true(config->http_allow_plain);
+	g_assert_null(config->http_proxy);
+	g_assert_cmpuint(config->cache_max_bytes, ==, G_GUINT64_CONSTANT(2) << 30);
+	g_assert_cmpint(config->signature_policy, ==, DFU_SIGNATURE_POLICY_REQUIRED);
+	g_assert_cmpstr(config->key_dir, ==, "/srv/keys");
+	g_assert_cmpstr(config->ble_adapter, ==, "hci1");
 }
 
 static void
@@ -129,6 +165,10 @@ test_config_refused(Fixture *f, gconstpointer data)
 	assert_config_refused(f, "[smp]\nResponseTimeoutSec=\n", "ResponseTimeoutSec");
 	assert_config_refused(f, "[smp]\nResponseTimeoutSec=0.0001\n", "ResponseTimeoutSec");
 	assert_config_refused(f, "not a key file", f->conf);
+	assert_config_refused(f, "[http]\nAllowPlainHttp=perhaps\n", "not a valid boolean");
+	assert_config_refused(f, "[cache]\nMaxSize=12T\n", "MaxSize");
+	assert_config_refused(f, "[cache]\nMaxSize=M\n", "MaxSize");
+	assert_config_refused(f, "[verify]\nSignature=maybe\n", "off, optional, required");
 }
 
 static void
@@ -139,7 +179,7 @@ test_config_devices(Fixture *f, gconstpointer data)
 
 	write_device_file(f, "10-kitchen.conf",
 	                  "[Device kitchen-node]\nTarget=serial:/dev/ttyACM0?baud=115200\n"
-	                  "[Device porch]\nTarget=ble:c4:12:34:56:78:9a\n");
+	                  "[Device porch]\nTarget=ble:c4:12:34:56:78:9a\nBoard=nrf52840dk/nrf52840\n");
 	write_device_file(f, "ignored.txt", "garbage");
 	config = dfu_config_load(f->conf, &error);
 	g_assert_no_error(error);
@@ -149,6 +189,8 @@ test_config_devices(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(dfu_config_resolve_target(config, "porch"), ==, "ble:C4:12:34:56:78:9A");
 	g_assert_cmpstr(dfu_config_resolve_target(config, "serial:/dev/ttyS1"), ==, "serial:/dev/ttyS1");
 	g_assert_null(dfu_config_resolve_target(config, "garage"));
+	g_assert_cmpstr(dfu_config_get_board(config, "ble:C4:12:34:56:78:9A"), ==, "nrf52840dk/nrf52840");
+	g_assert_null(dfu_config_get_board(config, "serial:/dev/ttyACM0?baud=115200"));
 }
 
 static void
@@ -190,6 +232,8 @@ main(int argc, char **argv)
 	g_test_add("/core/config/defaults", Fixture, NULL, fixture_set_up, test_config_defaults,
 	           fixture_tear_down);
 	g_test_add("/core/config/values", Fixture, NULL, fixture_set_up, test_config_values,
+	           fixture_tear_down);
+	g_test_add("/core/config/typed-values", Fixture, NULL, fixture_set_up, test_config_typed_values,
 	           fixture_tear_down);
 	g_test_add("/core/config/refused", Fixture, NULL, fixture_set_up, test_config_refused,
 	           fixture_tear_down);
