@@ -21,6 +21,7 @@ struct _DfuJob {
 	char *target;
 	char *source;
 	char *bundle_path;
+	char *signature_path;
 	DfuJobOptions options;
 	DfuJobState state;
 	DfuJobPhase phase;
@@ -128,6 +129,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->target);
 	g_free(self->source);
 	g_free(self->bundle_path);
+	g_free(self->signature_path);
 	dfu_job_options_clear(&self->options);
 	g_free(self->message);
 	g_variant_unref(self->device_error);
@@ -207,6 +209,21 @@ dfu_job_set_bundle_path(DfuJob *self, const char *bundle_path)
 	g_return_if_fail(DFU_IS_JOB(self));
 	g_free(self->bundle_path);
 	self->bundle_path = g_strdup(bundle_path);
+}
+
+const char *
+dfu_job_get_signature_path(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->signature_path;
+}
+
+void
+dfu_job_set_signature_path(DfuJob *self, const char *signature_path)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_free(self->signature_path);
+	self->signature_path = g_strdup(signature_path);
 }
 
 const DfuJobOptions *
@@ -517,6 +534,10 @@ dfu_job_to_json(DfuJob *self)
 		json_builder_set_member_name(builder, "bundle-path");
 		json_builder_add_string_value(builder, self->bundle_path);
 	}
+	if (self->signature_path != NULL) {
+		json_builder_set_member_name(builder, "signature-path");
+		json_builder_add_string_value(builder, self->signature_path);
+	}
 	json_builder_set_member_name(builder, "options");
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "confirm");
@@ -791,6 +812,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_string(obj, "target", &job->target, error) ||
 	    !json_read_string(obj, "source", &job->source, error) ||
 	    !json_read_string(obj, "bundle-path", &job->bundle_path, error) ||
+	    !json_read_string(obj, "signature-path", &job->signature_path, error) ||
 	    !json_read_options(obj, &job->options, error) ||
 	    !json_read_enum(obj, "state", state_from_string, &state, error) ||
 	    !json_read_enum(obj, "phase", phase_from_string, &phase, error) ||

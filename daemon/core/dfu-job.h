@@ -61,6 +61,8 @@ const char *dfu_job_get_target(DfuJob *self);
 const char *dfu_job_get_source(DfuJob *self);
 /* the bundle copy in the cache directory, owned by the job */
 const char *dfu_job_get_bundle_path(DfuJob *self);
+/* a detached signature of the bundle, owned by the job like the bundle; NULL when none came with it */
+const char *dfu_job_get_signature_path(DfuJob *self);
 const DfuJobOptions *dfu_job_get_options(DfuJob *self);
 
 DfuJobState dfu_job_get_state(DfuJob *self);

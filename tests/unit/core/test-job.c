@@ -121,6 +121,7 @@ test_job_json_round_trip(void)
 	dfu_job_set_phase(job, DFU_JOB_PHASE_TESTING);
 	dfu_job_set_progress(job, 400, 800);
 	dfu_job_set_attempt(job, 2);
+	dfu_job_set_signature_path(job, "/cache/x.sig");
 	dfu_job_set_result(job, DFU_STATUS_TEST_REFUSED, "no \"test\" for you",
 	                   g_variant_builder_end(builder));
 	dfu_job_log(job, "line %d", 1);
@@ -135,6 +136,7 @@ test_job_json_round_trip(void)
 	g_assert_cmpstr(dfu_job_get_target(copy), ==, "serial:/dev/ttyACM0");
 	g_assert_cmpstr(dfu_job_get_source(copy), ==, "app.zip");
 	g_assert_cmpstr(dfu_job_get_bundle_path(copy), ==, "/cache/x.bundle");
+	g_assert_cmpstr(dfu_job_get_signature_path(copy), ==, "/cache/x.sig");
 	g_assert_true(dfu_job_get_options(copy)->confirm);
 	g_assert_false(dfu_job_get_options(copy)->force);
 	g_assert_cmpuint(dfu_job_get_options(copy)->max_attempts, ==, 5);
