@@ -227,6 +227,8 @@ accesslog.filename = "$T/lighttpd-access.log"
 ssl.engine = "enable"
 ssl.pemfile = "$T/tls/server.pem"
 ssl.privkey = "$T/tls/server.key"
+# its bandwidth limit stalls multiplexed HTTP/2 streams
+server.feature-flags = ("server.h2proto" => "disable")
 ${1:-}
 CONF
 	lighttpd -D -f "$T/lighttpd.conf" >>"$T/lighttpd-error.log" 2>&1 &
@@ -376,4 +378,16 @@ job_state_is() {
 wait_job_done() {
 	wait_for "$1" "job $2 to finish" bash -c \
 		"s=\$($DFUCTL status --json $2 | jq -r .State); [ \"\$s\" != queued ] && [ \"\$s\" != running ]"
+}
+
+# submit TARGET BUNDLE [dfuctl start options...]: starts a job without waiting, prints its number
+submit() {
+	local target=$1 bundle=$2 path
+	shift 2
+	path=$("$DFUCTL" start --no-wait "$@" "$target" "$bundle") || fail "cannot submit $bundle"
+	echo "${path##*/}"
+}
+
+sha256_of() {
+	sha256sum <"$1" | cut -d' ' -f1
 }
