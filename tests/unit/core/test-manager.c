@@ -9,6 +9,7 @@
 #include "test-util.h"
 #include "dfu-bundle-import.h"
 #include "dfu-error.h"
+#include "dfu-job-private.h"
 #include "dfu-manager.h"
 #include "dfu-retry.h"
 #include "dfu-store.h"
@@ -163,6 +164,7 @@ typedef struct {
 	DfuConfig *config;
 	TestRunner runner;
 	DfuManager *manager;
+	DfuFetcher *fetcher;
 	GPtrArray *finished;
 	GPtrArray *removed;
 } Fixture;
@@ -188,6 +190,8 @@ fixture_new_manager(Fixture *f, ScriptFunc script)
 
 	f->runner.script = script;
 	f->manager = dfu_manager_new(f->config, &f->runner.parent);
+	if (f->fetcher != NULL)
+		dfu_manager_set_fetcher(f->manager, f->fetcher);
 	g_signal_connect(f->manager, "job-finished", G_CALLBACK(on_job_finished), f);
 	g_signal_connect(f->manager, "job-removed", G_CALLBACK(on_job_removed), f);
 	g_assert_true(dfu_manager_start(f->manager, &error));
@@ -239,6 +243,7 @@ static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
 	fixture_stop_manager(f);
+	g_clear_pointer(&f->fetcher, dfu_fetcher_free);
 	g_ptr_array_unref(f->runner.live);
 	g_ptr_array_unref(f->finished);
 	g_ptr_array_unref(f->removed);
@@ -824,6 +829,283 @@ test_manager_import_storage_error(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(dfu_job_get_message(job), f->config->cache_dir));
 }
 
+static DfuFetcher *
+fixture_new_fetcher(Fixture *f)
+{
+	DfuFetchSettings settings = {.allow_http = f->config->http_allow_plain};
+
+	if (f->fetcher == NULL)
+		f->fetcher = dfu_fetcher_new(&settings);
+	dfu_manager_set_fetcher(f->manager, f->fetcher);
+	return f->fetcher;
+}
+
+static void
+test_manager_url_refused(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	DfuJobOptions bad_digest = {.confirm = TRUE, .expected_sha256 = (char *)"abc"};
+	DfuJobOptions sig_url = {.confirm = TRUE, .signature_url = (char *)"https://127.0.0.1/a.sig"};
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	g_assert_null(
+	        dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", "https://127.0.0.1/a", NULL, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
+	g_clear_error(&error);
+
+	fixture_new_fetcher(f);
+	g_assert_null(
+	        dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", "http://127.0.0.1/a", NULL, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "plain http"));
+	g_clear_error(&error);
+	g_assert_null(
+	        dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", "ftp://127.0.0.1/a", NULL, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_null(dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", "https://127.0.0.1/a",
+	                                     &bad_digest, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "expected-sha256"));
+	g_clear_error(&error);
+	fd = memfd_with("image");
+	g_assert_null(dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &sig_url, &error));
+	close(fd);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+}
+
+/* nothing listens on port 1: every download fails at once, and may pass later */
+#define UNREACHABLE_URL "https://127.0.0.1:1/app.bin"
+
+static void
+test_manager_url_retries(Fixture *f, gconstpointer data)
+{
+	DfuJobOptions options = {.confirm = TRUE, .max_attempts = 2};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	guint32 curl_code = 0;
+
+	fixture_new_manager(f, script_success);
+	fixture_new_fetcher(f);
+	job = dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", UNREACHABLE_URL, &options, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_QUEUED);
+	g_assert_cmpint(dfu_job_get_phase(job), ==, DFU_JOB_PHASE_FETCHING);
+	g_assert_cmpstr(dfu_job_get_source(job), ==, UNREACHABLE_URL);
+	g_assert_cmpstr(dfu_job_get_url(job), ==, UNREACHABLE_URL);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_FETCH_FAILED);
+	g_assert_true(g_variant_lookup(dfu_job_get_device_error(job), "curl-code", "u", &curl_code));
+	g_assert_cmpuint(curl_code, ==, 7);
+	g_assert_true(history_contains(job, "download 1 failed: fetch-failed"));
+	g_assert_false(history_contains(job, "download 2 failed"));
+	g_assert_cmpuint(f->runner.started, ==, 0);
+}
+
+static char *
+sha256_of(const char *contents)
+{
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, contents, -1);
+}
+
+/* a digest already in the cache needs no download, whatever the URL */
+static void
+test_manager_url_cached(Fixture *f, gconstpointer data)
+{
+	g_autofree char *digest = sha256_of("cached image");
+	DfuJobOptions options = {.confirm = TRUE, .expected_sha256 = digest};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) first = NULL;
+	g_autoptr(DfuJob) job = NULL;
+
+	f->config->signature_policy = DFU_SIGNATURE_POLICY_OFF;
+	fixture_new_manager(f, script_success);
+	fixture_new_fetcher(f);
+	first = submit(f, "serial:/dev/ttyA", "cached image");
+	WAIT_UNTIL(f->finished->len == 1);
+	job = dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", UNREACHABLE_URL, &options, &error);
+	g_assert_no_error(error);
+	WAIT_UNTIL(f->finished->len == 2);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpstr(dfu_job_get_bundle_path(job), ==, dfu_job_get_bundle_path(first));
+	g_assert_true(history_contains(job, "found in the cache"));
+	g_assert_null(dfu_job_get_signature_path(job));
+}
+
+/* a download cut by the daemon's stop is taken up again on the next start */
+static void
+test_manager_url_restart(Fixture *f, gconstpointer data)
+{
+	g_autofree char *digest = sha256_of("image");
+	DfuJobOptions options = {.confirm = TRUE, .expected_sha256 = digest};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) seed = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autoptr(DfuStore) store = NULL;
+	DfuJob *reloaded;
+
+	f->config->signature_policy = DFU_SIGNATURE_POLICY_OFF;
+	fixture_new_manager(f, script_success);
+	seed = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(f->finished->len == 1);
+	fixture_stop_manager(f);
+
+	store = dfu_store_new(f->config->state_dir, &error);
+	job = dfu_job_new(7, "serial:/dev/ttyB", UNREACHABLE_URL, NULL, &options);
+	dfu_job_set_url(job, UNREACHABLE_URL);
+	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	g_assert_true(dfu_store_save_job(store, job, &error));
+	g_assert_no_error(error);
+
+	g_ptr_array_set_size(f->finished, 0);
+	f->fetcher = dfu_fetcher_new(&(DfuFetchSettings){0});
+	fixture_new_manager(f, script_success);
+	reloaded = dfu_manager_lookup(f->manager, 7);
+	g_assert_nonnull(reloaded);
+	g_assert_cmpstr(dfu_job_get_url(reloaded), ==, UNREACHABLE_URL);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpuint(dfu_job_get_status_code(reloaded), ==, DFU_STATUS_SUCCESS);
+	g_assert_true(history_contains(reloaded, "fetching again"));
+}
+
+/* a server that takes the connection and never answers */
+static GSocket *
+silent_server(guint16 *port)
+{
+	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
+	g_autoptr(GSocketAddress) bound = NULL;
+	GSocket *sock = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+
+	g_assert_true(g_socket_bind(sock, any, TRUE, NULL));
+	g_assert_true(g_socket_listen(sock, NULL));
+	bound = g_socket_get_local_address(sock, NULL);
+	*port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+	return sock;
+}
+
+static void
+test_manager_url_cancel(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GSocket) server = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *url = NULL;
+	guint16 port = 0;
+
+	server = silent_server(&port);
+	url = g_strdup_printf("http://127.0.0.1:%u/app.bin", port);
+	f->config->http_allow_plain = TRUE;
+	fixture_new_manager(f, script_success);
+	fixture_new_fetcher(f);
+	job = dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", url, NULL, &error);
+	g_assert_no_error(error);
+	drain_main_context();
+	g_assert_cmpint(dfu_job_get_phase(job), ==, DFU_JOB_PHASE_FETCHING);
+	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(job), &error));
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_CANCELLED);
+	drain_main_context();
+	g_assert_cmpuint(f->finished->len, ==, 1);
+	g_assert_cmpuint(f->runner.started, ==, 0);
+}
+
+static void
+test_manager_signature_bytes(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) sig = g_bytes_new_static("detached signature", 18);
+	DfuJobOptions options = {.confirm = TRUE, .signature = sig};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *stored = NULL;
+	g_autofree char *path = NULL;
+	int fd = memfd_with("image");
+
+	fixture_new_manager(f, script_hold);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &options, &error);
+	close(fd);
+	g_assert_no_error(error);
+	path = g_strdup(dfu_job_get_signature_path(job));
+	g_assert_nonnull(path);
+	g_assert_true(g_file_get_contents(path, &stored, NULL, NULL));
+	g_assert_cmpstr(stored, ==, "detached signature");
+	WAIT_UNTIL(f->runner.started == 1);
+	f->config->keep_finished_sec = 0;
+	test_runner_release(&f->runner, dfu_job_get_id(job), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->removed->len == 1);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_manager_expected_sha256(Fixture *f, gconstpointer data)
+{
+	g_autofree char *right = sha256_of("image");
+	g_autofree char *wrong = sha256_of("other");
+	DfuJobOptions good = {.confirm = TRUE, .expected_sha256 = right};
+	DfuJobOptions bad = {.confirm = TRUE, .expected_sha256 = wrong};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) ok = NULL;
+	g_autoptr(DfuJob) mismatch = NULL;
+	g_autofree char *changed_digest = NULL;
+	g_autofree char *cached = NULL;
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	fd = memfd_with("image");
+	ok = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &good, &error);
+	close(fd);
+	g_assert_no_error(error);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpuint(dfu_job_get_status_code(ok), ==, DFU_STATUS_SUCCESS);
+
+	fd = memfd_with("image, changed");
+	mismatch = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &bad, &error);
+	close(fd);
+	g_assert_no_error(error);
+	WAIT_UNTIL(f->finished->len == 2);
+	g_assert_cmpuint(dfu_job_get_status_code(mismatch), ==, DFU_STATUS_CHECKSUM_MISMATCH);
+	changed_digest = sha256_of("image, changed");
+	cached = dfu_bundle_import_path(f->config->cache_dir, changed_digest);
+	g_assert_false(g_file_test(cached, G_FILE_TEST_EXISTS));
+}
+
+static char *
+cached_path(Fixture *f, const char *contents)
+{
+	g_autofree char *digest = sha256_of(contents);
+
+	return dfu_bundle_import_path(f->config->cache_dir, digest);
+}
+
+/* over MaxSize the least recently used bundle goes, unless a live job holds it */
+static void
+test_manager_cache_trim(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) held = NULL;
+	g_autoptr(DfuJob) done = NULL;
+	g_autoptr(DfuJob) newest = NULL;
+	g_autofree char *held_path = cached_path(f, "held 10 b");
+	g_autofree char *done_path = cached_path(f, "done 10 b");
+	g_autofree char *newest_path = cached_path(f, "last 10 b");
+
+	f->config->cache_max_bytes = 25;
+	fixture_new_manager(f, script_hold);
+	held = submit(f, "serial:/dev/ttyA", "held 10 b");
+	WAIT_UNTIL(f->runner.started == 1);
+	done = submit(f, "serial:/dev/ttyB", "done 10 b");
+	WAIT_UNTIL(f->runner.started == 2);
+	test_runner_release(&f->runner, dfu_job_get_id(done), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_true(g_file_test(done_path, G_FILE_TEST_IS_REGULAR));
+	newest = submit(f, "serial:/dev/ttyC", "last 10 b");
+	WAIT_UNTIL(dfu_job_get_bundle_path(newest) != NULL);
+	g_assert_true(g_file_test(held_path, G_FILE_TEST_IS_REGULAR));
+	g_assert_false(g_file_test(done_path, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(newest_path, G_FILE_TEST_IS_REGULAR));
+}
+
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
 int
@@ -851,5 +1133,13 @@ main(int argc, char **argv)
 	ADD("/core/manager/import", test_manager_import);
 	ADD("/core/manager/import-unreadable", test_manager_import_unreadable);
 	ADD("/core/manager/import-storage-error", test_manager_import_storage_error);
+	ADD("/core/manager/url-refused", test_manager_url_refused);
+	ADD("/core/manager/url-retries", test_manager_url_retries);
+	ADD("/core/manager/url-cached", test_manager_url_cached);
+	ADD("/core/manager/url-restart", test_manager_url_restart);
+	ADD("/core/manager/url-cancel", test_manager_url_cancel);
+	ADD("/core/manager/signature-bytes", test_manager_signature_bytes);
+	ADD("/core/manager/expected-sha256", test_manager_expected_sha256);
+	ADD("/core/manager/cache-trim", test_manager_cache_trim);
 	return g_test_run();
 }
