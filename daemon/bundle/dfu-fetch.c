@@ -592,6 +592,9 @@ transfer_finish(Transfer *t, CURLcode res)
 			g_unlink(t->part_path);
 		break;
 	case OUTCOME_FAILED:
+		/* an empty partial file has nothing to resume */
+		if (t->offset == 0)
+			g_unlink(t->part_path);
 		break;
 	}
 	/* the transfer leaves the table first, so that a callback may fetch the URL anew */

@@ -539,6 +539,7 @@ test_plain_http_refused(Fixture *f, gconstpointer data)
 typedef struct {
 	GSocketService *service;
 	guint16 port;
+	guint status; /* answer with this status and no body; 0: the partial 200 */
 	gboolean hang_up;
 	gboolean peer_closed;
 	GSocketConnection *conn;
@@ -571,6 +572,13 @@ stub_request_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autofree guint8 *body = g_malloc0(CUT_SIZE);
 
 	g_assert_cmpint(g_input_stream_read_finish(G_INPUT_STREAM(source), res, NULL), >, 0);
+	if (s->status != 0) {
+		g_autofree char *answer =
+		        g_strdup_printf("HTTP/1.1 %u Status\r\nContent-Length: 0\r\n\r\n", s->status);
+
+		g_assert_true(g_output_stream_write_all(out, answer, strlen(answer), NULL, NULL, NULL));
+		return;
+	}
 	g_assert_true(g_output_stream_write_all(out, head, strlen(head), NULL, NULL, NULL));
 	g_assert_true(g_output_stream_write_all(out, body, CUT_SIZE, NULL, NULL, NULL));
 	if (s->hang_up) {
@@ -672,6 +680,43 @@ test_connection_cut(Fixture *f, gconstpointer data)
 	result_clear(&r);
 }
 
+typedef struct {
+	guint http_status;
+	gint expected;
+} StatusCase;
+
+/* which answers may pass when asked again, and which will not */
+static const StatusCase status_cases[] = {
+        {500, DFU_STATUS_FETCH_FAILED},  {503, DFU_STATUS_FETCH_FAILED},  {408, DFU_STATUS_FETCH_FAILED},
+        {429, DFU_STATUS_FETCH_FAILED},  {403, DFU_STATUS_FETCH_REFUSED}, {401, DFU_STATUS_FETCH_REFUSED},
+        {410, DFU_STATUS_FETCH_REFUSED},
+};
+
+static void
+test_status_kinds(Fixture *f, gconstpointer data)
+{
+	DfuFetchSettings settings = {.allow_http = TRUE};
+	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
+
+	for (guint i = 0; i < G_N_ELEMENTS(status_cases); i++) {
+		StubServer stub = {.status = status_cases[i].http_status};
+		g_autofree char *url = NULL;
+		g_autofree char *part = NULL;
+		Result r = {0};
+
+		stub_start(&stub, FALSE);
+		url = g_strdup_printf("http://127.0.0.1:%u/app.bundle", stub.port);
+		part = part_path(f->cache_dir, url);
+		fetch_and_wait(fetcher, url, NULL, f->cache_dir, &r);
+		g_assert_error(r.error, DFU_ERROR, status_cases[i].expected);
+		assert_variant_u(r.device_error, "http-status", status_cases[i].http_status);
+		/* nothing arrived, so nothing is kept to resume */
+		g_assert_false(g_file_test(part, G_FILE_TEST_EXISTS));
+		stub_stop(&stub);
+		result_clear(&r);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -699,6 +744,7 @@ main(int argc, char **argv)
 	ADD("plain-http-refused", test_plain_http_refused);
 	ADD("cancel-keeps-part", test_cancel_keeps_part);
 	ADD("connection-cut", test_connection_cut);
+	ADD("status-kinds", test_status_kinds);
 #undef ADD
 	return g_test_run();
 }
