@@ -342,13 +342,20 @@ PY
 }
 
 # start_pyhttpd [pyhttpd options...]: serves $WWW over https at $PY_URL
+# (over plain http when PYHTTPD_PLAIN=1)
 start_pyhttpd() {
 	[ -n "${CA_FILE:-}" ] || make_ca
 	[ -f "$T/pyhttpd.py" ] || write_pyhttpd
 	rm -f "$T/pyhttpd.port" "$T/pyhttpd.log"
 	touch "$T/pyhttpd.log"
+	local scheme=https
+	local -a tls=(--tls "$T/tls/server.pem" "$T/tls/server.key")
+	if [ "${PYHTTPD_PLAIN:-0}" = 1 ]; then
+		scheme=http
+		tls=()
+	fi
 	python3 "$T/pyhttpd.py" --root "$WWW" --log "$T/pyhttpd.log" --port-file "$T/pyhttpd.port" \
-		--tls "$T/tls/server.pem" "$T/tls/server.key" "$@" 2>>"$T/pyhttpd-error.log" &
+		"${tls[@]}" "$@" 2>>"$T/pyhttpd-error.log" &
 	PYHTTPD_PID=$!
 	SIM_PIDS+=("$PYHTTPD_PID")
 	for _ in $(seq 200); do
@@ -356,7 +363,7 @@ start_pyhttpd() {
 		sleep 0.05
 	done
 	[ -s "$T/pyhttpd.port" ] || fail "the python server did not start"
-	PY_URL=https://127.0.0.1:$(cat "$T/pyhttpd.port")
+	PY_URL=$scheme://127.0.0.1:$(cat "$T/pyhttpd.port")
 }
 
 stop_pyhttpd() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Downloads that go wrong: a connection cut mid-file resumes with Range, a
-# server without Range starts over, a 500 is retried then fails, and a
-# server that trickles hits the low-speed limit.
+# server without Range starts over, a 500 is retried then fails, a server
+# that trickles hits the low-speed limit, and plain http needs AllowPlainHttp.
 source "$(dirname "$0")/lib.sh"
 
 make_ca
@@ -52,3 +52,18 @@ expect_job 4 failed fetch-failed
 [ "$("$DFUCTL" status --json 4 | jq -r '.DeviceError["curl-code"]')" = 28 ] ||
 	fail "not a timeout: $("$DFUCTL" status --json 4 | jq -c .DeviceError)"
 [ "$(pyhttpd_count "GET /norange.bin?slow")" = 2 ] || fail "not two tries: $(cat "$T/pyhttpd.log")"
+stop_pyhttpd
+
+log "plain http is refused, and accepted once AllowPlainHttp is set"
+PYHTTPD_PLAIN=1 start_pyhttpd
+expect_exit 1 dfuctl start "serial:$T/dev" "$PY_URL/norange.bin?plain"
+grep -q "plain http" <<<"$OUT" || fail "no reason given: $OUT"
+stop_dfud
+EXTRA_CONFIG="$EXTRA_CONFIG
+[http]
+AllowPlainHttp=true"
+write_config
+start_dfud
+expect_exit 2 dfuctl start "serial:$T/dev" "$PY_URL/norange.bin?plain"
+expect_job 5 succeeded up-to-date
+[ "$(pyhttpd_count "GET /norange.bin?plain 200")" = 1 ] || fail "not fetched over http: $(cat "$T/pyhttpd.log")"
