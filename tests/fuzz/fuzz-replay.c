@@ -416,6 +416,8 @@ main(int argc, char **argv)
 	signal(SIGTRAP, on_crash);
 	signal(SIGBUS, on_crash);
 
+	/* like libFuzzer, start with nothing at all */
+	run_one(NULL, 0);
 	for (guint i = 0; i < seeds->len; i++)
 		run_one(g_bytes_get_data(g_ptr_array_index(seeds, i), NULL),
 		        g_bytes_get_size(g_ptr_array_index(seeds, i)));
