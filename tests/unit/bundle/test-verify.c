@@ -31,31 +31,17 @@ typedef struct {
 static Keys keys;
 
 static void
-openssl(const char *dir, const char *args)
-{
-	g_autofree char *cmd = g_strdup_printf("openssl %s", args);
-	g_auto(GStrv) argv = NULL;
-	g_autofree char *err = NULL;
-	int status = -1;
-
-	g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
-	g_assert_true(g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-	                           NULL, NULL, &err, &status, NULL));
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("openssl %s: %s", args, err);
-}
-
-static void
 keys_make(Keys *k)
 {
 	k->root = g_dir_make_tmp("dfud-keys-XXXXXX", NULL);
 	k->keys = g_build_filename(k->root, "keys", NULL);
 	g_assert_cmpint(g_mkdir(k->keys, 0755), ==, 0);
-	openssl(k->root, "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out release-ec.pem");
-	openssl(k->root, "pkey -in release-ec.pem -pubout -out keys/release-ec.pem");
-	openssl(k->root, "genpkey -algorithm ed25519 -out release-ed.pem");
-	openssl(k->root, "pkey -in release-ed.pem -pubout -out keys/release-ed.pem");
-	openssl(k->root, "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out rogue.pem");
+	dfu_test_openssl(k->root,
+	                 "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out release-ec.pem");
+	dfu_test_openssl(k->root, "pkey -in release-ec.pem -pubout -out keys/release-ec.pem");
+	dfu_test_openssl(k->root, "genpkey -algorithm ed25519 -out release-ed.pem");
+	dfu_test_openssl(k->root, "pkey -in release-ed.pem -pubout -out keys/release-ed.pem");
+	dfu_test_openssl(k->root, "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out rogue.pem");
 	k->ec_key = g_build_filename(k->root, "release-ec.pem", NULL);
 	k->ed_key = g_build_filename(k->root, "release-ed.pem", NULL);
 	k->rogue = g_build_filename(k->root, "rogue.pem", NULL);
@@ -113,7 +99,7 @@ sign(Fixture *f, const char *bundle_path, const char *key)
 		                       sig);
 	else
 		args = g_strdup_printf("dgst -sha256 -sign %s -out %s %s", key, sig, bundle_path);
-	openssl(f->root, args);
+	dfu_test_openssl(f->root, args);
 	return sig;
 }
 
