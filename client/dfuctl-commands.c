@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dfu-error.h"
@@ -57,9 +58,35 @@ open_bundle(const char *file, GError **error)
 	return fd;
 }
 
-/* the Submit options, with the file's name as the source unless given */
+/* an argument like https://host/app.zip names a bundle for the daemon to fetch */
+static gboolean
+is_url(const char *arg)
+{
+	return g_uri_peek_scheme(arg) != NULL && strstr(arg, "://") != NULL;
+}
+
+/* a detached signature beside a local bundle travels with it */
+static gboolean
+add_signature_beside(GVariantDict *dict, const char *file, GError **error)
+{
+	g_autofree char *sig_file = g_strconcat(file, ".sig", NULL);
+	g_autofree char *contents = NULL;
+	gsize len = 0;
+
+	if (g_variant_dict_contains(dict, "signature") || !g_file_test(sig_file, G_FILE_TEST_IS_REGULAR))
+		return TRUE;
+	if (!g_file_get_contents(sig_file, &contents, &len, NULL)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s: cannot read", sig_file);
+		return FALSE;
+	}
+	g_variant_dict_insert_value(dict, "signature",
+	                            g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, contents, len, 1));
+	return TRUE;
+}
+
+/* the Submit options: for a file, its name as the source unless given, and its signature */
 static GVariant *
-submit_options(const DfuctlArgs *args, const char *file, GError **error)
+submit_options(const DfuctlArgs *args, const char *bundle, GError **error)
 {
 	g_autoptr(GVariant) parsed = dfuctl_options_parse((const char *const *)args->options, error);
 	g_autofree char *name = NULL;
@@ -69,15 +96,55 @@ submit_options(const DfuctlArgs *args, const char *file, GError **error)
 		return NULL;
 	g_variant_ref_sink(parsed);
 	dict = g_variant_dict_new(parsed);
+	if (is_url(bundle))
+		return g_variant_ref_sink(g_variant_dict_end(dict));
+	if (g_variant_dict_contains(dict, "signature-url")) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "signature-url goes with a bundle URL; beside a file, put the "
+		                    "signature in <file>.sig");
+		return NULL;
+	}
 	if (!g_variant_dict_contains(dict, "source-name")) {
-		name = g_path_get_basename(file);
+		name = g_path_get_basename(bundle);
 		g_variant_dict_insert(dict, "source-name", "s", name);
 	}
+	if (!add_signature_beside(dict, bundle, error))
+		return NULL;
 	return g_variant_ref_sink(g_variant_dict_end(dict));
 }
 
+static int
+append_option(sd_bus_message *call, const char *key, GVariant *value)
+{
+	const char *type = g_variant_get_type_string(value);
+	gsize len = 0;
+	const void *bytes;
+	int r;
+
+	if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
+		return sd_bus_message_append(call, "{sv}", key, type, (int)g_variant_get_boolean(value));
+	if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+		return sd_bus_message_append(call, "{sv}", key, type, g_variant_get_uint32(value));
+	if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+		return sd_bus_message_append(call, "{sv}", key, type, g_variant_get_string(value, NULL));
+	bytes = g_variant_get_fixed_array(value, &len, 1);
+	r = sd_bus_message_open_container(call, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append_basic(call, 's', key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, 'v', "ay");
+	if (r >= 0)
+		r = sd_bus_message_append_array(call, 'y', bytes, len);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	return r;
+}
+
+/* Submit with a descriptor when fd >= 0, else SubmitUrl */
 static char *
-submit(sd_bus *bus, const char *target, int fd, GVariant *options, GError **error)
+submit(sd_bus *bus, const char *target, int fd, const char *url, GVariant *options, GError **error)
 {
 	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
 	g_autoptr(sd_bus_message) call = NULL;
@@ -89,21 +156,15 @@ submit(sd_bus *bus, const char *target, int fd, GVariant *options, GError **erro
 	int r;
 
 	r = sd_bus_message_new_method_call(bus, &call, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
-	                                   DFUCTL_MANAGER_INTERFACE, "Submit");
+	                                   DFUCTL_MANAGER_INTERFACE, fd >= 0 ? "Submit" : "SubmitUrl");
 	if (r >= 0)
-		r = sd_bus_message_append(call, "sh", target, fd);
+		r = fd >= 0 ? sd_bus_message_append(call, "sh", target, fd)
+		            : sd_bus_message_append(call, "ss", target, url);
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	g_variant_iter_init(&iter, options);
 	while (r >= 0 && g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-		const char *type = g_variant_get_type_string(value);
-
-		if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
-			r = sd_bus_message_append(call, "{sv}", key, type, (int)g_variant_get_boolean(value));
-		else if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
-			r = sd_bus_message_append(call, "{sv}", key, type, g_variant_get_uint32(value));
-		else
-			r = sd_bus_message_append(call, "{sv}", key, type, g_variant_get_string(value, NULL));
+		r = append_option(call, key, value);
 		g_variant_unref(value);
 	}
 	if (r >= 0)
@@ -136,28 +197,31 @@ int
 dfuctl_cmd_start(const DfuctlArgs *args)
 {
 	const char *target = args->positional[0];
-	const char *file = args->positional[1];
+	const char *bundle = args->positional[1];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) options = NULL;
 	g_autoptr(sd_bus) bus = NULL;
 	g_autoptr(DfuctlFollow) follow = NULL;
 	g_autoptr(DfuctlJob) job = NULL;
 	g_autofree char *path = NULL;
-	int fd;
+	int fd = -1;
 
-	options = submit_options(args, file, &error);
+	options = submit_options(args, bundle, &error);
 	if (options == NULL)
 		return fail(error);
-	fd = open_bundle(file, &error);
-	if (fd < 0)
-		return fail(error);
+	if (!is_url(bundle)) {
+		fd = open_bundle(bundle, &error);
+		if (fd < 0)
+			return fail(error);
+	}
 	bus = dfuctl_bus_open(use_session_bus(args), &error);
 	/* subscribe before submitting so that the first changes are seen */
 	if (bus != NULL && !args->no_wait)
 		follow = dfuctl_follow_new(bus, output_mode(args), &error);
 	if (bus != NULL && (args->no_wait || follow != NULL))
-		path = submit(bus, target, fd, options, &error);
-	close(fd);
+		path = submit(bus, target, fd, bundle, options, &error);
+	if (fd >= 0)
+		close(fd);
 	if (path == NULL)
 		return fail(error);
 

@@ -430,6 +430,22 @@ curl_error_variant(CURLcode res, const char *message)
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
+/* a client error will not go away by asking again, except these two */
+static guint
+http_status_to_dfu(long code)
+{
+	static const long transient_client_errors[] = {408 /* request timeout */,
+	                                               429 /* too many requests */};
+
+	if (code < 400 || code >= 500)
+		return DFU_STATUS_FETCH_FAILED;
+	for (guint i = 0; i < G_N_ELEMENTS(transient_client_errors); i++) {
+		if (transient_client_errors[i] == code)
+			return DFU_STATUS_FETCH_FAILED;
+	}
+	return DFU_STATUS_FETCH_REFUSED;
+}
+
 /* whether a 416 answer means the partial file already holds the whole bundle */
 static gboolean
 transfer_part_is_whole(Transfer *t)
@@ -495,7 +511,7 @@ transfer_judge(Transfer *t, CURLcode res, GError **error, GVariant **device_erro
 		if (!t->restarted)
 			return OUTCOME_RESTART;
 	}
-	g_set_error(error, DFU_ERROR, DFU_STATUS_FETCH_FAILED, "cannot fetch %s: HTTP status %ld", t->url,
+	g_set_error(error, DFU_ERROR, http_status_to_dfu(code), "cannot fetch %s: HTTP status %ld", t->url,
 	            code);
 	*device_error = http_status_variant(code, t->url);
 	return OUTCOME_FAILED;

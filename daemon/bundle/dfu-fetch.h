@@ -28,9 +28,10 @@ typedef void (*DfuFetchProgressFunc)(DfuFetch *fetch, guint64 done, guint64 tota
 /*
  * Called once, unless the fetch was cancelled. On success path is the cached
  * bundle and sha256 its lowercase hex digest; on failure error is in
- * DFU_ERROR and device_error, when not NULL, an a{sv} with "http-status" u and
- * "url" s, or "curl-error" s and "curl-code" u. Everything is borrowed, and
- * the handle is invalid once this returns.
+ * DFU_ERROR (FETCH_REFUSED for an HTTP 4xx other than 408 and 429, which may
+ * not be asked again; FETCH_FAILED for what may pass) and device_error, when not NULL, an a{sv} with
+ * "http-status" u and "url" s, or "curl-error" s and "curl-code" u. Everything is borrowed, and the handle is
+ * invalid once this returns.
  */
 typedef void (*DfuFetchDoneFunc)(DfuFetch *fetch, const char *path, const char *sha256, const GError *error,
                                  GVariant *device_error, gpointer user_data);

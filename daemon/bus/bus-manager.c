@@ -55,6 +55,9 @@ manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 {
 	DfuBusManager *self = userdata;
 	g_auto(DfuJobOptions) options = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *path = NULL;
 	const char *target = NULL;
 	const char *url = NULL;
 	int r;
@@ -68,8 +71,11 @@ manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	r = dfu_bus_options_read(m, &options, ret_error);
 	if (r < 0)
 		return r;
-	return dfu_bus_error_setf(ret_error, DFU_STATUS_NOT_SUPPORTED,
-	                          "Fetching bundles from a URL is not supported by this daemon yet");
+	job = dfu_manager_submit_url(self->manager, target, url, &options, &error);
+	if (job == NULL)
+		return dfu_bus_error_set(ret_error, error);
+	path = dfu_bus_job_path(dfu_job_get_id(job));
+	return sd_bus_reply_method_return(m, "o", path);
 }
 
 static int

@@ -7,16 +7,19 @@
 
 typedef struct {
 	const char *key;
-	char type; /* D-Bus type code of the variant's contents */
+	const char *type; /* D-Bus signature of the variant's contents */
 	size_t offset;
 } DfuBusOption;
 
 static const DfuBusOption option_table[] = {
-        {"confirm", SD_BUS_TYPE_BOOLEAN, offsetof(DfuJobOptions, confirm)},
-        {"force", SD_BUS_TYPE_BOOLEAN, offsetof(DfuJobOptions, force)},
-        {"allow-downgrade", SD_BUS_TYPE_BOOLEAN, offsetof(DfuJobOptions, allow_downgrade)},
-        {"max-attempts", SD_BUS_TYPE_UINT32, offsetof(DfuJobOptions, max_attempts)},
-        {"source-name", SD_BUS_TYPE_STRING, offsetof(DfuJobOptions, name)},
+        {"confirm", "b", offsetof(DfuJobOptions, confirm)},
+        {"force", "b", offsetof(DfuJobOptions, force)},
+        {"allow-downgrade", "b", offsetof(DfuJobOptions, allow_downgrade)},
+        {"max-attempts", "u", offsetof(DfuJobOptions, max_attempts)},
+        {"source-name", "s", offsetof(DfuJobOptions, name)},
+        {"expected-sha256", "s", offsetof(DfuJobOptions, expected_sha256)},
+        {"signature-url", "s", offsetof(DfuJobOptions, signature_url)},
+        {"signature", "ay", offsetof(DfuJobOptions, signature)},
 };
 
 static const DfuBusOption *
@@ -33,9 +36,11 @@ static int
 option_read_value(sd_bus_message *m, const DfuBusOption *opt, DfuJobOptions *options, sd_bus_error *ret_error)
 {
 	gpointer field = (guint8 *)options + opt->offset;
-	const char type_string[2] = {opt->type, '\0'};
+	const char *type_string = opt->type;
 	const char *contents = NULL;
 	const char *str = NULL;
+	const void *bytes = NULL;
+	size_t n_bytes = 0;
 	int b = 0;
 	int r;
 
@@ -50,7 +55,14 @@ option_read_value(sd_bus_message *m, const DfuBusOption *opt, DfuJobOptions *opt
 	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, type_string);
 	if (r < 0)
 		return r;
-	switch (opt->type) {
+	switch (opt->type[0]) {
+	case SD_BUS_TYPE_ARRAY:
+		r = sd_bus_message_read_array(m, SD_BUS_TYPE_BYTE, &bytes, &n_bytes);
+		if (r >= 0) {
+			g_clear_pointer((GBytes **)field, g_bytes_unref);
+			*(GBytes **)field = g_bytes_new(bytes, n_bytes);
+		}
+		break;
 	case SD_BUS_TYPE_BOOLEAN:
 		r = sd_bus_message_read_basic(m, SD_BUS_TYPE_BOOLEAN, &b);
 		*(gboolean *)field = b != 0;

@@ -20,6 +20,7 @@ struct _DfuJob {
 	guint64 id;
 	char *target;
 	char *source;
+	char *url;
 	char *bundle_path;
 	char *signature_path;
 	DfuJobOptions options;
@@ -112,6 +113,19 @@ void
 dfu_job_options_clear(DfuJobOptions *options)
 {
 	g_clear_pointer(&options->name, g_free);
+	g_clear_pointer(&options->expected_sha256, g_free);
+	g_clear_pointer(&options->signature_url, g_free);
+	g_clear_pointer(&options->signature, g_bytes_unref);
+}
+
+void
+dfu_job_options_copy(DfuJobOptions *dest, const DfuJobOptions *src)
+{
+	*dest = *src;
+	dest->name = g_strdup(src->name);
+	dest->expected_sha256 = g_strdup(src->expected_sha256);
+	dest->signature_url = g_strdup(src->signature_url);
+	dest->signature = src->signature != NULL ? g_bytes_ref(src->signature) : NULL;
 }
 
 static void
@@ -128,6 +142,7 @@ dfu_job_finalize(GObject *object)
 
 	g_free(self->target);
 	g_free(self->source);
+	g_free(self->url);
 	g_free(self->bundle_path);
 	g_free(self->signature_path);
 	dfu_job_options_clear(&self->options);
@@ -167,10 +182,8 @@ dfu_job_new(guint64 id, const char *target, const char *source, const char *bund
 	self->target = g_strdup(target != NULL ? target : "");
 	self->source = g_strdup(source != NULL ? source : "");
 	self->bundle_path = g_strdup(bundle_path);
-	if (options != NULL) {
-		self->options = *options;
-		self->options.name = g_strdup(options->name);
-	}
+	if (options != NULL)
+		dfu_job_options_copy(&self->options, options);
 	self->created = g_get_real_time();
 	return self;
 }
@@ -194,6 +207,21 @@ dfu_job_get_source(DfuJob *self)
 {
 	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
 	return self->source;
+}
+
+const char *
+dfu_job_get_url(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->url;
+}
+
+void
+dfu_job_set_url(DfuJob *self, const char *url)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_free(self->url);
+	self->url = g_strdup(url);
 }
 
 const char *
@@ -530,6 +558,10 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_string_value(builder, self->target);
 	json_builder_set_member_name(builder, "source");
 	json_builder_add_string_value(builder, self->source);
+	if (self->url != NULL) {
+		json_builder_set_member_name(builder, "url");
+		json_builder_add_string_value(builder, self->url);
+	}
 	if (self->bundle_path != NULL) {
 		json_builder_set_member_name(builder, "bundle-path");
 		json_builder_add_string_value(builder, self->bundle_path);
@@ -551,6 +583,15 @@ dfu_job_to_json(DfuJob *self)
 	if (self->options.name != NULL) {
 		json_builder_set_member_name(builder, "source-name");
 		json_builder_add_string_value(builder, self->options.name);
+	}
+	/* the signature bytes live on as the job's signature file */
+	if (self->options.expected_sha256 != NULL) {
+		json_builder_set_member_name(builder, "expected-sha256");
+		json_builder_add_string_value(builder, self->options.expected_sha256);
+	}
+	if (self->options.signature_url != NULL) {
+		json_builder_set_member_name(builder, "signature-url");
+		json_builder_add_string_value(builder, self->options.signature_url);
 	}
 	json_builder_end_object(builder);
 	json_builder_set_member_name(builder, "state");
@@ -692,7 +733,9 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_bool(o, "force", &options->force, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
-	       json_read_string(o, "source-name", &options->name, error);
+	       json_read_string(o, "source-name", &options->name, error) &&
+	       json_read_string(o, "expected-sha256", &options->expected_sha256, error) &&
+	       json_read_string(o, "signature-url", &options->signature_url, error);
 }
 
 static gboolean
@@ -811,6 +854,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
 	    !json_read_string(obj, "target", &job->target, error) ||
 	    !json_read_string(obj, "source", &job->source, error) ||
+	    !json_read_string(obj, "url", &job->url, error) ||
 	    !json_read_string(obj, "bundle-path", &job->bundle_path, error) ||
 	    !json_read_string(obj, "signature-path", &job->signature_path, error) ||
 	    !json_read_options(obj, &job->options, error) ||

@@ -46,6 +46,9 @@ typedef struct {
 	gboolean allow_downgrade; /* "allow-downgrade" b */
 	guint max_attempts;       /* "max-attempts" u, 0 = configured default */
 	gchar *name;              /* "source-name" s: shown as Source, e.g. the file name */
+	gchar *expected_sha256;   /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
+	gchar *signature_url;     /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
+	GBytes *signature;        /* "signature" ay: a detached signature, kept as the job's signature file */
 } DfuJobOptions;
 
 #define DFU_TYPE_JOB (dfu_job_get_type())
@@ -59,6 +62,8 @@ DfuJob *dfu_job_new(guint64 id, const char *target, const char *source, const ch
 guint64 dfu_job_get_id(DfuJob *self);
 const char *dfu_job_get_target(DfuJob *self);
 const char *dfu_job_get_source(DfuJob *self);
+/* where the bundle is fetched from, NULL for a bundle passed as a file descriptor */
+const char *dfu_job_get_url(DfuJob *self);
 /* the bundle copy in the cache directory, owned by the job */
 const char *dfu_job_get_bundle_path(DfuJob *self);
 /* a detached signature of the bundle, owned by the job like the bundle; NULL when none came with it */
@@ -104,5 +109,7 @@ char *dfu_job_to_json(DfuJob *self);
 DfuJob *dfu_job_new_from_json(const char *json, GError **error);
 
 void dfu_job_options_clear(DfuJobOptions *options);
+/* a deep copy of src into dest, which holds nothing yet */
+void dfu_job_options_copy(DfuJobOptions *dest, const DfuJobOptions *src);
 
 G_END_DECLS

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib/gstdio.h>
+
 #include "dfu-bundle-import.h"
-#include "dfu-bundle-refs.h"
+#include "dfu-cache.h"
 #include "dfu-error.h"
 #include "dfu-job-private.h"
 #include "dfu-manager.h"
@@ -12,6 +15,7 @@
 #define PROGRESS_PERSIST_INTERVAL_MS 2000
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
+#define SHA256_HEX_LEN 64
 
 /* a finished outcome and the state the job ends in */
 typedef struct {
@@ -37,7 +41,12 @@ typedef struct {
 	DfuJob *job;
 	gulong changed_id;
 	GCancellable *import_cancellable; /* set while the bundle is being copied */
-	CallbackCtx *attempt_ctx;         /* set while an attempt runs */
+	DfuFetch *fetch;                  /* set while the bundle is being downloaded */
+	DfuFetch *signature_fetch;        /* set while its detached signature is */
+	char *fetched_path;               /* the bundle is here, the signature still on its way */
+	guint fetch_failures;
+	guint fetch_retry_id;
+	CallbackCtx *attempt_ctx; /* set while an attempt runs */
 	gpointer attempt;
 	char *device_key;
 	char *link_key;
@@ -54,7 +63,8 @@ struct _DfuManager {
 	DfuConfig *config;
 	DfuRunner *runner;
 	DfuStore *store;
-	DfuBundleRefs *refs;
+	DfuCache *cache;
+	DfuFetcher *fetcher;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
 	GHashTable *busy_keys; /* device keys of running attempts */
 	GHashTable *link_use;  /* shared link key -> running attempts on it */
@@ -202,9 +212,27 @@ entry_new(DfuManager *self, DfuJob *job)
 	return entry;
 }
 
+/* drops the downloads of a job; partial files stay for a later resume */
+static void
+entry_stop_fetch(ManagerEntry *entry)
+{
+	g_clear_pointer(&entry->fetch, dfu_fetch_cancel);
+	g_clear_pointer(&entry->signature_fetch, dfu_fetch_cancel);
+	g_clear_handle_id(&entry->fetch_retry_id, g_source_remove);
+	g_clear_pointer(&entry->fetched_path, g_free);
+}
+
+static gboolean
+entry_is_fetching(ManagerEntry *entry)
+{
+	return entry->fetch != NULL || entry->signature_fetch != NULL || entry->fetch_retry_id != 0 ||
+	       entry->fetched_path != NULL;
+}
+
 static void
 entry_free(ManagerEntry *entry)
 {
+	entry_stop_fetch(entry);
 	g_clear_signal_handler(&entry->changed_id, entry->job);
 	g_clear_handle_id(&entry->retry_id, g_source_remove);
 	g_clear_handle_id(&entry->persist_id, g_source_remove);
@@ -382,7 +410,8 @@ static gboolean
 entry_is_ready(ManagerEntry *entry)
 {
 	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
-	       entry->retry_id == 0 && dfu_job_get_bundle_path(entry->job) != NULL;
+	       !entry_is_fetching(entry) && entry->retry_id == 0 &&
+	       dfu_job_get_bundle_path(entry->job) != NULL;
 }
 
 static gint
@@ -464,8 +493,11 @@ manager_remove_entry(DfuManager *self, ManagerEntry *entry)
 	g_hash_table_remove(self->entries, &id);
 	if (!dfu_store_delete_job(self->store, id, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", id, error->message);
-	if (dfu_job_get_bundle_path(job) != NULL)
-		dfu_bundle_refs_drop(self->refs, dfu_job_get_bundle_path(job));
+	/* the bundle stays in the cache for later jobs; the signature was this job's alone */
+	if (dfu_job_get_signature_path(job) != NULL && g_unlink(dfu_job_get_signature_path(job)) != 0 &&
+	    errno != ENOENT)
+		g_warning("job %" G_GUINT64_FORMAT ": cannot delete %s: %s", id,
+		          dfu_job_get_signature_path(job), g_strerror(errno));
 	g_signal_emit(self, signals[SIGNAL_JOB_REMOVED], 0, job);
 	manager_update_counts(self);
 }
@@ -527,6 +559,59 @@ manager_arm_expiry(DfuManager *self, guint delay_ms)
 	self->expire_id = g_timeout_add(delay_ms, manager_expire_cb, self);
 }
 
+/* the bundles that queued and running jobs hold, which the cache must keep */
+static GHashTable *
+manager_live_bundles(DfuManager *self)
+{
+	GHashTable *keep = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTableIter iter;
+	ManagerEntry *entry;
+
+	g_hash_table_iter_init(&iter, self->entries);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry)) {
+		const char *path = dfu_job_get_bundle_path(entry->job);
+
+		if (dfu_job_is_finished(entry->job))
+			continue;
+		if (path != NULL)
+			g_hash_table_add(keep, (gpointer)path);
+		if (entry->fetched_path != NULL)
+			g_hash_table_add(keep, entry->fetched_path);
+	}
+	return keep;
+}
+
+static void
+manager_trim_cache(DfuManager *self)
+{
+	g_autoptr(GHashTable) keep = manager_live_bundles(self);
+
+	dfu_cache_trim(self->cache, keep);
+}
+
+/* the bundle is in the cache: the job may run */
+static void
+manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
+{
+	dfu_cache_touch(self->cache, path);
+	entry_begin(entry);
+	dfu_job_set_bundle_path(entry->job, path);
+	dfu_job_log(entry->job, "bundle stored as %s", path);
+	entry->dirty = TRUE;
+	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
+	entry_end(entry);
+	manager_trim_cache(self);
+	manager_schedule(self);
+}
+
+static gboolean
+digest_matches(const char *path, const char *expected)
+{
+	g_autofree char *digest = dfu_cache_path_digest(path);
+
+	return digest != NULL && g_ascii_strcasecmp(digest, expected) == 0;
+}
+
 static void
 manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -534,55 +619,299 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 	g_autoptr(DfuManager) self = g_weak_ref_get(&ctx->manager);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = dfu_bundle_import_finish(result, &error);
+	g_autoptr(GHashTable) keep = NULL;
+	const char *expected;
 	ManagerEntry *entry;
 
 	if (self == NULL)
 		return;
-	/* take the reference before deletions held back by the import may run */
-	if (path != NULL)
-		dfu_bundle_refs_add(self->refs, path);
-	dfu_bundle_refs_import_end(self->refs);
+	dfu_cache_import_end(self->cache);
 	entry = manager_lookup_entry(self, ctx->id);
 	if (entry != NULL)
 		g_clear_object(&entry->import_cancellable);
-	if (entry == NULL || dfu_job_is_finished(entry->job) || self->stopping) {
-		if (path != NULL)
-			dfu_bundle_refs_drop(self->refs, path);
+	if (entry == NULL || dfu_job_is_finished(entry->job) || self->stopping)
 		return;
-	}
 	if (path == NULL) {
 		manager_finish(self, entry, dfu_error_get_status(error), error->message, NULL);
 		return;
 	}
-	entry_begin(entry);
-	dfu_job_set_bundle_path(entry->job, path);
-	dfu_job_log(entry->job, "bundle stored as %s", path);
-	entry->dirty = TRUE;
-	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
-	entry_end(entry);
-	manager_schedule(self);
+	expected = dfu_job_get_options(entry->job)->expected_sha256;
+	if (expected != NULL && !digest_matches(path, expected)) {
+		g_autofree char *digest = dfu_cache_path_digest(path);
+		g_autofree char *message =
+		        g_strdup_printf("the bundle has SHA-256 %s, expected %s", digest, expected);
+
+		keep = manager_live_bundles(self);
+		if (!g_hash_table_contains(keep, path))
+			g_unlink(path);
+		manager_finish(self, entry, DFU_STATUS_CHECKSUM_MISMATCH, message, NULL);
+		return;
+	}
+	manager_bundle_ready(self, entry, path);
 }
 
 static void
 manager_start_import(DfuManager *self, ManagerEntry *entry, int fd)
 {
 	entry->import_cancellable = g_cancellable_new();
-	dfu_bundle_refs_import_begin(self->refs);
+	dfu_cache_import_begin(self->cache);
 	dfu_bundle_import_async(self->config->cache_dir, fd, entry->import_cancellable,
 	                        manager_import_done_cb, callback_ctx_new(self, dfu_job_get_id(entry->job)));
 }
 
-DfuJob *
-dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
-                      GError **error)
+static void manager_start_fetch(DfuManager *self, ManagerEntry *entry);
+
+static gboolean
+entry_fetch_retry_cb(gpointer user_data)
 {
+	ManagerEntry *entry = user_data;
+
+	entry->fetch_retry_id = 0;
+	manager_start_fetch(entry->manager, entry);
+	return G_SOURCE_REMOVE;
+}
+
+/* a download failed: retry what may pass, give up on the rest */
+static void
+manager_fetch_failed(DfuManager *self, ManagerEntry *entry, const GError *error, GVariant *device_error)
+{
+	guint code = dfu_error_get_status(error);
+
+	entry_stop_fetch(entry);
+	entry->fetch_failures++;
+	if (dfu_status_is_recoverable(code) && entry->fetch_failures < entry_max_attempts(self, entry)) {
+		guint delay_ms = dfu_retry_delay_ms(self->config->retry_delay_ms, entry->fetch_failures);
+
+		dfu_job_log(entry->job, "download %u failed: %s: %s; retrying in %u ms",
+		            entry->fetch_failures, dfu_status_to_name(code), error->message, delay_ms);
+		entry->fetch_retry_id = g_timeout_add(delay_ms, entry_fetch_retry_cb, entry);
+		return;
+	}
+	manager_finish(self, entry, code, error->message, device_error);
+	manager_schedule(self);
+}
+
+/* both downloads are over: hands the bundle to the job */
+static void
+manager_fetch_check_done(DfuManager *self, ManagerEntry *entry)
+{
+	g_autofree char *path = NULL;
+
+	if (entry->fetch != NULL || entry->signature_fetch != NULL || entry->fetched_path == NULL)
+		return;
+	path = g_steal_pointer(&entry->fetched_path);
+	manager_bundle_ready(self, entry, path);
+}
+
+static void
+manager_fetch_progress_cb(DfuFetch *fetch, guint64 done, guint64 total, gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+
+	dfu_job_set_progress(entry->job, done, total);
+}
+
+static void
+manager_fetch_done_cb(DfuFetch *fetch, const char *path, const char *sha256, const GError *error,
+                      GVariant *device_error, gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+	DfuManager *self = entry->manager;
+
+	entry->fetch = NULL;
+	if (error != NULL) {
+		manager_fetch_failed(self, entry, error, device_error);
+		return;
+	}
+	dfu_cache_remember_url(self->cache, dfu_job_get_url(entry->job), sha256);
+	dfu_job_log(entry->job, "downloaded %s", dfu_job_get_url(entry->job));
+	entry->fetched_path = g_strdup(path);
+	manager_fetch_check_done(self, entry);
+}
+
+static gboolean
+delete_file_cb(gpointer user_data)
+{
+	g_unlink(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+manager_keep_signature(DfuManager *self, ManagerEntry *entry, const char *path, GError **error)
+{
+	g_autoptr(GMappedFile) file = g_mapped_file_new(path, FALSE, error);
+	g_autoptr(GBytes) bytes = NULL;
+	g_autofree char *stored = NULL;
+
+	if (file == NULL)
+		return FALSE;
+	if (g_mapped_file_get_length(file) > DFU_CACHE_SIGNATURE_MAX_SIZE) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
+		            "the signature is larger than %u KiB", DFU_CACHE_SIGNATURE_MAX_SIZE / 1024);
+		return FALSE;
+	}
+	bytes = g_mapped_file_get_bytes(file);
+	stored = dfu_cache_store_signature(self->cache, dfu_job_get_id(entry->job), bytes, error);
+	if (stored == NULL)
+		return FALSE;
+	entry_begin(entry);
+	dfu_job_set_signature_path(entry->job, stored);
+	dfu_job_log(entry->job, "signature stored as %s", stored);
+	entry->dirty = TRUE;
+	entry_end(entry);
+	return TRUE;
+}
+
+static void
+manager_signature_done_cb(DfuFetch *fetch, const char *path, const char *sha256, const GError *error,
+                          GVariant *device_error, gpointer user_data)
+{
+	ManagerEntry *entry = user_data;
+	DfuManager *self = entry->manager;
+	g_autoptr(GError) keep_error = NULL;
+	guint32 http_status = 0;
+
+	entry->signature_fetch = NULL;
+	/* whether a bundle without a signature may run is the verify policy's call */
+	if (error != NULL && device_error != NULL &&
+	    g_variant_lookup(device_error, "http-status", "u", &http_status) && http_status == 404) {
+		dfu_job_log(entry->job, "no detached signature: %s", error->message);
+	} else if (error != NULL) {
+		manager_fetch_failed(self, entry, error, device_error);
+		return;
+	} else {
+		/* every job that waited for this file gets it before it goes */
+		g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, delete_file_cb, g_strdup(path), g_free);
+		if (!manager_keep_signature(self, entry, path, &keep_error)) {
+			entry_stop_fetch(entry);
+			manager_finish(self, entry, dfu_error_get_status(keep_error), keep_error->message,
+			               NULL);
+			manager_schedule(self);
+			return;
+		}
+	}
+	manager_fetch_check_done(self, entry);
+}
+
+static gboolean
+manager_wants_signature(DfuManager *self, DfuJob *job)
+{
+	return self->config->signature_policy != DFU_SIGNATURE_POLICY_OFF &&
+	       dfu_job_get_signature_path(job) == NULL;
+}
+
+/* a bundle already in the cache for this job: same digest, or same URL */
+static char *
+manager_cached_bundle(DfuManager *self, DfuJob *job)
+{
+	const char *expected = dfu_job_get_options(job)->expected_sha256;
+
+	if (expected != NULL)
+		return dfu_cache_lookup_sha256(self->cache, expected);
+	return dfu_cache_lookup_url(self->cache, dfu_job_get_url(job), NULL);
+}
+
+static void
+manager_start_fetch(DfuManager *self, ManagerEntry *entry)
+{
+	DfuJob *job = entry->job;
+	const DfuJobOptions *options = dfu_job_get_options(job);
+	g_autofree char *cached = manager_cached_bundle(self, job);
+	g_autofree char *sig_dir = NULL;
+	g_autofree char *sig_url = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (self->fetcher == NULL) {
+		manager_finish(self, entry, DFU_STATUS_FETCH_FAILED,
+		               "this daemon does not fetch bundles from a URL", NULL);
+		return;
+	}
+	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	if (cached != NULL) {
+		dfu_job_log(job, "bundle found in the cache");
+		entry->fetched_path = g_steal_pointer(&cached);
+	} else {
+		entry->fetch =
+		        dfu_fetcher_fetch(self->fetcher, dfu_job_get_url(job), options->expected_sha256,
+		                          self->config->cache_dir, manager_fetch_progress_cb,
+		                          manager_fetch_done_cb, entry, &error);
+	}
+	if (error == NULL && manager_wants_signature(self, job)) {
+		sig_url = options->signature_url != NULL ? g_strdup(options->signature_url)
+		                                         : g_strconcat(dfu_job_get_url(job), ".sig", NULL);
+		sig_dir = dfu_cache_signature_fetch_dir(self->cache);
+		entry->signature_fetch = dfu_fetcher_fetch(self->fetcher, sig_url, NULL, sig_dir, NULL,
+		                                           manager_signature_done_cb, entry, &error);
+	}
+	if (error != NULL) {
+		entry_stop_fetch(entry);
+		manager_finish(self, entry, dfu_error_get_status(error), error->message, NULL);
+		return;
+	}
+	manager_fetch_check_done(self, entry);
+}
+
+static gboolean
+check_sha256(const char *value, GError **error)
+{
+	gsize len = 0;
+
+	if (value == NULL)
+		return TRUE;
+	while (g_ascii_isxdigit(value[len]))
+		len++;
+	if (len == SHA256_HEX_LEN && value[len] == '\0')
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+	            "expected-sha256 must be 64 hexadecimal digits, not '%s'", value);
+	return FALSE;
+}
+
+static gboolean
+check_signature(const DfuJobOptions *options, GError **error)
+{
+	if (options->signature == NULL ||
+	    g_bytes_get_size(options->signature) <= DFU_CACHE_SIGNATURE_MAX_SIZE)
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "the signature is larger than %u KiB",
+	            DFU_CACHE_SIGNATURE_MAX_SIZE / 1024);
+	return FALSE;
+}
+
+static gboolean
+manager_check_url(DfuManager *self, const char *url, GError **error)
+{
+	const char *scheme = url != NULL ? g_uri_peek_scheme(url) : NULL;
+
+	if (self->fetcher == NULL) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		                    "this daemon does not fetch bundles from a URL");
+		return FALSE;
+	}
+	if (g_strcmp0(scheme, "https") == 0 ||
+	    (g_strcmp0(scheme, "http") == 0 && self->config->http_allow_plain))
+		return TRUE;
+	if (g_strcmp0(scheme, "http") == 0)
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "plain http is not allowed (AllowPlainHttp=false): %s", url);
+	else
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "'%s' is not an https URL",
+		            url != NULL ? url : "");
+	return FALSE;
+}
+
+/* the checks and the bookkeeping shared by both ways of submitting */
+static ManagerEntry *
+manager_add_job(DfuManager *self, const char *target, const char *url, const DfuJobOptions *options,
+                GError **error)
+{
+	static const DfuJobOptions no_options = {.confirm = TRUE};
 	g_autoptr(DfuTarget) parsed = NULL;
 	g_autoptr(DfuJob) job = NULL;
 	ManagerEntry *entry;
 	const char *uri;
 	const char *source;
 
-	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
 	if (!self->started || self->stopping) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_DAEMON_STOPPED,
 		                    "the job queue is not running");
@@ -598,29 +927,86 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 	parsed = dfu_target_parse(uri, error);
 	if (parsed == NULL)
 		return NULL;
-	if (fd < 0) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "no bundle file descriptor");
+	if (options == NULL)
+		options = &no_options;
+	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error))
 		return NULL;
-	}
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
 		return NULL;
-	source = options != NULL && options->name != NULL ? options->name : "";
+	source = options->name != NULL ? options->name : url != NULL ? url : "";
 	job = dfu_job_new(self->next_id++, parsed->uri, source, NULL, options);
+	dfu_job_set_url(job, url);
 	if (g_strcmp0(uri, target) != 0)
 		dfu_job_log(job, "device '%s' is %s", target, parsed->uri);
 	dfu_job_log(job, "submitted");
 	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
-	if (!dfu_store_save_job(self->store, job, error))
+	if (options->signature != NULL) {
+		g_autofree char *sig_path = dfu_cache_store_signature(self->cache, dfu_job_get_id(job),
+		                                                      options->signature, error);
+
+		if (sig_path == NULL)
+			return NULL;
+		dfu_job_set_signature_path(job, sig_path);
+	}
+	if (!dfu_store_save_job(self->store, job, error)) {
+		if (dfu_job_get_signature_path(job) != NULL)
+			g_unlink(dfu_job_get_signature_path(job));
 		return NULL;
+	}
 
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
 	manager_update_counts(self);
+	return entry;
+}
+
+DfuJob *
+dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
+                      GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	if (options != NULL && options->signature_url != NULL) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "signature-url only goes with a bundle URL; pass the signature itself");
+		return NULL;
+	}
+	if (fd < 0) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "no bundle file descriptor");
+		return NULL;
+	}
+	entry = manager_add_job(self, target, NULL, options, error);
+	if (entry == NULL)
+		return NULL;
 	manager_start_import(self, entry, fd);
-	return g_steal_pointer(&job);
+	return g_object_ref(entry->job);
+}
+
+DfuJob *
+dfu_manager_submit_url(DfuManager *self, const char *target, const char *url, const DfuJobOptions *options,
+                       GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	if (!manager_check_url(self, url, error))
+		return NULL;
+	entry = manager_add_job(self, target, url, options, error);
+	if (entry == NULL)
+		return NULL;
+	manager_start_fetch(self, entry);
+	return g_object_ref(entry->job);
+}
+
+void
+dfu_manager_set_fetcher(DfuManager *self, DfuFetcher *fetcher)
+{
+	g_return_if_fail(DFU_IS_MANAGER(self));
+	self->fetcher = fetcher;
 }
 
 /* what a job left behind by the previous run needs before it can go on */
@@ -631,6 +1017,15 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 
 	if (dfu_job_is_finished(job))
 		return;
+	if (dfu_job_get_bundle_path(job) == NULL && dfu_job_get_url(job) != NULL) {
+		dfu_job_log(job, "the daemon stopped during the download; fetching again");
+		entry_begin(entry);
+		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
+		manager_start_fetch(self, entry);
+		entry->dirty = TRUE;
+		entry_end(entry);
+		return;
+	}
 	if (dfu_job_get_bundle_path(job) == NULL) {
 		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
 		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
@@ -651,7 +1046,6 @@ dfu_manager_start(DfuManager *self, GError **error)
 {
 	g_autoptr(GPtrArray) jobs = NULL;
 	g_autoptr(GPtrArray) entries = g_ptr_array_new();
-	g_autofree char *bundle_dir = NULL;
 	guint64 next_id;
 
 	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
@@ -670,14 +1064,11 @@ dfu_manager_start(DfuManager *self, GError **error)
 		ManagerEntry *entry = entry_new(self, job);
 
 		next_id = MAX(next_id, dfu_job_get_id(job) + 1);
-		if (dfu_job_get_bundle_path(job) != NULL)
-			dfu_bundle_refs_add(self->refs, dfu_job_get_bundle_path(job));
 		manager_insert_entry(self, entry);
 		g_ptr_array_add(entries, entry);
 	}
 	self->next_id = next_id;
-	bundle_dir = dfu_bundle_import_dir(self->config->cache_dir);
-	dfu_bundle_refs_prune(self->refs, bundle_dir);
+	manager_trim_cache(self);
 	self->started = TRUE;
 	for (guint i = 0; i < entries->len; i++)
 		g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0,
@@ -754,6 +1145,8 @@ dfu_manager_cancel(DfuManager *self, guint64 id, GError **error)
 	}
 	if (entry->import_cancellable != NULL)
 		g_cancellable_cancel(entry->import_cancellable);
+	/* the transfer goes on when other jobs wait for the same URL */
+	entry_stop_fetch(entry);
 	manager_finish(self, entry, DFU_STATUS_CANCELLED, "cancelled before it ran", NULL);
 	manager_schedule(self);
 	return TRUE;
@@ -775,6 +1168,7 @@ dfu_manager_shutdown(DfuManager *self)
 		ManagerEntry *entry = g_ptr_array_index(entries, i);
 
 		g_clear_handle_id(&entry->retry_id, g_source_remove);
+		entry_stop_fetch(entry);
 		if (entry->import_cancellable != NULL)
 			g_cancellable_cancel(entry->import_cancellable);
 		if (entry->attempt_ctx != NULL)
@@ -811,7 +1205,7 @@ dfu_manager_finalize(GObject *object)
 	g_hash_table_unref(self->entries);
 	g_hash_table_unref(self->busy_keys);
 	g_hash_table_unref(self->link_use);
-	dfu_bundle_refs_free(self->refs);
+	dfu_cache_free(self->cache);
 	g_clear_pointer(&self->store, dfu_store_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
 }
@@ -841,7 +1235,6 @@ dfu_manager_init(DfuManager *self)
 	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)entry_free);
 	self->busy_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->link_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	self->refs = dfu_bundle_refs_new();
 	self->next_id = 1;
 }
 
@@ -855,5 +1248,6 @@ dfu_manager_new(DfuConfig *config, DfuRunner *runner)
 	self = g_object_new(DFU_TYPE_MANAGER, NULL);
 	self->config = config;
 	self->runner = runner;
+	self->cache = dfu_cache_new(config->cache_dir, config->cache_max_bytes);
 	return self;
 }

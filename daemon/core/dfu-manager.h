@@ -4,6 +4,7 @@
 #include <glib-object.h>
 
 #include "dfu-config.h"
+#include "dfu-fetch.h"
 #include "dfu-job.h"
 #include "dfu-runner.h"
 
@@ -37,11 +38,25 @@ gboolean dfu_manager_start(DfuManager *self, GError **error);
  * Creates a job for target (a URI or a configured device name) from an open
  * bundle file descriptor (borrowed; the manager dups what it needs). Returns at
  * once: the bundle is copied to the cache in a worker and the job is queued
- * when the copy is complete. Bad targets and options fail here with
- * DFU_STATUS_INVALID_ARGUMENT; a full disk with DFU_STATUS_STORAGE_ERROR.
+ * when the copy is complete (and its SHA-256 checked against expected-sha256).
+ * Bad targets and options fail here with DFU_STATUS_INVALID_ARGUMENT; a full
+ * disk with DFU_STATUS_STORAGE_ERROR.
  */
 DfuJob *dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJobOptions *options,
                               GError **error);
+
+/*
+ * Creates a job whose bundle is downloaded from url (https, or http when
+ * AllowPlainHttp) into the cache. Returns at once with the job queued in the
+ * fetching phase; it may run once the bundle (and its detached signature,
+ * unless [verify] Signature=off) is in. A bundle already cached for this URL
+ * or for the expected-sha256 option is not fetched again. Fails with
+ * NOT_SUPPORTED when no fetcher was set.
+ */
+DfuJob *dfu_manager_submit_url(DfuManager *self, const char *target, const char *url,
+                               const DfuJobOptions *options, GError **error);
+/* the downloader for submit_url; borrowed, set before start, and must outlive the manager */
+void dfu_manager_set_fetcher(DfuManager *self, DfuFetcher *fetcher);
 
 DfuJob *dfu_manager_lookup(DfuManager *self, guint64 id);
 /* all jobs, ordered by id; caller owns the array (with refs) */

@@ -107,6 +107,11 @@ static const DfuStatusInfo status_table[] = {
          "need a target with protocol=nrfdfu."},
         {DFU_STATUS_DOWNGRADE, "downgrade", "Downgrade", "The bundle is older than the running image",
          "Pass allow-downgrade=true to install an older version on purpose."},
+        {DFU_STATUS_FETCH_REFUSED, "fetch-refused", "FetchRefused",
+         "The server refused the bundle: not found, forbidden",
+         "The URL is wrong or the bundle was removed (404), or the server wants credentials or a "
+         "client certificate (401, 403): check the URL, [http] Headers and ClientCertificate. "
+         "DeviceError holds the HTTP status; the job is not retried."},
 
         {DFU_STATUS_CANCELLED, "cancelled", "Cancelled", "The job was cancelled", ""},
         {DFU_STATUS_PERMISSION_DENIED, "permission-denied", "PermissionDenied",

@@ -63,6 +63,7 @@ ResponseTimeoutSec=${RESPONSE_TIMEOUT:-1}
 FirstChunkTimeoutSec=${FIRST_TIMEOUT:-5}
 Retries=${SMP_RETRIES:-2}
 ResetTimeoutSec=${RESET_TIMEOUT:-10}
+${EXTRA_CONFIG:-}
 CONF
 }
 
@@ -171,4 +172,208 @@ expect_job() {
 # the device's primary slot of image 0: "version confirmed-flag"
 primary_of() {
 	sim_state "$1" '.images[0].slots[] | select(.slot == 0) | "\(.version) \(.confirmed)"'
+}
+
+# --- bundles from URLs: servers on loopback, with a CA made here -------------
+
+# loopback servers must not be reached through a proxy from the environment
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+WWW=$T/www
+mkdir -p "$WWW"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# make_ca: a throw-away CA and a certificate for 127.0.0.1 in $T/tls
+make_ca() {
+	local d=$T/tls
+	mkdir -p "$d"
+	echo "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$d/ext.cnf"
+	(
+		cd "$d"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout ca.key -out ca.pem -days 1 -subj /CN=dfud-test-ca
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout server.key -out server.csr -subj /CN=localhost
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-out server.pem -days 1 -extfile ext.cnf
+	) >"$T/openssl.log" 2>&1 || fail "openssl could not make the test CA"
+	CA_FILE=$d/ca.pem
+}
+
+wait_for_port() {
+	local port=$1
+	for _ in $(seq 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+		sleep 0.05
+	done
+	fail "nothing listens on port $port"
+}
+
+# start_lighttpd [EXTRA-CONF-LINES]: serves $WWW over https at $HTTPS_URL,
+# logging requests to $T/lighttpd-access.log (complete once stopped)
+start_lighttpd() {
+	[ -n "${CA_FILE:-}" ] || make_ca
+	local port
+	port=$(free_port)
+	cat >"$T/lighttpd.conf" <<CONF
+server.document-root = "$WWW"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$T/lighttpd-error.log"
+server.modules = ("mod_accesslog", "mod_openssl")
+accesslog.filename = "$T/lighttpd-access.log"
+ssl.engine = "enable"
+ssl.pemfile = "$T/tls/server.pem"
+ssl.privkey = "$T/tls/server.key"
+${1:-}
+CONF
+	lighttpd -D -f "$T/lighttpd.conf" >>"$T/lighttpd-error.log" 2>&1 &
+	LIGHTTPD_PID=$!
+	SIM_PIDS+=("$LIGHTTPD_PID")
+	wait_for_port "$port"
+	HTTPS_URL=https://127.0.0.1:$port
+}
+
+stop_lighttpd() {
+	kill -TERM "$LIGHTTPD_PID" 2>/dev/null || true
+	wait "$LIGHTTPD_PID" 2>/dev/null || true
+}
+
+# lighttpd_count TEXT: access log lines holding TEXT (stop the server first)
+lighttpd_count() {
+	grep -cF -- "$1" "$T/lighttpd-access.log" || true
+}
+
+# A scripted server for what lighttpd will not do; each request is logged to
+# $T/pyhttpd.log as "GET <path> <status> range=<Range header or ->".
+write_pyhttpd() {
+	cat >"$T/pyhttpd.py" <<'PY'
+import argparse, http.server, os, socket, ssl, threading, time
+p = argparse.ArgumentParser()
+p.add_argument("--root", required=True)
+p.add_argument("--log", required=True)
+p.add_argument("--port-file", required=True)
+p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+p.add_argument("--no-range", action="store_true", help="ignore Range headers")
+p.add_argument("--status", type=int, default=0, help="answer every request with this status")
+p.add_argument("--cut", type=int, default=0, help="hang up after this many body bytes, first GET only")
+p.add_argument("--rate", type=int, default=0, help="bytes per second")
+a = p.parse_args()
+lock = threading.Lock()
+cut_paths = set()
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def record(self, status):
+        with lock, open(a.log, "a") as f:
+            f.write("GET %s %d range=%s\n" % (self.path, status, self.headers.get("Range") or "-"))
+
+    def empty(self, status, extra=()):
+        self.record(status)
+        self.send_response(status)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):
+        path = os.path.join(a.root, self.path.split("?")[0].lstrip("/"))
+        if a.status:
+            return self.empty(a.status)
+        if not os.path.isfile(path):
+            return self.empty(404)
+        with open(path, "rb") as f:
+            data = f.read()
+        start, status = 0, 200
+        rng = self.headers.get("Range")
+        if rng and not a.no_range and rng.startswith("bytes="):
+            start = int(rng[6:].split("-")[0])
+            if start >= len(data):
+                return self.empty(416, [("Content-Range", "bytes */%d" % len(data))])
+            status = 206
+        body = data[start:]
+        self.record(status)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 206:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        if not a.no_range:
+            self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        limit = len(body)
+        with lock:
+            if a.cut and self.path not in cut_paths:
+                cut_paths.add(self.path)
+                limit = min(a.cut, limit)
+        sent = 0
+        try:
+            while sent < limit:
+                n = min(1024 if a.rate else 65536, limit - sent)
+                self.wfile.write(body[sent:sent + n])
+                self.wfile.flush()
+                sent += n
+                if a.rate:
+                    time.sleep(n / a.rate)
+            if limit < len(body):
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+        except OSError:
+            self.close_connection = True
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+if a.tls:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*a.tls)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+with open(a.port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(a.port_file + ".tmp", a.port_file)
+server.serve_forever()
+PY
+}
+
+# start_pyhttpd [pyhttpd options...]: serves $WWW over https at $PY_URL
+start_pyhttpd() {
+	[ -n "${CA_FILE:-}" ] || make_ca
+	[ -f "$T/pyhttpd.py" ] || write_pyhttpd
+	rm -f "$T/pyhttpd.port" "$T/pyhttpd.log"
+	touch "$T/pyhttpd.log"
+	python3 "$T/pyhttpd.py" --root "$WWW" --log "$T/pyhttpd.log" --port-file "$T/pyhttpd.port" \
+		--tls "$T/tls/server.pem" "$T/tls/server.key" "$@" 2>>"$T/pyhttpd-error.log" &
+	PYHTTPD_PID=$!
+	SIM_PIDS+=("$PYHTTPD_PID")
+	for _ in $(seq 200); do
+		[ -s "$T/pyhttpd.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$T/pyhttpd.port" ] || fail "the python server did not start"
+	PY_URL=https://127.0.0.1:$(cat "$T/pyhttpd.port")
+}
+
+stop_pyhttpd() {
+	kill -TERM "$PYHTTPD_PID" 2>/dev/null || true
+	wait "$PYHTTPD_PID" 2>/dev/null || true
+}
+
+# pyhttpd_count TEXT: requests logged with TEXT
+pyhttpd_count() {
+	grep -cF -- "$1" "$T/pyhttpd.log" || true
+}
+
+# job_state_is JOB STATE
+job_state_is() {
+	[ "$(job_prop "$1" State)" = "$2" ]
+}
+
+# wait_job_done SECONDS JOB: until the job has finished, whatever the outcome
+wait_job_done() {
+	wait_for "$1" "job $2 to finish" bash -c \
+		"s=\$($DFUCTL status --json $2 | jq -r .State); [ \"\$s\" != queued ] && [ \"\$s\" != running ]"
 }

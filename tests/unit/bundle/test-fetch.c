@@ -203,7 +203,7 @@ test_not_found(Fixture *f, gconstpointer data)
 	Result r = {0};
 
 	fetch_and_wait(fetcher, url, NULL, f->cache_dir, &r);
-	g_assert_error(r.error, DFU_ERROR, DFU_STATUS_FETCH_FAILED);
+	g_assert_error(r.error, DFU_ERROR, DFU_STATUS_FETCH_REFUSED);
 	assert_variant_u(r.device_error, "http-status", 404);
 	g_assert_true(g_variant_lookup(r.device_error, "url", "&s", &logged_url));
 	g_assert_cmpstr(logged_url, ==, url);

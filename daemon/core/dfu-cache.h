@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The bundle cache, <cache_dir>/bundles/<sha256>.bundle. Bundles outlive the
+ * jobs that used them so that later jobs reuse them. A bundle's last use is
+ * its mtime, so that recency survives a restart; which URL gave which bundle
+ * is kept in <cache_dir>/urls. A published URL is taken to be immutable: a
+ * job that must have other bytes pins them with expected-sha256.
+ */
+typedef struct _DfuCache DfuCache;
+
+DfuCache *dfu_cache_new(const char *cache_dir, guint64 max_bytes);
+void dfu_cache_free(DfuCache *cache);
+
+/* the cached bundle with this SHA-256 (hex), or NULL */
+char *dfu_cache_lookup_sha256(DfuCache *cache, const char *sha256);
+/* the cached bundle last fetched from url, or NULL; sha256 (optional) gets its digest */
+char *dfu_cache_lookup_url(DfuCache *cache, const char *url, char **sha256);
+void dfu_cache_remember_url(DfuCache *cache, const char *url, const char *sha256);
+/* the lowercase hex digest in a cached bundle's name, or NULL for another path */
+char *dfu_cache_path_digest(const char *path);
+/* records that a job just took the bundle, for the least-recently-used order */
+void dfu_cache_touch(DfuCache *cache, const char *path);
+
+/* detached signatures larger than this are refused */
+#define DFU_CACHE_SIGNATURE_MAX_SIZE (64u * 1024)
+
+/* stores a job's detached signature as <cache_dir>/signatures/<job_id>.sig; returns its path */
+char *dfu_cache_store_signature(DfuCache *cache, guint64 job_id, GBytes *signature, GError **error);
+/* the folder where signatures are downloaded before they become a job's */
+char *dfu_cache_signature_fetch_dir(DfuCache *cache);
+
+/* an import may be about to hand out a cached bundle: trimming waits until none runs */
+void dfu_cache_import_begin(DfuCache *cache);
+void dfu_cache_import_end(DfuCache *cache);
+
+/*
+ * While the bundles take more than max_bytes, deletes the least recently
+ * used one whose path is not in keep (a set of paths that live jobs hold).
+ * Also drops leftover temporary files. Does nothing while an import runs.
+ */
+void dfu_cache_trim(DfuCache *cache, GHashTable *keep);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuCache, dfu_cache_free)
+
+G_END_DECLS
