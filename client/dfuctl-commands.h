@@ -13,6 +13,7 @@ typedef struct {
 	gboolean no_wait;
 	gboolean all;
 	char **options;    /* -o key=value */
+	char *keys;        /* --keys DIR: trusted public keys for inspect */
 	char **positional; /* the arguments after the command name */
 } DfuctlArgs;
 
@@ -23,7 +24,7 @@ int dfuctl_cmd_list(const DfuctlArgs *args);
 int dfuctl_cmd_abort(const DfuctlArgs *args);
 int dfuctl_cmd_watch(const DfuctlArgs *args);
 int dfuctl_cmd_codes(const DfuctlArgs *args);
-/* reads a bundle file locally, no daemon needed */
+/* reads a bundle file or URL locally and checks its signature, no daemon needed */
 int dfuctl_cmd_inspect(const DfuctlArgs *args);
 
 G_END_DECLS

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "dfu-config.h"
 #include "dfu-error.h"
+#include "dfu-fetch.h"
+#include "dfu-file.h"
+#include "dfu-signature.h"
 #include "dfuctl-args.h"
 #include "dfuctl-commands.h"
 #include "dfuctl-inspect.h"
@@ -123,15 +132,12 @@ add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 	json_builder_end_object(builder);
 }
 
-char *
-dfuctl_json_plan(const DfuPlan *plan)
+/* the plan's members, into an object the caller began */
+static void
+add_plan_members(JsonBuilder *builder, const DfuPlan *plan)
 {
-	g_autoptr(JsonBuilder) builder = json_builder_new();
-	g_autoptr(JsonGenerator) generator = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
 	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
-	json_builder_begin_object(builder);
 	add_string(builder, "kind", dfu_bundle_kind_to_string(plan->kind));
 	add_string(builder, "sha256", bundle_sha);
 	json_builder_set_member_name(builder, "images");
@@ -141,10 +147,27 @@ dfuctl_json_plan(const DfuPlan *plan)
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++)
 		add_nrf5_image(builder, g_ptr_array_index(plan->nrf5->images, i));
 	json_builder_end_array(builder);
-	json_builder_end_object(builder);
-	root = json_builder_get_root(builder);
+}
+
+static char *
+builder_to_json(JsonBuilder *builder)
+{
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(builder);
+
 	json_generator_set_root(generator, root);
 	return json_generator_to_data(generator, NULL);
+}
+
+char *
+dfuctl_json_plan(const DfuPlan *plan)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	json_builder_begin_object(builder);
+	add_plan_members(builder, plan);
+	json_builder_end_object(builder);
+	return builder_to_json(builder);
 }
 
 char *
@@ -161,20 +184,287 @@ dfuctl_format_bundle_failure(const GError *error)
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
+void
+dfuctl_signature_check_clear(DfuctlSignatureCheck *check)
+{
+	g_clear_pointer(&check->key, g_free);
+	g_clear_pointer(&check->message, g_free);
+}
+
+/* how each state is named in JSON and told in text; the key or the reason follows the text */
+static const struct {
+	const char *name;
+	const char *text;
+} signature_states[] = {
+        [DFUCTL_SIGNATURE_UNSIGNED] = {"unsigned", "unsigned"},
+        [DFUCTL_SIGNATURE_VERIFIED] = {"verified", "signed, verified by "},
+        [DFUCTL_SIGNATURE_BAD] = {"bad", "signature does not verify: "},
+        [DFUCTL_SIGNATURE_UNCHECKED] = {"unchecked", "signed, not checked: "},
+};
+
+char *
+dfuctl_format_signature(const DfuctlSignatureCheck *check)
+{
+	const char *detail = check->key != NULL ? check->key : check->message;
+
+	return g_strconcat(signature_states[check->state].text, detail != NULL ? detail : "", NULL);
+}
+
+static GBytes *
+read_file(const char *path, GError **error)
+{
+	g_autofree char *data = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &data, &len, error))
+		return NULL;
+	return g_bytes_new_take(g_steal_pointer(&data), len);
+}
+
+void
+dfuctl_check_signature(const char *bundle_path, const char *sig_path, const char *key_dir,
+                       DfuctlSignatureCheck *check)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuKeyRing) ring = NULL;
+	g_autoptr(GMappedFile) mapped = NULL;
+	g_autoptr(GBytes) bundle = NULL;
+	g_autoptr(GBytes) signature = NULL;
+	const char *key;
+
+	dfuctl_signature_check_clear(check);
+	check->state = DFUCTL_SIGNATURE_UNSIGNED;
+	if (sig_path == NULL)
+		return;
+	check->state = DFUCTL_SIGNATURE_UNCHECKED;
+	if (key_dir == NULL) {
+		check->message = g_strdup("no readable key directory; give --keys DIR");
+		return;
+	}
+	ring = dfu_key_ring_load(key_dir, &error);
+	mapped = ring != NULL ? g_mapped_file_new(bundle_path, FALSE, &error) : NULL;
+	signature = mapped != NULL ? read_file(sig_path, &error) : NULL;
+	if (signature == NULL) {
+		check->message = g_strdup(error->message);
+		return;
+	}
+	bundle = g_mapped_file_get_bytes(mapped);
+	key = dfu_signature_verify_bundle(ring, bundle, signature, &error);
+	if (key == NULL) {
+		check->state = DFUCTL_SIGNATURE_BAD;
+		check->message = g_strdup_printf("none of the %u keys in %s verifies it",
+		                                 dfu_key_ring_get_size(ring), key_dir);
+		return;
+	}
+	check->state = DFUCTL_SIGNATURE_VERIFIED;
+	check->key = g_strdup(key);
+}
+
+char *
+dfuctl_json_inspection(const DfuPlan *plan, const DfuctlSignatureCheck *check)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	json_builder_begin_object(builder);
+	add_plan_members(builder, plan);
+	json_builder_set_member_name(builder, "signature");
+	json_builder_begin_object(builder);
+	add_string(builder, "status", signature_states[check->state].name);
+	add_string(builder, "key", check->key);
+	add_string(builder, "message", check->message);
+	json_builder_end_object(builder);
+	json_builder_end_object(builder);
+	return builder_to_json(builder);
+}
+
+/* ---- fetching a URL into a throw-away cache ---- */
+
+typedef struct {
+	GMainLoop *loop;
+	char *path;
+	GError *error;
+	guint http_status;
+} Download;
+
+static void
+on_fetched(DfuFetch *fetch, const char *path, const char *sha256, const GError *error, GVariant *device_error,
+           gpointer user_data)
+{
+	Download *d = user_data;
+
+	d->path = g_strdup(path);
+	d->error = error != NULL ? g_error_copy(error) : NULL;
+	if (device_error != NULL)
+		g_variant_lookup(device_error, "http-status", "u", &d->http_status);
+	g_main_loop_quit(d->loop);
+}
+
+/* Downloads @url into @cache_dir; NULL with error when it failed, http_status set when the server said why.
+ */
+static char *
+download(DfuFetcher *fetcher, const char *url, const char *cache_dir, guint *http_status, GError **error)
+{
+	Download d = {.loop = g_main_loop_new(NULL, FALSE)};
+
+	if (dfu_fetcher_fetch(fetcher, url, NULL, cache_dir, NULL, on_fetched, &d, error) == NULL) {
+		g_main_loop_unref(d.loop);
+		return NULL;
+	}
+	g_main_loop_run(d.loop);
+	g_main_loop_unref(d.loop);
+	*http_status = d.http_status;
+	if (d.error != NULL)
+		g_propagate_error(error, d.error);
+	return d.path;
+}
+
+static void
+remove_tree(const char *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+
+		if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			remove_tree(child);
+		else
+			g_unlink(child);
+	}
+	g_rmdir(path);
+}
+
+static gboolean
+is_url(const char *arg)
+{
+	return g_str_has_prefix(arg, "https://") || g_str_has_prefix(arg, "http://");
+}
+
+/* what a local inspection reads: the bundle and its signature, fetched or given */
+typedef struct {
+	char *cache_dir; /* removed on clear, when a URL was fetched */
+	char *bundle_path;
+	char *sig_path; /* NULL when there is none */
+	char *name;
+} InspectInput;
+
+static void
+inspect_input_clear(InspectInput *in)
+{
+	if (in->cache_dir != NULL)
+		remove_tree(in->cache_dir);
+	g_free(in->cache_dir);
+	g_free(in->bundle_path);
+	g_free(in->sig_path);
+	g_free(in->name);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(InspectInput, inspect_input_clear)
+
+static gboolean
+fetch_input(const char *url, const DfuConfig *config, InspectInput *in, GError **error)
+{
+	const DfuFetchSettings settings = {
+	        .ca_file = config->http_ca_file,
+	        .client_cert = config->http_client_cert,
+	        .client_key = config->http_client_key,
+	        .headers = (const char *const *)config->http_headers,
+	        .proxy = config->http_proxy,
+	        .allow_http = config->http_allow_plain,
+	        .connect_timeout_s = config->http_connect_timeout_ms / 1000,
+	        .low_speed_limit = config->http_low_speed_limit,
+	        .low_speed_time_s = config->http_low_speed_time_ms / 1000,
+	};
+	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
+	g_autofree char *template = NULL;
+	g_autofree char *sig_url = g_strconcat(url, ".sig", NULL);
+	g_autoptr(GError) sig_error = NULL;
+	g_autofree char *trimmed = g_strndup(url, strcspn(url, "?#"));
+	const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+	guint http_status = 0;
+
+	template = g_build_filename(
+	        runtime != NULL && g_file_test(runtime, G_FILE_TEST_IS_DIR) ? runtime : g_get_tmp_dir(),
+	        "dfuctl-inspect-XXXXXX", NULL);
+	if (g_mkdtemp(template) == NULL)
+		return dfu_file_error(error, "create", template, errno);
+	in->cache_dir = g_steal_pointer(&template);
+	in->name = g_path_get_basename(trimmed);
+	in->bundle_path = download(fetcher, url, in->cache_dir, &http_status, error);
+	if (in->bundle_path == NULL)
+		return FALSE;
+	in->sig_path = download(fetcher, sig_url, in->cache_dir, &http_status, &sig_error);
+	/* no signature published is an answer too; anything else leaves the question open */
+	if (in->sig_path == NULL && http_status != 404) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&sig_error), "%s: ", sig_url);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+local_input(const char *path, InspectInput *in)
+{
+	g_autofree char *sig = g_strconcat(path, ".sig", NULL);
+
+	in->bundle_path = g_strdup(path);
+	in->name = g_path_get_basename(path);
+	if (g_file_test(sig, G_FILE_TEST_IS_REGULAR))
+		in->sig_path = g_steal_pointer(&sig);
+}
+
+/* --keys, else the configured key directory when this user can read it */
+static const char *
+pick_key_dir(const DfuctlArgs *args, const DfuConfig *config)
+{
+	if (args->keys != NULL)
+		return args->keys;
+	if (config->key_dir != NULL && g_access(config->key_dir, R_OK | X_OK) == 0)
+		return config->key_dir;
+	return NULL;
+}
+
 int
 dfuctl_cmd_inspect(const DfuctlArgs *args)
 {
+	const char *arg = args->positional[0];
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuPlan) plan = dfu_plan_load_file(args->positional[0], NULL, &error);
+	g_autoptr(DfuConfig) config = dfu_config_load(NULL, &error);
+	g_auto(InspectInput) in = {0};
+	g_auto(DfuctlSignatureCheck) check = {0};
+	g_autoptr(DfuPlan) plan = NULL;
 	g_autofree char *out = NULL;
 
+	if (config == NULL) {
+		g_printerr("dfuctl: %s; using the defaults\n", error->message);
+		g_clear_error(&error);
+		config = dfu_config_new_default();
+	}
+	if (is_url(arg)) {
+		if (!fetch_input(arg, config, &in, &error)) {
+			g_printerr("dfuctl: %s\n", error->message);
+			return DFUCTL_EXIT_FAILURE;
+		}
+	} else {
+		local_input(arg, &in);
+	}
+	plan = dfu_plan_load_file(in.bundle_path, in.name, &error);
 	if (plan == NULL) {
 		g_autofree char *failure = dfuctl_format_bundle_failure(error);
 
 		g_printerr("%s\n", failure);
 		return DFUCTL_EXIT_FAILURE;
 	}
-	out = args->json ? dfuctl_json_plan(plan) : dfuctl_format_plan(plan);
+	dfuctl_check_signature(in.bundle_path, in.sig_path, pick_key_dir(args, config), &check);
+	if (args->json) {
+		out = dfuctl_json_inspection(plan, &check);
+	} else {
+		g_autofree char *text = dfuctl_format_plan(plan);
+		g_autofree char *signature = dfuctl_format_signature(&check);
+
+		out = g_strdup_printf("%s\nbundle signature: %s", text, signature);
+	}
 	g_print("%s\n", out);
-	return DFUCTL_EXIT_SUCCESS;
+	return check.state == DFUCTL_SIGNATURE_BAD ? DFUCTL_EXIT_FAILURE : DFUCTL_EXIT_SUCCESS;
 }

@@ -14,6 +14,7 @@ typedef enum {
 	OPT_NO_WAIT = 1 << 2,
 	OPT_ALL = 1 << 3,
 	OPT_OPTION = 1 << 4,
+	OPT_KEYS = 1 << 5,
 } DfuctlOptionFlags;
 
 typedef struct {
@@ -37,7 +38,8 @@ static const DfuctlCommand commands[] = {
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
         {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
-        {"inspect", "<file>", "Check a bundle file and show its images", OPT_JSON, 1, 1, dfuctl_cmd_inspect},
+        {"inspect", "<file-or-url>", "Check a bundle and its signature and show its images",
+         OPT_JSON | OPT_KEYS, 1, 1, dfuctl_cmd_inspect},
 };
 
 static const DfuctlCommand *
@@ -85,6 +87,9 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	          "Job option: confirm, force, allow-downgrade (true/false), max-attempts (number), "
 	          "source-name",
 	          "KEY=VALUE"}},
+	        {OPT_KEYS,
+	         {"keys", 0, 0, G_OPTION_ARG_FILENAME, &args->keys,
+	          "Trusted public keys (default: the configured KeyDirectory)", "DIR"}},
 	};
 	GArray *entries = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
 
@@ -112,6 +117,7 @@ run_command(const DfuctlCommand *cmd, int argc, char **argv, gboolean session)
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("dfuctl %s: %s\n", cmd->name, error->message);
 		g_strfreev(args.options);
+		g_free(args.keys);
 		return DFUCTL_EXIT_FAILURE;
 	}
 	/* argv[0] is the command itself */
@@ -119,11 +125,13 @@ run_command(const DfuctlCommand *cmd, int argc, char **argv, gboolean session)
 	if (n_args < cmd->min_args || n_args > cmd->max_args) {
 		g_printerr("usage: dfuctl %s %s\n", cmd->name, cmd->parameters);
 		g_strfreev(args.options);
+		g_free(args.keys);
 		return DFUCTL_EXIT_FAILURE;
 	}
 	args.positional = argv + 1;
 	exit_code = cmd->run(&args);
 	g_strfreev(args.options);
+	g_free(args.keys);
 	return exit_code;
 }
 

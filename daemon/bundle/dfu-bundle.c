@@ -98,6 +98,29 @@ compare_image_index(gconstpointer a, gconstpointer b)
 	return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
 }
 
+/* A manifest that names another version than the image header is not to be trusted for either. */
+static gboolean
+check_manifest_version(const DfuManifestEntry *entry, const DfuPlanImage *image, GError **error)
+{
+	McubootVersion listed = {0};
+
+	if (entry->version == NULL)
+		return TRUE;
+	if (!mcuboot_version_parse(entry->version, &listed)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
+		            DFU_MANIFEST_NAME ": %s: version_MCUBOOT \"%s\" is not a version", entry->file,
+		            entry->version);
+		return FALSE;
+	}
+	if (mcuboot_version_compare(&listed, &image->info.version) != 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
+		            DFU_MANIFEST_NAME ": %s: version_MCUBOOT is %s but the image header says %s",
+		            entry->file, entry->version, image->version);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 {
@@ -141,9 +164,11 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 		image = plan_image_new(entry->file, data, entry->image_index, error);
 		if (image == NULL)
 			return FALSE;
+		g_ptr_array_add(plan->images, image);
+		if (!check_manifest_version(entry, image, error))
+			return FALSE;
 		image->board = g_steal_pointer(&entry->board);
 		image->soc = g_steal_pointer(&entry->soc);
-		g_ptr_array_add(plan->images, image);
 	}
 	g_ptr_array_sort(plan->images, compare_image_index);
 	return TRUE;

@@ -15,6 +15,7 @@ dfu_manifest_entry_free(DfuManifestEntry *entry)
 	g_free(entry->file);
 	g_free(entry->board);
 	g_free(entry->soc);
+	g_free(entry->version);
 	g_free(entry);
 }
 
@@ -91,6 +92,7 @@ parse_entry(JsonNode *node, guint position, GError **error)
 		return NULL;
 	entry->board = g_strdup(member_string(object, "board"));
 	entry->soc = g_strdup(member_string(object, "soc"));
+	entry->version = g_strdup(member_string(object, "version_MCUBOOT"));
 	return g_steal_pointer(&entry);
 }
 

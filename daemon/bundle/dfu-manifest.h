@@ -12,8 +12,9 @@ G_BEGIN_DECLS
 typedef struct {
 	char *file;
 	guint image_index;
-	char *board; /* NULL if not given */
-	char *soc;   /* NULL if not given */
+	char *board;   /* NULL if not given */
+	char *soc;     /* NULL if not given */
+	char *version; /* version_MCUBOOT as written, NULL if not given */
 } DfuManifestEntry;
 
 void dfu_manifest_entry_free(DfuManifestEntry *entry);

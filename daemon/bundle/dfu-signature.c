@@ -272,6 +272,36 @@ mcuboot_sig_kind_lookup(guint type)
 	return NULL;
 }
 
+/* Whether @tk is a key the image's signature may have been made with. */
+static gboolean
+key_fits(const TrustedKey *tk, const McubootSigKind *kind, const guint8 *keyhash, gsize keyhash_len)
+{
+	if (tk->algorithm != kind->algorithm)
+		return FALSE;
+	return keyhash == NULL || key_matches_hash(tk, keyhash, keyhash_len);
+}
+
+gboolean
+dfu_signature_mcuboot_has_key(DfuKeyRing *ring, const guint8 *image, gsize len, const McubootImageInfo *info)
+{
+	const McubootSigKind *kind;
+	const guint8 *keyhash = NULL;
+	gsize keyhash_len = 0;
+
+	g_return_val_if_fail(ring != NULL && info != NULL, FALSE);
+	g_return_val_if_fail(image != NULL || len == 0, FALSE);
+	kind = mcuboot_sig_kind_lookup(info->sig_tlv_type);
+	if (kind == NULL)
+		return FALSE;
+	if (!find_keyhash(image, len, info, &keyhash, &keyhash_len))
+		keyhash = NULL;
+	for (guint i = 0; i < ring->keys->len; i++) {
+		if (key_fits(g_ptr_array_index(ring->keys, i), kind, keyhash, keyhash_len))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 const char *
 dfu_signature_verify_mcuboot(DfuKeyRing *ring, const guint8 *image, gsize len, const McubootImageInfo *info,
                              GError **error)
@@ -307,9 +337,7 @@ dfu_signature_verify_mcuboot(DfuKeyRing *ring, const guint8 *image, gsize len, c
 		const guint8 *sig = image + info->sig_offset;
 		gboolean ok;
 
-		if (tk->algorithm != kind->algorithm)
-			continue;
-		if (has_keyhash && !key_matches_hash(tk, keyhash, keyhash_len))
+		if (!key_fits(tk, kind, has_keyhash ? keyhash : NULL, keyhash_len))
 			continue;
 		tried++;
 		ok = kind->algorithm == KEY_ECDSA_P256

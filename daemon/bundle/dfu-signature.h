@@ -36,6 +36,13 @@ const char *dfu_signature_verify_bundle(DfuKeyRing *ring, GBytes *bundle, GBytes
 const char *dfu_signature_verify_mcuboot(DfuKeyRing *ring, const guint8 *image, gsize len,
                                          const McubootImageInfo *info, GError **error);
 
+/*
+ * TRUE when a key of @ring could check the image's signature TLV: one of its
+ * algorithm and, when the image carries a KEYHASH, with that hash.
+ */
+gboolean dfu_signature_mcuboot_has_key(DfuKeyRing *ring, const guint8 *image, gsize len,
+                                       const McubootImageInfo *info);
+
 /* Loads the keys of @key_dir and checks @sig_path against @bundle_path; returns the key path. */
 char *dfu_signature_verify_file(const char *bundle_path, const char *sig_path, const char *key_dir,
                                 GError **error);

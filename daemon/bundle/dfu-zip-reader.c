@@ -24,7 +24,8 @@ name_is_safe(const char *name, const char **why)
 		*why = "empty entry name";
 		return FALSE;
 	}
-	if (name[0] == '/') {
+	/* a drive letter makes a name absolute for archivers on Windows */
+	if (name[0] == '/' || (g_ascii_isalpha(name[0]) && name[1] == ':')) {
 		*why = "absolute entry name";
 		return FALSE;
 	}

@@ -53,7 +53,9 @@ parse_json(GBytes *manifest, GError **error)
 	gsize len = 0;
 	const char *data = g_bytes_get_data(manifest, &len);
 
-	if (len > DFU_MANIFEST_MAX_SIZE || !json_parser_load_from_data(parser, data, len, &json_error)) {
+	/* an empty GBytes may hand out no data at all */
+	if (len > DFU_MANIFEST_MAX_SIZE ||
+	    !json_parser_load_from_data(parser, data != NULL ? data : "", len, &json_error)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST, DFU_MANIFEST_NAME ": %s",
 		            json_error != NULL ? json_error->message : "too large");
 		return NULL;

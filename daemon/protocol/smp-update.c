@@ -19,6 +19,7 @@ typedef enum {
 	ST_IDLE,
 	ST_OPENING,
 	ST_PARAMS,
+	ST_SLOT_INFO,
 	ST_READ_STATE,
 	ST_UPLOAD,
 	ST_VERIFY,
@@ -391,6 +392,83 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	}
 	if (link_max > 0 && link_max < self->max_message && overhead > 0)
 		self->max_message = link_max;
+	enter(self, ST_SLOT_INFO);
+}
+
+/* ---- slot sizes: refuse an image that cannot fit before any byte is sent ---- */
+
+static void
+enter_slot_info(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_SLOT_INFO, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+/* The room for an upload to @image: max_image_size, else the secondary slot's size; 0 when not told. */
+static guint64
+slot_room(cbor_item_t *payload, guint image)
+{
+	gsize n_images = 0;
+	g_autofree cbor_item_t **images = smp_array_items(smp_map_get(payload, "images"), &n_images);
+
+	for (gsize i = 0; i < n_images; i++) {
+		guint64 index = 0, room = 0;
+		gsize n_slots = 0;
+		g_autofree cbor_item_t **slots = NULL;
+
+		if (images[i] == NULL || !cbor_isa_map(images[i]))
+			continue;
+		/* like the state list, a single-image device may leave the image number out */
+		smp_map_get_uint(images[i], "image", &index);
+		if (index != image)
+			continue;
+		if (smp_map_get_uint(images[i], "max_image_size", &room) && room > 0)
+			return room;
+		slots = smp_array_items(smp_map_get(images[i], "slots"), &n_slots);
+		for (gsize j = 0; j < n_slots; j++) {
+			guint64 slot = 0, size = 0;
+
+			if (slots[j] != NULL && cbor_isa_map(slots[j]) &&
+			    smp_map_get_uint(slots[j], "slot", &slot) && slot == 1 &&
+			    smp_map_get_uint(slots[j], "size", &size))
+				return size;
+		}
+	}
+	return 0;
+}
+
+static void
+on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	/* slot info is optional (newer Zephyr only): without it the device checks the size itself */
+	if (rsp->payload == NULL || smp_response_get_error(rsp->payload, &err)) {
+		update_log(self, "device does not report its slot sizes (%s); image sizes not checked",
+		           err.present ? smp_rc_to_string(err.rc) : "empty answer");
+		enter(self, ST_READ_STATE);
+		return;
+	}
+	for (guint i = 0; i < self->work->len; i++) {
+		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+		guint64 room = slot_room(rsp->payload, img->image_index);
+		gsize size = g_bytes_get_size(img->data);
+
+		if (room == 0) {
+			update_log(self, "image %u: device reports no slot size", img->image_index);
+			continue;
+		}
+		if (size > room) {
+			fail(self, DFU_STATUS_IMAGE_TOO_LARGE,
+			     "%s: %" G_GSIZE_FORMAT " bytes do not fit image %u's slot of %" G_GUINT64_FORMAT
+			     " bytes",
+			     img->name, size, img->image_index, room);
+			return;
+		}
+		update_log(self,
+		           "image %u: %" G_GSIZE_FORMAT " bytes fit its slot of %" G_GUINT64_FORMAT " bytes",
+		           img->image_index, size, room);
+	}
 	enter(self, ST_READ_STATE);
 }
 
@@ -814,6 +892,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_IDLE] = {"idle", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
         [ST_OPENING] = {"opening", DFU_JOB_PHASE_CONNECTING, enter_opening, NULL},
         [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
+        [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
         [ST_UPLOAD] = {"upload", DFU_JOB_PHASE_UPLOADING, enter_upload, NULL},
         [ST_VERIFY] = {"verify", DFU_JOB_PHASE_INSPECTING, enter_verify, on_verify},

@@ -6,6 +6,7 @@
 #include "dfu-bundle.h"
 #include "dfu-error.h"
 #include "dfu-target.h"
+#include "dfu-verify.h"
 #include "serial-transport.h"
 #include "smp-update.h"
 
@@ -141,12 +142,62 @@ start_update(Attempt *a, DfuPlan *plan)
 	smp_update_start(a->update);
 }
 
+/* What the worker needs to load and verify a bundle: copies, so that it never touches the job. */
+typedef struct {
+	char *bundle_path;
+	char *name;
+	char *signature_path;
+	char *key_dir;
+	char *device_board;
+	char *device;
+	DfuSignaturePolicy policy;
+	GPtrArray *log; /* filled by the worker, read once it is done */
+} VerifyTask;
+
+static void
+verify_task_free(VerifyTask *vt)
+{
+	g_free(vt->bundle_path);
+	g_free(vt->name);
+	g_free(vt->signature_path);
+	g_free(vt->key_dir);
+	g_free(vt->device_board);
+	g_free(vt->device);
+	g_ptr_array_unref(vt->log);
+	g_free(vt);
+}
+
+static VerifyTask *
+verify_task_new(JobRunner *self, DfuJob *job)
+{
+	VerifyTask *vt = g_new0(VerifyTask, 1);
+	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(job), NULL);
+
+	vt->bundle_path = g_strdup(dfu_job_get_bundle_path(job));
+	vt->name = g_strdup(dfu_job_get_source(job));
+	vt->signature_path = g_strdup(dfu_job_get_signature_path(job));
+	vt->key_dir = g_strdup(self->config->key_dir);
+	vt->policy = self->config->signature_policy;
+	vt->device = g_strdup(dfu_job_get_target(job));
+	if (target != NULL)
+		vt->device_board = g_strdup(dfu_config_get_board(self->config, target->uri));
+	vt->log = g_ptr_array_new_with_free_func(g_free);
+	return vt;
+}
+
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-	char **path_and_name = task_data;
+	VerifyTask *vt = task_data;
+	const DfuVerifyOptions options = {
+	        .policy = vt->policy,
+	        .key_dir = vt->key_dir,
+	        .signature_path = vt->signature_path,
+	        .device_board = vt->device_board,
+	        .device = vt->device,
+	};
 	GError *error = NULL;
-	DfuPlan *plan = dfu_plan_load_file(path_and_name[0], path_and_name[1], &error);
+	DfuPlan *plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
 
 	if (plan == NULL)
 		g_task_return_error(task, error);
@@ -160,6 +211,10 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	Attempt *a = user_data;
 	g_autoptr(GError) error = NULL;
 	DfuPlan *plan = g_task_propagate_pointer(G_TASK(res), &error);
+	VerifyTask *vt = g_task_get_task_data(G_TASK(res));
+
+	for (guint i = 0; i < vt->log->len; i++)
+		dfu_job_log(a->job, "verify: %s", (const char *)g_ptr_array_index(vt->log, i));
 
 	if (g_cancellable_is_cancelled(a->cancellable)) {
 		g_autoptr(GError) cancelled =
@@ -198,14 +253,10 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
 
-	/* hashing a large bundle would stall the loop: it runs in a worker */
+	/* hashing a large bundle and checking signatures would stall the loop: they run in a worker */
 	dfu_job_set_phase(job, DFU_JOB_PHASE_VERIFYING);
 	task = g_task_new(NULL, a->cancellable, on_plan_loaded, a);
-	/* copies: the worker does not touch the job object */
-	g_task_set_task_data(task,
-	                     g_strdupv((char *[]){(char *)dfu_job_get_bundle_path(job),
-	                                          (char *)dfu_job_get_source(job), NULL}),
-	                     (GDestroyNotify)g_strfreev);
+	g_task_set_task_data(task, verify_task_new(self, job), (GDestroyNotify)verify_task_free);
 	g_task_run_in_thread(task, load_plan_thread);
 	return a;
 }

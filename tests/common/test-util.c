@@ -18,3 +18,18 @@ dfu_test_remove_tree(const char *path)
 	}
 	g_rmdir(path);
 }
+
+void
+dfu_test_openssl(const char *dir, const char *args)
+{
+	g_autofree char *cmd = g_strdup_printf("openssl %s", args);
+	g_auto(GStrv) argv = NULL;
+	g_autofree char *err = NULL;
+	int status = -1;
+
+	g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+	g_assert_true(g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+	                           NULL, NULL, &err, &status, NULL));
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("openssl %s: %s", args, err);
+}

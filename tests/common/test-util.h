@@ -7,5 +7,7 @@ G_BEGIN_DECLS
 
 /* deletes a temporary test directory and everything below it */
 void dfu_test_remove_tree(const char *path);
+/* runs "openssl ARGS" in dir (split like a shell would) and fails the test when it fails */
+void dfu_test_openssl(const char *dir, const char *args);
 
 G_END_DECLS

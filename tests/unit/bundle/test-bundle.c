@@ -237,6 +237,8 @@ static void
 test_absolute_name(void)
 {
 	check_unsafe_name("/etc/app.bin");
+	check_unsafe_name("C:/app.bin");
+	check_unsafe_name("c:app.bin");
 }
 
 static void
@@ -341,6 +343,99 @@ test_undersize_declared(void)
 	g_assert_cmpstr(message, ==, "app.bin: data runs past the declared size of 4 bytes");
 }
 
+static guint32
+get_le32(const guint8 *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (guint32)p[3] << 24;
+}
+
+/* Declares the entry @name (every entry when NULL) @declared bytes long, in its local and central header. */
+static GBytes *
+declare_size(GBytes *zip, const char *name, guint32 declared)
+{
+	gsize len = 0;
+	guint8 *bytes = g_bytes_unref_to_data(g_bytes_ref(zip), &len);
+	guint patched = 0;
+
+	for (gsize i = 0; i + 46 <= len; i++) {
+		guint32 local;
+		gsize name_len;
+
+		if (memcmp(bytes + i, "PK\1\2", 4) != 0)
+			continue;
+		name_len = bytes[i + 28] | bytes[i + 29] << 8;
+		if (name != NULL && (i + 46 + name_len > len || name_len != strlen(name) ||
+		                     memcmp(bytes + i + 46, name, name_len) != 0))
+			continue;
+		local = get_le32(bytes + i + 42);
+		g_assert_cmpuint(local + 30, <=, len);
+		put_le32(bytes + i + 24, declared);
+		put_le32(bytes + local + 22, declared);
+		patched++;
+	}
+	g_assert_cmpuint(patched, >, 0);
+	return g_bytes_new_take(bytes, len);
+}
+
+/* each entry is within its limit, but together they would fill memory */
+static void
+test_total_size(void)
+{
+	g_autoptr(GBytes) data = g_bytes_new_static("x", 1);
+	const BundleWriterEntry entries[] = {
+	        {"a.bin", data, FALSE}, {"b.bin", data, FALSE}, {"c.bin", data, FALSE},
+	        {"d.bin", data, FALSE}, {"e.bin", data, FALSE},
+	};
+	g_autoptr(GBytes) zip = make_zip(entries, G_N_ELEMENTS(entries));
+	g_autoptr(GBytes) patched = declare_size(zip, NULL, 60u * 1024 * 1024);
+	g_autofree char *message = expect_failure(patched, DFU_STATUS_MALFORMED_ZIP);
+
+	g_assert_cmpstr(message, ==, "test.zip: archive holds more than 256 MiB uncompressed");
+}
+
+/* a small deflated entry that inflates far past what its headers declare */
+static void
+test_inflates_past_declared(void)
+{
+	gsize big = 2 * 1024 * 1024;
+	g_autoptr(GBytes) zeros = g_bytes_new_take(g_malloc0(big), big);
+	const BundleWriterEntry images[] = {{"app.bin", zeros, FALSE}};
+	g_autoptr(GBytes) zip = make_zip_with_manifest("{\"files\": [{\"file\": \"app.bin\"}]}", images, 1);
+	g_autoptr(GBytes) patched = NULL;
+	g_autofree char *message = NULL;
+
+	/* deflate shrinks it to a few kilobytes */
+	g_assert_cmpuint(g_bytes_get_size(zip), <, big / 100);
+	patched = declare_size(zip, "app.bin", 1000);
+	message = expect_failure(patched, DFU_STATUS_MALFORMED_ZIP);
+	g_assert_cmpstr(message, ==, "app.bin: data runs past the declared size of 1000 bytes");
+}
+
+static void
+test_manifest_version(void)
+{
+	g_autoptr(GBytes) app = make_image(1, 64, 1);
+	const BundleWriterEntry images[] = {{"app.bin", app, FALSE}};
+	g_autoptr(GBytes) good = make_zip_with_manifest(
+	        "{\"files\": [{\"file\": \"app.bin\", \"version_MCUBOOT\": \"1.0.0+0\"}]}", images, 1);
+	g_autoptr(GBytes) other = make_zip_with_manifest(
+	        "{\"files\": [{\"file\": \"app.bin\", \"version_MCUBOOT\": \"1.0.1\"}]}", images, 1);
+	g_autoptr(GBytes) junk = make_zip_with_manifest(
+	        "{\"files\": [{\"file\": \"app.bin\", \"version_MCUBOOT\": \"one\"}]}", images, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = dfu_plan_load_bytes(good, "good.zip", &error);
+	g_autofree char *message = NULL;
+	g_autofree char *junk_message = NULL;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(plan);
+	message = expect_failure(other, DFU_STATUS_MALFORMED_MANIFEST);
+	g_assert_cmpstr(message, ==,
+	                "manifest.json: app.bin: version_MCUBOOT is 1.0.1 but the image header says 1.0.0");
+	junk_message = expect_failure(junk, DFU_STATUS_MALFORMED_MANIFEST);
+	g_assert_cmpstr(junk_message, ==, "manifest.json: app.bin: version_MCUBOOT \"one\" is not a version");
+}
+
 static void
 test_symlink(void)
 {
@@ -432,6 +527,9 @@ main(int argc, char **argv)
 	g_test_add_func("/bundle/oversize-declared", test_oversize_declared);
 	g_test_add_func("/bundle/undersize-declared", test_undersize_declared);
 	g_test_add_func("/bundle/symlink", test_symlink);
+	g_test_add_func("/bundle/total-size", test_total_size);
+	g_test_add_func("/bundle/inflates-past-declared", test_inflates_past_declared);
+	g_test_add_func("/bundle/manifest-version", test_manifest_version);
 	g_test_add_func("/bundle/garbage", test_garbage);
 	g_test_add_func("/bundle/truncated-image", test_truncated_image);
 	g_test_add_func("/bundle/load-file", test_load_file);

@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "dfu-bundle-import.h"
 #include "dfu-error.h"
 #include "dfu-fetch.h"
+#include "test-http-server.h"
 #include "test-util.h"
 
 #define BUNDLE_SIZE (256 * 1024)
 #define CUT_SIZE (16 * 1024)
 #define MANY_CALLERS 50
-
-/* lighttpd serving one file, with or without TLS, in its own temporary folder */
-typedef struct {
-	char *dir;
-	char *ca_file;
-	guint16 port;
-	GSubprocess *proc;
-} Server;
 
 typedef struct {
 	guint done_count;
@@ -48,164 +39,6 @@ result_clear(Result *r)
 	g_clear_error(&r->error);
 	g_clear_pointer(&r->device_error, g_variant_unref);
 	g_clear_pointer(&r->loop, g_main_loop_unref);
-}
-
-static guint16
-free_port(void)
-{
-	g_autoptr(GSocket) sock =
-	        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
-	g_autoptr(GSocketAddress) bound = NULL;
-
-	g_assert_true(g_socket_bind(sock, any, TRUE, NULL));
-	bound = g_socket_get_local_address(sock, NULL);
-	return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-}
-
-static void
-run_openssl(const char *dir, const char *args)
-{
-	g_autofree char *cmd = g_strdup_printf("openssl %s", args);
-	g_auto(GStrv) argv = NULL;
-	int status = -1;
-
-	g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
-	g_assert_true(
-	        g_spawn_sync(dir, argv, NULL,
-	                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-	                     NULL, NULL, NULL, NULL, &status, NULL));
-	g_assert_true(g_spawn_check_wait_status(status, NULL));
-}
-
-/* a throw-away CA and a server certificate for 127.0.0.1 */
-static void
-make_certificates(const char *dir)
-{
-	g_autofree char *ext = g_build_filename(dir, "ext.cnf", NULL);
-
-	g_assert_true(g_file_set_contents(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, NULL));
-	run_openssl(dir, "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	                 "-keyout ca.key -out ca.pem -days 1 -subj /CN=dfud-test-ca");
-	run_openssl(dir, "req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	                 "-keyout server.key -out server.csr -subj /CN=localhost");
-	run_openssl(dir, "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-	                 "-out server.pem -days 1 -extfile ext.cnf");
-}
-
-static void
-wait_for_port(guint16 port)
-{
-	g_autoptr(GSocketClient) client = g_socket_client_new();
-
-	for (guint i = 0; i < 500; i++) {
-		g_autoptr(GSocketConnection) conn =
-		        g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, NULL);
-		if (conn != NULL)
-			return;
-		g_usleep(10 * 1000);
-	}
-	g_assert_not_reached();
-}
-
-/* a failed assertion must not leave the server running */
-static void
-die_with_parent(gpointer user_data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static Server *
-server_start(GBytes *bundle, gboolean tls)
-{
-	Server *s = g_new0(Server, 1);
-	g_autofree char *www = NULL;
-	g_autofree char *file = NULL;
-	g_autofree char *conf = NULL;
-	g_autoptr(GString) text = g_string_new(NULL);
-	g_autoptr(GSubprocessLauncher) launcher = NULL;
-	g_autoptr(GError) error = NULL;
-
-	s->dir = g_dir_make_tmp("dfud-fetch-XXXXXX", NULL);
-	www = g_build_filename(s->dir, "www", NULL);
-	g_assert_cmpint(g_mkdir(www, 0755), ==, 0);
-	file = g_build_filename(www, "app.bundle", NULL);
-	g_assert_true(g_file_set_contents(file, g_bytes_get_data(bundle, NULL),
-	                                  (gssize)g_bytes_get_size(bundle), NULL));
-	s->port = free_port();
-	g_string_append_printf(text,
-	                       "server.document-root = \"%s\"\n"
-	                       "server.bind = \"127.0.0.1\"\n"
-	                       "server.port = %u\n"
-	                       "server.errorlog = \"%s/error.log\"\n"
-	                       "server.modules = (\"mod_accesslog\"%s)\n"
-	                       "accesslog.filename = \"%s/access.log\"\n",
-	                       www, s->port, s->dir, tls ? ", \"mod_openssl\"" : "", s->dir);
-	if (tls) {
-		make_certificates(s->dir);
-		s->ca_file = g_build_filename(s->dir, "ca.pem", NULL);
-		g_string_append_printf(text,
-		                       "ssl.engine = \"enable\"\n"
-		                       "ssl.pemfile = \"%s/server.pem\"\n"
-		                       "ssl.privkey = \"%s/server.key\"\n",
-		                       s->dir, s->dir);
-	}
-	conf = g_build_filename(s->dir, "lighttpd.conf", NULL);
-	g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-	                                     G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-	s->proc = g_subprocess_launcher_spawn(launcher, &error, "lighttpd", "-D", "-f", conf, NULL);
-	g_assert_no_error(error);
-	wait_for_port(s->port);
-	return s;
-}
-
-/* stops the server, which also flushes its access log */
-static void
-server_stop(Server *s)
-{
-	if (s->proc == NULL)
-		return;
-	g_subprocess_send_signal(s->proc, SIGTERM);
-	g_assert_true(g_subprocess_wait(s->proc, NULL, NULL));
-	g_clear_object(&s->proc);
-}
-
-static void
-server_free(Server *s)
-{
-	server_stop(s);
-	dfu_test_remove_tree(s->dir);
-	g_free(s->dir);
-	g_free(s->ca_file);
-	g_free(s);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Server, server_free)
-
-static char *
-server_url(Server *s, const char *path)
-{
-	return g_strdup_printf("%s://127.0.0.1:%u/%s", s->ca_file != NULL ? "https" : "http", s->port, path);
-}
-
-/* access log lines that contain needle; the server must be stopped */
-static guint
-server_log_count(Server *s, const char *needle)
-{
-	g_autofree char *log = g_build_filename(s->dir, "access.log", NULL);
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	guint n = 0;
-
-	g_assert_null(s->proc);
-	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
-	lines = g_strsplit(text, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++)
-		n += strstr(lines[i], needle) != NULL;
-	return n;
 }
 
 static void
@@ -311,8 +144,8 @@ test_http(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	g_autofree char *part = part_path(f->cache_dir, url);
 	Result r = {0};
 
@@ -327,10 +160,10 @@ test_http(Fixture *f, gconstpointer data)
 static void
 test_https(Fixture *f, gconstpointer data)
 {
-	g_autoptr(Server) server = server_start(f->bundle, TRUE);
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, TRUE);
 	DfuFetchSettings settings = {.ca_file = server->ca_file};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	Result r = {0};
 
 	fetch_and_wait(fetcher, url, NULL, f->cache_dir, &r);
@@ -341,10 +174,10 @@ test_https(Fixture *f, gconstpointer data)
 static void
 test_https_untrusted(Fixture *f, gconstpointer data)
 {
-	g_autoptr(Server) server = server_start(f->bundle, TRUE);
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, TRUE);
 	DfuFetchSettings settings = {0};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	g_autofree char *cached = dfu_bundle_import_path(f->cache_dir, f->bundle_sha256);
 	const char *message = NULL;
 	Result r = {0};
@@ -364,8 +197,8 @@ test_not_found(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "missing.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "missing.bundle");
 	const char *logged_url = NULL;
 	Result r = {0};
 
@@ -393,17 +226,17 @@ test_resume(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	Result r = {0};
 
 	write_part(f, url, BUNDLE_SIZE / 3);
 	fetch_and_wait(fetcher, url, f->bundle_sha256, f->cache_dir, &r);
 	assert_bundle_cached(f, &r);
 	g_assert_cmpuint(r.last_total, ==, BUNDLE_SIZE);
-	server_stop(server);
-	g_assert_cmpuint(server_log_count(server, "\" 206 "), ==, 1);
-	g_assert_cmpuint(server_log_count(server, "\" 200 "), ==, 0);
+	dfu_test_server_stop(server);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "\" 206 "), ==, 1);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "\" 200 "), ==, 0);
 	result_clear(&r);
 }
 
@@ -416,16 +249,16 @@ test_resume_complete_part(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	Result r = {0};
 
 	write_part(f, url, BUNDLE_SIZE);
 	fetch_and_wait(fetcher, url, f->bundle_sha256, f->cache_dir, &r);
 	assert_bundle_cached(f, &r);
-	server_stop(server);
-	g_assert_cmpuint(server_log_count(server, "\" 416 "), ==, 1);
-	g_assert_cmpuint(server_log_count(server, "GET "), ==, 1);
+	dfu_test_server_stop(server);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "\" 416 "), ==, 1);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "GET "), ==, 1);
 	result_clear(&r);
 }
 
@@ -436,8 +269,8 @@ test_resume_stale_part(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	g_autofree char *part = part_path(f->cache_dir, url);
 	g_autofree char *dir = g_path_get_dirname(part);
 	g_autofree char *junk = g_malloc0(BUNDLE_SIZE);
@@ -447,9 +280,9 @@ test_resume_stale_part(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_set_contents(part, junk, BUNDLE_SIZE, NULL));
 	fetch_and_wait(fetcher, url, f->bundle_sha256, f->cache_dir, &r);
 	assert_bundle_cached(f, &r);
-	server_stop(server);
-	g_assert_cmpuint(server_log_count(server, "\" 416 "), ==, 1);
-	g_assert_cmpuint(server_log_count(server, "\" 200 "), ==, 1);
+	dfu_test_server_stop(server);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "\" 416 "), ==, 1);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "\" 200 "), ==, 1);
 	result_clear(&r);
 }
 
@@ -472,8 +305,8 @@ test_concurrent_one_get(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	g_autofree char *cached = dfu_bundle_import_path(f->cache_dir, f->bundle_sha256);
 	Result all = {0};
 
@@ -488,8 +321,8 @@ test_concurrent_one_get(Fixture *f, gconstpointer data)
 	g_main_loop_run(all.loop);
 	g_assert_cmpuint(all.done_count, ==, MANY_CALLERS);
 	g_assert_cmpstr(all.path, ==, cached);
-	server_stop(server);
-	g_assert_cmpuint(server_log_count(server, "GET /app.bundle"), ==, 1);
+	dfu_test_server_stop(server);
+	g_assert_cmpuint(dfu_test_server_log_count(server, "GET /app.bundle"), ==, 1);
 	result_clear(&all);
 }
 
@@ -498,8 +331,8 @@ test_digest_mismatch(Fixture *f, gconstpointer data)
 {
 	DfuFetchSettings settings = {.allow_http = TRUE};
 	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
-	g_autoptr(Server) server = server_start(f->bundle, FALSE);
-	g_autofree char *url = server_url(server, "app.bundle");
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	g_autofree char *url = dfu_test_server_url(server, "app.bundle");
 	g_autofree char *part = part_path(f->cache_dir, url);
 	g_autofree char *cached = dfu_bundle_import_path(f->cache_dir, f->bundle_sha256);
 	g_autofree char *other = g_compute_checksum_for_string(G_CHECKSUM_SHA256, "other", -1);

@@ -215,13 +215,44 @@ test_happy_path(void)
 	fixture_init(&f, &default_device, image);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
 	/* params say 5 buffers: four requests at once, one buffer for the answer */
 	g_assert_cmpuint(f.dev->max_in_flight, ==, 4);
 	g_assert_cmpuint(f.dev->dropped, ==, 0);
 	g_assert_cmpuint(f.dev->upload_bytes, ==, g_bytes_get_size(image));
 	g_assert_cmpuint(f.dev->resets, ==, 1);
 	assert_runs(&f, 0, f.img[0], TRUE);
+	fixture_clear(&f);
+}
+
+/* the device's slot info says the image cannot fit: refused before the upload */
+static void
+test_image_too_large(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 130 * 1024, 1);
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, image);
+	fixture_run(&f);
+	assert_failed(&f, DFU_STATUS_IMAGE_TOO_LARGE);
+	g_assert_nonnull(strstr(f.error->message, "slot of 131072 bytes"));
+	assert_summary(&f, "params,slots");
+	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+	fixture_clear(&f);
+}
+
+/* a device without slot info (rc 8) is updated all the same */
+static void
+test_slot_info_unsupported(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, image);
+	test_device_add_fault(f.dev, "error@1:6:8");
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
 	fixture_clear(&f);
 }
 
@@ -256,7 +287,7 @@ test_up_to_date(void)
 	fixture_init(&f, &default_device, image);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_UP_TO_DATE);
-	assert_summary(&f, "params,state");
+	assert_summary(&f, "params,slots,state");
 	fixture_clear(&f);
 }
 
@@ -270,7 +301,7 @@ test_already_uploaded(void)
 	preload_secondary(&f, f.img[0]);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,state,test,reset,state,confirm");
+	assert_summary(&f, "params,slots,state,test,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -288,7 +319,7 @@ test_already_pending(void)
 	        ==, SIM_IMG_OK);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,state,reset,state,confirm");
+	assert_summary(&f, "params,slots,state,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -309,7 +340,7 @@ test_active_unconfirmed(void)
 	assert_runs(&f, 0, f.img[0], FALSE);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,state,confirm");
+	assert_summary(&f, "params,slots,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -325,7 +356,7 @@ test_rollback(void)
 	fixture_init(&f, &config, image);
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_ROLLED_BACK);
-	assert_summary(&f, "params,state,upload,state,test,reset,state");
+	assert_summary(&f, "params,slots,state,upload,state,test,reset,state");
 	fixture_clear(&f);
 }
 
@@ -340,7 +371,7 @@ test_downgrade_refused(void)
 	fixture_init(&f, &config, image);
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_DOWNGRADE);
-	assert_summary(&f, "params,state");
+	assert_summary(&f, "params,slots,state");
 	fixture_clear(&f);
 }
 
@@ -390,7 +421,7 @@ test_staged(void)
 	f.watch_after_done = TRUE;
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_STAGED);
-	assert_summary(&f, "params,state,upload,state,test");
+	assert_summary(&f, "params,slots,state,upload,state,test");
 	g_assert_true(sim_mcuboot_slot_state(f.dev->model, 0, 1, &st));
 	g_assert_true(st.pending);
 	g_assert_cmpuint(f.dev->resets, ==, 0);
@@ -409,7 +440,7 @@ test_test_refused(void)
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_TEST_REFUSED);
 	g_assert_nonnull(f.device_error);
-	assert_summary(&f, "params,state,upload,state,test");
+	assert_summary(&f, "params,slots,state,upload,state,test");
 	fixture_clear(&f);
 }
 
@@ -426,7 +457,7 @@ test_busy_reset_forced(void)
 	test_device_add_fault(f.dev, "error@0:5:10");
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
 	g_assert_cmpuint(test_device_count(f.dev, "reset"), ==, 2);
 	g_assert_cmpuint(f.dev->resets, ==, 1);
 	fixture_clear(&f);
@@ -481,7 +512,7 @@ test_v1_fallback(void)
 	for (guint i = 0; i < f.dev->requests->len; i++)
 		v2_requests += g_array_index(f.dev->requests, TestDeviceRequest, i).version > 0;
 	g_assert_cmpuint(v2_requests, ==, 1);
-	assert_summary(&f, "params,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -615,6 +646,8 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/happy-path", test_happy_path);
 	g_test_add_func("/smp-update/params-unsupported", test_params_unsupported);
 	g_test_add_func("/smp-update/up-to-date", test_up_to_date);
+	g_test_add_func("/smp-update/image-too-large", test_image_too_large);
+	g_test_add_func("/smp-update/slot-info-unsupported", test_slot_info_unsupported);
 	g_test_add_func("/smp-update/already-uploaded", test_already_uploaded);
 	g_test_add_func("/smp-update/already-pending", test_already_pending);
 	g_test_add_func("/smp-update/active-unconfirmed", test_active_unconfirmed);
