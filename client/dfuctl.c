@@ -28,9 +28,9 @@ typedef struct {
 } DfuctlCommand;
 
 static const DfuctlCommand commands[] = {
-        {"start", "<target> <file>", "Update a device from a bundle file and follow the job",
+        {"start", "<target> <file-or-url>", "Update a device from a bundle file or URL and follow the job",
          OPT_JSON | OPT_NO_WAIT | OPT_OPTION, 2, 2, dfuctl_cmd_start},
-        {"update", "<target> <file>", "The same as start", OPT_JSON | OPT_NO_WAIT | OPT_OPTION, 2, 2,
+        {"update", "<target> <file-or-url>", "The same as start", OPT_JSON | OPT_NO_WAIT | OPT_OPTION, 2, 2,
          dfuctl_cmd_start},
         {"status", "[<job>]", "Show the daemon or one job (a number or an object path)",
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
