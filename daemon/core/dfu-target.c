@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bluetooth/bluetooth.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -153,17 +154,18 @@ parse_serial_path(DfuTarget *target, const char *path, const char *uri, GError *
 static gboolean
 parse_ble_address(DfuTarget *target, const char *address, const char *uri, GError **error)
 {
-	gboolean valid = strlen(address) == 17;
+	bdaddr_t ba;
+	char normal[18];
 
-	for (guint i = 0; valid && i < 17; i++)
-		valid = (i % 3 == 2) ? address[i] == ':' : g_ascii_isxdigit(address[i]);
-	if (!valid) {
+	/* bachk takes any length of hex per field and a trailing colon: be strict first */
+	if (strlen(address) != 17 || bachk(address) < 0 || str2ba(address, &ba) < 0) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "BLE address '%s' in target '%s' is not six hex pairs like C4:12:34:56:78:9A",
 		            address, uri);
 		return FALSE;
 	}
-	target->address = g_ascii_strup(address, -1);
+	ba2str(&ba, normal);
+	target->address = g_strdup(normal);
 	return TRUE;
 }
 
