@@ -50,7 +50,8 @@ struct _BleDevice {
 	guint connect_timer;
 	GDBusMethodInvocation *connect_invocation;
 	guint boot_timer;
-	BleLink *link; /* non-NULL while connected */
+	gboolean reset_pending; /* rebooting once the last answer is over the air */
+	BleLink *link;          /* non-NULL while connected */
 	BleGatt *gatt;
 };
 
@@ -100,11 +101,35 @@ drop_link(BleDevice *device)
 }
 
 static gboolean
+on_boot_done(gpointer data)
+{
+	BleDevice *device = data;
+
+	device->boot_timer = 0;
+	device->on_air = TRUE;
+	update_presence(device);
+	return G_SOURCE_REMOVE;
+}
+
+/* the reboot takes the device off the air for the swap and the boot */
+static void
+go_off_air(BleDevice *device)
+{
+	device->reset_pending = FALSE;
+	device->on_air = FALSE;
+	drop_link(device);
+	g_clear_handle_id(&device->boot_timer, g_source_remove);
+	if (!device->config.no_return)
+		device->boot_timer =
+		        g_timeout_add(device->config.swap_ms + device->config.boot_ms, on_boot_done, device);
+}
+
+static gboolean
 link_can_deliver(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
-	return ble_smp_server_can_accept(device->server);
+	return !device->reset_pending && ble_smp_server_can_accept(device->server);
 }
 
 static void
@@ -123,6 +148,8 @@ link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 	BleDevice *device = user_data;
 
 	ble_gatt_notify(device->gatt, value, len);
+	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
+		go_off_air(device);
 }
 
 static void
@@ -182,28 +209,17 @@ smp_send(const guint8 *msg, gsize len, gpointer user_data)
 		ble_link_notify(device->link, msg + off, MIN(chunk, len - off));
 }
 
-static gboolean
-on_boot_done(gpointer data)
-{
-	BleDevice *device = data;
-
-	device->boot_timer = 0;
-	device->on_air = TRUE;
-	update_presence(device);
-	return G_SOURCE_REMOVE;
-}
-
 static void
 smp_reset(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
-	device->on_air = FALSE;
-	drop_link(device);
-	g_clear_handle_id(&device->boot_timer, g_source_remove);
-	if (!device->config.no_return)
-		device->boot_timer =
-		        g_timeout_add(device->config.swap_ms + device->config.boot_ms, on_boot_done, device);
+	/* the reset answer goes out before the link drops, however short the reset delay */
+	if (device->link != NULL && ble_link_notify_pending(device->link) > 0) {
+		device->reset_pending = TRUE;
+		return;
+	}
+	go_off_air(device);
 }
 
 static void

@@ -127,6 +127,12 @@ ble_link_notify(BleLink *link, const guint8 *value, gsize len)
 	enqueue(link, &link->notifies, value, len);
 }
 
+guint
+ble_link_notify_pending(BleLink *link)
+{
+	return g_queue_get_length(&link->notifies);
+}
+
 typedef void (*DeliverFunc)(const guint8 *value, gsize len, gpointer user_data);
 
 /* one direction of one event: PDUs go until the budget or the queue ends */
