@@ -95,7 +95,8 @@ schedule(BleLink *link)
 	gint64 now = g_get_monotonic_time();
 	gint64 next_us;
 
-	if (link->timer != 0 || link->closed ||
+	/* while events run, the timer is armed once they are done */
+	if (link->timer != 0 || link->closed || link->dispatching ||
 	    (g_queue_is_empty(&link->writes) && g_queue_is_empty(&link->notifies)))
 		return;
 	link->last_event = MAX(link->last_event, event_index(link, now));

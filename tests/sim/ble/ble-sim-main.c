@@ -110,6 +110,13 @@ static const struct {
         {"silent", BLE_PAIRING_SILENT},
 };
 
+static void
+set_default(char **option, const char *value)
+{
+	if (*option == NULL)
+		*option = g_strdup(value);
+}
+
 static gboolean
 parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
 {
@@ -170,6 +177,11 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
+	/* string defaults are set here: GOption does not free a default it replaces */
+	set_default(&o->adapter, "hci0");
+	set_default(&o->running_version, "1.0.0");
+	set_default(&o->errors, "v2");
+	set_default(&o->phy, "1M");
 	if (*argc > 1) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unexpected argument %s",
 		            (*argv)[1]);
@@ -320,20 +332,16 @@ fail(const GError *error, int code)
 int
 main(int argc, char **argv)
 {
-	g_auto(BleSimOptions) opts = {.adapter = g_strdup("hci0"),
-	                              .advertise_ms = 100,
+	g_auto(BleSimOptions) opts = {.advertise_ms = 100,
 	                              .connect_ms = 50,
 	                              .images = 1,
 	                              .slot_size = 262144,
-	                              .running_version = g_strdup("1.0.0"),
 	                              .buf_size = 2475,
 	                              .buf_count = 4,
-	                              .errors = g_strdup("v2"),
 	                              .reset_ms = 50,
 	                              .swap_ms = 1000,
 	                              .mtu = 247,
 	                              .interval_ms = 7.5,
-	                              .phy = g_strdup("1M"),
 	                              .data_length = 251,
 	                              .link_queue = 64};
 	g_autoptr(GError) error = NULL;
