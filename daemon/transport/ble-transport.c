@@ -119,10 +119,11 @@ path_is_under(const char *path, const char *prefix)
 }
 
 static GError *
-message_error(sd_bus_message *m, const char *what)
+message_error(BleTransport *self, sd_bus_message *m, const char *what)
 {
 	const sd_bus_error *e = sd_bus_message_get_error(m);
-	return bluez_error_new(e != NULL ? e->name : NULL, e != NULL ? e->message : NULL, what);
+	return bluez_error_new(e != NULL ? e->name : NULL, e != NULL ? e->message : NULL, self->address,
+	                       what);
 }
 
 static const char *
@@ -508,7 +509,7 @@ read_objects(sd_bus_message *m, BleTransport *self, const char *what)
 	g_autoptr(GVariant) objects = NULL;
 
 	if (sd_bus_message_is_method_error(m, NULL)) {
-		open_failed(self, message_error(m, what));
+		open_failed(self, message_error(self, m, what));
 		return NULL;
 	}
 	objects = bluez_message_read_variant(m, &error);
@@ -533,7 +534,7 @@ on_discovery_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	/* InProgress: this connection is discovering already, which is what we want */
 	if (sd_bus_message_is_method_error(m, NULL) &&
 	    g_strcmp0(error_name(m), "org.bluez.Error.InProgress") != 0) {
-		open_failed(self, message_error(m, "start discovery"));
+		open_failed(self, message_error(self, m, "start discovery"));
 		return 0;
 	}
 	self->discovering = TRUE;
@@ -664,7 +665,7 @@ on_connect_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		self->retry_timer = g_timeout_add(IN_PROGRESS_RETRY_MS, on_in_progress_retry, self);
 		return 0;
 	}
-	open_failed(self, message_error(m, "connect"));
+	open_failed(self, message_error(self, m, "connect"));
 	return 0;
 }
 
@@ -827,7 +828,7 @@ on_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
 	self->call = sd_bus_slot_unref(self->call);
 	if (sd_bus_message_is_method_error(m, NULL)) {
-		open_failed(self, message_error(m, "enable notifications"));
+		open_failed(self, message_error(self, m, "enable notifications"));
 		return 0;
 	}
 	self->notifying = TRUE;
@@ -843,7 +844,7 @@ on_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	self->call = sd_bus_slot_unref(self->call);
 	if (sd_bus_message_is_method_error(m, NULL)) {
 		if (!acquire_may_fall_back(m)) {
-			open_failed(self, message_error(m, "acquire notifications"));
+			open_failed(self, message_error(self, m, "acquire notifications"));
 			return 0;
 		}
 		g_debug("ble: %s: AcquireNotify refused (%s), using StartNotify", self->address,
@@ -883,7 +884,7 @@ on_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	self->call = sd_bus_slot_unref(self->call);
 	if (sd_bus_message_is_method_error(m, NULL)) {
 		if (!acquire_may_fall_back(m)) {
-			open_failed(self, message_error(m, "acquire the write socket"));
+			open_failed(self, message_error(self, m, "acquire the write socket"));
 			return 0;
 		}
 		g_debug("ble: %s: AcquireWrite refused (%s), using WriteValue", self->address, error_name(m));
@@ -1005,7 +1006,7 @@ on_write_value(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	sd_bus_slot_unref(wc->slot);
 	g_free(wc);
 	if (sd_bus_message_is_method_error(m, NULL)) {
-		GError *error = message_error(m, "write");
+		GError *error = message_error(self, m, "write");
 		/* a refused write means an unusable link: the owner reconnects or gives up */
 		if (error->code != DFU_STATUS_AUTH_REQUIRED)
 			error->code = DFU_STATUS_LINK_LOST;
@@ -1221,12 +1222,14 @@ GError *
 dfu_ble_transport_explain_silence(DfuTransport *transport)
 {
 	BleTransport *self = (BleTransport *)transport;
+	g_autofree char *hint = NULL;
 
 	g_return_val_if_fail(transport->klass == &ble_class, NULL);
 	if (self->heard || self->paired)
 		return NULL;
+	hint = bluez_pairing_hint(self->address);
 	return g_error_new(DFU_ERROR, DFU_STATUS_AUTH_REQUIRED,
 	                   "%s never answered and is not paired: its SMP characteristic probably needs "
-	                   "an encrypted link; " BLUEZ_PAIRING_HINT,
-	                   self->address);
+	                   "an encrypted link; %s",
+	                   self->address, hint);
 }

@@ -9,6 +9,9 @@ typedef struct {
 	const char *hint;
 } BluezErrorEntry;
 
+/* marks the entries whose hint is the pairing one, which names the device */
+static const char PAIRING[] = "pairing";
+
 #define POLICY_HINT "dfud needs bluetoothd's D-Bus policy to let it call org.bluez (see dfud(8))"
 
 static const BluezErrorEntry error_table[] = {
@@ -21,12 +24,12 @@ static const BluezErrorEntry error_table[] = {
         {"org.bluez.Error.NotConnected", DFU_STATUS_LINK_LOST, NULL},
         {"org.bluez.Error.ConnectionAttemptFailed", DFU_STATUS_CONNECT_FAILED, NULL},
         {"org.bluez.Error.NotSupported", DFU_STATUS_NOT_SUPPORTED, NULL},
-        {"org.bluez.Error.NotPermitted", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
-        {"org.bluez.Error.NotAuthorized", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
-        {"org.bluez.Error.AuthenticationFailed", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
-        {"org.bluez.Error.AuthenticationCanceled", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
-        {"org.bluez.Error.AuthenticationRejected", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
-        {"org.bluez.Error.AuthenticationTimeout", DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT},
+        {"org.bluez.Error.NotPermitted", DFU_STATUS_AUTH_REQUIRED, PAIRING},
+        {"org.bluez.Error.NotAuthorized", DFU_STATUS_AUTH_REQUIRED, PAIRING},
+        {"org.bluez.Error.AuthenticationFailed", DFU_STATUS_AUTH_REQUIRED, PAIRING},
+        {"org.bluez.Error.AuthenticationCanceled", DFU_STATUS_AUTH_REQUIRED, PAIRING},
+        {"org.bluez.Error.AuthenticationRejected", DFU_STATUS_AUTH_REQUIRED, PAIRING},
+        {"org.bluez.Error.AuthenticationTimeout", DFU_STATUS_AUTH_REQUIRED, PAIRING},
         {"org.bluez.Error.InvalidArguments", DFU_STATUS_INTERNAL_ERROR, NULL},
         {"org.bluez.Error.InvalidValueLength", DFU_STATUS_INTERNAL_ERROR, NULL},
         {"org.freedesktop.DBus.Error.ServiceUnknown", DFU_STATUS_LINK_NOT_FOUND, "is bluetoothd running?"},
@@ -50,7 +53,7 @@ static const char *const auth_messages[] = {
 static const BluezErrorEntry *
 lookup(const char *name, const char *message)
 {
-	static const BluezErrorEntry auth = {NULL, DFU_STATUS_AUTH_REQUIRED, BLUEZ_PAIRING_HINT};
+	static const BluezErrorEntry auth = {NULL, DFU_STATUS_AUTH_REQUIRED, PAIRING};
 	static const BluezErrorEntry unknown = {NULL, DFU_STATUS_CONNECT_FAILED, NULL};
 
 	for (guint i = 0; message != NULL && i < G_N_ELEMENTS(auth_messages); i++) {
@@ -70,13 +73,20 @@ bluez_error_status(const char *name, const char *message)
 	return lookup(name, message)->status;
 }
 
+char *
+bluez_pairing_hint(const char *address)
+{
+	return g_strdup_printf(BLUEZ_PAIRING_HINT, address, address);
+}
+
 GError *
-bluez_error_new(const char *name, const char *message, const char *what)
+bluez_error_new(const char *name, const char *message, const char *address, const char *what)
 {
 	const BluezErrorEntry *e = lookup(name, message);
 	const char *text = message != NULL && message[0] != '\0' ? message : "failed";
+	g_autofree char *hint = e->hint == PAIRING ? bluez_pairing_hint(address) : g_strdup(e->hint);
 
-	return g_error_new(DFU_ERROR, e->status, "%s: %s (%s)%s%s", what, text,
-	                   name != NULL ? name : "unknown error", e->hint != NULL ? "; " : "",
-	                   e->hint != NULL ? e->hint : "");
+	return g_error_new(DFU_ERROR, e->status, "%s: %s: %s (%s)%s%s", address, what, text,
+	                   name != NULL ? name : "unknown error", hint != NULL ? "; " : "",
+	                   hint != NULL ? hint : "");
 }

@@ -184,6 +184,7 @@ use_ble_bus() {
 # ble_config [KEY=VALUE...]: the test configuration plus a [ble] section
 ble_config() {
 	write_config
+	sed -i "s/^MaxParallelJobs=.*/MaxParallelJobs=${MAX_PARALLEL:-4}/" "$DFUD_CONFIG"
 	printf '[ble]\n' >>"$DFUD_CONFIG"
 	for kv in "$@"; do printf '%s\n' "$kv" >>"$DFUD_CONFIG"; done
 }
