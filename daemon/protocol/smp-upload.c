@@ -27,7 +27,7 @@ struct _SmpUpload {
 	gboolean finished;
 	guint window; /* current window, 1..params.window */
 	guint good_streak;
-	guint timeouts; /* in a row, without an answer in between */
+	guint timeouts;  /* in a row, without an answer in between */
 	GQueue inflight; /* Chunk*, in offset order */
 };
 
@@ -104,12 +104,11 @@ send_chunk(SmpUpload *self)
 	self->next_off += len;
 	if (first)
 		self->probing = TRUE;
-	c->handle = smp_client_request(self->client, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD,
-	                               smp_cmd_image_upload(self->params.image, c->off, data + c->off, len,
-	                                                    self->total, first ? self->params.file_sha : NULL,
-	                                                    first ? 32 : 0, FALSE),
-	                               first ? self->params.first_timeout_ms : self->params.timeout_ms,
-	                               0, on_chunk_response, c);
+	c->handle = smp_client_request(
+	        self->client, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD,
+	        smp_cmd_image_upload(self->params.image, c->off, data + c->off, len, self->total,
+	                             first ? self->params.file_sha : NULL, first ? 32 : 0, FALSE),
+	        first ? self->params.first_timeout_ms : self->params.timeout_ms, 0, on_chunk_response, c);
 	return TRUE;
 }
 
