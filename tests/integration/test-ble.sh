@@ -29,8 +29,9 @@ expect_job 2 succeeded success
 grep -q "244-byte messages, one at a time" "$T/dfud.log" || fail "no MTU-3 fallback without params"
 stop_ble_sim
 
-log "a device BlueZ has not seen yet"
-start_ble_sim hidden --device "$A" --running-version 1.0.0 --swap-ms 200 --hidden
-expect_exit 0 dfuctl start "ble:$A?adapter=hci0" "$T/app.bin"
+log "a device BlueZ has not seen yet, on a second adapter"
+start_ble_sim hidden --adapter hci1 --device "$A" --running-version 1.0.0 --swap-ms 200 --hidden
+expect_exit 0 dfuctl start "ble:$A?adapter=hci1" "$T/app.bin"
+[ "$(job_prop 3 Target)" = "ble:$A?adapter=hci1" ] || fail "target $(job_prop 3 Target)"
 expect_job 3 succeeded success
 [ "$(ble_primary hidden $A)" = "1.2.0 true" ] || fail "device runs $(ble_primary hidden $A)"
