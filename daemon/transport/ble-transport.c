@@ -634,13 +634,23 @@ connected_now(BleTransport *self)
 	self->state = BLE_RESOLVING;
 }
 
+static void on_connect_turn(gpointer user_data);
+
+/* the deadline set by step_connect keeps running while we wait */
+static void
+wait_for_turn(BleTransport *self)
+{
+	self->state = BLE_WAIT_TURN;
+	self->ticket = ble_connect_queue_join(self->adapter, on_connect_turn, self);
+}
+
 static gboolean
 on_in_progress_retry(gpointer user_data)
 {
 	BleTransport *self = user_data;
 
 	self->retry_timer = 0;
-	step_connect(self);
+	wait_for_turn(self);
 	return G_SOURCE_REMOVE;
 }
 
@@ -688,8 +698,7 @@ step_connect(BleTransport *self)
 		connected_now(self);
 		return;
 	}
-	self->state = BLE_WAIT_TURN;
-	self->ticket = ble_connect_queue_join(self->adapter, on_connect_turn, self);
+	wait_for_turn(self);
 }
 
 /* ---- opening: the SMP characteristic and its data paths ---- */

@@ -32,11 +32,15 @@ written=$(ble_state drop $A .counters.upload_bytes)
 grep -q "link lost" "$T/dfud.log" || fail "the link was never lost"
 stop_ble_sim
 
-log "a device that drops requests when its buffers are full: resent, never lost or doubled"
-start_ble_sim full --device "$A" --swap-ms 200 --buf-count 2 --fault drop-when-full
+log "a device that drops requests silently: resent, never lost or doubled"
+start_ble_sim full --device "$A" --swap-ms 200 --fault drop-when-full \
+	--fault drop-request@6 --fault drop-request@12 --fault drop-request@19
 run_ble 0 "ble:$A" "$T/app.bin"
 expect_job $n succeeded success
 [ "$(ble_primary full $A)" = "1.2.0 true" ] || fail "device runs $(ble_primary full $A)"
+[ "$(ble_state full $A .counters.dropped_requests)" -ge 3 ] || fail "nothing was dropped"
+written=$(ble_state full $A .counters.upload_bytes)
+[ "$written" -eq "$(stat -c %s "$T/app.bin")" ] || fail "$written bytes written"
 stop_ble_sim
 
 log "the device never comes back after its reset"
