@@ -671,6 +671,8 @@ on_connect_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	/* another program is connecting on this adapter: wait for it, within our own deadline */
 	if (g_strcmp0(name, "org.bluez.Error.InProgress") == 0 &&
 	    g_get_monotonic_time() + IN_PROGRESS_RETRY_MS * 1000 < self->connect_deadline) {
+		g_debug("ble: %s: another connection attempt holds %s, waiting", self->address,
+		        self->adapter);
 		self->state = BLE_WAIT_TURN;
 		self->retry_timer = g_timeout_add(IN_PROGRESS_RETRY_MS, on_in_progress_retry, self);
 		return 0;

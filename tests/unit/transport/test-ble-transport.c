@@ -289,6 +289,45 @@ test_silent_unpaired(void)
 	fixture_stop(&f);
 }
 
+static void
+on_other_connected(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gboolean *done = user_data;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, NULL);
+
+	*done = TRUE;
+}
+
+/* another program is connecting on the adapter: InProgress, wait, then our turn */
+static void
+test_other_connecting(void)
+{
+	Fixture f = {0};
+	g_autoptr(GDBusConnection) other = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean other_done = FALSE;
+
+	fixture_start(&f, ADDRESS, "hci0",
+	              (const char *const[]){"--device", "C4:12:34:56:78:00", "--connect-ms", "400", NULL});
+	other = g_dbus_connection_new_for_address_sync(g_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
+	                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+	                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	                                               NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_dbus_connection_call(other, "org.bluez", "/org/bluez/hci0/dev_C4_12_34_56_78_00",
+	                       "org.bluez.Device1", "Connect", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+	                       on_other_connected, &other_done);
+	/* the other call reaches bluetoothd first */
+	g_dbus_connection_flush_sync(other, NULL, &error);
+	g_assert_no_error(error);
+	fixture_open(&f);
+	g_assert_no_error(f.open_error);
+	g_assert_true(other_done);
+	round_trip(&f, 40, 1);
+	g_dbus_connection_close_sync(other, NULL, NULL);
+	fixture_stop(&f);
+}
+
 /* an SMP reset: the device drops the link, the owner hears closed */
 static void
 test_reset_closes(void)
@@ -324,6 +363,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ble-transport/open-failures", test_open_failures);
 	g_test_add_func("/ble-transport/silent-unpaired", test_silent_unpaired);
 	g_test_add_func("/ble-transport/reset-closes", test_reset_closes);
+	g_test_add_func("/ble-transport/other-connecting", test_other_connecting);
 	rc = g_test_run();
 	g_test_dbus_down(bus);
 	return rc;
