@@ -308,7 +308,7 @@ test_other_connecting(void)
 	gboolean other_done = FALSE;
 
 	fixture_start(&f, ADDRESS, "hci0",
-	              (const char *const[]){"--device", "C4:12:34:56:78:00", "--connect-ms", "400", NULL});
+	              (const char *const[]){"--device", "C4:12:34:56:78:00", "--connect-ms", "150", NULL});
 	other = g_dbus_connection_new_for_address_sync(g_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
 	                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
 	                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
