@@ -133,12 +133,6 @@ error_name(sd_bus_message *m)
 	return e != NULL ? e->name : NULL;
 }
 
-static gboolean
-lookup_bool(GVariant *props, const char *key, gboolean *out)
-{
-	return g_variant_lookup(props, key, "b", out);
-}
-
 /* fire and forget: the reply does not matter, and the call outlives the transport's interest */
 static void
 call_and_forget(BleTransport *self, const char *path, const char *iface, const char *member)
@@ -271,9 +265,9 @@ step_call(BleTransport *self, const char *path, const char *iface, const char *m
 static void
 update_device(BleTransport *self, GVariant *props)
 {
-	lookup_bool(props, "Connected", &self->connected);
-	lookup_bool(props, "ServicesResolved", &self->resolved);
-	lookup_bool(props, "Paired", &self->paired);
+	g_variant_lookup(props, "Connected", "b", &self->connected);
+	g_variant_lookup(props, "ServicesResolved", "b", &self->resolved);
+	g_variant_lookup(props, "Paired", "b", &self->paired);
 }
 
 static void
