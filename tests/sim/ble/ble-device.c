@@ -50,12 +50,14 @@ struct _BleDevice {
 	guint connect_timer;
 	GDBusMethodInvocation *connect_invocation;
 	guint boot_timer;
-	gboolean reset_pending; /* rebooting once the last answer is over the air */
-	BleLink *link;          /* non-NULL while connected */
+	gboolean reset_pending;                 /* rebooting once the last answer is over the air */
+	GDBusMethodInvocation *pair_invocation; /* paired once the writes sent before are in */
+	BleLink *link;                          /* non-NULL while connected */
 	BleGatt *gatt;
 };
 
 static void update_presence(BleDevice *device);
+static void complete_pairing(BleDevice *device);
 
 static void export(BleDevice *device)
 {
@@ -90,6 +92,10 @@ drop_link(BleDevice *device)
 {
 	if (device->link == NULL)
 		return;
+	if (device->pair_invocation != NULL)
+		g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&device->pair_invocation),
+		                                           "org.bluez.Error.AuthenticationFailed",
+		                                           "Authentication Failed");
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
 	ble_smp_server_link_lost(device->server);
@@ -140,6 +146,9 @@ link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
 	/* an unauthenticated write is refused with an ATT error the client never sees */
 	if (writes_allowed(device))
 		ble_smp_server_write(device->server, value, len);
+	if (device->pair_invocation != NULL && device->link != NULL &&
+	    ble_link_write_pending(device->link) == 0)
+		complete_pairing(device);
 }
 
 static void
@@ -332,9 +341,22 @@ handle_disconnect(GVariant *params, GDBusMethodInvocation *invocation, gpointer 
 {
 	BleDevice *device = user_data;
 
+	if (device->link == NULL && device->connect_timer == 0) {
+		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.NotConnected",
+		                                           "Not Connected");
+		return;
+	}
 	cancel_connect(device);
 	drop_link(device);
 	g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static void
+complete_pairing(BleDevice *device)
+{
+	device->paired = TRUE;
+	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(TRUE));
+	g_dbus_method_invocation_return_value(g_steal_pointer(&device->pair_invocation), NULL);
 }
 
 static void
@@ -344,12 +366,18 @@ handle_pair(GVariant *params, GDBusMethodInvocation *invocation, gpointer user_d
 
 	if (device->paired) {
 		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.AlreadyExists",
-		                                           "Already Paired");
+		                                           "Already Exists");
 		return;
 	}
-	device->paired = TRUE;
-	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(TRUE));
-	g_dbus_method_invocation_return_value(invocation, NULL);
+	if (device->pair_invocation != NULL) {
+		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.InProgress",
+		                                           "In Progress");
+		return;
+	}
+	device->pair_invocation = invocation;
+	/* pairing runs over the link: writes already in it reach the device first */
+	if (device->link == NULL || ble_link_write_pending(device->link) == 0)
+		complete_pairing(device);
 }
 
 static void

@@ -129,6 +129,12 @@ ble_link_notify(BleLink *link, const guint8 *value, gsize len)
 }
 
 guint
+ble_link_write_pending(BleLink *link)
+{
+	return g_queue_get_length(&link->writes);
+}
+
+guint
 ble_link_notify_pending(BleLink *link)
 {
 	return g_queue_get_length(&link->notifies);
