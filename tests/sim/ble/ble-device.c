@@ -52,6 +52,7 @@ struct _BleDevice {
 	guint boot_timer;
 	gboolean reset_pending;                 /* rebooting once the last answer is over the air */
 	GDBusMethodInvocation *pair_invocation; /* paired once the writes sent before are in */
+	GQueue answer_fragments;                /* notifications left of each answer in the link, as GUINT */
 	BleLink *link;                          /* non-NULL while connected */
 	BleGatt *gatt;
 };
@@ -98,6 +99,7 @@ drop_link(BleDevice *device)
 		                                           "Authentication Failed");
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
+	g_queue_clear(&device->answer_fragments);
 	ble_smp_server_link_lost(device->server);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
@@ -156,7 +158,13 @@ link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
 
+	guint left = GPOINTER_TO_UINT(g_queue_pop_head(&device->answer_fragments)) - 1;
+
 	ble_gatt_notify(device->gatt, value, len);
+	if (left > 0)
+		g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
+	else
+		ble_smp_server_response_sent(device->server);
 	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
 		go_off_air(device);
 }
@@ -214,6 +222,7 @@ smp_send(const guint8 *msg, gsize len, gpointer user_data)
 
 	if (device->link == NULL)
 		return;
+	g_queue_push_tail(&device->answer_fragments, GUINT_TO_POINTER((len + chunk - 1) / chunk));
 	for (gsize off = 0; off < len; off += chunk)
 		ble_link_notify(device->link, msg + off, MIN(chunk, len - off));
 }
@@ -446,6 +455,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->address = g_strdup(address);
 	device->on_air = TRUE;
 	device->faults = sim_fault_plan_new();
+	g_queue_init(&device->answer_fragments);
 	if (!address_to_suffix(address, &path_part, &file_part)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "bad device address \"%s\" (want C4:12:34:56:78:9A)", address);
