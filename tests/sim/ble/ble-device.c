@@ -7,7 +7,6 @@
 #include "ble-link.h"
 #include "dfu-error.h"
 
-#define BLE_ATT_HEADER 3
 /* how long a controller tries a device that does not advertise */
 #define BLE_CONNECT_ABORT_MS 200
 #define BLE_RSSI -52
@@ -59,8 +58,10 @@ struct _BleDevice {
 
 static void update_presence(BleDevice *device);
 static void complete_pairing(BleDevice *device);
+static void go_off_air(BleDevice *device);
 
-static void export(BleDevice *device)
+static void
+export_device(BleDevice *device)
 {
 	g_autoptr(GDBusObjectSkeleton) object = NULL;
 
@@ -73,7 +74,7 @@ static void export(BleDevice *device)
 }
 
 static void
-unexport(BleDevice *device)
+unexport_device(BleDevice *device)
 {
 	if (!device->known)
 		return;
@@ -106,6 +107,9 @@ drop_link(BleDevice *device)
 	if (device->config.smp.verbose)
 		g_printerr("dfu-sim-ble: %s: disconnected\n", device->address);
 	update_presence(device);
+	/* a reboot that waited for its answer to go out happens all the same */
+	if (device->reset_pending)
+		go_off_air(device);
 }
 
 static gboolean
@@ -126,6 +130,7 @@ go_off_air(BleDevice *device)
 	device->reset_pending = FALSE;
 	device->on_air = FALSE;
 	drop_link(device);
+	update_presence(device);
 	g_clear_handle_id(&device->boot_timer, g_source_remove);
 	if (!device->config.no_return)
 		device->boot_timer =
@@ -260,7 +265,7 @@ on_seen(gpointer data)
 	device->seen_timer = 0;
 	device->seen = TRUE;
 	ble_iface_set(device->iface, "RSSI", g_variant_new_int16(BLE_RSSI));
-	export(device);
+	export_device(device);
 	return G_SOURCE_REMOVE;
 }
 
@@ -480,7 +485,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	if (!ble_smp_server_write_state(device->server, error))
 		return NULL;
 	if (!config->hidden)
-		export(device);
+		export_device(device);
 	return g_steal_pointer(&device);
 }
 
@@ -494,7 +499,7 @@ ble_device_free(BleDevice *device)
 		cancel_connect(device);
 		drop_link(device);
 		g_clear_handle_id(&device->seen_timer, g_source_remove);
-		unexport(device);
+		unexport_device(device);
 		g_object_unref(device->iface);
 	}
 	ble_smp_server_free(device->server);
@@ -529,7 +534,7 @@ ble_device_remove(BleDevice *device)
 {
 	cancel_connect(device);
 	drop_link(device);
-	unexport(device);
+	unexport_device(device);
 	/* forgotten: only discovery finds it again */
 	g_clear_handle_id(&device->seen_timer, g_source_remove);
 	if (device->seen) {

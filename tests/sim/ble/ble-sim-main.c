@@ -360,7 +360,7 @@ main(int argc, char **argv)
 	fill_device_config(&opts, &config);
 	if (opts.print_ceiling) {
 		printf("ceiling_att_value_bytes_per_s=%.3f write_value_max=%u\n",
-		       ble_link_model_ceiling(&config.link), config.link.mtu - 3);
+		       ble_link_model_ceiling(&config.link), config.link.mtu - BLE_ATT_HEADER);
 		return 0;
 	}
 	if (!parse_pairing(opts.require_pairing, &config.pairing, &error) ||
