@@ -162,7 +162,6 @@ static void
 link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
-
 	guint left = GPOINTER_TO_UINT(g_queue_pop_head(&device->answer_fragments)) - 1;
 
 	ble_gatt_notify(device->gatt, value, len);

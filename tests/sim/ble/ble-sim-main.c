@@ -12,8 +12,9 @@
  *   --connect-ms MS        time Connect() takes to an advertising device (50)
  *   --no-acquire           AcquireWrite / AcquireNotify answer org.bluez.Error.NotSupported
  *   --require-pairing=notify|silent
- *                          until Pair(): notify: StartNotify/AcquireNotify fail with
+ *                          until Device1.Pair(): notify: StartNotify/AcquireNotify fail with
  *                          NotPermitted and writes are dropped; silent: writes are dropped
+ *                          (Pair() succeeds once the writes already in the link are in)
  *   --state-dir DIR        each device's state as DIR/<address without colons>.json
  *   --verbose              log connections and requests on stderr
  *
@@ -33,7 +34,9 @@
  *
  * Faults (--fault, repeatable)
  *   disconnect-at=N        drop the link once N upload bytes were received (also @N)
- *   drop-when-full         a request beyond buf-count unanswered ones is discarded
+ *   drop-when-full         a request that comes while buf-count are held is discarded
+ *                          (without it the writes wait in the link until a netbuf is free;
+ *                          a request holds its netbuf until its answer is over the air)
  *   error@GROUP:ID:RC[:COUNT], busy@N, drop-request@N, silent-after@N, reset-at@BYTES
  *
  * Prints READY once org.bluez is owned and every object is exported; exits 0
