@@ -416,6 +416,7 @@ test_managed_objects(void)
 	g_autoptr(GVariant) rssi = get_property(sim, PATH_A, "org.bluez.Device1", "RSSI");
 	g_autoptr(GVariant) powered = get_property(sim, "/org/bluez/hci0", "org.bluez.Adapter1", "Powered");
 	g_autofree char *state = g_build_filename(sim->dir, "C4123456789A.json", NULL);
+	g_autofree char *state_b = g_build_filename(sim->dir, "C4123456789B.json", NULL);
 
 	g_assert_cmpuint(g_hash_table_size(objects), ==, 3);
 	g_assert_cmpstr(g_hash_table_lookup(objects, "/org/bluez/hci0"), ==, "org.bluez.Adapter1;");
@@ -427,6 +428,7 @@ test_managed_objects(void)
 	g_assert_null(rssi);
 	g_assert_false(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
 	g_assert_true(g_file_test(state, G_FILE_TEST_IS_REGULAR));
+	g_assert_true(g_file_test(state_b, G_FILE_TEST_IS_REGULAR));
 }
 
 static void
@@ -707,6 +709,9 @@ test_one_connect_at_a_time(void)
 	assert_dbus_error(results[1], "org.bluez.Error.InProgress");
 	g_error_free(results[0]);
 	g_error_free(results[1]);
+	/* once the first attempt is done, the second device connects too: each has its own link */
+	connect_device(sim, PATH_B);
+	g_assert_true(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
 }
 
 static void
