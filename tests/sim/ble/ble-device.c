@@ -7,7 +7,6 @@
 #include "ble-link.h"
 #include "dfu-error.h"
 
-#define BLE_ATT_HEADER 3
 /* how long a controller tries a device that does not advertise */
 #define BLE_CONNECT_ABORT_MS 200
 #define BLE_RSSI -52
@@ -50,14 +49,19 @@ struct _BleDevice {
 	guint connect_timer;
 	GDBusMethodInvocation *connect_invocation;
 	guint boot_timer;
-	gboolean reset_pending; /* rebooting once the last answer is over the air */
-	BleLink *link;          /* non-NULL while connected */
+	gboolean reset_pending;                 /* rebooting once the last answer is over the air */
+	GDBusMethodInvocation *pair_invocation; /* paired once the writes sent before are in */
+	GQueue answer_fragments;                /* notifications left of each answer in the link, as GUINT */
+	BleLink *link;                          /* non-NULL while connected */
 	BleGatt *gatt;
 };
 
 static void update_presence(BleDevice *device);
+static void complete_pairing(BleDevice *device);
+static void go_off_air(BleDevice *device);
 
-static void export(BleDevice *device)
+static void
+export_device(BleDevice *device)
 {
 	g_autoptr(GDBusObjectSkeleton) object = NULL;
 
@@ -70,7 +74,7 @@ static void export(BleDevice *device)
 }
 
 static void
-unexport(BleDevice *device)
+unexport_device(BleDevice *device)
 {
 	if (!device->known)
 		return;
@@ -90,14 +94,22 @@ drop_link(BleDevice *device)
 {
 	if (device->link == NULL)
 		return;
+	if (device->pair_invocation != NULL)
+		g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&device->pair_invocation),
+		                                           "org.bluez.Error.AuthenticationFailed",
+		                                           "Authentication Failed");
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
+	g_queue_clear(&device->answer_fragments);
 	ble_smp_server_link_lost(device->server);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
 	if (device->config.smp.verbose)
 		g_printerr("dfu-sim-ble: %s: disconnected\n", device->address);
 	update_presence(device);
+	/* a reboot that waited for its answer to go out happens all the same */
+	if (device->reset_pending)
+		go_off_air(device);
 }
 
 static gboolean
@@ -118,6 +130,7 @@ go_off_air(BleDevice *device)
 	device->reset_pending = FALSE;
 	device->on_air = FALSE;
 	drop_link(device);
+	update_presence(device);
 	g_clear_handle_id(&device->boot_timer, g_source_remove);
 	if (!device->config.no_return)
 		device->boot_timer =
@@ -140,14 +153,22 @@ link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
 	/* an unauthenticated write is refused with an ATT error the client never sees */
 	if (writes_allowed(device))
 		ble_smp_server_write(device->server, value, len);
+	if (device->pair_invocation != NULL && device->link != NULL &&
+	    ble_link_write_pending(device->link) == 0)
+		complete_pairing(device);
 }
 
 static void
 link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
+	guint left = GPOINTER_TO_UINT(g_queue_pop_head(&device->answer_fragments)) - 1;
 
 	ble_gatt_notify(device->gatt, value, len);
+	if (left > 0)
+		g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
+	else
+		ble_smp_server_response_sent(device->server);
 	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
 		go_off_air(device);
 }
@@ -205,6 +226,7 @@ smp_send(const guint8 *msg, gsize len, gpointer user_data)
 
 	if (device->link == NULL)
 		return;
+	g_queue_push_tail(&device->answer_fragments, GUINT_TO_POINTER((len + chunk - 1) / chunk));
 	for (gsize off = 0; off < len; off += chunk)
 		ble_link_notify(device->link, msg + off, MIN(chunk, len - off));
 }
@@ -242,7 +264,7 @@ on_seen(gpointer data)
 	device->seen_timer = 0;
 	device->seen = TRUE;
 	ble_iface_set(device->iface, "RSSI", g_variant_new_int16(BLE_RSSI));
-	export(device);
+	export_device(device);
 	return G_SOURCE_REMOVE;
 }
 
@@ -332,9 +354,22 @@ handle_disconnect(GVariant *params, GDBusMethodInvocation *invocation, gpointer 
 {
 	BleDevice *device = user_data;
 
+	if (device->link == NULL && device->connect_timer == 0) {
+		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.NotConnected",
+		                                           "Not Connected");
+		return;
+	}
 	cancel_connect(device);
 	drop_link(device);
 	g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static void
+complete_pairing(BleDevice *device)
+{
+	device->paired = TRUE;
+	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(TRUE));
+	g_dbus_method_invocation_return_value(g_steal_pointer(&device->pair_invocation), NULL);
 }
 
 static void
@@ -344,12 +379,18 @@ handle_pair(GVariant *params, GDBusMethodInvocation *invocation, gpointer user_d
 
 	if (device->paired) {
 		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.AlreadyExists",
-		                                           "Already Paired");
+		                                           "Already Exists");
 		return;
 	}
-	device->paired = TRUE;
-	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(TRUE));
-	g_dbus_method_invocation_return_value(invocation, NULL);
+	if (device->pair_invocation != NULL) {
+		g_dbus_method_invocation_return_dbus_error(invocation, "org.bluez.Error.InProgress",
+		                                           "In Progress");
+		return;
+	}
+	device->pair_invocation = invocation;
+	/* pairing runs over the link: writes already in it reach the device first */
+	if (device->link == NULL || ble_link_write_pending(device->link) == 0)
+		complete_pairing(device);
 }
 
 static void
@@ -418,6 +459,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->address = g_strdup(address);
 	device->on_air = TRUE;
 	device->faults = sim_fault_plan_new();
+	g_queue_init(&device->answer_fragments);
 	if (!address_to_suffix(address, &path_part, &file_part)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "bad device address \"%s\" (want C4:12:34:56:78:9A)", address);
@@ -442,7 +484,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	if (!ble_smp_server_write_state(device->server, error))
 		return NULL;
 	if (!config->hidden)
-		export(device);
+		export_device(device);
 	return g_steal_pointer(&device);
 }
 
@@ -456,7 +498,7 @@ ble_device_free(BleDevice *device)
 		cancel_connect(device);
 		drop_link(device);
 		g_clear_handle_id(&device->seen_timer, g_source_remove);
-		unexport(device);
+		unexport_device(device);
 		g_object_unref(device->iface);
 	}
 	ble_smp_server_free(device->server);
@@ -491,7 +533,7 @@ ble_device_remove(BleDevice *device)
 {
 	cancel_connect(device);
 	drop_link(device);
-	unexport(device);
+	unexport_device(device);
 	/* forgotten: only discovery finds it again */
 	g_clear_handle_id(&device->seen_timer, g_source_remove);
 	if (device->seen) {

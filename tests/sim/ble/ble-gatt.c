@@ -8,8 +8,8 @@
 
 #include "ble-gatt.h"
 #include "ble-iface.h"
+#include "ble-link-model.h"
 
-#define BLE_ATT_HEADER 3
 /* bigger than any ATT MTU, so that an oversized datagram is seen whole */
 #define BLE_MAX_DATAGRAM 65536
 
@@ -305,7 +305,8 @@ static const BleMethod char_methods[] = {
         {NULL, NULL},
 };
 
-static void export(GDBusObjectManagerServer *manager, const char *path, BleIface *iface)
+static void
+export_object(GDBusObjectManagerServer *manager, const char *path, BleIface *iface)
 {
 	g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(path);
 
@@ -347,8 +348,8 @@ ble_gatt_new(GDBusObjectManagerServer *manager, const char *device_path, const B
 	ble_iface_set(gatt->chr, "Flags", g_variant_new_strv(flags, -1));
 	ble_iface_set(gatt->chr, "MTU", g_variant_new_uint16((guint16)config->mtu));
 
-	export(manager, gatt->service_path, service);
-	export(manager, gatt->char_path, gatt->chr);
+	export_object(manager, gatt->service_path, service);
+	export_object(manager, gatt->char_path, gatt->chr);
 	return gatt;
 }
 

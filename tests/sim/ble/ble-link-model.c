@@ -2,7 +2,6 @@
 #include "ble-link-model.h"
 
 #define BLE_IFS_US 150.0
-#define BLE_ATT_HEADER 3
 #define BLE_L2CAP_HEADER 4
 /* access address 4 + LL header 2 + CRC 3 */
 #define BLE_PDU_OVERHEAD 9

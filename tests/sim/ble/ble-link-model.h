@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* opcode + handle in front of every ATT write and notification value */
+#define BLE_ATT_HEADER 3
+
 /* The numbers of a BLE connection that set how fast and how late data moves. */
 typedef struct {
 	guint mtu;            /* ATT MTU */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ble-link.h"
 
-#define BLE_ATT_HEADER 3
 /* events run late when the loop was busy; this many are caught up in one tick at most */
 #define BLE_MAX_EVENTS_PER_TICK 8
 
@@ -126,6 +125,12 @@ void
 ble_link_notify(BleLink *link, const guint8 *value, gsize len)
 {
 	enqueue(link, &link->notifies, value, len);
+}
+
+guint
+ble_link_write_pending(BleLink *link)
+{
+	return g_queue_get_length(&link->writes);
 }
 
 guint

@@ -31,6 +31,8 @@ gboolean ble_link_write_room(BleLink *link);
 void ble_link_write(BleLink *link, const guint8 *value, gsize len);
 /* one notification value, device→client */
 void ble_link_notify(BleLink *link, const guint8 *value, gsize len);
+/* writes not yet delivered to the device */
+guint ble_link_write_pending(BleLink *link);
 /* notifications not yet over the air */
 guint ble_link_notify_pending(BleLink *link);
 

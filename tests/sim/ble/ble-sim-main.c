@@ -12,8 +12,9 @@
  *   --connect-ms MS        time Connect() takes to an advertising device (50)
  *   --no-acquire           AcquireWrite / AcquireNotify answer org.bluez.Error.NotSupported
  *   --require-pairing=notify|silent
- *                          until Pair(): notify: StartNotify/AcquireNotify fail with
+ *                          until Device1.Pair(): notify: StartNotify/AcquireNotify fail with
  *                          NotPermitted and writes are dropped; silent: writes are dropped
+ *                          (Pair() succeeds once the writes already in the link are in)
  *   --state-dir DIR        each device's state as DIR/<address without colons>.json
  *   --verbose              log connections and requests on stderr
  *
@@ -33,7 +34,9 @@
  *
  * Faults (--fault, repeatable)
  *   disconnect-at=N        drop the link once N upload bytes were received (also @N)
- *   drop-when-full         a request beyond buf-count unanswered ones is discarded
+ *   drop-when-full         a request that comes while buf-count are held is discarded
+ *                          (without it the writes wait in the link until a netbuf is free;
+ *                          a request holds its netbuf until its answer is over the air)
  *   error@GROUP:ID:RC[:COUNT], busy@N, drop-request@N, silent-after@N, reset-at@BYTES
  *
  * Prints READY once org.bluez is owned and every object is exported; exits 0
@@ -360,7 +363,7 @@ main(int argc, char **argv)
 	fill_device_config(&opts, &config);
 	if (opts.print_ceiling) {
 		printf("ceiling_att_value_bytes_per_s=%.3f write_value_max=%u\n",
-		       ble_link_model_ceiling(&config.link), config.link.mtu - 3);
+		       ble_link_model_ceiling(&config.link), config.link.mtu - BLE_ATT_HEADER);
 		return 0;
 	}
 	if (!parse_pairing(opts.require_pairing, &config.pairing, &error) ||

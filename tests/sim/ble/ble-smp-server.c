@@ -24,6 +24,7 @@ struct _BleSmpServer {
 	GBytes *delayed;     /* its answer */
 	gboolean delayed_reset;
 	guint reset_timer;
+	guint answers_out; /* answers handed to the link, not yet over the air */
 	gboolean pumping;
 	guint64 generation_saved;
 	SimCounters counters;
@@ -68,6 +69,7 @@ drop_pending(BleSmpServer *server)
 	g_queue_clear_full(&server->requests, (GDestroyNotify)request_free);
 	g_clear_handle_id(&server->delay_timer, g_source_remove);
 	g_clear_pointer(&server->delayed, g_bytes_unref);
+	server->answers_out = 0;
 }
 
 void
@@ -102,7 +104,8 @@ save_state(BleSmpServer *server)
 static guint
 held(BleSmpServer *server)
 {
-	return g_queue_get_length(&server->requests) + (server->delay_timer != 0 ? 1 : 0);
+	return g_queue_get_length(&server->requests) + (server->delay_timer != 0 ? 1 : 0) +
+	       server->answers_out;
 }
 
 gboolean
@@ -141,9 +144,17 @@ on_reset_due(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+void
+ble_smp_server_response_sent(BleSmpServer *server)
+{
+	if (server->answers_out > 0)
+		server->answers_out--;
+}
+
 static void
 send_response(BleSmpServer *server, GBytes *msg, gboolean reset)
 {
+	server->answers_out++;
 	server->callbacks.send(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), server->user_data);
 	if (reset && server->reset_timer == 0)
 		server->reset_timer = g_timeout_add(server->config.reset_ms, on_reset_due, server);

@@ -31,8 +31,9 @@ typedef struct {
 
 /*
  * SMP over GATT: reassembles requests from ATT writes by the header length,
- * holds at most buf_count of them, answers in order after the flash time the
- * model reports, applies the fault plan and runs resets.
+ * holds at most buf_count of them (a request keeps its netbuf until its
+ * answer is over the air), answers in order after the flash time the model
+ * reports, applies the fault plan and runs resets.
  */
 typedef struct _BleSmpServer BleSmpServer;
 
@@ -43,6 +44,8 @@ void ble_smp_server_free(BleSmpServer *server);
 void ble_smp_server_write(BleSmpServer *server, const guint8 *value, gsize len);
 /* FALSE while all netbufs are taken and full requests must wait in the link */
 gboolean ble_smp_server_can_accept(BleSmpServer *server);
+/* the last notification of an answer went over the air: its netbuf is free */
+void ble_smp_server_response_sent(BleSmpServer *server);
 /* the connection went: partial and queued requests are lost */
 void ble_smp_server_link_lost(BleSmpServer *server);
 gboolean ble_smp_server_write_state(BleSmpServer *server, GError **error);

@@ -10,6 +10,8 @@
 #include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "ble-link-model.h"
 #include "mcuboot-writer.h"
 #include "smp-message.h"
@@ -244,14 +246,35 @@ acquire_both(Sim *sim)
 }
 
 static GBytes *
-smp_request(guint8 op, guint16 group, guint8 id, cbor_item_t *payload)
+smp_request_seq(guint8 op, guint16 group, guint8 id, cbor_item_t *payload, guint8 seq)
 {
-	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id, .seq = 7};
+	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id, .seq = seq};
 	GBytes *msg = smp_message_encode(&hdr, payload);
 
 	if (payload != NULL)
 		cbor_decref(&payload);
 	return msg;
+}
+
+static GBytes *
+smp_request(guint8 op, guint16 group, guint8 id, cbor_item_t *payload)
+{
+	return smp_request_seq(op, group, id, payload, 7);
+}
+
+static GBytes *
+params_request(guint8 seq)
+{
+	return smp_request_seq(SMP_OP_READ, SMP_GROUP_OS, SMP_OS_PARAMS, NULL, seq);
+}
+
+static GBytes *
+echo_request(const char *text, guint8 seq)
+{
+	cbor_item_t *payload = smp_map_new();
+
+	smp_map_add_text(payload, "d", text);
+	return smp_request_seq(SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_ECHO, payload, seq);
 }
 
 /* sends msg (consumed) as writes of at most chunk bytes over the acquired socket */
@@ -306,6 +329,23 @@ wait_hangup(int fd)
 
 	g_assert_cmpint(poll(&pfd, 1, WAIT_MS), ==, 1);
 	g_assert_cmpint(recv(fd, &byte, 1, MSG_DONTWAIT), ==, 0);
+}
+
+/* a counter from the device's state file */
+static gint64
+state_counter(Sim *sim, const char *name)
+{
+	g_autofree char *path = g_build_filename(sim->dir, "C4123456789A.json", NULL);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	JsonObject *counters;
+
+	json_parser_load_from_file(parser, path, &error);
+	g_assert_no_error(error);
+	counters =
+	        json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)), "counters");
+	g_assert_nonnull(counters);
+	return json_object_get_int_member(counters, name);
 }
 
 static void
@@ -376,6 +416,7 @@ test_managed_objects(void)
 	g_autoptr(GVariant) rssi = get_property(sim, PATH_A, "org.bluez.Device1", "RSSI");
 	g_autoptr(GVariant) powered = get_property(sim, "/org/bluez/hci0", "org.bluez.Adapter1", "Powered");
 	g_autofree char *state = g_build_filename(sim->dir, "C4123456789A.json", NULL);
+	g_autofree char *state_b = g_build_filename(sim->dir, "C4123456789B.json", NULL);
 
 	g_assert_cmpuint(g_hash_table_size(objects), ==, 3);
 	g_assert_cmpstr(g_hash_table_lookup(objects, "/org/bluez/hci0"), ==, "org.bluez.Adapter1;");
@@ -387,6 +428,7 @@ test_managed_objects(void)
 	g_assert_null(rssi);
 	g_assert_false(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
 	g_assert_true(g_file_test(state, G_FILE_TEST_IS_REGULAR));
+	g_assert_true(g_file_test(state_b, G_FILE_TEST_IS_REGULAR));
 }
 
 static void
@@ -454,21 +496,59 @@ on_wait_timeout(gpointer data)
 }
 
 static void
+write_value(Sim *sim, GBytes *msg_in)
+{
+	g_autoptr(GBytes) msg = msg_in;
+
+	call_ok(sim, CHAR_A, "org.bluez.GattCharacteristic1", "WriteValue",
+	        g_variant_new("(@ay@a{sv})",
+	                      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, g_bytes_get_data(msg, NULL),
+	                                                g_bytes_get_size(msg), 1),
+	                      g_variant_new_parsed("{'type': <'command'>}")));
+}
+
+/* notifications as PropertiesChanged of Value, until one whole message is in */
+static SmpMessage *
+wait_value_message(GByteArray *received)
+{
+	g_autoptr(GError) error = NULL;
+	SmpMessage *msg;
+	SmpHeader hdr = {0};
+	guint timeout = g_timeout_add(WAIT_MS, on_wait_timeout, NULL);
+
+	while (!smp_header_parse(received->data, received->len, &hdr) ||
+	       received->len < SMP_HEADER_SIZE + (gsize)hdr.len)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(timeout);
+	msg = smp_message_parse(received->data, SMP_HEADER_SIZE + hdr.len, &error);
+	g_assert_no_error(error);
+	g_byte_array_remove_range(received, 0, SMP_HEADER_SIZE + hdr.len);
+	return msg;
+}
+
+static guint
+subscribe_values(Sim *sim, GByteArray *received)
+{
+	guint sub = g_dbus_connection_signal_subscribe(
+	        sim->bus, "org.bluez", "org.freedesktop.DBus.Properties", "PropertiesChanged", CHAR_A, NULL,
+	        G_DBUS_SIGNAL_FLAGS_NONE, on_value_changed, received, NULL);
+
+	call_ok(sim, CHAR_A, "org.bluez.GattCharacteristic1", "StartNotify", NULL);
+	g_assert_true(get_bool(sim, CHAR_A, "org.bluez.GattCharacteristic1", "Notifying"));
+	return sub;
+}
+
+static void
 test_write_value_path(void)
 {
 	const char *args[] = {"--device", DEV_A, "--no-acquire", NULL};
 	g_autoptr(Sim) sim = sim_start(args);
 	g_autoptr(GByteArray) received = g_byte_array_new();
-	g_autoptr(GBytes) msg = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SmpMessage) echo = NULL;
 	g_autofree char *r = NULL;
-	cbor_item_t *payload = smp_map_new();
 	guint16 mtu;
-	guint timeout;
 	guint sub;
-	gsize len;
-	SmpHeader hdr = {0};
 
 	connect_device(sim, PATH_A);
 	g_assert_cmpint(acquire(sim, "AcquireWrite", &mtu, &error), ==, -1);
@@ -476,46 +556,23 @@ test_write_value_path(void)
 	g_clear_error(&error);
 	g_assert_cmpint(acquire(sim, "AcquireNotify", &mtu, &error), ==, -1);
 	assert_dbus_error(error, "org.bluez.Error.NotSupported");
-	g_clear_error(&error);
 
-	sub = g_dbus_connection_signal_subscribe(sim->bus, "org.bluez", "org.freedesktop.DBus.Properties",
-	                                         "PropertiesChanged", CHAR_A, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-	                                         on_value_changed, received, NULL);
-	call_ok(sim, CHAR_A, "org.bluez.GattCharacteristic1", "StartNotify", NULL);
-	g_assert_true(get_bool(sim, CHAR_A, "org.bluez.GattCharacteristic1", "Notifying"));
-
-	smp_map_add_text(payload, "d", "hello");
-	msg = smp_request(SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_ECHO, payload);
-	call_ok(sim, CHAR_A, "org.bluez.GattCharacteristic1", "WriteValue",
-	        g_variant_new("(@ay@a{sv})",
-	                      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, g_bytes_get_data(msg, &len),
-	                                                g_bytes_get_size(msg), 1),
-	                      g_variant_new_parsed("{'type': <'command'>}")));
-	timeout = g_timeout_add(WAIT_MS, on_wait_timeout, NULL);
-	while (!smp_header_parse(received->data, received->len, &hdr) ||
-	       received->len < SMP_HEADER_SIZE + (gsize)hdr.len)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(timeout);
+	sub = subscribe_values(sim, received);
+	write_value(sim, echo_request("hello", 5));
+	echo = wait_value_message(received);
 	g_dbus_connection_signal_unsubscribe(sim->bus, sub);
-
-	echo = smp_message_parse(received->data, received->len, &error);
-	g_assert_no_error(error);
+	g_assert_cmpuint(echo->hdr.seq, ==, 5);
 	r = smp_map_get_text(echo->payload, "r");
 	g_assert_cmpstr(r, ==, "hello");
 }
 
+/* sends an OS reset and sees the link go: sockets hang up, GATT objects go */
 static void
-test_reset_and_return(void)
+reset_device(Sim *sim)
 {
-	/* off the air longer than one failed connection attempt */
-	const char *args[] = {"--device", DEV_A, "--swap-ms", "300", NULL};
-	g_autoptr(Sim) sim = sim_start(args);
 	g_autoptr(SmpMessage) answer = NULL;
 	g_autoptr(GHashTable) objects = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = NULL;
 	guint notifications;
-	guint attempts = 0;
 
 	connect_device(sim, PATH_A);
 	acquire_both(sim);
@@ -523,7 +580,6 @@ test_reset_and_return(void)
 	answer = receive_message(sim->notify_fd, &notifications);
 	g_assert_cmpuint(answer->hdr.op, ==, SMP_OP_WRITE_RSP);
 
-	/* the reboot drops the link: both sockets hang up, the GATT objects go */
 	wait_hangup(sim->notify_fd);
 	wait_hangup(sim->write_fd);
 	g_assert_false(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
@@ -531,19 +587,45 @@ test_reset_and_return(void)
 	objects = managed_objects(sim);
 	g_assert_false(g_hash_table_contains(objects, CHAR_A));
 	g_assert_false(g_hash_table_contains(objects, PATH_A "/service0010"));
+	g_assert_cmpint(state_counter(sim, "resets"), ==, 1);
+}
 
-	/* off the air while swapping: the controller gives up on the attempt */
-	reply = call(sim, PATH_A, "org.bluez.Device1", "Connect", NULL, &error);
-	assert_dbus_error(error, "org.bluez.Error.Failed");
-	g_assert_nonnull(strstr(error->message, "le-connection-abort-by-local"));
-	/* then it advertises again and takes a connection */
+static void
+test_reset_and_return(void)
+{
+	const char *args[] = {"--device", DEV_A, "--swap-ms", "50", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	guint attempts = 0;
+
+	reset_device(sim);
+	/* back on the air after the swap, it takes a connection again */
 	do {
 		g_clear_error(&error);
 		g_clear_pointer(&reply, g_variant_unref);
 		reply = call(sim, PATH_A, "org.bluez.Device1", "Connect", NULL, &error);
-		g_assert_cmpuint(++attempts, <, 50);
+		if (reply == NULL)
+			assert_dbus_error(error, "org.bluez.Error.Failed");
+		g_assert_cmpuint(++attempts, <, 20);
 	} while (reply == NULL);
 	g_assert_true(get_bool(sim, PATH_A, "org.bluez.Device1", "ServicesResolved"));
+}
+
+static void
+test_reset_no_return(void)
+{
+	const char *args[] = {"--device", DEV_A, "--no-return", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+
+	reset_device(sim);
+	/* it never advertises again: the controller gives up on the attempt */
+	reply = call(sim, PATH_A, "org.bluez.Device1", "Connect", NULL, &error);
+	assert_dbus_error(error, "org.bluez.Error.Failed");
+	g_assert_nonnull(strstr(error->message, "le-connection-abort-by-local"));
+	g_assert_false(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
 }
 
 static void
@@ -609,7 +691,7 @@ on_connect_done(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 test_one_connect_at_a_time(void)
 {
-	const char *args[] = {"--device", DEV_A, "--device", DEV_B, "--connect-ms", "50", NULL};
+	const char *args[] = {"--device", DEV_A, "--device", DEV_B, "--connect-ms", "20", NULL};
 	g_autoptr(Sim) sim = sim_start(args);
 	GError *results[2] = {NULL, NULL};
 	const char *paths[2] = {PATH_A, PATH_B};
@@ -627,6 +709,9 @@ test_one_connect_at_a_time(void)
 	assert_dbus_error(results[1], "org.bluez.Error.InProgress");
 	g_error_free(results[0]);
 	g_error_free(results[1]);
+	/* once the first attempt is done, the second device connects too: each has its own link */
+	connect_device(sim, PATH_B);
+	g_assert_true(get_bool(sim, PATH_A, "org.bluez.Device1", "Connected"));
 }
 
 static void
@@ -677,6 +762,103 @@ test_disconnect_at(void)
 	connect_device(sim, PATH_A);
 }
 
+static void
+test_no_reassembly(void)
+{
+	const char *args[] = {"--device", DEV_A, "--no-reassembly", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	g_autofree char *text = g_strnfill(400, 'y');
+	g_autoptr(SmpMessage) answer = NULL;
+	guint notifications;
+
+	connect_device(sim, PATH_A);
+	acquire_both(sim);
+	/* a message over two writes is dropped; one that fits a write is answered */
+	send_writes(sim, echo_request(text, 1), 244);
+	send_writes(sim, params_request(2), 244);
+	answer = receive_message(sim->notify_fd, &notifications);
+	g_assert_cmpuint(answer->hdr.seq, ==, 2);
+}
+
+/* an upload that keeps the device busy erasing while more requests arrive in the same event */
+static void
+send_busy_burst(Sim *sim)
+{
+	McubootWriterOptions opts = {.version = {.major = 2}, .payload_size = 1000, .seed = 3};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) image = mcuboot_writer_build(&opts, &error);
+	cbor_item_t *payload = smp_map_new();
+	gsize len;
+	const guint8 *data = g_bytes_get_data(image, &len);
+
+	g_assert_no_error(error);
+	smp_map_add_uint(payload, "off", 0);
+	smp_map_add_uint(payload, "len", len);
+	smp_map_add_bytes(payload, "data", data, 64);
+	send_writes(sim, smp_request_seq(SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, payload, 1), 244);
+	send_writes(sim, params_request(2), 244);
+	send_writes(sim, params_request(3), 244);
+}
+
+static void
+test_full_device_holds_link(void)
+{
+	const char *args[] = {"--device", DEV_A, "--buf-count", "1", "--erase-ms", "20", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	guint notifications;
+
+	connect_device(sim, PATH_A);
+	acquire_both(sim);
+	send_busy_burst(sim);
+	/* out of buffers, the device leaves the requests in the link: all are answered, in order */
+	for (guint seq = 1; seq <= 3; seq++) {
+		g_autoptr(SmpMessage) answer = receive_message(sim->notify_fd, &notifications);
+		g_assert_cmpuint(answer->hdr.seq, ==, seq);
+	}
+	g_assert_cmpint(state_counter(sim, "dropped_requests"), ==, 0);
+}
+
+static void
+test_drop_when_full(void)
+{
+	const char *args[] = {"--device", DEV_A,     "--buf-count",    "1", "--erase-ms",
+	                      "20",       "--fault", "drop-when-full", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	g_autoptr(SmpMessage) upload = NULL;
+	g_autoptr(SmpMessage) params = NULL;
+	guint notifications;
+
+	connect_device(sim, PATH_A);
+	acquire_both(sim);
+	send_busy_burst(sim);
+	upload = receive_message(sim->notify_fd, &notifications);
+	g_assert_cmpuint(upload->hdr.seq, ==, 1);
+	/* the two requests that came while the only buffer was taken are gone */
+	send_writes(sim, params_request(4), 244);
+	params = receive_message(sim->notify_fd, &notifications);
+	g_assert_cmpuint(params->hdr.seq, ==, 4);
+}
+
+static void
+test_require_pairing_silent(void)
+{
+	const char *args[] = {"--device", DEV_A, "--require-pairing=silent", "--no-acquire", NULL};
+	g_autoptr(Sim) sim = sim_start(args);
+	g_autoptr(GByteArray) received = g_byte_array_new();
+	g_autoptr(SmpMessage) answer = NULL;
+	guint sub;
+
+	connect_device(sim, PATH_A);
+	/* notifications can be turned on, but writes go nowhere until the device is paired */
+	sub = subscribe_values(sim, received);
+	write_value(sim, params_request(1));
+	call_ok(sim, PATH_A, "org.bluez.Device1", "Pair", NULL);
+	write_value(sim, params_request(2));
+	answer = wait_value_message(received);
+	g_dbus_connection_signal_unsubscribe(sim->bus, sub);
+	g_assert_cmpuint(answer->hdr.seq, ==, 2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -690,9 +872,14 @@ main(int argc, char **argv)
 	g_test_add_func("/sim-ble/bus/acquire-round-trip", test_acquire_round_trip);
 	g_test_add_func("/sim-ble/bus/write-value", test_write_value_path);
 	g_test_add_func("/sim-ble/bus/reset-and-return", test_reset_and_return);
+	g_test_add_func("/sim-ble/bus/reset-no-return", test_reset_no_return);
 	g_test_add_func("/sim-ble/bus/hidden-discovery", test_hidden_discovery);
 	g_test_add_func("/sim-ble/bus/one-connect-at-a-time", test_one_connect_at_a_time);
 	g_test_add_func("/sim-ble/bus/require-pairing", test_require_pairing);
+	g_test_add_func("/sim-ble/bus/require-pairing-silent", test_require_pairing_silent);
+	g_test_add_func("/sim-ble/smp/no-reassembly", test_no_reassembly);
+	g_test_add_func("/sim-ble/smp/full-device-holds-link", test_full_device_holds_link);
+	g_test_add_func("/sim-ble/fault/drop-when-full", test_drop_when_full);
 	g_test_add_func("/sim-ble/fault/disconnect-at", test_disconnect_at);
 
 	bus = g_test_dbus_new(G_TEST_DBUS_NONE);
