@@ -7,6 +7,7 @@ typedef struct {
 	GSource source;
 	sd_bus *bus;
 	gpointer fd_tag;
+	GIOCondition condition;
 } DfuBusSource;
 
 static GIOCondition
@@ -48,7 +49,11 @@ bus_source_prepare(GSource *source, gint *timeout)
 		*timeout = 0;
 		return TRUE;
 	}
-	g_source_modify_unix_fd(source, self->fd_tag, poll_to_condition(events) | G_IO_ERR | G_IO_HUP);
+	/* modifying the fd wakes the loop up: doing it on every prepare would spin */
+	if (poll_to_condition(events) != self->condition) {
+		self->condition = poll_to_condition(events);
+		g_source_modify_unix_fd(source, self->fd_tag, self->condition | G_IO_ERR | G_IO_HUP);
+	}
 	*timeout = bus_source_timeout_ms(self);
 	return *timeout == 0;
 }
@@ -114,7 +119,8 @@ dfu_bus_source_new(sd_bus *bus)
 	g_source_set_static_name(source, "sd-bus");
 	self = (DfuBusSource *)source;
 	self->bus = sd_bus_ref(bus);
-	self->fd_tag = g_source_add_unix_fd(source, fd, G_IO_IN | G_IO_ERR | G_IO_HUP);
+	self->condition = G_IO_IN;
+	self->fd_tag = g_source_add_unix_fd(source, fd, self->condition | G_IO_ERR | G_IO_HUP);
 	return source;
 }
 

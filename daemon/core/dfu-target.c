@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bluetooth/bluetooth.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -86,8 +87,9 @@ target_option_lookup(const char *key)
 	return NULL;
 }
 
+/* *seen gets a bit per option given, by its index in target_options */
 static gboolean
-parse_query(DfuTarget *target, const char *query, const char *uri, GError **error)
+parse_query(DfuTarget *target, const char *query, const char *uri, guint *seen_out, GError **error)
 {
 	g_auto(GStrv) pairs = g_strsplit(query, "&", -1);
 	guint seen = 0;
@@ -121,6 +123,7 @@ parse_query(DfuTarget *target, const char *query, const char *uri, GError **erro
 			return FALSE;
 		}
 		seen |= bit;
+		*seen_out = seen;
 		if (kv[1] == NULL || !option->parse(target, kv[1])) {
 			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 			            "option '%s' in target '%s' must be %s", option->key, uri,
@@ -153,22 +156,31 @@ parse_serial_path(DfuTarget *target, const char *path, const char *uri, GError *
 static gboolean
 parse_ble_address(DfuTarget *target, const char *address, const char *uri, GError **error)
 {
-	gboolean valid = strlen(address) == 17;
+	bdaddr_t ba;
+	char normal[18];
 
-	for (guint i = 0; valid && i < 17; i++)
-		valid = (i % 3 == 2) ? address[i] == ':' : g_ascii_isxdigit(address[i]);
-	if (!valid) {
+	/* bachk takes any length of hex per field and a trailing colon: be strict first */
+	if (strlen(address) != 17 || bachk(address) < 0 || str2ba(address, &ba) < 0) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "BLE address '%s' in target '%s' is not six hex pairs like C4:12:34:56:78:9A",
 		            address, uri);
 		return FALSE;
 	}
-	target->address = g_ascii_strup(address, -1);
+	ba2str(&ba, normal);
+	target->address = g_strdup(normal);
 	return TRUE;
 }
 
+static gboolean
+option_given(guint seen, const char *key)
+{
+	const TargetOption *option = target_option_lookup(key);
+	return option != NULL && (seen & (1u << (option - target_options))) != 0;
+}
+
+/* adapter_given: an adapter named in the URI stays, even hci0: the configured default may differ */
 static char *
-target_normalise(const DfuTarget *target)
+target_normalise(const DfuTarget *target, gboolean adapter_given)
 {
 	GString *str = g_string_new(NULL);
 	char sep = '?';
@@ -181,7 +193,7 @@ target_normalise(const DfuTarget *target)
 		}
 	} else {
 		g_string_append_printf(str, "ble:%s", target->address);
-		if (g_strcmp0(target->adapter, "hci0") != 0) {
+		if (adapter_given) {
 			g_string_append_printf(str, "%cadapter=%s", sep, target->adapter);
 			sep = '&';
 		}
@@ -199,6 +211,7 @@ dfu_target_parse(const char *uri, GError **error)
 	g_autofree char *body = NULL;
 	const char *colon;
 	const char *query;
+	guint seen = 0;
 
 	if (uri == NULL || uri[0] == '\0') {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "empty target");
@@ -229,9 +242,9 @@ dfu_target_parse(const char *uri, GError **error)
 	} else if (!parse_ble_address(target, body, uri, error)) {
 		return NULL;
 	}
-	if (query != NULL && !parse_query(target, query + 1, uri, error))
+	if (query != NULL && !parse_query(target, query + 1, uri, &seen, error))
 		return NULL;
-	target->uri = target_normalise(target);
+	target->uri = target_normalise(target, option_given(seen, "adapter"));
 	return g_steal_pointer(&target);
 }
 

@@ -392,6 +392,12 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	}
 	if (link_max > 0 && link_max < self->max_message && overhead > 0)
 		self->max_message = link_max;
+	/*
+	 * A link that splits messages into writes of link_max (BLE: MTU - 3)
+	 * spends a whole write on a short tail: whole writes carry more.
+	 */
+	if (link_max > 0 && overhead == 0 && self->max_message > link_max)
+		self->max_message -= self->max_message % link_max;
 	enter(self, ST_SLOT_INFO);
 }
 

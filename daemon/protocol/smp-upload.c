@@ -27,6 +27,7 @@ struct _SmpUpload {
 	gboolean finished;
 	guint window; /* current window, 1..params.window */
 	guint good_streak;
+	guint timeouts;  /* in a row, without an answer in between */
 	GQueue inflight; /* Chunk*, in offset order */
 };
 
@@ -103,12 +104,11 @@ send_chunk(SmpUpload *self)
 	self->next_off += len;
 	if (first)
 		self->probing = TRUE;
-	c->handle = smp_client_request(self->client, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD,
-	                               smp_cmd_image_upload(self->params.image, c->off, data + c->off, len,
-	                                                    self->total, first ? self->params.file_sha : NULL,
-	                                                    first ? 32 : 0, FALSE),
-	                               first ? self->params.first_timeout_ms : self->params.timeout_ms,
-	                               self->params.retries, on_chunk_response, c);
+	c->handle = smp_client_request(
+	        self->client, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD,
+	        smp_cmd_image_upload(self->params.image, c->off, data + c->off, len, self->total,
+	                             first ? self->params.file_sha : NULL, first ? 32 : 0, FALSE),
+	        first ? self->params.first_timeout_ms : self->params.timeout_ms, 0, on_chunk_response, c);
 	return TRUE;
 }
 
@@ -120,6 +120,24 @@ fill_window(SmpUpload *self)
 		if (!send_chunk(self))
 			return;
 	}
+}
+
+/*
+ * No answer: the device dropped the request (a full buffer pool drops
+ * silently) or its answer. Everything after it is at the wrong offset now,
+ * so go back to what the device acknowledged, one request at a time, and let
+ * the window grow again with successes.
+ */
+static void
+resend_after_timeout(SmpUpload *self)
+{
+	self->timeouts++;
+	forget_inflight(self);
+	self->window = 1;
+	self->good_streak = 0;
+	self->next_off = self->acked;
+	self->probing = FALSE;
+	send_chunk(self);
 }
 
 static void
@@ -136,10 +154,16 @@ on_chunk_response(SmpClient *client, const SmpMessage *rsp, const GError *error,
 	g_queue_remove(&self->inflight, c);
 	g_free(c);
 
+	if (error != NULL && error->code == DFU_STATUS_RESPONSE_TIMEOUT &&
+	    self->timeouts < self->params.retries) {
+		resend_after_timeout(self);
+		return;
+	}
 	if (error != NULL) {
 		finish(self, error, NULL);
 		return;
 	}
+	self->timeouts = 0;
 	if (smp_response_get_error(rsp->payload, &err)) {
 		g_autoptr(GError) dev_error =
 		        smp_device_error_to_gerror(&err, "image upload", DFU_STATUS_UPLOAD_REFUSED);
@@ -222,6 +246,7 @@ smp_upload_start(SmpUpload *self)
 	self->finished = FALSE;
 	self->next_off = 0;
 	self->acked = 0;
+	self->timeouts = 0;
 	send_chunk(self);
 }
 

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * chunk with that offset, so after a gap the upload restarts from there;
  * nothing is lost or written twice. The window halves on a gap and grows
  * back by one after a run of successes; a chunk that gets no answer is sent
- * again by the request layer.
+ * again from the last acknowledged offset with the window at one.
  */
 typedef struct _SmpUpload SmpUpload;
 

@@ -2,7 +2,9 @@
 #include "dfu-job-runner.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
+#include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
 #include "dfu-target.h"
@@ -22,6 +24,7 @@ typedef struct {
 	gpointer user_data;
 	GCancellable *cancellable;
 	SmpUpdate *update;
+	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
 	gboolean finished;
 } Attempt;
 
@@ -80,7 +83,11 @@ on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *d
                gpointer user_data)
 {
 	Attempt *a = user_data;
-	attempt_finish(a, result, error, device_error);
+	g_autoptr(GError) explained = NULL;
+
+	if (error != NULL && error->code == DFU_STATUS_RESPONSE_TIMEOUT && a->ble != NULL)
+		explained = dfu_ble_transport_explain_silence(a->ble);
+	attempt_finish(a, result, explained != NULL ? explained : error, device_error);
 }
 
 static const SmpUpdateCallbacks update_callbacks = {
@@ -96,12 +103,35 @@ resolve_target(JobRunner *self, const char *name, GError **error)
 	return dfu_target_parse(dfu_config_resolve_target(self->config, name), error);
 }
 
+/* the adapter a BLE target names, else the configured default */
+static const char *
+ble_adapter(JobRunner *self, const DfuTarget *target, const char *uri)
+{
+	const char *query = strchr(uri, '?');
+	g_auto(GStrv) pairs = query != NULL ? g_strsplit(query + 1, "&", -1) : NULL;
+
+	for (guint i = 0; pairs != NULL && pairs[i] != NULL; i++) {
+		if (g_str_has_prefix(pairs[i], "adapter="))
+			return target->adapter;
+	}
+	return self->config->ble_adapter;
+}
+
 static DfuTransport *
-transport_for_target(JobRunner *self, const DfuTarget *target, GError **error)
+transport_for_target(JobRunner *self, const DfuTarget *target, const char *uri, GError **error)
 {
 	if (target->link == DFU_LINK_SERIAL && target->protocol == DFU_PROTOCOL_SMP)
 		return dfu_serial_transport_new(target->path,
 		                                target->baud != 0 ? target->baud : self->config->serial_baud);
+	if (target->link == DFU_LINK_BLE && target->protocol == DFU_PROTOCOL_SMP) {
+		BleTransportOptions opt = {
+		        .address = target->address,
+		        .adapter = ble_adapter(self, target, uri),
+		        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
+		        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
+		};
+		return dfu_ble_transport_new(&opt);
+	}
 	g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
 	            "%s: %s over %s is not supported by this version of dfud", target->uri,
 	            dfu_protocol_to_string(target->protocol),
@@ -133,11 +163,14 @@ start_update(Attempt *a, DfuPlan *plan)
 		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
 		return;
 	}
-	transport = transport_for_target(self, target, &error);
+	transport = transport_for_target(
+	        self, target, dfu_config_resolve_target(self->config, dfu_job_get_target(a->job)), &error);
 	if (transport == NULL) {
 		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
 		return;
 	}
+	if (target->link == DFU_LINK_BLE)
+		a->ble = transport;
 	a->update = smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &update_callbacks, a);
 	smp_update_start(a->update);
 }
@@ -283,10 +316,25 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
 }
 
+/* jobs on one adapter share its radio and connection slots */
+static char *
+runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
+{
+	JobRunner *self = (JobRunner *)runner;
+	const char *uri = dfu_config_resolve_target(self->config, dfu_job_get_target(job));
+	g_autoptr(DfuTarget) target = dfu_target_parse(uri, NULL);
+
+	if (target == NULL || target->link != DFU_LINK_BLE)
+		return NULL;
+	*limit = MAX(self->config->ble_max_connections, 1u);
+	return g_strdup_printf("ble:%s", ble_adapter(self, target, uri));
+}
+
 static const DfuRunnerOps job_runner_ops = {
         .start = runner_start,
         .cancel = runner_cancel,
         .device_key = runner_device_key,
+        .link_key = runner_link_key,
 };
 
 DfuRunner *

@@ -398,3 +398,57 @@ submit() {
 sha256_of() {
 	sha256sum <"$1" | cut -d' ' -f1
 }
+
+# ---- BLE: dfu-sim-ble plays bluetoothd on the private bus ----
+DFU_SIM_BLE=$DFUD_BUILD_ROOT/tests/sim/ble/dfu-sim-ble
+
+# use_ble_bus: dfud talks to org.bluez on the "system" bus; make that the private bus
+use_ble_bus() {
+	export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS
+}
+
+# ble_config [KEY=VALUE...]: the test configuration plus a [ble] section
+ble_config() {
+	write_config
+	sed -i "s/^MaxParallelJobs=.*/MaxParallelJobs=${MAX_PARALLEL:-4}/" "$DFUD_CONFIG"
+	printf '[ble]\n' >>"$DFUD_CONFIG"
+	for kv in "$@"; do printf '%s\n' "$kv" >>"$DFUD_CONFIG"; done
+}
+
+# start_ble_sim NAME [dfu-sim-ble options...]: owns org.bluez; log in $T/NAME.log, states in $T/NAME/
+start_ble_sim() {
+	local name=$1
+	shift
+	local fifo=$T/$name.ready
+	mkdir -p "$T/$name"
+	mkfifo "$fifo"
+	"$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" --state-dir "$T/$name" --verbose "$@" \
+		>"$fifo" 2>>"$T/$name.log" &
+	SIM_PIDS+=($!)
+	BLE_SIM_PID=$!
+	local line
+	read -r -t 10 line <"$fifo" || fail "BLE simulator $name did not start"
+	[ "$line" = "READY" ] || fail "BLE simulator $name said '$line'"
+	rm -f "$fifo"
+}
+
+# stop_ble_sim: ends the last BLE simulator (its name leaves the bus with it)
+stop_ble_sim() {
+	kill -TERM "$BLE_SIM_PID"
+	wait "$BLE_SIM_PID" 2>/dev/null || true
+}
+
+# ble_state NAME ADDRESS JQ-FILTER: one simulated BLE device's state
+ble_state() {
+	jq -r "$3" "$T/$1/${2//:/}.json"
+}
+
+# ble_primary NAME ADDRESS: "version confirmed-flag" of the primary slot of image 0
+ble_primary() {
+	ble_state "$1" "$2" '.images[0].slots[] | select(.slot == 0) | "\(.version) \(.confirmed)"'
+}
+
+# ble_max_connected NAME: the most devices connected at once, from the simulator's log
+ble_max_connected() {
+	awk '/: connected$/ { n++; if (n > m) m = n } /: disconnected$/ { n-- } END { print m + 0 }' "$T/$1.log"
+}

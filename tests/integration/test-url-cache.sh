@@ -58,7 +58,7 @@ cached "$WWW/a.bin" && cached "$WWW/c.bin" || fail "a recently used bundle was d
 cached "$WWW/b.bin" && fail "the least recently used bundle stayed"
 
 log "cancelling one of two jobs on one download leaves the other one's"
-mkimage -o "$WWW/shared.bin" --version 3.0.0 --size 100000 --seed 5
+mkimage -o "$WWW/shared.bin" --version 3.0.0 --size 300000 --seed 5
 one=$(submit "serial:$T/nodev1" "$HTTPS_URL/shared.bin")
 two=$(submit "serial:$T/nodev2" "$HTTPS_URL/shared.bin")
 wait_for 20 "job $one downloading" fetching_past "$one" 0

@@ -26,8 +26,8 @@ static const GoodTarget good_targets[] = {
         {"ble:C4:12:34:56:78:9A", "ble:C4:12:34:56:78:9A", DFU_LINK_BLE, DFU_PROTOCOL_SMP, 0, "hci0"},
         {"ble:c4:12:34:56:78:9a?adapter=hci1", "ble:C4:12:34:56:78:9A?adapter=hci1", DFU_LINK_BLE,
          DFU_PROTOCOL_SMP, 0, "hci1"},
-        {"ble:C4:12:34:56:78:9A?protocol=nrfdfu&adapter=hci0", "ble:C4:12:34:56:78:9A?protocol=nrfdfu",
-         DFU_LINK_BLE, DFU_PROTOCOL_NRFDFU, 0, "hci0"},
+        {"ble:C4:12:34:56:78:9A?protocol=nrfdfu&adapter=hci0",
+         "ble:C4:12:34:56:78:9A?adapter=hci0&protocol=nrfdfu", DFU_LINK_BLE, DFU_PROTOCOL_NRFDFU, 0, "hci0"},
 };
 
 typedef struct {

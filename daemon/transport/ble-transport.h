@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "dfu-transport.h"
+
+G_BEGIN_DECLS
+
+/*
+ * SMP over GATT through bluetoothd's D-Bus API on the system bus: find the
+ * adapter and the device (discovering it when BlueZ does not know it yet),
+ * connect (one attempt per adapter at a time), find the SMP characteristic,
+ * then move data through AcquireWrite/AcquireNotify sockets or, where BlueZ
+ * refuses those, through WriteValue and Value change signals. A message
+ * longer than one write is split into writes of at most MTU - 3 bytes.
+ */
+typedef struct {
+	const char *address; /* AA:BB:CC:DD:EE:FF */
+	const char *adapter; /* hci0 */
+	guint connect_timeout_ms;
+	guint discovery_timeout_ms;
+} BleTransportOptions;
+
+#define BLE_SMP_SERVICE_UUID "8d53dc1d-1db7-4cd3-868b-8a527460aa84"
+#define BLE_SMP_CHARACTERISTIC_UUID "da2e7828-fbce-4e01-ae9e-261174997c48"
+
+DfuTransport *dfu_ble_transport_new(const BleTransportOptions *options);
+
+/*
+ * Why a device that never answered anything may have been silent, for a
+ * transport made by dfu_ble_transport_new: an unpaired device drops writes
+ * to a characteristic that needs an encrypted link without telling anyone.
+ * Returns an AUTH_REQUIRED error then, NULL when nothing explains it.
+ */
+GError *dfu_ble_transport_explain_silence(DfuTransport *transport);
+
+G_END_DECLS

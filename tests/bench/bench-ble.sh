@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# SMP-over-BLE goodput of `dfuctl start` through the daemon and the BlueZ
+# D-Bus API (dfu-sim-ble plays bluetoothd), as a fraction of what the
+# simulated link carries in ATT write values (dfu-sim-ble --print-ceiling),
+# plus four devices at once and the daemon's CPU time per uploaded MB.
+#   tests/bench/bench-ble.sh [BUILD_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export DFUD_BUILD_ROOT=$(cd "${1:-$here/../../build}" && pwd)
+ninja -C "$DFUD_BUILD_ROOT" daemon/dfud client/dfuctl tests/sim/ble/dfu-sim-ble tests/sim/mkimage/dfu-mkimage >/dev/null
+source "$here/../integration/lib.sh"
+
+use_ble_bus
+RESPONSE_TIMEOUT=5 MAX_PARALLEL=8 ble_config MaxConnectionsPerAdapter=4
+start_dfud
+job=0
+
+# the upload phase from the job's own history: first and last upload line, in µs
+upload_span() {
+	dfuctl status --json -v "$1" | jq -r '
+		[.History[] | select(.[1] | test("uploading|upload complete")) | .[0]] | "\(.[0]) \(.[-1])"'
+}
+
+# the daemon's user+system CPU time so far, in clock ticks
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$DFUD_PID/stat"
+}
+
+ceiling_of() {
+	"$DFU_SIM_BLE" --print-ceiling "$@" | sed -n 's/^ceiling_att_value_bytes_per_s=\([0-9.]*\).*/\1/p'
+}
+
+# like start_ble_sim, but without state files and logging: the simulator writes
+# its state file after every request, which would slow the simulated link down
+start_bench_sim() {
+	local name=$1
+	shift
+	local fifo=$T/$name.ready
+	mkfifo "$fifo"
+	"$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" "$@" >"$fifo" 2>>"$T/$name.log" &
+	SIM_PIDS+=($!)
+	BLE_SIM_PID=$!
+	local line
+	read -r -t 10 line <"$fifo" || fail "BLE simulator $name did not start"
+	[ "$line" = "READY" ] || fail "BLE simulator $name said '$line'"
+	rm -f "$fifo"
+}
+
+hz=$(getconf CLK_TCK)
+printf '%-34s %-9s %-12s %-12s %-6s %s\n' case image_KiB goodput_B/s ceiling_B/s ratio cpu_ms/MB
+
+# bench NAME KIB LINK-OPTIONS -- DEVICE-OPTIONS: one device, one job
+bench() {
+	local name=$1 kib=$2
+	shift 2
+	local link=() dev=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do link+=("$1"); shift; done
+	shift
+	dev=("$@")
+	job=$((job + 1))
+	local addr
+	addr=$(printf 'C4:12:34:56:78:%02X' $job)
+	start_bench_sim "b$job" --device "$addr" --slot-size 1048576 --swap-ms 100 "${link[@]}" "${dev[@]}"
+	mkimage -o "$T/bench$job.bin" --version 2.0.$job --size $((kib * 1024)) --seed $job
+	local size before after span goodput ceiling
+	size=$(stat -c %s "$T/bench$job.bin")
+	before=$(cpu_ticks)
+	dfuctl start "ble:$addr" "$T/bench$job.bin" >/dev/null
+	after=$(cpu_ticks)
+	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
+	read -r first last <<<"$(upload_span $job)"
+	goodput=$(awk -v b="$size" -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
+	ceiling=$(ceiling_of "${link[@]}")
+	printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "$name" "$kib" "$goodput" "$ceiling" \
+		"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
+		"$(awk -v t=$((after - before)) -v hz="$hz" -v b="$size" 'BEGIN { print t * 1000 / hz / (b / 1048576) }')"
+	stop_ble_sim
+}
+
+bench "(a) MTU 247, 1M, 7.5 ms, 4x2475" 256 --mtu 247 --phy 1M --interval-ms 7.5 -- --buf-count 4 --buf-size 2475
+bench "(b) MTU 498, 2M, 15 ms, 4x2475" 512 --mtu 498 --phy 2M --interval-ms 15 -- --buf-count 4 --buf-size 2475
+bench "(c) MTU 247, 1M, 7.5 ms, no params" 64 --mtu 247 --phy 1M --interval-ms 7.5 -- --no-params
+
+# four devices at once, each on its own simulated link of case (a)
+link=(--mtu 247 --phy 1M --interval-ms 7.5)
+devices=()
+for i in 1 2 3 4; do devices+=(--device "C4:12:34:56:79:0$i"); done
+start_bench_sim many "${devices[@]}" --slot-size 1048576 --swap-ms 100 "${link[@]}"
+mkimage -o "$T/many.bin" --version 3.0.0 --size $((256 * 1024)) --seed 99
+size=$(stat -c %s "$T/many.bin")
+before=$(cpu_ticks)
+for i in 1 2 3 4; do dfuctl start --no-wait "ble:C4:12:34:56:79:0$i" "$T/many.bin" >/dev/null; done
+for j in $(seq $((job + 1)) $((job + 4))); do
+	wait_for 120 "job $j" bash -c "[ \"\$('$DFUCTL' status --json $j | jq -r .State)\" = succeeded ]"
+done
+after=$(cpu_ticks)
+first=
+last=
+for j in $(seq $((job + 1)) $((job + 4))); do
+	read -r f l <<<"$(upload_span $j)"
+	if [ -z "$first" ] || [ "$f" -lt "$first" ]; then first=$f; fi
+	if [ -z "$last" ] || [ "$l" -gt "$last" ]; then last=$l; fi
+done
+goodput=$(awk -v b=$((size * 4)) -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
+ceiling=$(awk -v c="$(ceiling_of "${link[@]}")" 'BEGIN { print c * 4 }')
+printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "(d) 4 devices of (a) at once" "4x256" "$goodput" "$ceiling" \
+	"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
+	"$(awk -v t=$((after - before)) -v hz="$hz" -v b=$((size * 4)) 'BEGIN { print t * 1000 / hz / (b / 1048576) }')"

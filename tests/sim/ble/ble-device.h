@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "ble-adapter.h"
+#include "ble-link-model.h"
+#include "ble-smp-server.h"
+#include "sim-mcuboot.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	BLE_PAIRING_NONE,
+	BLE_PAIRING_NOTIFY, /* notifications need pairing; writes are dropped until then */
+	BLE_PAIRING_SILENT, /* every write is dropped until paired */
+} BlePairing;
+
+/* what every simulated device is like; per-device fields are filled in by the device */
+typedef struct {
+	SimMcubootConfig model;
+	BleSmpConfig smp;
+	BleLinkModel link;
+	const char *const *faults; /* SimFaultPlan specs */
+	const char *state_dir;
+	gboolean acquire;
+	BlePairing pairing;
+	gboolean hidden;
+	guint advertise_ms;
+	guint connect_ms;
+	guint swap_ms;
+	guint boot_ms;
+	gboolean no_return;
+} BleDeviceConfig;
+
+/*
+ * One org.bluez.Device1 with its own MCUboot model, SMP server and state
+ * file: it advertises (seen while the adapter discovers), accepts Connect()
+ * while it advertises, and then carries SMP over its GATT service through a
+ * timed link. A reset drops the link and takes it off the air for a while.
+ */
+typedef struct _BleDevice BleDevice;
+
+BleDevice *ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *config,
+                          GError **error);
+void ble_device_free(BleDevice *device);
+const char *ble_device_get_path(BleDevice *device);
+/* exported on the bus (known to the adapter) */
+gboolean ble_device_is_known(BleDevice *device);
+/* the adapter started or stopped discovery */
+void ble_device_discovery_changed(BleDevice *device);
+/* RemoveDevice(): disconnect and forget until seen again */
+void ble_device_remove(BleDevice *device);
+gboolean ble_device_write_state(BleDevice *device, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BleDevice, ble_device_free)
+
+G_END_DECLS
