@@ -55,6 +55,7 @@ struct _SmpUpdate {
 	gboolean reset_forced;
 	gsize max_message;
 	guint window;
+	gboolean window_guessed; /* the device did not report its buffers */
 
 	SmpUpload *upload;
 	guint64 upload_base;
@@ -381,14 +382,18 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		self->max_message = params.buf_size - overhead;
 		self->window = CLAMP(params.buf_count > 1 ? params.buf_count - 1 : 1, 1u,
 		                     MAX(1u, self->opt.max_window));
+		self->window_guessed = FALSE;
 		update_log(self, "device buffers: %u × %u bytes", params.buf_count, params.buf_size);
 	} else {
 		self->max_message = link_max > 0 ? link_max : SMP_DEFAULT_BUF_SIZE - overhead;
-		self->window = 1;
+		self->window =
+		        MIN(dfu_transport_guess_window(self->transport), MAX(1u, self->opt.max_window));
+		self->window_guessed = self->window > 1;
 		update_log(self,
 		           "device does not report its buffers (%s); using %" G_GSIZE_FORMAT
-		           "-byte messages, one at a time",
-		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message);
+		           "-byte messages, up to %u in flight while it keeps up",
+		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message,
+		           self->window);
 	}
 	if (link_max > 0 && link_max < self->max_message && overhead > 0)
 		self->max_message = link_max;
@@ -632,6 +637,7 @@ enter_upload(SmpUpdate *self)
 	params.file_sha = w->img->file_sha256;
 	params.max_message = self->max_message;
 	params.window = self->window;
+	params.window_guessed = self->window_guessed;
 	params.timeout_ms = self->opt.timeout_ms;
 	params.first_timeout_ms = self->opt.first_timeout_ms;
 	params.retries = self->opt.retries;

@@ -128,9 +128,18 @@ fill_window(SmpUpload *self)
  * so go back to what the device acknowledged, one request at a time, and let
  * the window grow again with successes.
  */
+/* with a guessed window, a loss says the device holds fewer requests than were in flight */
+static void
+learn_window(SmpUpload *self)
+{
+	if (self->params.window_guessed && self->window > 1)
+		self->params.window = MIN(self->params.window, self->window - 1);
+}
+
 static void
 resend_after_timeout(SmpUpload *self)
 {
+	learn_window(self);
 	self->timeouts++;
 	forget_inflight(self);
 	self->window = 1;
@@ -200,6 +209,7 @@ on_chunk_response(SmpClient *client, const SmpMessage *rsp, const GError *error,
 		/* the device wants another offset: what is in flight is at the wrong place */
 		forget_inflight(self);
 		if (off < end) {
+			learn_window(self);
 			self->window = MAX(1u, self->window / 2);
 			self->good_streak = 0;
 		}
@@ -234,7 +244,7 @@ smp_upload_new(SmpClient *client, const SmpUploadParams *params, const SmpUpload
 	self->callbacks = callbacks;
 	self->user_data = user_data;
 	self->total = g_bytes_get_size(params->data);
-	self->window = self->params.window;
+	self->window = self->params.window_guessed ? 1 : self->params.window;
 	g_queue_init(&self->inflight);
 	return self;
 }

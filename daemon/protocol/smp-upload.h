@@ -23,6 +23,9 @@ typedef struct {
 	const guint8 *file_sha; /* 32 bytes, the resume key */
 	gsize max_message;      /* largest SMP message (header included) the device takes */
 	guint window;           /* most requests in flight */
+	/* window is a guess, not the device's word: start at one, grow while the device keeps up,
+	 * and after a request is lost never try that many in flight again */
+	gboolean window_guessed;
 	guint timeout_ms;
 	guint first_timeout_ms; /* the first chunk may erase the slot */
 	guint retries;

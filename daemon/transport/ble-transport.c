@@ -1201,6 +1201,8 @@ static const DfuTransportClass ble_class = {
         .wire_size = ble_wire_size,
         /* the device reassembles writes into its buffer; nothing else shares it */
         .netbuf_overhead = 0,
+        /* Zephyr's SMP transport has four buffers unless configured otherwise; one is for the answer */
+        .guess_window = 3,
         .finalize = ble_finalize,
 };
 

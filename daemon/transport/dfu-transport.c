@@ -52,6 +52,12 @@ dfu_transport_netbuf_overhead(DfuTransport *self)
 	return self->klass->netbuf_overhead;
 }
 
+guint
+dfu_transport_guess_window(DfuTransport *self)
+{
+	return MAX(1u, self->klass->guess_window);
+}
+
 void
 dfu_transport_free(DfuTransport *self)
 {

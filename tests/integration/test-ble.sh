@@ -26,7 +26,7 @@ start_ble_sim slow --device "$A" --running-version 1.0.0 --swap-ms 200 --no-acqu
 expect_exit 0 dfuctl start "ble:$A" "$T/app2.bin"
 expect_job 2 succeeded success
 [ "$(ble_primary slow $A)" = "1.3.0 true" ] || fail "device runs $(ble_primary slow $A)"
-grep -q "244-byte messages, one at a time" "$T/dfud.log" || fail "no MTU-3 fallback without params"
+grep -q "244-byte messages, up to 3 in flight" "$T/dfud.log" || fail "no MTU-3 fallback without params"
 stop_ble_sim
 
 log "a device BlueZ has not seen yet, on a second adapter"

@@ -199,6 +199,41 @@ test_silent_gives_up(void)
 	fixture_clear(&f);
 }
 
+/* no params: the window starts at one and grows to the guess when the device keeps up */
+static void
+test_guess_kept_up(void)
+{
+	Fixture f = {0};
+
+	fixture_init(&f, 4, 3, 20000);
+	f.params.window_guessed = TRUE;
+	fixture_run(&f);
+	g_assert_no_error(f.error);
+	g_assert_true(test_device_secondary_holds(f.dev, 0, f.image));
+	g_assert_cmpuint(f.dev->dropped, ==, 0);
+	g_assert_cmpuint(f.min_window, ==, 1);
+	g_assert_cmpuint(f.last_window, ==, 3);
+	fixture_clear(&f);
+}
+
+/* no params and fewer buffers than guessed: a loss caps the window for the rest of the upload */
+static void
+test_guess_learns(void)
+{
+	Fixture f = {0};
+
+	fixture_init(&f, 2, 3, 30000);
+	f.params.window_guessed = TRUE;
+	fixture_run(&f);
+	g_assert_no_error(f.error);
+	g_assert_true(test_device_secondary_holds(f.dev, 0, f.image));
+	g_assert_cmpuint(f.dev->dropped, >, 0);
+	/* every loss lowers the cap, so there are few of them however long the upload */
+	g_assert_cmpuint(f.dev->dropped, <=, 2);
+	g_assert_cmpuint(f.last_window, <, 3);
+	fixture_clear(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,5 +242,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ble-window/trailing-drop", test_trailing_drop);
 	g_test_add_func("/ble-window/grows-back", test_grows_back);
 	g_test_add_func("/ble-window/silent-gives-up", test_silent_gives_up);
+	g_test_add_func("/ble-window/guess-kept-up", test_guess_kept_up);
+	g_test_add_func("/ble-window/guess-learns", test_guess_learns);
 	return g_test_run();
 }
