@@ -11,7 +11,7 @@
 #include "ble-connect-queue.h"
 #include "ble-reassembly.h"
 #include "bluez-errors.h"
-#include "bluez-message.h"
+#include "bus-variant.h"
 #include "bus-autoptr.h"
 #include "bus-glib.h"
 #include "dfu-error.h"
@@ -313,7 +313,7 @@ on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 
 	if (path == NULL || sd_bus_message_read(m, "s", &iface) < 0)
 		return 0;
-	changed = bluez_message_read_variant(m, NULL);
+	changed = dfu_bus_read_gvariant(m, NULL);
 	if (changed == NULL || !g_variant_is_of_type(changed, G_VARIANT_TYPE_VARDICT))
 		return 0;
 	if (g_strcmp0(path, self->device_path) == 0 && g_strcmp0(iface, IFACE_DEVICE) == 0) {
@@ -379,7 +379,7 @@ interfaces_added(BleTransport *self, sd_bus_message *m)
 	if (self->state != BLE_DISCOVERING || sd_bus_message_read(m, "o", &path) < 0 ||
 	    !path_is_under(path, self->adapter_path))
 		return;
-	ifaces = bluez_message_read_variant(m, NULL);
+	ifaces = dfu_bus_read_gvariant(m, NULL);
 	if (ifaces == NULL || !g_variant_is_of_type(ifaces, G_VARIANT_TYPE("a{sa{sv}}")))
 		return;
 	props = g_variant_lookup_value(ifaces, IFACE_DEVICE, G_VARIANT_TYPE_VARDICT);
@@ -506,7 +506,7 @@ read_objects(sd_bus_message *m, BleTransport *self, const char *what)
 		open_failed(self, message_error(self, m, what));
 		return NULL;
 	}
-	objects = bluez_message_read_variant(m, &error);
+	objects = dfu_bus_read_gvariant(m, &error);
 	if (objects != NULL && !g_variant_is_of_type(objects, G_VARIANT_TYPE("a{oa{sa{sv}}}"))) {
 		g_clear_pointer(&objects, g_variant_unref);
 		g_set_error_literal(&error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,
