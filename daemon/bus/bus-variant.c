@@ -5,58 +5,58 @@
 #include "bus-variant.h"
 #include "dfu-error.h"
 
+/* room for any basic value as sd-bus reads and writes it in memory */
+typedef union {
+	guint64 fixed;
+	double d;
+	int b;
+	const char *s;
+} BasicValue;
+
+/*
+ * The basic types whose GVariant serialised form is the very value sd-bus
+ * takes (both native byte order): converted by copying bytes. Booleans are
+ * not among them: one byte in GVariant, an int in sd-bus.
+ */
+static const struct {
+	char type;
+	guint8 size;
+} fixed_types[] = {
+        {'y', 1}, {'n', 2}, {'q', 2}, {'i', 4}, {'u', 4}, {'x', 8}, {'t', 8}, {'d', 8},
+};
+
+/* 0 when type is not a fixed type */
+static gsize
+fixed_size(char type)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(fixed_types); i++) {
+		if (fixed_types[i].type == type)
+			return fixed_types[i].size;
+	}
+	return 0;
+}
+
+static gboolean
+is_string_type(char type)
+{
+	return type == 's' || type == 'o' || type == 'g';
+}
+
 static int
 append_basic(sd_bus_message *m, GVariant *value)
 {
 	char type = g_variant_get_type_string(value)[0];
-	union {
-		guint8 y;
-		int b;
-		gint16 n;
-		guint16 q;
-		gint32 i;
-		guint32 u;
-		gint64 x;
-		guint64 t;
-		double d;
-	} v;
+	BasicValue v = {0};
 
-	switch (type) {
-	case 'y':
-		v.y = g_variant_get_byte(value);
-		break;
-	case 'b':
+	if (fixed_size(type) != 0)
+		g_variant_store(value, &v);
+	else if (type == 'b')
 		v.b = g_variant_get_boolean(value);
-		break;
-	case 'n':
-		v.n = g_variant_get_int16(value);
-		break;
-	case 'q':
-		v.q = g_variant_get_uint16(value);
-		break;
-	case 'i':
-		v.i = g_variant_get_int32(value);
-		break;
-	case 'u':
-		v.u = g_variant_get_uint32(value);
-		break;
-	case 'x':
-		v.x = g_variant_get_int64(value);
-		break;
-	case 't':
-		v.t = g_variant_get_uint64(value);
-		break;
-	case 'd':
-		v.d = g_variant_get_double(value);
-		break;
-	case 's':
-	case 'o':
-	case 'g':
+	else if (is_string_type(type))
 		return sd_bus_message_append_basic(m, type, g_variant_get_string(value, NULL));
-	default:
+	else
 		/* handles (h) mean nothing outside the message that carried them */
 		return -EINVAL;
-	}
 	return sd_bus_message_append_basic(m, type, &v);
 }
 
@@ -124,53 +124,32 @@ set_bus_error(GError **error, int r, const char *what)
 static GVariant *
 read_basic(sd_bus_message *m, char type, GError **error)
 {
-	union {
-		guint8 y;
-		int b;
-		gint16 n;
-		guint16 q;
-		gint32 i;
-		guint32 u;
-		gint64 x;
-		guint64 t;
-		double d;
-		const char *s;
-	} v = {0};
-	int r = sd_bus_message_read_basic(m, type, &v);
+	const char type_string[] = {type, '\0'};
+	gsize size = fixed_size(type);
+	BasicValue v = {0};
+	int r;
 
+	if (size == 0 && type != 'b' && !is_string_type(type)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR, "unexpected D-Bus type '%c'", type);
+		return NULL;
+	}
+	r = sd_bus_message_read_basic(m, type, &v);
 	if (r < 0) {
 		set_bus_error(error, r, "basic value");
 		return NULL;
 	}
-	switch (type) {
-	case 'y':
-		return g_variant_new_byte(v.y);
-	case 'b':
-		return g_variant_new_boolean(v.b);
-	case 'n':
-		return g_variant_new_int16(v.n);
-	case 'q':
-		return g_variant_new_uint16(v.q);
-	case 'i':
-		return g_variant_new_int32(v.i);
-	case 'u':
-		return g_variant_new_uint32(v.u);
-	case 'x':
-		return g_variant_new_int64(v.x);
-	case 't':
-		return g_variant_new_uint64(v.t);
-	case 'd':
-		return g_variant_new_double(v.d);
-	case 's':
-		return g_variant_new_string(v.s);
-	case 'o':
-		return g_variant_is_object_path(v.s) ? g_variant_new_object_path(v.s) : NULL;
-	case 'g':
-		return g_variant_is_signature(v.s) ? g_variant_new_signature(v.s) : NULL;
-	default:
-		g_set_error(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR, "unexpected D-Bus type '%c'", type);
-		return NULL;
+	if (size != 0) {
+		g_autoptr(GBytes) bytes = g_bytes_new(&v, size);
+		return g_variant_new_from_bytes(G_VARIANT_TYPE(type_string), bytes, TRUE);
 	}
+	if (type == 'b')
+		return g_variant_new_boolean(v.b);
+	/* sd-bus checks these too, but GVariant must never be handed a bad one */
+	if (type == 'o' && !g_variant_is_object_path(v.s))
+		return NULL;
+	if (type == 'g' && !g_variant_is_signature(v.s))
+		return NULL;
+	return g_variant_new(type_string, v.s);
 }
 
 /* the values of the container of type that m is at, read up to and past its end */
