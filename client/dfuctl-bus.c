@@ -3,7 +3,7 @@
 #include "dfuctl-bus.h"
 
 #include "bus-connect.h"
-#include "dfuctl-variant.h"
+#include "bus-variant.h"
 
 typedef struct {
 	const char *name;
@@ -84,7 +84,7 @@ get_all(sd_bus *bus, const char *path, const char *interface, guint64 *reply_coo
 		return NULL;
 	if (reply_cookie != NULL && sd_bus_message_get_cookie(reply, reply_cookie) < 0)
 		*reply_cookie = 0;
-	return dfuctl_message_read_variant(reply, error);
+	return dfu_bus_read_gvariant(reply, error);
 }
 
 DfuctlJob *
@@ -111,7 +111,7 @@ dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error)
 	                       NULL);
 	if (!dfuctl_bus_check(r, &bus_error, error))
 		return NULL;
-	return dfuctl_message_read_variant(reply, error);
+	return dfu_bus_read_gvariant(reply, error);
 }
 
 GVariant *

@@ -12,7 +12,6 @@
 #include "dfuctl-follow.h"
 #include "dfuctl-json.h"
 #include "dfuctl-output.h"
-#include "dfuctl-variant.h"
 
 static int
 fail(const GError *error)

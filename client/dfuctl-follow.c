@@ -6,7 +6,7 @@
 #include "dfuctl-follow.h"
 #include "dfuctl-json.h"
 #include "dfuctl-output.h"
-#include "dfuctl-variant.h"
+#include "bus-variant.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_slot, sd_bus_slot_unref)
 
@@ -95,7 +95,7 @@ on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 		return 0;
 	if (sd_bus_message_read(m, "s", &interface) < 0 || g_strcmp0(interface, DFUCTL_JOB_INTERFACE) != 0)
 		return 0;
-	changed = dfuctl_message_read_variant(m, &error);
+	changed = dfu_bus_read_gvariant(m, &error);
 	if (changed == NULL)
 		return follow_fail(self, error);
 	dfuctl_job_update(followed->job, changed);
@@ -133,7 +133,7 @@ on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		return 0;
 	if (sd_bus_message_read(m, "o", &path) < 0)
 		return 0;
-	interfaces = dfuctl_message_read_variant(m, &error);
+	interfaces = dfu_bus_read_gvariant(m, &error);
 	if (interfaces == NULL)
 		return follow_fail(self, error);
 	follow_add_from_interfaces(self, path, interfaces, "added");
@@ -341,7 +341,7 @@ dfuctl_follow_all(DfuctlFollow *self, GError **error)
 		return FALSE;
 	if (sd_bus_message_get_cookie(reply, &self->min_cookie) < 0)
 		self->min_cookie = 0;
-	objects = dfuctl_message_read_variant(reply, error);
+	objects = dfu_bus_read_gvariant(reply, error);
 	if (objects == NULL)
 		return FALSE;
 	g_variant_iter_init(&iter, objects);

@@ -6,9 +6,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "dfu-config.h"
+#include "dfu-config-fetcher.h"
 #include "dfu-error.h"
-#include "dfu-fetch.h"
 #include "dfu-file.h"
 #include "dfu-signature.h"
 #include "dfuctl-args.h"
@@ -365,18 +364,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(InspectInput, inspect_input_clear)
 static gboolean
 fetch_input(const char *url, const DfuConfig *config, InspectInput *in, GError **error)
 {
-	const DfuFetchSettings settings = {
-	        .ca_file = config->http_ca_file,
-	        .client_cert = config->http_client_cert,
-	        .client_key = config->http_client_key,
-	        .headers = (const char *const *)config->http_headers,
-	        .proxy = config->http_proxy,
-	        .allow_http = config->http_allow_plain,
-	        .connect_timeout_s = config->http_connect_timeout_ms / 1000,
-	        .low_speed_limit = config->http_low_speed_limit,
-	        .low_speed_time_s = config->http_low_speed_time_ms / 1000,
-	};
-	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
+	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new_for_config(config);
 	g_autofree char *template = NULL;
 	g_autofree char *sig_url = g_strconcat(url, ".sig", NULL);
 	g_autoptr(GError) sig_error = NULL;

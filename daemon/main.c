@@ -10,8 +10,8 @@
 #include "bus-connect.h"
 #include "bus-glib.h"
 #include "bus-manager.h"
+#include "dfu-config-fetcher.h"
 #include "dfu-error.h"
-#include "dfu-fetch.h"
 #include "dfu-job-runner.h"
 #include "dfu-manager.h"
 
@@ -102,31 +102,6 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-static guint
-ms_to_seconds(guint ms)
-{
-	return ms / 1000 + (ms % 1000 != 0);
-}
-
-/* the [http] keys as the fetcher wants them */
-static DfuFetcher *
-daemon_new_fetcher(DfuConfig *config)
-{
-	DfuFetchSettings settings = {
-	        .ca_file = config->http_ca_file,
-	        .client_cert = config->http_client_cert,
-	        .client_key = config->http_client_key,
-	        .headers = (const char *const *)config->http_headers,
-	        .proxy = config->http_proxy,
-	        .allow_http = config->http_allow_plain,
-	        .connect_timeout_s = ms_to_seconds(config->http_connect_timeout_ms),
-	        .low_speed_limit = config->http_low_speed_limit,
-	        .low_speed_time_s = ms_to_seconds(config->http_low_speed_time_ms),
-	};
-
-	return dfu_fetcher_new(&settings);
-}
-
 static int
 daemon_run(DfuConfig *config, gboolean session)
 {
@@ -152,7 +127,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	}
 
 	runner = dfu_job_runner_new(config);
-	fetcher = daemon_new_fetcher(config);
+	fetcher = dfu_fetcher_new_for_config(config);
 	manager = dfu_manager_new(config, runner);
 	dfu_manager_set_fetcher(manager, fetcher);
 	bus_manager = dfu_bus_manager_new(bus, manager, &auth, &error);

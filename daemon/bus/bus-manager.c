@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <stdarg.h>
+
 #include "bus-autoptr.h"
 #include "bus-errors.h"
 #include "bus-job.h"
@@ -20,6 +22,40 @@ struct _DfuBusManager {
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DfuJobOptions, dfu_job_options_clear)
 
+/*
+ * Checks that the caller may submit, then reads the method's own arguments
+ * (types and pointers as for sd_bus_message_read) and the options after them.
+ */
+static int
+read_submit_args(DfuBusManager *self, sd_bus_message *m, DfuJobOptions *options, sd_bus_error *ret_error,
+                 const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	r = dfu_bus_auth_check(&self->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	va_start(ap, types);
+	r = sd_bus_message_readv(m, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	return dfu_bus_options_read(m, options, ret_error);
+}
+
+/* the new job's path, or why there is none */
+static int
+reply_submitted(sd_bus_message *m, DfuJob *job, const GError *error, sd_bus_error *ret_error)
+{
+	g_autofree char *path = NULL;
+
+	if (job == NULL)
+		return dfu_bus_error_set(ret_error, error);
+	path = dfu_bus_job_path(dfu_job_get_id(job));
+	return sd_bus_reply_method_return(m, "o", path);
+}
+
 static int
 manager_method_submit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -27,27 +63,16 @@ manager_method_submit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 	g_auto(DfuJobOptions) options = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DfuJob) job = NULL;
-	g_autofree char *path = NULL;
 	const char *target = NULL;
 	int fd = -1;
 	int r;
 
-	r = dfu_bus_auth_check(&self->auth, m, ret_error);
+	r = read_submit_args(self, m, &options, ret_error, "sh", &target, &fd);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(m, "sh", &target, &fd);
-	if (r < 0)
-		return r;
-	r = dfu_bus_options_read(m, &options, ret_error);
-	if (r < 0)
-		return r;
-
 	/* the fd stays owned by the message; the manager dups what it keeps */
 	job = dfu_manager_submit_fd(self->manager, target, fd, &options, &error);
-	if (job == NULL)
-		return dfu_bus_error_set(ret_error, error);
-	path = dfu_bus_job_path(dfu_job_get_id(job));
-	return sd_bus_reply_method_return(m, "o", path);
+	return reply_submitted(m, job, error, ret_error);
 }
 
 static int
@@ -57,25 +82,15 @@ manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	g_auto(DfuJobOptions) options = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DfuJob) job = NULL;
-	g_autofree char *path = NULL;
 	const char *target = NULL;
 	const char *url = NULL;
 	int r;
 
-	r = dfu_bus_auth_check(&self->auth, m, ret_error);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_read(m, "ss", &target, &url);
-	if (r < 0)
-		return r;
-	r = dfu_bus_options_read(m, &options, ret_error);
+	r = read_submit_args(self, m, &options, ret_error, "ss", &target, &url);
 	if (r < 0)
 		return r;
 	job = dfu_manager_submit_url(self->manager, target, url, &options, &error);
-	if (job == NULL)
-		return dfu_bus_error_set(ret_error, error);
-	path = dfu_bus_job_path(dfu_job_get_id(job));
-	return sd_bus_reply_method_return(m, "o", path);
+	return reply_submitted(m, job, error, ret_error);
 }
 
 static int

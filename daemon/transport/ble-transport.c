@@ -11,7 +11,7 @@
 #include "ble-connect-queue.h"
 #include "ble-reassembly.h"
 #include "bluez-errors.h"
-#include "bluez-message.h"
+#include "bus-variant.h"
 #include "bus-autoptr.h"
 #include "bus-glib.h"
 #include "dfu-error.h"
@@ -176,36 +176,38 @@ report_later(BleTransport *self, gboolean is_open, GError *error)
 	self->report_idle = g_idle_add(on_report_idle, self);
 }
 
-/* opening failed: everything is undone and the owner hears it */
+/* everything is undone and the owner hears it as a failed open or, once open, as a lost link */
 static void
-open_failed(BleTransport *self, GError *error)
+end_link(BleTransport *self, GError *error, gboolean opening)
 {
 	g_autoptr(GError) owned = error;
 
-	g_debug("ble: %s: open failed: %s", self->address, error->message);
+	g_debug("ble: %s: %s: %s", self->address, opening ? "open failed" : "link lost", error->message);
 	ble_close(&self->parent);
-	dfu_transport_emit_opened(&self->parent, owned);
+	if (opening)
+		dfu_transport_emit_opened(&self->parent, owned);
+	else
+		dfu_transport_emit_closed(&self->parent, owned);
+}
+
+static void
+open_failed(BleTransport *self, GError *error)
+{
+	end_link(self, error, TRUE);
 }
 
 /* the open link went away */
 static void
 link_lost(BleTransport *self, GError *error)
 {
-	g_autoptr(GError) owned = error;
-
-	g_debug("ble: %s: link lost: %s", self->address, error->message);
-	ble_close(&self->parent);
-	dfu_transport_emit_closed(&self->parent, owned);
+	end_link(self, error, FALSE);
 }
 
 /* anything that ends the link, whether opening or open */
 static void
 link_ended(BleTransport *self, GError *error)
 {
-	if (self->state == BLE_OPEN)
-		link_lost(self, error);
-	else
-		open_failed(self, error);
+	end_link(self, error, self->state != BLE_OPEN);
 }
 
 static gboolean
@@ -313,7 +315,7 @@ on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 
 	if (path == NULL || sd_bus_message_read(m, "s", &iface) < 0)
 		return 0;
-	changed = bluez_message_read_variant(m, NULL);
+	changed = dfu_bus_read_gvariant(m, NULL);
 	if (changed == NULL || !g_variant_is_of_type(changed, G_VARIANT_TYPE_VARDICT))
 		return 0;
 	if (g_strcmp0(path, self->device_path) == 0 && g_strcmp0(iface, IFACE_DEVICE) == 0) {
@@ -379,7 +381,7 @@ interfaces_added(BleTransport *self, sd_bus_message *m)
 	if (self->state != BLE_DISCOVERING || sd_bus_message_read(m, "o", &path) < 0 ||
 	    !path_is_under(path, self->adapter_path))
 		return;
-	ifaces = bluez_message_read_variant(m, NULL);
+	ifaces = dfu_bus_read_gvariant(m, NULL);
 	if (ifaces == NULL || !g_variant_is_of_type(ifaces, G_VARIANT_TYPE("a{sa{sv}}")))
 		return;
 	props = g_variant_lookup_value(ifaces, IFACE_DEVICE, G_VARIANT_TYPE_VARDICT);
@@ -506,7 +508,7 @@ read_objects(sd_bus_message *m, BleTransport *self, const char *what)
 		open_failed(self, message_error(self, m, what));
 		return NULL;
 	}
-	objects = bluez_message_read_variant(m, &error);
+	objects = dfu_bus_read_gvariant(m, &error);
 	if (objects != NULL && !g_variant_is_of_type(objects, G_VARIANT_TYPE("a{oa{sa{sv}}}"))) {
 		g_clear_pointer(&objects, g_variant_unref);
 		g_set_error_literal(&error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,
@@ -841,24 +843,38 @@ on_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
+/*
+ * The reply to an Acquire* call: TRUE with *fd_out set when it gave a socket,
+ * TRUE with *fd_out left alone when the value-based fallback is to be used,
+ * FALSE when opening failed.
+ */
+static gboolean
+take_acquired_fd(BleTransport *self, sd_bus_message *m, int *fd_out, const char *what, const char *method,
+                 const char *fallback)
+{
+	self->call = sd_bus_slot_unref(self->call);
+	if (!sd_bus_message_is_method_error(m, NULL))
+		return take_fd(self, m, fd_out, what);
+	if (!acquire_may_fall_back(m)) {
+		open_failed(self, message_error(self, m, what));
+		return FALSE;
+	}
+	g_debug("ble: %s: %s refused (%s), using %s", self->address, method, error_name(m), fallback);
+	return TRUE;
+}
+
 static int
 on_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	BleTransport *self = userdata;
 
-	self->call = sd_bus_slot_unref(self->call);
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		if (!acquire_may_fall_back(m)) {
-			open_failed(self, message_error(self, m, "acquire notifications"));
-			return 0;
-		}
-		g_debug("ble: %s: AcquireNotify refused (%s), using StartNotify", self->address,
-		        error_name(m));
+	if (!take_acquired_fd(self, m, &self->notify_fd, "acquire notifications", "AcquireNotify",
+	                      "StartNotify"))
+		return 0;
+	if (self->notify_fd < 0) {
 		step_call(self, self->char_path, IFACE_CHAR, "StartNotify", on_start_notify, NULL);
 		return 0;
 	}
-	if (!take_fd(self, m, &self->notify_fd, "acquire notifications"))
-		return 0;
 	self->notify_watch =
 	        g_unix_fd_add(self->notify_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_readable, self);
 	step_acquire_write(self);
@@ -886,19 +902,9 @@ on_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	BleTransport *self = userdata;
 
-	self->call = sd_bus_slot_unref(self->call);
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		if (!acquire_may_fall_back(m)) {
-			open_failed(self, message_error(self, m, "acquire the write socket"));
-			return 0;
-		}
-		g_debug("ble: %s: AcquireWrite refused (%s), using WriteValue", self->address, error_name(m));
+	if (take_acquired_fd(self, m, &self->write_fd, "acquire the write socket", "AcquireWrite",
+	                     "WriteValue"))
 		link_opened(self);
-		return 0;
-	}
-	if (!take_fd(self, m, &self->write_fd, "acquire the write socket"))
-		return 0;
-	link_opened(self);
 	return 0;
 }
 

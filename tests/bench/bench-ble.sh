@@ -36,15 +36,8 @@ ceiling_of() {
 start_bench_sim() {
 	local name=$1
 	shift
-	local fifo=$T/$name.ready
-	mkfifo "$fifo"
-	"$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" "$@" >"$fifo" 2>>"$T/$name.log" &
-	SIM_PIDS+=($!)
-	BLE_SIM_PID=$!
-	local line
-	read -r -t 10 line <"$fifo" || fail "BLE simulator $name did not start"
-	[ "$line" = "READY" ] || fail "BLE simulator $name said '$line'"
-	rm -f "$fifo"
+	run_sim "$name" READY "$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" "$@"
+	BLE_SIM_PID=$SIM_PID
 }
 
 hz=$(getconf CLK_TCK)

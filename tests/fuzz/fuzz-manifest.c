@@ -1,17 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdint.h>
-
+#include "fuzz-target.h"
 #include "dfu-manifest.h"
 #include "dfu-zip-reader.h"
 #include "nrf5-package.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static GLogWriterOutput
-drop_logs(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
 
 /* an archive without entries: the nRF5 manifest is parsed in full before any file is looked up */
 static DfuZipReader *
@@ -29,16 +20,11 @@ empty_archive(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static gboolean quiet = FALSE;
 	g_autoptr(GBytes) json = g_bytes_new(data, size);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) entries = NULL;
 
-	if (!quiet) {
-		/* skipped-entry messages would flood the output */
-		g_log_set_writer_func(drop_logs, NULL, NULL);
-		quiet = TRUE;
-	}
+	fuzz_quiet_logs();
 	entries = dfu_manifest_parse(json, &error);
 	if ((entries == NULL) == (error == NULL))
 		__builtin_trap();

@@ -14,13 +14,12 @@
 
 #include <glib/gstdio.h>
 
+#include "fuzz-target.h"
 #include "bundle-writer.h"
 #include "mcuboot-writer.h"
 #include "nrf5-writer.h"
 #include "smp-console.h"
 #include "smp-message.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REPLAY_MAX_INPUT (256 * 1024)
 

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdint.h>
-
+#include "fuzz-target.h"
 #include "smp-commands.h"
 #include "smp-console.h"
 #include "smp-message.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* every decoded console frame goes through the message parser as well */
 static void

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdint.h>
-
+#include "fuzz-target.h"
 #include "dfu-zip-reader.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* the names bundles use; reading them runs the size checks on real inflated data */
 static const char *const entry_names[] = {"manifest.json",           "app.bin",         "app_update.bin",

@@ -104,18 +104,27 @@ kill9_dfud() {
 	DFUD_PID=
 }
 
+# run_sim NAME READY-LINE CMD...: starts a simulator and waits for the line
+# that says it is ready; its pid in $SIM_PID, its log in $T/NAME.log
+run_sim() {
+	local name=$1 ready=$2
+	shift 2
+	local fifo=$T/$name.ready
+	mkfifo "$fifo"
+	"$@" >"$fifo" 2>>"$T/$name.log" &
+	SIM_PIDS+=($!)
+	SIM_PID=$!
+	local line
+	read -r -t 10 line <"$fifo" || fail "simulator $name did not start"
+	[ "$line" = "$ready" ] || fail "simulator $name said '$line'"
+	rm -f "$fifo"
+}
+
 # start_sim NAME [dfu-sim options...]: a simulated device linked at $T/NAME
 start_sim() {
 	local name=$1
 	shift
-	local fifo=$T/$name.ready
-	mkfifo "$fifo"
-	"$DFU_SIM" --link "$T/$name" --state-file "$T/$name.json" "$@" >"$fifo" 2>>"$T/$name.log" &
-	SIM_PIDS+=($!)
-	local line
-	read -r -t 10 line <"$fifo" || fail "simulator $name did not start"
-	[ "$line" = "READY $T/$name" ] || fail "simulator $name said '$line'"
-	rm -f "$fifo"
+	run_sim "$name" "READY $T/$name" "$DFU_SIM" --link "$T/$name" --state-file "$T/$name.json" "$@"
 }
 
 # sim_state NAME JQ-FILTER: reads the simulated device's state file
@@ -139,6 +148,15 @@ expect_exit() {
 	OUT=$("$@" 2>&1) || rc=$?
 	printf '%s\n' "$OUT" >>"$T/dfuctl.log"
 	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want; output: $OUT"
+}
+
+# start_job WANT-EXIT DFUCTL-START-ARGS...: starts the next job, whose number is then $n
+n=0
+start_job() {
+	local want=$1
+	shift
+	n=$((n + 1))
+	expect_exit "$want" dfuctl start "$@"
 }
 
 # wait_for SECONDS DESCRIPTION CMD...: polls until CMD succeeds
@@ -419,17 +437,9 @@ ble_config() {
 start_ble_sim() {
 	local name=$1
 	shift
-	local fifo=$T/$name.ready
 	mkdir -p "$T/$name"
-	mkfifo "$fifo"
-	"$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" --state-dir "$T/$name" --verbose "$@" \
-		>"$fifo" 2>>"$T/$name.log" &
-	SIM_PIDS+=($!)
-	BLE_SIM_PID=$!
-	local line
-	read -r -t 10 line <"$fifo" || fail "BLE simulator $name did not start"
-	[ "$line" = "READY" ] || fail "BLE simulator $name said '$line'"
-	rm -f "$fifo"
+	run_sim "$name" READY "$DFU_SIM_BLE" --bus "$DBUS_SESSION_BUS_ADDRESS" --state-dir "$T/$name" --verbose "$@"
+	BLE_SIM_PID=$SIM_PID
 }
 
 # stop_ble_sim: ends the last BLE simulator (its name leaves the bus with it)

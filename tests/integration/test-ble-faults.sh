@@ -13,18 +13,9 @@ MAX_PARALLEL=8 MAX_ATTEMPTS=1 RESPONSE_TIMEOUT=0.5 SMP_RETRIES=1 RESET_TIMEOUT=2
 start_dfud
 mkimage -o "$T/app.bin" --version 1.2.0 --size 40000 --seed 1
 mkimage -o "$T/small.bin" --version 1.2.0 --size 6000 --seed 3
-n=0
-
-run_ble() {
-	local want=$1
-	shift
-	n=$((n + 1))
-	expect_exit "$want" dfuctl start "$@"
-}
-
 log "the link drops in the middle of the upload: reconnect and resume"
 start_ble_sim drop --device "$A" --swap-ms 200 --fault disconnect-at=20000
-run_ble 0 "ble:$A" "$T/app.bin"
+start_job 0 "ble:$A" "$T/app.bin"
 expect_job $n succeeded success
 [ "$(ble_primary drop $A)" = "1.2.0 true" ] || fail "device runs $(ble_primary drop $A)"
 written=$(ble_state drop $A .counters.upload_bytes)
@@ -35,7 +26,7 @@ stop_ble_sim
 log "a device that drops requests silently: resent, never lost or doubled"
 start_ble_sim full --device "$A" --swap-ms 200 --fault drop-when-full \
 	--fault drop-request@6 --fault drop-request@12 --fault drop-request@19
-run_ble 0 "ble:$A" "$T/app.bin"
+start_job 0 "ble:$A" "$T/app.bin"
 expect_job $n succeeded success
 [ "$(ble_primary full $A)" = "1.2.0 true" ] || fail "device runs $(ble_primary full $A)"
 [ "$(ble_state full $A .counters.dropped_requests)" -ge 3 ] || fail "nothing was dropped"
@@ -45,7 +36,7 @@ stop_ble_sim
 
 log "the device never comes back after its reset"
 start_ble_sim gone --device "$A" --no-return
-run_ble 1 "ble:$A" "$T/small.bin"
+start_job 1 "ble:$A" "$T/small.bin"
 expect_job $n failed device-not-back
 stop_ble_sim
 
@@ -53,7 +44,7 @@ for mode in notify silent; do
 	log "pairing required ($mode): auth-required with a hint, quickly"
 	start_ble_sim "pair-$mode" --device "$A" --require-pairing=$mode
 	start=$(date +%s%N)
-	run_ble 1 "ble:$A" "$T/small.bin"
+	start_job 1 "ble:$A" "$T/small.bin"
 	took=$((($(date +%s%N) - start) / 1000000))
 	expect_job $n failed authentication-required
 	grep -q "bluetoothctl" <<<"$(job_prop $n Message)" || fail "no pairing hint: $(job_prop $n Message)"

@@ -6,12 +6,10 @@ source "$(dirname "$0")/lib.sh"
 
 start_dfud
 start_sim dev --baud 0
-n=0
 
 bad() {
 	local file=$1 name=$2 words=$3
-	n=$((n + 1))
-	expect_exit 1 dfuctl start "serial:$T/dev" "$file"
+	start_job 1 "serial:$T/dev" "$file"
 	expect_job $n failed "$name"
 	[ "$(job_prop $n StatusCode)" -ge 150 ] && [ "$(job_prop $n StatusCode)" -lt 200 ] || fail "code $(job_prop $n StatusCode)"
 	grep -qi "$words" <<<"$(job_prop $n Message)" || fail "message '$(job_prop $n Message)' does not say '$words'"

@@ -7,14 +7,12 @@ source "$(dirname "$0")/lib.sh"
 MAX_ATTEMPTS=2 FIRST_TIMEOUT=1 write_config
 start_dfud
 mkimage -o "$T/app.bin" --version 1.1.0 --size 16000 --seed 9
-n=0
 
 run_fail() {
 	local dev=$1 name=$2
 	shift 2
-	n=$((n + 1))
 	start_sim "$dev" --baud 0 "$@"
-	expect_exit 1 dfuctl start "serial:$T/$dev" "$T/app.bin"
+	start_job 1 "serial:$T/$dev" "$T/app.bin"
 	expect_job "$n" failed "$name"
 	grep -q "hint:" <<<"$OUT" || fail "no hint in: $OUT"
 	[ "$(primary_of "$dev")" = "1.0.0 true" ] || fail "$dev runs $(primary_of "$dev")"
@@ -37,8 +35,7 @@ run_fail silent response-timeout --fault silent-after@2
 [ "$(job_prop $n Attempt)" = 2 ] || fail "attempt $(job_prop $n Attempt), expected 2"
 
 log "no such device"
-n=$((n + 1))
-expect_exit 1 dfuctl start "serial:$T/nothing-here" "$T/app.bin"
+start_job 1 "serial:$T/nothing-here" "$T/app.bin"
 expect_job $n failed link-not-found
 
 log "bad requests are refused before any job exists"

@@ -8,14 +8,12 @@ source "$(dirname "$0")/lib.sh"
 
 start_dfud
 mkimage -o "$T/app.bin" --version 1.1.0 --size 24000 --seed 7
-n=0
 
 run_ok() {
 	local dev=$1
 	shift
-	n=$((n + 1))
 	start_sim "$dev" --baud 0 "$@"
-	expect_exit 0 dfuctl start "serial:$T/$dev" "$T/app.bin"
+	start_job 0 "serial:$T/$dev" "$T/app.bin"
 	expect_job "$n" succeeded success
 	[ "$(primary_of "$dev")" = "1.1.0 true" ] || fail "$dev runs $(primary_of "$dev")"
 }

@@ -17,7 +17,6 @@
 #include "dfu-error.h"
 #include "dfu-manager.h"
 #include "dfuctl-bus.h"
-#include "dfuctl-variant.h"
 
 #define TARGET "serial:/dev/ttyACM0"
 
@@ -187,7 +186,7 @@ reply_args(sd_bus_message *reply)
 		g_error("call failed: %s: %s", sd_bus_message_get_error(reply)->name,
 		        sd_bus_message_get_error(reply)->message);
 	while (sd_bus_message_at_end(reply, FALSE) == 0) {
-		g_autoptr(GVariant) value = dfuctl_message_read_variant(reply, &error);
+		g_autoptr(GVariant) value = dfu_bus_read_gvariant(reply, &error);
 		g_assert_no_error(error);
 		g_variant_builder_add_value(builder, value);
 	}
@@ -217,7 +216,7 @@ signal_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	seen->path = g_strdup(sd_bus_message_get_path(m));
 	while (sd_bus_message_at_end(m, FALSE) == 0) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(GVariant) value = dfuctl_message_read_variant(m, &error);
+		g_autoptr(GVariant) value = dfu_bus_read_gvariant(m, &error);
 		g_assert_no_error(error);
 		g_variant_builder_add_value(builder, value);
 	}
