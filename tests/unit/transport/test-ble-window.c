@@ -110,13 +110,13 @@ test_guess_kept_up(void)
 
 	fixture_init(&f, 4, 3, 20000);
 	f.params.window_guessed = TRUE;
-	fixture_run(&f);
+	upload_fixture_run(&f);
 	g_assert_no_error(f.error);
 	g_assert_true(test_device_secondary_holds(f.dev, 0, f.image));
 	g_assert_cmpuint(f.dev->dropped, ==, 0);
 	g_assert_cmpuint(f.min_window, ==, 1);
 	g_assert_cmpuint(f.last_window, ==, 3);
-	fixture_clear(&f);
+	upload_fixture_clear(&f);
 }
 
 /* no params and fewer buffers than guessed: a loss caps the window for the rest of the upload */
@@ -127,14 +127,14 @@ test_guess_learns(void)
 
 	fixture_init(&f, 2, 3, 30000);
 	f.params.window_guessed = TRUE;
-	fixture_run(&f);
+	upload_fixture_run(&f);
 	g_assert_no_error(f.error);
 	g_assert_true(test_device_secondary_holds(f.dev, 0, f.image));
 	g_assert_cmpuint(f.dev->dropped, >, 0);
 	/* every loss lowers the cap, so there are few of them however long the upload */
 	g_assert_cmpuint(f.dev->dropped, <=, 2);
 	g_assert_cmpuint(f.last_window, <, 3);
-	fixture_clear(&f);
+	upload_fixture_clear(&f);
 }
 
 int
