@@ -37,6 +37,7 @@ struct _BleDevice {
 	char *address;
 	char *path;
 	char *state_file;
+	char *log_prefix; /* for stderr lines */
 	SimFaultPlan *faults;
 	SimMcuboot *model;
 	BleSmpServer *server;
@@ -104,8 +105,8 @@ drop_link(BleDevice *device)
 	ble_smp_server_link_lost(device->server);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
-	if (device->config.smp.verbose)
-		g_printerr("dfu-sim-ble: %s: disconnected\n", device->address);
+	if (device->config.smp.device.verbose)
+		g_printerr("%s: disconnected\n", device->log_prefix);
 	update_presence(device);
 	/* a reboot that waited for its answer to go out happens all the same */
 	if (device->reset_pending)
@@ -297,8 +298,8 @@ establish(BleDevice *device)
 	device->gatt = ble_gatt_new(ble_adapter_get_manager(device->adapter), device->path, &gatt_config,
 	                            &gatt_callbacks, device);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(TRUE));
-	if (device->config.smp.verbose)
-		g_printerr("dfu-sim-ble: %s: connected\n", device->address);
+	if (device->config.smp.device.verbose)
+		g_printerr("%s: connected\n", device->log_prefix);
 }
 
 static gboolean
@@ -457,6 +458,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->config = *config;
 	device->adapter = adapter;
 	device->address = g_strdup(address);
+	device->log_prefix = g_strdup_printf("dfu-sim-ble: %s", address);
 	device->on_air = TRUE;
 	device->faults = sim_fault_plan_new();
 	g_queue_init(&device->answer_fragments);
@@ -475,8 +477,8 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->model = sim_mcuboot_new(&config->model, error);
 	if (device->model == NULL)
 		return NULL;
-	device->config.smp.state_file = device->state_file;
-	device->config.smp.name = device->address;
+	device->config.smp.device.state_file = device->state_file;
+	device->config.smp.device.log_prefix = device->log_prefix;
 	device->server = ble_smp_server_new(&device->config.smp, device->model, device->faults,
 	                                    &smp_callbacks, device);
 	device->iface = ble_iface_new(device_xml, "org.bluez.Device1", device_methods, device);
@@ -507,6 +509,7 @@ ble_device_free(BleDevice *device)
 	g_free(device->address);
 	g_free(device->path);
 	g_free(device->state_file);
+	g_free(device->log_prefix);
 	g_free(device);
 }
 

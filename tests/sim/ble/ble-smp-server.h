@@ -1,23 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "sim-faults.h"
-#include "sim-mcuboot.h"
-#include "sim-state-file.h"
+#include "sim-smp-device.h"
 
 G_BEGIN_DECLS
 
 typedef struct {
-	guint buf_size;  /* largest request message */
-	guint buf_count; /* requests held at once */
-	gboolean params;
-	gboolean errors_v2;
-	gboolean reassembly;     /* a request may span writes */
-	gboolean drop_when_full; /* a request beyond buf_count is discarded, not held in the link */
-	guint reset_ms;
-	const char *state_file;
-	const char *name; /* for log lines */
-	gboolean verbose;
+	SimSmpDeviceConfig device; /* buf_size: largest request message */
+	gboolean reassembly;       /* a request may span writes */
+	gboolean drop_when_full;   /* a request beyond buf_count is discarded, not held in the link */
 } BleSmpConfig;
 
 typedef struct {
@@ -30,10 +21,8 @@ typedef struct {
 } BleSmpCallbacks;
 
 /*
- * SMP over GATT: reassembles requests from ATT writes by the header length,
- * holds at most buf_count of them (a request keeps its netbuf until its
- * answer is over the air), answers in order after the flash time the model
- * reports, applies the fault plan and runs resets.
+ * SMP over GATT: reassembles requests from ATT writes by the header length
+ * for the device; a request keeps its netbuf until its answer is over the air.
  */
 typedef struct _BleSmpServer BleSmpServer;
 
