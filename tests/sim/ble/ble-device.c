@@ -5,6 +5,7 @@
 #include "ble-gatt.h"
 #include "ble-iface.h"
 #include "ble-link.h"
+#include "ble-smp-reassembly.h"
 #include "dfu-error.h"
 
 /* how long a controller tries a device that does not advertise */
@@ -40,7 +41,8 @@ struct _BleDevice {
 	char *log_prefix; /* for stderr lines */
 	SimFaultPlan *faults;
 	SimMcuboot *model;
-	BleSmpServer *server;
+	SimSmpDevice *smp;
+	BleSmpReassembly *reassembly;
 	BleIface *iface;
 	gboolean known;  /* exported */
 	gboolean on_air; /* running, not rebooting */
@@ -52,8 +54,9 @@ struct _BleDevice {
 	guint boot_timer;
 	gboolean reset_pending;                 /* rebooting once the last answer is over the air */
 	GDBusMethodInvocation *pair_invocation; /* paired once the writes sent before are in */
-	GQueue answer_fragments;                /* notifications left of each answer in the link, as GUINT */
-	BleLink *link;                          /* non-NULL while connected */
+	GQueue answer_fragments; /* notifications left of each answer in the link, as GUINT; each holds a
+	                            netbuf */
+	BleLink *link;           /* non-NULL while connected */
 	BleGatt *gatt;
 };
 
@@ -102,10 +105,11 @@ drop_link(BleDevice *device)
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
 	g_queue_clear(&device->answer_fragments);
-	ble_smp_server_link_lost(device->server);
+	ble_smp_reassembly_reset(device->reassembly);
+	sim_smp_device_link_lost(device->smp);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
-	if (device->config.smp.device.verbose)
+	if (device->config.smp.verbose)
 		g_printerr("%s: disconnected\n", device->log_prefix);
 	update_presence(device);
 	/* a reboot that waited for its answer to go out happens all the same */
@@ -143,7 +147,18 @@ link_can_deliver(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
-	return !device->reset_pending && ble_smp_server_can_accept(device->server);
+	/* without drop-when-full a request waits in the link while every netbuf is taken */
+	return !device->reset_pending && (device->config.drop_when_full ||
+	                                  sim_smp_device_held(device->smp) < device->config.smp.buf_count);
+}
+
+static void
+smp_receive(const guint8 *msg, gsize len, gpointer user_data)
+{
+	BleDevice *device = user_data;
+
+	sim_smp_device_receive(device->smp, msg, len);
+	sim_smp_device_pump(device->smp);
 }
 
 static void
@@ -152,8 +167,9 @@ link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
 	BleDevice *device = user_data;
 
 	/* an unauthenticated write is refused with an ATT error the client never sees */
-	if (writes_allowed(device))
-		ble_smp_server_write(device->server, value, len);
+	if (writes_allowed(device) &&
+	    !ble_smp_reassembly_feed(device->reassembly, value, len, smp_receive, device))
+		sim_smp_device_get_counters(device->smp)->bad_frames++;
 	if (device->pair_invocation != NULL && device->link != NULL &&
 	    ble_link_write_pending(device->link) == 0)
 		complete_pairing(device);
@@ -168,8 +184,6 @@ link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 	ble_gatt_notify(device->gatt, value, len);
 	if (left > 0)
 		g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
-	else
-		ble_smp_server_response_sent(device->server);
 	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
 		go_off_air(device);
 }
@@ -220,10 +234,12 @@ static const BleGattCallbacks gatt_callbacks = {
 };
 
 static void
-smp_send(const guint8 *msg, gsize len, gpointer user_data)
+smp_send(GBytes *answer, gpointer user_data)
 {
 	BleDevice *device = user_data;
 	gsize chunk = device->config.link.mtu - BLE_ATT_HEADER;
+	gsize len;
+	const guint8 *msg = g_bytes_get_data(answer, &len);
 
 	if (device->link == NULL)
 		return;
@@ -233,10 +249,11 @@ smp_send(const guint8 *msg, gsize len, gpointer user_data)
 }
 
 static void
-smp_reset(gpointer user_data)
+smp_rebooted(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
+	ble_smp_reassembly_reset(device->reassembly);
 	/* the reset answer goes out before the link drops, however short the reset delay */
 	if (device->link != NULL && ble_link_notify_pending(device->link) > 0) {
 		device->reset_pending = TRUE;
@@ -246,15 +263,24 @@ smp_reset(gpointer user_data)
 }
 
 static void
-smp_disconnect(gpointer user_data)
+smp_hang_up(gpointer user_data)
 {
 	drop_link(user_data);
 }
 
-static const BleSmpCallbacks smp_callbacks = {
+static guint
+smp_held(gpointer user_data)
+{
+	BleDevice *device = user_data;
+
+	return g_queue_get_length(&device->answer_fragments);
+}
+
+static const SimSmpDeviceCallbacks smp_callbacks = {
         .send = smp_send,
-        .reset = smp_reset,
-        .disconnect = smp_disconnect,
+        .rebooted = smp_rebooted,
+        .hang_up = smp_hang_up,
+        .held = smp_held,
 };
 
 static gboolean
@@ -298,7 +324,7 @@ establish(BleDevice *device)
 	device->gatt = ble_gatt_new(ble_adapter_get_manager(device->adapter), device->path, &gatt_config,
 	                            &gatt_callbacks, device);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(TRUE));
-	if (device->config.smp.device.verbose)
+	if (device->config.smp.verbose)
 		g_printerr("%s: connected\n", device->log_prefix);
 }
 
@@ -477,13 +503,14 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->model = sim_mcuboot_new(&config->model, error);
 	if (device->model == NULL)
 		return NULL;
-	device->config.smp.device.state_file = device->state_file;
-	device->config.smp.device.log_prefix = device->log_prefix;
-	device->server = ble_smp_server_new(&device->config.smp, device->model, device->faults,
-	                                    &smp_callbacks, device);
+	device->config.smp.state_file = device->state_file;
+	device->config.smp.log_prefix = device->log_prefix;
+	device->smp = sim_smp_device_new(&device->config.smp, device->model, device->faults, &smp_callbacks,
+	                                 device);
+	device->reassembly = ble_smp_reassembly_new(config->smp.buf_size, config->reassembly);
 	device->iface = ble_iface_new(device_xml, "org.bluez.Device1", device_methods, device);
 	fill_properties(device);
-	if (!ble_smp_server_write_state(device->server, error))
+	if (!sim_smp_device_write_state(device->smp, error))
 		return NULL;
 	if (!config->hidden)
 		export_device(device);
@@ -503,7 +530,8 @@ ble_device_free(BleDevice *device)
 		unexport_device(device);
 		g_object_unref(device->iface);
 	}
-	ble_smp_server_free(device->server);
+	sim_smp_device_free(device->smp);
+	ble_smp_reassembly_free(device->reassembly);
 	sim_mcuboot_free(device->model);
 	sim_fault_plan_free(device->faults);
 	g_free(device->address);
@@ -549,5 +577,5 @@ ble_device_remove(BleDevice *device)
 gboolean
 ble_device_write_state(BleDevice *device, GError **error)
 {
-	return ble_smp_server_write_state(device->server, error);
+	return sim_smp_device_write_state(device->smp, error);
 }

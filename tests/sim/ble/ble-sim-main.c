@@ -152,7 +152,7 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 		            (*argv)[1]);
 		return FALSE;
 	}
-	if (!sim_device_options_apply(&o->device, &config->model, &config->smp.device, error))
+	if (!sim_device_options_apply(&o->device, &config->model, &config->smp, error))
 		return FALSE;
 	if (g_strcmp0(o->phy, "1M") != 0 && g_strcmp0(o->phy, "2M") != 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -252,7 +252,7 @@ on_name_lost(GDBusConnection *connection, const char *name, gpointer data)
 static void
 fill_device_config(const BleSimOptions *o, BleDeviceConfig *c)
 {
-	c->smp.reassembly = !o->no_reassembly;
+	c->reassembly = !o->no_reassembly;
 	c->link.mtu = (guint)o->mtu;
 	c->link.interval_ms = o->interval_ms;
 	c->link.phy_2m = g_strcmp0(o->phy, "2M") == 0;
@@ -307,7 +307,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (!parse_pairing(opts.require_pairing, &config.pairing, &error) ||
-	    !parse_faults(opts.device.faults, plan_specs, &config.smp.drop_when_full, &error))
+	    !parse_faults(opts.device.faults, plan_specs, &config.drop_when_full, &error))
 		return fail(error, 2);
 	config.faults = (const char *const *)plan_specs->pdata;
 	if (opts.devices == NULL || opts.devices[0] == NULL) {
