@@ -4,6 +4,7 @@
 
 #include <glib-unix.h>
 
+#include "sim-device-options.h"
 #include "sim-faults.h"
 #include "sim-link.h"
 #include "sim-mcuboot.h"
@@ -14,93 +15,53 @@
 typedef struct {
 	char *link;
 	gint baud;
-	gint images;
-	gint64 slot_size;
-	char *running_version;
-	gint buf_size;
-	gint buf_count;
-	gboolean no_params;
-	char *errors;
-	gboolean image_check;
-	gint erase_ms;
-	gint write_us_per_kb;
-	gint reset_ms;
-	gint boot_ms;
-	gboolean reset_hangup;
-	gboolean boot_rejects;
-	gboolean refuse_test;
 	char *state_file;
-	char **faults;
-	gboolean verbose;
+	SimDeviceOptions device;
 } SimOptions;
 
 static void
 sim_options_clear(SimOptions *opts)
 {
 	g_free(opts->link);
-	g_free(opts->running_version);
-	g_free(opts->errors);
 	g_free(opts->state_file);
-	g_strfreev(opts->faults);
+	sim_device_options_clear(&opts->device);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SimOptions, sim_options_clear)
 
 static gboolean
-parse_options(int *argc, char ***argv, SimOptions *opts, GError **error)
+parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model, SimServerConfig *server,
+              GError **error)
 {
 	const GOptionEntry entries[] = {
 	        {"link", 0, 0, G_OPTION_ARG_FILENAME, &opts->link, "Symlink to create for the pty", "PATH"},
 	        {"baud", 0, 0, G_OPTION_ARG_INT, &opts->baud, "Line speed, 0 = unthrottled", "BAUD"},
-	        {"images", 0, 0, G_OPTION_ARG_INT, &opts->images, "Number of images", "N"},
-	        {"slot-size", 0, 0, G_OPTION_ARG_INT64, &opts->slot_size, "Bytes per slot", "BYTES"},
-	        {"running-version", 0, 0, G_OPTION_ARG_STRING, &opts->running_version,
-	         "Version of the running image", "X.Y.Z"},
-	        {"buf-size", 0, 0, G_OPTION_ARG_INT, &opts->buf_size, "SMP netbuf size", "BYTES"},
-	        {"buf-count", 0, 0, G_OPTION_ARG_INT, &opts->buf_count, "SMP netbuf count", "N"},
-	        {"no-params", 0, 0, G_OPTION_ARG_NONE, &opts->no_params, "Answer mcumgr params with ENOTSUP",
+	        {"reset-hangup", 0, 0, G_OPTION_ARG_NONE, &server->reset_hangup, "Hang up the link on reset",
 	         NULL},
-	        {"errors", 0, 0, G_OPTION_ARG_STRING, &opts->errors, "Error style for v2 requests", "v1|v2"},
-	        {"image-check", 0, 0, G_OPTION_ARG_NONE, &opts->image_check,
-	         "Check uploads against their sha", NULL},
-	        {"erase-ms", 0, 0, G_OPTION_ARG_INT, &opts->erase_ms, "Slot erase time", "MS"},
-	        {"write-us-per-kb", 0, 0, G_OPTION_ARG_INT, &opts->write_us_per_kb, "Flash write time", "US"},
-	        {"reset-ms", 0, 0, G_OPTION_ARG_INT, &opts->reset_ms, "Delay between reset reply and reboot",
-	         "MS"},
-	        {"boot-ms", 0, 0, G_OPTION_ARG_INT, &opts->boot_ms, "Silent time while booting", "MS"},
-	        {"reset-hangup", 0, 0, G_OPTION_ARG_NONE, &opts->reset_hangup, "Hang up the link on reset",
-	         NULL},
-	        {"boot-rejects", 0, 0, G_OPTION_ARG_NONE, &opts->boot_rejects,
-	         "Bootloader refuses new images", NULL},
-	        {"refuse-test", 0, 0, G_OPTION_ARG_NONE, &opts->refuse_test, "State write test fails", NULL},
 	        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->state_file,
 	         "JSON file with the device state", "PATH"},
-	        {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->faults, "Inject a fault (repeatable)",
-	         "SPEC"},
-	        {"verbose", 0, 0, G_OPTION_ARG_NONE, &opts->verbose, "Log requests on stderr", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- MCUmgr SMP device simulator");
 
 	g_option_context_add_main_entries(context, entries, NULL);
+	sim_device_options_add_entries(&opts->device, context);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
 	if (opts->link == NULL) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--link is required");
 		return FALSE;
 	}
-	if (g_strcmp0(opts->errors, "v1") != 0 && g_strcmp0(opts->errors, "v2") != 0) {
-		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--errors must be v1 or v2");
+	if (!sim_device_options_apply(&opts->device, model, &server->device, error))
 		return FALSE;
-	}
-	if (opts->baud < 0 || opts->images < 1 || opts->images > 8 || opts->slot_size < 1024 ||
-	    opts->slot_size > 64 * 1024 * 1024 || opts->buf_size < 16 || opts->buf_size > 65535 ||
-	    opts->buf_count < 1 || opts->erase_ms < 0 || opts->write_us_per_kb < 0 || opts->reset_ms < 0 ||
-	    opts->boot_ms < 0) {
+	if (opts->baud < 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
 		return FALSE;
 	}
+	server->device.state_file = opts->state_file;
+	server->device.log_prefix = "dfu-sim";
+	server->boot_ms = (guint)opts->device.boot_ms;
 	return TRUE;
 }
 
@@ -114,15 +75,7 @@ on_quit_signal(gpointer loop)
 int
 main(int argc, char **argv)
 {
-	g_auto(SimOptions) opts = {.baud = 115200,
-	                           .images = 1,
-	                           .slot_size = 262144,
-	                           .running_version = g_strdup("1.0.0"),
-	                           .buf_size = 384,
-	                           .buf_count = 4,
-	                           .errors = g_strdup("v2"),
-	                           .reset_ms = 50,
-	                           .boot_ms = 200};
+	g_auto(SimOptions) opts = {.baud = 115200};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SimFaultPlan) faults = sim_fault_plan_new();
 	g_autoptr(SimMcuboot) model = NULL;
@@ -132,42 +85,22 @@ main(int argc, char **argv)
 	SimMcubootConfig model_config = {0};
 	SimServerConfig server_config = {0};
 
-	if (!parse_options(&argc, &argv, &opts, &error)) {
+	sim_device_options_init(&opts.device, 384, 200);
+	if (!parse_options(&argc, &argv, &opts, &model_config, &server_config, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 2;
 	}
-	for (char **f = opts.faults; f != NULL && *f != NULL; f++) {
+	for (char **f = opts.device.faults; f != NULL && *f != NULL; f++) {
 		if (!sim_fault_plan_add(faults, *f, &error)) {
 			g_printerr("dfu-sim: %s\n", error->message);
 			return 2;
 		}
 	}
-	if (!mcuboot_version_parse(opts.running_version, &model_config.running_version)) {
-		g_printerr("dfu-sim: bad --running-version %s\n", opts.running_version);
-		return 2;
-	}
-	model_config.images = (guint)opts.images;
-	model_config.slot_size = (gsize)opts.slot_size;
-	model_config.image_check = opts.image_check;
-	model_config.boot_rejects = opts.boot_rejects;
-	model_config.refuse_test = opts.refuse_test;
-	model_config.erase_ms = (guint)opts.erase_ms;
-	model_config.write_us_per_kb = (guint)opts.write_us_per_kb;
 	model = sim_mcuboot_new(&model_config, &error);
 	if (model == NULL) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}
-
-	server_config.buf_size = (guint)opts.buf_size;
-	server_config.buf_count = (guint)opts.buf_count;
-	server_config.params = !opts.no_params;
-	server_config.errors_v2 = g_strcmp0(opts.errors, "v2") == 0;
-	server_config.reset_ms = (guint)opts.reset_ms;
-	server_config.boot_ms = (guint)opts.boot_ms;
-	server_config.reset_hangup = opts.reset_hangup;
-	server_config.state_file = opts.state_file;
-	server_config.verbose = opts.verbose;
 	server = sim_smp_server_new(&server_config, model, faults);
 
 	link = sim_link_new(opts.link, (guint)opts.baud, sim_smp_server_input, sim_smp_server_output_idle,

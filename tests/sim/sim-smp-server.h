@@ -1,29 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "sim-faults.h"
 #include "sim-link.h"
-#include "sim-mcuboot.h"
-#include "sim-state-file.h"
+#include "sim-smp-device.h"
 
 G_BEGIN_DECLS
 
 typedef struct {
-	guint buf_size;  /* largest decoded frame: length + message + CRC */
-	guint buf_count; /* requests and responses held at once */
-	gboolean params;
-	gboolean errors_v2;
-	guint reset_ms;
+	SimSmpDeviceConfig device; /* buf_size: largest decoded frame, length + message + CRC */
 	guint boot_ms;
 	gboolean reset_hangup;
-	const char *state_file;
-	gboolean verbose;
 } SimServerConfig;
 
 /*
- * SMP over the console framing: decodes request frames, holds at most
- * buf_count of them, answers in order after the flash time the model
- * reports, applies the fault plan and runs resets and boots.
+ * SMP over the console framing: decodes request frames for the device,
+ * frames its answers with the fault plan's response faults, holds them until
+ * the link takes them, and keeps the device silent while it boots.
  */
 typedef struct _SimSmpServer SimSmpServer;
 

@@ -5,6 +5,7 @@
 #include "ble-gatt.h"
 #include "ble-iface.h"
 #include "ble-link.h"
+#include "ble-smp-reassembly.h"
 #include "dfu-error.h"
 
 /* how long a controller tries a device that does not advertise */
@@ -37,9 +38,11 @@ struct _BleDevice {
 	char *address;
 	char *path;
 	char *state_file;
+	char *log_prefix; /* for stderr lines */
 	SimFaultPlan *faults;
 	SimMcuboot *model;
-	BleSmpServer *server;
+	SimSmpDevice *smp;
+	BleSmpReassembly *reassembly;
 	BleIface *iface;
 	gboolean known;  /* exported */
 	gboolean on_air; /* running, not rebooting */
@@ -51,8 +54,9 @@ struct _BleDevice {
 	guint boot_timer;
 	gboolean reset_pending;                 /* rebooting once the last answer is over the air */
 	GDBusMethodInvocation *pair_invocation; /* paired once the writes sent before are in */
-	GQueue answer_fragments;                /* notifications left of each answer in the link, as GUINT */
-	BleLink *link;                          /* non-NULL while connected */
+	GQueue answer_fragments; /* notifications left of each answer in the link, as GUINT; each holds a
+	                            netbuf */
+	BleLink *link;           /* non-NULL while connected */
 	BleGatt *gatt;
 };
 
@@ -101,11 +105,12 @@ drop_link(BleDevice *device)
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
 	g_queue_clear(&device->answer_fragments);
-	ble_smp_server_link_lost(device->server);
+	ble_smp_reassembly_reset(device->reassembly);
+	sim_smp_device_link_lost(device->smp);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
 	if (device->config.smp.verbose)
-		g_printerr("dfu-sim-ble: %s: disconnected\n", device->address);
+		g_printerr("%s: disconnected\n", device->log_prefix);
 	update_presence(device);
 	/* a reboot that waited for its answer to go out happens all the same */
 	if (device->reset_pending)
@@ -142,7 +147,18 @@ link_can_deliver(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
-	return !device->reset_pending && ble_smp_server_can_accept(device->server);
+	/* without drop-when-full a request waits in the link while every netbuf is taken */
+	return !device->reset_pending && (device->config.drop_when_full ||
+	                                  sim_smp_device_held(device->smp) < device->config.smp.buf_count);
+}
+
+static void
+smp_receive(const guint8 *msg, gsize len, gpointer user_data)
+{
+	BleDevice *device = user_data;
+
+	sim_smp_device_receive(device->smp, msg, len);
+	sim_smp_device_pump(device->smp);
 }
 
 static void
@@ -151,8 +167,9 @@ link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
 	BleDevice *device = user_data;
 
 	/* an unauthenticated write is refused with an ATT error the client never sees */
-	if (writes_allowed(device))
-		ble_smp_server_write(device->server, value, len);
+	if (writes_allowed(device) &&
+	    !ble_smp_reassembly_feed(device->reassembly, value, len, smp_receive, device))
+		sim_smp_device_get_counters(device->smp)->bad_frames++;
 	if (device->pair_invocation != NULL && device->link != NULL &&
 	    ble_link_write_pending(device->link) == 0)
 		complete_pairing(device);
@@ -167,8 +184,6 @@ link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
 	ble_gatt_notify(device->gatt, value, len);
 	if (left > 0)
 		g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
-	else
-		ble_smp_server_response_sent(device->server);
 	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
 		go_off_air(device);
 }
@@ -219,10 +234,12 @@ static const BleGattCallbacks gatt_callbacks = {
 };
 
 static void
-smp_send(const guint8 *msg, gsize len, gpointer user_data)
+smp_send(GBytes *answer, gpointer user_data)
 {
 	BleDevice *device = user_data;
 	gsize chunk = device->config.link.mtu - BLE_ATT_HEADER;
+	gsize len;
+	const guint8 *msg = g_bytes_get_data(answer, &len);
 
 	if (device->link == NULL)
 		return;
@@ -232,10 +249,11 @@ smp_send(const guint8 *msg, gsize len, gpointer user_data)
 }
 
 static void
-smp_reset(gpointer user_data)
+smp_rebooted(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
+	ble_smp_reassembly_reset(device->reassembly);
 	/* the reset answer goes out before the link drops, however short the reset delay */
 	if (device->link != NULL && ble_link_notify_pending(device->link) > 0) {
 		device->reset_pending = TRUE;
@@ -245,15 +263,24 @@ smp_reset(gpointer user_data)
 }
 
 static void
-smp_disconnect(gpointer user_data)
+smp_hang_up(gpointer user_data)
 {
 	drop_link(user_data);
 }
 
-static const BleSmpCallbacks smp_callbacks = {
+static guint
+smp_held(gpointer user_data)
+{
+	BleDevice *device = user_data;
+
+	return g_queue_get_length(&device->answer_fragments);
+}
+
+static const SimSmpDeviceCallbacks smp_callbacks = {
         .send = smp_send,
-        .reset = smp_reset,
-        .disconnect = smp_disconnect,
+        .rebooted = smp_rebooted,
+        .hang_up = smp_hang_up,
+        .held = smp_held,
 };
 
 static gboolean
@@ -298,7 +325,7 @@ establish(BleDevice *device)
 	                            &gatt_callbacks, device);
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(TRUE));
 	if (device->config.smp.verbose)
-		g_printerr("dfu-sim-ble: %s: connected\n", device->address);
+		g_printerr("%s: connected\n", device->log_prefix);
 }
 
 static gboolean
@@ -457,6 +484,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->config = *config;
 	device->adapter = adapter;
 	device->address = g_strdup(address);
+	device->log_prefix = g_strdup_printf("dfu-sim-ble: %s", address);
 	device->on_air = TRUE;
 	device->faults = sim_fault_plan_new();
 	g_queue_init(&device->answer_fragments);
@@ -476,12 +504,13 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	if (device->model == NULL)
 		return NULL;
 	device->config.smp.state_file = device->state_file;
-	device->config.smp.name = device->address;
-	device->server = ble_smp_server_new(&device->config.smp, device->model, device->faults,
-	                                    &smp_callbacks, device);
+	device->config.smp.log_prefix = device->log_prefix;
+	device->smp = sim_smp_device_new(&device->config.smp, device->model, device->faults, &smp_callbacks,
+	                                 device);
+	device->reassembly = ble_smp_reassembly_new(config->smp.buf_size, config->reassembly);
 	device->iface = ble_iface_new(device_xml, "org.bluez.Device1", device_methods, device);
 	fill_properties(device);
-	if (!ble_smp_server_write_state(device->server, error))
+	if (!sim_smp_device_write_state(device->smp, error))
 		return NULL;
 	if (!config->hidden)
 		export_device(device);
@@ -501,12 +530,14 @@ ble_device_free(BleDevice *device)
 		unexport_device(device);
 		g_object_unref(device->iface);
 	}
-	ble_smp_server_free(device->server);
+	sim_smp_device_free(device->smp);
+	ble_smp_reassembly_free(device->reassembly);
 	sim_mcuboot_free(device->model);
 	sim_fault_plan_free(device->faults);
 	g_free(device->address);
 	g_free(device->path);
 	g_free(device->state_file);
+	g_free(device->log_prefix);
 	g_free(device);
 }
 
@@ -546,5 +577,5 @@ ble_device_remove(BleDevice *device)
 gboolean
 ble_device_write_state(BleDevice *device, GError **error)
 {
-	return ble_smp_server_write_state(device->server, error);
+	return sim_smp_device_write_state(device->smp, error);
 }

@@ -3,8 +3,8 @@
 
 #include "ble-adapter.h"
 #include "ble-link-model.h"
-#include "ble-smp-server.h"
 #include "sim-mcuboot.h"
+#include "sim-smp-device.h"
 
 G_BEGIN_DECLS
 
@@ -17,7 +17,9 @@ typedef enum {
 /* what every simulated device is like; per-device fields are filled in by the device */
 typedef struct {
 	SimMcubootConfig model;
-	BleSmpConfig smp;
+	SimSmpDeviceConfig smp;  /* buf_size: largest request message */
+	gboolean reassembly;     /* a request may span writes */
+	gboolean drop_when_full; /* a request beyond buf_count is discarded, not held in the link */
 	BleLinkModel link;
 	const char *const *faults; /* SimFaultPlan specs */
 	const char *state_dir;

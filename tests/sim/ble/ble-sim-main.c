@@ -50,6 +50,7 @@
 
 #include "ble-adapter.h"
 #include "ble-device.h"
+#include "sim-device-options.h"
 
 typedef struct {
 	char *bus;
@@ -61,21 +62,6 @@ typedef struct {
 	gboolean no_acquire;
 	char *require_pairing;
 	char *state_dir;
-	gboolean verbose;
-	gint images;
-	gint64 slot_size;
-	char *running_version;
-	gint buf_size;
-	gint buf_count;
-	gboolean no_params;
-	char *errors;
-	gboolean image_check;
-	gint erase_ms;
-	gint write_us_per_kb;
-	gint reset_ms;
-	gint boot_ms;
-	gboolean boot_rejects;
-	gboolean refuse_test;
 	gboolean no_reassembly;
 	gint swap_ms;
 	gboolean no_return;
@@ -86,7 +72,7 @@ typedef struct {
 	gint pdus_per_event;
 	gint link_queue;
 	gboolean print_ceiling;
-	char **faults;
+	SimDeviceOptions device;
 } BleSimOptions;
 
 static void
@@ -97,10 +83,8 @@ ble_sim_options_clear(BleSimOptions *opts)
 	g_strfreev(opts->devices);
 	g_free(opts->require_pairing);
 	g_free(opts->state_dir);
-	g_free(opts->running_version);
-	g_free(opts->errors);
 	g_free(opts->phy);
-	g_strfreev(opts->faults);
+	sim_device_options_clear(&opts->device);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(BleSimOptions, ble_sim_options_clear)
@@ -121,7 +105,7 @@ set_default(char **option, const char *value)
 }
 
 static gboolean
-parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
+parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config, GError **error)
 {
 	const GOptionEntry entries[] = {
 	        {"bus", 0, 0, G_OPTION_ARG_STRING, &o->bus, "D-Bus address to use", "ADDRESS"},
@@ -139,26 +123,6 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
 	         "notify|silent"},
 	        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir, "Directory for device state files",
 	         "DIR"},
-	        {"verbose", 0, 0, G_OPTION_ARG_NONE, &o->verbose, "Log on stderr", NULL},
-	        {"images", 0, 0, G_OPTION_ARG_INT, &o->images, "Number of images", "N"},
-	        {"slot-size", 0, 0, G_OPTION_ARG_INT64, &o->slot_size, "Bytes per slot", "BYTES"},
-	        {"running-version", 0, 0, G_OPTION_ARG_STRING, &o->running_version,
-	         "Version of the running image", "X.Y.Z"},
-	        {"buf-size", 0, 0, G_OPTION_ARG_INT, &o->buf_size, "SMP netbuf size", "BYTES"},
-	        {"buf-count", 0, 0, G_OPTION_ARG_INT, &o->buf_count, "SMP netbuf count", "N"},
-	        {"no-params", 0, 0, G_OPTION_ARG_NONE, &o->no_params, "Answer mcumgr params with ENOTSUP",
-	         NULL},
-	        {"errors", 0, 0, G_OPTION_ARG_STRING, &o->errors, "Error style for v2 requests", "v1|v2"},
-	        {"image-check", 0, 0, G_OPTION_ARG_NONE, &o->image_check, "Check uploads against their sha",
-	         NULL},
-	        {"erase-ms", 0, 0, G_OPTION_ARG_INT, &o->erase_ms, "Slot erase time", "MS"},
-	        {"write-us-per-kb", 0, 0, G_OPTION_ARG_INT, &o->write_us_per_kb, "Flash write time", "US"},
-	        {"reset-ms", 0, 0, G_OPTION_ARG_INT, &o->reset_ms, "Delay between reset reply and reboot",
-	         "MS"},
-	        {"boot-ms", 0, 0, G_OPTION_ARG_INT, &o->boot_ms, "Boot time after the swap", "MS"},
-	        {"boot-rejects", 0, 0, G_OPTION_ARG_NONE, &o->boot_rejects, "Bootloader refuses new images",
-	         NULL},
-	        {"refuse-test", 0, 0, G_OPTION_ARG_NONE, &o->refuse_test, "State write test fails", NULL},
 	        {"no-reassembly", 0, 0, G_OPTION_ARG_NONE, &o->no_reassembly, "One SMP message per write",
 	         NULL},
 	        {"swap-ms", 0, 0, G_OPTION_ARG_INT, &o->swap_ms, "Time off the air after a reset", "MS"},
@@ -172,29 +136,24 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
 	        {"link-queue", 0, 0, G_OPTION_ARG_INT, &o->link_queue, "Writes the link holds", "N"},
 	        {"print-ceiling", 0, 0, G_OPTION_ARG_NONE, &o->print_ceiling,
 	         "Print the link's ceiling and exit", NULL},
-	        {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->faults, "Inject a fault (repeatable)", "SPEC"},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- BLE MCUmgr SMP device simulator");
 
 	g_option_context_add_main_entries(context, entries, NULL);
+	sim_device_options_add_entries(&o->device, context);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
 	/* string defaults are set here: GOption does not free a default it replaces */
 	set_default(&o->adapter, "hci0");
-	set_default(&o->running_version, "1.0.0");
-	set_default(&o->errors, "v2");
 	set_default(&o->phy, "1M");
 	if (*argc > 1) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unexpected argument %s",
 		            (*argv)[1]);
 		return FALSE;
 	}
-	if (g_strcmp0(o->errors, "v1") != 0 && g_strcmp0(o->errors, "v2") != 0) {
-		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-		                    "--errors must be v1 or v2");
+	if (!sim_device_options_apply(&o->device, &config->model, &config->smp, error))
 		return FALSE;
-	}
 	if (g_strcmp0(o->phy, "1M") != 0 && g_strcmp0(o->phy, "2M") != 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "--phy must be 1M or 2M");
@@ -203,10 +162,7 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, GError **error)
 	/* ATT MTU 23..517, LL payload 27..251 (Core spec limits); interval 7.5 ms..4 s */
 	if (o->mtu < 23 || o->mtu > 517 || o->data_length < 27 || o->data_length > 251 ||
 	    !(o->interval_ms >= 7.5 && o->interval_ms <= 4000.0) || o->pdus_per_event < 0 ||
-	    o->link_queue < 1 || o->images < 1 || o->images > 8 || o->slot_size < 1024 ||
-	    o->slot_size > 64 * 1024 * 1024 || o->buf_size < 16 || o->buf_size > 65535 || o->buf_count < 1 ||
-	    o->erase_ms < 0 || o->write_us_per_kb < 0 || o->reset_ms < 0 || o->boot_ms < 0 ||
-	    o->swap_ms < 0 || o->advertise_ms < 0 || o->connect_ms < 0) {
+	    o->link_queue < 1 || o->swap_ms < 0 || o->advertise_ms < 0 || o->connect_ms < 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
 		return FALSE;
@@ -292,23 +248,11 @@ on_name_lost(GDBusConnection *connection, const char *name, gpointer data)
 	g_main_loop_quit(bus->loop);
 }
 
+/* what the device model options leave to the BLE side */
 static void
 fill_device_config(const BleSimOptions *o, BleDeviceConfig *c)
 {
-	c->model.images = (guint)o->images;
-	c->model.slot_size = (gsize)o->slot_size;
-	c->model.image_check = o->image_check;
-	c->model.boot_rejects = o->boot_rejects;
-	c->model.refuse_test = o->refuse_test;
-	c->model.erase_ms = (guint)o->erase_ms;
-	c->model.write_us_per_kb = (guint)o->write_us_per_kb;
-	c->smp.buf_size = (guint)o->buf_size;
-	c->smp.buf_count = (guint)o->buf_count;
-	c->smp.params = !o->no_params;
-	c->smp.errors_v2 = g_strcmp0(o->errors, "v2") == 0;
-	c->smp.reassembly = !o->no_reassembly;
-	c->smp.reset_ms = (guint)o->reset_ms;
-	c->smp.verbose = o->verbose;
+	c->reassembly = !o->no_reassembly;
 	c->link.mtu = (guint)o->mtu;
 	c->link.interval_ms = o->interval_ms;
 	c->link.phy_2m = g_strcmp0(o->phy, "2M") == 0;
@@ -321,7 +265,7 @@ fill_device_config(const BleSimOptions *o, BleDeviceConfig *c)
 	c->advertise_ms = (guint)o->advertise_ms;
 	c->connect_ms = (guint)o->connect_ms;
 	c->swap_ms = (guint)o->swap_ms;
-	c->boot_ms = (guint)o->boot_ms;
+	c->boot_ms = (guint)o->device.boot_ms;
 	c->no_return = o->no_return;
 }
 
@@ -337,11 +281,6 @@ main(int argc, char **argv)
 {
 	g_auto(BleSimOptions) opts = {.advertise_ms = 100,
 	                              .connect_ms = 50,
-	                              .images = 1,
-	                              .slot_size = 262144,
-	                              .buf_size = 2475,
-	                              .buf_count = 4,
-	                              .reset_ms = 50,
 	                              .swap_ms = 1000,
 	                              .mtu = 247,
 	                              .interval_ms = 7.5,
@@ -358,7 +297,8 @@ main(int argc, char **argv)
 	const char *address;
 	guint owner_id;
 
-	if (!parse_options(&argc, &argv, &opts, &error))
+	sim_device_options_init(&opts.device, 2475, 0);
+	if (!parse_options(&argc, &argv, &opts, &config, &error))
 		return fail(error, 2);
 	fill_device_config(&opts, &config);
 	if (opts.print_ceiling) {
@@ -367,13 +307,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (!parse_pairing(opts.require_pairing, &config.pairing, &error) ||
-	    !parse_faults(opts.faults, plan_specs, &config.smp.drop_when_full, &error))
+	    !parse_faults(opts.device.faults, plan_specs, &config.drop_when_full, &error))
 		return fail(error, 2);
 	config.faults = (const char *const *)plan_specs->pdata;
-	if (!mcuboot_version_parse(opts.running_version, &config.model.running_version)) {
-		g_printerr("dfu-sim-ble: bad --running-version %s\n", opts.running_version);
-		return 2;
-	}
 	if (opts.devices == NULL || opts.devices[0] == NULL) {
 		g_printerr("dfu-sim-ble: at least one --device is needed\n");
 		return 2;
