@@ -462,3 +462,96 @@ ble_primary() {
 ble_max_connected() {
 	awk '/: connected$/ { n++; if (n > m) m = n } /: disconnected$/ { n-- } END { print m + 0 }' "$T/$1.log"
 }
+
+# make_client_cert: a client certificate signed by the test CA, for mutual
+# TLS, in $CLIENT_CERT and $CLIENT_KEY
+make_client_cert() {
+	[ -n "${CA_FILE:-}" ] || make_ca
+	local d=$T/tls
+	echo "extendedKeyUsage=clientAuth" >"$d/client-ext.cnf"
+	(
+		cd "$d"
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout client.key -out client.csr -subj /CN=dfud-gateway
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-out client.pem -days 1 -extfile client-ext.cnf
+	) >>"$T/openssl.log" 2>&1 || fail "openssl could not make the client certificate"
+	CLIENT_CERT=$d/client.pem
+	CLIENT_KEY=$d/client.key
+}
+
+# A forward proxy that only tunnels (CONNECT); each request is logged to
+# $T/proxy.log as its request line and then the names of its headers.
+write_proxy() {
+	cat >"$T/proxy.py" <<'PY'
+import argparse, os, select, socket, socketserver
+p = argparse.ArgumentParser()
+p.add_argument("--log", required=True)
+p.add_argument("--port-file", required=True)
+a = p.parse_args()
+
+class Handler(socketserver.StreamRequestHandler):
+    rbufsize = 0  # nothing of the tunnelled stream may stay in a buffer here
+
+    def handle(self):
+        request = self.rfile.readline(8192).decode("latin-1").strip()
+        names = []
+        while True:
+            line = self.rfile.readline(8192)
+            if line.strip() == b"":
+                break
+            names.append(line.decode("latin-1").split(":", 1)[0].strip())
+        with open(a.log, "a") as f:
+            f.write("%s headers=%s\n" % (request, ",".join(names) or "-"))
+        parts = request.split()
+        if len(parts) != 3 or parts[0] != "CONNECT" or ":" not in parts[1]:
+            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, port = parts[1].rsplit(":", 1)
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=5)
+        except (OSError, ValueError):
+            self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        ends = [self.connection, upstream]
+        with upstream:
+            while True:
+                readable, _, _ = select.select(ends, [], [], 30)
+                if not readable:
+                    return
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (upstream if s is self.connection else self.connection).sendall(data)
+
+socketserver.ThreadingTCPServer.daemon_threads = True
+server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+with open(a.port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(a.port_file + ".tmp", a.port_file)
+server.serve_forever()
+PY
+}
+
+# start_proxy: the tunnelling proxy at $PROXY_URL
+start_proxy() {
+	[ -f "$T/proxy.py" ] || write_proxy
+	rm -f "$T/proxy.port"
+	touch "$T/proxy.log"
+	python3 "$T/proxy.py" --log "$T/proxy.log" --port-file "$T/proxy.port" 2>>"$T/proxy-error.log" &
+	PROXY_PID=$!
+	SIM_PIDS+=("$PROXY_PID")
+	for _ in $(seq 200); do
+		[ -s "$T/proxy.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$T/proxy.port" ] || fail "the proxy did not start"
+	PROXY_URL=http://127.0.0.1:$(cat "$T/proxy.port")
+}
+
+# proxy_count TEXT: proxy requests logged with TEXT
+proxy_count() {
+	grep -cF -- "$1" "$T/proxy.log" || true
+}
