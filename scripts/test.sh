@@ -12,7 +12,9 @@ run_suite() {
 	local dir=$1
 	shift
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >/dev/null || return 1
+		meson setup "$dir" -Dtest_hooks=true "$@" >/dev/null || return 1
+	else
+		meson configure "$dir" -Dtest_hooks=true >/dev/null || return 1
 	fi
 	ninja -C "$dir" || return 1
 	meson test -C "$dir" --print-errorlogs --num-processes 2 || true

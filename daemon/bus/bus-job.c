@@ -321,6 +321,9 @@ bus_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 	gint64 due;
 	gint64 now;
 
+	mask &= ~DFU_JOB_CHANGED_RECORD;
+	if (mask == 0)
+		return;
 	obj->pending |= mask;
 	if (mask & URGENT_CHANGES) {
 		/* an idle flush collects everything changed in this iteration into one signal */

@@ -8,6 +8,7 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-error.h"
 #include "dfu-file.h"
 
 #define SHA256_HEX_LEN 64
@@ -298,4 +299,57 @@ dfu_cache_trim(DfuCache *cache, GHashTable *keep)
 		total -= b->size;
 	}
 	cache_prune_index(cache);
+}
+
+static char *
+quarantine_path(DfuCache *cache, const char *digest)
+{
+	g_autofree char *name = g_strconcat(digest, BUNDLE_SUFFIX, NULL);
+
+	return g_build_filename(cache->cache_dir, "quarantine", name, NULL);
+}
+
+gboolean
+dfu_cache_quarantine(DfuCache *cache, const char *path, GError **error)
+{
+	g_autofree char *digest = path != NULL ? dfu_cache_path_digest(path) : NULL;
+	g_autofree char *aside = NULL;
+	g_autofree char *dir = NULL;
+	int fd;
+
+	if (digest == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "%s is not a cached bundle",
+		            path != NULL ? path : "(none)");
+		return FALSE;
+	}
+	aside = quarantine_path(cache, digest);
+	dir = g_path_get_dirname(aside);
+	if (g_mkdir_with_parents(dir, 0750) != 0) {
+		dfu_file_error(error, "create", dir, errno);
+		return FALSE;
+	}
+	if (g_rename(path, aside) == 0)
+		return TRUE;
+	if (errno != ENOENT) {
+		dfu_file_error(error, "move aside", path, errno);
+		return FALSE;
+	}
+	/* the bundle is gone already: an empty file still keeps its digest out */
+	fd = g_open(aside, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return dfu_file_error(error, "create", aside, errno);
+	close(fd);
+	return TRUE;
+}
+
+gboolean
+dfu_cache_is_quarantined(DfuCache *cache, const char *path)
+{
+	g_autofree char *digest = dfu_cache_path_digest(path);
+	g_autofree char *aside = NULL;
+
+	if (digest == NULL)
+		return FALSE;
+	aside = quarantine_path(cache, digest);
+	return g_file_test(aside, G_FILE_TEST_EXISTS);
 }

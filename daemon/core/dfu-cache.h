@@ -46,6 +46,15 @@ void dfu_cache_import_end(DfuCache *cache);
  */
 void dfu_cache_trim(DfuCache *cache, GHashTable *keep);
 
+/*
+ * Moves a cached bundle to <cache_dir>/quarantine, where it is kept for a
+ * report and never handed to a job again: a later import of the same bytes
+ * is refused.
+ */
+gboolean dfu_cache_quarantine(DfuCache *cache, const char *path, GError **error);
+/* TRUE when the bundle with the digest in path's name is quarantined */
+gboolean dfu_cache_is_quarantined(DfuCache *cache, const char *path);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuCache, dfu_cache_free)
 
 G_END_DECLS

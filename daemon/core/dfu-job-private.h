@@ -13,4 +13,12 @@ void dfu_job_set_signature_path(DfuJob *self, const char *signature_path);
 /* dfu_job_set_progress with an explicit monotonic time, so the rate is testable */
 void dfu_job_set_progress_at(DfuJob *self, guint64 bytes_done, guint64 bytes_total, gint64 now_us);
 
+/* set while a running attempt is stopped by the daemon's shutdown; a job still running on disk
+ * without it was cut short by the daemon's death */
+gboolean dfu_job_get_stopped_cleanly(DfuJob *self);
+void dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly);
+/* how many of the job's attempts ended with the daemon's death */
+guint dfu_job_get_crashes(DfuJob *self);
+void dfu_job_set_crashes(DfuJob *self, guint crashes);
+
 G_END_DECLS

@@ -33,6 +33,10 @@ struct _DfuJob {
 	char *message;
 	GVariant *device_error;
 	guint attempt;
+	gboolean device_changed;
+	gboolean stopped_cleanly;
+	guint crashes;
+	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
 	gint64 created;
 	gint64 started;
 	gint64 finished;
@@ -148,6 +152,7 @@ dfu_job_finalize(GObject *object)
 	dfu_job_options_clear(&self->options);
 	g_free(self->message);
 	g_variant_unref(self->device_error);
+	g_clear_pointer(&self->device_identity, g_variant_unref);
 	g_ptr_array_unref(self->history);
 	g_array_unref(self->samples);
 	G_OBJECT_CLASS(dfu_job_parent_class)->finalize(object);
@@ -338,6 +343,69 @@ dfu_job_get_attempt(DfuJob *self)
 	return self->attempt;
 }
 
+gboolean
+dfu_job_get_device_changed(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), FALSE);
+	return self->device_changed;
+}
+
+GVariant *
+dfu_job_get_device_identity(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->device_identity;
+}
+
+void
+dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
+{
+	g_autoptr(GVariant) owned = identity != NULL ? g_variant_ref_sink(identity) : NULL;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->device_identity == NULL && owned == NULL)
+		return;
+	if (self->device_identity != NULL && owned != NULL && g_variant_equal(self->device_identity, owned))
+		return;
+	g_clear_pointer(&self->device_identity, g_variant_unref);
+	self->device_identity = g_steal_pointer(&owned);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+gboolean
+dfu_job_get_stopped_cleanly(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), FALSE);
+	return self->stopped_cleanly;
+}
+
+void
+dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->stopped_cleanly == stopped_cleanly)
+		return;
+	self->stopped_cleanly = stopped_cleanly;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+guint
+dfu_job_get_crashes(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->crashes;
+}
+
+void
+dfu_job_set_crashes(DfuJob *self, guint crashes)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->crashes == crashes)
+		return;
+	self->crashes = crashes;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
 gint64
 dfu_job_get_created(DfuJob *self)
 {
@@ -414,6 +482,9 @@ dfu_job_set_phase(DfuJob *self, DfuJobPhase phase)
 	if (self->phase == phase)
 		return;
 	self->phase = phase;
+	/* from here on the device may run, or boot into, what this job sent */
+	if (phase >= DFU_JOB_PHASE_TESTING && phase <= DFU_JOB_PHASE_CONFIRMING)
+		self->device_changed = TRUE;
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_PHASE);
 }
 
@@ -612,6 +683,18 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_string_value(builder, device_error_text);
 	json_builder_set_member_name(builder, "attempt");
 	json_builder_add_int_value(builder, self->attempt);
+	json_builder_set_member_name(builder, "device-changed");
+	json_builder_add_boolean_value(builder, self->device_changed);
+	json_builder_set_member_name(builder, "stopped-cleanly");
+	json_builder_add_boolean_value(builder, self->stopped_cleanly);
+	json_builder_set_member_name(builder, "crashes");
+	json_builder_add_int_value(builder, self->crashes);
+	if (self->device_identity != NULL) {
+		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
+
+		json_builder_set_member_name(builder, "device-identity");
+		json_builder_add_string_value(builder, identity_text);
+	}
 	json_builder_set_member_name(builder, "created");
 	json_builder_add_int_value(builder, self->created);
 	json_builder_set_member_name(builder, "started");
@@ -766,29 +849,30 @@ phase_from_string(const char *str, guint *value)
 	return name_lookup(phase_names, G_N_ELEMENTS(phase_names), str, value);
 }
 
+/* an a{sv} kept as GVariant text; absent keeps *value */
 static gboolean
-json_read_device_error(JsonObject *obj, DfuJob *job, GError **error)
+json_read_vardict(JsonObject *obj, const char *name, GVariant **value, GError **error)
 {
-	JsonNode *node = json_object_get_member(obj, "device-error");
+	JsonNode *node = json_object_get_member(obj, name);
 	g_autoptr(GError) error_local = NULL;
 	GVariant *dict;
 
 	if (node == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "job member 'device-error' is not a string");
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member '%s' is not a string",
+		            name);
 		return FALSE;
 	}
 	dict = g_variant_parse(G_VARIANT_TYPE_VARDICT, json_node_get_string(node), NULL, NULL, &error_local);
 	if (dict == NULL) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member 'device-error': %s",
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job member '%s': %s", name,
 		            error_local->message);
 		return FALSE;
 	}
-	g_variant_unref(job->device_error);
+	g_clear_pointer(value, g_variant_unref);
 	/* g_variant_parse() gives a full, non-floating reference */
-	job->device_error = dict;
+	*value = dict;
 	return TRUE;
 }
 
@@ -863,8 +947,13 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_u64(obj, "bytes-done", &job->bytes_done, error) ||
 	    !json_read_u64(obj, "bytes-total", &job->bytes_total, error) ||
 	    !json_read_uint(obj, "status-code", &job->status_code, error) ||
-	    !json_read_string(obj, "message", &message, error) || !json_read_device_error(obj, job, error) ||
+	    !json_read_string(obj, "message", &message, error) ||
+	    !json_read_vardict(obj, "device-error", &job->device_error, error) ||
 	    !json_read_uint(obj, "attempt", &job->attempt, error) ||
+	    !json_read_bool(obj, "device-changed", &job->device_changed, error) ||
+	    !json_read_bool(obj, "stopped-cleanly", &job->stopped_cleanly, error) ||
+	    !json_read_uint(obj, "crashes", &job->crashes, error) ||
+	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
 	    !json_read_int(obj, "finished", 0, G_MAXINT64, &job->finished, error) ||

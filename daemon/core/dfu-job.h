@@ -37,6 +37,7 @@ typedef enum {
 	DFU_JOB_CHANGED_RESULT = 1 << 3,   /* StatusCode, StatusName, Message, DeviceError */
 	DFU_JOB_CHANGED_ATTEMPT = 1 << 4,
 	DFU_JOB_CHANGED_TIMESTAMPS = 1 << 5,
+	DFU_JOB_CHANGED_RECORD = 1 << 6, /* bookkeeping that is persisted but not on D-Bus */
 } DfuJobChanged;
 
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
@@ -81,6 +82,14 @@ const char *dfu_job_get_message(DfuJob *self);
 /* a{sv}, never NULL (empty dict when the device gave no error) */
 GVariant *dfu_job_get_device_error(DfuJob *self);
 guint dfu_job_get_attempt(DfuJob *self);
+/* TRUE once an attempt went as far as marking, resetting into or confirming the new image */
+gboolean dfu_job_get_device_changed(DfuJob *self);
+/*
+ * What an engine saw of the device when the job first reached it (an a{sv}
+ * of its own making), so that later attempts can tell it is the same device;
+ * NULL until then.
+ */
+GVariant *dfu_job_get_device_identity(DfuJob *self);
 /* realtime in microseconds since the epoch, 0 = not yet */
 gint64 dfu_job_get_created(DfuJob *self);
 gint64 dfu_job_get_started(DfuJob *self);
@@ -94,6 +103,8 @@ void dfu_job_set_progress(DfuJob *self, guint64 bytes_done, guint64 bytes_total)
 /* message may be NULL; device_error may be NULL (floating refs are sunk) */
 void dfu_job_set_result(DfuJob *self, guint status_code, const char *message, GVariant *device_error);
 void dfu_job_set_attempt(DfuJob *self, guint attempt);
+/* identity may be NULL (floating refs are sunk) */
+void dfu_job_set_device_identity(DfuJob *self, GVariant *identity);
 /* appends a line to the job's history log (kept, persisted, shown by dfuctl status -v) */
 void dfu_job_log(DfuJob *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* the history: array of "timestamp-µs\tmessage" strings */

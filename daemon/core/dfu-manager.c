@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
@@ -89,6 +92,7 @@ enum {
 static guint signals[SIGNAL_LAST];
 
 static void manager_schedule(DfuManager *self);
+static void manager_fail_quarantined(DfuManager *self, ManagerEntry *entry);
 static void manager_arm_expiry(DfuManager *self, guint delay_ms);
 
 static CallbackCtx *
@@ -175,6 +179,30 @@ manager_update_counts(DfuManager *self)
 	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
 }
 
+/*
+ * Test builds only: the daemon dies on purpose when a job (of the given
+ * source, or any) enters the phase that DFUD_TEST_CRASH_PHASE names, after
+ * the phase is on disk, as a crash in that phase would leave it.
+ */
+static void
+entry_test_crash_hook(ManagerEntry *entry)
+{
+#if DFUD_TEST_HOOKS
+	const char *phase = g_getenv("DFUD_TEST_CRASH_PHASE");
+	const char *source = g_getenv("DFUD_TEST_CRASH_SOURCE");
+	DfuJob *job = entry->job;
+
+	if (phase == NULL || g_strcmp0(phase, dfu_job_phase_to_string(dfu_job_get_phase(job))) != 0)
+		return;
+	if (source != NULL && g_strcmp0(source, dfu_job_get_source(job)) != 0)
+		return;
+	if (entry->dirty)
+		entry_persist(entry);
+	g_message("job %" G_GUINT64_FORMAT ": crashing on purpose in phase %s", dfu_job_get_id(job), phase);
+	abort();
+#endif
+}
+
 static void
 entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 {
@@ -188,6 +216,8 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 			entry->dirty = TRUE;
 		else
 			entry_persist(entry);
+		if (mask & DFU_JOB_CHANGED_PHASE)
+			entry_test_crash_hook(entry);
 		return;
 	}
 	if (entry->batch > 0 || entry->persist_id != 0)
@@ -334,6 +364,24 @@ manager_link_full(DfuManager *self, DfuJob *job, char **link_key)
 	return *link_key != NULL && limit > 0 && manager_link_use(self, *link_key) >= limit;
 }
 
+/*
+ * A device that already runs the image is up to date only when no attempt of
+ * this job put it there: an earlier attempt that marked it for test, cut short
+ * by a lost link or the daemon's death, still installed it.
+ */
+static guint
+manager_true_outcome(ManagerEntry *entry, guint result_code)
+{
+	DfuJob *job = entry->job;
+
+	if (result_code == DFU_STATUS_NONE)
+		return DFU_STATUS_SUCCESS;
+	if (result_code != DFU_STATUS_UP_TO_DATE || !dfu_job_get_device_changed(job))
+		return result_code;
+	dfu_job_log(job, "the device runs the image that an earlier attempt of this job installed");
+	return dfu_job_get_options(job)->confirm ? DFU_STATUS_SUCCESS : DFU_STATUS_STAGED;
+}
+
 static void
 manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
                      gpointer user_data)
@@ -357,11 +405,14 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	if (error != NULL)
 		code = entry->cancel_requested ? DFU_STATUS_CANCELLED : dfu_error_get_status(error);
 	else
-		code = result_code != DFU_STATUS_NONE ? result_code : DFU_STATUS_SUCCESS;
+		code = manager_true_outcome(entry, result_code);
 	/* an attempt stopped by shutdown stays running on disk and resumes next start */
 	if (self->stopping && (code == DFU_STATUS_CANCELLED || dfu_status_is_recoverable(code))) {
+		entry_begin(entry);
 		dfu_job_log(job, "attempt %u stopped by the daemon shutting down", dfu_job_get_attempt(job));
-		entry_persist(entry);
+		dfu_job_set_stopped_cleanly(job, TRUE);
+		entry->dirty = TRUE;
+		entry_end(entry);
 		return;
 	}
 
@@ -399,6 +450,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 	entry_begin(entry);
 	dfu_job_log(job, "attempt %u started", attempt);
 	dfu_job_set_attempt(job, attempt);
+	dfu_job_set_stopped_cleanly(job, FALSE);
 	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
 	entry_end(entry);
@@ -593,6 +645,12 @@ manager_trim_cache(DfuManager *self)
 static void
 manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
 {
+	if (dfu_cache_is_quarantined(self->cache, path)) {
+		dfu_job_set_bundle_path(entry->job, path);
+		manager_fail_quarantined(self, entry);
+		manager_schedule(self);
+		return;
+	}
 	dfu_cache_touch(self->cache, path);
 	entry_begin(entry);
 	dfu_job_set_bundle_path(entry->job, path);
@@ -1009,6 +1067,37 @@ dfu_manager_set_fetcher(DfuManager *self, DfuFetcher *fetcher)
 	self->fetcher = fetcher;
 }
 
+/*
+ * An attempt that was running when the daemon died counts as an attempt: a
+ * job that keeps taking the daemon down with it is failed, and its bundle put
+ * where no later job takes it, instead of being resumed into the next crash.
+ */
+static gboolean
+manager_recover_crash(DfuManager *self, ManagerEntry *entry)
+{
+	DfuJob *job = entry->job;
+	guint attempt = dfu_job_get_attempt(job);
+	guint crashes = dfu_job_get_crashes(job) + 1;
+	g_autofree char *message = NULL;
+	g_autoptr(GError) error = NULL;
+
+	dfu_job_set_crashes(job, crashes);
+	dfu_job_log(job, "attempt %u ended with the daemon's death while %s", attempt,
+	            dfu_job_phase_to_string(dfu_job_get_phase(job)));
+	if (attempt < entry_max_attempts(self, entry))
+		return FALSE;
+	if (!dfu_cache_quarantine(self->cache, dfu_job_get_bundle_path(job), &error))
+		dfu_job_log(job, "%s", error->message);
+	else
+		dfu_job_log(job, "bundle moved to the quarantine folder of the cache");
+	message = g_strdup_printf("the daemon died in %u of the job's %u attempts; the job is not "
+	                          "started again and its bundle is quarantined",
+	                          crashes, attempt);
+	g_message("job %" G_GUINT64_FORMAT ": %s", dfu_job_get_id(job), message);
+	manager_finish(self, entry, DFU_STATUS_CRASH_LOOP, message, NULL);
+	return TRUE;
+}
+
 /* what a job left behind by the previous run needs before it can go on */
 static void
 manager_recover_entry(DfuManager *self, ManagerEntry *entry)
@@ -1032,13 +1121,32 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		return;
 	}
 	entry_begin(entry);
-	if (dfu_job_get_state(job) == DFU_JOB_STATE_RUNNING)
-		dfu_job_log(job, "the daemon stopped during attempt %u; queued again to resume",
+	if (dfu_job_get_state(job) == DFU_JOB_STATE_RUNNING && dfu_job_get_stopped_cleanly(job)) {
+		/* a shutdown is no fault of the job's: the attempt goes on under its number */
+		dfu_job_log(job, "the daemon stopped during attempt %u; it resumes",
 		            dfu_job_get_attempt(job));
+		dfu_job_set_attempt(job, MAX(dfu_job_get_attempt(job), 1u) - 1);
+		dfu_job_set_stopped_cleanly(job, FALSE);
+	} else if (dfu_job_get_state(job) == DFU_JOB_STATE_RUNNING && manager_recover_crash(self, entry)) {
+		entry_end(entry);
+		return;
+	}
 	dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 	dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
 	entry->dirty = TRUE;
 	entry_end(entry);
+}
+
+/* jobs that share a quarantined bundle never run it */
+static void
+manager_fail_quarantined(DfuManager *self, ManagerEntry *entry)
+{
+	const char *path = dfu_job_get_bundle_path(entry->job);
+
+	if (dfu_job_is_finished(entry->job) || path == NULL || !dfu_cache_is_quarantined(self->cache, path))
+		return;
+	manager_finish(self, entry, DFU_STATUS_CRASH_LOOP,
+	               "the bundle is quarantined: the daemon died each time another job ran it", NULL);
 }
 
 gboolean
@@ -1075,6 +1183,8 @@ dfu_manager_start(DfuManager *self, GError **error)
 		              ((ManagerEntry *)g_ptr_array_index(entries, i))->job);
 	for (guint i = 0; i < entries->len; i++)
 		manager_recover_entry(self, g_ptr_array_index(entries, i));
+	for (guint i = 0; i < entries->len; i++)
+		manager_fail_quarantined(self, g_ptr_array_index(entries, i));
 	manager_update_counts(self);
 	manager_arm_expiry(self, 0);
 	manager_schedule(self);
@@ -1171,8 +1281,11 @@ dfu_manager_shutdown(DfuManager *self)
 		entry_stop_fetch(entry);
 		if (entry->import_cancellable != NULL)
 			g_cancellable_cancel(entry->import_cancellable);
-		if (entry->attempt_ctx != NULL)
+		if (entry->attempt_ctx != NULL) {
+			/* on disk before the attempt winds down, in case the daemon dies on the way out */
+			dfu_job_set_stopped_cleanly(entry->job, TRUE);
 			self->runner->ops->cancel(self->runner, entry->attempt);
+		}
 		/* pending progress reaches the disk before the daemon exits */
 		if (entry->persist_id != 0 || entry->dirty)
 			entry_persist(entry);

@@ -79,6 +79,12 @@ static const DfuStatusInfo status_table[] = {
          "The bootloader or image manager enforces upgrades only."},
         {DFU_STATUS_UPLOAD_REFUSED, "upload-refused", "UploadRefused", "The device refused the upload",
          "The device rejected the image header or data: wrong image format, magic or length."},
+        {DFU_STATUS_DEVICE_MISMATCH, "device-mismatch", "DeviceMismatch",
+         "Another device answers where the job's device was",
+         "After a lost link, a reset or a restart of the daemon, the device at this address lists "
+         "neither the images it had nor the new ones: another device may have been plugged into the "
+         "port or taken the address. Nothing more was sent; check which device is attached and "
+         "start the job again."},
 
         {DFU_STATUS_BUNDLE_UNREADABLE, "bundle-unreadable", "BundleUnreadable",
          "The bundle could not be read",
@@ -127,6 +133,10 @@ static const DfuStatusInfo status_table[] = {
         {DFU_STATUS_INTERNAL_ERROR, "internal-error", "InternalError", "Internal error",
          "Please report this with the daemon's log."},
         {DFU_STATUS_NOT_FINISHED, "not-finished", "NotFinished", "The job has not finished yet", ""},
+        {DFU_STATUS_CRASH_LOOP, "crash-loop", "CrashLoop", "The daemon died each time it ran this job",
+         "The job's attempts kept ending with the daemon's death, so it was not started again and "
+         "its bundle was moved to the quarantine folder of the cache. Please report this with the "
+         "daemon's log and the quarantined bundle."},
 };
 
 const DfuStatusInfo *

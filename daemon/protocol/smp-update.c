@@ -21,6 +21,7 @@ typedef enum {
 	ST_PARAMS,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
+	ST_IDENTIFY,
 	ST_UPLOAD,
 	ST_VERIFY,
 	ST_TEST,
@@ -45,6 +46,8 @@ struct _SmpUpdate {
 	SmpClient *client;
 	DfuPlan *plan;
 	SmpUpdateOptions opt;
+	GVariant *identity; /* a{sv}: see SmpUpdateCallbacks.identity */
+	State resume;       /* where to go on once a reconnected device is identified */
 	const SmpUpdateCallbacks *cb;
 	gpointer user_data;
 
@@ -264,6 +267,119 @@ describe_slots(GPtrArray *slots)
 	return g_string_free(s, FALSE);
 }
 
+/* ---- identity: after any reconnect the device must be the one the job talks to ---- */
+
+static GVariant *
+identity_from_slots(GPtrArray *slots)
+{
+	g_autoptr(GVariantBuilder) hashes = g_variant_builder_new(G_VARIANT_TYPE_STRING_ARRAY);
+	GVariantBuilder dict;
+
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		gsize len = 0;
+		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
+		g_autofree char *hex = h != NULL ? hash_to_hex(h, len) : NULL;
+
+		if (hex != NULL)
+			g_variant_builder_add(hashes, "s", hex);
+	}
+	g_variant_builder_init(&dict, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&dict, "{sv}", "hashes", g_variant_builder_end(hashes));
+	return g_variant_ref_sink(g_variant_builder_end(&dict));
+}
+
+/* the images a device may run and still be this job's device: what it had, what it is sent */
+static GHashTable *
+identity_known_hashes(SmpUpdate *self)
+{
+	GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autofree const char **had = NULL;
+
+	g_variant_lookup(self->identity, "hashes", "^a&s", &had);
+	for (guint i = 0; had != NULL && had[i] != NULL; i++)
+		g_hash_table_add(known, g_strdup(had[i]));
+	for (guint i = 0; i < self->work->len; i++) {
+		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+		g_hash_table_add(known, hash_to_hex(img->info.hash, img->info.hash_len));
+	}
+	return known;
+}
+
+static gboolean
+identity_had_images(SmpUpdate *self)
+{
+	g_autoptr(GVariant) had =
+	        g_variant_lookup_value(self->identity, "hashes", G_VARIANT_TYPE_STRING_ARRAY);
+
+	return had != NULL && g_variant_n_children(had) > 0;
+}
+
+/* records the device on first sight; after that, FALSE (and the job ends) for another device */
+static gboolean
+check_identity(SmpUpdate *self, GPtrArray *slots)
+{
+	g_autoptr(GHashTable) known = NULL;
+	g_autofree char *listed = NULL;
+	guint running = 0;
+	guint recognised = 0;
+
+	if (self->identity == NULL) {
+		self->identity = identity_from_slots(slots);
+		if (self->cb->identity != NULL)
+			self->cb->identity(self, self->identity, self->user_data);
+		return TRUE;
+	}
+	known = identity_known_hashes(self);
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		gsize len = 0;
+		const guint8 *h;
+		g_autofree char *hex = NULL;
+
+		if (slot != find_active(slots, slot->image) || slot->hash == NULL)
+			continue;
+		h = g_bytes_get_data(slot->hash, &len);
+		hex = hash_to_hex(h, len);
+		running++;
+		recognised += g_hash_table_contains(known, hex);
+	}
+	/* a device that listed nothing before may list nothing now; one that ran something must */
+	if (recognised == running && (running > 0 || !identity_had_images(self)))
+		return TRUE;
+	listed = describe_slots(slots);
+	fail(self, DFU_STATUS_DEVICE_MISMATCH,
+	     "the device now at this address runs neither the images it had nor the new ones; it "
+	     "lists: %s",
+	     listed);
+	return FALSE;
+}
+
+static void
+identify_then(SmpUpdate *self, State next)
+{
+	self->resume = next;
+	enter(self, ST_IDENTIFY);
+}
+
+static void
+enter_identify(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static void
+on_identify(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+
+	if (slots == NULL || !check_identity(self, slots))
+		return;
+	update_log(self, "the device is the same one: it runs an image it had or was sent");
+	enter(self, self->resume);
+}
+
 /* ---- opening ---- */
 
 static void
@@ -289,8 +405,10 @@ on_link_opened(SmpClient *client, const GError *error, gpointer user_data)
 		update_log(self, "link is back");
 		if (self->state == ST_WAIT_BACK)
 			poll_again(self);
+		else if (self->state <= ST_IDENTIFY)
+			enter(self, self->state); /* the state read ahead checks the device */
 		else
-			enter(self, self->state);
+			identify_then(self, self->state);
 		return;
 	}
 	if (error != NULL) {
@@ -538,7 +656,7 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
 	gboolean anything = FALSE;
 
-	if (slots == NULL)
+	if (slots == NULL || !check_identity(self, slots))
 		return;
 	self->upload_total = 0;
 	self->need_reset = FALSE;
@@ -906,6 +1024,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
+        [ST_IDENTIFY] = {"identify", DFU_JOB_PHASE_NONE, enter_identify, on_identify},
         [ST_UPLOAD] = {"upload", DFU_JOB_PHASE_UPLOADING, enter_upload, NULL},
         [ST_VERIFY] = {"verify", DFU_JOB_PHASE_INSPECTING, enter_verify, on_verify},
         [ST_TEST] = {"test", DFU_JOB_PHASE_TESTING, enter_test, on_test},
@@ -962,6 +1081,8 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 	self->transport = transport;
 	self->plan = plan;
 	self->opt = *options;
+	self->opt.identity = NULL;
+	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->cb = callbacks;
 	self->user_data = user_data;
 	self->client = smp_client_new(transport, &client_callbacks, self);
@@ -1000,5 +1121,6 @@ smp_update_free(SmpUpdate *self)
 	g_ptr_array_unref(self->work);
 	g_clear_error(&self->error);
 	g_clear_pointer(&self->device_error, g_variant_unref);
+	g_clear_pointer(&self->identity, g_variant_unref);
 	g_free(self);
 }

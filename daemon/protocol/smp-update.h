@@ -25,12 +25,24 @@ typedef struct {
 	gboolean confirm;
 	gboolean force;
 	gboolean allow_downgrade;
+	/*
+	 * What an earlier attempt recorded of the device (borrowed a{sv}, see
+	 * identity below); NULL when the job has not reached it yet.
+	 */
+	GVariant *identity;
 } SmpUpdateOptions;
 
 typedef struct {
 	void (*phase)(SmpUpdate *update, DfuJobPhase phase, gpointer user_data);
 	void (*progress)(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data);
 	void (*log)(SmpUpdate *update, const char *line, gpointer user_data);
+	/*
+	 * The device as first seen: "hashes" (as, hex) of every image it listed.
+	 * Later attempts pass it back in the options; after every reconnect the
+	 * device must run one of those images or one of the plan's, or the job
+	 * ends with DEVICE_MISMATCH before anything more is sent.
+	 */
+	void (*identity)(SmpUpdate *update, GVariant *identity, gpointer user_data);
 	/*
 	 * Called once; result is SUCCESS, STAGED or UP_TO_DATE when error is NULL.
 	 * Never called from inside smp_update_start() or smp_update_cancel().

@@ -79,6 +79,13 @@ on_update_log(SmpUpdate *update, const char *line, gpointer user_data)
 }
 
 static void
+on_update_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_set_device_identity(a->job, identity);
+}
+
+static void
 on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -94,6 +101,7 @@ static const SmpUpdateCallbacks update_callbacks = {
         .phase = on_update_phase,
         .progress = on_update_progress,
         .log = on_update_log,
+        .identity = on_update_identity,
         .done = on_update_done,
 };
 
@@ -157,6 +165,7 @@ start_update(Attempt *a, DfuPlan *plan)
 	        .confirm = jo->confirm,
 	        .force = jo->force,
 	        .allow_downgrade = jo->allow_downgrade,
+	        .identity = dfu_job_get_device_identity(a->job),
 	};
 
 	if (target == NULL) {

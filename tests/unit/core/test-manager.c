@@ -154,6 +154,12 @@ script_always_lost(DfuJob *job, guint attempt)
 }
 
 static guint
+script_up_to_date(DfuJob *job, guint attempt)
+{
+	return DFU_STATUS_UP_TO_DATE;
+}
+
+static guint
 script_rejected(DfuJob *job, guint attempt)
 {
 	return DFU_STATUS_IMAGE_REJECTED;
@@ -659,8 +665,9 @@ test_manager_restart(Fixture *f, gconstpointer data)
 	g_assert_true(reloaded != job);
 	WAIT_UNTIL(f->finished->len == 2);
 	g_assert_cmpint(dfu_job_get_state(reloaded), ==, DFU_JOB_STATE_SUCCEEDED);
-	g_assert_cmpuint(dfu_job_get_attempt(reloaded), ==, 2);
-	g_assert_true(history_contains(reloaded, "daemon stopped during attempt 1"));
+	/* a shutdown is no fault of the job's: the attempt resumes under its number */
+	g_assert_cmpuint(dfu_job_get_attempt(reloaded), ==, 1);
+	g_assert_true(history_contains(reloaded, "daemon stopped during attempt 1; it resumes"));
 	unstored = dfu_manager_lookup(f->manager, id + 1);
 	g_assert_cmpint(dfu_job_get_state(unstored), ==, DFU_JOB_STATE_FAILED);
 	g_assert_cmpuint(dfu_job_get_status_code(unstored), ==, DFU_STATUS_BUNDLE_UNREADABLE);
@@ -1106,6 +1113,107 @@ test_manager_cache_trim(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_test(newest_path, G_FILE_TEST_IS_REGULAR));
 }
 
+/* leaves the running attempt of job id on disk as the daemon's death would: not stopped cleanly */
+static void
+fixture_crash_manager(Fixture *f, guint64 id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuStore) store = NULL;
+	g_autoptr(DfuJob) on_disk = NULL;
+	g_autofree char *path = job_file(f, id);
+	g_autofree char *contents = NULL;
+
+	fixture_stop_manager(f);
+	g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
+	on_disk = dfu_job_new_from_json(contents, &error);
+	g_assert_no_error(error);
+	g_assert_true(dfu_job_get_stopped_cleanly(on_disk));
+	dfu_job_set_stopped_cleanly(on_disk, FALSE);
+	store = dfu_store_new(f->config->state_dir, &error);
+	g_assert_true(dfu_store_save_job(store, on_disk, &error));
+	g_assert_no_error(error);
+}
+
+static void
+test_manager_crash_loop(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) first = NULL;
+	g_autoptr(DfuJob) same = NULL;
+	g_autoptr(DfuJob) other = NULL;
+	g_autofree char *bundle = NULL;
+	g_autofree char *digest = NULL;
+	g_autofree char *quarantined = NULL;
+	DfuJob *job;
+	guint64 id;
+
+	f->config->max_attempts = 2;
+	fixture_new_manager(f, script_hold);
+	first = submit(f, "serial:/dev/ttyA", "deadly image");
+	id = dfu_job_get_id(first);
+	WAIT_UNTIL(f->runner.started == 1);
+	bundle = g_strdup(dfu_job_get_bundle_path(first));
+
+	/* the first death costs an attempt, and the job goes on */
+	fixture_crash_manager(f, id);
+	fixture_new_manager(f, script_hold);
+	job = dfu_manager_lookup(f->manager, id);
+	WAIT_UNTIL(f->runner.started == 2);
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 2);
+	g_assert_true(history_contains(job, "attempt 1 ended with the daemon's death while uploading"));
+
+	/* the second reaches max-attempts: failed, not resumed, the bundle out of the cache */
+	fixture_crash_manager(f, id);
+	fixture_new_manager(f, script_success);
+	job = dfu_manager_lookup(f->manager, id);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_CRASH_LOOP);
+	g_assert_nonnull(strstr(dfu_job_get_message(job), "died in 2 of the job's 2 attempts"));
+	g_assert_cmpuint(f->runner.started, ==, 2);
+	g_assert_false(g_file_test(bundle, G_FILE_TEST_EXISTS));
+	digest = g_path_get_basename(bundle);
+	quarantined = g_build_filename(f->config->cache_dir, "quarantine", digest, NULL);
+	g_assert_true(g_file_test(quarantined, G_FILE_TEST_IS_REGULAR));
+
+	/* the same bytes again are refused without running; other jobs run as usual */
+	same = submit(f, "serial:/dev/ttyB", "deadly image");
+	other = submit(f, "serial:/dev/ttyB", "good image");
+	WAIT_UNTIL(dfu_job_is_finished(same) && dfu_job_is_finished(other));
+	g_assert_cmpuint(dfu_job_get_status_code(same), ==, DFU_STATUS_CRASH_LOOP);
+	g_assert_cmpuint(dfu_job_get_status_code(other), ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpuint(f->runner.started, ==, 3);
+}
+
+/* the first attempt marks the image for test and loses the link; the retry finds it running */
+static guint
+script_installed_then_lost(DfuJob *job, guint attempt)
+{
+	if (attempt == 1) {
+		dfu_job_set_phase(job, DFU_JOB_PHASE_TESTING);
+		return DFU_STATUS_LINK_LOST;
+	}
+	return DFU_STATUS_UP_TO_DATE;
+}
+
+static void
+test_manager_true_outcome(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) installed = NULL;
+	g_autoptr(DfuJob) untouched = NULL;
+
+	fixture_new_manager(f, script_installed_then_lost);
+	installed = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(dfu_job_is_finished(installed));
+	g_assert_cmpuint(dfu_job_get_status_code(installed), ==, DFU_STATUS_SUCCESS);
+	g_assert_true(history_contains(installed, "an earlier attempt of this job installed"));
+	fixture_stop_manager(f);
+
+	/* a device that ran the image before the job touched it is up to date */
+	fixture_new_manager(f, script_up_to_date);
+	untouched = submit(f, "serial:/dev/ttyB", "other image");
+	WAIT_UNTIL(dfu_job_is_finished(untouched));
+	g_assert_cmpuint(dfu_job_get_status_code(untouched), ==, DFU_STATUS_UP_TO_DATE);
+}
+
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
 int
@@ -1128,6 +1236,8 @@ main(int argc, char **argv)
 	ADD("/core/manager/cancel", test_manager_cancel);
 	ADD("/core/manager/cancel-while-importing", test_manager_cancel_while_importing);
 	ADD("/core/manager/restart", test_manager_restart);
+	ADD("/core/manager/crash-loop", test_manager_crash_loop);
+	ADD("/core/manager/true-outcome", test_manager_true_outcome);
 	ADD("/core/manager/expiry", test_manager_expiry);
 	ADD("/core/manager/expiry-age", test_manager_expiry_age);
 	ADD("/core/manager/import", test_manager_import);

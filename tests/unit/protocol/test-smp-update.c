@@ -28,6 +28,7 @@ typedef struct {
 	guint requests_at_cancel;
 	gboolean cancelled;
 	gboolean watch_after_done;
+	GVariant *identity; /* as the engine reported it */
 } Fixture;
 
 static const TestDeviceConfig default_device = {
@@ -81,9 +82,19 @@ on_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_e
 	g_main_loop_quit(f->loop);
 }
 
+static void
+on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	g_assert_null(f->identity);
+	f->identity = g_variant_ref(identity);
+}
+
 static const SmpUpdateCallbacks update_callbacks = {
         .phase = on_phase,
         .progress = on_progress,
+        .identity = on_identity,
         .done = on_done,
 };
 
@@ -154,6 +165,8 @@ fixture_clear(Fixture *f)
 	g_clear_pointer(&f->dev, test_device_free);
 	g_clear_error(&f->error);
 	g_clear_pointer(&f->device_error, g_variant_unref);
+	g_clear_pointer(&f->identity, g_variant_unref);
+	g_clear_pointer(&f->opt.identity, g_variant_unref);
 	g_clear_pointer(&f->loop, g_main_loop_unref);
 }
 
@@ -535,6 +548,71 @@ test_garbage_ignored(void)
 }
 
 /* the link drops mid-upload and cannot be opened for a while: resume where the device stopped */
+/* an identity as an earlier attempt would have recorded it: the device ran this hash */
+static GVariant *
+identity_with(const guint8 *hash, gsize len)
+{
+	g_autoptr(GString) hex = g_string_new(NULL);
+
+	for (gsize i = 0; i < len; i++)
+		g_string_append_printf(hex, "%02x", hash[i]);
+	return g_variant_ref_sink(g_variant_new_parsed("{'hashes': <[%s]>}", hex->str));
+}
+
+/* the first state read records what the device runs, for later attempts */
+static void
+test_identity_recorded(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	g_autoptr(GVariant) expected = NULL;
+	Fixture f = {0};
+	SimSlotState st;
+
+	fixture_init(&f, &default_device, image);
+	g_assert_true(sim_mcuboot_slot_state(f.dev->model, 0, 0, &st));
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	expected = identity_with(st.info.hash, st.info.hash_len);
+	g_assert_true(g_variant_equal(f.identity, expected));
+	fixture_clear(&f);
+}
+
+/* a device that runs neither what the job saw before nor the new image gets nothing */
+static void
+test_identity_mismatch(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	g_autoptr(GBytes) other = test_image_new(1, 5, 3000, 7);
+	g_autoptr(DfuPlan) other_plan = plan_new(other);
+	const DfuPlanImage *other_img = g_ptr_array_index(other_plan->images, 0);
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, image);
+	f.opt.identity = identity_with(other_img->info.hash, other_img->info.hash_len);
+	fixture_run(&f);
+	assert_failed(&f, DFU_STATUS_DEVICE_MISMATCH);
+	assert_summary(&f, "params,slots,state");
+	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+	g_assert_null(f.identity);
+	fixture_clear(&f);
+}
+
+/* the device of an earlier attempt, found again, is updated */
+static void
+test_identity_match(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	Fixture f = {0};
+	SimSlotState st;
+
+	fixture_init(&f, &default_device, image);
+	g_assert_true(sim_mcuboot_slot_state(f.dev->model, 0, 0, &st));
+	f.opt.identity = identity_with(st.info.hash, st.info.hash_len);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	fixture_clear(&f);
+}
+
 static void
 test_resume_after_hangup(void)
 {
@@ -548,6 +626,8 @@ test_resume_after_hangup(void)
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
 	g_assert_cmpuint(test_device_count(f.dev, "params"), ==, 1);
+	/* before the upload goes on, the device is read again: the first read, that one, verify, boot */
+	g_assert_cmpuint(test_device_count(f.dev, "state"), ==, 4);
 	g_assert_cmpuint(f.dev->upload_bytes, <, g_bytes_get_size(image) * 5 / 4);
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
@@ -663,6 +743,9 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/v1-fallback", test_v1_fallback);
 	g_test_add_func("/smp-update/garbage-ignored", test_garbage_ignored);
 	g_test_add_func("/smp-update/resume-after-hangup", test_resume_after_hangup);
+	g_test_add_func("/smp-update/identity-recorded", test_identity_recorded);
+	g_test_add_func("/smp-update/identity-mismatch", test_identity_mismatch);
+	g_test_add_func("/smp-update/identity-match", test_identity_match);
 	g_test_add_func("/smp-update/reboot-mid-upload", test_reboot_mid_upload);
 	g_test_add_func("/smp-update/cancel-mid-upload", test_cancel_mid_upload);
 	g_test_add_func("/smp-update/silent-device", test_silent_device);
