@@ -196,6 +196,9 @@ main(int argc, char **argv)
 	};
 
 	setlocale(LC_ALL, "");
+	/* the daemon's own helper process, never a user's command line */
+	if (argc == 4 && g_strcmp0(argv[1], DFU_CHECK_BUNDLE_OPTION) == 0)
+		return dfu_job_runner_check_bundle(argv[2], argv[3]);
 	context = g_option_context_new(NULL);
 	g_option_context_set_summary(context, "Firmware update daemon for attached devices");
 	g_option_context_add_main_entries(context, entries, NULL);

@@ -294,6 +294,21 @@ outcome_to_state(guint code)
 	return DFU_JOB_STATE_FAILED;
 }
 
+/* a bundle that took the daemon (or its checking process) down is never handed to a job again */
+static void
+manager_quarantine(DfuManager *self, ManagerEntry *entry)
+{
+	const char *path = dfu_job_get_bundle_path(entry->job);
+	g_autoptr(GError) error = NULL;
+
+	if (path == NULL || dfu_cache_is_quarantined(self->cache, path))
+		return;
+	if (!dfu_cache_quarantine(self->cache, path, &error))
+		dfu_job_log(entry->job, "%s", error->message);
+	else
+		dfu_job_log(entry->job, "bundle moved to the quarantine folder of the cache");
+}
+
 static void
 manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *message, GVariant *device_error)
 {
@@ -304,6 +319,8 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 		message = info != NULL ? info->summary : "";
 	g_clear_handle_id(&entry->retry_id, g_source_remove);
 	entry_begin(entry);
+	if (code == DFU_STATUS_CRASH_LOOP)
+		manager_quarantine(self, entry);
 	dfu_job_log(job, "finished: %s: %s", dfu_status_to_name(code), message);
 	dfu_job_set_result(job, code, message, device_error);
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
@@ -1079,17 +1096,12 @@ manager_recover_crash(DfuManager *self, ManagerEntry *entry)
 	guint attempt = dfu_job_get_attempt(job);
 	guint crashes = dfu_job_get_crashes(job) + 1;
 	g_autofree char *message = NULL;
-	g_autoptr(GError) error = NULL;
 
 	dfu_job_set_crashes(job, crashes);
 	dfu_job_log(job, "attempt %u ended with the daemon's death while %s", attempt,
 	            dfu_job_phase_to_string(dfu_job_get_phase(job)));
 	if (attempt < entry_max_attempts(self, entry))
 		return FALSE;
-	if (!dfu_cache_quarantine(self->cache, dfu_job_get_bundle_path(job), &error))
-		dfu_job_log(job, "%s", error->message);
-	else
-		dfu_job_log(job, "bundle moved to the quarantine folder of the cache");
 	message = g_strdup_printf("the daemon died in %u of the job's %u attempts; the job is not "
 	                          "started again and its bundle is quarantined",
 	                          crashes, attempt);

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "dfu-job-runner.h"
 
 #include <gio/gio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
 #include "serial-transport.h"
@@ -23,6 +27,8 @@ typedef struct {
 	DfuRunnerDoneFunc done;
 	gpointer user_data;
 	GCancellable *cancellable;
+	GSubprocess *check; /* set while the bundle is parsed in a process of its own */
+	GError *start_error;
 	SmpUpdate *update;
 	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
 	gboolean finished;
@@ -32,6 +38,8 @@ static void
 attempt_free(Attempt *a)
 {
 	g_clear_pointer(&a->update, smp_update_free);
+	g_clear_object(&a->check);
+	g_clear_error(&a->start_error);
 	g_clear_object(&a->cancellable);
 	g_clear_object(&a->job);
 	g_free(a);
@@ -227,6 +235,16 @@ verify_task_new(JobRunner *self, DfuJob *job)
 	return vt;
 }
 
+/* Test builds only: parsing the bundle of this name (DFUD_TEST_CRASH_BUNDLE) kills the process. */
+static void
+test_crash_hook(const char *name)
+{
+#if DFUD_TEST_HOOKS
+	if (g_strcmp0(g_getenv("DFUD_TEST_CRASH_BUNDLE"), name) == 0)
+		abort();
+#endif
+}
+
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -239,8 +257,10 @@ load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable 
 	        .device = vt->device,
 	};
 	GError *error = NULL;
-	DfuPlan *plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
+	DfuPlan *plan;
 
+	test_crash_hook(vt->name);
+	plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
 	if (plan == NULL)
 		g_task_return_error(task, error);
 	else
@@ -282,24 +302,111 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	start_update(a, plan);
 }
 
+static void
+start_verify(Attempt *a)
+{
+	g_autoptr(GTask) task = NULL;
+
+	/* hashing a large bundle and checking signatures would stall the loop: they run in a worker */
+	task = g_task_new(NULL, a->cancellable, on_plan_loaded, a);
+	g_task_set_task_data(task, verify_task_new(a->runner, a->job), (GDestroyNotify)verify_task_free);
+	g_task_run_in_thread(task, load_plan_thread);
+}
+
+static void
+on_check_exited(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Attempt *a = user_data;
+	g_autoptr(GError) error = NULL;
+	GSubprocess *check = G_SUBPROCESS(source);
+
+	if (!g_subprocess_wait_finish(check, res, &error)) {
+		g_subprocess_force_exit(check);
+		g_set_error_literal(&error, DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
+		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	if (g_subprocess_get_if_exited(check) &&
+	    (g_subprocess_get_exit_status(check) == EXIT_SUCCESS ||
+	     g_subprocess_get_exit_status(check) == DFU_CHECK_BUNDLE_EXIT_REFUSED)) {
+		dfu_job_log(a->job, "the bundle parses without harm in a process of its own");
+		start_verify(a);
+		return;
+	}
+	g_set_error(&error, DFU_ERROR, DFU_STATUS_CRASH_LOOP,
+	            "parsing the bundle crashed the process that checked it (%s %d), as it may have crashed "
+	            "the daemon before",
+	            g_subprocess_get_if_signaled(check) ? "signal" : "exit status",
+	            g_subprocess_get_if_signaled(check) ? g_subprocess_get_term_sig(check)
+	                                                : g_subprocess_get_exit_status(check));
+	attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+}
+
+static gboolean
+on_start_failed_idle(gpointer user_data)
+{
+	Attempt *a = user_data;
+
+	attempt_finish(a, DFU_STATUS_NONE, a->start_error, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * After the daemon died during one of the job's attempts, its bundle is first
+ * parsed by a process of its own: a bundle that crashes the parser takes that
+ * process down, not the daemon a second time.
+ */
+static void
+start_check(Attempt *a)
+{
+	g_autoptr(GError) error = NULL;
+	const char *argv[] = {"/proc/self/exe", DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
+	                      dfu_job_get_source(a->job), NULL};
+
+	a->check = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
+	if (a->check == NULL) {
+		g_set_error(&a->start_error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR,
+		            "cannot check the bundle in a process of its own: %s", error->message);
+		/* done is never called from inside start */
+		g_idle_add(on_start_failed_idle, a);
+		return;
+	}
+	g_subprocess_wait_async(a->check, a->cancellable, on_check_exited, a);
+}
+
+int
+dfu_job_runner_check_bundle(const char *path, const char *name)
+{
+	const DfuVerifyOptions options = {.policy = DFU_SIGNATURE_POLICY_OFF, .device = name};
+	g_autoptr(GPtrArray) log = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = NULL;
+
+	test_crash_hook(name);
+	plan = dfu_verify_load_file(path, name, &options, log, &error);
+	if (plan == NULL) {
+		g_printerr("%s: %s\n", name, error->message);
+		return DFU_CHECK_BUNDLE_EXIT_REFUSED;
+	}
+	return EXIT_SUCCESS;
+}
+
 static gpointer
 runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer user_data)
 {
 	JobRunner *self = (JobRunner *)runner;
 	Attempt *a = g_new0(Attempt, 1);
-	g_autoptr(GTask) task = NULL;
 
 	a->runner = self;
 	a->job = g_object_ref(job);
 	a->done = done;
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
-
-	/* hashing a large bundle and checking signatures would stall the loop: they run in a worker */
 	dfu_job_set_phase(job, DFU_JOB_PHASE_VERIFYING);
-	task = g_task_new(NULL, a->cancellable, on_plan_loaded, a);
-	g_task_set_task_data(task, verify_task_new(self, job), (GDestroyNotify)verify_task_free);
-	g_task_run_in_thread(task, load_plan_thread);
+	if (dfu_job_get_crashes(job) > 0)
+		start_check(a);
+	else
+		start_verify(a);
 	return a;
 }
 

@@ -14,4 +14,16 @@ G_BEGIN_DECLS
 DfuRunner *dfu_job_runner_new(DfuConfig *config);
 void dfu_job_runner_free(DfuRunner *runner);
 
+/* the daemon's option that runs dfu_job_runner_check_bundle() in a process of its own */
+#define DFU_CHECK_BUNDLE_OPTION "--check-bundle"
+/* the exit status of a check whose bundle was refused; any other failure is a crash */
+#define DFU_CHECK_BUNDLE_EXIT_REFUSED 65
+
+/*
+ * The body of that process: parses the bundle at path as the verify step
+ * would (without the trust checks) and returns the exit status: 0 when it
+ * parses, DFU_CHECK_BUNDLE_EXIT_REFUSED when it is refused.
+ */
+int dfu_job_runner_check_bundle(const char *path, const char *name);
+
 G_END_DECLS

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A job that takes the daemon down with it, restarted the way systemd's
 # Restart=on-failure does, is failed after MaxAttempts and its bundle
-# quarantined; the daemon then runs other jobs. After a restart, a device that
+# quarantined; the daemon then runs other jobs. A bundle whose parsing kills
+# the daemon kills it only once. After a restart, a device that
 # is not the one the job talked to gets nothing.
 source "$(dirname "$0")/lib.sh"
 
@@ -27,7 +28,7 @@ run_dfud_once() {
 }
 
 log "a job that crashes the daemon each time it uploads"
-export DFUD_TEST_CRASH_PHASE=uploading DFUD_TEST_CRASH_SOURCE=deadly.bin
+export DFUD_TEST_CRASH_PHASE=uploading DFUD_TEST_CRASH_SOURCE=deadly.bin DFUD_TEST_CRASH_BUNDLE=parser.bin
 start_dfud
 expect_exit 0 dfuctl start --no-wait "serial:$T/a" "$T/deadly.bin"
 DFUD_RC=0
@@ -62,8 +63,24 @@ log "other jobs run"
 expect_exit 0 dfuctl start "serial:$T/a" "$T/good.bin"
 expect_job 3 succeeded success
 [ "$(primary_of a)" = "1.6.0 true" ] || fail "device runs $(primary_of a)"
+
+log "a bundle whose parsing kills the daemon kills it once: the retry parses it in a process of its own"
+cp "$T/good.bin" "$T/parser.bin"
+printf 'x' >>"$T/parser.bin"
+expect_exit 0 dfuctl start --no-wait "serial:$T/a" "$T/parser.bin"
+DFUD_RC=0
+wait "$DFUD_PID" || DFUD_RC=$?
+DFUD_PID=
+[ "$DFUD_RC" -ne 0 ] || fail "dfud did not die on the parser hook"
+start_dfud
+wait_for 20 "job 4 to end" bash -c "[ \"\$($DFUCTL status --json 4 | jq -r .State)\" = failed ]"
+expect_job 4 failed crash-loop
+[ "$(job_prop 4 Attempt)" = 2 ] || fail "attempt $(job_prop 4 Attempt)"
+job_prop 4 Message | grep -q "crashed the process that checked it" || fail "message: $(job_prop 4 Message)"
+[ "$(ls "$CACHE_DIRECTORY"/quarantine/*.bundle | wc -l)" = 2 ] || fail "the bundle was not quarantined"
+kill -0 "$DFUD_PID" || fail "dfud died a second time on the same bundle"
 stop_dfud
-unset DFUD_TEST_CRASH_PHASE DFUD_TEST_CRASH_SOURCE
+unset DFUD_TEST_CRASH_PHASE DFUD_TEST_CRASH_SOURCE DFUD_TEST_CRASH_BUNDLE
 
 log "kill -9 mid-upload, another device on the port: nothing is sent to it"
 start_dfud
@@ -71,14 +88,14 @@ start_sim b --baud 1000000
 b_pid=$SIM_PID
 mkimage -o "$T/big.bin" --version 1.7.0 --size 120000 --seed 23
 expect_exit 0 dfuctl start --no-wait "serial:$T/b" "$T/big.bin"
-wait_for 20 "job 4 uploading" bash -c "[ \"\$($DFUCTL status --json 4 | jq -r .BytesDone)\" -gt 20000 ]"
+wait_for 20 "job 5 uploading" bash -c "[ \"\$($DFUCTL status --json 5 | jq -r .BytesDone)\" -gt 20000 ]"
 kill9_dfud
 kill -TERM "$b_pid"
 wait "$b_pid" 2>/dev/null || true
 rm -f "$T/b" "$T/b.json"
 start_sim b --baud 1000000 --running-version 3.1.0
 start_dfud
-wait_for 30 "job 4 to end" bash -c "[ \"\$($DFUCTL status --json 4 | jq -r .State)\" = failed ]"
-expect_job 4 failed device-mismatch
+wait_for 30 "job 5 to end" bash -c "[ \"\$($DFUCTL status --json 5 | jq -r .State)\" = failed ]"
+expect_job 5 failed device-mismatch
 [ "$(sim_state b .counters.upload_bytes)" = 0 ] || fail "bytes reached the other device"
 [ "$(primary_of b)" = "3.1.0 true" ] || fail "the other device changed: $(primary_of b)"
