@@ -158,17 +158,18 @@ seed_manifests(GPtrArray *seeds)
 	add_bytes(seeds, dfu_test_repeat("{\"manifest\":{\"application\":[", 29, DEEP_SEED_LEVELS / 30));
 }
 
-/* {"a": [[[[...: the largest payload a frame holds, nesting as deep as it can */
+/* {"a": [[[[...: a payload nesting 4000 levels, far past the limit */
 static GBytes *
 deep_smp_frame(guint8 head)
 {
-	const SmpHeader hdr = {.op = SMP_OP_READ_RSP, .len = G_MAXUINT16, .group = SMP_GROUP_IMAGE};
-	guint8 *frame = g_malloc(SMP_HEADER_SIZE + G_MAXUINT16);
+	const gsize len = 4000;
+	const SmpHeader hdr = {.op = SMP_OP_READ_RSP, .len = len, .group = SMP_GROUP_IMAGE};
+	guint8 *frame = g_malloc(SMP_HEADER_SIZE + len);
 
 	smp_header_write(&hdr, frame);
-	memset(frame + SMP_HEADER_SIZE, head, G_MAXUINT16);
+	memset(frame + SMP_HEADER_SIZE, head, len);
 	memcpy(frame + SMP_HEADER_SIZE, (const guint8[]){0xa1, 0x61, 0x61}, 3);
-	return g_bytes_new_take(frame, SMP_HEADER_SIZE + G_MAXUINT16);
+	return g_bytes_new_take(frame, SMP_HEADER_SIZE + len);
 }
 
 /* answers a device gives, bare and in console framing, and frames that nest too deep */
