@@ -413,6 +413,28 @@ pick_key_dir(const DfuctlArgs *args, const DfuConfig *config)
 	return NULL;
 }
 
+/*
+ * The daemon's rule: with keys to check with, a signature that does not verify,
+ * or none under Signature=required, refuses the bundle before it is parsed.
+ */
+static gboolean
+check_trust(const DfuctlSignatureCheck *check, const char *key_dir, const DfuConfig *config, GError **error)
+{
+	if (check->state == DFUCTL_SIGNATURE_BAD) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE, "signature does not verify: %s",
+		            check->message);
+		return FALSE;
+	}
+	if (check->state == DFUCTL_SIGNATURE_UNSIGNED && key_dir != NULL &&
+	    config->signature_policy == DFU_SIGNATURE_POLICY_REQUIRED) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE,
+		                    "signatures are required, but the bundle came without one "
+		                    "(publish <bundle>.sig beside it)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int
 dfuctl_cmd_inspect(const DfuctlArgs *args)
 {
@@ -423,6 +445,7 @@ dfuctl_cmd_inspect(const DfuctlArgs *args)
 	g_auto(DfuctlSignatureCheck) check = {0};
 	g_autoptr(DfuPlan) plan = NULL;
 	g_autofree char *out = NULL;
+	const char *key_dir;
 
 	if (config == NULL) {
 		g_printerr("dfuctl: %s; using the defaults\n", error->message);
@@ -437,14 +460,17 @@ dfuctl_cmd_inspect(const DfuctlArgs *args)
 	} else {
 		local_input(arg, &in);
 	}
-	plan = dfu_plan_load_file(in.bundle_path, in.name, &error);
+	key_dir = pick_key_dir(args, config);
+	/* the signature is checked over the raw bytes first: an untrusted bundle is never parsed */
+	dfuctl_check_signature(in.bundle_path, in.sig_path, key_dir, &check);
+	if (check_trust(&check, key_dir, config, &error))
+		plan = dfu_plan_load_file(in.bundle_path, in.name, &error);
 	if (plan == NULL) {
 		g_autofree char *failure = dfuctl_format_bundle_failure(error);
 
 		g_printerr("%s\n", failure);
 		return DFUCTL_EXIT_FAILURE;
 	}
-	dfuctl_check_signature(in.bundle_path, in.sig_path, pick_key_dir(args, config), &check);
 	if (args->json) {
 		out = dfuctl_json_inspection(plan, &check);
 	} else {
@@ -454,5 +480,5 @@ dfuctl_cmd_inspect(const DfuctlArgs *args)
 		out = g_strdup_printf("%s\nbundle signature: %s", text, signature);
 	}
 	g_print("%s\n", out);
-	return check.state == DFUCTL_SIGNATURE_BAD ? DFUCTL_EXIT_FAILURE : DFUCTL_EXIT_SUCCESS;
+	return DFUCTL_EXIT_SUCCESS;
 }

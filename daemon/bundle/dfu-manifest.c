@@ -3,6 +3,7 @@
 
 #include "dfu-error.h"
 #include "dfu-manifest.h"
+#include "dfu-nesting.h"
 
 /* MCUboot keeps the image number in four bits of the swap info */
 #define MAX_IMAGE_INDEX 15
@@ -116,30 +117,45 @@ check_unique_indices(GPtrArray *entries, GError **error)
 	return TRUE;
 }
 
-GPtrArray *
-dfu_manifest_parse(GBytes *json, GError **error)
+static const DfuNestingLimits manifest_limits = {
+        .what = DFU_MANIFEST_NAME,
+        .max_size = DFU_MANIFEST_MAX_SIZE,
+        .max_depth = DFU_MANIFEST_MAX_DEPTH,
+        .code = DFU_STATUS_MALFORMED_MANIFEST,
+};
+
+JsonParser *
+dfu_manifest_load_json(GBytes *json, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GPtrArray) entries =
-	        g_ptr_array_new_with_free_func((GDestroyNotify)dfu_manifest_entry_free);
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 	g_autoptr(GError) json_error = NULL;
-	JsonNode *root;
-	JsonNode *files;
-	JsonArray *list;
 	gsize len = 0;
 	const char *data = g_bytes_get_data(json, &len);
 
-	if (len > DFU_MANIFEST_MAX_SIZE) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
-		            DFU_MANIFEST_NAME ": %zu bytes, more than %d allowed", len,
-		            DFU_MANIFEST_MAX_SIZE);
+	/* json-glib recurses once per level: bound the depth before it sees the bytes */
+	if (!dfu_json_check_limits(data, len, &manifest_limits, error))
 		return NULL;
-	}
+	/* an empty GBytes may hand out no data at all */
 	if (!json_parser_load_from_data(parser, data != NULL ? data : "", len, &json_error)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST, DFU_MANIFEST_NAME ": %s",
 		            json_error->message);
 		return NULL;
 	}
+	return g_steal_pointer(&parser);
+}
+
+GPtrArray *
+dfu_manifest_parse(GBytes *json, GError **error)
+{
+	g_autoptr(JsonParser) parser = dfu_manifest_load_json(json, error);
+	g_autoptr(GPtrArray) entries =
+	        g_ptr_array_new_with_free_func((GDestroyNotify)dfu_manifest_entry_free);
+	JsonNode *root;
+	JsonNode *files;
+	JsonArray *list;
+
+	if (parser == NULL)
+		return NULL;
 	root = json_parser_get_root(parser);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,

@@ -2,11 +2,14 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
 #define DFU_MANIFEST_NAME "manifest.json"
 #define DFU_MANIFEST_MAX_SIZE (1024 * 1024)
+/* real manifests nest three or four levels */
+#define DFU_MANIFEST_MAX_DEPTH 32
 
 /* One image that manifest.json asks to install. */
 typedef struct {
@@ -26,5 +29,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuManifestEntry, dfu_manifest_entry_free)
  * entries of other types are skipped. Errors are DFU_ERROR MALFORMED_MANIFEST.
  */
 GPtrArray *dfu_manifest_parse(GBytes *json, GError **error);
+
+/*
+ * Parses the JSON of any manifest.json (Zephyr or nRF5) after checking its
+ * size and nesting depth. Errors are DFU_ERROR MALFORMED_MANIFEST.
+ */
+JsonParser *dfu_manifest_load_json(GBytes *json, GError **error);
 
 G_END_DECLS

@@ -177,33 +177,24 @@ check_image_signatures(DfuKeyRing *ring, const DfuPlan *plan, gboolean bundle_ve
 	return TRUE;
 }
 
+/*
+ * The checks over the bundle's raw bytes, run before any of its contents is
+ * parsed: a hostile zip or manifest meets the parsers only when it is signed
+ * by a trusted key or the policy lets unsigned bundles through. *ring is left
+ * NULL when signatures are not checked.
+ */
 static gboolean
-check_signatures(const DfuPlan *plan, GBytes *bundle, const DfuVerifyOptions *opt, GPtrArray *log,
-                 GError **error)
+check_bundle_trust(GBytes *bundle, const DfuVerifyOptions *opt, GPtrArray *log, DfuKeyRing **ring,
+                   gboolean *verified, GError **error)
 {
-	g_autoptr(DfuKeyRing) ring = NULL;
-	gboolean verified = FALSE;
-
+	*verified = FALSE;
 	if (opt->policy == DFU_SIGNATURE_POLICY_OFF) {
 		log_line(log, "signatures not checked: the [verify] Signature policy is off");
 		return TRUE;
 	}
-	if (!load_keys(opt, log, &ring, error))
+	if (!load_keys(opt, log, ring, error))
 		return FALSE;
-	if (ring == NULL)
-		return TRUE;
-	if (!check_bundle_signature(ring, bundle, opt, log, &verified, error))
-		return FALSE;
-	/* nRF5 packages carry their signatures in the init packets, for the bootloader to check */
-	return check_image_signatures(ring, plan, verified, log, error);
-}
-
-gboolean
-dfu_verify_plan(const DfuPlan *plan, GBytes *bundle, const DfuVerifyOptions *options, GPtrArray *log,
-                GError **error)
-{
-	g_return_val_if_fail(plan != NULL && bundle != NULL && options != NULL && log != NULL, FALSE);
-	return check_signatures(plan, bundle, options, log, error) && check_board(plan, options, log, error);
+	return *ring == NULL || check_bundle_signature(*ring, bundle, opt, log, verified, error);
 }
 
 DfuPlan *
@@ -214,8 +205,11 @@ dfu_verify_load_file(const char *path, const char *name, const DfuVerifyOptions 
 	g_autoptr(GMappedFile) mapped = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(DfuPlan) plan = NULL;
+	g_autoptr(DfuKeyRing) ring = NULL;
 	g_autofree char *base = g_path_get_basename(path);
+	gboolean verified = FALSE;
 
+	g_return_val_if_fail(path != NULL && options != NULL && log != NULL, NULL);
 	mapped = g_mapped_file_new(path, FALSE, &read_error);
 	if (mapped == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s: %s",
@@ -223,8 +217,15 @@ dfu_verify_load_file(const char *path, const char *name, const DfuVerifyOptions 
 		return NULL;
 	}
 	bytes = g_mapped_file_get_bytes(mapped);
+	if (!check_bundle_trust(bytes, options, log, &ring, &verified, error))
+		return NULL;
 	plan = dfu_plan_load_bytes(bytes, name != NULL ? name : base, error);
-	if (plan == NULL || !dfu_verify_plan(plan, bytes, options, log, error))
+	if (plan == NULL)
+		return NULL;
+	/* nRF5 packages carry their signatures in the init packets, for the bootloader to check */
+	if (ring != NULL && !check_image_signatures(ring, plan, verified, log, error))
+		return NULL;
+	if (!check_board(plan, options, log, error))
 		return NULL;
 	return g_steal_pointer(&plan);
 }

@@ -18,16 +18,15 @@ typedef struct {
 } DfuVerifyOptions;
 
 /*
- * The trust checks of a loaded plan, before any byte reaches a device: the
- * detached bundle signature as the policy asks, each MCUboot image's own
- * signature TLV when a trusted key fits it, and the board the bundle was built
- * for. Every decision is appended to @log (char*, for the job history), also
- * on failure. Errors are DFU_ERROR BAD_SIGNATURE or BOARD_MISMATCH.
+ * Maps the bundle file and runs the trust checks before any byte reaches a
+ * device: the detached bundle signature as the policy asks, checked over the
+ * raw bytes before the bundle is parsed at all; then, on the loaded plan, each
+ * MCUboot image's own signature TLV when a trusted key fits it, and the board
+ * the bundle was built for. Every decision is appended to @log (char*, for the
+ * job history), also on failure. Trust errors are DFU_ERROR BAD_SIGNATURE or
+ * BOARD_MISMATCH; a bundle that cannot be read or parsed fails with its
+ * 150-range code. Safe to run in a worker thread.
  */
-gboolean dfu_verify_plan(const DfuPlan *plan, GBytes *bundle, const DfuVerifyOptions *options, GPtrArray *log,
-                         GError **error);
-
-/* Maps the bundle file, loads its plan and verifies it; safe to run in a worker thread. */
 DfuPlan *dfu_verify_load_file(const char *path, const char *name, const DfuVerifyOptions *options,
                               GPtrArray *log, GError **error);
 

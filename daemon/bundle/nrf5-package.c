@@ -45,24 +45,6 @@ nrf5_package_free(Nrf5Package *package)
 	g_free(package);
 }
 
-static JsonParser *
-parse_json(GBytes *manifest, GError **error)
-{
-	g_autoptr(JsonParser) parser = json_parser_new_immutable();
-	g_autoptr(GError) json_error = NULL;
-	gsize len = 0;
-	const char *data = g_bytes_get_data(manifest, &len);
-
-	/* an empty GBytes may hand out no data at all */
-	if (len > DFU_MANIFEST_MAX_SIZE ||
-	    !json_parser_load_from_data(parser, data != NULL ? data : "", len, &json_error)) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST, DFU_MANIFEST_NAME ": %s",
-		            json_error != NULL ? json_error->message : "too large");
-		return NULL;
-	}
-	return g_steal_pointer(&parser);
-}
-
 static JsonObject *
 member_object(JsonObject *object, const char *key)
 {
@@ -84,7 +66,7 @@ manifest_object(JsonParser *parser)
 gboolean
 nrf5_manifest_detect(GBytes *manifest)
 {
-	g_autoptr(JsonParser) parser = parse_json(manifest, NULL);
+	g_autoptr(JsonParser) parser = dfu_manifest_load_json(manifest, NULL);
 
 	return parser != NULL && manifest_object(parser) != NULL;
 }
@@ -205,7 +187,7 @@ nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
 
 	g_return_val_if_fail(reader != NULL && manifest != NULL, NULL);
 	package->images = g_ptr_array_new_with_free_func((GDestroyNotify)nrf5_image_free);
-	parser = parse_json(manifest, error);
+	parser = dfu_manifest_load_json(manifest, error);
 	if (parser == NULL)
 		return NULL;
 	entries = manifest_object(parser);

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include <json-glib/json-glib.h>
 
 #include "dfu-error.h"
 #include "dfu-job-private.h"
+#include "dfu-nesting.h"
 
 /* the rate is averaged over this window so that bursty links show a steady number */
 #define RATE_WINDOW_US (4 * G_USEC_PER_SEC)
 /* below this span a rate would be noise */
 #define RATE_MIN_SPAN_US (G_USEC_PER_SEC / 4)
 #define HISTORY_MAX_LINES 200
+/* a job file holds a few nested objects and at most HISTORY_MAX_LINES lines */
+#define JOB_FILE_MAX_SIZE (1024 * 1024)
+#define JOB_FILE_MAX_DEPTH 64
 
 typedef struct {
 	gint64 time_us;
@@ -902,6 +908,13 @@ json_read_history(JsonObject *obj, DfuJob *job, GError **error)
 	return TRUE;
 }
 
+static const DfuNestingLimits job_file_limits = {
+        .what = "job file",
+        .max_size = JOB_FILE_MAX_SIZE,
+        .max_depth = JOB_FILE_MAX_DEPTH,
+        .code = DFU_STATUS_INVALID_ARGUMENT,
+};
+
 DfuJob *
 dfu_job_new_from_json(const char *json, GError **error)
 {
@@ -916,6 +929,9 @@ dfu_job_new_from_json(const char *json, GError **error)
 	g_autofree char *message = NULL;
 
 	g_return_val_if_fail(json != NULL, NULL);
+	/* a corrupt file must not take json-glib's recursion past the stack */
+	if (!dfu_json_check_limits(json, strlen(json), &job_file_limits, error))
+		return NULL;
 	if (!json_parser_load_from_data(parser, json, -1, &error_local)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "job is not valid JSON: %s",
 		            error_local->message);

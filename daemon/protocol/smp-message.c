@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dfu-error.h"
+#include "dfu-nesting.h"
 #include "smp-message.h"
 
 void
@@ -33,94 +34,12 @@ smp_header_parse(const guint8 *buf, gsize len, SmpHeader *hdr)
 }
 
 /* SMP payloads nest a few levels only; the bound also keeps libcbor's recursive free shallow */
-#define CBOR_MAX_DEPTH 16
-
-typedef struct {
-	guint64 remaining; /* items still to come in a definite container */
-	gboolean indefinite;
-} CborLevel;
-
-/* Reads the argument of a CBOR head at *pos; *indefinite for additional info 31. */
-static gboolean
-cbor_read_head(const guint8 *buf, gsize len, gsize *pos, guint64 *value, gboolean *indefinite)
-{
-	guint8 info = buf[*pos] & 0x1f;
-	gsize width;
-
-	(*pos)++;
-	*indefinite = info == 31;
-	*value = info;
-	if (info < 24 || info == 31)
-		return TRUE;
-	if (info > 27)
-		return FALSE;
-	width = (gsize)1 << (info - 24);
-	if (len - *pos < width)
-		return FALSE;
-	*value = 0;
-	for (gsize i = 0; i < width; i++)
-		*value = (*value << 8) | buf[(*pos)++];
-	return TRUE;
-}
-
-/*
- * libcbor allocates a definite array or map for its announced size before
- * reading it, so a few hostile bytes could ask for gigabytes. This pass checks
- * that every announced length fits in the bytes that are left and bounds the
- * nesting, without building anything.
- */
-static gboolean
-cbor_check_bounds(const guint8 *buf, gsize len)
-{
-	CborLevel stack[CBOR_MAX_DEPTH + 1] = {{.remaining = 1}};
-	guint depth = 1;
-	gsize pos = 0;
-
-	while (depth > 0) {
-		CborLevel *top = &stack[depth - 1];
-		guint8 major;
-		guint64 value;
-		gboolean indefinite;
-
-		if (!top->indefinite && top->remaining == 0) {
-			depth--;
-			continue;
-		}
-		if (pos >= len)
-			return FALSE;
-		if (top->indefinite && buf[pos] == 0xff) {
-			pos++;
-			depth--;
-			continue;
-		}
-		if (!top->indefinite)
-			top->remaining--;
-		major = buf[pos] >> 5;
-		if (!cbor_read_head(buf, len, &pos, &value, &indefinite))
-			return FALSE;
-		if (indefinite && (major < 2 || major == 6 || major == 7))
-			return FALSE;
-		if ((major == 2 || major == 3) && !indefinite) {
-			if (value > len - pos)
-				return FALSE;
-			pos += (gsize)value;
-			continue;
-		}
-		if (major < 2 || major == 7)
-			continue;
-		/* arrays need a byte per item, maps two per pair; a tag wraps one item */
-		if (major == 4 && !indefinite && value > len - pos)
-			return FALSE;
-		if (major == 5 && !indefinite && value > (len - pos) / 2)
-			return FALSE;
-		if (depth > CBOR_MAX_DEPTH)
-			return FALSE;
-		stack[depth].indefinite = indefinite;
-		stack[depth].remaining = major == 6 ? 1 : major == 5 ? value * 2 : value;
-		depth++;
-	}
-	return TRUE;
-}
+static const DfuNestingLimits payload_limits = {
+        .what = "SMP payload",
+        .max_size = G_MAXUINT16,
+        .max_depth = SMP_PAYLOAD_MAX_DEPTH,
+        .code = DFU_STATUS_PROTOCOL_ERROR,
+};
 
 SmpMessage *
 smp_message_parse(const guint8 *buf, gsize len, GError **error)
@@ -142,12 +61,9 @@ smp_message_parse(const guint8 *buf, gsize len, GError **error)
 	if (msg->hdr.len == 0)
 		return g_steal_pointer(&msg);
 
-	if (!cbor_check_bounds(buf + SMP_HEADER_SIZE, msg->hdr.len)) {
-		g_set_error_literal(
-		        error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,
-		        "SMP payload is truncated, announces more than it holds or nests too deep");
+	/* libcbor allocates what a definite length announces, and descends recursively */
+	if (!dfu_cbor_check_limits(buf + SMP_HEADER_SIZE, msg->hdr.len, &payload_limits, error))
 		return NULL;
-	}
 	msg->payload = cbor_load(buf + SMP_HEADER_SIZE, msg->hdr.len, &result);
 	if (msg->payload == NULL || result.error.code != CBOR_ERR_NONE) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,

@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 
 /* MCUmgr SMP message: 8-byte big-endian header + one CBOR map. */
 #define SMP_HEADER_SIZE 8
+/* containers and tags inside one another that a device's payload may use */
+#define SMP_PAYLOAD_MAX_DEPTH 32
 #define SMP_GROUP_OS 0
 #define SMP_GROUP_IMAGE 1
 #define SMP_GROUP_ZEPHYR 63

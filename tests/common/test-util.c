@@ -33,3 +33,13 @@ dfu_test_openssl(const char *dir, const char *args)
 	if (!g_spawn_check_wait_status(status, NULL))
 		g_error("openssl %s: %s", args, err);
 }
+
+GBytes *
+dfu_test_repeat(const char *unit, gsize unit_len, gsize times)
+{
+	GByteArray *buf = g_byte_array_sized_new(unit_len * times);
+
+	for (gsize i = 0; i < times; i++)
+		g_byte_array_append(buf, (const guint8 *)unit, unit_len);
+	return g_byte_array_free_to_bytes(buf);
+}

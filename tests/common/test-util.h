@@ -10,4 +10,7 @@ void dfu_test_remove_tree(const char *path);
 /* runs "openssl ARGS" in dir (split like a shell would) and fails the test when it fails */
 void dfu_test_openssl(const char *dir, const char *args);
 
+/* @unit (@unit_len bytes) @times over: "[[[[", 0x81 0x81 0x81, for inputs that nest deep */
+GBytes *dfu_test_repeat(const char *unit, gsize unit_len, gsize times);
+
 G_END_DECLS

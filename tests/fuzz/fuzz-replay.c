@@ -20,8 +20,14 @@
 #include "nrf5-writer.h"
 #include "smp-console.h"
 #include "smp-message.h"
+#include "test-util.h"
 
-#define REPLAY_MAX_INPUT (256 * 1024)
+/* as large as libFuzzer's -max_len=1048576: deep nesting needs room */
+#define REPLAY_MAX_INPUT (1024 * 1024)
+/* far past every nesting limit, yet cheap to copy for each mutation */
+#define DEEP_SEED_LEVELS 10000
+/* as deep as the manifest that once overflowed the stack; deflated, it stays small */
+#define DEEP_ZIP_LEVELS 200000
 
 /* the input being run, for the crash handler to save */
 static const guint8 *current_data;
@@ -111,8 +117,12 @@ seed_zips(GPtrArray *seeds)
 	        .board = "nrf5340dk/nrf5340/cpuapp", .soc = "nrf5340", .string_index = TRUE};
 	const BundleWriterManifestOptions plain = {0};
 
+	g_autoptr(GBytes) deep = dfu_test_repeat("[", 1, DEEP_ZIP_LEVELS);
+
 	add_bytes(seeds, bundle_writer_dfu_zip(images, G_N_ELEMENTS(images), &opts, NULL));
 	add_bytes(seeds, bundle_writer_dfu_zip(images, 1, &plain, NULL));
+	/* a few hundred bytes that inflate to a manifest nesting past any stack */
+	add_bytes(seeds, bundle_writer_manifest_zip(deep, NULL));
 }
 
 static void
@@ -142,9 +152,27 @@ seed_manifests(GPtrArray *seeds)
 	add_bytes(seeds, g_bytes_new_take(text, strlen(text)));
 	text = nrf5_writer_manifest(nrf5, G_N_ELEMENTS(nrf5));
 	add_bytes(seeds, g_bytes_new_take(text, strlen(text)));
+	/* nesting past the limits: arrays, objects, and an nRF5 manifest that goes deep */
+	add_bytes(seeds, dfu_test_repeat("[", 1, DEEP_SEED_LEVELS));
+	add_bytes(seeds, dfu_test_repeat("{\"files\":", 9, DEEP_SEED_LEVELS / 10));
+	add_bytes(seeds, dfu_test_repeat("{\"manifest\":{\"application\":[", 29, DEEP_SEED_LEVELS / 30));
 }
 
-/* answers a device gives, bare and in console framing */
+/* {"a": [[[[...: a payload nesting 4000 levels, far past the limit */
+static GBytes *
+deep_smp_frame(guint8 head)
+{
+	const gsize len = 4000;
+	const SmpHeader hdr = {.op = SMP_OP_READ_RSP, .len = len, .group = SMP_GROUP_IMAGE};
+	guint8 *frame = g_malloc(SMP_HEADER_SIZE + len);
+
+	smp_header_write(&hdr, frame);
+	memset(frame + SMP_HEADER_SIZE, head, len);
+	memcpy(frame + SMP_HEADER_SIZE, (const guint8[]){0xa1, 0x61, 0x61}, 3);
+	return g_bytes_new_take(frame, SMP_HEADER_SIZE + len);
+}
+
+/* answers a device gives, bare and in console framing, and frames that nest too deep */
 static void
 seed_smp(GPtrArray *seeds)
 {
@@ -190,6 +218,10 @@ seed_smp(GPtrArray *seeds)
 		add_bytes(seeds, g_steal_pointer(&msg));
 		cbor_decref(&payloads[i]);
 	}
+	/* definite arrays, indefinite ones, and tags */
+	add_bytes(seeds, deep_smp_frame(0x81));
+	add_bytes(seeds, deep_smp_frame(0x9f));
+	add_bytes(seeds, deep_smp_frame(0xc1));
 }
 
 static const struct {

@@ -394,6 +394,22 @@ pyhttpd_count() {
 	grep -cF -- "$1" "$T/pyhttpd.log" || true
 }
 
+# deep_manifest_zip FILE: a dfu_application.zip whose manifest.json nests 200000
+# arrays, a few hundred bytes deflated; a recursive JSON parser runs out of stack on it
+deep_manifest_zip() {
+	python3 - "$1" <<'PY' || fail "cannot write $1"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("manifest.json", "[" * 200000)
+PY
+}
+
+# dfud_alive: the daemon still runs and answers on the bus
+dfud_alive() {
+	kill -0 "$DFUD_PID" 2>/dev/null || fail "dfud died"
+	"$DFUCTL" list >/dev/null || fail "dfud does not answer"
+}
+
 # job_state_is JOB STATE
 job_state_is() {
 	[ "$(job_prop "$1" State)" = "$2" ]

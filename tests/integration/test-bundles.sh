@@ -24,6 +24,7 @@ mkimage -o "$T/good.bin" --version 1.1.0 --size 4000
 "$MKIMAGE" zip -o "$T/good.zip" "$T/good.bin:0"
 head -c 300 "$T/good.zip" >"$T/cut.zip"
 "$MKIMAGE" nrf5 -o "$T/nrf5.zip" --application "$T/good.bin"
+deep_manifest_zip "$T/deep.zip"
 
 bad "$T/magic.bin" unsupported-bundle "mcuboot\|format\|recogn"
 bad "$T/hash.bin" checksum-mismatch "hash"
@@ -32,5 +33,7 @@ bad "$T/noise.bin" unsupported-bundle "mcuboot\|format\|recogn"
 bad "$T/empty.bin" bundle-unreadable "empty"
 bad "$T/cut.zip" malformed-zip "zip"
 bad "$T/nrf5.zip" unsupported-bundle "nordic"
+bad "$T/deep.zip" malformed-manifest "manifest.json nests deeper than 32 levels"
+dfud_alive
 
 [ "$(sim_state dev .counters.upload_bytes)" = 0 ] || fail "bytes reached the device"

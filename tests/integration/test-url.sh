@@ -65,6 +65,13 @@ log "plain http is refused unless AllowPlainHttp"
 expect_exit 1 dfuctl start "serial:$T/dev" "http://127.0.0.1:1/app.bin"
 grep -q "plain http" <<<"$OUT" || fail "no reason given: $OUT"
 
+log "a URL whose manifest nests 200000 deep: malformed, and the daemon lives on"
+deep_manifest_zip "$WWW/deep.zip"
+deep_job=$(submit "serial:$T/dev" "$HTTPS_URL/deep.zip")
+wait_job_done 30 "$deep_job"
+expect_job "$deep_job" failed malformed-manifest
+dfud_alive
+
 log "a local bundle sends the signature beside it"
 mkimage -o "$T/local.bin" --version 1.5.0 --size 10000 --seed 3
 head -c 40 /dev/urandom >"$T/local.bin.sig"

@@ -203,3 +203,11 @@ bundle_writer_dfu_zip(const BundleWriterImage *images, gsize n_images,
 	entries[n_images].data = manifest_bytes;
 	return bundle_writer_zip(entries, n_images + 1, error);
 }
+
+GBytes *
+bundle_writer_manifest_zip(GBytes *manifest, GError **error)
+{
+	const BundleWriterEntry entry = {.name = "manifest.json", .data = manifest};
+
+	return bundle_writer_zip(&entry, 1, error);
+}

@@ -32,4 +32,7 @@ char *bundle_writer_manifest(const BundleWriterImage *images, gsize n_images,
 GBytes *bundle_writer_dfu_zip(const BundleWriterImage *images, gsize n_images,
                               const BundleWriterManifestOptions *opts, GError **error);
 
+/* a zip holding only manifest.json with these bytes, as a hostile bundle might */
+GBytes *bundle_writer_manifest_zip(GBytes *manifest, GError **error);
+
 G_END_DECLS

@@ -8,7 +8,9 @@
 #include "bundle-writer.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-manifest.h"
 #include "mcuboot-writer.h"
+#include "test-util.h"
 
 static GBytes *
 make_image(guint8 major, gsize size, guint32 seed)
@@ -507,6 +509,27 @@ test_kind_names(void)
 	g_assert_cmpstr(dfu_bundle_kind_to_string((DfuBundleKind)42), ==, "unknown");
 }
 
+/* a million nested arrays: refused before json-glib's recursion can run out of stack */
+static void
+test_deep_manifest(void)
+{
+	g_autoptr(GBytes) json = dfu_test_repeat("[", 1, 1000000);
+	g_autoptr(GBytes) zip = bundle_writer_manifest_zip(json, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = dfu_manifest_parse(json, &error);
+	g_autoptr(DfuPlan) plan = NULL;
+
+	g_assert_null(entries);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST);
+	g_assert_cmpstr(error->message, ==, "manifest.json nests deeper than 32 levels");
+	g_clear_error(&error);
+	g_assert_nonnull(zip);
+	plan = dfu_plan_load_bytes(zip, "dfu_application.zip", &error);
+	g_assert_null(plan);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST);
+	g_assert_cmpstr(error->message, ==, "manifest.json nests deeper than 32 levels");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -517,6 +540,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bundle/zip-skips-other-types", test_zip_skips_other_types);
 	g_test_add_func("/bundle/missing-manifest", test_missing_manifest);
 	g_test_add_func("/bundle/bad-manifests", test_bad_manifests);
+	g_test_add_func("/bundle/deep-manifest", test_deep_manifest);
 	g_test_add_func("/bundle/missing-file", test_missing_file);
 	g_test_add_func("/bundle/bad-image-in-zip", test_bad_image_in_zip);
 	g_test_add_func("/bundle/traversal-name", test_traversal_name);

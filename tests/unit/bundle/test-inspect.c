@@ -193,8 +193,43 @@ test_file_bad_signature(Fixture *f, gconstpointer data)
 	sign(f, f->bundle, sig, FALSE);
 	inspect(f, "--keys", f->keys, f->bundle, NULL);
 	g_assert_cmpint(f->exit_status, ==, 1);
-	g_assert_nonnull(
-	        strstr(f->out, "\nbundle signature: signature does not verify: none of the 1 keys in "));
+	/* refused before the bundle is parsed, so nothing of it is shown */
+	g_assert_true(g_str_has_prefix(f->out, "dfuctl: bundle failed: bad-signature (154): signature does "
+	                                       "not verify: none of the 1 keys in "));
+	g_assert_null(strstr(f->out, "kind:"));
+}
+
+/* a manifest.json that nests a million arrays: json-glib would recurse past the stack */
+static void
+test_file_deep_manifest(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) json = dfu_test_repeat("[", 1, 1000000);
+	g_autoptr(GBytes) zip = bundle_writer_manifest_zip(json, NULL);
+	g_autofree char *path = g_build_filename(f->root, "deep.zip", NULL);
+	g_autofree char *sig = g_strconcat(path, ".sig", NULL);
+	g_autofree char *config = g_strdup_printf("[verify]\nSignature=required\nKeyDirectory=%s\n", f->keys);
+	const char *malformed = "dfuctl: bundle failed: malformed-manifest (152): manifest.json nests deeper "
+	                        "than 32 levels\n";
+
+	g_assert_true(g_file_set_contents(path, g_bytes_get_data(zip, NULL), g_bytes_get_size(zip), NULL));
+	inspect(f, path, NULL);
+	g_assert_cmpint(f->exit_status, ==, 1);
+	g_assert_true(g_str_has_prefix(f->out, malformed));
+	/* Signature=required with keys: an unsigned bundle is refused unparsed */
+	write_config(f, config);
+	inspect(f, path, NULL);
+	g_assert_cmpint(f->exit_status, ==, 1);
+	g_assert_true(g_str_has_prefix(f->out, "dfuctl: bundle failed: bad-signature (154): signatures are "
+	                                       "required, but the bundle came without one"));
+	sign(f, path, sig, FALSE);
+	inspect(f, "--keys", f->keys, path, NULL);
+	g_assert_cmpint(f->exit_status, ==, 1);
+	g_assert_true(g_str_has_prefix(f->out, "dfuctl: bundle failed: bad-signature (154): "));
+	/* trusted, so parsed: the limit still holds */
+	sign(f, path, sig, TRUE);
+	inspect(f, "--keys", f->keys, path, NULL);
+	g_assert_cmpint(f->exit_status, ==, 1);
+	g_assert_true(g_str_has_prefix(f->out, malformed));
 }
 
 static void
@@ -254,7 +289,8 @@ test_url(Fixture *f, gconstpointer data)
 	sign(f, served, sig, FALSE);
 	inspect(f, url, NULL);
 	g_assert_cmpint(f->exit_status, ==, 1);
-	g_assert_nonnull(strstr(f->out, "\nbundle signature: signature does not verify: "));
+	g_assert_true(g_str_has_prefix(f->out, "dfuctl: bundle failed: bad-signature (154): signature does "
+	                                       "not verify: "));
 	assert_runtime_empty(f);
 }
 
@@ -293,6 +329,7 @@ main(int argc, char **argv)
 	add("/inspect/file-configured-keys", test_file_configured_keys);
 	add("/inspect/file-bad-signature", test_file_bad_signature);
 	add("/inspect/file-no-keys", test_file_no_keys);
+	add("/inspect/file-deep-manifest", test_file_deep_manifest);
 	add("/inspect/file-broken", test_file_broken);
 	add("/inspect/url", test_url);
 	add("/inspect/url-failures", test_url_failures);

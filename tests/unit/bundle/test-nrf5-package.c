@@ -4,6 +4,9 @@
 #include "bundle-writer.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-manifest.h"
+#include "dfu-zip-reader.h"
+#include "nrf5-package.h"
 #include "nrf5-writer.h"
 
 static GBytes *
@@ -197,6 +200,30 @@ test_zephyr_not_nrf5(void)
 	expect_failure(zip, DFU_STATUS_MALFORMED_MANIFEST, "no application image");
 }
 
+/* an nRF5 manifest whose "application" nests a million arrays deep */
+static void
+test_deep_manifest(void)
+{
+	GString *text = g_string_new("{\"manifest\": {\"application\": ");
+	g_autoptr(GBytes) json = NULL;
+	g_autoptr(GBytes) zip = NULL;
+	g_autoptr(DfuZipReader) reader = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Nrf5Package) package = NULL;
+
+	for (guint i = 0; i < 1000000; i++)
+		g_string_append_c(text, '[');
+	json = g_string_free_to_bytes(text);
+	zip = bundle_writer_manifest_zip(json, NULL);
+	reader = dfu_zip_reader_new(zip, "pkg.zip", NULL);
+	g_assert_nonnull(reader);
+	g_assert_false(nrf5_manifest_detect(json));
+	package = nrf5_package_load(reader, json, &error);
+	g_assert_null(package);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST);
+	g_assert_cmpstr(error->message, ==, "manifest.json nests deeper than 32 levels");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,5 +235,6 @@ main(int argc, char **argv)
 	g_test_add_func("/nrf5-package/bad-sizes", test_bad_sizes);
 	g_test_add_func("/nrf5-package/softdevice-bootloader-split", test_softdevice_bootloader_split);
 	g_test_add_func("/nrf5-package/zephyr-not-nrf5", test_zephyr_not_nrf5);
+	g_test_add_func("/nrf5-package/deep-manifest", test_deep_manifest);
 	return g_test_run();
 }

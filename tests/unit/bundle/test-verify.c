@@ -374,6 +374,55 @@ test_board_names(void)
 	g_assert_true(dfu_verify_board_matches("nrf52dk", NULL, "nrf52832"));
 }
 
+static GBytes *
+make_deep_zip(void)
+{
+	g_autoptr(GBytes) json = dfu_test_repeat("[", 1, 1000000);
+	g_autoptr(GError) error = NULL;
+	GBytes *zip = bundle_writer_manifest_zip(json, &error);
+
+	g_assert_no_error(error);
+	return zip;
+}
+
+/* Signature=required: the signature is checked over the raw bytes before anything is parsed */
+static void
+test_required_before_parsing(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) deep = make_deep_zip();
+	g_autoptr(GBytes) junk = g_bytes_new_static("neither an image nor a zip", 26);
+	g_autofree char *deep_path = write_file(f, "deep.zip", deep);
+	g_autofree char *junk_path = write_file(f, "junk.bin", junk);
+	g_autofree char *rogue_sig = NULL;
+
+	/* parsed, junk would fail as unsupported-bundle: the signature check never lets it get there */
+	expect_error(verify(f, junk_path, NULL, DFU_SIGNATURE_POLICY_REQUIRED, NULL),
+	             DFU_STATUS_BAD_SIGNATURE, "came without one");
+	expect_error(verify(f, deep_path, NULL, DFU_SIGNATURE_POLICY_REQUIRED, NULL),
+	             DFU_STATUS_BAD_SIGNATURE, "came without one");
+	rogue_sig = sign(f, deep_path, f->rogue);
+	expect_error(verify(f, deep_path, rogue_sig, DFU_SIGNATURE_POLICY_REQUIRED, NULL),
+	             DFU_STATUS_BAD_SIGNATURE, "bundle signature does not verify");
+	/* optional: a signature that is there is checked first too */
+	expect_error(verify(f, deep_path, rogue_sig, DFU_SIGNATURE_POLICY_OPTIONAL, NULL),
+	             DFU_STATUS_BAD_SIGNATURE, "bundle signature does not verify");
+}
+
+/* a trusted signature lets the bundle be parsed, and the nesting limit still holds */
+static void
+test_signed_deep_manifest(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) deep = make_deep_zip();
+	g_autofree char *path = write_file(f, "deep.zip", deep);
+	g_autofree char *sig = sign(f, path, f->ec_key);
+
+	expect_error(verify(f, path, sig, DFU_SIGNATURE_POLICY_REQUIRED, NULL), DFU_STATUS_MALFORMED_MANIFEST,
+	             "manifest.json nests deeper than 32 levels");
+	g_assert_true(logged(f, "bundle signature verified with key"));
+	expect_error(verify(f, path, NULL, DFU_SIGNATURE_POLICY_OFF, NULL), DFU_STATUS_MALFORMED_MANIFEST,
+	             "manifest.json nests deeper than 32 levels");
+}
+
 static void
 add(const char *path, void (*func)(Fixture *, gconstpointer), gconstpointer data)
 {
@@ -392,6 +441,8 @@ main(int argc, char **argv)
 	add("/verify/required-untrusted-key", test_required_untrusted_key, NULL);
 	add("/verify/required-tampered", test_required_tampered, NULL);
 	add("/verify/required-no-keys", test_required_no_keys, NULL);
+	add("/verify/required-before-parsing", test_required_before_parsing, NULL);
+	add("/verify/signed-deep-manifest", test_signed_deep_manifest, NULL);
 	add("/verify/optional", test_optional, NULL);
 	add("/verify/optional-without-keys", test_optional_without_keys, NULL);
 	add("/verify/off", test_off, NULL);

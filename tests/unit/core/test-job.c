@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "dfu-error.h"
 #include "dfu-job-private.h"
+#include "test-util.h"
 
 static void
 count_changed_cb(DfuJob *job, guint mask, gpointer user_data)
@@ -220,6 +223,30 @@ test_job_json_malformed(void)
 	}
 }
 
+/* a corrupt job file that nests a million levels must not take json-glib past the stack */
+static void
+test_job_json_deep(void)
+{
+	static const char *const units[] = {"[", "{\"id\":"};
+	static const char *const messages[] = {"job file nests deeper than 64 levels",
+	                                       "job file is 6000000 bytes, more than the 1048576 allowed"};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
+		g_autoptr(GBytes) deep = dfu_test_repeat(units[i], strlen(units[i]), 1000000);
+		g_autoptr(GBytes) text = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuJob) job = NULL;
+		GByteArray *buf = g_bytes_unref_to_array(g_steal_pointer(&deep));
+
+		g_byte_array_append(buf, (const guint8 *)"", 1);
+		text = g_byte_array_free_to_bytes(buf);
+		job = dfu_job_new_from_json(g_bytes_get_data(text, NULL), &error);
+		g_assert_null(job);
+		g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+		g_assert_cmpstr(error->message, ==, messages[i]);
+	}
+}
+
 static void
 test_job_history_bounded(void)
 {
@@ -260,6 +287,7 @@ main(int argc, char **argv)
 	g_test_add_func("/core/job/json-round-trip", test_job_json_round_trip);
 	g_test_add_func("/core/job/json-future-field", test_job_json_future_field);
 	g_test_add_func("/core/job/json-malformed", test_job_json_malformed);
+	g_test_add_func("/core/job/json-deep", test_job_json_deep);
 	g_test_add_func("/core/job/history-bounded", test_job_history_bounded);
 	g_test_add_func("/core/job/names", test_job_names);
 	return g_test_run();

@@ -149,6 +149,45 @@ test_parse_errors(void)
 	g_assert_null(msg->payload);
 }
 
+/* the largest frame a device can send, nesting as deep as it holds: refused before libcbor */
+static void
+test_parse_deep(void)
+{
+	static const guint8 heads[] = {0x81, 0x9f, 0xc1};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(heads); i++) {
+		g_autofree guint8 *frame = g_malloc(SMP_HEADER_SIZE + G_MAXUINT16);
+		const SmpHeader hdr = {.op = SMP_OP_READ_RSP, .len = G_MAXUINT16, .group = SMP_GROUP_IMAGE};
+		g_autoptr(GError) error = NULL;
+		g_autoptr(SmpMessage) msg = NULL;
+
+		smp_header_write(&hdr, frame);
+		memset(frame + SMP_HEADER_SIZE, heads[i], G_MAXUINT16);
+		/* {"a": [[[...: the map and SMP_PAYLOAD_MAX_DEPTH - 1 arrays are still fine */
+		memcpy(frame + SMP_HEADER_SIZE, (const guint8[]){0xa1, 0x61, 0x61}, 3);
+		msg = smp_message_parse(frame, SMP_HEADER_SIZE + G_MAXUINT16, &error);
+		g_assert_null(msg);
+		g_assert_error(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR);
+		g_assert_cmpstr(error->message, ==, "SMP payload nests deeper than 32 levels");
+	}
+}
+
+static void
+test_depth_limit(void)
+{
+	guint8 frame[SMP_HEADER_SIZE + 3 + SMP_PAYLOAD_MAX_DEPTH];
+	const SmpHeader hdr = {.op = SMP_OP_READ_RSP, .len = sizeof(frame) - SMP_HEADER_SIZE};
+	g_autoptr(SmpMessage) msg = NULL;
+
+	/* {"a": [[...[0]...]]}: exactly SMP_PAYLOAD_MAX_DEPTH containers */
+	smp_header_write(&hdr, frame);
+	memcpy(frame + SMP_HEADER_SIZE, (const guint8[]){0xa1, 0x61, 0x61}, 3);
+	memset(frame + SMP_HEADER_SIZE + 3, 0x81, SMP_PAYLOAD_MAX_DEPTH - 1);
+	frame[sizeof(frame) - 1] = 0x00;
+	msg = parse_ok(frame, sizeof(frame));
+	g_assert_nonnull(smp_map_get(msg->payload, "a"));
+}
+
 static void
 test_indefinite(void)
 {
@@ -560,6 +599,8 @@ main(int argc, char **argv)
 	g_test_add_func("/smp/message/header", test_header);
 	g_test_add_func("/smp/message/doc-examples", test_doc_examples);
 	g_test_add_func("/smp/message/parse-errors", test_parse_errors);
+	g_test_add_func("/smp/message/parse-deep", test_parse_deep);
+	g_test_add_func("/smp/message/depth-limit", test_depth_limit);
 	g_test_add_func("/smp/message/indefinite", test_indefinite);
 	g_test_add_func("/smp/message/map-access", test_map_access);
 	g_test_add_func("/smp/message/shortest-ints", test_shortest_ints);
