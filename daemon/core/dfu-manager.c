@@ -512,6 +512,29 @@ manager_device_key(DfuManager *self, DfuJob *job)
 	return key != NULL ? key : g_strdup(dfu_job_get_target(job));
 }
 
+/*
+ * A job that was running when the daemon died runs alone from then on, so
+ * that the next death is pinned on the job that caused it rather than counted
+ * against every job that happened to run beside it.
+ */
+static gboolean
+entry_is_suspect(ManagerEntry *entry)
+{
+	return dfu_job_get_crashes(entry->job) > 0;
+}
+
+static gboolean
+manager_suspect_running(DfuManager *self, GPtrArray *entries)
+{
+	for (guint i = 0; i < entries->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(entries, i);
+
+		if (entry->attempt_ctx != NULL && entry_is_suspect(entry))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static gboolean
 manager_schedule_cb(gpointer user_data)
 {
@@ -522,6 +545,8 @@ manager_schedule_cb(gpointer user_data)
 	g_autoptr(GHashTable) held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	self->schedule_id = 0;
+	if (manager_suspect_running(self, entries))
+		return G_SOURCE_REMOVE;
 	for (guint i = 0; i < entries->len; i++) {
 		ManagerEntry *entry = g_ptr_array_index(entries, i);
 		g_autofree char *key = NULL;
@@ -540,7 +565,12 @@ manager_schedule_cb(gpointer user_data)
 			continue;
 		if (manager_link_full(self, entry->job, &link_key))
 			continue;
+		/* nothing more starts until the others are done and it can run alone */
+		if (entry_is_suspect(entry) && g_hash_table_size(self->busy_keys) > 0)
+			break;
 		manager_start_attempt(self, entry, g_steal_pointer(&key), g_steal_pointer(&link_key));
+		if (entry_is_suspect(entry))
+			break;
 	}
 	return G_SOURCE_REMOVE;
 }

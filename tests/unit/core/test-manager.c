@@ -1183,6 +1183,45 @@ test_manager_crash_loop(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(f->runner.started, ==, 3);
 }
 
+/* jobs that ran when the daemon died run one at a time, so that the next death names its job */
+static void
+test_manager_crash_suspects_alone(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) a = NULL;
+	g_autoptr(DfuJob) b = NULL;
+	g_autoptr(DfuJob) c = NULL;
+	guint64 id_a;
+	guint64 id_b;
+
+	fixture_new_manager(f, script_hold);
+	a = submit(f, "serial:/dev/ttyA", "image a");
+	b = submit(f, "serial:/dev/ttyB", "image b");
+	id_a = dfu_job_get_id(a);
+	id_b = dfu_job_get_id(b);
+	WAIT_UNTIL(f->runner.started == 2);
+	fixture_crash_manager(f, id_a);
+	fixture_crash_manager(f, id_b);
+
+	fixture_new_manager(f, script_hold);
+	c = submit(f, "serial:/dev/ttyC", "image c");
+	WAIT_UNTIL(f->runner.started == 3);
+	drain_main_context();
+	g_assert_cmpuint(f->runner.started, ==, 3);
+	g_assert_cmpint(dfu_job_get_state(dfu_manager_lookup(f->manager, id_b)), ==, DFU_JOB_STATE_QUEUED);
+	g_assert_cmpint(dfu_job_get_state(c), ==, DFU_JOB_STATE_QUEUED);
+
+	/* b runs alone once a is done, and c after it */
+	test_runner_release(&f->runner, id_a, DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 4);
+	drain_main_context();
+	g_assert_cmpuint(f->runner.started, ==, 4);
+	test_runner_release(&f->runner, id_b, DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 5);
+	g_assert_cmpint(dfu_job_get_state(c), ==, DFU_JOB_STATE_RUNNING);
+	test_runner_release(&f->runner, dfu_job_get_id(c), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(dfu_job_is_finished(c));
+}
+
 /* the first attempt marks the image for test and loses the link; the retry finds it running */
 static guint
 script_installed_then_lost(DfuJob *job, guint attempt)
@@ -1237,6 +1276,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/cancel-while-importing", test_manager_cancel_while_importing);
 	ADD("/core/manager/restart", test_manager_restart);
 	ADD("/core/manager/crash-loop", test_manager_crash_loop);
+	ADD("/core/manager/crash-suspects-alone", test_manager_crash_suspects_alone);
 	ADD("/core/manager/true-outcome", test_manager_true_outcome);
 	ADD("/core/manager/expiry", test_manager_expiry);
 	ADD("/core/manager/expiry-age", test_manager_expiry_age);
