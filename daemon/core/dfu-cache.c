@@ -21,7 +21,6 @@ struct _DfuCache {
 	char *index_path;
 	GKeyFile *index; /* one group per URL, named by the URL's SHA-256 */
 	guint64 max_bytes;
-	guint imports;
 };
 
 typedef struct {
@@ -29,6 +28,30 @@ typedef struct {
 	guint64 size;
 	gint64 used; /* mtime, nanoseconds */
 } CachedBundle;
+
+static void
+cache_delete(const char *path)
+{
+	if (g_unlink(path) != 0 && errno != ENOENT)
+		g_warning("cannot delete cache file %s: %s", path, g_strerror(errno));
+}
+
+/* copies that an import left when the daemon stopped under it; none can be running yet */
+static void
+cache_delete_leftovers(DfuCache *cache)
+{
+	g_autoptr(GDir) dir = g_dir_open(cache->bundle_dir, 0, NULL);
+	const char *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *path = g_build_filename(cache->bundle_dir, name, NULL);
+
+		if (!g_str_has_prefix(name, ".import-"))
+			continue;
+		g_info("deleting leftover cache file %s", path);
+		cache_delete(path);
+	}
+}
 
 DfuCache *
 dfu_cache_new(const char *cache_dir, guint64 max_bytes)
@@ -44,6 +67,7 @@ dfu_cache_new(const char *cache_dir, guint64 max_bytes)
 	if (!g_key_file_load_from_file(cache->index, cache->index_path, G_KEY_FILE_NONE, &error) &&
 	    !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 		g_info("ignoring the URL index %s: %s", cache->index_path, error->message);
+	cache_delete_leftovers(cache);
 	return cache;
 }
 
@@ -189,26 +213,6 @@ dfu_cache_store_signature(DfuCache *cache, guint64 job_id, GBytes *signature, GE
 	return g_steal_pointer(&path);
 }
 
-void
-dfu_cache_import_begin(DfuCache *cache)
-{
-	cache->imports++;
-}
-
-void
-dfu_cache_import_end(DfuCache *cache)
-{
-	g_return_if_fail(cache->imports > 0);
-	cache->imports--;
-}
-
-static void
-cache_delete(const char *path)
-{
-	if (g_unlink(path) != 0 && errno != ENOENT)
-		g_warning("cannot delete cache file %s: %s", path, g_strerror(errno));
-}
-
 static void
 cached_bundle_clear(CachedBundle *b)
 {
@@ -226,7 +230,7 @@ cached_bundle_compare(gconstpointer a, gconstpointer b)
 	return strcmp(ba->path, bb->path);
 }
 
-/* the bundles in the cache; leftover temporary files are deleted on the way */
+/* the bundles in the cache; imports in progress are not among them */
 static GArray *
 cache_scan(DfuCache *cache)
 {
@@ -240,11 +244,6 @@ cache_scan(DfuCache *cache)
 		struct stat st;
 		CachedBundle b;
 
-		if (g_str_has_prefix(name, ".import-")) {
-			g_info("deleting leftover cache file %s", path);
-			cache_delete(path);
-			continue;
-		}
 		if (!g_str_has_suffix(name, BUNDLE_SUFFIX) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		b.path = g_steal_pointer(&path);
@@ -279,12 +278,9 @@ cache_prune_index(DfuCache *cache)
 void
 dfu_cache_trim(DfuCache *cache, GHashTable *keep)
 {
-	g_autoptr(GArray) bundles = NULL;
+	g_autoptr(GArray) bundles = cache_scan(cache);
 	guint64 total = 0;
 
-	if (cache->imports > 0)
-		return;
-	bundles = cache_scan(cache);
 	for (guint i = 0; i < bundles->len; i++)
 		total += g_array_index(bundles, CachedBundle, i).size;
 	g_array_sort(bundles, cached_bundle_compare);

@@ -625,7 +625,6 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 
 	if (self == NULL)
 		return;
-	dfu_cache_import_end(self->cache);
 	entry = manager_lookup_entry(self, ctx->id);
 	if (entry != NULL)
 		g_clear_object(&entry->import_cancellable);
@@ -654,7 +653,6 @@ static void
 manager_start_import(DfuManager *self, ManagerEntry *entry, int fd)
 {
 	entry->import_cancellable = g_cancellable_new();
-	dfu_cache_import_begin(self->cache);
 	dfu_bundle_import_async(self->config->cache_dir, fd, entry->import_cancellable,
 	                        manager_import_done_cb, callback_ctx_new(self, dfu_job_get_id(entry->job)));
 }
@@ -979,6 +977,9 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 		                    "no bundle file descriptor");
 		return NULL;
 	}
+	/* a descriptor that may never reach its end is refused before it becomes a job */
+	if (!dfu_bundle_import_check_fd(fd, NULL, error))
+		return NULL;
 	entry = manager_add_job(self, target, NULL, options, error);
 	if (entry == NULL)
 		return NULL;
