@@ -1102,6 +1102,66 @@ test_manager_cache_trim(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_test(newest_path, G_FILE_TEST_IS_REGULAR));
 }
 
+/* refused with INVALID_ARGUMENT and a message containing words, before any job exists */
+static void
+assert_options_refused(Fixture *f, const DfuJobOptions *options, const char *words)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	int fd = memfd_with("image");
+
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, options, &error);
+	close(fd);
+	g_assert_null(job);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	if (strstr(error->message, words) == NULL)
+		g_error("'%s' does not say '%s'", error->message, words);
+}
+
+static void
+test_manager_option_bounds(Fixture *f, gconstpointer data)
+{
+	g_autofree char *long_name = g_strnfill(DFU_JOB_SOURCE_NAME_MAX + 1, 'n');
+	g_autofree char *longest_name = g_strnfill(DFU_JOB_SOURCE_NAME_MAX, 'n');
+	g_autofree char *long_digest = g_strnfill(1024 * 1024, 'a');
+	g_autofree char *long_url = g_strnfill(DFU_JOB_URL_MAX + 1, 'u');
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	DfuJobOptions options = {.confirm = TRUE, .max_attempts = DFU_JOB_MAX_ATTEMPTS + 1};
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	assert_options_refused(f, &options, "max-attempts is 101, more than the 100 allowed");
+	options.max_attempts = G_MAXUINT32;
+	assert_options_refused(f, &options, "max-attempts is 4294967295");
+	options.max_attempts = 0;
+	options.name = long_name;
+	assert_options_refused(f, &options, "source-name has 256 bytes, more than the 255 allowed");
+	options.name = "caf\xc3";
+	assert_options_refused(f, &options, "source-name is not valid UTF-8");
+	options.name = "app.bin\n[FAKE] job succeeded";
+	assert_options_refused(f, &options, "source-name contains a control character");
+	options.name = NULL;
+	options.expected_sha256 = long_digest;
+	assert_options_refused(f, &options, "not 1048576 characters");
+	options.expected_sha256 = NULL;
+	fixture_new_fetcher(f);
+	g_assert_null(dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", long_url, NULL, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+
+	/* the bounds themselves are allowed */
+	options.max_attempts = DFU_JOB_MAX_ATTEMPTS;
+	options.name = longest_name;
+	fd = memfd_with("image");
+	g_clear_error(&error);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &options, &error);
+	close(fd);
+	g_assert_no_error(error);
+	g_assert_cmpstr(dfu_job_get_source(job), ==, longest_name);
+	WAIT_UNTIL(f->finished->len == 1);
+}
+
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
 int
@@ -1127,6 +1187,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/expiry", test_manager_expiry);
 	ADD("/core/manager/expiry-age", test_manager_expiry_age);
 	ADD("/core/manager/import", test_manager_import);
+	ADD("/core/manager/option-bounds", test_manager_option_bounds);
 	ADD("/core/manager/import-unreadable", test_manager_import_unreadable);
 	ADD("/core/manager/import-storage-error", test_manager_import_storage_error);
 	ADD("/core/manager/url-refused", test_manager_url_refused);
