@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "dfu-bundle-import.h"
 #include "dfu-error.h"
 #include "dfuctl-args.h"
 #include "dfuctl-bus.h"
@@ -45,15 +49,64 @@ on_interrupt(int signo)
 }
 
 static int
+bundle_error(GError **error, const char *file, int errsv)
+{
+	g_set_error(error, DFU_ERROR, errsv == ENOENT ? DFU_STATUS_NOT_FOUND : DFU_STATUS_BUNDLE_UNREADABLE,
+	            "%s: %s", file, g_strerror(errsv));
+	return -1;
+}
+
+/*
+ * The daemon takes only files whose size is known and cannot change: what
+ * comes through a pipe (stdin, <(...)) is read here into a sealed memfd.
+ * Closes src.
+ */
+static int
+bundle_to_memfd(int src, const char *file, GError **error)
+{
+	g_autofree guint8 *buf = g_malloc(64 * 1024);
+	int memfd = memfd_create("dfuctl-bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	guint64 total = 0;
+	ssize_t n;
+
+	if (memfd < 0) {
+		close(src);
+		return bundle_error(error, file, errno);
+	}
+	while ((n = read(src, buf, 64 * 1024)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && total + (guint64)n > DFU_BUNDLE_IMPORT_MAX_SIZE) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "%s: larger than %u MiB",
+			            file, DFU_BUNDLE_IMPORT_MAX_SIZE / (1024 * 1024));
+			break;
+		}
+		if (n < 0 || write(memfd, buf, (size_t)n) != n) {
+			bundle_error(error, file, errno);
+			break;
+		}
+		total += (guint64)n;
+	}
+	close(src);
+	if (n == 0 &&
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+		return memfd;
+	if (n == 0)
+		bundle_error(error, file, errno);
+	close(memfd);
+	return -1;
+}
+
+static int
 open_bundle(const char *file, GError **error)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int saved_errno = errno;
+	struct stat st;
 
 	if (fd < 0)
-		g_set_error(error, DFU_ERROR,
-		            saved_errno == ENOENT ? DFU_STATUS_NOT_FOUND : DFU_STATUS_BUNDLE_UNREADABLE,
-		            "%s: %s", file, g_strerror(saved_errno));
+		return bundle_error(error, file, errno);
+	if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return bundle_to_memfd(fd, file, error);
 	return fd;
 }
 

@@ -9,15 +9,25 @@ G_BEGIN_DECLS
 #define DFU_BUNDLE_IMPORT_MAX_SIZE (256u * 1024 * 1024)
 
 /*
+ * Whether fd may be imported: a regular file open for reading, or a memfd
+ * sealed against writing, shrinking and growing, neither empty nor over
+ * DFU_BUNDLE_IMPORT_MAX_SIZE. Pipes, sockets, devices and the like are
+ * refused because a read from them may never end. size (optional) gets the
+ * size. Error: BUNDLE_UNREADABLE, saying what the descriptor is.
+ */
+gboolean dfu_bundle_import_check_fd(int fd, guint64 *size, GError **error);
+
+/*
  * Copies the file behind fd (borrowed: it is duplicated) into
- * <cache_dir>/bundles/<sha256>.bundle in a worker thread. Reading starts at
- * offset 0 when fd is seekable. An identical bundle already in the cache is
- * reused. Errors: BUNDLE_UNREADABLE for the source, STORAGE_ERROR for the
- * cache (the temporary file is removed), CANCELLED.
+ * <cache_dir>/bundles/<sha256>.bundle in a worker thread, reading from
+ * offset 0 no more than the size fd had when this was called. An identical
+ * bundle already in the cache is reused. Errors: BUNDLE_UNREADABLE for the
+ * source (dfu_bundle_import_check_fd), STORAGE_ERROR for the cache,
+ * CANCELLED; the temporary copy is removed on every error.
  */
 void dfu_bundle_import_async(const char *cache_dir, int fd, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
-/* the path of the cached bundle */
+/* the path of the cached bundle; must be called in the thread that trims the cache */
 char *dfu_bundle_import_finish(GAsyncResult *result, GError **error);
 
 /* the folder that holds the cached bundles */

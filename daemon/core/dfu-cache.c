@@ -22,7 +22,6 @@ struct _DfuCache {
 	char *index_path;
 	GKeyFile *index; /* one group per URL, named by the URL's SHA-256 */
 	guint64 max_bytes;
-	guint imports;
 };
 
 typedef struct {
@@ -30,6 +29,30 @@ typedef struct {
 	guint64 size;
 	gint64 used; /* mtime, nanoseconds */
 } CachedBundle;
+
+static void
+cache_delete(const char *path)
+{
+	if (g_unlink(path) != 0 && errno != ENOENT)
+		g_warning("cannot delete cache file %s: %s", path, g_strerror(errno));
+}
+
+/* copies that an import left when the daemon stopped under it; none can be running yet */
+static void
+cache_delete_leftovers(DfuCache *cache)
+{
+	g_autoptr(GDir) dir = g_dir_open(cache->bundle_dir, 0, NULL);
+	const char *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *path = g_build_filename(cache->bundle_dir, name, NULL);
+
+		if (!g_str_has_prefix(name, ".import-"))
+			continue;
+		g_info("deleting leftover cache file %s", path);
+		cache_delete(path);
+	}
+}
 
 DfuCache *
 dfu_cache_new(const char *cache_dir, guint64 max_bytes)
@@ -45,6 +68,7 @@ dfu_cache_new(const char *cache_dir, guint64 max_bytes)
 	if (!g_key_file_load_from_file(cache->index, cache->index_path, G_KEY_FILE_NONE, &error) &&
 	    !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 		g_info("ignoring the URL index %s: %s", cache->index_path, error->message);
+	cache_delete_leftovers(cache);
 	return cache;
 }
 
@@ -190,26 +214,6 @@ dfu_cache_store_signature(DfuCache *cache, guint64 job_id, GBytes *signature, GE
 	return g_steal_pointer(&path);
 }
 
-void
-dfu_cache_import_begin(DfuCache *cache)
-{
-	cache->imports++;
-}
-
-void
-dfu_cache_import_end(DfuCache *cache)
-{
-	g_return_if_fail(cache->imports > 0);
-	cache->imports--;
-}
-
-static void
-cache_delete(const char *path)
-{
-	if (g_unlink(path) != 0 && errno != ENOENT)
-		g_warning("cannot delete cache file %s: %s", path, g_strerror(errno));
-}
-
 static void
 cached_bundle_clear(CachedBundle *b)
 {
@@ -227,7 +231,7 @@ cached_bundle_compare(gconstpointer a, gconstpointer b)
 	return strcmp(ba->path, bb->path);
 }
 
-/* the bundles in the cache; leftover temporary files are deleted on the way */
+/* the bundles in the cache; imports in progress are not among them */
 static GArray *
 cache_scan(DfuCache *cache)
 {
@@ -241,11 +245,6 @@ cache_scan(DfuCache *cache)
 		struct stat st;
 		CachedBundle b;
 
-		if (g_str_has_prefix(name, ".import-")) {
-			g_info("deleting leftover cache file %s", path);
-			cache_delete(path);
-			continue;
-		}
 		if (!g_str_has_suffix(name, BUNDLE_SUFFIX) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		b.path = g_steal_pointer(&path);
@@ -280,12 +279,9 @@ cache_prune_index(DfuCache *cache)
 void
 dfu_cache_trim(DfuCache *cache, GHashTable *keep)
 {
-	g_autoptr(GArray) bundles = NULL;
+	g_autoptr(GArray) bundles = cache_scan(cache);
 	guint64 total = 0;
 
-	if (cache->imports > 0)
-		return;
-	bundles = cache_scan(cache);
 	for (guint i = 0; i < bundles->len; i++)
 		total += g_array_index(bundles, CachedBundle, i).size;
 	g_array_sort(bundles, cached_bundle_compare);

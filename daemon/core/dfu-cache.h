@@ -35,14 +35,11 @@ char *dfu_cache_store_signature(DfuCache *cache, guint64 job_id, GBytes *signatu
 /* the folder where signatures are downloaded before they become a job's */
 char *dfu_cache_signature_fetch_dir(DfuCache *cache);
 
-/* an import may be about to hand out a cached bundle: trimming waits until none runs */
-void dfu_cache_import_begin(DfuCache *cache);
-void dfu_cache_import_end(DfuCache *cache);
-
 /*
  * While the bundles take more than max_bytes, deletes the least recently
  * used one whose path is not in keep (a set of paths that live jobs hold).
- * Also drops leftover temporary files. Does nothing while an import runs.
+ * Imports in progress are left alone and never delay it. Leftover copies of
+ * imports that a stop interrupted are deleted by dfu_cache_new().
  */
 void dfu_cache_trim(DfuCache *cache, GHashTable *keep);
 

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "dfu-config.h"
 #include "dfu-error.h"
+#include "dfu-job.h"
 #include "dfu-target.h"
 
 #define DEVICE_GROUP_PREFIX "Device "
@@ -30,6 +31,7 @@ typedef struct {
 	gsize offset;
 	const char *default_text; /* parsed like a value from the file; NULL: unset */
 	guint min;                /* in the stored unit, for numbers */
+	guint max;                /* for counts; 0: no bound below G_MAXUINT */
 	const char *const *choices;
 } ConfigKey;
 
@@ -39,7 +41,7 @@ static const char *const signature_policies[] = {"off", "optional", "required", 
 
 static const ConfigKey config_keys[] = {
         {"daemon", "MaxParallelJobs", CONFIG_UINT, OFF(max_parallel_jobs), "4", 1},
-        {"daemon", "MaxAttempts", CONFIG_UINT, OFF(max_attempts), "3", 1},
+        {"daemon", "MaxAttempts", CONFIG_UINT, OFF(max_attempts), "3", 1, DFU_JOB_MAX_ATTEMPTS},
         {"daemon", "RetryDelaySec", CONFIG_MILLIS, OFF(retry_delay_ms), "2", 0},
         {"daemon", "KeepFinishedSec", CONFIG_SECONDS, OFF(keep_finished_sec), "86400", 0},
         {"daemon", "MaxFinishedJobs", CONFIG_UINT, OFF(max_finished_jobs), "100", 0},
@@ -59,7 +61,7 @@ static const ConfigKey config_keys[] = {
         {"http", "LowSpeedLimit", CONFIG_UINT, OFF(http_low_speed_limit), "100", 0},
         {"http", "LowSpeedTimeSec", CONFIG_MILLIS, OFF(http_low_speed_time_ms), "60", 1},
         {"cache", "MaxSize", CONFIG_SIZE, OFF(cache_max_bytes), "512M", 0},
-        {"verify", "Signature", CONFIG_CHOICE, OFF(signature_policy), "optional", 0, signature_policies},
+        {"verify", "Signature", CONFIG_CHOICE, OFF(signature_policy), "optional", 0, 0, signature_policies},
         {"verify", "KeyDirectory", CONFIG_STRING, OFF(key_dir), DFUD_SYSCONFDIR "/keys"},
         {"ble", "DefaultAdapter", CONFIG_STRING, OFF(ble_adapter), "hci0"},
         {"ble", "MaxConnectionsPerAdapter", CONFIG_UINT, OFF(ble_max_connections), "4", 1},
@@ -204,7 +206,8 @@ config_set_value(DfuConfig *config, const ConfigKey *key, const char *text)
 
 	switch (key->type) {
 	case CONFIG_UINT:
-		if (!g_ascii_string_to_unsigned(text, 10, key->min, G_MAXUINT, &count, NULL))
+		if (!g_ascii_string_to_unsigned(text, 10, key->min, key->max != 0 ? key->max : G_MAXUINT,
+		                                &count, NULL))
 			return FALSE;
 		*(guint *)field = (guint)count;
 		return TRUE;
@@ -299,7 +302,9 @@ config_load_main(DfuConfig *config, GKeyFile *keyfile, const char *path, GError 
 			text = g_key_file_get_value(keyfile, groups[g], keys[k], NULL);
 			if (text == NULL || !config_set_value(config, key, g_strstrip(text))) {
 				g_autofree char *choices =
-				        key->choices != NULL ? g_strjoinv(", ", (char **)key->choices) : NULL;
+				        key->choices != NULL ? g_strjoinv(", ", (char **)key->choices)
+				        : key->max != 0      ? g_strdup_printf("%u to %u", key->min, key->max)
+				                             : NULL;
 				g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 				            "%s: [%s] %s='%s' is not a valid %s%s%s", path, groups[g],
 				            keys[k], text != NULL ? text : "", config_type_names[key->type],

@@ -40,13 +40,19 @@ typedef enum {
 	DFU_JOB_CHANGED_RECORD = 1 << 6, /* bookkeeping that is persisted but not on D-Bus */
 } DfuJobChanged;
 
+/* upper bounds of the Submit options: no job holds its device's queue for ever, and every
+ * reader of Source is spared a huge name */
+#define DFU_JOB_MAX_ATTEMPTS 100
+#define DFU_JOB_SOURCE_NAME_MAX 255 /* bytes of UTF-8 */
+#define DFU_JOB_URL_MAX 4096        /* bytes */
+
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
 typedef struct {
 	gboolean confirm;         /* "confirm" b, default TRUE: FALSE stops at staged */
 	gboolean force;           /* "force" b: upload even when the device already runs the image */
 	gboolean allow_downgrade; /* "allow-downgrade" b */
-	guint max_attempts;       /* "max-attempts" u, 0 = configured default */
-	gchar *name;              /* "source-name" s: shown as Source, e.g. the file name */
+	guint max_attempts;       /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
+	gchar *name;              /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
 	gchar *expected_sha256;   /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
 	gchar *signature_url;     /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
 	GBytes *signature;        /* "signature" ay: a detached signature, kept as the job's signature file */

@@ -730,7 +730,6 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 
 	if (self == NULL)
 		return;
-	dfu_cache_import_end(self->cache);
 	entry = manager_lookup_entry(self, ctx->id);
 	if (entry != NULL)
 		g_clear_object(&entry->import_cancellable);
@@ -759,7 +758,6 @@ static void
 manager_start_import(DfuManager *self, ManagerEntry *entry, int fd)
 {
 	entry->import_cancellable = g_cancellable_new();
-	dfu_cache_import_begin(self->cache);
 	dfu_bundle_import_async(self->config->cache_dir, fd, entry->import_cancellable,
 	                        manager_import_done_cb, callback_ctx_new(self, dfu_job_get_id(entry->job)));
 }
@@ -967,9 +965,60 @@ check_sha256(const char *value, GError **error)
 		len++;
 	if (len == SHA256_HEX_LEN && value[len] == '\0')
 		return TRUE;
-	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-	            "expected-sha256 must be 64 hexadecimal digits, not '%s'", value);
+	/* a long value is not echoed back */
+	if (strlen(value) > SHA256_HEX_LEN)
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "expected-sha256 must be 64 hexadecimal digits, not %zu characters",
+		            strlen(value));
+	else
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "expected-sha256 must be 64 hexadecimal digits, not '%s'", value);
 	return FALSE;
+}
+
+static gboolean
+check_source_name(const char *name, GError **error)
+{
+	if (name == NULL)
+		return TRUE;
+	if (strlen(name) > DFU_JOB_SOURCE_NAME_MAX) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "source-name has %zu bytes, more than the %u allowed", strlen(name),
+		            DFU_JOB_SOURCE_NAME_MAX);
+		return FALSE;
+	}
+	if (!g_utf8_validate(name, -1, NULL)) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "source-name is not valid UTF-8");
+		return FALSE;
+	}
+	for (const char *p = name; *p != '\0'; p = g_utf8_next_char(p)) {
+		if (g_unichar_iscntrl(g_utf8_get_char(p))) {
+			g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+			                    "source-name contains a control character");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* the options that a caller could make large enough to burden the queue or every reader */
+static gboolean
+check_bounds(const DfuJobOptions *options, GError **error)
+{
+	if (options->max_attempts > DFU_JOB_MAX_ATTEMPTS) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "max-attempts is %u, more than the %u allowed", options->max_attempts,
+		            DFU_JOB_MAX_ATTEMPTS);
+		return FALSE;
+	}
+	if (options->signature_url != NULL && strlen(options->signature_url) > DFU_JOB_URL_MAX) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "signature-url has %zu bytes, more than the %u allowed",
+		            strlen(options->signature_url), DFU_JOB_URL_MAX);
+		return FALSE;
+	}
+	return check_source_name(options->name, error);
 }
 
 static gboolean
@@ -991,6 +1040,12 @@ manager_check_url(DfuManager *self, const char *url, GError **error)
 	if (self->fetcher == NULL) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
 		                    "this daemon does not fetch bundles from a URL");
+		return FALSE;
+	}
+	/* the URL is the job's Source unless it is named: as bounded as a name */
+	if (url != NULL && strlen(url) > DFU_JOB_URL_MAX) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "the URL has %zu bytes, more than the %u allowed", strlen(url), DFU_JOB_URL_MAX);
 		return FALSE;
 	}
 	if (g_strcmp0(scheme, "https") == 0 ||
@@ -1034,7 +1089,8 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 		return NULL;
 	if (options == NULL)
 		options = &no_options;
-	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error))
+	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
+	    !check_bounds(options, error))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
@@ -1084,6 +1140,9 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 		                    "no bundle file descriptor");
 		return NULL;
 	}
+	/* a descriptor that may never reach its end is refused before it becomes a job */
+	if (!dfu_bundle_import_check_fd(fd, NULL, error))
+		return NULL;
 	entry = manager_add_job(self, target, NULL, options, error);
 	if (entry == NULL)
 		return NULL;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -190,17 +194,66 @@ configure_tty(SerialTransport *self, GError **error)
 	return TRUE;
 }
 
+static int
+open_failed(const char *path, int errsv, GError **error)
+{
+	g_set_error(error, DFU_ERROR, errsv == ENOENT ? DFU_STATUS_LINK_NOT_FOUND : DFU_STATUS_CONNECT_FAILED,
+	            "%s: %s", path, g_strerror(errsv));
+	return -1;
+}
+
+static int
+not_serial(const char *path, const char *why, GError **error)
+{
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s is not a serial device (%s)", path,
+	            why);
+	return -1;
+}
+
+int
+dfu_serial_open_device(const char *path, GError **error)
+{
+	g_autofree char *real = NULL;
+	g_autofree char *reopen = NULL;
+	struct stat st;
+	int path_fd;
+	int fd;
+
+	/* the caller names the path and the daemon may be privileged: nothing is opened for
+	 * reading or writing until it is known to be a device node, and then a terminal */
+	real = realpath(path, NULL);
+	if (real == NULL)
+		return open_failed(path, errno, error);
+	if (!g_str_has_prefix(real, "/dev/")) {
+		g_autofree char *why = g_strdup_printf("%s is outside /dev", real);
+		return not_serial(path, why, error);
+	}
+	path_fd = open(real, O_PATH | O_CLOEXEC);
+	if (path_fd < 0)
+		return open_failed(path, errno, error);
+	if (fstat(path_fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+		close(path_fd);
+		return not_serial(path, "not a character device", error);
+	}
+	/* through the descriptor, so that the node checked is the node opened */
+	reopen = g_strdup_printf("/proc/self/fd/%d", path_fd);
+	fd = open(reopen, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	close(path_fd);
+	if (fd < 0)
+		return open_failed(path, errno, error);
+	if (!isatty(fd)) {
+		close(fd);
+		return not_serial(path, "not a terminal", error);
+	}
+	return fd;
+}
+
 static gboolean
 serial_open_now(SerialTransport *self, GError **error)
 {
-	self->fd = open(self->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (self->fd < 0) {
-		int saved = errno;
-		g_set_error(error, DFU_ERROR,
-		            saved == ENOENT ? DFU_STATUS_LINK_NOT_FOUND : DFU_STATUS_CONNECT_FAILED, "%s: %s",
-		            self->path, g_strerror(saved));
+	self->fd = dfu_serial_open_device(self->path, error);
+	if (self->fd < 0)
 		return FALSE;
-	}
 	/* other openers get EBUSY while we hold the line */
 	if (ioctl(self->fd, TIOCEXCL) < 0 && errno != ENOTTY)
 		g_debug("%s: TIOCEXCL: %s", self->path, g_strerror(errno));

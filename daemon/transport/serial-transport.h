@@ -11,6 +11,14 @@ G_BEGIN_DECLS
  * interleaves frames on the line.
  */
 DfuTransport *dfu_serial_transport_new(const char *path, guint baud);
+/*
+ * Opens a serial device read-write, non-blocking, never as the controlling
+ * terminal. Symbolic links (/dev/serial/by-id/...) are followed, but the
+ * device itself must be a character device below /dev and a terminal.
+ * Errors: LINK_NOT_FOUND when it does not exist, INVALID_ARGUMENT when it
+ * is not a serial device, CONNECT_FAILED when it cannot be opened.
+ */
+int dfu_serial_open_device(const char *path, GError **error);
 /* the termios speed constant for a baud rate, 0 when the rate is not supported */
 guint dfu_serial_speed_from_baud(guint baud);
 

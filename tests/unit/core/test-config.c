@@ -159,6 +159,9 @@ test_config_refused(Fixture *f, gconstpointer data)
 	assert_config_refused(f, "[deamon]\nMaxParallelJobs=2\n", "unknown group [deamon]");
 	assert_config_refused(f, "[daemon]\nMaxParallelJobs=0\n", "MaxParallelJobs");
 	assert_config_refused(f, "[daemon]\nMaxAttempts=many\n", "MaxAttempts");
+	assert_config_refused(f, "[daemon]\nMaxAttempts=101\n",
+	                      "MaxAttempts='101' is not a valid count: 1 to 100");
+	assert_config_refused(f, "[daemon]\nMaxAttempts=4294967295\n", "1 to 100");
 	assert_config_refused(f, "[daemon]\nRetryDelaySec=-1\n", "RetryDelaySec");
 	assert_config_refused(f, "[smp]\nResponseTimeoutSec=nan\n", "ResponseTimeoutSec");
 	assert_config_refused(f, "[smp]\nResponseTimeoutSec=1e12\n", "ResponseTimeoutSec");

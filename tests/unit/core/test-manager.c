@@ -283,10 +283,11 @@ timeout_cb(gpointer user_data)
 static int
 memfd_with(const char *contents)
 {
-	int fd = memfd_create("bundle", MFD_CLOEXEC);
+	int fd = memfd_create("bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(write(fd, contents, strlen(contents)), ==, (ssize_t)strlen(contents));
+	g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), ==, 0);
 	return fd;
 }
 
@@ -356,14 +357,16 @@ test_manager_bad_submit(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DfuJob) job = NULL;
+	int fd = memfd_with("image");
 
 	fixture_new_manager(f, script_success);
-	job = dfu_manager_submit_fd(f->manager, "serial:/dev/x?bad=1", 0, NULL, &error);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/x?bad=1", fd, NULL, &error);
 	g_assert_null(job);
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
 	g_assert_nonnull(strstr(error->message, "'bad'"));
 	g_clear_error(&error);
-	job = dfu_manager_submit_fd(f->manager, "kitchen", 0, NULL, &error);
+	job = dfu_manager_submit_fd(f->manager, "kitchen", fd, NULL, &error);
+	close(fd);
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
 	g_assert_nonnull(strstr(error->message, "'kitchen'"));
 	g_clear_error(&error);
@@ -602,19 +605,26 @@ test_manager_cancel_while_importing(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DfuJob) job = NULL;
-	int fds[2];
+	g_autofree char *file = g_build_filename(f->dir, "large.bin", NULL);
+	g_autofree char *bundles = NULL;
+	g_autoptr(GDir) dir = NULL;
+	int fd;
 
 	fixture_new_manager(f, script_success);
-	/* a pipe with no writer yet keeps the import reading */
-	g_assert_cmpint(pipe(fds), ==, 0);
-	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fds[0], NULL, &error);
-	close(fds[0]);
+	/* large enough to be still copying when the cancel comes */
+	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	g_assert_cmpint(ftruncate(fd, DFU_BUNDLE_IMPORT_MAX_SIZE), ==, 0);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, NULL, &error);
+	close(fd);
 	g_assert_no_error(error);
 	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(job), &error));
 	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_CANCELLED);
-	close(fds[1]);
 	drain_main_context();
 	g_assert_cmpuint(f->runner.started, ==, 0);
+	/* the partial copy is gone */
+	bundles = dfu_bundle_import_dir(f->config->cache_dir);
+	dir = g_dir_open(bundles, 0, NULL);
+	g_assert_true(dir == NULL || g_dir_read_name(dir) == NULL);
 }
 
 static char *
@@ -751,10 +761,8 @@ static void
 test_manager_import(Fixture *f, gconstpointer data)
 {
 	g_autoptr(DfuJob) from_memfd = NULL;
-	g_autoptr(DfuJob) from_pipe = NULL;
 	g_autoptr(DfuJob) from_file = NULL;
 	g_autofree char *file = g_build_filename(f->dir, "bundle.bin", NULL);
-	int fds[2];
 	int fd;
 
 	fixture_new_manager(f, script_success);
@@ -763,60 +771,48 @@ test_manager_import(Fixture *f, gconstpointer data)
 	from_memfd = submit_fd(f, fd);
 	close(fd);
 
-	g_assert_cmpint(pipe(fds), ==, 0);
-	g_assert_cmpint(write(fds[1], "pipe bundle", 11), ==, 11);
-	close(fds[1]);
-	from_pipe = submit_fd(f, fds[0]);
-	close(fds[0]);
-
 	g_assert_true(g_file_set_contents(file, "file bundle", -1, NULL));
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	g_assert_cmpint(lseek(fd, 5, SEEK_SET), ==, 5);
 	from_file = submit_fd(f, fd);
 	close(fd);
 
-	WAIT_UNTIL(f->finished->len == 3);
+	WAIT_UNTIL(f->finished->len == 2);
 	assert_bundle(from_memfd, "memfd bundle");
-	assert_bundle(from_pipe, "pipe bundle");
 	assert_bundle(from_file, "file bundle");
+}
+
+/* refused with BUNDLE_UNREADABLE at Submit, before any job exists; closes fd */
+static void
+assert_submit_refused(Fixture *f, int fd, const char *what)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, NULL, &error);
+
+	close(fd);
+	g_assert_null(job);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE);
+	g_assert_nonnull(strstr(error->message, what));
 }
 
 static void
 test_manager_import_unreadable(Fixture *f, gconstpointer data)
 {
-	g_autoptr(DfuJob) from_dir = NULL;
-	g_autoptr(DfuJob) write_only = NULL;
-	g_autoptr(DfuJob) empty = NULL;
 	g_autofree char *file = g_build_filename(f->dir, "empty.bin", NULL);
-	g_autofree char *bundles = NULL;
-	g_autoptr(GDir) dir = NULL;
-	int fd;
+	int fds[2];
 
 	fixture_new_manager(f, script_success);
-	fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	from_dir = submit_fd(f, fd);
-	close(fd);
+	assert_submit_refused(f, open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "a directory");
 	g_assert_true(g_file_set_contents(file, "", -1, NULL));
-	fd = open(file, O_WRONLY | O_CLOEXEC);
-	write_only = submit_fd(f, fd);
-	close(fd);
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	empty = submit_fd(f, fd);
-	close(fd);
-
-	WAIT_UNTIL(f->finished->len == 3);
-	g_assert_cmpuint(f->runner.started, ==, 0);
-	for (guint i = 0; i < f->finished->len; i++) {
-		DfuJob *job = g_ptr_array_index(f->finished, i);
-		g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_FAILED);
-		g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_BUNDLE_UNREADABLE);
-		g_assert_null(dfu_job_get_bundle_path(job));
-	}
-	g_assert_nonnull(strstr(dfu_job_get_message(empty), "empty"));
-	/* no temporary file is left behind */
-	bundles = dfu_bundle_import_dir(f->config->cache_dir);
-	dir = g_dir_open(bundles, 0, NULL);
-	g_assert_true(dir == NULL || g_dir_read_name(dir) == NULL);
+	assert_submit_refused(f, open(file, O_WRONLY | O_CLOEXEC), "not open for reading");
+	assert_submit_refused(f, open(file, O_RDONLY | O_CLOEXEC), "empty");
+	/* a pipe whose writer never closes would keep an import reading forever */
+	g_assert_cmpint(pipe(fds), ==, 0);
+	assert_submit_refused(f, fds[0], "a pipe");
+	close(fds[1]);
+	drain_main_context();
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+	g_assert_cmpuint(f->finished->len, ==, 0);
 }
 
 static void
@@ -1253,6 +1249,66 @@ test_manager_true_outcome(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(dfu_job_get_status_code(untouched), ==, DFU_STATUS_UP_TO_DATE);
 }
 
+/* refused with INVALID_ARGUMENT and a message containing words, before any job exists */
+static void
+assert_options_refused(Fixture *f, const DfuJobOptions *options, const char *words)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	int fd = memfd_with("image");
+
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, options, &error);
+	close(fd);
+	g_assert_null(job);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	if (strstr(error->message, words) == NULL)
+		g_error("'%s' does not say '%s'", error->message, words);
+}
+
+static void
+test_manager_option_bounds(Fixture *f, gconstpointer data)
+{
+	g_autofree char *long_name = g_strnfill(DFU_JOB_SOURCE_NAME_MAX + 1, 'n');
+	g_autofree char *longest_name = g_strnfill(DFU_JOB_SOURCE_NAME_MAX, 'n');
+	g_autofree char *long_digest = g_strnfill(1024 * 1024, 'a');
+	g_autofree char *long_url = g_strnfill(DFU_JOB_URL_MAX + 1, 'u');
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	DfuJobOptions options = {.confirm = TRUE, .max_attempts = DFU_JOB_MAX_ATTEMPTS + 1};
+	int fd;
+
+	fixture_new_manager(f, script_success);
+	assert_options_refused(f, &options, "max-attempts is 101, more than the 100 allowed");
+	options.max_attempts = G_MAXUINT32;
+	assert_options_refused(f, &options, "max-attempts is 4294967295");
+	options.max_attempts = 0;
+	options.name = long_name;
+	assert_options_refused(f, &options, "source-name has 256 bytes, more than the 255 allowed");
+	options.name = "caf\xc3";
+	assert_options_refused(f, &options, "source-name is not valid UTF-8");
+	options.name = "app.bin\n[FAKE] job succeeded";
+	assert_options_refused(f, &options, "source-name contains a control character");
+	options.name = NULL;
+	options.expected_sha256 = long_digest;
+	assert_options_refused(f, &options, "not 1048576 characters");
+	options.expected_sha256 = NULL;
+	fixture_new_fetcher(f);
+	g_assert_null(dfu_manager_submit_url(f->manager, "serial:/dev/ttyA", long_url, NULL, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(dfu_manager_get_queue_length(f->manager), ==, 0);
+
+	/* the bounds themselves are allowed */
+	options.max_attempts = DFU_JOB_MAX_ATTEMPTS;
+	options.name = longest_name;
+	fd = memfd_with("image");
+	g_clear_error(&error);
+	job = dfu_manager_submit_fd(f->manager, "serial:/dev/ttyA", fd, &options, &error);
+	close(fd);
+	g_assert_no_error(error);
+	g_assert_cmpstr(dfu_job_get_source(job), ==, longest_name);
+	WAIT_UNTIL(f->finished->len == 1);
+}
+
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
 int
@@ -1281,6 +1337,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/expiry", test_manager_expiry);
 	ADD("/core/manager/expiry-age", test_manager_expiry_age);
 	ADD("/core/manager/import", test_manager_import);
+	ADD("/core/manager/option-bounds", test_manager_option_bounds);
 	ADD("/core/manager/import-unreadable", test_manager_import_unreadable);
 	ADD("/core/manager/import-storage-error", test_manager_import_storage_error);
 	ADD("/core/manager/url-refused", test_manager_url_refused);
