@@ -20,5 +20,9 @@ void dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly);
 /* how many of the job's attempts ended with the daemon's death */
 guint dfu_job_get_crashes(DfuJob *self);
 void dfu_job_set_crashes(DfuJob *self, guint crashes);
+/* the most telling failure among the job's attempts so far, which its final result names */
+guint dfu_job_get_cause_code(DfuJob *self);
+const char *dfu_job_get_cause_message(DfuJob *self);
+void dfu_job_set_cause(DfuJob *self, guint code, const char *message);
 
 G_END_DECLS

@@ -42,6 +42,8 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
+	guint cause_code;
+	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
 	gint64 created;
 	gint64 started;
@@ -159,6 +161,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
 	g_array_unref(self->samples);
 	G_OBJECT_CLASS(dfu_job_parent_class)->finalize(object);
@@ -409,6 +412,30 @@ dfu_job_set_crashes(DfuJob *self, guint crashes)
 	if (self->crashes == crashes)
 		return;
 	self->crashes = crashes;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+guint
+dfu_job_get_cause_code(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_STATUS_NONE);
+	return self->cause_code;
+}
+
+const char *
+dfu_job_get_cause_message(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->cause_message != NULL ? self->cause_message : "";
+}
+
+void
+dfu_job_set_cause(DfuJob *self, guint code, const char *message)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	self->cause_code = code;
+	g_free(self->cause_message);
+	self->cause_message = g_strdup(message);
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -695,6 +722,12 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_boolean_value(builder, self->stopped_cleanly);
 	json_builder_set_member_name(builder, "crashes");
 	json_builder_add_int_value(builder, self->crashes);
+	if (self->cause_code != DFU_STATUS_NONE) {
+		json_builder_set_member_name(builder, "cause-code");
+		json_builder_add_int_value(builder, self->cause_code);
+		json_builder_set_member_name(builder, "cause-message");
+		json_builder_add_string_value(builder, dfu_job_get_cause_message(self));
+	}
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
 
@@ -969,6 +1002,8 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_bool(obj, "device-changed", &job->device_changed, error) ||
 	    !json_read_bool(obj, "stopped-cleanly", &job->stopped_cleanly, error) ||
 	    !json_read_uint(obj, "crashes", &job->crashes, error) ||
+	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
+	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||

@@ -382,6 +382,27 @@ manager_link_full(DfuManager *self, DfuJob *job, char **link_key)
 }
 
 /*
+ * When retries run out, the job names the most telling of its attempts'
+ * causes: a device that never came back after its reset stays that, though a
+ * later attempt only timed out on it. Later entries tell more.
+ */
+static const guint telling_order[] = {
+        DFU_STATUS_RESPONSE_TIMEOUT, DFU_STATUS_LINK_NOT_FOUND,   DFU_STATUS_CONNECT_FAILED,
+        DFU_STATUS_LINK_LOST,        DFU_STATUS_FETCH_FAILED,     DFU_STATUS_DEVICE_BUSY,
+        DFU_STATUS_PROTOCOL_ERROR,   DFU_STATUS_UPLOAD_CORRUPTED, DFU_STATUS_DEVICE_NOT_BACK,
+};
+
+static guint
+telling_rank(guint code)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(telling_order); i++) {
+		if (telling_order[i] == code)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
  * A device that already runs the image is up to date only when no attempt of
  * this job put it there: an earlier attempt that marked it for test, cut short
  * by a lost link or the daemon's death, still installed it.
@@ -434,6 +455,9 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	}
 
 	attempt = dfu_job_get_attempt(job);
+	if (dfu_status_is_recoverable(code) &&
+	    telling_rank(code) >= telling_rank(dfu_job_get_cause_code(job)))
+		dfu_job_set_cause(job, code, message);
 	if (dfu_status_is_recoverable(code) && attempt < entry_max_attempts(self, entry)) {
 		guint delay_ms = dfu_retry_delay_ms(self->config->retry_delay_ms, attempt);
 
@@ -444,6 +468,11 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
 		entry_end(entry);
 		entry->retry_id = g_timeout_add(delay_ms, entry_retry_cb, entry);
+	} else if (dfu_status_is_recoverable(code) && dfu_job_get_cause_code(job) != code) {
+		g_autofree char *told =
+		        g_strdup_printf("%s (the last attempt: %s: %s)", dfu_job_get_cause_message(job),
+		                        dfu_status_to_name(code), message != NULL ? message : "");
+		manager_finish(self, entry, dfu_job_get_cause_code(job), told, NULL);
 	} else {
 		manager_finish(self, entry, code, message, dev_error);
 	}

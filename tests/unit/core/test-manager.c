@@ -1218,6 +1218,27 @@ test_manager_crash_suspects_alone(Fixture *f, gconstpointer data)
 	WAIT_UNTIL(dfu_job_is_finished(c));
 }
 
+static guint
+script_not_back_then_silent(DfuJob *job, guint attempt)
+{
+	return attempt == 1 ? DFU_STATUS_DEVICE_NOT_BACK : DFU_STATUS_RESPONSE_TIMEOUT;
+}
+
+/* the final code is the most telling cause across the attempts, not the last one */
+static void
+test_manager_telling_cause(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = NULL;
+
+	fixture_new_manager(f, script_not_back_then_silent);
+	job = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(dfu_job_is_finished(job));
+	g_assert_cmpuint(dfu_job_get_attempt(job), ==, 3);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_DEVICE_NOT_BACK);
+	g_assert_nonnull(strstr(dfu_job_get_message(job), "scripted device-not-back"));
+	g_assert_nonnull(strstr(dfu_job_get_message(job), "the last attempt: response-timeout"));
+}
+
 /* the first attempt marks the image for test and loses the link; the retry finds it running */
 static guint
 script_installed_then_lost(DfuJob *job, guint attempt)
@@ -1334,6 +1355,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/crash-loop", test_manager_crash_loop);
 	ADD("/core/manager/crash-suspects-alone", test_manager_crash_suspects_alone);
 	ADD("/core/manager/true-outcome", test_manager_true_outcome);
+	ADD("/core/manager/telling-cause", test_manager_telling_cause);
 	ADD("/core/manager/expiry", test_manager_expiry);
 	ADD("/core/manager/expiry-age", test_manager_expiry_age);
 	ADD("/core/manager/import", test_manager_import);
