@@ -148,7 +148,7 @@ image_file_id() {
 # status of the dfuctl that followed the job, if one did. The device is
 # simulator "dev", updated from OLD_IMAGE to NEW_IMAGE ("version hash").
 judge() {
-	local job=$1 waited=$2 client=${3:-} list jobs state name phase message device
+	local job=$1 waited=$2 client=${3:-} list ids jobs state name phase message device
 	if [ -z "$DFUD_PID" ] || ! kill -0 "$DFUD_PID" 2>/dev/null; then
 		verdict crash "dfud is gone"
 		return
@@ -160,11 +160,12 @@ judge() {
 	IFS=$'\t' read -r jobs state name phase message < <(jq -rs --argjson id "$job" \
 		'(map(select(.Id == $id)) | first // {}) as $j |
 		[length, $j.State // "absent", $j.StatusName, $j.Phase, ($j.Message | length)] | @tsv' <<<"$list")
+	ids=$(jq -r .Id <<<"$list" | xargs)
 	if [ "$state" = absent ]; then
-		verdict lost "job $job is not in the list of jobs: $(jq -r .Id <<<"$list" | xargs)"
+		verdict lost "dfud does not know job $job; its jobs: ${ids:-none}"
 		return
 	elif [ "$jobs" != 1 ]; then
-		verdict inconsistent "dfud lists jobs $(jq -r .Id <<<"$list" | xargs), not only job $job"
+		verdict inconsistent "dfud lists jobs $ids, not only job $job"
 		return
 	fi
 	device=$(image_of dev 0)

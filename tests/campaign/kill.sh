@@ -44,7 +44,7 @@ watch_job() {
 kill_and_restart() {
 	local job=$1 ms phase percent=0 down
 	if chance 35; then
-		rand ms 0 2000
+		rand ms 0 1200
 		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 		RUN_SETUP+=" kill@${ms}ms"
 	else
@@ -66,11 +66,11 @@ kill_and_restart() {
 kill_run() {
 	local size kills k v job
 	local -a opts=()
-	rand size 8000 24000
-	rand v 10000 30000 && opts+=(--write-us-per-kb "$v")
+	rand size 4000 16000
+	rand v 5000 20000 && opts+=(--write-us-per-kb "$v")
 	chance 30 && rand v 0 500 && opts+=(--erase-ms "$v")
 	chance 25 && opts+=(--reset-hangup)
-	rand v 10 300 && opts+=(--boot-ms "$v")
+	rand v 10 200 && opts+=(--boot-ms "$v")
 	pick kills 1 1 1 1 1 1 2 2 2 3
 	RUN_SETUP="size=$size ${opts[*]}"
 	start_run "$size" "${opts[@]}"
@@ -79,6 +79,11 @@ kill_run() {
 	for ((k = 0; k < kills; k++)); do
 		if ! kill_and_restart "$job"; then
 			judge "$job" timeout
+			return
+		fi
+		# the job must be back with the daemon (else judge says it is lost)
+		if ! "$DFUCTL" status "$job" >/dev/null 2>&1; then
+			judge "$job" finished
 			return
 		fi
 	done
