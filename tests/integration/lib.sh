@@ -10,6 +10,9 @@ DFU_SIM=$DFUD_BUILD_ROOT/tests/sim/dfu-sim
 MKIMAGE=$DFUD_BUILD_ROOT/tests/sim/mkimage/dfu-mkimage
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/dfud-test.XXXXXX")
+# removed at exit unless the script failed or KEEP_T=1; a campaign points T
+# at a directory of its own for each run
+T_ROOT=$T
 declare -a SIM_PIDS=()
 DFUD_PID=
 BUS_PID=
@@ -20,8 +23,9 @@ export DFUD_CONFIG=$T/dfud.conf
 mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 
 log() { printf '# %s\n' "$*" >&2; }
+# FAIL_CONTEXT, when set, says where the failure happened (e.g. which run)
 fail() {
-	printf 'FAIL: %s\n' "$*" >&2
+	printf 'FAIL: %s%s\n' "${FAIL_CONTEXT:+$FAIL_CONTEXT: }" "$*" >&2
 	dump_logs
 	exit 1
 }
@@ -44,10 +48,18 @@ cleanup() {
 			rc=1
 		fi
 	fi
-	for p in "${SIM_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop_sims
 	[ -n "$BUS_PID" ] && kill -TERM "$BUS_PID" 2>/dev/null || true
-	if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "# kept $T" >&2; fi
+	if [ $rc -eq 0 ] && [ "${KEEP_T:-0}" != 1 ]; then rm -rf "$T_ROOT"; else echo "# kept $T_ROOT" >&2; fi
 	exit $rc
+}
+
+# stop_sims: ends the simulators and servers started so far and forgets them
+stop_sims() {
+	local p
+	for p in "${SIM_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${SIM_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	SIM_PIDS=()
 }
 trap cleanup EXIT
 
@@ -102,6 +114,29 @@ kill9_dfud() {
 	kill -KILL "$DFUD_PID"
 	wait "$DFUD_PID" 2>/dev/null || true
 	DFUD_PID=
+}
+
+# end_dfud SECONDS: SIGTERM, and SIGKILL when dfud is still there after
+# SECONDS; fails unless dfud exited cleanly on SIGTERM (sanitizer reports count)
+end_dfud() {
+	local pid=$DFUD_PID rc=0
+	DFUD_PID=
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq $(($1 * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null && rc=1
+	wait "$pid" 2>/dev/null || rc=1
+	return $rc
+}
+
+# use_run_dir DIR: the next daemon, its state and configuration, simulators
+# and logs live in DIR (a campaign's run); cleanup still removes T_ROOT
+use_run_dir() {
+	T=$1
+	export STATE_DIRECTORY=$T/state CACHE_DIRECTORY=$T/cache DFUD_CONFIG=$T/dfud.conf
+	mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 }
 
 # run_sim NAME READY-LINE CMD...: starts a simulator and waits for the line
