@@ -178,9 +178,9 @@ judge() {
 		fi
 		;;
 	succeeded)
-		# up-to-date: a later attempt found the update installed by an earlier
-		# one (whose end was lost with the link or the daemon)
-		if [ "$name" != success ] && [ "$name" != up-to-date ]; then
+		# every run starts on the old image: this job installed the new one, so
+		# up-to-date would be untrue even when an earlier attempt did the work
+		if [ "$name" != success ]; then
 			verdict inconsistent "job $job succeeded with status $name"
 		elif [ "$device" != "$NEW_IMAGE true" ]; then
 			verdict false-success "job $job succeeded but the device runs '$device', not '$NEW_IMAGE true'"
@@ -188,8 +188,6 @@ judge() {
 			verdict hang "job $job succeeded but its client did not return"
 		elif [ -n "$client" ] && [ "$client" != 0 ]; then
 			verdict inconsistent "dfuctl exited $client for a success"
-		elif [ "$name" = up-to-date ]; then
-			verdict success "up-to-date, installed by an earlier attempt"
 		else
 			verdict success
 		fi
