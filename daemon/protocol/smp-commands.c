@@ -93,6 +93,15 @@ smp_cmd_reset(gboolean force)
 	return map;
 }
 
+cbor_item_t *
+smp_cmd_bootloader_query(const char *query)
+{
+	cbor_item_t *map = smp_map_new();
+
+	smp_map_add_text(map, "query", query);
+	return map;
+}
+
 static gboolean
 check_response(cbor_item_t *payload, const char *what, GError **error)
 {

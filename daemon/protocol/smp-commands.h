@@ -19,6 +19,8 @@ gsize smp_cmd_image_upload_size(guint32 image, guint64 off, gsize data_len, guin
 /* state write: confirm FALSE = test; hash NULL with confirm = confirm the running image */
 cbor_item_t *smp_cmd_image_state_write(const guint8 *hash, gsize hash_len, gboolean confirm);
 cbor_item_t *smp_cmd_reset(gboolean force);
+/* bootloader info (OS 8) asking one question, e.g. "mode" */
+cbor_item_t *smp_cmd_bootloader_query(const char *query);
 
 /* mcumgr params (OS 6) */
 typedef struct {

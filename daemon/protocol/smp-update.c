@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dfu-error.h"
+#include "smp-boot-mode.h"
 #include "smp-client.h"
 #include "smp-commands.h"
 #include "smp-errors.h"
@@ -19,6 +20,7 @@ typedef enum {
 	ST_IDLE,
 	ST_OPENING,
 	ST_PARAMS,
+	ST_BOOT_MODE,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
 	ST_IDENTIFY,
@@ -36,9 +38,11 @@ typedef struct {
 	DfuPlanImage *img;
 	GBytes *old_hash; /* what ran in the primary slot before */
 	char *old_version;
+	guint target_slot; /* where the upload goes: the secondary, or the non-active equal slot */
 	gboolean upload;
 	gboolean test;
 	gboolean confirm;
+	gboolean expect; /* must run after the reset */
 } ImageWork;
 
 struct _SmpUpdate {
@@ -52,7 +56,10 @@ struct _SmpUpdate {
 	gpointer user_data;
 
 	State state;
-	GPtrArray *work; /* ImageWork* */
+	SmpBootMode mode;
+	gboolean slot_info_known;
+	guint64 slot_info_images; /* bit per image number that slot info listed */
+	GPtrArray *work;          /* ImageWork* */
 	guint cur;
 	gboolean need_reset;
 	gboolean reset_forced;
@@ -521,6 +528,51 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	 */
 	if (link_max > 0 && overhead == 0 && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
+	enter(self, ST_BOOT_MODE);
+}
+
+/* ---- bootloader mode: decides the sequence; every clue is tried before the first byte ---- */
+
+static const SmpBootModeInfo *
+mode_info(SmpUpdate *self)
+{
+	return smp_boot_mode_info(self->mode);
+}
+
+/* takes the mode a clue gives while the mode is still unknown */
+static void
+learn_mode(SmpUpdate *self, SmpBootMode mode, const char *clue)
+{
+	if (self->mode != SMP_BOOT_MODE_UNKNOWN || mode == SMP_BOOT_MODE_UNKNOWN)
+		return;
+	self->mode = mode;
+	update_log(self, "bootloader mode: %s (from %s)", mode_info(self)->name, clue);
+}
+
+static gboolean
+is_bare_enotsup(const SmpError *err)
+{
+	return err->present && !err->v2 && err->rc == SMP_RC_ENOTSUP;
+}
+
+static void
+enter_boot_mode(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, smp_cmd_bootloader_query("mode"),
+	        self->opt.timeout_ms, self->opt.retries);
+}
+
+static void
+on_boot_mode(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	/* optional (CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO): without it the other clues decide */
+	if (smp_response_get_error(rsp->payload, &err))
+		update_log(self, "device does not report its bootloader mode (%s)",
+		           err.v2 ? smp_group_rc_to_string(err.group, err.rc) : smp_rc_to_string(err.rc));
+	else
+		learn_mode(self, smp_boot_mode_from_bootloader_info(rsp->payload), "bootloader info");
 	enter(self, ST_SLOT_INFO);
 }
 
@@ -566,6 +618,25 @@ slot_room(cbor_item_t *payload, guint image)
 	return 0;
 }
 
+/* a bit per image number that slot info lists */
+static guint64
+slot_info_images(cbor_item_t *payload)
+{
+	gsize n_images = 0;
+	g_autofree cbor_item_t **images = smp_array_items(smp_map_get(payload, "images"), &n_images);
+	guint64 listed = 0;
+
+	for (gsize i = 0; i < n_images; i++) {
+		guint64 index = 0;
+
+		if (images[i] != NULL && cbor_isa_map(images[i])) {
+			smp_map_get_uint(images[i], "image", &index);
+			listed |= index < 64 ? G_GUINT64_CONSTANT(1) << index : 0;
+		}
+	}
+	return listed;
+}
+
 static void
 on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -578,6 +649,9 @@ on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
 		enter(self, ST_READ_STATE);
 		return;
 	}
+	self->slot_info_known = TRUE;
+	self->slot_info_images = slot_info_images(rsp->payload);
+	learn_mode(self, smp_boot_mode_from_slot_info(rsp->payload), "slot info: one slot only");
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
 		guint64 room = slot_room(rsp->payload, img->image_index);
@@ -610,43 +684,149 @@ enter_read_state(SmpUpdate *self)
 	        self->opt.retries);
 }
 
+/* an image number, "app" / "net" for images 0 / 1, or the image's file name */
+static gboolean
+downgrade_allowed(SmpUpdate *self, const DfuPlanImage *img)
+{
+	static const char *const core_names[] = {"app", "net"};
+	g_auto(GStrv) names = NULL;
+
+	if (self->opt.allow_downgrade)
+		return TRUE;
+	if (self->opt.allow_downgrade_images == NULL)
+		return FALSE;
+	names = g_strsplit(self->opt.allow_downgrade_images, ",", -1);
+	for (guint i = 0; names[i] != NULL; i++) {
+		const char *name = g_strstrip(names[i]);
+		guint64 index = G_MAXUINT64;
+
+		if ((g_ascii_string_to_unsigned(name, 10, 0, G_MAXUINT, &index, NULL) &&
+		     index == img->image_index) ||
+		    g_strcmp0(name, img->name) == 0 ||
+		    (img->image_index < G_N_ELEMENTS(core_names) &&
+		     g_ascii_strcasecmp(name, core_names[img->image_index]) == 0))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* the highest version boots: anything not strictly newer would leave the old image running */
+static gboolean
+check_equal_slots_version(SmpUpdate *self, const DfuPlanImage *img, const McubootVersion *running,
+                          const char *running_text)
+{
+	McubootVersion offered = img->info.version;
+	McubootVersion current = *running;
+
+	/* MCUboot compares the build number only when built to, and img_mgmt never does */
+	offered.build = current.build = 0;
+	if (mcuboot_version_compare(&offered, &current) > 0)
+		return TRUE;
+	fail(self, DFU_STATUS_DOWNGRADE,
+	     "%s: version %s is not newer than the running %s; in %s mode the bootloader boots the "
+	     "highest version, so it would keep the old image (allow-downgrade cannot change that): "
+	     "raise the version",
+	     img->name, img->version, running_text, mode_info(self)->name);
+	return FALSE;
+}
+
 static gboolean
 plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 {
 	const DfuPlanImage *img = w->img;
 	const SmpImageSlot *active = find_active(slots, img->image_index);
-	const SmpImageSlot *secondary = smp_image_state_find_slot(slots, img->image_index, 1);
+	const SmpImageSlot *target;
+	gboolean equal = mode_info(self)->equal_slots;
+	McubootVersion running = {0};
+	gboolean known_version =
+	        active != NULL && active->version != NULL && mcuboot_version_parse(active->version, &running);
 
 	g_clear_pointer(&w->old_hash, g_bytes_unref);
 	if (active != NULL && active->hash != NULL)
 		w->old_hash = g_bytes_ref(active->hash);
 	g_free(w->old_version);
 	w->old_version = active != NULL ? g_strdup(active->version) : NULL;
+	w->target_slot = equal && active != NULL ? 1 - MIN(active->slot, 1u) : 1;
+	target = smp_image_state_find_slot(slots, img->image_index, w->target_slot);
 
 	if (slot_has_hash(active, img)) {
 		w->upload = w->test = FALSE;
 		/* an earlier attempt got as far as the reset: only the confirmation is missing */
-		w->confirm = self->opt.confirm && !active->confirmed && !active->permanent;
+		w->confirm = self->opt.confirm && mode_info(self)->confirm != SMP_BOOT_STEP_NO &&
+		             !active->confirmed && !active->permanent;
+		w->expect = w->confirm;
 		return TRUE;
 	}
-	if (active != NULL && active->version != NULL && !self->opt.allow_downgrade) {
-		McubootVersion running = {0};
-		if (mcuboot_version_parse(active->version, &running) &&
-		    mcuboot_version_compare(&img->info.version, &running) < 0) {
-			fail(self, DFU_STATUS_DOWNGRADE, "%s: version %s is older than the running %s",
-			     img->name, img->version, active->version);
-			return FALSE;
-		}
+	if (known_version && equal && !check_equal_slots_version(self, img, &running, active->version))
+		return FALSE;
+	if (known_version && !equal && !downgrade_allowed(self, img) &&
+	    mcuboot_version_compare(&img->info.version, &running) < 0) {
+		fail(self, DFU_STATUS_DOWNGRADE,
+		     "%s: version %s is older than the running %s (allow it with allow-downgrade=%u)",
+		     img->name, img->version, active->version, img->image_index);
+		return FALSE;
 	}
-	w->confirm = self->opt.confirm;
-	if (slot_has_hash(secondary, img) && !self->opt.force) {
+	w->confirm = self->opt.confirm && mode_info(self)->confirm != SMP_BOOT_STEP_NO;
+	w->expect = TRUE;
+	if (slot_has_hash(target, img) && !self->opt.force) {
 		w->upload = FALSE;
-		w->test = !secondary->pending;
-		if (secondary->pending)
+		w->test = mode_info(self)->test != SMP_BOOT_STEP_NO && !target->pending;
+		/* without a test step an image in the other slot boots at the next reset */
+		if (target->pending || mode_info(self)->test == SMP_BOOT_STEP_NO)
 			self->need_reset = TRUE;
 		return TRUE;
 	}
-	w->upload = w->test = TRUE;
+	w->upload = TRUE;
+	w->test = mode_info(self)->test != SMP_BOOT_STEP_NO;
+	return TRUE;
+}
+
+/* before any byte: a bundle image the device has no slots for would fail after the others */
+static gboolean
+check_images_exist(SmpUpdate *self, GPtrArray *slots)
+{
+	for (guint i = 0; i < self->work->len; i++) {
+		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+		gboolean listed =
+		        self->slot_info_known
+		                ? img->image_index < 64 && (self->slot_info_images &
+		                                            (G_GUINT64_CONSTANT(1) << img->image_index)) != 0
+		                : find_active(slots, img->image_index) != NULL;
+		g_autofree char *have = NULL;
+
+		if (listed)
+			continue;
+		have = describe_slots(slots);
+		fail(self, DFU_STATUS_BOARD_MISMATCH,
+		     "%s is for image %u, but the device has no image %u (it lists: %s); the bundle is for a "
+		     "device with more images",
+		     img->name, img->image_index, img->image_index, have);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the clues of the image list and of the images themselves, when the device did not say */
+static gboolean
+settle_mode(SmpUpdate *self, GPtrArray *slots)
+{
+	learn_mode(self, smp_boot_mode_from_state(slots), "image list: an image runs from slot 1");
+	for (guint i = 0; i < self->work->len; i++) {
+		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+		learn_mode(self, smp_boot_mode_from_image(&img->info),
+		           img->info.flags & 0x20 ? "image header: RAM_LOAD flag"
+		                                  : "image header: ROM_FIXED flag");
+	}
+	if (self->mode == SMP_BOOT_MODE_UNKNOWN)
+		update_log(self, "bootloader mode: no clue yet, running the swap sequence; a bare rc 8 to "
+		                 "the test would mean direct-XIP or RAM-load");
+	if (!mode_info(self)->updatable) {
+		fail(self, DFU_STATUS_NOT_SUPPORTED,
+		     "the bootloader runs in %s mode: the application cannot take a new image; update "
+		     "through the bootloader (serial recovery) instead",
+		     mode_info(self)->name);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -656,7 +836,8 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
 	gboolean anything = FALSE;
 
-	if (slots == NULL || !check_identity(self, slots))
+	if (slots == NULL || !check_identity(self, slots) || !settle_mode(self, slots) ||
+	    !check_images_exist(self, slots))
 		return;
 	self->upload_total = 0;
 	self->need_reset = FALSE;
@@ -666,12 +847,13 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 			return;
 		if (w->upload)
 			self->upload_total += g_bytes_get_size(w->img->data);
-		anything |= w->upload || w->test || w->confirm;
+		anything |= w->upload || w->test || w->confirm || (w->expect && self->need_reset);
 		update_log(self, "image %u: device runs %s; %s", w->img->image_index,
 		           w->old_version != NULL ? w->old_version : "nothing",
 		           w->upload    ? "upload needed"
 		           : w->test    ? "already uploaded"
 		           : w->confirm ? "waiting for confirmation"
+		           : w->expect  ? "already uploaded, boots at the reset"
 		                        : "up to date");
 	}
 	anything |= self->need_reset && self->opt.confirm;
@@ -712,6 +894,18 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	SmpUpdate *self = user_data;
 	ImageWork *w = g_ptr_array_index(self->work, self->cur);
 
+	if (error != NULL && device_error != NULL && mode_info(self)->equal_slots &&
+	    (w->img->info.flags & 0x100)) {
+		/* img_mgmt refuses a ROM_FIXED image linked for the other slot at its first chunk */
+		g_autoptr(GError) wrong_slot = g_error_new(
+		        DFU_ERROR, DFU_STATUS_IMAGE_REJECTED,
+		        "%s is linked for address 0x%08x, which is not slot %u of image %u (%s); upload the "
+		        "build for that slot",
+		        w->img->name, w->img->info.load_addr, w->target_slot, w->img->image_index,
+		        error->message);
+		finish(self, DFU_STATUS_NONE, wrong_slot, device_error);
+		return;
+	}
 	if (error != NULL) {
 		finish(self, DFU_STATUS_NONE, error, device_error);
 		return;
@@ -789,16 +983,19 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 		g_autofree char *listed = NULL;
 		g_autofree char *hex = NULL;
 
-		if (!w->test)
+		if (!w->test && !w->upload)
 			continue;
-		if (slot_has_hash(smp_image_state_find_slot(slots, w->img->image_index, 1), w->img))
+		if (slot_has_hash(smp_image_state_find_slot(slots, w->img->image_index, w->target_slot),
+		                  w->img)) {
+			self->need_reset |= !w->test;
 			continue;
+		}
 		listed = describe_slots(slots);
 		hex = hash_to_hex(w->img->info.hash, 8);
 		fail(self, DFU_STATUS_IMAGE_REJECTED,
-		     "image %u: the device does not list the uploaded image (hash %s…) in its secondary "
-		     "slot; it lists: %s",
-		     w->img->image_index, hex, listed);
+		     "image %u: the device does not list the uploaded image (hash %s…) in slot %u; it "
+		     "lists: %s",
+		     w->img->image_index, hex, w->target_slot, listed);
 		return;
 	}
 	self->cur = 0;
@@ -830,6 +1027,31 @@ enter_test(SmpUpdate *self)
 	        self->opt.timeout_ms, self->opt.retries);
 }
 
+/*
+ * A bare rc 8 to the state write: img_mgmt has no test/confirm, as in
+ * direct-XIP without revert and RAM-load; the reset alone boots the highest
+ * version. Only a mode that was not reported as a swap mode can answer so.
+ */
+static gboolean
+test_not_needed(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	if (!smp_response_get_error(rsp->payload, &err) || !is_bare_enotsup(&err) ||
+	    (self->mode != SMP_BOOT_MODE_UNKNOWN && mode_info(self)->test != SMP_BOOT_STEP_TRY))
+		return FALSE;
+	learn_mode(self, SMP_BOOT_MODE_EQUAL_SLOTS, "a bare rc 8 to the state write");
+	update_log(self, "device has no test/confirm (bare rc 8): the bootloader boots the highest "
+	                 "version at the reset");
+	for (guint i = 0; i < self->work->len; i++) {
+		ImageWork *w = g_ptr_array_index(self->work, i);
+		w->test = w->confirm = FALSE;
+	}
+	self->need_reset = TRUE;
+	enter(self, ST_TEST);
+	return TRUE;
+}
+
 static void
 on_test(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -837,6 +1059,8 @@ on_test(SmpUpdate *self, const SmpMessage *rsp)
 	g_autoptr(GPtrArray) slots = NULL;
 	const SmpImageSlot *slot;
 
+	if (test_not_needed(self, rsp))
+		return;
 	if (check_device_error(self, rsp, "image test", DFU_STATUS_TEST_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
@@ -935,8 +1159,8 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 	/* a test image still pending means the old image has not rebooted yet */
 	for (guint i = 0; i < self->work->len; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
-		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, 1);
-		if (slot_has_hash(s, w->img) && s->pending) {
+		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, w->target_slot);
+		if (slot_has_hash(s, w->img) && s->pending && !s->active) {
 			poll_again(self);
 			return;
 		}
@@ -947,15 +1171,23 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 		const SmpImageSlot *active = find_active(slots, w->img->image_index);
 		g_autofree char *listed = NULL;
 
-		if (!w->confirm)
+		if (!w->expect)
 			continue;
 		if (slot_has_hash(active, w->img)) {
-			w->confirm = !active->confirmed && !active->permanent;
+			w->confirm = w->confirm && !active->confirmed && !active->permanent;
 			continue;
 		}
 		listed = describe_slots(slots);
 		if (active != NULL && w->old_hash != NULL && active->hash != NULL &&
-		    g_bytes_equal(active->hash, w->old_hash)) {
+		    g_bytes_equal(active->hash, w->old_hash) && mode_info(self)->equal_slots) {
+			fail(self, DFU_STATUS_ROLLED_BACK,
+			     "image %u: the bootloader rejected %s and runs %s again (bad signature, an "
+			     "image linked for the other slot, or no test mark in a revert mode); it lists: "
+			     "%s",
+			     w->img->image_index, w->img->version,
+			     w->old_version != NULL ? w->old_version : "the old image", listed);
+		} else if (active != NULL && w->old_hash != NULL && active->hash != NULL &&
+		           g_bytes_equal(active->hash, w->old_hash)) {
 			fail(self, DFU_STATUS_ROLLED_BACK,
 			     "image %u: the device runs %s again after the reset, not %s; it lists: %s",
 			     w->img->image_index, w->old_version != NULL ? w->old_version : "the old image",
@@ -991,9 +1223,19 @@ static void
 on_confirm(SmpUpdate *self, const SmpMessage *rsp)
 {
 	ImageWork *w = g_ptr_array_index(self->work, self->cur);
+	g_auto(SmpError) err = {0};
 	g_autoptr(GPtrArray) slots = NULL;
 	const SmpImageSlot *slot;
 
+	if (smp_response_get_error(rsp->payload, &err) && is_bare_enotsup(&err) &&
+	    mode_info(self)->confirm == SMP_BOOT_STEP_TRY) {
+		update_log(self, "image %u: the device has no confirm (bare rc 8); it runs %s",
+		           w->img->image_index, w->img->version);
+		w->confirm = FALSE;
+		self->cur++;
+		enter(self, ST_CONFIRM);
+		return;
+	}
 	if (check_device_error(self, rsp, "image confirm", DFU_STATUS_CONFIRM_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
@@ -1022,6 +1264,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_IDLE] = {"idle", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
         [ST_OPENING] = {"opening", DFU_JOB_PHASE_CONNECTING, enter_opening, NULL},
         [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
+        [ST_BOOT_MODE] = {"boot mode", DFU_JOB_PHASE_INSPECTING, enter_boot_mode, on_boot_mode},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
         [ST_IDENTIFY] = {"identify", DFU_JOB_PHASE_NONE, enter_identify, on_identify},
@@ -1082,6 +1325,8 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 	self->plan = plan;
 	self->opt = *options;
 	self->opt.identity = NULL;
+	self->opt.allow_downgrade_images = g_strdup(options->allow_downgrade_images);
+	self->mode = SMP_BOOT_MODE_UNKNOWN;
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->cb = callbacks;
 	self->user_data = user_data;
@@ -1122,5 +1367,6 @@ smp_update_free(SmpUpdate *self)
 	g_clear_error(&self->error);
 	g_clear_pointer(&self->device_error, g_variant_unref);
 	g_clear_pointer(&self->identity, g_variant_unref);
+	g_free((char *)self->opt.allow_downgrade_images);
 	g_free(self);
 }

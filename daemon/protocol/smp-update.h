@@ -25,6 +25,8 @@ typedef struct {
 	gboolean confirm;
 	gboolean force;
 	gboolean allow_downgrade;
+	/* comma list of image numbers or names ("app", "net", file name) that may go back */
+	const char *allow_downgrade_images;
 	/*
 	 * What an earlier attempt recorded of the device (borrowed a{sv}, see
 	 * identity below); NULL when the job has not reached it yet.

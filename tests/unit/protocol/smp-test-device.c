@@ -46,6 +46,7 @@ static const struct {
 } request_kinds[] = {
         {SMP_GROUP_OS, SMP_OS_PARAMS, SMP_OP_READ, "params"},
         {SMP_GROUP_OS, SMP_OS_RESET, SMP_OP_WRITE, "reset"},
+        {SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, SMP_OP_READ, "boot"},
         {SMP_GROUP_IMAGE, SMP_IMAGE_STATE, SMP_OP_READ, "state"},
         {SMP_GROUP_IMAGE, SMP_IMAGE_SLOT_INFO, SMP_OP_READ, "slots"},
         {SMP_GROUP_IMAGE, SMP_IMAGE_STATE, SMP_OP_WRITE, "test"},

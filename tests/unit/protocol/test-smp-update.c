@@ -228,7 +228,7 @@ test_happy_path(void)
 	fixture_init(&f, &default_device, image);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state,confirm");
 	/* params say 5 buffers: four requests at once, one buffer for the answer */
 	g_assert_cmpuint(f.dev->max_in_flight, ==, 4);
 	g_assert_cmpuint(f.dev->dropped, ==, 0);
@@ -249,7 +249,7 @@ test_image_too_large(void)
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_IMAGE_TOO_LARGE);
 	g_assert_nonnull(strstr(f.error->message, "slot of 131072 bytes"));
-	assert_summary(&f, "params,slots");
+	assert_summary(&f, "params,boot,slots");
 	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
 	fixture_clear(&f);
 }
@@ -265,7 +265,7 @@ test_slot_info_unsupported(void)
 	test_device_add_fault(f.dev, "error@1:6:8");
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state,confirm");
 	fixture_clear(&f);
 }
 
@@ -300,7 +300,7 @@ test_up_to_date(void)
 	fixture_init(&f, &default_device, image);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_UP_TO_DATE);
-	assert_summary(&f, "params,slots,state");
+	assert_summary(&f, "params,boot,slots,state");
 	fixture_clear(&f);
 }
 
@@ -314,7 +314,7 @@ test_already_uploaded(void)
 	preload_secondary(&f, f.img[0]);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,test,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,test,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -332,7 +332,7 @@ test_already_pending(void)
 	        ==, SIM_IMG_OK);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -353,7 +353,7 @@ test_active_unconfirmed(void)
 	assert_runs(&f, 0, f.img[0], FALSE);
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -369,7 +369,7 @@ test_rollback(void)
 	fixture_init(&f, &config, image);
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_ROLLED_BACK);
-	assert_summary(&f, "params,slots,state,upload,state,test,reset,state");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state");
 	fixture_clear(&f);
 }
 
@@ -384,7 +384,7 @@ test_downgrade_refused(void)
 	fixture_init(&f, &config, image);
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_DOWNGRADE);
-	assert_summary(&f, "params,slots,state");
+	assert_summary(&f, "params,boot,slots,state");
 	fixture_clear(&f);
 }
 
@@ -434,7 +434,7 @@ test_staged(void)
 	f.watch_after_done = TRUE;
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_STAGED);
-	assert_summary(&f, "params,slots,state,upload,state,test");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test");
 	g_assert_true(sim_mcuboot_slot_state(f.dev->model, 0, 1, &st));
 	g_assert_true(st.pending);
 	g_assert_cmpuint(f.dev->resets, ==, 0);
@@ -453,7 +453,7 @@ test_test_refused(void)
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_TEST_REFUSED);
 	g_assert_nonnull(f.device_error);
-	assert_summary(&f, "params,slots,state,upload,state,test");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test");
 	fixture_clear(&f);
 }
 
@@ -470,7 +470,7 @@ test_busy_reset_forced(void)
 	test_device_add_fault(f.dev, "error@0:5:10");
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
-	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state,confirm");
 	g_assert_cmpuint(test_device_count(f.dev, "reset"), ==, 2);
 	g_assert_cmpuint(f.dev->resets, ==, 1);
 	fixture_clear(&f);
@@ -525,7 +525,7 @@ test_v1_fallback(void)
 	for (guint i = 0; i < f.dev->requests->len; i++)
 		v2_requests += g_array_index(f.dev->requests, TestDeviceRequest, i).version > 0;
 	g_assert_cmpuint(v2_requests, ==, 1);
-	assert_summary(&f, "params,slots,state,upload,state,test,reset,state,confirm");
+	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state,confirm");
 	assert_runs(&f, 0, f.img[0], TRUE);
 	fixture_clear(&f);
 }
@@ -591,7 +591,7 @@ test_identity_mismatch(void)
 	f.opt.identity = identity_with(other_img->info.hash, other_img->info.hash_len);
 	fixture_run(&f);
 	assert_failed(&f, DFU_STATUS_DEVICE_MISMATCH);
-	assert_summary(&f, "params,slots,state");
+	assert_summary(&f, "params,boot,slots,state");
 	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
 	g_assert_null(f.identity);
 	fixture_clear(&f);
