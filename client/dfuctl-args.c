@@ -11,7 +11,7 @@ typedef struct {
 
 /* the option names and types the daemon's Submit accepts */
 static const DfuctlOption submit_options[] = {
-        {"confirm", "b"},     {"force", "b"},           {"allow-downgrade", "b"}, {"max-attempts", "u"},
+        {"confirm", "b"},     {"force", "b"},           {"allow-downgrade", "bs"}, {"max-attempts", "u"},
         {"source-name", "s"}, {"expected-sha256", "s"}, {"signature-url", "s"},
 };
 
@@ -50,13 +50,14 @@ dfuctl_job_id_from_path(const char *path)
 	return id;
 }
 
+/* with_digits FALSE: "1" and "0" are left for an option that also takes image numbers */
 static GVariant *
-parse_boolean(const char *str)
+parse_boolean(const char *str, gboolean with_digits)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1"};
 	static const char *const no[] = {"false", "no", "off", "0"};
 
-	for (gsize i = 0; i < G_N_ELEMENTS(yes); i++) {
+	for (gsize i = 0; i < G_N_ELEMENTS(yes) - !with_digits; i++) {
 		if (g_ascii_strcasecmp(str, yes[i]) == 0)
 			return g_variant_new_boolean(TRUE);
 		if (g_ascii_strcasecmp(str, no[i]) == 0)
@@ -70,8 +71,12 @@ parse_value(const DfuctlOption *opt, const char *str)
 {
 	guint64 u = 0;
 
+	if (strcmp(opt->type, "bs") == 0) {
+		GVariant *b = parse_boolean(str, FALSE);
+		return b != NULL ? b : g_variant_new_string(str);
+	}
 	if (opt->type[0] == 'b')
-		return parse_boolean(str);
+		return parse_boolean(str, TRUE);
 	if (opt->type[0] == 'u') {
 		if (!g_ascii_isdigit(*str) || !g_ascii_string_to_unsigned(str, 10, 0, G_MAXUINT32, &u, NULL))
 			return NULL;

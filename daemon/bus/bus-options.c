@@ -15,6 +15,8 @@ static const DfuBusOption option_table[] = {
         {"confirm", "b", offsetof(DfuJobOptions, confirm)},
         {"force", "b", offsetof(DfuJobOptions, force)},
         {"allow-downgrade", "b", offsetof(DfuJobOptions, allow_downgrade)},
+        /* or only some images: "1", "net", "0,net" */
+        {"allow-downgrade", "s", offsetof(DfuJobOptions, allow_downgrade_images)},
         {"max-attempts", "u", offsetof(DfuJobOptions, max_attempts)},
         {"source-name", "s", offsetof(DfuJobOptions, name)},
         {"expected-sha256", "s", offsetof(DfuJobOptions, expected_sha256)},
@@ -22,14 +24,21 @@ static const DfuBusOption option_table[] = {
         {"signature", "ay", offsetof(DfuJobOptions, signature)},
 };
 
+/* the entry for key whose type is the value's, else the key's first (its type names the error) */
 static const DfuBusOption *
-option_lookup(const char *key)
+option_lookup(const char *key, const char *type)
 {
+	const DfuBusOption *found = NULL;
+
 	for (gsize i = 0; i < G_N_ELEMENTS(option_table); i++) {
-		if (strcmp(option_table[i].key, key) == 0)
+		if (strcmp(option_table[i].key, key) != 0)
+			continue;
+		if (g_strcmp0(option_table[i].type, type) == 0)
 			return &option_table[i];
+		if (found == NULL)
+			found = &option_table[i];
 	}
-	return NULL;
+	return found;
 }
 
 static int
@@ -95,11 +104,15 @@ dfu_bus_options_read(sd_bus_message *m, DfuJobOptions *options, sd_bus_error *re
 	while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
 		const DfuBusOption *opt;
 		const char *key = NULL;
+		const char *type = NULL;
 
 		r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &key);
 		if (r < 0)
 			return r;
-		opt = option_lookup(key);
+		r = sd_bus_message_peek_type(m, NULL, &type);
+		if (r < 0)
+			return r;
+		opt = option_lookup(key, type);
 		if (opt == NULL)
 			return dfu_bus_error_setf(ret_error, DFU_STATUS_INVALID_ARGUMENT,
 			                          "Unknown option '%s'", key);

@@ -127,6 +127,7 @@ dfu_job_options_clear(DfuJobOptions *options)
 	g_clear_pointer(&options->name, g_free);
 	g_clear_pointer(&options->expected_sha256, g_free);
 	g_clear_pointer(&options->signature_url, g_free);
+	g_clear_pointer(&options->allow_downgrade_images, g_free);
 	g_clear_pointer(&options->signature, g_bytes_unref);
 }
 
@@ -137,6 +138,7 @@ dfu_job_options_copy(DfuJobOptions *dest, const DfuJobOptions *src)
 	dest->name = g_strdup(src->name);
 	dest->expected_sha256 = g_strdup(src->expected_sha256);
 	dest->signature_url = g_strdup(src->signature_url);
+	dest->allow_downgrade_images = g_strdup(src->allow_downgrade_images);
 	dest->signature = src->signature != NULL ? g_bytes_ref(src->signature) : NULL;
 }
 
@@ -682,6 +684,10 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_boolean_value(builder, self->options.force);
 	json_builder_set_member_name(builder, "allow-downgrade");
 	json_builder_add_boolean_value(builder, self->options.allow_downgrade);
+	if (self->options.allow_downgrade_images != NULL) {
+		json_builder_set_member_name(builder, "allow-downgrade-images");
+		json_builder_add_string_value(builder, self->options.allow_downgrade_images);
+	}
 	json_builder_set_member_name(builder, "max-attempts");
 	json_builder_add_int_value(builder, self->options.max_attempts);
 	if (self->options.name != NULL) {
@@ -854,6 +860,7 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	return json_read_bool(o, "confirm", &options->confirm, error) &&
 	       json_read_bool(o, "force", &options->force, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
+	       json_read_string(o, "allow-downgrade-images", &options->allow_downgrade_images, error) &&
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
 	       json_read_string(o, "source-name", &options->name, error) &&
 	       json_read_string(o, "expected-sha256", &options->expected_sha256, error) &&

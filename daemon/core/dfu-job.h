@@ -48,14 +48,15 @@ typedef enum {
 
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
 typedef struct {
-	gboolean confirm;         /* "confirm" b, default TRUE: FALSE stops at staged */
-	gboolean force;           /* "force" b: upload even when the device already runs the image */
-	gboolean allow_downgrade; /* "allow-downgrade" b */
-	guint max_attempts;       /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
-	gchar *name;              /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
-	gchar *expected_sha256;   /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
-	gchar *signature_url;     /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
-	GBytes *signature;        /* "signature" ay: a detached signature, kept as the job's signature file */
+	gboolean confirm;              /* "confirm" b, default TRUE: FALSE stops at staged */
+	gboolean force;                /* "force" b: upload even when the device already runs the image */
+	gboolean allow_downgrade;      /* "allow-downgrade" b */
+	gchar *allow_downgrade_images; /* "allow-downgrade" s: image numbers or names, comma separated */
+	guint max_attempts;     /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
+	gchar *name;            /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
+	gchar *expected_sha256; /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
+	gchar *signature_url;   /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
+	GBytes *signature;      /* "signature" ay: a detached signature, kept as the job's signature file */
 } DfuJobOptions;
 
 #define DFU_TYPE_JOB (dfu_job_get_type())

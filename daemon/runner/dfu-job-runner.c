@@ -173,6 +173,7 @@ start_update(Attempt *a, DfuPlan *plan)
 	        .confirm = jo->confirm,
 	        .force = jo->force,
 	        .allow_downgrade = jo->allow_downgrade,
+	        .allow_downgrade_images = jo->allow_downgrade_images,
 	        .identity = dfu_job_get_device_identity(a->job),
 	};
 

@@ -82,6 +82,25 @@ test_options(void)
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
 }
 
+/* allow-downgrade takes true/false or the images that may go back; "1" is image 1 */
+static void
+test_option_downgrade_images(void)
+{
+	const char *all[] = {"allow-downgrade=true", NULL};
+	const char *some[] = {"allow-downgrade=1", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) a = g_variant_ref_sink(dfuctl_options_parse(all, &error));
+	g_autoptr(GVariant) b = g_variant_ref_sink(dfuctl_options_parse(some, &error));
+	gboolean flag = FALSE;
+	const char *images = NULL;
+
+	g_assert_no_error(error);
+	g_assert_true(g_variant_lookup(a, "allow-downgrade", "b", &flag));
+	g_assert_true(flag);
+	g_assert_true(g_variant_lookup(b, "allow-downgrade", "&s", &images));
+	g_assert_cmpstr(images, ==, "1");
+}
+
 static void
 test_exit_codes(void)
 {
@@ -287,6 +306,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/dfuctl/job-arg", test_job_arg);
 	g_test_add_func("/dfuctl/options", test_options);
+	g_test_add_func("/dfuctl/option-downgrade-images", test_option_downgrade_images);
 	g_test_add_func("/dfuctl/exit-codes", test_exit_codes);
 	g_test_add_func("/dfuctl/eta", test_eta);
 	g_test_add_func("/dfuctl/progress-bar", test_progress_bar);
