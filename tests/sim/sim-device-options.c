@@ -19,6 +19,7 @@ sim_device_options_clear(SimDeviceOptions *opts)
 {
 	g_clear_pointer(&opts->running_version, g_free);
 	g_clear_pointer(&opts->errors, g_free);
+	g_clear_pointer(&opts->bootloader_mode, g_free);
 	g_clear_pointer(&opts->faults, g_strfreev);
 }
 
@@ -46,12 +47,48 @@ sim_device_options_add_entries(SimDeviceOptions *o, GOptionContext *context)
 	        {"boot-rejects", 0, 0, G_OPTION_ARG_NONE, &o->boot_rejects, "Bootloader refuses new images",
 	         NULL},
 	        {"refuse-test", 0, 0, G_OPTION_ARG_NONE, &o->refuse_test, "State write test fails", NULL},
+	        {"bootloader-mode", 0, 0, G_OPTION_ARG_STRING, &o->bootloader_mode,
+	         "MCUboot mode: swap-scratch (default), swap-move, overwrite, direct-xip, "
+	         "direct-xip-revert, ram-load or single. direct-xip* and ram-load answer like Zephyr 4.4 "
+	         "(indefinite maps, no state write without revert, no max_image_size); slot S of image I "
+	         "sits at 0x20000 + (2 I + S) × slot size",
+	         "MODE"},
+	        {"no-bootloader-info", 0, 0, G_OPTION_ARG_NONE, &o->no_bootloader_info,
+	         "Answer bootloader info with ENOTSUP", NULL},
+	        {"allow-wrong-slot", 0, 0, G_OPTION_ARG_NONE, &o->allow_wrong_slot,
+	         "Direct-XIP: take ROM_FIXED images linked for the other slot", NULL},
 	        {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->faults, "Inject a fault (repeatable)", "SPEC"},
 	        {"verbose", 0, 0, G_OPTION_ARG_NONE, &o->verbose, "Log requests on stderr", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 
 	g_option_context_add_main_entries(context, entries, NULL);
+}
+
+static const struct {
+	const char *name;
+	SimBootMode mode;
+} boot_modes[] = {
+        {"swap-scratch", SIM_BOOT_SWAP_SCRATCH},
+        {"swap-move", SIM_BOOT_SWAP_MOVE},
+        {"overwrite", SIM_BOOT_OVERWRITE},
+        {"direct-xip", SIM_BOOT_DIRECT_XIP},
+        {"direct-xip-revert", SIM_BOOT_DIRECT_XIP_REVERT},
+        {"ram-load", SIM_BOOT_RAM_LOAD},
+        {"single", SIM_BOOT_SINGLE},
+};
+
+static gboolean
+parse_boot_mode(const char *name, SimBootMode *mode, GError **error)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(boot_modes); i++) {
+		if (g_strcmp0(name, boot_modes[i].name) == 0) {
+			*mode = boot_modes[i].mode;
+			return TRUE;
+		}
+	}
+	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unknown --bootloader-mode %s", name);
+	return FALSE;
 }
 
 static gboolean
@@ -86,6 +123,11 @@ sim_device_options_apply(SimDeviceOptions *o, SimMcubootConfig *model, SimSmpDev
 		            o->running_version);
 		return FALSE;
 	}
+	model->mode = SIM_BOOT_SWAP_SCRATCH;
+	if (o->bootloader_mode != NULL && !parse_boot_mode(o->bootloader_mode, &model->mode, error))
+		return FALSE;
+	model->no_bootloader_info = o->no_bootloader_info;
+	model->allow_wrong_slot = o->allow_wrong_slot;
 	model->images = (guint)o->images;
 	model->slot_size = (gsize)o->slot_size;
 	model->image_check = o->image_check;

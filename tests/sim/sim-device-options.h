@@ -22,6 +22,9 @@ typedef struct {
 	gint boot_ms;
 	gboolean boot_rejects;
 	gboolean refuse_test;
+	char *bootloader_mode;
+	gboolean no_bootloader_info;
+	gboolean allow_wrong_slot;
 	char **faults;
 	gboolean verbose;
 } SimDeviceOptions;

@@ -8,6 +8,7 @@
 
 #define SHA256_LEN 32
 #define RUNNING_PAYLOAD_SIZE 4096
+#define IMAGE_F_ROM_FIXED 0x100
 
 typedef struct {
 	guint8 *data;
@@ -15,6 +16,11 @@ typedef struct {
 	gboolean parsed;
 	gboolean valid;
 	McubootImageInfo info;
+	/* the trailer, as the equal-slot modes read it */
+	gboolean magic;
+	gboolean copy_done;
+	gboolean image_ok;
+	gboolean trusted; /* passes validation even when the bootloader rejects new images */
 } SimSlot;
 
 typedef struct {
@@ -22,6 +28,7 @@ typedef struct {
 	SimSlot secondary;
 	gboolean primary_confirmed; /* image_ok of the running image */
 	SimPending pending;         /* swap requested for the secondary */
+	guint active;               /* equal slots: the slot that runs */
 } SimImage;
 
 /* the one upload in progress; lives in RAM only */
@@ -46,7 +53,40 @@ static void
 slot_written(SimMcuboot *self, SimSlot *slot)
 {
 	slot->parsed = FALSE;
+	slot->magic = slot->copy_done = slot->image_ok = slot->trusted = FALSE;
 	self->generation++;
+}
+
+gboolean
+sim_mcuboot_equal_slots(SimMcuboot *self)
+{
+	return self->config.mode == SIM_BOOT_DIRECT_XIP || self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT ||
+	       self->config.mode == SIM_BOOT_RAM_LOAD;
+}
+
+static SimSlot *
+slot_at(SimImage *img, guint slot)
+{
+	return slot == 0 ? &img->primary : &img->secondary;
+}
+
+/* where an upload goes: the secondary, or the slot that does not run */
+static SimSlot *
+upload_slot(SimMcuboot *self, SimImage *img)
+{
+	return sim_mcuboot_equal_slots(self) ? slot_at(img, 1 - img->active) : &img->secondary;
+}
+
+static SimSlot *
+running_slot(SimMcuboot *self, SimImage *img)
+{
+	return sim_mcuboot_equal_slots(self) ? slot_at(img, img->active) : &img->primary;
+}
+
+static guint32
+slot_address(SimMcuboot *self, guint image, guint slot)
+{
+	return SIM_FLASH_SLOT_BASE + (guint32)((2 * image + slot) * self->config.slot_size);
 }
 
 static const McubootImageInfo *
@@ -89,6 +129,8 @@ sim_mcuboot_new(const SimMcubootConfig *config, GError **error)
 		memset(img->secondary.data, 0xff, config->slot_size);
 		memcpy(img->primary.data, g_bytes_get_data(running, NULL), g_bytes_get_size(running));
 		img->primary_confirmed = TRUE;
+		img->primary.magic = img->primary.copy_done = img->primary.image_ok = TRUE;
+		img->primary.trusted = TRUE;
 	}
 	return g_steal_pointer(&self);
 }
@@ -110,6 +152,36 @@ guint
 sim_mcuboot_get_images(SimMcuboot *self)
 {
 	return self->config.images;
+}
+
+const SimMcubootConfig *
+sim_mcuboot_get_config(SimMcuboot *self)
+{
+	return &self->config;
+}
+
+guint
+sim_mcuboot_get_mode_number(SimMcuboot *self)
+{
+	static const guint numbers[] = {
+	        [SIM_BOOT_SWAP_SCRATCH] = 1, [SIM_BOOT_SWAP_MOVE] = 3,         [SIM_BOOT_OVERWRITE] = 2,
+	        [SIM_BOOT_DIRECT_XIP] = 4,   [SIM_BOOT_DIRECT_XIP_REVERT] = 5, [SIM_BOOT_RAM_LOAD] = 6,
+	        [SIM_BOOT_SINGLE] = 0,
+	};
+
+	return numbers[self->config.mode];
+}
+
+guint
+sim_mcuboot_get_slots(SimMcuboot *self)
+{
+	return self->config.mode == SIM_BOOT_SINGLE ? 1 : 2;
+}
+
+gboolean
+sim_mcuboot_has_state_write(SimMcuboot *self)
+{
+	return self->config.mode != SIM_BOOT_DIRECT_XIP && self->config.mode != SIM_BOOT_RAM_LOAD;
 }
 
 gsize
@@ -134,9 +206,50 @@ sim_mcuboot_peek_slot(SimMcuboot *self, guint image, guint slot)
 
 /* the old image sits in the secondary slot until the new one is confirmed */
 static gboolean
-secondary_in_use(const SimImage *img)
+secondary_in_use(SimMcuboot *self, SimImage *img)
 {
+	if (sim_mcuboot_equal_slots(self))
+		/* with revert, the other slot is the fallback until the running image confirms itself */
+		return self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT && !running_slot(self, img)->image_ok;
 	return img->pending != SIM_PENDING_NONE || !img->primary_confirmed;
+}
+
+static int
+compare_versions(McubootVersion a, McubootVersion b)
+{
+	/* img_mgmt and a default MCUboot ignore the build number */
+	a.build = b.build = 0;
+	return mcuboot_version_compare(&a, &b);
+}
+
+/* the flags img_mgmt shows for an equal slot (§3.2 of the SMP modes notes) */
+static void
+equal_slot_state(SimMcuboot *self, SimImage *img, guint slot, SimSlotState *out)
+{
+	SimSlot *me = slot_at(img, slot);
+	SimSlot *running = running_slot(self, img);
+	const McubootImageInfo *run_info = slot_info(self, running);
+
+	out->active = slot == img->active;
+	if (self->config.mode == SIM_BOOT_RAM_LOAD) {
+		/* measured: the running image is active and confirmed, the other shows nothing */
+		out->confirmed = out->active;
+		return;
+	}
+	if (self->config.mode == SIM_BOOT_DIRECT_XIP) {
+		out->confirmed = out->active;
+		out->pending = out->permanent = !out->active && run_info != NULL &&
+		                                compare_versions(out->info.version, run_info->version) > 0;
+		return;
+	}
+	if (out->active) {
+		out->confirmed = me->image_ok;
+		return;
+	}
+	out->pending = me->magic && !me->copy_done;
+	out->permanent = out->pending && me->image_ok;
+	/* the revert target while the running image is on trial */
+	out->confirmed = !running->image_ok && me->image_ok;
 }
 
 gboolean
@@ -145,7 +258,7 @@ sim_mcuboot_slot_state(SimMcuboot *self, guint image, guint slot, SimSlotState *
 	SimImage *img;
 	const McubootImageInfo *info;
 
-	if (image >= self->config.images || slot > 1)
+	if (image >= self->config.images || slot >= sim_mcuboot_get_slots(self))
 		return FALSE;
 	img = &self->images[image];
 	info = slot_info(self, slot == 0 ? &img->primary : &img->secondary);
@@ -154,7 +267,9 @@ sim_mcuboot_slot_state(SimMcuboot *self, guint image, guint slot, SimSlotState *
 	memset(out, 0, sizeof(*out));
 	out->info = *info;
 	out->bootable = (info->flags & 0x10) == 0; /* IMAGE_F_NON_BOOTABLE */
-	if (slot == 0) {
+	if (sim_mcuboot_equal_slots(self)) {
+		equal_slot_state(self, img, slot, out);
+	} else if (slot == 0) {
 		out->active = TRUE;
 		out->confirmed = img->primary_confirmed;
 	} else {
@@ -184,7 +299,7 @@ write_delay_us(SimMcuboot *self, gsize len)
 static gboolean
 upload_is_newer(SimMcuboot *self, SimImage *img, const guint8 *header)
 {
-	const McubootImageInfo *running = slot_info(self, &img->primary);
+	const McubootImageInfo *running = slot_info(self, running_slot(self, img));
 	McubootVersion current = running != NULL ? running->version : self->config.running_version;
 	/* struct image_version sits at byte 20: major, minor, revision (LE16), build */
 	McubootVersion offered = {.major = header[20],
@@ -229,7 +344,7 @@ upload_start(SimMcuboot *self, const SimUploadRequest *req, SimUploadResult *out
 	img = &self->images[req->image];
 	if (req->upgrade && !upload_is_newer(self, img, req->data))
 		return SIM_IMG_ERR_CURRENT_VERSION_IS_NEWER;
-	if (secondary_in_use(img))
+	if (sim_mcuboot_get_slots(self) < 2 || secondary_in_use(self, img))
 		return SIM_IMG_ERR_NO_FREE_SLOT;
 
 	memset(&self->upload, 0, sizeof(self->upload));
@@ -242,7 +357,7 @@ upload_start(SimMcuboot *self, const SimUploadRequest *req, SimUploadResult *out
 
 	if (self->config.image_check && req->sha_len == SHA256_LEN) {
 		guint8 digest[SHA256_LEN];
-		sha256(img->secondary.data, req->len, digest);
+		sha256(upload_slot(self, img)->data, req->len, digest);
 		if (memcmp(digest, req->sha, SHA256_LEN) == 0) {
 			self->upload.off = req->len;
 			self->upload.erased = TRUE;
@@ -258,6 +373,7 @@ SimImgErr
 sim_mcuboot_upload(SimMcuboot *self, const SimUploadRequest *req, SimUploadResult *out)
 {
 	SimImage *img;
+	SimSlot *target;
 	SimImgErr rc;
 
 	memset(out, 0, sizeof(*out));
@@ -282,14 +398,15 @@ sim_mcuboot_upload(SimMcuboot *self, const SimUploadRequest *req, SimUploadResul
 		return SIM_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN;
 
 	img = &self->images[self->upload.image];
+	target = upload_slot(self, img);
 	if (!self->upload.erased) {
-		memset(img->secondary.data, 0xff, self->config.slot_size);
+		memset(target->data, 0xff, self->config.slot_size);
 		self->upload.erased = TRUE;
 		out->delay_us += (guint64)self->config.erase_ms * 1000;
 	}
 	if (req->data_len > 0) {
-		memcpy(img->secondary.data + req->off, req->data, req->data_len);
-		slot_written(self, &img->secondary);
+		memcpy(target->data + req->off, req->data, req->data_len);
+		slot_written(self, target);
 	}
 	self->upload.off += req->data_len;
 	out->written = req->data_len;
@@ -299,10 +416,31 @@ sim_mcuboot_upload(SimMcuboot *self, const SimUploadRequest *req, SimUploadResul
 	if (self->upload.off == self->upload.len && self->config.image_check &&
 	    self->upload.sha_len == SHA256_LEN) {
 		guint8 digest[SHA256_LEN];
-		sha256(img->secondary.data, self->upload.len, digest);
+		sha256(target->data, self->upload.len, digest);
 		out->match = memcmp(digest, self->upload.sha, SHA256_LEN) == 0;
 	}
 	return SIM_IMG_OK;
+}
+
+static guint32
+read_le32(const guint8 *p)
+{
+	return (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 | (guint32)p[3] << 24;
+}
+
+gboolean
+sim_mcuboot_upload_address_ok(SimMcuboot *self, const SimUploadRequest *req)
+{
+	SimImage *img;
+
+	if (req->off != 0 || req->data_len < MCUBOOT_HEADER_SIZE || req->image >= self->config.images ||
+	    self->config.allow_wrong_slot ||
+	    (self->config.mode != SIM_BOOT_DIRECT_XIP && self->config.mode != SIM_BOOT_DIRECT_XIP_REVERT))
+		return TRUE;
+	img = &self->images[req->image];
+	/* ih_load_addr at byte 4, ih_flags at byte 16 */
+	return (read_le32(req->data + 16) & IMAGE_F_ROM_FIXED) == 0 ||
+	       read_le32(req->data + 4) == slot_address(self, req->image, 1 - img->active);
 }
 
 /* the image and slot (0 primary, 1 secondary) holding hash, FALSE if none */
@@ -324,6 +462,30 @@ find_hash(SimMcuboot *self, const guint8 *hash, gsize hash_len, guint *image, gu
 	return FALSE;
 }
 
+/* direct-XIP with revert: test and confirm write the slot's trailer (slot G_MAXUINT: the running one) */
+static SimImgErr
+equal_state_write(SimMcuboot *self, guint image, guint slot, gboolean confirm)
+{
+	SimImage *img = &self->images[image];
+	SimSlot *target;
+
+	if (slot == G_MAXUINT)
+		slot = img->active;
+	target = slot_at(img, slot);
+	if (!confirm) {
+		if (slot == img->active)
+			return SIM_IMG_ERR_TEST_TO_ACTIVE_DENIED;
+		if (self->config.refuse_test)
+			return SIM_IMG_ERR_FLASH_WRITE_FAILED;
+	}
+	target->magic = TRUE;
+	target->image_ok = confirm;
+	if (slot != img->active)
+		target->copy_done = FALSE;
+	self->generation++;
+	return SIM_IMG_OK;
+}
+
 SimImgErr
 sim_mcuboot_state_write(SimMcuboot *self, const guint8 *hash, gsize hash_len, gboolean confirm)
 {
@@ -340,6 +502,9 @@ sim_mcuboot_state_write(SimMcuboot *self, const guint8 *hash, gsize hash_len, gb
 			return SIM_IMG_ERR_HASH_NOT_FOUND;
 	}
 
+	if (sim_mcuboot_equal_slots(self))
+		return equal_state_write(self, hash != NULL ? image : 0, hash != NULL ? slot : G_MAXUINT,
+		                         confirm);
 	if (!confirm) {
 		if (slot == 0)
 			return SIM_IMG_ERR_TEST_TO_ACTIVE_DENIED;
@@ -365,10 +530,10 @@ sim_mcuboot_erase(SimMcuboot *self, guint image, guint64 *delay_us)
 	if (image >= self->config.images)
 		return SIM_IMG_ERR_INVALID_SLOT;
 	img = &self->images[image];
-	if (secondary_in_use(img))
+	if (sim_mcuboot_get_slots(self) < 2 || secondary_in_use(self, img))
 		return SIM_IMG_ERR_NO_FREE_SLOT;
-	memset(img->secondary.data, 0xff, self->config.slot_size);
-	slot_written(self, &img->secondary);
+	memset(upload_slot(self, img)->data, 0xff, self->config.slot_size);
+	slot_written(self, upload_slot(self, img));
 	if (self->upload.active && self->upload.image == image)
 		memset(&self->upload, 0, sizeof(self->upload));
 	*delay_us = (guint64)self->config.erase_ms * 1000;
@@ -386,12 +551,76 @@ swap_slots(SimMcuboot *self, SimImage *img)
 	slot_written(self, &img->secondary);
 }
 
+static void
+scramble(SimMcuboot *self, SimSlot *slot)
+{
+	memset(slot->data, 0xff, self->config.slot_size);
+	slot_written(self, slot);
+}
+
+/* whether the bootloader boots this slot, scrambling it when it fails validation */
+static gboolean
+equal_slot_boots(SimMcuboot *self, SimSlot *slot)
+{
+	gboolean revert = self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT;
+
+	if ((self->config.boot_rejects && !slot->trusted) ||
+	    /* revert modes: no trailer magic, or a trial boot that was never confirmed */
+	    (revert && (!slot->magic || (slot->copy_done && !slot->image_ok)))) {
+		scramble(self, slot);
+		return FALSE;
+	}
+	slot->copy_done = TRUE;
+	slot->trusted = TRUE;
+	return TRUE;
+}
+
+/* MCUboot's find_slot_with_highest_version and boot_select_or_erase */
+static void
+boot_equal_slots(SimMcuboot *self, guint image)
+{
+	SimImage *img = &self->images[image];
+	gboolean tried[2] = {FALSE, FALSE};
+
+	for (;;) {
+		const McubootImageInfo *best = NULL;
+		guint chosen = 0;
+
+		for (guint s = 0; s < 2; s++) {
+			const McubootImageInfo *info = tried[s] ? NULL : slot_info(self, slot_at(img, s));
+
+			/* a direct-XIP image linked for the other slot is skipped, not erased */
+			if (info == NULL ||
+			    (self->config.mode != SIM_BOOT_RAM_LOAD && (info->flags & IMAGE_F_ROM_FIXED) &&
+			     info->load_addr != slot_address(self, image, s)))
+				continue;
+			/* strictly greater: a tie goes to slot 0 */
+			if (best == NULL || compare_versions(info->version, best->version) > 0) {
+				best = info;
+				chosen = s;
+			}
+		}
+		if (best == NULL)
+			return;
+		tried[chosen] = TRUE;
+		if (equal_slot_boots(self, slot_at(img, chosen))) {
+			img->active = chosen;
+			return;
+		}
+	}
+}
+
 void
 sim_mcuboot_reboot(SimMcuboot *self)
 {
 	memset(&self->upload, 0, sizeof(self->upload));
 	for (guint i = 0; i < self->config.images; i++) {
 		SimImage *img = &self->images[i];
+
+		if (sim_mcuboot_equal_slots(self)) {
+			boot_equal_slots(self, i);
+			continue;
+		}
 
 		if (!img->primary_confirmed) {
 			/* the test image never confirmed itself: bring the old one back */
@@ -404,8 +633,13 @@ sim_mcuboot_reboot(SimMcuboot *self)
 			continue;
 		if (self->config.boot_rejects || slot_info(self, &img->secondary) == NULL) {
 			/* MCUboot erases a secondary image that fails validation */
-			memset(img->secondary.data, 0xff, self->config.slot_size);
-			slot_written(self, &img->secondary);
+			scramble(self, &img->secondary);
+		} else if (self->config.mode == SIM_BOOT_OVERWRITE) {
+			/* no swap and so no way back: the copy is final */
+			memcpy(img->primary.data, img->secondary.data, self->config.slot_size);
+			slot_written(self, &img->primary);
+			scramble(self, &img->secondary);
+			img->primary_confirmed = TRUE;
 		} else {
 			swap_slots(self, img);
 			img->primary_confirmed = img->pending == SIM_PENDING_PERM;

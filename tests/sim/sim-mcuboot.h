@@ -8,11 +8,27 @@
 G_BEGIN_DECLS
 
 /*
- * An MCUboot device in swap mode as img_mgmt sees it: per image a primary
- * (running) and a secondary slot, RAM-only upload sessions, test / confirm /
- * revert across reboots. Pure state, no I/O and no timers: the SMP server
- * turns requests into these calls and applies the delays they report.
+ * An MCUboot device as img_mgmt sees it: per image two slots, RAM-only
+ * upload sessions, test / confirm / revert across reboots. In the swap modes
+ * slot 0 runs and slot 1 takes the update; in direct-XIP and RAM-load the
+ * slots are equals and every boot picks the highest valid version. Pure
+ * state, no I/O and no timers: the SMP server turns requests into these
+ * calls and applies the delays they report.
  */
+
+/* the bootloader's modes; a zeroed config is swap using scratch */
+typedef enum {
+	SIM_BOOT_SWAP_SCRATCH,
+	SIM_BOOT_SWAP_MOVE,
+	SIM_BOOT_OVERWRITE,
+	SIM_BOOT_DIRECT_XIP,
+	SIM_BOOT_DIRECT_XIP_REVERT,
+	SIM_BOOT_RAM_LOAD,
+	SIM_BOOT_SINGLE,
+} SimBootMode;
+
+/* flash address of slot s of image i: SIM_FLASH_SLOT_BASE + (2 i + s) × slot size */
+#define SIM_FLASH_SLOT_BASE 0x00020000u
 
 /* img_mgmt_err_code_t values the model answers with */
 typedef enum {
@@ -47,6 +63,9 @@ typedef struct {
 	gboolean refuse_test;  /* state write test fails */
 	guint erase_ms;        /* erasing a slot before a session's first write */
 	guint write_us_per_kb;
+	SimBootMode mode;
+	gboolean no_bootloader_info; /* bootloader info not built in: rc 8 */
+	gboolean allow_wrong_slot;   /* img_mgmt takes ROM_FIXED images linked for the other slot */
 } SimMcubootConfig;
 
 /* what img_mgmt reports for one slot holding a parseable image */
@@ -83,6 +102,17 @@ typedef struct _SimMcuboot SimMcuboot;
 SimMcuboot *sim_mcuboot_new(const SimMcubootConfig *config, GError **error);
 void sim_mcuboot_free(SimMcuboot *self);
 guint sim_mcuboot_get_images(SimMcuboot *self);
+const SimMcubootConfig *sim_mcuboot_get_config(SimMcuboot *self);
+/* the mode as bootloader info reports it (MCUboot's enum mcuboot_mode) */
+guint sim_mcuboot_get_mode_number(SimMcuboot *self);
+/* the slots are equals (direct-XIP, RAM-load) */
+gboolean sim_mcuboot_equal_slots(SimMcuboot *self);
+/* how many slots each image has: 1 in single-slot mode */
+guint sim_mcuboot_get_slots(SimMcuboot *self);
+/* img_mgmt has a state write handler (not in direct-XIP without revert, nor RAM-load) */
+gboolean sim_mcuboot_has_state_write(SimMcuboot *self);
+/* FALSE for an off-0 request whose ROM_FIXED image is linked for another slot, when refused */
+gboolean sim_mcuboot_upload_address_ok(SimMcuboot *self, const SimUploadRequest *req);
 gsize sim_mcuboot_get_slot_size(SimMcuboot *self);
 
 /* FALSE when the slot holds no parseable image (or does not exist) */

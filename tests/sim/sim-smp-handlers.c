@@ -3,8 +3,6 @@
 
 #include "sim-smp-handlers.h"
 
-/* MCUboot mode reported by bootloader info: swap using scratch */
-#define SIM_MCUBOOT_MODE_SWAP_SCRATCH 1
 #define OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER 3
 
 typedef void (*SimHandlerFunc)(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply);
@@ -63,6 +61,10 @@ handle_bootloader_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply
 {
 	g_autofree char *query = smp_map_get_text(req, "query");
 
+	if (sim_mcuboot_get_config(ctx->model)->no_bootloader_info) {
+		reply_smp_error(reply, SMP_RC_ENOTSUP);
+		return;
+	}
 	if (query != NULL && g_strcmp0(query, "mode") != 0) {
 		reply_group_error(reply, SMP_GROUP_OS, OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER);
 		return;
@@ -71,7 +73,7 @@ handle_bootloader_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply
 	if (query == NULL)
 		smp_map_add_text(reply->payload, "bootloader", "MCUboot");
 	else
-		smp_map_add_int(reply->payload, "mode", SIM_MCUBOOT_MODE_SWAP_SCRATCH);
+		smp_map_add_int(reply->payload, "mode", sim_mcuboot_get_mode_number(ctx->model));
 }
 
 static void
@@ -120,6 +122,11 @@ handle_state_write(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 	gboolean confirm = FALSE;
 	SimImgErr rc;
 
+	/* direct-XIP without revert and RAM-load build no state write handler */
+	if (!sim_mcuboot_has_state_write(ctx->model)) {
+		reply_smp_error(reply, SMP_RC_ENOTSUP);
+		return;
+	}
 	/* a hash that is not a byte string, or a confirm that is not a bool, fails CBOR decoding */
 	if ((hash_item != NULL && hash == NULL) ||
 	    (confirm_item != NULL && !smp_map_get_bool(req, "confirm", &confirm))) {
@@ -161,6 +168,11 @@ handle_upload(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 		}
 	}
 	smp_map_get_bool(req, "upgrade", &up.upgrade);
+	/* REJECT_DIRECT_XIP_MISMATCHED_SLOT answers EINVAL, "img addr mismatch" */
+	if (!sim_mcuboot_upload_address_ok(ctx->model, &up)) {
+		reply_smp_error(reply, SMP_RC_EINVAL);
+		return;
+	}
 
 	rc = sim_mcuboot_upload(ctx->model, &up, &result);
 	reply->delay_us = result.delay_us;
@@ -206,7 +218,7 @@ handle_slot_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 		cbor_item_t *entry = smp_map_new();
 		cbor_item_t *slots = cbor_new_indefinite_array();
 
-		for (guint slot = 0; slot < 2; slot++) {
+		for (guint slot = 0; slot < sim_mcuboot_get_slots(ctx->model); slot++) {
 			cbor_item_t *info = smp_map_new();
 			smp_map_add_uint(info, "slot", slot);
 			smp_map_add_uint(info, "size", slot_size);
@@ -216,7 +228,9 @@ handle_slot_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 		}
 		smp_map_add_uint(entry, "image", image);
 		smp_map_add_item(entry, "slots", slots);
-		smp_map_add_uint(entry, "max_image_size", slot_size);
+		/* measured on Zephyr 4.4 in RAM-load: no max_image_size */
+		if (!sim_mcuboot_equal_slots(ctx->model))
+			smp_map_add_uint(entry, "max_image_size", slot_size);
 		if (!cbor_array_push(images, entry))
 			g_error("out of memory building slot info");
 		cbor_decref(&entry);
@@ -307,6 +321,29 @@ error_payload(gboolean v2, gboolean group_error, guint group, guint rc, gboolean
 	return payload;
 }
 
+/* Zephyr's zcbor writes the top-level map with indefinite length (0xbf … 0xff) */
+static GBytes *
+indefinite_top_map(GBytes *msg)
+{
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(msg, &len);
+	guint8 *out;
+	SmpHeader hdr;
+
+	/* only a map header of one byte (fewer than 24 pairs) is rewritten */
+	if (len <= SMP_HEADER_SIZE || (data[SMP_HEADER_SIZE] & 0xe0) != 0xa0 ||
+	    (data[SMP_HEADER_SIZE] & 0x1f) >= 24 || !smp_header_parse(data, len, &hdr))
+		return msg;
+	out = g_malloc(len + 1);
+	memcpy(out, data, len);
+	out[SMP_HEADER_SIZE] = 0xbf;
+	out[len] = 0xff;
+	hdr.len++;
+	smp_header_write(&hdr, out);
+	g_bytes_unref(msg);
+	return g_bytes_new_take(out, len + 1);
+}
+
 GBytes *
 sim_smp_respond(SimHandlerContext *ctx, const guint8 *msg, gsize len, SimFaultPlan *faults, guint64 number,
                 SimReply *reply)
@@ -340,6 +377,8 @@ sim_smp_respond(SimHandlerContext *ctx, const guint8 *msg, gsize len, SimFaultPl
 	hdr.op = hdr.op | 1; /* read → read-rsp, write → write-rsp */
 	hdr.version = ctx->errors_v2 ? MIN(hdr.version, 1) : 0;
 	out = smp_message_encode(&hdr, reply->payload);
+	if (sim_mcuboot_equal_slots(ctx->model))
+		out = indefinite_top_map(out);
 	if (reply->payload != NULL)
 		cbor_decref(&reply->payload);
 	return out;
