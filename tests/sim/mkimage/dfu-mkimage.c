@@ -31,7 +31,7 @@ cmd_image(int argc, char **argv, GError **error)
 	g_autofree char *sign_key = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("- write an MCUboot image");
-	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0;
+	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0, rom_fixed = -1, ram_load = -1;
 	McubootWriterOptions opts = {0};
 	const GOptionEntry entries[] = {
 	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
@@ -47,6 +47,10 @@ cmd_image(int argc, char **argv, GError **error)
 	        {"bad-magic", 0, 0, G_OPTION_ARG_NONE, &opts.bad_magic, "Write a wrong header magic", NULL},
 	        {"bad-hash", 0, 0, G_OPTION_ARG_NONE, &opts.bad_hash, "Write a wrong hash TLV", NULL},
 	        {"truncate", 0, 0, G_OPTION_ARG_INT64, &truncate_len, "Keep only the first N bytes", "N"},
+	        {"rom-fixed", 0, 0, G_OPTION_ARG_INT64, &rom_fixed,
+	         "Direct-XIP: link for the slot at this flash address (ROM_FIXED)", "ADDR"},
+	        {"ram-load", 0, 0, G_OPTION_ARG_INT64, &ram_load, "Run from RAM at this address (RAM_LOAD)",
+	         "ADDR"},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -62,10 +66,17 @@ cmd_image(int argc, char **argv, GError **error)
 		return FALSE;
 	}
 	if (size < 0 || size > G_MAXUINT32 || seed < 0 || seed > G_MAXUINT32 || hdr_size < 0 ||
-	    hdr_size > G_MAXUINT16) {
+	    hdr_size > G_MAXUINT16 || rom_fixed > G_MAXUINT32 || ram_load > G_MAXUINT32 ||
+	    (rom_fixed >= 0 && ram_load >= 0)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "--size, --seed or --header-size out of range");
+		                    "--size, --seed, --header-size, --rom-fixed or --ram-load out of range, "
+		                    "or both of the last two given");
 		return FALSE;
+	}
+	/* IMAGE_F_ROM_FIXED and IMAGE_F_RAM_LOAD, with ih_load_addr */
+	if (rom_fixed >= 0 || ram_load >= 0) {
+		opts.flags = rom_fixed >= 0 ? 0x100 : 0x20;
+		opts.load_addr = (guint32)(rom_fixed >= 0 ? rom_fixed : ram_load);
 	}
 	opts.payload_size = size;
 	opts.seed = (guint32)seed;

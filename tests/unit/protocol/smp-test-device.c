@@ -321,6 +321,8 @@ test_device_new(const TestDeviceConfig *config, DfuTransport **host)
 	        .image_check = config->image_check,
 	        .boot_rejects = config->boot_rejects,
 	        .refuse_test = config->refuse_test,
+	        .mode = config->mode,
+	        .no_bootloader_info = config->no_bootloader_info,
 	};
 	g_autoptr(GError) error = NULL;
 

@@ -25,6 +25,8 @@ typedef struct {
 	gboolean image_check;
 	gboolean boot_rejects;
 	gboolean refuse_test;
+	SimBootMode mode;
+	gboolean no_bootloader_info;
 	gboolean v1_only;       /* answers every v2 request with rc 13 in a v1 header */
 	gboolean reverse;       /* answers each batch last request first */
 	gboolean reset_hangup;  /* the link drops while the device reboots */

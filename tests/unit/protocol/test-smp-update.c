@@ -6,6 +6,7 @@
 #include "bundle-writer.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "mcuboot-writer.h"
 #include "smp-test-device.h"
 #include "smp-update.h"
 
@@ -29,6 +30,7 @@ typedef struct {
 	gboolean cancelled;
 	gboolean watch_after_done;
 	GVariant *identity; /* as the engine reported it */
+	GString *log;
 } Fixture;
 
 static const TestDeviceConfig default_device = {
@@ -91,7 +93,16 @@ on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
 	f->identity = g_variant_ref(identity);
 }
 
+static void
+on_log(SmpUpdate *update, const char *line, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	g_string_append_printf(f->log, "%s\n", line);
+}
+
 static const SmpUpdateCallbacks update_callbacks = {
+        .log = on_log,
         .phase = on_phase,
         .progress = on_progress,
         .identity = on_identity,
@@ -112,6 +123,7 @@ static void
 fixture_init(Fixture *f, const TestDeviceConfig *config, GBytes *bundle)
 {
 	f->loop = g_main_loop_new(NULL, FALSE);
+	f->log = g_string_new(NULL);
 	f->dev = test_device_new(config, &f->host);
 	f->plan = plan_new(bundle);
 	for (guint i = 0; i < MIN(f->plan->images->len, G_N_ELEMENTS(f->img)); i++)
@@ -168,6 +180,8 @@ fixture_clear(Fixture *f)
 	g_clear_pointer(&f->identity, g_variant_unref);
 	g_clear_pointer(&f->opt.identity, g_variant_unref);
 	g_clear_pointer(&f->loop, g_main_loop_unref);
+	if (f->log != NULL)
+		g_string_free(g_steal_pointer(&f->log), TRUE);
 }
 
 static void
@@ -685,20 +699,29 @@ test_silent_device(void)
 	fixture_clear(&f);
 }
 
-static void
-test_multi_image(void)
+/* an app core and a network core image in one zip */
+static GBytes *
+two_image_zip(guint8 net_major)
 {
 	g_autoptr(GBytes) app = test_image_new(2, 0, 3000, 1);
-	g_autoptr(GBytes) net = test_image_new(2, 1, 2000, 2);
+	g_autoptr(GBytes) net = test_image_new(net_major, 1, 2000, 2);
 	const BundleWriterImage images[] = {{"app.bin", app, 0}, {"net.bin", net, 1}};
 	BundleWriterManifestOptions opts = {0};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) zip = bundle_writer_dfu_zip(images, G_N_ELEMENTS(images), &opts, &error);
+	GBytes *zip = bundle_writer_dfu_zip(images, G_N_ELEMENTS(images), &opts, &error);
+
+	g_assert_no_error(error);
+	return zip;
+}
+
+static void
+test_multi_image(void)
+{
+	g_autoptr(GBytes) zip = two_image_zip(2);
 	TestDeviceConfig config = default_device;
 	Fixture f = {0};
 	gboolean seen[2] = {FALSE, FALSE};
 
-	g_assert_no_error(error);
 	config.images = 2;
 	fixture_init(&f, &config, zip);
 	g_assert_cmpuint(f.img[0]->image_index, ==, 0);
@@ -717,6 +740,209 @@ test_multi_image(void)
 	assert_runs(&f, 0, f.img[0], TRUE);
 	assert_runs(&f, 1, f.img[1], TRUE);
 	fixture_clear(&f);
+}
+
+/* ---- bootloader modes ---- */
+
+/* runs the update of image on a device in mode; boot_rejects for a bootloader that refuses it */
+static void
+run_mode(Fixture *f, GBytes *image, SimBootMode mode, gboolean bootloader_info, gboolean boot_rejects)
+{
+	TestDeviceConfig config = default_device;
+
+	config.mode = mode;
+	config.no_bootloader_info = !bootloader_info;
+	config.boot_rejects = boot_rejects;
+	fixture_init(f, &config, image);
+	fixture_run(f);
+}
+
+static void
+assert_logged(Fixture *f, const char *text)
+{
+	if (strstr(f->log->str, text) == NULL)
+		g_error("log lacks \"%s\":\n%s", text, f->log->str);
+}
+
+/* slot of image runs img */
+static void
+assert_active_slot(Fixture *f, guint slot, const DfuPlanImage *img)
+{
+	SimSlotState st;
+
+	g_assert_true(sim_mcuboot_slot_state(f->dev->model, 0, slot, &st));
+	g_assert_true(st.active);
+	g_assert_cmpmem(st.info.hash, st.info.hash_len, img->info.hash, img->info.hash_len);
+}
+
+static GBytes *
+flagged_image(guint8 major, guint32 flags, guint32 load_addr)
+{
+	McubootWriterOptions opts = {.version = {.major = major},
+	                             .payload_size = 3000,
+	                             .seed = 7,
+	                             .flags = flags,
+	                             .load_addr = load_addr};
+	g_autoptr(GError) error = NULL;
+	GBytes *image = mcuboot_writer_build(&opts, &error);
+
+	g_assert_no_error(error);
+	return image;
+}
+
+/* each clue on its own decides the mode, and each mode runs its own sequence */
+static void
+test_mode_sequences(void)
+{
+	static const struct {
+		SimBootMode mode;
+		gboolean bootloader_info;
+		guint32 flags; /* RAM_LOAD: the image header tells */
+		const char *summary;
+		const char *logged;
+	} cases[] = {
+	        /* no test: the bootloader boots the highest version by itself */
+	        {SIM_BOOT_DIRECT_XIP, TRUE, 0, "params,boot,slots,state,upload,state,reset,state",
+	         "bootloader mode: direct-XIP (from bootloader info)"},
+	        {SIM_BOOT_DIRECT_XIP, FALSE, 0, "params,boot,slots,state,upload,state,test,reset,state",
+	         "(from a bare rc 8 to the state write)"},
+	        {SIM_BOOT_RAM_LOAD, FALSE, 0x20, "params,boot,slots,state,upload,state,test,reset,state",
+	         "bootloader mode: RAM-load (from image header: RAM_LOAD flag)"},
+	        {SIM_BOOT_DIRECT_XIP_REVERT, TRUE, 0,
+	         "params,boot,slots,state,upload,state,test,reset,state,confirm",
+	         "bootloader mode: direct-XIP with revert (from bootloader info)"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) image = flagged_image(2, cases[i].flags, 0x20240000);
+		Fixture f = {0};
+		SimSlotState st;
+
+		run_mode(&f, image, cases[i].mode, cases[i].bootloader_info, FALSE);
+		assert_result(&f, DFU_STATUS_SUCCESS);
+		assert_summary(&f, cases[i].summary);
+		assert_logged(&f, cases[i].logged);
+		assert_active_slot(&f, 1, f.img[0]);
+		g_assert_true(sim_mcuboot_slot_state(f.dev->model, 0, 1, &st) && st.confirmed);
+		fixture_clear(&f);
+	}
+}
+
+/* a RAM-load device that already took one update runs from slot 1 */
+static void
+test_mode_from_image_list(void)
+{
+	g_autoptr(GBytes) first = test_image_new(2, 0, 3000, 1);
+	g_autoptr(GBytes) image = test_image_new(3, 0, 3000, 2);
+	g_autoptr(DfuPlan) earlier = plan_new(first);
+	TestDeviceConfig config = default_device;
+	Fixture f = {0};
+
+	config.mode = SIM_BOOT_RAM_LOAD;
+	config.no_bootloader_info = TRUE;
+	fixture_init(&f, &config, image);
+	preload_secondary(&f, g_ptr_array_index(earlier->images, 0));
+	sim_mcuboot_reboot(f.dev->model);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	assert_logged(&f, "(from image list: an image runs from slot 1)");
+	assert_active_slot(&f, 0, f.img[0]);
+	fixture_clear(&f);
+}
+
+static void
+test_mode_from_slot_info(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	Fixture f = {0};
+
+	run_mode(&f, image, SIM_BOOT_SINGLE, FALSE, FALSE);
+	assert_failed(&f, DFU_STATUS_NOT_SUPPORTED);
+	assert_logged(&f, "(from slot info: one slot only)");
+	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+	fixture_clear(&f);
+}
+
+/* the bootloader would keep slot 0 on a tie: refused before the first byte */
+static void
+test_mode_equal_version(void)
+{
+	g_autoptr(GBytes) image = test_image_new(1, 0, 3000, 1);
+	Fixture f = {0};
+
+	run_mode(&f, image, SIM_BOOT_DIRECT_XIP, TRUE, FALSE);
+	assert_failed(&f, DFU_STATUS_DOWNGRADE);
+	g_assert_nonnull(strstr(f.error->message, "not newer"));
+	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+	fixture_clear(&f);
+}
+
+/* linked for slot 0 while slot 0 runs: img_mgmt refuses the first chunk */
+static void
+test_mode_wrong_slot(void)
+{
+	g_autoptr(GBytes) image = flagged_image(2, 0x100, SIM_FLASH_SLOT_BASE);
+	Fixture f = {0};
+
+	run_mode(&f, image, SIM_BOOT_DIRECT_XIP, TRUE, FALSE);
+	assert_failed(&f, DFU_STATUS_IMAGE_REJECTED);
+	g_assert_nonnull(strstr(f.error->message, "not slot 1"));
+	g_assert_cmpuint(test_device_count(f.dev, "upload"), ==, 1);
+	fixture_clear(&f);
+}
+
+static void
+test_mode_rejected_after_reset(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	Fixture f = {0};
+
+	run_mode(&f, image, SIM_BOOT_DIRECT_XIP, TRUE, TRUE);
+	assert_failed(&f, DFU_STATUS_ROLLED_BACK);
+	g_assert_nonnull(strstr(f.error->message, "rejected"));
+	fixture_clear(&f);
+}
+
+static void
+test_bundle_image_missing(void)
+{
+	g_autoptr(GBytes) zip = two_image_zip(2);
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, zip);
+	fixture_run(&f);
+	assert_failed(&f, DFU_STATUS_BOARD_MISMATCH);
+	g_assert_nonnull(strstr(f.error->message, "net.bin"));
+	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+	fixture_clear(&f);
+}
+
+/* an old network core blocks the bundle unless that image may go back */
+static void
+test_downgrade_per_image(void)
+{
+	const char *allowed[] = {NULL, "net", "1", "0"};
+	const DfuStatus expected[] = {DFU_STATUS_DOWNGRADE, DFU_STATUS_SUCCESS, DFU_STATUS_SUCCESS,
+	                              DFU_STATUS_DOWNGRADE};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(allowed); i++) {
+		g_autoptr(GBytes) zip = two_image_zip(0);
+		TestDeviceConfig config = default_device;
+		Fixture f = {0};
+
+		config.images = 2;
+		fixture_init(&f, &config, zip);
+		f.opt.allow_downgrade_images = allowed[i];
+		fixture_run(&f);
+		if (expected[i] == DFU_STATUS_SUCCESS) {
+			assert_result(&f, DFU_STATUS_SUCCESS);
+		} else {
+			assert_failed(&f, expected[i]);
+			g_assert_nonnull(strstr(f.error->message, "net.bin"));
+			g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
+		}
+		fixture_clear(&f);
+	}
 }
 
 int
@@ -750,5 +976,13 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/cancel-mid-upload", test_cancel_mid_upload);
 	g_test_add_func("/smp-update/silent-device", test_silent_device);
 	g_test_add_func("/smp-update/multi-image", test_multi_image);
+	g_test_add_func("/smp-update/mode-sequences", test_mode_sequences);
+	g_test_add_func("/smp-update/mode-from-image-list", test_mode_from_image_list);
+	g_test_add_func("/smp-update/mode-from-slot-info", test_mode_from_slot_info);
+	g_test_add_func("/smp-update/mode-equal-version", test_mode_equal_version);
+	g_test_add_func("/smp-update/mode-wrong-slot", test_mode_wrong_slot);
+	g_test_add_func("/smp-update/mode-rejected-after-reset", test_mode_rejected_after_reset);
+	g_test_add_func("/smp-update/bundle-image-missing", test_bundle_image_missing);
+	g_test_add_func("/smp-update/downgrade-per-image", test_downgrade_per_image);
 	return g_test_run();
 }
