@@ -45,8 +45,9 @@ static const DfuStatusInfo status_table[] = {
 
         {DFU_STATUS_NOT_SUPPORTED, "not-supported", "NotSupported",
          "The device does not support a required command",
-         "Image management (MCUmgr img group) is not enabled in the device firmware, or the "
-         "bootloader mode does not allow test/confirm (direct-XIP)."},
+         "Image management (MCUmgr img group) is not enabled in the device firmware, or MCUboot "
+         "runs single-slot (update through serial recovery). Direct-XIP and RAM-load devices "
+         "that have no test/confirm are handled without them."},
         {DFU_STATUS_IMAGE_REJECTED, "image-rejected", "ImageRejected",
          "The device does not list the uploaded image",
          "The image hash is in no slot after the upload: the image may be for another image "
@@ -57,7 +58,8 @@ static const DfuStatusInfo status_table[] = {
         {DFU_STATUS_ROLLED_BACK, "rolled-back", "RolledBack",
          "The device went back to the old image after reset",
          "MCUboot rejected the new image (signature made with another key, wrong slot, "
-         "corrupted image) or the new image failed to start and was reverted."},
+         "corrupted image) or the new image failed to start and was reverted. In direct-XIP "
+         "and RAM-load the rejected slot is erased and the old image keeps running."},
         {DFU_STATUS_WRONG_VERSION, "wrong-version", "WrongVersion",
          "The device runs an unexpected image after reset",
          "Another image than the one uploaded is running; something else updated the device "
@@ -104,7 +106,8 @@ static const DfuStatusInfo status_table[] = {
          "The image hash TLV does not match the image contents, or the bundle's SHA-256 is not "
          "the expected one: the file was corrupted or modified."},
         {DFU_STATUS_BOARD_MISMATCH, "board-mismatch", "BoardMismatch", "The bundle is for another board",
-         "The manifest's board does not match the one configured for this device."},
+         "The manifest's board does not match the one configured for this device, or the "
+         "bundle carries an image number the device has no slots for."},
         {DFU_STATUS_IMAGE_TOO_LARGE, "image-too-large", "ImageTooLarge",
          "An image is too large for the device", "The image does not fit the device's slot."},
         {DFU_STATUS_UNSUPPORTED_BUNDLE, "unsupported-bundle", "UnsupportedBundle",
@@ -112,7 +115,9 @@ static const DfuStatusInfo status_table[] = {
          "dfud reads MCUboot images and Zephyr dfu_application.zip bundles; nRF5 DFU packages "
          "need a target with protocol=nrfdfu."},
         {DFU_STATUS_DOWNGRADE, "downgrade", "Downgrade", "The bundle is older than the running image",
-         "Pass allow-downgrade=true to install an older version on purpose."},
+         "Pass allow-downgrade=true (or allow-downgrade=IMAGE for one image) to install an older "
+         "version on purpose. Direct-XIP and RAM-load boot the highest version: there the new "
+         "version must be strictly higher; roll back by re-releasing with a higher version."},
         {DFU_STATUS_FETCH_REFUSED, "fetch-refused", "FetchRefused",
          "The server refused the bundle: not found, forbidden",
          "The URL is wrong or the bundle was removed (404), or the server wants credentials or a "

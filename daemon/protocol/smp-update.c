@@ -15,6 +15,8 @@
 #define RECONNECT_INTERVAL_MS 500
 #define BOOT_POLL_INTERVAL_MS 250
 #define BOOT_POLL_TIMEOUT_MS 1000
+/* equal slots: a new image still listed as pending this long after the reset was skipped at boot */
+#define EQUAL_SLOTS_SETTLE_MS 2000
 
 typedef enum {
 	ST_IDLE,
@@ -1153,11 +1155,17 @@ static void
 on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	gint64 settle_us = (gint64)MIN(EQUAL_SLOTS_SETTLE_MS, self->opt.reset_timeout_ms / 2) * 1000;
+	gboolean settled =
+	        mode_info(self)->equal_slots && g_get_monotonic_time() - self->reset_at >= settle_us;
 
 	if (slots == NULL)
 		return;
-	/* a test image still pending means the old image has not rebooted yet */
-	for (guint i = 0; i < self->work->len; i++) {
+	/*
+	 * A test image still pending means the old image has not rebooted yet;
+	 * with equal slots it stays so when the bootloader skipped it.
+	 */
+	for (guint i = 0; i < self->work->len && !settled; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, w->target_slot);
 		if (slot_has_hash(s, w->img) && s->pending && !s->active) {
