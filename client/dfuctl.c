@@ -84,7 +84,8 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	        {OPT_ALL, {"all", 'a', 0, G_OPTION_ARG_NONE, &args->all, "Include finished jobs", NULL}},
 	        {OPT_OPTION,
 	         {"option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &args->options,
-	          "Job option: confirm, force, allow-downgrade (true/false), max-attempts (number), "
+	          "Job option: confirm, force, allow-downgrade (true/false or images: 1,net), "
+	          "max-attempts (number), "
 	          "source-name",
 	          "KEY=VALUE"}},
 	        {OPT_KEYS,
