@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "smp-boot-mode.h"
 
-#define IMAGE_F_RAM_LOAD 0x20
-#define IMAGE_F_ROM_FIXED 0x100
-
 static const SmpBootModeInfo modes[] = {
         {SMP_BOOT_MODE_UNKNOWN, "unknown (run as a swap mode)", TRUE, FALSE, SMP_BOOT_STEP_YES,
          SMP_BOOT_STEP_YES},
@@ -50,9 +47,9 @@ smp_boot_mode_from_bootloader_info(cbor_item_t *payload)
 SmpBootMode
 smp_boot_mode_from_image(const McubootImageInfo *info)
 {
-	if (info->flags & IMAGE_F_RAM_LOAD)
+	if (info->flags & SMP_IMAGE_F_RAM_LOAD)
 		return SMP_BOOT_MODE_RAM_LOAD;
-	if (info->flags & IMAGE_F_ROM_FIXED)
+	if (info->flags & SMP_IMAGE_F_ROM_FIXED)
 		return SMP_BOOT_MODE_EQUAL_SLOTS;
 	return SMP_BOOT_MODE_UNKNOWN;
 }

@@ -6,6 +6,10 @@
 
 G_BEGIN_DECLS
 
+/* image header flags that tie an image to a mode */
+#define SMP_IMAGE_F_RAM_LOAD 0x20
+#define SMP_IMAGE_F_ROM_FIXED 0x100
+
 /* MCUboot's enum mcuboot_mode as bootloader info reports it, plus what dfud infers */
 typedef enum {
 	SMP_BOOT_MODE_UNKNOWN = -1,

@@ -52,8 +52,9 @@ struct _SmpUpdate {
 	SmpClient *client;
 	DfuPlan *plan;
 	SmpUpdateOptions opt;
-	GVariant *identity; /* a{sv}: see SmpUpdateCallbacks.identity */
-	State resume;       /* where to go on once a reconnected device is identified */
+	char *downgrade_images; /* owned copy of opt.allow_downgrade_images */
+	GVariant *identity;     /* a{sv}: see SmpUpdateCallbacks.identity */
+	State resume;           /* where to go on once a reconnected device is identified */
 	const SmpUpdateCallbacks *cb;
 	gpointer user_data;
 
@@ -816,8 +817,8 @@ settle_mode(SmpUpdate *self, GPtrArray *slots)
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
 		learn_mode(self, smp_boot_mode_from_image(&img->info),
-		           img->info.flags & 0x20 ? "image header: RAM_LOAD flag"
-		                                  : "image header: ROM_FIXED flag");
+		           img->info.flags & SMP_IMAGE_F_RAM_LOAD ? "image header: RAM_LOAD flag"
+		                                                  : "image header: ROM_FIXED flag");
 	}
 	if (self->mode == SMP_BOOT_MODE_UNKNOWN)
 		update_log(self, "bootloader mode: no clue yet, running the swap sequence; a bare rc 8 to "
@@ -897,7 +898,7 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	ImageWork *w = g_ptr_array_index(self->work, self->cur);
 
 	if (error != NULL && device_error != NULL && mode_info(self)->equal_slots &&
-	    (w->img->info.flags & 0x100)) {
+	    (w->img->info.flags & SMP_IMAGE_F_ROM_FIXED)) {
 		/* img_mgmt refuses a ROM_FIXED image linked for the other slot at its first chunk */
 		g_autoptr(GError) wrong_slot = g_error_new(
 		        DFU_ERROR, DFU_STATUS_IMAGE_REJECTED,
@@ -1333,7 +1334,8 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 	self->plan = plan;
 	self->opt = *options;
 	self->opt.identity = NULL;
-	self->opt.allow_downgrade_images = g_strdup(options->allow_downgrade_images);
+	self->downgrade_images = g_strdup(options->allow_downgrade_images);
+	self->opt.allow_downgrade_images = self->downgrade_images;
 	self->mode = SMP_BOOT_MODE_UNKNOWN;
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->cb = callbacks;
@@ -1375,6 +1377,6 @@ smp_update_free(SmpUpdate *self)
 	g_clear_error(&self->error);
 	g_clear_pointer(&self->device_error, g_variant_unref);
 	g_clear_pointer(&self->identity, g_variant_unref);
-	g_free((char *)self->opt.allow_downgrade_images);
+	g_free(self->downgrade_images);
 	g_free(self);
 }

@@ -7,6 +7,7 @@
 #include "dfu-bundle.h"
 #include "dfu-error.h"
 #include "mcuboot-writer.h"
+#include "smp-boot-mode.h"
 #include "smp-test-device.h"
 #include "smp-update.h"
 
@@ -806,7 +807,8 @@ test_mode_sequences(void)
 	         "bootloader mode: direct-XIP (from bootloader info)"},
 	        {SIM_BOOT_DIRECT_XIP, FALSE, 0, "params,boot,slots,state,upload,state,test,reset,state",
 	         "(from a bare rc 8 to the state write)"},
-	        {SIM_BOOT_RAM_LOAD, FALSE, 0x20, "params,boot,slots,state,upload,state,test,reset,state",
+	        {SIM_BOOT_RAM_LOAD, FALSE, SMP_IMAGE_F_RAM_LOAD,
+	         "params,boot,slots,state,upload,state,test,reset,state",
 	         "bootloader mode: RAM-load (from image header: RAM_LOAD flag)"},
 	        {SIM_BOOT_DIRECT_XIP_REVERT, TRUE, 0,
 	         "params,boot,slots,state,upload,state,test,reset,state,confirm",
@@ -881,7 +883,7 @@ test_mode_equal_version(void)
 static void
 test_mode_wrong_slot(void)
 {
-	g_autoptr(GBytes) image = flagged_image(2, 0x100, SIM_FLASH_SLOT_BASE);
+	g_autoptr(GBytes) image = flagged_image(2, SMP_IMAGE_F_ROM_FIXED, SIM_FLASH_SLOT_BASE);
 	Fixture f = {0};
 
 	run_mode(&f, image, SIM_BOOT_DIRECT_XIP, TRUE, FALSE);
