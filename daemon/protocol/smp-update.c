@@ -1048,6 +1048,12 @@ test_not_needed(SmpUpdate *self, const SmpMessage *rsp)
 	                 "version at the reset");
 	for (guint i = 0; i < self->work->len; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
+		McubootVersion running = {0};
+
+		/* learnt only now: a version that is not newer would not boot */
+		if (w->old_version != NULL && mcuboot_version_parse(w->old_version, &running) &&
+		    !check_equal_slots_version(self, w->img, &running, w->old_version))
+			return TRUE;
 		w->test = w->confirm = FALSE;
 	}
 	self->need_reset = TRUE;
