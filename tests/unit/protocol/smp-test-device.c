@@ -412,8 +412,18 @@ test_device_secondary_holds(TestDevice *dev, guint image, GBytes *data)
 GBytes *
 test_image_new(guint8 major, guint8 minor, gsize payload_size, guint32 seed)
 {
-	McubootWriterOptions opts = {
-	        .version = {.major = major, .minor = minor}, .payload_size = payload_size, .seed = seed};
+	return test_image_new_at(major, minor, payload_size, seed, 0, 0);
+}
+
+GBytes *
+test_image_new_at(guint8 major, guint8 minor, gsize payload_size, guint32 seed, guint32 flags,
+                  guint32 load_addr)
+{
+	McubootWriterOptions opts = {.version = {.major = major, .minor = minor},
+	                             .payload_size = payload_size,
+	                             .seed = seed,
+	                             .flags = flags,
+	                             .load_addr = load_addr};
 	g_autoptr(GError) error = NULL;
 	GBytes *image = mcuboot_writer_build(&opts, &error);
 

@@ -68,6 +68,9 @@ gboolean test_device_secondary_holds(TestDevice *dev, guint image, GBytes *data)
 
 /* a valid unsigned MCUboot image */
 GBytes *test_image_new(guint8 major, guint8 minor, gsize payload_size, guint32 seed);
+/* with header flags and load address: ROM_FIXED or RAM_LOAD images */
+GBytes *test_image_new_at(guint8 major, guint8 minor, gsize payload_size, guint32 seed, guint32 flags,
+                          guint32 load_addr);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestDevice, test_device_free)
 

@@ -6,7 +6,6 @@
 #include "bundle-writer.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
-#include "mcuboot-writer.h"
 #include "smp-boot-mode.h"
 #include "smp-test-device.h"
 #include "smp-update.h"
@@ -776,21 +775,6 @@ assert_active_slot(Fixture *f, guint slot, const DfuPlanImage *img)
 	g_assert_cmpmem(st.info.hash, st.info.hash_len, img->info.hash, img->info.hash_len);
 }
 
-static GBytes *
-flagged_image(guint8 major, guint32 flags, guint32 load_addr)
-{
-	McubootWriterOptions opts = {.version = {.major = major},
-	                             .payload_size = 3000,
-	                             .seed = 7,
-	                             .flags = flags,
-	                             .load_addr = load_addr};
-	g_autoptr(GError) error = NULL;
-	GBytes *image = mcuboot_writer_build(&opts, &error);
-
-	g_assert_no_error(error);
-	return image;
-}
-
 /* each clue on its own decides the mode, and each mode runs its own sequence */
 static void
 test_mode_sequences(void)
@@ -816,7 +800,7 @@ test_mode_sequences(void)
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autoptr(GBytes) image = flagged_image(2, cases[i].flags, 0x20240000);
+		g_autoptr(GBytes) image = test_image_new_at(2, 0, 3000, 7, cases[i].flags, 0x20240000);
 		Fixture f = {0};
 		SimSlotState st;
 
@@ -889,7 +873,8 @@ test_mode_equal_version(void)
 static void
 test_mode_wrong_slot(void)
 {
-	g_autoptr(GBytes) image = flagged_image(2, SMP_IMAGE_F_ROM_FIXED, SIM_FLASH_SLOT_BASE);
+	g_autoptr(GBytes) image =
+	        test_image_new_at(2, 0, 3000, 7, SMP_IMAGE_F_ROM_FIXED, SIM_FLASH_SLOT_BASE);
 	Fixture f = {0};
 
 	run_mode(&f, image, SIM_BOOT_DIRECT_XIP, TRUE, FALSE);

@@ -10,14 +10,17 @@
 
 #define SLOT_SIZE 65536
 
+/* one image running 1.0.0; mode SWAP_SCRATCH unless told */
 static SimMcuboot *
-model_new(gboolean image_check, gboolean boot_rejects)
+model_new_mode(gboolean image_check, gboolean boot_rejects, SimBootMode mode)
 {
 	SimMcubootConfig config = {.images = 1,
 	                           .slot_size = SLOT_SIZE,
 	                           .running_version = {1, 0, 0, 0},
 	                           .image_check = image_check,
-	                           .boot_rejects = boot_rejects};
+	                           .boot_rejects = boot_rejects,
+	                           .mode = mode,
+	                           .allow_wrong_slot = TRUE};
 	g_autoptr(GError) error = NULL;
 	SimMcuboot *model = sim_mcuboot_new(&config, &error);
 
@@ -25,15 +28,32 @@ model_new(gboolean image_check, gboolean boot_rejects)
 	return model;
 }
 
-static GBytes *
-build_image(guint8 major, gsize payload_size, guint32 seed)
+static SimMcuboot *
+model_new(gboolean image_check, gboolean boot_rejects)
 {
-	McubootWriterOptions opts = {.version = {major, 0, 0, 0}, .payload_size = payload_size, .seed = seed};
+	return model_new_mode(image_check, boot_rejects, SIM_BOOT_SWAP_SCRATCH);
+}
+
+/* flags and load_addr: ROM_FIXED or RAM_LOAD images */
+static GBytes *
+build_image_at(guint8 major, gsize payload_size, guint32 seed, guint32 flags, guint32 load_addr)
+{
+	McubootWriterOptions opts = {.version = {major, 0, 0, 0},
+	                             .payload_size = payload_size,
+	                             .seed = seed,
+	                             .flags = flags,
+	                             .load_addr = load_addr};
 	g_autoptr(GError) error = NULL;
 	GBytes *image = mcuboot_writer_build(&opts, &error);
 
 	g_assert_no_error(error);
 	return image;
+}
+
+static GBytes *
+build_image(guint8 major, gsize payload_size, guint32 seed)
+{
+	return build_image_at(major, payload_size, seed, 0, 0);
 }
 
 static void
@@ -72,6 +92,107 @@ upload_all(SimMcuboot *model, GBytes *file, const guint8 *sha, SimUploadResult *
 		g_assert_cmpuint(last->off, ==, off + MIN(200, size - off));
 		off = last->off;
 	}
+}
+
+/* ---- equal slots: direct-XIP and RAM-load ---- */
+
+static GBytes *
+build_fixed_image(guint8 major, guint32 flags, guint32 load_addr)
+{
+	return build_image_at(major, 500, major, flags, load_addr);
+}
+
+/* the slot that runs, and its major version */
+static void
+assert_runs_slot(SimMcuboot *model, guint slot, guint8 major)
+{
+	SimSlotState st;
+
+	g_assert_true(sim_mcuboot_slot_state(model, 0, slot, &st));
+	g_assert_true(st.active);
+	g_assert_cmpuint(st.info.version.major, ==, major);
+}
+
+/* highest version wins, a tie goes to slot 0, a wrong-slot ROM_FIXED image is skipped */
+static void
+test_equal_slots_selection(void)
+{
+	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, SIM_BOOT_DIRECT_XIP);
+	g_autoptr(GBytes) v2 = build_fixed_image(2, 0, 0);
+	g_autoptr(GBytes) v3 = build_fixed_image(3, 0, 0);
+	g_autoptr(GBytes) v4_slot1 = build_fixed_image(4, 0x100, SIM_FLASH_SLOT_BASE + SLOT_SIZE);
+	g_autoptr(GBytes) v5_slot1 = build_fixed_image(5, 0x100, SIM_FLASH_SLOT_BASE + SLOT_SIZE);
+	g_autoptr(GBytes) same = build_image(1, 600, 42);
+	SimUploadResult last;
+	SimSlotState st;
+
+	const struct {
+		GBytes *image;
+		guint slot; /* that runs after the reset */
+		guint8 major;
+	} steps[] = {
+	        {v2, 1, 2}, /* the higher version boots; the next upload goes to slot 0 */
+	        {v3, 0, 3},
+	        {v4_slot1, 1, 4}, /* linked for slot 1 and placed there */
+	        {v5_slot1, 1, 4}, /* linked for slot 1 but placed in slot 0: skipped, not erased */
+	};
+
+	/* no state write handler: the reset alone boots the higher version */
+	g_assert_false(sim_mcuboot_has_state_write(model));
+	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+		upload_all(model, steps[i].image, NULL, &last);
+		sim_mcuboot_reboot(model);
+		assert_runs_slot(model, steps[i].slot, steps[i].major);
+	}
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &st));
+	g_assert_cmpuint(st.info.version.major, ==, 5);
+
+	/* a tie goes to slot 0 */
+	g_clear_pointer(&model, sim_mcuboot_free);
+	model = model_new_mode(FALSE, FALSE, SIM_BOOT_RAM_LOAD);
+	upload_all(model, same, NULL, &last);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 0, 1);
+}
+
+/* with revert, an image needs its test mark, and a trial that is not confirmed goes */
+static void
+test_equal_slots_revert(void)
+{
+	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, SIM_BOOT_DIRECT_XIP_REVERT);
+	g_autoptr(GBytes) v2 = build_fixed_image(2, 0, 0);
+	g_autoptr(GBytes) v3 = build_fixed_image(3, 0, 0);
+	SimUploadResult last;
+	SimSlotState st;
+
+	/* no magic: scrambled at boot */
+	upload_all(model, v2, NULL, &last);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 0, 1);
+	g_assert_false(sim_mcuboot_slot_state(model, 0, 1, &st));
+
+	/* tested, never confirmed: runs once, then the old image is back */
+	upload_all(model, v2, NULL, &last);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &st));
+	g_assert_cmpint(sim_mcuboot_state_write(model, st.info.hash, st.info.hash_len, FALSE), ==,
+	                SIM_IMG_OK);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &st) && st.pending && !st.permanent);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 1, 2);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 0, &st) && st.confirmed);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 0, 1);
+
+	/* tested and confirmed after the reset: stays */
+	upload_all(model, v3, NULL, &last);
+	g_assert_true(sim_mcuboot_slot_state(model, 0, 1, &st));
+	g_assert_cmpint(sim_mcuboot_state_write(model, st.info.hash, st.info.hash_len, FALSE), ==,
+	                SIM_IMG_OK);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 1, 3);
+	g_assert_cmpint(sim_mcuboot_state_write(model, NULL, 0, TRUE), ==, SIM_IMG_OK);
+	sim_mcuboot_reboot(model);
+	assert_runs_slot(model, 1, 3);
 }
 
 static void
@@ -332,6 +453,8 @@ main(int argc, char **argv)
 	g_test_add_func("/sim/mcuboot/upload-lost-on-reboot", test_upload_lost_on_reboot);
 	g_test_add_func("/sim/mcuboot/test-swap-revert-confirm", test_test_swap_revert_confirm);
 	g_test_add_func("/sim/mcuboot/boot-rejects", test_boot_rejects);
+	g_test_add_func("/sim/mcuboot/equal-slots-selection", test_equal_slots_selection);
+	g_test_add_func("/sim/mcuboot/equal-slots-revert", test_equal_slots_revert);
 	g_test_add_func("/sim/faults", test_faults);
 	g_test_add_func("/sim/handlers", test_handlers);
 	return g_test_run();
