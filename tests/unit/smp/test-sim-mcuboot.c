@@ -7,6 +7,7 @@
 #include "sim-faults.h"
 #include "sim-mcuboot.h"
 #include "sim-smp-handlers.h"
+#include "smp-errors.h"
 
 #define SLOT_SIZE 65536
 
@@ -444,6 +445,60 @@ test_handlers(void)
 	g_assert_cmpuint(sim_group_rc_to_v1(SMP_GROUP_IMAGE, SIM_IMG_ERR_INVALID_HASH), ==, SMP_RC_EINVAL);
 }
 
+/* one request through the whole responder: the answer as bytes and as a message */
+static SmpMessage *
+respond(SimHandlerContext *ctx, SmpOp op, guint16 group, guint8 id, cbor_item_t *payload, GBytes **raw)
+{
+	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id};
+	g_autoptr(GBytes) req = smp_message_encode(&hdr, payload);
+	g_autoptr(GError) error = NULL;
+	SimReply reply;
+	SmpMessage *rsp;
+
+	*raw = sim_smp_respond(ctx, g_bytes_get_data(req, NULL), g_bytes_get_size(req), NULL, 1, &reply);
+	sim_reply_clear(&reply);
+	cbor_decref(&payload);
+	rsp = smp_message_parse(g_bytes_get_data(*raw, NULL), g_bytes_get_size(*raw), &error);
+	g_assert_no_error(error);
+	return rsp;
+}
+
+/* RAM-load answers as Zephyr 4.4 was measured to: indefinite maps, bare rc 8, no max_image_size */
+static void
+test_handlers_equal_slots(void)
+{
+	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, SIM_BOOT_RAM_LOAD);
+	SimHandlerContext ctx = {.model = model, .errors_v2 = TRUE};
+	cbor_item_t *query = smp_map_new();
+	g_autoptr(GBytes) raw = NULL;
+	g_autoptr(SmpMessage) rsp = NULL;
+	g_auto(SmpError) err = {0};
+	g_autofree cbor_item_t **images = NULL;
+	gint64 mode = -1;
+	gsize n = 0;
+
+	smp_map_add_text(query, "query", "mode");
+	rsp = respond(&ctx, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, query, &raw);
+	g_assert_true(smp_map_get_int(rsp->payload, "mode", &mode));
+	g_assert_cmpint(mode, ==, 6);
+	g_assert_cmphex(((const guint8 *)g_bytes_get_data(raw, NULL))[SMP_HEADER_SIZE], ==, 0xbf);
+	g_clear_pointer(&rsp, smp_message_free);
+	g_clear_pointer(&raw, g_bytes_unref);
+
+	rsp = respond(&ctx, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, smp_map_new(), &raw);
+	g_assert_true(smp_response_get_error(rsp->payload, &err));
+	g_assert_false(err.v2);
+	g_assert_cmpuint(err.rc, ==, SMP_RC_ENOTSUP);
+	g_clear_pointer(&rsp, smp_message_free);
+	g_clear_pointer(&raw, g_bytes_unref);
+
+	rsp = respond(&ctx, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_SLOT_INFO, smp_map_new(), &raw);
+	images = smp_array_items(smp_map_get(rsp->payload, "images"), &n);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_nonnull(smp_map_get(images[0], "slots"));
+	g_assert_null(smp_map_get(images[0], "max_image_size"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,5 +512,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sim/mcuboot/equal-slots-revert", test_equal_slots_revert);
 	g_test_add_func("/sim/faults", test_faults);
 	g_test_add_func("/sim/handlers", test_handlers);
+	g_test_add_func("/sim/handlers-equal-slots", test_handlers_equal_slots);
 	return g_test_run();
 }
