@@ -30,6 +30,7 @@ typedef struct {
 	gsize offset;
 	const char *default_text; /* parsed like a value from the file; NULL: unset */
 	guint min;                /* in the stored unit, for numbers */
+	guint max;                /* for counts; 0 = no limit */
 	const char *const *choices;
 } ConfigKey;
 
@@ -59,12 +60,14 @@ static const ConfigKey config_keys[] = {
         {"http", "LowSpeedLimit", CONFIG_UINT, OFF(http_low_speed_limit), "100", 0},
         {"http", "LowSpeedTimeSec", CONFIG_MILLIS, OFF(http_low_speed_time_ms), "60", 1},
         {"cache", "MaxSize", CONFIG_SIZE, OFF(cache_max_bytes), "512M", 0},
-        {"verify", "Signature", CONFIG_CHOICE, OFF(signature_policy), "optional", 0, signature_policies},
+        {"verify", "Signature", CONFIG_CHOICE, OFF(signature_policy), "optional", 0, 0, signature_policies},
         {"verify", "KeyDirectory", CONFIG_STRING, OFF(key_dir), DFUD_SYSCONFDIR "/keys"},
         {"ble", "DefaultAdapter", CONFIG_STRING, OFF(ble_adapter), "hci0"},
         {"ble", "MaxConnectionsPerAdapter", CONFIG_UINT, OFF(ble_max_connections), "4", 1},
         {"ble", "ConnectTimeoutSec", CONFIG_MILLIS, OFF(ble_connect_timeout_ms), "20", 1},
         {"ble", "DiscoveryTimeoutSec", CONFIG_MILLIS, OFF(ble_discovery_timeout_ms), "30", 1},
+        {"udp", "MaxDatagram", CONFIG_UINT, OFF(udp_max_datagram), "1232", DFU_UDP_MIN_DATAGRAM,
+         DFU_UDP_MAX_DATAGRAM},
 };
 
 /* what a bad value should have been, for the error message */
@@ -204,7 +207,8 @@ config_set_value(DfuConfig *config, const ConfigKey *key, const char *text)
 
 	switch (key->type) {
 	case CONFIG_UINT:
-		if (!g_ascii_string_to_unsigned(text, 10, key->min, G_MAXUINT, &count, NULL))
+		if (!g_ascii_string_to_unsigned(text, 10, key->min, key->max != 0 ? key->max : G_MAXUINT,
+		                                &count, NULL))
 			return FALSE;
 		*(guint *)field = (guint)count;
 		return TRUE;

@@ -493,6 +493,7 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	SmpParams params = {0};
 	gsize overhead = dfu_transport_netbuf_overhead(self->transport);
 	gsize link_max = dfu_transport_max_message(self->transport);
+	gboolean whole = dfu_transport_whole_messages(self->transport);
 
 	/* params are optional: any error means safe defaults, never a failure */
 	if (!smp_response_get_error(rsp->payload, &err) && smp_rsp_params(rsp->payload, &params, NULL) &&
@@ -513,13 +514,13 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message,
 		           self->window);
 	}
-	if (link_max > 0 && link_max < self->max_message && overhead > 0)
+	if (link_max > 0 && link_max < self->max_message && (overhead > 0 || whole))
 		self->max_message = link_max;
 	/*
 	 * A link that splits messages into writes of link_max (BLE: MTU - 3)
 	 * spends a whole write on a short tail: whole writes carry more.
 	 */
-	if (link_max > 0 && overhead == 0 && self->max_message > link_max)
+	if (link_max > 0 && overhead == 0 && !whole && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
 	enter(self, ST_SLOT_INFO);
 }
