@@ -14,6 +14,8 @@
 #define RECONNECT_INTERVAL_MS 500
 #define BOOT_POLL_INTERVAL_MS 250
 #define BOOT_POLL_TIMEOUT_MS 1000
+/* Zephyr resets 250 ms after its answer: an old image still running well after that never got the request */
+#define RESET_GRACE_MS 2000
 
 typedef enum {
 	ST_IDLE,
@@ -56,6 +58,7 @@ struct _SmpUpdate {
 	guint cur;
 	gboolean need_reset;
 	gboolean reset_forced;
+	guint reset_resends;
 	gsize max_message;
 	guint window;
 	gboolean window_guessed; /* the device did not report its buffers */
@@ -938,6 +941,22 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, 1);
 		if (slot_has_hash(s, w->img) && s->pending) {
+			/*
+			 * A lost reset request (a datagram that vanished) leaves the old
+			 * image running: ask again. Safe, since a device that lists the
+			 * image pending has not booted it yet.
+			 */
+			if (self->reset_resends < self->opt.retries &&
+			    g_get_monotonic_time() - self->reset_at >=
+			            (gint64)MAX(RESET_GRACE_MS, self->opt.timeout_ms) * 1000) {
+				self->reset_resends++;
+				update_log(self,
+				           "the device still runs its old image %.1f s after the reset; "
+				           "asking again",
+				           (g_get_monotonic_time() - self->reset_at) / 1e6);
+				enter(self, ST_RESET);
+				return;
+			}
 			poll_again(self);
 			return;
 		}
