@@ -658,10 +658,14 @@ static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
 	if (slots == NULL || !check_identity(self, slots))
 		return;
+	/* hashes before and after in the log show an upload that did not come from here */
+	listed = describe_slots(slots);
+	update_log(self, "device lists: %s", listed);
 	self->upload_total = 0;
 	self->need_reset = FALSE;
 	for (guint i = 0; i < self->work->len; i++) {
@@ -933,6 +937,7 @@ static void
 on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	g_autofree char *listed_back = NULL;
 
 	if (slots == NULL)
 		return;
@@ -961,7 +966,9 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 			return;
 		}
 	}
-	update_log(self, "device back after %.1f s", (g_get_monotonic_time() - self->reset_at) / 1e6);
+	listed_back = describe_slots(slots);
+	update_log(self, "device back after %.1f s; it lists: %s",
+	           (g_get_monotonic_time() - self->reset_at) / 1e6, listed_back);
 	for (guint i = 0; i < self->work->len; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *active = find_active(slots, w->img->image_index);
