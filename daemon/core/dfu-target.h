@@ -8,7 +8,14 @@ G_BEGIN_DECLS
 typedef enum {
 	DFU_LINK_SERIAL,
 	DFU_LINK_BLE,
+	DFU_LINK_UDP,
 } DfuLinkType;
+
+#define DFU_UDP_DEFAULT_PORT 1337
+/* smallest datagram that still carries an upload chunk worth sending */
+#define DFU_UDP_MIN_DATAGRAM 128
+/* largest UDP payload over IPv4 (65535 - 8 - 20) */
+#define DFU_UDP_MAX_DATAGRAM 65507
 
 typedef enum {
 	DFU_PROTOCOL_SMP,
@@ -20,6 +27,8 @@ typedef enum {
  * A parsed target URI:
  *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota]
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
+ *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
+ *   or an IPv6 address in brackets with an optional zone: [fe80::1%eth0]
  * Unknown schemes, unknown query keys and bad values are refused with
  * DFU_STATUS_INVALID_ARGUMENT and a message naming the offending part.
  */
@@ -28,8 +37,11 @@ typedef struct {
 	DfuProtocolType protocol;
 	char *path;    /* serial: device node */
 	guint baud;    /* serial: 0 = configured default */
-	char *address; /* ble: upper-case AA:BB:CC:DD:EE:FF */
+	char *address; /* ble: upper-case AA:BB:CC:DD:EE:FF; udp: HOST:PORT, IPv6 in brackets */
 	char *adapter; /* ble: default "hci0" */
+	char *host;    /* udp: name or address literal (IPv6 without brackets, zone kept) */
+	guint port;    /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
+	guint mtu;     /* udp: largest datagram; 0 = configured default */
 	char *uri;     /* normalised form, used as the device key */
 } DfuTarget;
 

@@ -14,6 +14,8 @@
 #define RECONNECT_INTERVAL_MS 500
 #define BOOT_POLL_INTERVAL_MS 250
 #define BOOT_POLL_TIMEOUT_MS 1000
+/* Zephyr resets 250 ms after its answer: an old image still running well after that never got the request */
+#define RESET_GRACE_MS 2000
 
 typedef enum {
 	ST_IDLE,
@@ -56,6 +58,7 @@ struct _SmpUpdate {
 	guint cur;
 	gboolean need_reset;
 	gboolean reset_forced;
+	guint reset_resends;
 	gsize max_message;
 	guint window;
 	gboolean window_guessed; /* the device did not report its buffers */
@@ -493,6 +496,7 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	SmpParams params = {0};
 	gsize overhead = dfu_transport_netbuf_overhead(self->transport);
 	gsize link_max = dfu_transport_max_message(self->transport);
+	gboolean whole = dfu_transport_whole_messages(self->transport);
 
 	/* params are optional: any error means safe defaults, never a failure */
 	if (!smp_response_get_error(rsp->payload, &err) && smp_rsp_params(rsp->payload, &params, NULL) &&
@@ -513,13 +517,13 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message,
 		           self->window);
 	}
-	if (link_max > 0 && link_max < self->max_message && overhead > 0)
+	if (link_max > 0 && link_max < self->max_message && (overhead > 0 || whole))
 		self->max_message = link_max;
 	/*
 	 * A link that splits messages into writes of link_max (BLE: MTU - 3)
 	 * spends a whole write on a short tail: whole writes carry more.
 	 */
-	if (link_max > 0 && overhead == 0 && self->max_message > link_max)
+	if (link_max > 0 && overhead == 0 && !whole && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
 	enter(self, ST_SLOT_INFO);
 }
@@ -654,10 +658,14 @@ static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
 	if (slots == NULL || !check_identity(self, slots))
 		return;
+	/* hashes before and after in the log show an upload that did not come from here */
+	listed = describe_slots(slots);
+	update_log(self, "device lists: %s", listed);
 	self->upload_total = 0;
 	self->need_reset = FALSE;
 	for (guint i = 0; i < self->work->len; i++) {
@@ -929,6 +937,7 @@ static void
 on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	g_autofree char *listed_back = NULL;
 
 	if (slots == NULL)
 		return;
@@ -937,11 +946,29 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, 1);
 		if (slot_has_hash(s, w->img) && s->pending) {
+			/*
+			 * A lost reset request (a datagram that vanished) leaves the old
+			 * image running: ask again. Safe, since a device that lists the
+			 * image pending has not booted it yet.
+			 */
+			if (self->reset_resends < self->opt.retries &&
+			    g_get_monotonic_time() - self->reset_at >=
+			            (gint64)MAX(RESET_GRACE_MS, self->opt.timeout_ms) * 1000) {
+				self->reset_resends++;
+				update_log(self,
+				           "the device still runs its old image %.1f s after the reset; "
+				           "asking again",
+				           (g_get_monotonic_time() - self->reset_at) / 1e6);
+				enter(self, ST_RESET);
+				return;
+			}
 			poll_again(self);
 			return;
 		}
 	}
-	update_log(self, "device back after %.1f s", (g_get_monotonic_time() - self->reset_at) / 1e6);
+	listed_back = describe_slots(slots);
+	update_log(self, "device back after %.1f s; it lists: %s",
+	           (g_get_monotonic_time() - self->reset_at) / 1e6, listed_back);
 	for (guint i = 0; i < self->work->len; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *active = find_active(slots, w->img->image_index);

@@ -15,6 +15,7 @@
 #include "dfu-verify.h"
 #include "serial-transport.h"
 #include "smp-update.h"
+#include "udp-transport.h"
 
 typedef struct {
 	DfuRunner parent;
@@ -148,6 +149,9 @@ transport_for_target(JobRunner *self, const DfuTarget *target, const char *uri, 
 		};
 		return dfu_ble_transport_new(&opt);
 	}
+	if (target->link == DFU_LINK_UDP && target->protocol == DFU_PROTOCOL_SMP)
+		return dfu_udp_transport_new(target->host, target->port,
+		                             target->mtu != 0 ? target->mtu : self->config->udp_max_datagram);
 	g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
 	            "%s: %s over %s is not supported by this version of dfud", target->uri,
 	            dfu_protocol_to_string(target->protocol),
@@ -428,7 +432,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled */
+	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
 	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
 }
 

@@ -476,6 +476,44 @@ test_busy_reset_forced(void)
 	fixture_clear(&f);
 }
 
+/* the request number of the first reset in an update without faults */
+static guint
+reset_request_number(GBytes *image)
+{
+	Fixture f = {0};
+	guint number = 0;
+
+	fixture_init(&f, &default_device, image);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	for (guint i = 0; i < f.dev->requests->len && number == 0; i++) {
+		if (g_strcmp0(g_array_index(f.dev->requests, TestDeviceRequest, i).kind, "reset") == 0)
+			number = i + 1;
+	}
+	fixture_clear(&f);
+	g_assert_cmpuint(number, >, 0);
+	return number;
+}
+
+/* the reset request vanishes (a lost datagram): the old image still answers, so it is asked again */
+static void
+test_lost_reset(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	g_autofree char *drop = g_strdup_printf("drop-request@%u", reset_request_number(image));
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, image);
+	f.opt.reset_timeout_ms = 4000;
+	test_device_add_fault(f.dev, drop);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	/* the dropped one counts as received */
+	g_assert_cmpuint(test_device_count(f.dev, "reset"), ==, 2);
+	g_assert_cmpuint(f.dev->resets, ==, 1);
+	fixture_clear(&f);
+}
+
 static void
 test_never_back(void)
 {
@@ -738,6 +776,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/staged", test_staged);
 	g_test_add_func("/smp-update/test-refused", test_test_refused);
 	g_test_add_func("/smp-update/busy-reset-forced", test_busy_reset_forced);
+	g_test_add_func("/smp-update/lost-reset", test_lost_reset);
 	g_test_add_func("/smp-update/never-back", test_never_back);
 	g_test_add_func("/smp-update/reset-hangup", test_reset_hangup);
 	g_test_add_func("/smp-update/v1-fallback", test_v1_fallback);
