@@ -43,15 +43,14 @@ typedef struct {
 	gboolean confirm;
 } ImageWork;
 
-struct _SmpUpdate {
+typedef struct {
+	DfuEngine parent;
 	DfuTransport *transport;
 	SmpClient *client;
 	DfuPlan *plan;
 	SmpUpdateOptions opt;
-	GVariant *identity; /* a{sv}: see SmpUpdateCallbacks.identity */
+	GVariant *identity; /* a{sv}: see smp_update_new() */
 	State resume;       /* where to go on once a reconnected device is identified */
-	const SmpUpdateCallbacks *cb;
-	gpointer user_data;
 
 	State state;
 	GPtrArray *work; /* ImageWork* */
@@ -77,7 +76,7 @@ struct _SmpUpdate {
 	guint result;
 	GError *error;
 	GVariant *device_error;
-};
+} SmpUpdate;
 
 typedef struct {
 	const char *name;
@@ -108,9 +107,7 @@ update_log(SmpUpdate *self, const char *format, ...)
 	va_start(args, format);
 	line = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_debug("smp: %s", line);
-	if (self->cb->log != NULL)
-		self->cb->log(self, line, self->user_data);
+	dfu_engine_emit_log(&self->parent, "%s", line);
 }
 
 static char *
@@ -128,7 +125,7 @@ on_done_idle(gpointer user_data)
 	SmpUpdate *self = user_data;
 
 	self->done_idle = 0;
-	self->cb->done(self, self->result, self->error, self->device_error, self->user_data);
+	dfu_engine_emit_done(&self->parent, self->result, self->error, self->device_error);
 	return G_SOURCE_REMOVE;
 }
 
@@ -183,8 +180,8 @@ enter(SmpUpdate *self, State state)
 	const StateOps *ops = state_ops(state);
 
 	self->state = state;
-	if (ops->phase != DFU_JOB_PHASE_NONE && self->cb->phase != NULL)
-		self->cb->phase(self, ops->phase, self->user_data);
+	if (ops->phase != DFU_JOB_PHASE_NONE)
+		dfu_engine_emit_phase(&self->parent, ops->phase);
 	ops->enter(self);
 }
 
@@ -329,8 +326,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 
 	if (self->identity == NULL) {
 		self->identity = identity_from_slots(slots);
-		if (self->cb->identity != NULL)
-			self->cb->identity(self, self->identity, self->user_data);
+		dfu_engine_emit_identity(&self->parent, self->identity);
 		return TRUE;
 	}
 	known = identity_known_hashes(self);
@@ -710,8 +706,7 @@ on_upload_progress(SmpUpload *upload, guint64 done, guint64 total, gpointer user
 {
 	SmpUpdate *self = user_data;
 
-	if (self->cb->progress != NULL)
-		self->cb->progress(self, self->upload_base + done, self->upload_total, self->user_data);
+	dfu_engine_emit_progress(&self->parent, self->upload_base + done, self->upload_total);
 }
 
 static void
@@ -1099,46 +1094,23 @@ static const SmpClientCallbacks client_callbacks = {
         .link_closed = on_link_closed,
 };
 
-SmpUpdate *
-smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
-               const SmpUpdateCallbacks *callbacks, gpointer user_data)
+static void
+smp_update_start(DfuEngine *engine)
 {
-	SmpUpdate *self = g_new0(SmpUpdate, 1);
-
-	self->transport = transport;
-	self->plan = plan;
-	self->opt = *options;
-	self->opt.identity = NULL;
-	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
-	self->cb = callbacks;
-	self->user_data = user_data;
-	self->client = smp_client_new(transport, &client_callbacks, self);
-	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
-	for (guint i = 0; i < plan->images->len; i++) {
-		ImageWork *w = g_new0(ImageWork, 1);
-		w->img = g_ptr_array_index(plan->images, i);
-		g_ptr_array_add(self->work, w);
-	}
-	return self;
+	enter((SmpUpdate *)engine, ST_OPENING);
 }
 
-void
-smp_update_start(SmpUpdate *self)
+static void
+smp_update_cancel(DfuEngine *engine)
 {
-	enter(self, ST_OPENING);
+	fail((SmpUpdate *)engine, DFU_STATUS_CANCELLED, "cancelled");
 }
 
-void
-smp_update_cancel(SmpUpdate *self)
+static void
+smp_update_finalize(DfuEngine *engine)
 {
-	fail(self, DFU_STATUS_CANCELLED, "cancelled");
-}
+	SmpUpdate *self = (SmpUpdate *)engine;
 
-void
-smp_update_free(SmpUpdate *self)
-{
-	if (self == NULL)
-		return;
 	g_clear_handle_id(&self->done_idle, g_source_remove);
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_pointer(&self->upload, smp_upload_free);
@@ -1150,4 +1122,33 @@ smp_update_free(SmpUpdate *self)
 	g_clear_pointer(&self->device_error, g_variant_unref);
 	g_clear_pointer(&self->identity, g_variant_unref);
 	g_free(self);
+}
+
+static const DfuEngineClass smp_update_class = {
+        .name = "smp",
+        .start = smp_update_start,
+        .cancel = smp_update_cancel,
+        .finalize = smp_update_finalize,
+};
+
+DfuEngine *
+smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
+               const DfuEngineCallbacks *callbacks, gpointer user_data)
+{
+	SmpUpdate *self = g_new0(SmpUpdate, 1);
+
+	dfu_engine_init(&self->parent, &smp_update_class, callbacks, user_data);
+	self->transport = transport;
+	self->plan = plan;
+	self->opt = *options;
+	self->opt.identity = NULL;
+	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
+	self->client = smp_client_new(transport, &client_callbacks, self);
+	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
+	for (guint i = 0; i < plan->images->len; i++) {
+		ImageWork *w = g_new0(ImageWork, 1);
+		w->img = g_ptr_array_index(plan->images, i);
+		g_ptr_array_add(self->work, w);
+	}
+	return &self->parent;
 }

@@ -15,7 +15,7 @@ typedef struct {
 	GMainLoop *loop;
 	TestDevice *dev;
 	DfuTransport *host; /* owned by the update once it exists */
-	SmpUpdate *update;
+	DfuEngine *update;
 	DfuPlan *plan; /* until the update takes it */
 	const DfuPlanImage *img[2];
 	SmpUpdateOptions opt;
@@ -42,7 +42,7 @@ static const TestDeviceConfig default_device = {
 };
 
 static void
-on_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
+on_phase(DfuEngine *update, DfuJobPhase phase, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -50,7 +50,7 @@ on_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
 }
 
 static void
-on_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
+on_progress(DfuEngine *update, guint64 done, guint64 total, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -59,13 +59,13 @@ on_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
 	if (f->cancel_after > 0 && done > f->cancel_after && !f->cancelled) {
 		f->cancelled = TRUE;
 		f->requests_at_cancel = f->dev->requests->len;
-		smp_update_cancel(update);
+		dfu_engine_cancel(update);
 		g_assert_cmpuint(f->done_calls, ==, 0);
 	}
 }
 
 static void
-on_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_error, gpointer user_data)
+on_done(DfuEngine *update, guint result, const GError *error, GVariant *device_error, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -83,7 +83,7 @@ on_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_e
 }
 
 static void
-on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
+on_identity(DfuEngine *update, GVariant *identity, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -91,7 +91,7 @@ on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
 	f->identity = g_variant_ref(identity);
 }
 
-static const SmpUpdateCallbacks update_callbacks = {
+static const DfuEngineCallbacks update_callbacks = {
         .phase = on_phase,
         .progress = on_progress,
         .identity = on_identity,
@@ -144,7 +144,7 @@ fixture_run(Fixture *f)
 	guint watchdog = g_timeout_add_seconds(5, on_watchdog, NULL);
 
 	f->update = smp_update_new(f->host, g_steal_pointer(&f->plan), &f->opt, &update_callbacks, f);
-	smp_update_start(f->update);
+	dfu_engine_start(f->update);
 	g_assert_cmpuint(f->done_calls, ==, 0);
 	g_main_loop_run(f->loop);
 	g_source_remove(watchdog);
@@ -160,7 +160,7 @@ fixture_run(Fixture *f)
 static void
 fixture_clear(Fixture *f)
 {
-	g_clear_pointer(&f->update, smp_update_free);
+	g_clear_pointer(&f->update, dfu_engine_free);
 	g_clear_pointer(&f->plan, dfu_plan_free);
 	g_clear_pointer(&f->dev, test_device_free);
 	g_clear_error(&f->error);
