@@ -20,6 +20,7 @@
 typedef struct {
 	DfuRunner parent;
 	DfuConfig *config;
+	char *exe; /* the daemon's own program, for the bundle check process */
 } JobRunner;
 
 typedef struct {
@@ -387,7 +388,7 @@ static void
 start_check(Attempt *a)
 {
 	g_autoptr(GError) error = NULL;
-	const char *argv[] = {"/proc/self/exe", DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
+	const char *argv[] = {a->runner->exe, DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
 	                      dfu_job_get_source(a->job), NULL};
 
 	a->check = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
@@ -487,11 +488,21 @@ dfu_job_runner_new(DfuConfig *config)
 
 	self->parent.ops = &job_runner_ops;
 	self->config = config;
+	/* the path, read now, rather than /proc/self/exe at exec time: that is the tool's own program
+	 * when the daemon runs under one (valgrind); an upgrade that replaced the file leaves the link */
+	self->exe = g_file_read_link("/proc/self/exe", NULL);
+	if (self->exe == NULL || g_str_has_suffix(self->exe, " (deleted)")) {
+		g_free(self->exe);
+		self->exe = g_strdup("/proc/self/exe");
+	}
 	return &self->parent;
 }
 
 void
 dfu_job_runner_free(DfuRunner *runner)
 {
-	g_free(runner);
+	JobRunner *self = (JobRunner *)runner;
+
+	g_free(self->exe);
+	g_free(self);
 }
