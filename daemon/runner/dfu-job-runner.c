@@ -133,12 +133,17 @@ ble_adapter(JobRunner *self, const DfuTarget *target, const char *uri)
 	return self->config->ble_adapter;
 }
 
+static guint
+serial_baud(JobRunner *self, const DfuTarget *target)
+{
+	return target->baud != 0 ? target->baud : self->config->serial_baud;
+}
+
 static DfuTransport *
 transport_for_target(JobRunner *self, const DfuTarget *target, const char *uri, GError **error)
 {
 	if (target->link == DFU_LINK_SERIAL && target->protocol == DFU_PROTOCOL_SMP)
-		return dfu_serial_transport_new(target->path,
-		                                target->baud != 0 ? target->baud : self->config->serial_baud);
+		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
 	if (target->link == DFU_LINK_BLE && target->protocol == DFU_PROTOCOL_SMP) {
 		BleTransportOptions opt = {
 		        .address = target->address,
