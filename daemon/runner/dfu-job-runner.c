@@ -10,11 +10,15 @@
 #include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
 #include "serial-transport.h"
 #include "smp-update.h"
+
+/* a device that answers at all answers within this, whatever ResponseTimeoutSec says */
+#define PROBE_TIMEOUT_MS 1000u
 
 typedef struct {
 	DfuRunner parent;
@@ -31,12 +35,19 @@ typedef struct {
 	GError *start_error;
 	SmpUpdate *update;
 	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
+	/* while the device's serial framing is probed: what the update gets afterwards */
+	DfuFramingProbe *probe;
+	DfuTransport *probed;
+	DfuPlan *plan;
 	gboolean finished;
 } Attempt;
 
 static void
 attempt_free(Attempt *a)
 {
+	g_clear_pointer(&a->probe, dfu_framing_probe_free);
+	g_clear_pointer(&a->probed, dfu_transport_free);
+	g_clear_pointer(&a->plan, dfu_plan_free);
 	g_clear_pointer(&a->update, smp_update_free);
 	g_clear_object(&a->check);
 	g_clear_error(&a->start_error);
@@ -160,15 +171,12 @@ transport_for_target(JobRunner *self, const DfuTarget *target, const char *uri, 
 	return NULL;
 }
 
+/* the engine over a transport that works */
 static void
-start_update(Attempt *a, DfuPlan *plan)
+start_engine(Attempt *a, DfuTransport *transport, DfuPlan *plan)
 {
 	JobRunner *self = a->runner;
 	const DfuJobOptions *jo = dfu_job_get_options(a->job);
-	g_autoptr(DfuPlan) owned_plan = plan;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(a->job), &error);
-	DfuTransport *transport;
 	SmpUpdateOptions opt = {
 	        .timeout_ms = self->config->smp_timeout_ms,
 	        .first_timeout_ms = self->config->smp_erase_timeout_ms,
@@ -180,6 +188,53 @@ start_update(Attempt *a, DfuPlan *plan)
 	        .allow_downgrade = jo->allow_downgrade,
 	        .identity = dfu_job_get_device_identity(a->job),
 	};
+
+	a->update = smp_update_new(transport, plan, &opt, &update_callbacks, a);
+	smp_update_start(a->update);
+}
+
+static void
+on_probe_done(DfuFraming found, const GError *error, gpointer user_data)
+{
+	Attempt *a = user_data;
+
+	g_clear_pointer(&a->probe, dfu_framing_probe_free);
+	if (error != NULL) {
+		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
+	dfu_job_log(a->job, "device answers in %s SMP framing", dfu_framing_to_string(found));
+	start_engine(a, g_steal_pointer(&a->probed), g_steal_pointer(&a->plan));
+}
+
+/*
+ * A serial target that does not name its framing: the device is asked in
+ * each framing with short timeouts before the update starts, so that a
+ * device speaking raw SMP works and a silent one fails in seconds.
+ */
+static void
+start_probe(Attempt *a, DfuTransport *transport, DfuPlan *plan, guint baud)
+{
+	const DfuFramingProbeOptions popt = {
+	        .timeout_ms = MIN(a->runner->config->smp_timeout_ms, PROBE_TIMEOUT_MS),
+	        .retries = MIN(a->runner->config->smp_retries, 1u),
+	        .baud = baud,
+	        .set_framing = dfu_serial_transport_set_framing,
+	};
+
+	a->probed = transport;
+	a->plan = plan;
+	a->probe = dfu_framing_probe_new(transport, &popt, on_probe_done, a);
+}
+
+static void
+start_update(Attempt *a, DfuPlan *plan)
+{
+	JobRunner *self = a->runner;
+	g_autoptr(DfuPlan) owned_plan = plan;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(a->job), &error);
+	DfuTransport *transport;
 
 	if (target == NULL) {
 		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
@@ -193,8 +248,10 @@ start_update(Attempt *a, DfuPlan *plan)
 	}
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;
-	a->update = smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &update_callbacks, a);
-	smp_update_start(a->update);
+	if (target->link == DFU_LINK_SERIAL && !target->framing_given)
+		start_probe(a, transport, g_steal_pointer(&owned_plan), serial_baud(self, target));
+	else
+		start_engine(a, transport, g_steal_pointer(&owned_plan));
 }
 
 /* What the worker needs to load and verify a bundle: copies, so that it never touches the job. */
@@ -423,6 +480,13 @@ runner_cancel(DfuRunner *runner, gpointer attempt)
 	g_cancellable_cancel(a->cancellable);
 	if (a->update != NULL)
 		smp_update_cancel(a->update);
+	if (a->probe != NULL) {
+		g_autoptr(GError) cancelled =
+		        g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
+
+		g_clear_pointer(&a->probe, dfu_framing_probe_free);
+		attempt_finish(a, DFU_STATUS_NONE, cancelled, NULL);
+	}
 }
 
 static char *
