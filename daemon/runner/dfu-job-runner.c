@@ -360,6 +360,9 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
 		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+		if (img->padding > 0)
+			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
+			            img->image_index, img->padding);
 	}
 	start_update(a, plan);
 }

@@ -43,3 +43,17 @@ msg=$(job_prop $n Message)
 grep -qF "mcumgr params" <<<"$msg" || fail "command not named: $msg"
 grep -qF "console or raw SMP framing" <<<"$msg" || fail "framings not named: $msg"
 grep -qF "115200 baud" <<<"$msg" || fail "baud not named: $msg"
+
+log "a padded image: only the image itself is uploaded"
+start_sim padded --baud 0 --slot-size 524288
+mkimage -o "$T/big.bin" --version 1.3.0 --size 100000 --seed 7
+mkimage -o "$T/big-padded.bin" --version 1.3.0 --size 100000 --seed 7 --pad 524288
+real=$(stat -c %s "$T/big.bin")
+[ "$(stat -c %s "$T/big-padded.bin")" = 524288 ] || fail "mkimage --pad wrote $(stat -c %s "$T/big-padded.bin") bytes"
+start_job 0 "serial:$T/padded" "$T/big-padded.bin"
+expect_job $n succeeded success
+[ "$(primary_of padded)" = "1.3.0 true" ] || fail "padded device runs $(primary_of padded)"
+[ "$(sim_state padded .counters.upload_bytes)" = "$real" ] ||
+	fail "uploaded $(sim_state padded .counters.upload_bytes) bytes of a $real-byte image"
+[ "$(job_prop $n BytesTotal)" = "$real" ] || fail "BytesTotal $(job_prop $n BytesTotal), expected $real"
+history_has $n "bytes of padding dropped"
