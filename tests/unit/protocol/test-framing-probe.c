@@ -53,8 +53,9 @@ on_done(DfuFraming found, const GError *error, gpointer user_data)
 	f->error = error != NULL ? g_error_copy(error) : NULL;
 }
 
+/* refuse_open: the link cannot be opened at all */
 static void
-run_probe(Fixture *f)
+run_probe(Fixture *f, gboolean refuse_open)
 {
 	const DfuFramingProbeOptions opt = {
 	        .timeout_ms = 50, .retries = 1, .baud = 115200, .set_framing = set_framing};
@@ -62,6 +63,7 @@ run_probe(Fixture *f)
 
 	current = f;
 	dfu_memory_transport_new_pair(0, &f->host, &f->device);
+	dfu_memory_transport_set_refuse_open(f->host, refuse_open);
 	dfu_transport_set_callbacks(f->device, &device_callbacks, f);
 	dfu_transport_open(f->device);
 	probe = dfu_framing_probe_new(f->host, &opt, on_done, f);
@@ -82,7 +84,7 @@ test_console_first(void)
 {
 	Fixture f = {.device_answers = TRUE, .device_framing = DFU_FRAMING_CONSOLE};
 
-	run_probe(&f);
+	run_probe(&f, FALSE);
 	g_assert_no_error(f.error);
 	g_assert_cmpint(f.found, ==, DFU_FRAMING_CONSOLE);
 	g_assert_cmpuint(f.requests, ==, 1);
@@ -94,7 +96,7 @@ test_finds_raw(void)
 {
 	Fixture f = {.device_answers = TRUE, .device_framing = DFU_FRAMING_RAW};
 
-	run_probe(&f);
+	run_probe(&f, FALSE);
 	g_assert_no_error(f.error);
 	g_assert_cmpint(f.found, ==, DFU_FRAMING_RAW);
 	g_assert_cmpint(f.host_framing, ==, DFU_FRAMING_RAW);
@@ -110,7 +112,7 @@ test_silent(void)
 	Fixture f = {.device_answers = FALSE};
 	gint64 start = g_get_monotonic_time();
 
-	run_probe(&f);
+	run_probe(&f, FALSE);
 	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT);
 	g_assert_cmpstr(
 	        f.error->message, ==,
@@ -125,16 +127,8 @@ static void
 test_link_refused(void)
 {
 	Fixture f = {.device_answers = TRUE};
-	const DfuFramingProbeOptions opt = {
-	        .timeout_ms = 50, .retries = 1, .baud = 9600, .set_framing = set_framing};
-	g_autoptr(DfuFramingProbe) probe = NULL;
 
-	current = &f;
-	dfu_memory_transport_new_pair(0, &f.host, &f.device);
-	dfu_memory_transport_set_refuse_open(f.host, TRUE);
-	probe = dfu_framing_probe_new(f.host, &opt, on_done, &f);
-	while (!f.done)
-		g_main_context_iteration(NULL, TRUE);
+	run_probe(&f, TRUE);
 	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_LINK_NOT_FOUND);
 	g_assert_cmpuint(f.requests, ==, 0);
 	fixture_clear(&f);
