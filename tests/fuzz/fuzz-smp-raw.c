@@ -10,7 +10,7 @@ check_message(const guint8 *msg, gsize len, gpointer user_data)
 	g_autoptr(SmpMessage) parsed = NULL;
 
 	if (len < SMP_HEADER_SIZE || len != SMP_HEADER_SIZE + ((gsize)msg[2] << 8 | msg[3]))
-		abort();
+		__builtin_trap();
 	parsed = smp_message_parse(msg, len, NULL);
 }
 
