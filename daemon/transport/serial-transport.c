@@ -337,7 +337,7 @@ serial_wire_size(DfuTransport *transport, gsize len)
 {
 	SerialTransport *self = (SerialTransport *)transport;
 
-	return smp_framer_encoded_size(smp_framer_get_framing(self->framer), len);
+	return smp_framer_encoded_size(self->framer, len);
 }
 
 static void

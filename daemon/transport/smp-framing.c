@@ -51,12 +51,6 @@ smp_framer_free(SmpFramer *framer)
 	g_free(framer);
 }
 
-DfuFraming
-smp_framer_get_framing(SmpFramer *framer)
-{
-	return framer->framing;
-}
-
 void
 smp_framer_set_framing(SmpFramer *framer, DfuFraming framing)
 {
@@ -71,9 +65,9 @@ smp_framer_encode(SmpFramer *framer, const guint8 *msg, gsize len)
 }
 
 gsize
-smp_framer_encoded_size(DfuFraming framing, gsize msg_len)
+smp_framer_encoded_size(SmpFramer *framer, gsize msg_len)
 {
-	return framings[framing].encoded_size(msg_len);
+	return framings[framer->framing].encoded_size(msg_len);
 }
 
 void
