@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Serial framings: a device speaking raw SMP updated with framing=raw and
-# found by probing without it, a silent device failing in seconds with a
+# Serial framings: a device speaking raw SMP updated with framing=raw (also
+# on a noisy line) and found by probing without it, a silent device failing in seconds with a
 # message that says what was tried, and a padded image sent without its padding.
 source "$(dirname "$0")/lib.sh"
 
@@ -19,6 +19,12 @@ start_job 0 "serial:$T/raw?framing=raw" "$T/app.bin"
 expect_job $n succeeded success
 [ "$(primary_of raw)" = "1.2.0 true" ] || fail "raw device runs $(primary_of raw)"
 dfuctl status -v $n | grep -q "SMP framing" && fail "probed although the framing was given"
+
+log "raw framing on a noisy line: garbage, a corrupted and a truncated answer are survived"
+start_sim noisy --baud 0 --framing raw --fault garbage@2 --fault corrupt-response@4 --fault truncate-response@6
+start_job 0 "serial:$T/noisy?framing=raw" "$T/app.bin"
+expect_job $n succeeded success
+[ "$(sim_state noisy .counters.upload_bytes)" -gt 0 ] || fail "nothing uploaded to the noisy device"
 
 log "no framing given: the raw device is found by probing"
 start_sim raw2 --baud 0 --framing raw
