@@ -67,6 +67,8 @@ static const ConfigKey config_keys[] = {
         {"ble", "MaxConnectionsPerAdapter", CONFIG_UINT, OFF(ble_max_connections), "4", 1},
         {"ble", "ConnectTimeoutSec", CONFIG_MILLIS, OFF(ble_connect_timeout_ms), "20", 1},
         {"ble", "DiscoveryTimeoutSec", CONFIG_MILLIS, OFF(ble_discovery_timeout_ms), "30", 1},
+        {"udp", "MaxDatagram", CONFIG_UINT, OFF(udp_max_datagram), "1232", DFU_UDP_MIN_DATAGRAM,
+         DFU_UDP_MAX_DATAGRAM},
 };
 
 /* what a bad value should have been, for the error message */

@@ -50,6 +50,8 @@ typedef struct {
 	guint ble_max_connections;      /* MaxConnectionsPerAdapter=4 */
 	guint ble_connect_timeout_ms;   /* ConnectTimeoutSec=20 */
 	guint ble_discovery_timeout_ms; /* DiscoveryTimeoutSec=30: to find a device BlueZ does not know */
+	/* [udp] */
+	guint udp_max_datagram; /* MaxDatagram=1232: IPv6's minimum MTU less headers, as on Thread */
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;

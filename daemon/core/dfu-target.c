@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <bluetooth/bluetooth.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -22,12 +24,23 @@ static const char *const protocol_names[] = {
         [DFU_PROTOCOL_ATFOTA] = "atfota",
 };
 
-/* which protocols each link can carry: AT commands only exist on a serial modem */
+/* which protocols each link can carry: AT commands only exist on a serial modem, UDP carries SMP only */
 static const guint protocol_links[] = {
-        [DFU_PROTOCOL_SMP] = LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE),
+        [DFU_PROTOCOL_SMP] = LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE) | LINK_MASK(DFU_LINK_UDP),
         [DFU_PROTOCOL_NRFDFU] = LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE),
         [DFU_PROTOCOL_ATFOTA] = LINK_MASK(DFU_LINK_SERIAL),
 };
+
+static const char *const framing_names[] = {
+        [DFU_FRAMING_CONSOLE] = "console",
+        [DFU_FRAMING_RAW] = "raw",
+};
+
+const char *
+dfu_framing_to_string(DfuFraming framing)
+{
+	return (guint)framing < G_N_ELEMENTS(framing_names) ? framing_names[framing] : "unknown";
+}
 
 const char *
 dfu_protocol_to_string(DfuProtocolType protocol)
@@ -59,6 +72,25 @@ parse_protocol(DfuTarget *target, const char *value)
 	return FALSE;
 }
 
+gboolean
+dfu_framing_from_string(const char *name, DfuFraming *framing)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(framing_names); i++) {
+		if (g_strcmp0(framing_names[i], name) == 0) {
+			*framing = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+parse_framing(DfuTarget *target, const char *value)
+{
+	target->framing_given = dfu_framing_from_string(value, &target->framing);
+	return target->framing_given;
+}
+
 static gboolean
 parse_adapter(DfuTarget *target, const char *value)
 {
@@ -70,11 +102,26 @@ parse_adapter(DfuTarget *target, const char *value)
 	return TRUE;
 }
 
+static gboolean
+parse_mtu(DfuTarget *target, const char *value)
+{
+	guint64 mtu = 0;
+
+	if (!g_ascii_string_to_unsigned(value, 10, DFU_UDP_MIN_DATAGRAM, DFU_UDP_MAX_DATAGRAM, &mtu, NULL))
+		return FALSE;
+	target->mtu = (guint)mtu;
+	return TRUE;
+}
+
 static const TargetOption target_options[] = {
         {"baud", LINK_MASK(DFU_LINK_SERIAL), parse_baud, "a positive integer"},
-        {"protocol", LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE), parse_protocol,
-         "smp, nrfdfu or atfota (atfota on serial only)"},
+        {"protocol", LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE) | LINK_MASK(DFU_LINK_UDP),
+         parse_protocol, "smp, nrfdfu or atfota (atfota on serial only, smp only on udp)"},
         {"adapter", LINK_MASK(DFU_LINK_BLE), parse_adapter, "hciN"},
+        {"mtu", LINK_MASK(DFU_LINK_UDP), parse_mtu,
+         "a datagram size from " G_STRINGIFY(DFU_UDP_MIN_DATAGRAM) " to " G_STRINGIFY(
+                 DFU_UDP_MAX_DATAGRAM) " bytes"},
+        {"framing", LINK_MASK(DFU_LINK_SERIAL), parse_framing, "console or raw"},
 };
 
 static const TargetOption *
@@ -171,6 +218,104 @@ parse_ble_address(DfuTarget *target, const char *address, const char *uri, GErro
 	return TRUE;
 }
 
+/* an interface name or index after '%' in an IPv6 literal */
+static gboolean
+valid_zone(const char *zone)
+{
+	if (zone[0] == '\0' || strlen(zone) >= IF_NAMESIZE)
+		return FALSE;
+	for (const char *p = zone; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && strchr("._-", *p) == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* a bracketed IPv6 literal, normalised (zero runs compressed, lower case), zone kept */
+static char *
+parse_ipv6_host(const char *text)
+{
+	g_autofree char *addr = g_strdup(text);
+	char *zone = strchr(addr, '%');
+	struct in6_addr in6;
+	char normal[INET6_ADDRSTRLEN];
+
+	if (zone != NULL)
+		*zone++ = '\0';
+	if (inet_pton(AF_INET6, addr, &in6) != 1 || (zone != NULL && !valid_zone(zone)))
+		return NULL;
+	inet_ntop(AF_INET6, &in6, normal, sizeof(normal));
+	return zone != NULL ? g_strdup_printf("%s%%%s", normal, zone) : g_strdup(normal);
+}
+
+/* an IPv4 literal or a DNS name (letters, digits, '-' inside labels), lower-cased */
+static char *
+parse_name_host(const char *text)
+{
+	struct in_addr in4;
+	gsize len = strlen(text);
+
+	if (inet_pton(AF_INET, text, &in4) == 1)
+		return g_strdup(text);
+	if (len == 0 || len > 253 || text[0] == '.' || text[0] == '-')
+		return NULL;
+	for (const char *p = text; *p != '\0'; p++) {
+		gboolean label_edge = p[1] == '\0' || p[1] == '.' || p == text || p[-1] == '.';
+		if (*p == '.' ? p[1] == '.' : !(g_ascii_isalnum(*p) || (*p == '-' && !label_edge)))
+			return NULL;
+	}
+	return g_ascii_strdown(text, -1);
+}
+
+/* HOST[:PORT] with HOST a name, an IPv4 address or [IPv6%zone] */
+static gboolean
+parse_udp_address(DfuTarget *target, const char *body, const char *uri, GError **error)
+{
+	g_autofree char *host_text = NULL;
+	const char *port_text = NULL;
+	guint64 port = DFU_UDP_DEFAULT_PORT;
+
+	if (body[0] == '[') {
+		const char *close = strchr(body, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+			            "address '%s' in target '%s' must be [IPv6] or [IPv6]:PORT", body, uri);
+			return FALSE;
+		}
+		host_text = g_strndup(body + 1, close - body - 1);
+		target->host = parse_ipv6_host(host_text);
+		port_text = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(body, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+			            "IPv6 address '%s' in target '%s' needs brackets: udp:[%s]", body, uri,
+			            body);
+			return FALSE;
+		}
+		host_text = colon != NULL ? g_strndup(body, colon - body) : g_strdup(body);
+		target->host = parse_name_host(host_text);
+		port_text = colon != NULL ? colon + 1 : NULL;
+	}
+	if (target->host == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "host '%s' in target '%s' is not an IPv4 address, a host name or a bracketed "
+		            "IPv6 address",
+		            host_text, uri);
+		return FALSE;
+	}
+	if (port_text != NULL && !g_ascii_string_to_unsigned(port_text, 10, 1, 65535, &port, NULL)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "port '%s' in target '%s' is not a number from 1 to 65535", port_text, uri);
+		return FALSE;
+	}
+	target->port = (guint)port;
+	target->address = strchr(target->host, ':') != NULL
+	                          ? g_strdup_printf("[%s]:%u", target->host, target->port)
+	                          : g_strdup_printf("%s:%u", target->host, target->port);
+	return TRUE;
+}
+
 static gboolean
 option_given(guint seen, const char *key)
 {
@@ -191,15 +336,25 @@ target_normalise(const DfuTarget *target, gboolean adapter_given)
 			g_string_append_printf(str, "%cbaud=%u", sep, target->baud);
 			sep = '&';
 		}
-	} else {
+	} else if (target->link == DFU_LINK_BLE) {
 		g_string_append_printf(str, "ble:%s", target->address);
 		if (adapter_given) {
 			g_string_append_printf(str, "%cadapter=%s", sep, target->adapter);
 			sep = '&';
 		}
+	} else {
+		g_string_append_printf(str, "udp:%s", target->address);
+		if (target->mtu != 0) {
+			g_string_append_printf(str, "%cmtu=%u", sep, target->mtu);
+			sep = '&';
+		}
 	}
-	if (target->protocol != DFU_PROTOCOL_SMP)
+	if (target->protocol != DFU_PROTOCOL_SMP) {
 		g_string_append_printf(str, "%cprotocol=%s", sep, dfu_protocol_to_string(target->protocol));
+		sep = '&';
+	}
+	if (target->framing_given)
+		g_string_append_printf(str, "%cframing=%s", sep, dfu_framing_to_string(target->framing));
 	return g_string_free(str, FALSE);
 }
 
@@ -220,7 +375,7 @@ dfu_target_parse(const char *uri, GError **error)
 	colon = strchr(uri, ':');
 	if (colon == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		            "target '%s' has no scheme (serial: or ble:)", uri);
+		            "target '%s' has no scheme (serial:, ble: or udp:)", uri);
 		return NULL;
 	}
 	scheme = g_strndup(uri, colon - uri);
@@ -229,9 +384,11 @@ dfu_target_parse(const char *uri, GError **error)
 	} else if (g_strcmp0(scheme, "ble") == 0) {
 		target->link = DFU_LINK_BLE;
 		target->adapter = g_strdup("hci0");
+	} else if (g_strcmp0(scheme, "udp") == 0) {
+		target->link = DFU_LINK_UDP;
 	} else {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		            "unknown scheme '%s' in target '%s' (serial: or ble:)", scheme, uri);
+		            "unknown scheme '%s' in target '%s' (serial:, ble: or udp:)", scheme, uri);
 		return NULL;
 	}
 	query = strchr(colon + 1, '?');
@@ -239,11 +396,20 @@ dfu_target_parse(const char *uri, GError **error)
 	if (target->link == DFU_LINK_SERIAL) {
 		if (!parse_serial_path(target, body, uri, error))
 			return NULL;
-	} else if (!parse_ble_address(target, body, uri, error)) {
+	} else if (target->link == DFU_LINK_BLE) {
+		if (!parse_ble_address(target, body, uri, error))
+			return NULL;
+	} else if (!parse_udp_address(target, body, uri, error)) {
 		return NULL;
 	}
 	if (query != NULL && !parse_query(target, query + 1, uri, &seen, error))
 		return NULL;
+	/* the other protocols have framings of their own */
+	if (target->framing_given && target->protocol != DFU_PROTOCOL_SMP) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "option 'framing' in target '%s' applies to protocol smp only", uri);
+		return NULL;
+	}
 	target->uri = target_normalise(target, option_given(seen, "adapter"));
 	return g_steal_pointer(&target);
 }
@@ -256,6 +422,7 @@ dfu_target_free(DfuTarget *target)
 	g_free(target->path);
 	g_free(target->address);
 	g_free(target->adapter);
+	g_free(target->host);
 	g_free(target->uri);
 	g_free(target);
 }

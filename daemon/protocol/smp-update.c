@@ -17,6 +17,8 @@
 #define BOOT_POLL_TIMEOUT_MS 1000
 /* equal slots: a new image still listed as pending this long after the reset was skipped at boot */
 #define EQUAL_SLOTS_SETTLE_MS 2000
+/* Zephyr resets 250 ms after its answer: an old image still running well after that never got the request */
+#define RESET_GRACE_MS 2000
 
 typedef enum {
 	ST_IDLE,
@@ -47,16 +49,15 @@ typedef struct {
 	gboolean expect; /* must run after the reset */
 } ImageWork;
 
-struct _SmpUpdate {
+typedef struct {
+	DfuEngine parent;
 	DfuTransport *transport;
 	SmpClient *client;
 	DfuPlan *plan;
 	SmpUpdateOptions opt;
 	char *downgrade_images; /* owned copy of opt.allow_downgrade_images */
-	GVariant *identity;     /* a{sv}: see SmpUpdateCallbacks.identity */
+	GVariant *identity;     /* a{sv}: see smp_update_new() */
 	State resume;           /* where to go on once a reconnected device is identified */
-	const SmpUpdateCallbacks *cb;
-	gpointer user_data;
 
 	State state;
 	SmpBootMode mode;
@@ -66,6 +67,7 @@ struct _SmpUpdate {
 	guint cur;
 	gboolean need_reset;
 	gboolean reset_forced;
+	guint reset_resends;
 	gsize max_message;
 	guint window;
 	gboolean window_guessed; /* the device did not report its buffers */
@@ -84,7 +86,7 @@ struct _SmpUpdate {
 	guint result;
 	GError *error;
 	GVariant *device_error;
-};
+} SmpUpdate;
 
 typedef struct {
 	const char *name;
@@ -115,9 +117,7 @@ update_log(SmpUpdate *self, const char *format, ...)
 	va_start(args, format);
 	line = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_debug("smp: %s", line);
-	if (self->cb->log != NULL)
-		self->cb->log(self, line, self->user_data);
+	dfu_engine_emit_log(&self->parent, "%s", line);
 }
 
 static char *
@@ -135,7 +135,7 @@ on_done_idle(gpointer user_data)
 	SmpUpdate *self = user_data;
 
 	self->done_idle = 0;
-	self->cb->done(self, self->result, self->error, self->device_error, self->user_data);
+	dfu_engine_emit_done(&self->parent, self->result, self->error, self->device_error);
 	return G_SOURCE_REMOVE;
 }
 
@@ -190,8 +190,8 @@ enter(SmpUpdate *self, State state)
 	const StateOps *ops = state_ops(state);
 
 	self->state = state;
-	if (ops->phase != DFU_JOB_PHASE_NONE && self->cb->phase != NULL)
-		self->cb->phase(self, ops->phase, self->user_data);
+	if (ops->phase != DFU_JOB_PHASE_NONE)
+		dfu_engine_emit_phase(&self->parent, ops->phase);
 	ops->enter(self);
 }
 
@@ -336,8 +336,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 
 	if (self->identity == NULL) {
 		self->identity = identity_from_slots(slots);
-		if (self->cb->identity != NULL)
-			self->cb->identity(self, self->identity, self->user_data);
+		dfu_engine_emit_identity(&self->parent, self->identity);
 		return TRUE;
 	}
 	known = identity_known_hashes(self);
@@ -503,6 +502,7 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	SmpParams params = {0};
 	gsize overhead = dfu_transport_netbuf_overhead(self->transport);
 	gsize link_max = dfu_transport_max_message(self->transport);
+	gboolean whole = dfu_transport_whole_messages(self->transport);
 
 	/* params are optional: any error means safe defaults, never a failure */
 	if (!smp_response_get_error(rsp->payload, &err) && smp_rsp_params(rsp->payload, &params, NULL) &&
@@ -523,13 +523,13 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		           err.present ? smp_rc_to_string(err.rc) : "no parameters", self->max_message,
 		           self->window);
 	}
-	if (link_max > 0 && link_max < self->max_message && overhead > 0)
+	if (link_max > 0 && link_max < self->max_message && (overhead > 0 || whole))
 		self->max_message = link_max;
 	/*
 	 * A link that splits messages into writes of link_max (BLE: MTU - 3)
 	 * spends a whole write on a short tail: whole writes carry more.
 	 */
-	if (link_max > 0 && overhead == 0 && self->max_message > link_max)
+	if (link_max > 0 && overhead == 0 && !whole && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
 	enter(self, ST_BOOT_MODE);
 }
@@ -837,11 +837,15 @@ static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
 	g_autoptr(GPtrArray) slots = parse_state(self, rsp, "image state");
+	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
 	if (slots == NULL || !check_identity(self, slots) || !settle_mode(self, slots) ||
 	    !check_images_exist(self, slots))
 		return;
+	/* hashes before and after in the log show an upload that did not come from here */
+	listed = describe_slots(slots);
+	update_log(self, "device lists: %s", listed);
 	self->upload_total = 0;
 	self->need_reset = FALSE;
 	for (guint i = 0; i < self->work->len; i++) {
@@ -887,8 +891,7 @@ on_upload_progress(SmpUpload *upload, guint64 done, guint64 total, gpointer user
 {
 	SmpUpdate *self = user_data;
 
-	if (self->cb->progress != NULL)
-		self->cb->progress(self, self->upload_base + done, self->upload_total, self->user_data);
+	dfu_engine_emit_progress(&self->parent, self->upload_base + done, self->upload_total);
 }
 
 static void
@@ -1165,6 +1168,7 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 	gint64 settle_us = (gint64)MIN(EQUAL_SLOTS_SETTLE_MS, self->opt.reset_timeout_ms / 2) * 1000;
 	gboolean settled =
 	        mode_info(self)->equal_slots && g_get_monotonic_time() - self->reset_at >= settle_us;
+	g_autofree char *listed_back = NULL;
 
 	if (slots == NULL)
 		return;
@@ -1176,11 +1180,30 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *s = smp_image_state_find_slot(slots, w->img->image_index, w->target_slot);
 		if (slot_has_hash(s, w->img) && s->pending && !s->active) {
+			/*
+			 * A lost reset request (a datagram that vanished) leaves the old
+			 * image running: ask again. Safe, since a device that lists the
+			 * image pending has not booted it yet; with equal slots a pending
+			 * image may also be one the bootloader skipped, which settles above.
+			 */
+			if (!mode_info(self)->equal_slots && self->reset_resends < self->opt.retries &&
+			    g_get_monotonic_time() - self->reset_at >=
+			            (gint64)MAX(RESET_GRACE_MS, self->opt.timeout_ms) * 1000) {
+				self->reset_resends++;
+				update_log(self,
+				           "the device still runs its old image %.1f s after the reset; "
+				           "asking again",
+				           (g_get_monotonic_time() - self->reset_at) / 1e6);
+				enter(self, ST_RESET);
+				return;
+			}
 			poll_again(self);
 			return;
 		}
 	}
-	update_log(self, "device back after %.1f s", (g_get_monotonic_time() - self->reset_at) / 1e6);
+	listed_back = describe_slots(slots);
+	update_log(self, "device back after %.1f s; it lists: %s",
+	           (g_get_monotonic_time() - self->reset_at) / 1e6, listed_back);
 	for (guint i = 0; i < self->work->len; i++) {
 		ImageWork *w = g_ptr_array_index(self->work, i);
 		const SmpImageSlot *active = find_active(slots, w->img->image_index);
@@ -1330,49 +1353,23 @@ static const SmpClientCallbacks client_callbacks = {
         .link_closed = on_link_closed,
 };
 
-SmpUpdate *
-smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
-               const SmpUpdateCallbacks *callbacks, gpointer user_data)
+static void
+smp_update_start(DfuEngine *engine)
 {
-	SmpUpdate *self = g_new0(SmpUpdate, 1);
-
-	self->transport = transport;
-	self->plan = plan;
-	self->opt = *options;
-	self->opt.identity = NULL;
-	self->downgrade_images = g_strdup(options->allow_downgrade_images);
-	self->opt.allow_downgrade_images = self->downgrade_images;
-	self->mode = SMP_BOOT_MODE_UNKNOWN;
-	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
-	self->cb = callbacks;
-	self->user_data = user_data;
-	self->client = smp_client_new(transport, &client_callbacks, self);
-	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
-	for (guint i = 0; i < plan->images->len; i++) {
-		ImageWork *w = g_new0(ImageWork, 1);
-		w->img = g_ptr_array_index(plan->images, i);
-		g_ptr_array_add(self->work, w);
-	}
-	return self;
+	enter((SmpUpdate *)engine, ST_OPENING);
 }
 
-void
-smp_update_start(SmpUpdate *self)
+static void
+smp_update_cancel(DfuEngine *engine)
 {
-	enter(self, ST_OPENING);
+	fail((SmpUpdate *)engine, DFU_STATUS_CANCELLED, "cancelled");
 }
 
-void
-smp_update_cancel(SmpUpdate *self)
+static void
+smp_update_finalize(DfuEngine *engine)
 {
-	fail(self, DFU_STATUS_CANCELLED, "cancelled");
-}
+	SmpUpdate *self = (SmpUpdate *)engine;
 
-void
-smp_update_free(SmpUpdate *self)
-{
-	if (self == NULL)
-		return;
 	g_clear_handle_id(&self->done_idle, g_source_remove);
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_pointer(&self->upload, smp_upload_free);
@@ -1385,4 +1382,36 @@ smp_update_free(SmpUpdate *self)
 	g_clear_pointer(&self->identity, g_variant_unref);
 	g_free(self->downgrade_images);
 	g_free(self);
+}
+
+static const DfuEngineClass smp_update_class = {
+        .name = "smp",
+        .start = smp_update_start,
+        .cancel = smp_update_cancel,
+        .finalize = smp_update_finalize,
+};
+
+DfuEngine *
+smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
+               const DfuEngineCallbacks *callbacks, gpointer user_data)
+{
+	SmpUpdate *self = g_new0(SmpUpdate, 1);
+
+	dfu_engine_init(&self->parent, &smp_update_class, callbacks, user_data);
+	self->transport = transport;
+	self->plan = plan;
+	self->opt = *options;
+	self->opt.identity = NULL;
+	self->downgrade_images = g_strdup(options->allow_downgrade_images);
+	self->opt.allow_downgrade_images = self->downgrade_images;
+	self->mode = SMP_BOOT_MODE_UNKNOWN;
+	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
+	self->client = smp_client_new(transport, &client_callbacks, self);
+	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
+	for (guint i = 0; i < plan->images->len; i++) {
+		ImageWork *w = g_new0(ImageWork, 1);
+		w->img = g_ptr_array_index(plan->images, i);
+		g_ptr_array_add(self->work, w);
+	}
+	return &self->parent;
 }

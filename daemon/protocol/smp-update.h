@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dfu-bundle.h"
+#include "dfu-engine.h"
 #include "dfu-job.h"
 #include "dfu-transport.h"
 
@@ -14,8 +15,6 @@ G_BEGIN_DECLS
  * that is not back yet) is handled inside where it can be; what ends the
  * attempt is reported through done with a DfuStatus.
  */
-typedef struct _SmpUpdate SmpUpdate;
-
 typedef struct {
 	guint timeout_ms;
 	guint first_timeout_ms;
@@ -27,40 +26,18 @@ typedef struct {
 	gboolean allow_downgrade;
 	/* comma list of image numbers or names ("app", "net", file name) that may go back */
 	const char *allow_downgrade_images;
-	/*
-	 * What an earlier attempt recorded of the device (borrowed a{sv}, see
-	 * identity below); NULL when the job has not reached it yet.
-	 */
+	/* what an earlier attempt recorded of the device (borrowed a{sv}); NULL at first */
 	GVariant *identity;
 } SmpUpdateOptions;
 
-typedef struct {
-	void (*phase)(SmpUpdate *update, DfuJobPhase phase, gpointer user_data);
-	void (*progress)(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data);
-	void (*log)(SmpUpdate *update, const char *line, gpointer user_data);
-	/*
-	 * The device as first seen: "hashes" (as, hex) of every image it listed.
-	 * Later attempts pass it back in the options; after every reconnect the
-	 * device must run one of those images or one of the plan's, or the job
-	 * ends with DEVICE_MISMATCH before anything more is sent.
-	 */
-	void (*identity)(SmpUpdate *update, GVariant *identity, gpointer user_data);
-	/*
-	 * Called once; result is SUCCESS, STAGED or UP_TO_DATE when error is NULL.
-	 * Never called from inside smp_update_start() or smp_update_cancel().
-	 */
-	void (*done)(SmpUpdate *update, guint result, const GError *error, GVariant *device_error,
-	             gpointer user_data);
-} SmpUpdateCallbacks;
-
-/* takes ownership of transport and plan */
-SmpUpdate *smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
-                          const SmpUpdateCallbacks *callbacks, gpointer user_data);
-void smp_update_start(SmpUpdate *update);
-/* stops at once; done follows from the loop with DFU_STATUS_CANCELLED */
-void smp_update_cancel(SmpUpdate *update);
-void smp_update_free(SmpUpdate *update);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmpUpdate, smp_update_free)
+/*
+ * takes ownership of transport and plan; the engine's identity (see
+ * DfuEngineCallbacks) is "hashes" (as, hex) of every image the device listed
+ * when the job first reached it: after every reconnect the device must run
+ * one of those or one of the plan's, or the job ends with DEVICE_MISMATCH
+ * before anything more is sent
+ */
+DfuEngine *smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *options,
+                          const DfuEngineCallbacks *callbacks, gpointer user_data);
 
 G_END_DECLS

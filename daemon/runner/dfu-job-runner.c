@@ -10,15 +10,22 @@
 #include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
 #include "serial-transport.h"
+#include "smp-probed-engine.h"
 #include "smp-update.h"
+#include "udp-transport.h"
+
+/* a device that answers at all answers within this, whatever ResponseTimeoutSec says */
+#define PROBE_TIMEOUT_MS 1000u
 
 typedef struct {
 	DfuRunner parent;
 	DfuConfig *config;
+	char *exe; /* the daemon's own program, for the bundle check process */
 } JobRunner;
 
 typedef struct {
@@ -29,7 +36,7 @@ typedef struct {
 	GCancellable *cancellable;
 	GSubprocess *check; /* set while the bundle is parsed in a process of its own */
 	GError *start_error;
-	SmpUpdate *update;
+	DfuEngine *engine;
 	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
 	gboolean finished;
 } Attempt;
@@ -37,7 +44,7 @@ typedef struct {
 static void
 attempt_free(Attempt *a)
 {
-	g_clear_pointer(&a->update, smp_update_free);
+	g_clear_pointer(&a->engine, dfu_engine_free);
 	g_clear_object(&a->check);
 	g_clear_error(&a->start_error);
 	g_clear_object(&a->cancellable);
@@ -66,35 +73,35 @@ attempt_finish(Attempt *a, guint result, const GError *error, GVariant *device_e
 }
 
 static void
-on_update_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
+on_engine_phase(DfuEngine *engine, DfuJobPhase phase, gpointer user_data)
 {
 	Attempt *a = user_data;
 	dfu_job_set_phase(a->job, phase);
 }
 
 static void
-on_update_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
+on_engine_progress(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data)
 {
 	Attempt *a = user_data;
 	dfu_job_set_progress(a->job, done, total);
 }
 
 static void
-on_update_log(SmpUpdate *update, const char *line, gpointer user_data)
+on_engine_log(DfuEngine *engine, const char *line, gpointer user_data)
 {
 	Attempt *a = user_data;
 	dfu_job_log(a->job, "%s", line);
 }
 
 static void
-on_update_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
+on_engine_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
 {
 	Attempt *a = user_data;
 	dfu_job_set_device_identity(a->job, identity);
 }
 
 static void
-on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_error,
+on_engine_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
 	Attempt *a = user_data;
@@ -105,12 +112,12 @@ on_update_done(SmpUpdate *update, guint result, const GError *error, GVariant *d
 	attempt_finish(a, result, explained != NULL ? explained : error, device_error);
 }
 
-static const SmpUpdateCallbacks update_callbacks = {
-        .phase = on_update_phase,
-        .progress = on_update_progress,
-        .log = on_update_log,
-        .identity = on_update_identity,
-        .done = on_update_done,
+static const DfuEngineCallbacks engine_callbacks = {
+        .phase = on_engine_phase,
+        .progress = on_engine_progress,
+        .log = on_engine_log,
+        .identity = on_engine_identity,
+        .done = on_engine_done,
 };
 
 static DfuTarget *
@@ -133,36 +140,41 @@ ble_adapter(JobRunner *self, const DfuTarget *target, const char *uri)
 	return self->config->ble_adapter;
 }
 
-static DfuTransport *
-transport_for_target(JobRunner *self, const DfuTarget *target, const char *uri, GError **error)
+static guint
+serial_baud(JobRunner *self, const DfuTarget *target)
 {
-	if (target->link == DFU_LINK_SERIAL && target->protocol == DFU_PROTOCOL_SMP)
-		return dfu_serial_transport_new(target->path,
-		                                target->baud != 0 ? target->baud : self->config->serial_baud);
-	if (target->link == DFU_LINK_BLE && target->protocol == DFU_PROTOCOL_SMP) {
-		BleTransportOptions opt = {
-		        .address = target->address,
-		        .adapter = ble_adapter(self, target, uri),
-		        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
-		        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
-		};
-		return dfu_ble_transport_new(&opt);
-	}
-	g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
-	            "%s: %s over %s is not supported by this version of dfud", target->uri,
-	            dfu_protocol_to_string(target->protocol),
-	            target->link == DFU_LINK_BLE ? "BLE" : "serial");
-	return NULL;
+	return target->baud != 0 ? target->baud : self->config->serial_baud;
 }
 
-static void
-start_update(Attempt *a, DfuPlan *plan)
+/* the link an SMP target names: serial, BLE GATT or UDP */
+static DfuTransport *
+smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+{
+	BleTransportOptions ble = {
+	        .address = target->address,
+	        .adapter = ble_adapter(self, target, uri),
+	        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
+	        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
+	};
+
+	switch (target->link) {
+	case DFU_LINK_SERIAL:
+		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
+	case DFU_LINK_BLE:
+		return dfu_ble_transport_new(&ble);
+	case DFU_LINK_UDP:
+		return dfu_udp_transport_new(target->host, target->port,
+		                             target->mtu != 0 ? target->mtu : self->config->udp_max_datagram);
+	}
+	g_return_val_if_reached(NULL);
+}
+
+static DfuEngine *
+smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
 	JobRunner *self = a->runner;
 	const DfuJobOptions *jo = dfu_job_get_options(a->job);
 	g_autoptr(DfuPlan) owned_plan = plan;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(a->job), &error);
 	DfuTransport *transport;
 	SmpUpdateOptions opt = {
 	        .timeout_ms = self->config->smp_timeout_ms,
@@ -177,20 +189,67 @@ start_update(Attempt *a, DfuPlan *plan)
 	        .identity = dfu_job_get_device_identity(a->job),
 	};
 
-	if (target == NULL) {
-		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
-		return;
+	if (plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		                    "nRF5 DFU packages need a Nordic DFU target");
+		return NULL;
 	}
-	transport = transport_for_target(
-	        self, target, dfu_config_resolve_target(self->config, dfu_job_get_target(a->job)), &error);
-	if (transport == NULL) {
-		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
-		return;
-	}
+	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;
-	a->update = smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &update_callbacks, a);
-	smp_update_start(a->update);
+	/*
+	 * A serial target that does not name its framing: the device is asked in
+	 * each framing with short timeouts before the update starts, so that a
+	 * device speaking raw SMP works and a silent one fails in seconds.
+	 */
+	if (target->link == DFU_LINK_SERIAL && !target->framing_given) {
+		const DfuFramingProbeOptions probe = {
+		        .timeout_ms = MIN(self->config->smp_timeout_ms, PROBE_TIMEOUT_MS),
+		        .retries = MIN(self->config->smp_retries, 1u),
+		        .baud = serial_baud(self, target),
+		        .set_framing = dfu_serial_transport_set_framing,
+		};
+
+		return smp_probed_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &probe,
+		                             &engine_callbacks, a);
+	}
+	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
+}
+
+/* The engine of each protocol: it takes the plan and makes the transport it speaks over. */
+typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan,
+                                    GError **error);
+
+static const struct {
+	DfuProtocolType protocol;
+	EngineNewFunc create;
+} engines[] = {
+        {DFU_PROTOCOL_SMP, smp_engine_new},
+};
+
+static void
+start_update(Attempt *a, DfuPlan *plan)
+{
+	JobRunner *self = a->runner;
+	g_autoptr(DfuPlan) owned_plan = plan;
+	g_autoptr(GError) error = NULL;
+	const char *uri = dfu_config_resolve_target(self->config, dfu_job_get_target(a->job));
+	g_autoptr(DfuTarget) target = dfu_target_parse(uri, &error);
+
+	for (guint i = 0; target != NULL && i < G_N_ELEMENTS(engines); i++) {
+		if (engines[i].protocol != target->protocol)
+			continue;
+		a->engine = engines[i].create(a, target, uri, g_steal_pointer(&owned_plan), &error);
+		if (a->engine == NULL)
+			break;
+		dfu_engine_start(a->engine);
+		return;
+	}
+	if (target != NULL && error == NULL)
+		g_set_error(&error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: the %s protocol is not supported by this version of dfud", target->uri,
+		            dfu_protocol_to_string(target->protocol));
+	attempt_finish(a, DFU_STATUS_NONE, error, NULL);
 }
 
 /* What the worker needs to load and verify a bundle: copies, so that it never touches the job. */
@@ -286,11 +345,6 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 		attempt_finish(a, DFU_STATUS_NONE, cancelled, NULL);
 		return;
 	}
-	if (plan != NULL && plan->kind == DFU_BUNDLE_NRF5_ZIP) {
-		g_set_error_literal(&error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "nRF5 DFU packages need a Nordic DFU target");
-		g_clear_pointer(&plan, dfu_plan_free);
-	}
 	if (plan == NULL) {
 		attempt_finish(a, DFU_STATUS_NONE, error, NULL);
 		return;
@@ -299,6 +353,9 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
 		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+		if (img->padding > 0)
+			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
+			            img->image_index, img->padding);
 	}
 	start_update(a, plan);
 }
@@ -361,7 +418,7 @@ static void
 start_check(Attempt *a)
 {
 	g_autoptr(GError) error = NULL;
-	const char *argv[] = {"/proc/self/exe", DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
+	const char *argv[] = {a->runner->exe, DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
 	                      dfu_job_get_source(a->job), NULL};
 
 	a->check = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
@@ -417,8 +474,8 @@ runner_cancel(DfuRunner *runner, gpointer attempt)
 	Attempt *a = attempt;
 
 	g_cancellable_cancel(a->cancellable);
-	if (a->update != NULL)
-		smp_update_cancel(a->update);
+	if (a->engine != NULL)
+		dfu_engine_cancel(a->engine);
 }
 
 static char *
@@ -429,7 +486,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled */
+	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
 	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
 }
 
@@ -461,11 +518,21 @@ dfu_job_runner_new(DfuConfig *config)
 
 	self->parent.ops = &job_runner_ops;
 	self->config = config;
+	/* the path, read now, rather than /proc/self/exe at exec time: that is the tool's own program
+	 * when the daemon runs under one (valgrind); an upgrade that replaced the file leaves the link */
+	self->exe = g_file_read_link("/proc/self/exe", NULL);
+	if (self->exe == NULL || g_str_has_suffix(self->exe, " (deleted)")) {
+		g_free(self->exe);
+		self->exe = g_strdup("/proc/self/exe");
+	}
 	return &self->parent;
 }
 
 void
 dfu_job_runner_free(DfuRunner *runner)
 {
-	g_free(runner);
+	JobRunner *self = (JobRunner *)runner;
+
+	g_free(self->exe);
+	g_free(self);
 }

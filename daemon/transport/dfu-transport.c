@@ -52,6 +52,12 @@ dfu_transport_netbuf_overhead(DfuTransport *self)
 	return self->klass->netbuf_overhead;
 }
 
+gboolean
+dfu_transport_whole_messages(DfuTransport *self)
+{
+	return self->klass->whole_messages;
+}
+
 guint
 dfu_transport_guess_window(DfuTransport *self)
 {

@@ -34,6 +34,9 @@ typedef struct {
 	/* bytes of framing that share the device's receive buffer with the message
 	 * (serial: 2-byte length + CRC), so a message is at most buf_size minus this */
 	gsize netbuf_overhead;
+	/* max_message bounds a whole message (a datagram carries exactly one);
+	 * otherwise a longer message is split into pieces of max_message (BLE writes) */
+	gboolean whole_messages;
 	/* requests in flight worth trying with a device that does not report its
 	 * buffers, where round trips are long (BLE); 0 or 1: one at a time */
 	guint guess_window;
@@ -57,6 +60,7 @@ gboolean dfu_transport_is_open(DfuTransport *self);
 gsize dfu_transport_max_message(DfuTransport *self);
 gsize dfu_transport_wire_size(DfuTransport *self, gsize len);
 gsize dfu_transport_netbuf_overhead(DfuTransport *self);
+gboolean dfu_transport_whole_messages(DfuTransport *self);
 guint dfu_transport_guess_window(DfuTransport *self);
 void dfu_transport_free(DfuTransport *self);
 

@@ -14,6 +14,7 @@
 #include "dfu-error.h"
 #include "serial-transport.h"
 #include "smp-console.h"
+#include "smp-framing.h"
 
 /* a decoded frame is at most this large; bounds memory on garbage */
 #define SERIAL_MAX_FRAME (64 * 1024)
@@ -30,7 +31,7 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SmpConsoleDecoder *decoder;
+	SmpFramer *framer;
 	GError *open_error;
 } SerialTransport;
 
@@ -82,7 +83,7 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			smp_framer_feed(self->framer, buf, n, on_frame, self);
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
@@ -262,7 +263,7 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	smp_console_decoder_reset(self->decoder);
+	smp_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -304,7 +305,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = smp_console_encode(data, len);
+	lines = smp_framer_encode(self->framer, data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -334,7 +335,9 @@ serial_close(DfuTransport *transport)
 static gsize
 serial_wire_size(DfuTransport *transport, gsize len)
 {
-	return smp_console_encoded_size(len);
+	SerialTransport *self = (SerialTransport *)transport;
+
+	return smp_framer_encoded_size(self->framer, len);
 }
 
 static void
@@ -344,33 +347,45 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	smp_console_decoder_free(self->decoder);
+	smp_framer_free(self->framer);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
 }
 
-static const DfuTransportClass serial_class = {
-        .name = "serial",
-        .open = serial_open,
-        .send = serial_send,
-        .close = serial_close,
-        .wire_size = serial_wire_size,
+/* one class per framing: they differ in what the framing adds to the device's buffer */
+#define SERIAL_CLASS(overhead)                                                                               \
+	{                                                                                                    \
+		.name = "serial", .open = serial_open, .send = serial_send, .close = serial_close,           \
+		.wire_size = serial_wire_size, .netbuf_overhead = (overhead), .finalize = serial_finalize,   \
+	}
+
+static const DfuTransportClass serial_classes[] = {
         /* the 2-byte length and the CRC are decoded into the device's buffer too */
-        .netbuf_overhead = 4,
-        .finalize = serial_finalize,
+        [DFU_FRAMING_CONSOLE] = SERIAL_CLASS(SMP_CONSOLE_NETBUF_OVERHEAD),
+        [DFU_FRAMING_RAW] = SERIAL_CLASS(0),
 };
 
 DfuTransport *
-dfu_serial_transport_new(const char *path, guint baud)
+dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing)
 {
 	SerialTransport *self = g_new0(SerialTransport, 1);
 
-	self->parent.klass = &serial_class;
+	self->parent.klass = &serial_classes[framing];
 	self->path = g_strdup(path);
 	self->baud = baud;
 	self->fd = -1;
 	self->outq = g_byte_array_new();
-	self->decoder = smp_console_decoder_new(SERIAL_MAX_FRAME);
+	self->framer = smp_framer_new(framing, SERIAL_MAX_FRAME);
 	return &self->parent;
+}
+
+void
+dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_return_if_fail(transport->klass->open == serial_open);
+	transport->klass = &serial_classes[framing];
+	smp_framer_set_framing(self->framer, framing);
 }

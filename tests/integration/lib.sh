@@ -162,6 +162,22 @@ start_sim() {
 	run_sim "$name" "READY $T/$name" "$DFU_SIM" --link "$T/$name" --state-file "$T/$name.json" "$@"
 }
 
+# free_udp_port HOST: a UDP port free on HOST (127.0.0.1 or ::1); fails when HOST cannot be bound
+free_udp_port() {
+	python3 -c 'import socket, sys
+f = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(f, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])' "$1" 2>/dev/null
+}
+
+# start_udp_sim NAME HOST:PORT [dfu-sim options...]: a simulated device serving SMP over UDP
+start_udp_sim() {
+	local name=$1 address=$2
+	shift 2
+	run_sim "$name" "READY $address" "$DFU_SIM" --udp "$address" --state-file "$T/$name.json" "$@"
+}
+
 # sim_state NAME JQ-FILTER: reads the simulated device's state file
 sim_state() {
 	jq -r "$2" "$T/$1.json"

@@ -9,13 +9,26 @@
 #include "sim-link.h"
 #include "sim-mcuboot.h"
 #include "sim-smp-server.h"
+#include "sim-udp-server.h"
 
-/* dfu-sim: an MCUmgr SMP device with an MCUboot slot model behind a pty */
+/* dfu-sim: an MCUmgr SMP device with an MCUboot slot model behind a pty or a UDP socket */
+
+/* Zephyr's defaults with the UDP transport: CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE / _COUNT, _UDP_MTU */
+#define UDP_BUF_SIZE 2048
+#define UDP_BUF_COUNT 2
+#define UDP_MTU 1500
+#define SERIAL_BUF_SIZE 384
+#define SERIAL_BUF_COUNT 4
 
 typedef struct {
 	char *link;
 	gint baud;
+	char *udp;
+	gint udp_mtu;
+	gint udp_loss;
+	gint udp_seed;
 	char *state_file;
+	char *framing;
 	SimDeviceOptions device;
 } SimOptions;
 
@@ -23,7 +36,9 @@ static void
 sim_options_clear(SimOptions *opts)
 {
 	g_free(opts->link);
+	g_free(opts->udp);
 	g_free(opts->state_file);
+	g_free(opts->framing);
 	sim_device_options_clear(&opts->device);
 }
 
@@ -31,15 +46,24 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SimOptions, sim_options_clear)
 
 static gboolean
 parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model, SimServerConfig *server,
-              GError **error)
+              SimUdpConfig *udp, GError **error)
 {
 	const GOptionEntry entries[] = {
 	        {"link", 0, 0, G_OPTION_ARG_FILENAME, &opts->link, "Symlink to create for the pty", "PATH"},
 	        {"baud", 0, 0, G_OPTION_ARG_INT, &opts->baud, "Line speed, 0 = unthrottled", "BAUD"},
+	        {"udp", 0, 0, G_OPTION_ARG_STRING, &opts->udp, "Serve SMP over UDP instead of a pty",
+	         "IPv4:PORT|[IPv6]:PORT"},
+	        {"udp-mtu", 0, 0, G_OPTION_ARG_INT, &opts->udp_mtu, "Receive limit; longer datagrams are cut",
+	         "BYTES"},
+	        {"udp-loss", 0, 0, G_OPTION_ARG_INT, &opts->udp_loss, "Datagrams lost at random, either way",
+	         "PERCENT"},
+	        {"udp-seed", 0, 0, G_OPTION_ARG_INT, &opts->udp_seed, "Seed of the datagram loss", "N"},
 	        {"reset-hangup", 0, 0, G_OPTION_ARG_NONE, &server->reset_hangup, "Hang up the link on reset",
 	         NULL},
 	        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->state_file,
 	         "JSON file with the device state", "PATH"},
+	        {"framing", 0, 0, G_OPTION_ARG_STRING, &opts->framing,
+	         "SMP framing on the line: console (default) or raw", "console|raw"},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- MCUmgr SMP device simulator");
@@ -48,20 +72,37 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	sim_device_options_add_entries(&opts->device, context);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
-	if (opts->link == NULL) {
-		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--link is required");
+	if ((opts->link == NULL) == (opts->udp == NULL)) {
+		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		                    "one of --link and --udp is required");
 		return FALSE;
 	}
+	/* buffers as the firmware of each transport has them, unless given */
+	if (opts->device.buf_size < 0)
+		opts->device.buf_size = opts->udp != NULL ? UDP_BUF_SIZE : SERIAL_BUF_SIZE;
+	if (opts->device.buf_count < 0)
+		opts->device.buf_count = opts->udp != NULL ? UDP_BUF_COUNT : SERIAL_BUF_COUNT;
 	if (!sim_device_options_apply(&opts->device, model, &server->device, error))
 		return FALSE;
-	if (opts->baud < 0) {
+	if (opts->baud < 0 || opts->udp_mtu < 8 || opts->udp_mtu > 65535 || opts->udp_loss < 0 ||
+	    opts->udp_loss > 100) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
+		return FALSE;
+	}
+	if (opts->framing != NULL && !dfu_framing_from_string(opts->framing, &server->framing)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		            "--framing must be console or raw, not '%s'", opts->framing);
 		return FALSE;
 	}
 	server->device.state_file = opts->state_file;
 	server->device.log_prefix = "dfu-sim";
 	server->boot_ms = (guint)opts->device.boot_ms;
+	udp->device = server->device;
+	udp->boot_ms = server->boot_ms;
+	udp->mtu = (guint)opts->udp_mtu;
+	udp->loss_percent = (guint)opts->udp_loss;
+	udp->seed = (guint32)opts->udp_seed;
 	return TRUE;
 }
 
@@ -72,21 +113,33 @@ on_quit_signal(gpointer loop)
 	return G_SOURCE_CONTINUE;
 }
 
+/* the state file is written through whichever server holds the device */
+static gboolean
+write_state(SimSmpServer *server, SimUdpServer *udp_server, GError **error)
+{
+	return udp_server != NULL ? sim_udp_server_write_state(udp_server, error)
+	                          : sim_smp_server_write_state(server, error);
+}
+
 int
 main(int argc, char **argv)
 {
-	g_auto(SimOptions) opts = {.baud = 115200};
+	g_auto(SimOptions) opts = {.baud = 115200, .udp_mtu = UDP_MTU};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SimFaultPlan) faults = sim_fault_plan_new();
 	g_autoptr(SimMcuboot) model = NULL;
 	g_autoptr(SimSmpServer) server = NULL;
+	g_autoptr(SimUdpServer) udp_server = NULL;
 	g_autoptr(SimLink) link = NULL;
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	SimMcubootConfig model_config = {0};
 	SimServerConfig server_config = {0};
+	SimUdpConfig udp_config = {0};
 
-	sim_device_options_init(&opts.device, 384, 200);
-	if (!parse_options(&argc, &argv, &opts, &model_config, &server_config, &error)) {
+	/* buffers unset: their defaults depend on the transport */
+	sim_device_options_init(&opts.device, -1, 200);
+	opts.device.buf_count = -1;
+	if (!parse_options(&argc, &argv, &opts, &model_config, &server_config, &udp_config, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 2;
 	}
@@ -101,29 +154,29 @@ main(int argc, char **argv)
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}
-	server = sim_smp_server_new(&server_config, model, faults);
-
-	link = sim_link_new(opts.link, (guint)opts.baud, sim_smp_server_input, sim_smp_server_output_idle,
-	                    server, &error);
-	if (link == NULL) {
-		g_printerr("dfu-sim: %s\n", error->message);
-		return 1;
+	if (opts.udp != NULL) {
+		udp_server = sim_udp_server_new(&udp_config, opts.udp, model, faults, &error);
+	} else {
+		server = sim_smp_server_new(&server_config, model, faults);
+		link = sim_link_new(opts.link, (guint)opts.baud, sim_smp_server_input,
+		                    sim_smp_server_output_idle, server, &error);
+		if (link != NULL)
+			sim_smp_server_set_link(server, link);
 	}
-	sim_smp_server_set_link(server, link);
-	if (!sim_smp_server_write_state(server, &error)) {
+	if ((udp_server == NULL && link == NULL) || !write_state(server, udp_server, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}
 
 	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
 	g_unix_signal_add(SIGINT, on_quit_signal, loop);
-	printf("READY %s\n", opts.link);
+	printf("READY %s\n", opts.udp != NULL ? opts.udp : opts.link);
 	fflush(stdout);
 	g_main_loop_run(loop);
 
 	/* the link goes first so that the symlink is gone when the state file says we are done */
 	g_clear_pointer(&link, sim_link_free);
-	if (!sim_smp_server_write_state(server, &error)) {
+	if (!write_state(server, udp_server, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}

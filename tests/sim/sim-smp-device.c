@@ -95,10 +95,15 @@ save_state(SimSmpDevice *device)
 }
 
 guint
+sim_smp_device_queued(SimSmpDevice *device)
+{
+	return g_queue_get_length(&device->requests) + (device->delay_timer != 0 ? 1 : 0);
+}
+
+guint
 sim_smp_device_held(SimSmpDevice *device)
 {
-	return g_queue_get_length(&device->requests) + (device->delay_timer != 0 ? 1 : 0) +
-	       device->callbacks.held(device->user_data);
+	return sim_smp_device_queued(device) + device->callbacks.held(device->user_data);
 }
 
 /* the device goes away: RAM and queued requests are lost, the bootloader runs */

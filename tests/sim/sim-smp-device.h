@@ -47,6 +47,8 @@ void sim_smp_device_receive(SimSmpDevice *device, const guint8 *msg, gsize len);
 void sim_smp_device_pump(SimSmpDevice *device);
 /* requests waiting or in hand plus what the transport holds */
 guint sim_smp_device_held(SimSmpDevice *device);
+/* requests waiting or in hand only */
+guint sim_smp_device_queued(SimSmpDevice *device);
 /* the link went: queued requests and the one in hand are lost */
 void sim_smp_device_link_lost(SimSmpDevice *device);
 /* the transport adds its own bad frames here */

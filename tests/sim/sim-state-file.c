@@ -78,6 +78,7 @@ sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *cou
 	add_counter(b, "upload_bytes", counters->upload_bytes);
 	add_counter(b, "resets", counters->resets);
 	add_counter(b, "bad_frames", counters->bad_frames);
+	add_counter(b, "lost_datagrams", counters->lost_datagrams);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 

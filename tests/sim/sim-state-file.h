@@ -11,6 +11,7 @@ typedef struct {
 	guint64 upload_bytes;
 	guint64 resets;
 	guint64 bad_frames;
+	guint64 lost_datagrams; /* UDP: dropped by --udp-loss, either way */
 } SimCounters;
 
 /*

@@ -31,7 +31,7 @@ cmd_image(int argc, char **argv, GError **error)
 	g_autofree char *sign_key = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("- write an MCUboot image");
-	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0, rom_fixed = -1, ram_load = -1;
+	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0, rom_fixed = -1, ram_load = -1, pad = 0;
 	McubootWriterOptions opts = {0};
 	const GOptionEntry entries[] = {
 	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
@@ -51,6 +51,8 @@ cmd_image(int argc, char **argv, GError **error)
 	         "Direct-XIP: link for the slot at this flash address (ROM_FIXED)", "ADDR"},
 	        {"ram-load", 0, 0, G_OPTION_ARG_INT64, &ram_load, "Run from RAM at this address (RAM_LOAD)",
 	         "ADDR"},
+	        {"pad", 0, 0, G_OPTION_ARG_INT64, &pad,
+	         "Pad to SIZE bytes with 0xff and an MCUboot trailer, as imgtool --pad", "SIZE"},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -67,10 +69,10 @@ cmd_image(int argc, char **argv, GError **error)
 	}
 	if (size < 0 || size > G_MAXUINT32 || seed < 0 || seed > G_MAXUINT32 || hdr_size < 0 ||
 	    hdr_size > G_MAXUINT16 || rom_fixed > G_MAXUINT32 || ram_load > G_MAXUINT32 ||
-	    (rom_fixed >= 0 && ram_load >= 0)) {
+	    (rom_fixed >= 0 && ram_load >= 0) || pad < 0 || pad > G_MAXUINT32) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "--size, --seed, --header-size, --rom-fixed or --ram-load out of range, "
-		                    "or both of the last two given");
+		                    "--size, --seed, --header-size, --rom-fixed, --ram-load or --pad out of "
+		                    "range, or both of --rom-fixed and --ram-load given");
 		return FALSE;
 	}
 	/* IMAGE_F_ROM_FIXED and IMAGE_F_RAM_LOAD, with ih_load_addr */
@@ -82,6 +84,7 @@ cmd_image(int argc, char **argv, GError **error)
 	opts.seed = (guint32)seed;
 	opts.hdr_size = (guint16)hdr_size;
 	opts.sign_key_path = sign_key;
+	opts.pad_size = (gsize)pad;
 	opts.truncate = truncate_len >= 0;
 	opts.truncate_len = opts.truncate ? (gsize)truncate_len : 0;
 	bytes = mcuboot_writer_build(&opts, error);

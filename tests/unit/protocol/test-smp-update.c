@@ -16,7 +16,7 @@ typedef struct {
 	GMainLoop *loop;
 	TestDevice *dev;
 	DfuTransport *host; /* owned by the update once it exists */
-	SmpUpdate *update;
+	DfuEngine *update;
 	DfuPlan *plan; /* until the update takes it */
 	const DfuPlanImage *img[2];
 	SmpUpdateOptions opt;
@@ -44,7 +44,7 @@ static const TestDeviceConfig default_device = {
 };
 
 static void
-on_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
+on_phase(DfuEngine *update, DfuJobPhase phase, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -52,7 +52,7 @@ on_phase(SmpUpdate *update, DfuJobPhase phase, gpointer user_data)
 }
 
 static void
-on_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
+on_progress(DfuEngine *update, guint64 done, guint64 total, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -61,13 +61,13 @@ on_progress(SmpUpdate *update, guint64 done, guint64 total, gpointer user_data)
 	if (f->cancel_after > 0 && done > f->cancel_after && !f->cancelled) {
 		f->cancelled = TRUE;
 		f->requests_at_cancel = f->dev->requests->len;
-		smp_update_cancel(update);
+		dfu_engine_cancel(update);
 		g_assert_cmpuint(f->done_calls, ==, 0);
 	}
 }
 
 static void
-on_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_error, gpointer user_data)
+on_done(DfuEngine *update, guint result, const GError *error, GVariant *device_error, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -85,7 +85,7 @@ on_done(SmpUpdate *update, guint result, const GError *error, GVariant *device_e
 }
 
 static void
-on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
+on_identity(DfuEngine *update, GVariant *identity, gpointer user_data)
 {
 	Fixture *f = user_data;
 
@@ -94,14 +94,14 @@ on_identity(SmpUpdate *update, GVariant *identity, gpointer user_data)
 }
 
 static void
-on_log(SmpUpdate *update, const char *line, gpointer user_data)
+on_log(DfuEngine *update, const char *line, gpointer user_data)
 {
 	Fixture *f = user_data;
 
 	g_string_append_printf(f->log, "%s\n", line);
 }
 
-static const SmpUpdateCallbacks update_callbacks = {
+static const DfuEngineCallbacks update_callbacks = {
         .log = on_log,
         .phase = on_phase,
         .progress = on_progress,
@@ -156,7 +156,7 @@ fixture_run(Fixture *f)
 	guint watchdog = g_timeout_add_seconds(5, on_watchdog, NULL);
 
 	f->update = smp_update_new(f->host, g_steal_pointer(&f->plan), &f->opt, &update_callbacks, f);
-	smp_update_start(f->update);
+	dfu_engine_start(f->update);
 	g_assert_cmpuint(f->done_calls, ==, 0);
 	g_main_loop_run(f->loop);
 	g_source_remove(watchdog);
@@ -172,7 +172,7 @@ fixture_run(Fixture *f)
 static void
 fixture_clear(Fixture *f)
 {
-	g_clear_pointer(&f->update, smp_update_free);
+	g_clear_pointer(&f->update, dfu_engine_free);
 	g_clear_pointer(&f->plan, dfu_plan_free);
 	g_clear_pointer(&f->dev, test_device_free);
 	g_clear_error(&f->error);
@@ -485,6 +485,44 @@ test_busy_reset_forced(void)
 	fixture_run(&f);
 	assert_result(&f, DFU_STATUS_SUCCESS);
 	assert_summary(&f, "params,boot,slots,state,upload,state,test,reset,state,confirm");
+	g_assert_cmpuint(test_device_count(f.dev, "reset"), ==, 2);
+	g_assert_cmpuint(f.dev->resets, ==, 1);
+	fixture_clear(&f);
+}
+
+/* the request number of the first reset in an update without faults */
+static guint
+reset_request_number(GBytes *image)
+{
+	Fixture f = {0};
+	guint number = 0;
+
+	fixture_init(&f, &default_device, image);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	for (guint i = 0; i < f.dev->requests->len && number == 0; i++) {
+		if (g_strcmp0(g_array_index(f.dev->requests, TestDeviceRequest, i).kind, "reset") == 0)
+			number = i + 1;
+	}
+	fixture_clear(&f);
+	g_assert_cmpuint(number, >, 0);
+	return number;
+}
+
+/* the reset request vanishes (a lost datagram): the old image still answers, so it is asked again */
+static void
+test_lost_reset(void)
+{
+	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+	g_autofree char *drop = g_strdup_printf("drop-request@%u", reset_request_number(image));
+	Fixture f = {0};
+
+	fixture_init(&f, &default_device, image);
+	f.opt.reset_timeout_ms = 4000;
+	test_device_add_fault(f.dev, drop);
+	fixture_run(&f);
+	assert_result(&f, DFU_STATUS_SUCCESS);
+	/* the dropped one counts as received */
 	g_assert_cmpuint(test_device_count(f.dev, "reset"), ==, 2);
 	g_assert_cmpuint(f.dev->resets, ==, 1);
 	fixture_clear(&f);
@@ -957,6 +995,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/staged", test_staged);
 	g_test_add_func("/smp-update/test-refused", test_test_refused);
 	g_test_add_func("/smp-update/busy-reset-forced", test_busy_reset_forced);
+	g_test_add_func("/smp-update/lost-reset", test_lost_reset);
 	g_test_add_func("/smp-update/never-back", test_never_back);
 	g_test_add_func("/smp-update/reset-hangup", test_reset_hangup);
 	g_test_add_func("/smp-update/v1-fallback", test_v1_fallback);

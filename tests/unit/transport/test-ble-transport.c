@@ -11,20 +11,16 @@
 #include <sys/prctl.h>
 
 #include "ble-transport.h"
+#include "transport-recorder.h"
 #include "dfu-error.h"
 
 #define ADDRESS "C4:12:34:56:78:9A"
 
 typedef struct {
-	GMainLoop *loop;
+	TransportRecorder rec;
 	GSubprocess *sim;
 	char *dir;
 	DfuTransport *t;
-	gboolean opened;
-	GError *open_error;
-	GError *close_error;
-	gboolean closed;
-	GPtrArray *packets; /* GBytes* */
 } Fixture;
 
 static void
@@ -32,37 +28,6 @@ die_with_parent(gpointer data)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
-
-static void
-on_opened(DfuTransport *t, const GError *error, gpointer user_data)
-{
-	Fixture *f = user_data;
-
-	f->opened = TRUE;
-	f->open_error = error != NULL ? g_error_copy(error) : NULL;
-	g_main_loop_quit(f->loop);
-}
-
-static void
-on_packet(DfuTransport *t, const guint8 *data, gsize len, gpointer user_data)
-{
-	Fixture *f = user_data;
-
-	g_ptr_array_add(f->packets, g_bytes_new(data, len));
-	g_main_loop_quit(f->loop);
-}
-
-static void
-on_closed(DfuTransport *t, const GError *error, gpointer user_data)
-{
-	Fixture *f = user_data;
-
-	f->closed = TRUE;
-	f->close_error = error != NULL ? g_error_copy(error) : NULL;
-	g_main_loop_quit(f->loop);
-}
-
-static const DfuTransportCallbacks callbacks = {on_opened, on_packet, on_closed};
 
 static gboolean
 on_watchdog(gpointer user_data)
@@ -86,8 +51,7 @@ fixture_start(Fixture *f, const char *address, const char *adapter, const char *
 	        .discovery_timeout_ms = 300,
 	};
 
-	f->loop = g_main_loop_new(NULL, FALSE);
-	f->packets = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	transport_recorder_init(&f->rec);
 	f->dir = g_dir_make_tmp(NULL, &error);
 	g_assert_no_error(error);
 	g_ptr_array_add(argv, g_build_filename(g_getenv("DFUD_BUILD_ROOT"), "tests", "sim", "ble",
@@ -109,14 +73,14 @@ fixture_start(Fixture *f, const char *address, const char *adapter, const char *
 	g_assert_cmpstr(line, ==, "READY");
 
 	f->t = dfu_ble_transport_new(&opt);
-	dfu_transport_set_callbacks(f->t, &callbacks, f);
+	transport_recorder_attach(&f->rec, f->t);
 }
 
 static void
 run(Fixture *f)
 {
 	guint watchdog = g_timeout_add_seconds(5, on_watchdog, NULL);
-	g_main_loop_run(f->loop);
+	g_main_loop_run(f->rec.loop);
 	g_source_remove(watchdog);
 }
 
@@ -127,7 +91,7 @@ fixture_open(Fixture *f)
 	/* a second open while the first is under way changes nothing */
 	dfu_transport_open(f->t);
 	run(f);
-	g_assert_true(f->opened);
+	g_assert_true(f->rec.opened);
 }
 
 static void
@@ -149,10 +113,7 @@ fixture_stop(Fixture *f)
 	}
 	g_rmdir(f->dir);
 	g_free(f->dir);
-	g_clear_error(&f->open_error);
-	g_clear_error(&f->close_error);
-	g_ptr_array_unref(f->packets);
-	g_main_loop_unref(f->loop);
+	transport_recorder_clear(&f->rec);
 }
 
 /* an SMP echo (OS group, id 0, write) of a text of n bytes */
@@ -179,15 +140,15 @@ round_trip(Fixture *f, gsize n, guint8 seq)
 {
 	g_autoptr(GByteArray) req = echo_request(n, seq);
 	g_autoptr(GError) error = NULL;
-	guint before = f->packets->len;
+	guint before = f->rec.packets->len;
 	gsize len = 0;
 	const guint8 *rsp;
 
 	g_assert_true(dfu_transport_send(f->t, req->data, req->len, &error));
 	g_assert_no_error(error);
 	run(f);
-	g_assert_cmpuint(f->packets->len, ==, before + 1);
-	rsp = g_bytes_get_data(g_ptr_array_index(f->packets, before), &len);
+	g_assert_cmpuint(f->rec.packets->len, ==, before + 1);
+	rsp = g_bytes_get_data(g_ptr_array_index(f->rec.packets, before), &len);
 	g_assert_cmpuint(len, >=, 8 + n);
 	g_assert_cmpuint(len, ==, 8 + ((gsize)rsp[2] << 8 | rsp[3]));
 	g_assert_cmpuint(rsp[0] & 7, ==, 3);
@@ -203,7 +164,7 @@ check_paths(const char *const *extra)
 
 	fixture_start(&f, ADDRESS, "hci0", extra);
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	g_assert_true(dfu_transport_is_open(f.t));
 	/* the simulator's default ATT MTU is 247 */
 	g_assert_cmpuint(dfu_transport_max_message(f.t), ==, 244);
@@ -215,9 +176,9 @@ check_paths(const char *const *extra)
 	dfu_transport_close(f.t);
 	g_assert_false(dfu_transport_is_open(f.t));
 	/* and again, as after a device reset */
-	f.opened = FALSE;
+	f.rec.opened = FALSE;
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	round_trip(&f, 600, 4);
 	fixture_stop(&f);
 }
@@ -241,7 +202,7 @@ test_discovery(void)
 
 	fixture_start(&f, ADDRESS, "hci0", (const char *const[]){"--hidden", NULL});
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	round_trip(&f, 300, 9);
 	fixture_stop(&f);
 }
@@ -253,7 +214,7 @@ expect_open_error(const char *address, const char *adapter, const char *const *e
 
 	fixture_start(&f, address, adapter, extra);
 	fixture_open(&f);
-	g_assert_error(f.open_error, DFU_ERROR, (gint)status);
+	g_assert_error(f.rec.open_error, DFU_ERROR, (gint)status);
 	g_assert_false(dfu_transport_is_open(f.t));
 	fixture_stop(&f);
 }
@@ -281,7 +242,7 @@ test_silent_unpaired(void)
 
 	fixture_start(&f, ADDRESS, "hci0", (const char *const[]){"--require-pairing=silent", NULL});
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	g_assert_true(dfu_transport_send(f.t, req->data, req->len, NULL));
 	explained = dfu_ble_transport_explain_silence(f.t);
 	g_assert_error(explained, DFU_ERROR, DFU_STATUS_AUTH_REQUIRED);
@@ -321,7 +282,7 @@ test_other_connecting(void)
 	g_dbus_connection_flush_sync(other, NULL, &error);
 	g_assert_no_error(error);
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	g_assert_true(other_done);
 	round_trip(&f, 40, 1);
 	g_dbus_connection_close_sync(other, NULL, NULL);
@@ -337,11 +298,11 @@ test_reset_closes(void)
 
 	fixture_start(&f, ADDRESS, "hci0", NULL);
 	fixture_open(&f);
-	g_assert_no_error(f.open_error);
+	g_assert_no_error(f.rec.open_error);
 	g_assert_true(dfu_transport_send(f.t, reset, sizeof(reset), NULL));
-	while (!f.closed)
+	while (!f.rec.closed)
 		run(&f);
-	g_assert_error(f.close_error, DFU_ERROR, DFU_STATUS_LINK_LOST);
+	g_assert_error(f.rec.close_error, DFU_ERROR, DFU_STATUS_LINK_LOST);
 	g_assert_false(dfu_transport_is_open(f.t));
 	fixture_stop(&f);
 }

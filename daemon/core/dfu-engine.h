@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "dfu-job.h"
+
+G_BEGIN_DECLS
+
+/*
+ * One attempt of one protocol's update sequence (SMP, Nordic Secure DFU, AT
+ * #XFOTA, mesh DFU) as the runner sees it: started with what the protocol
+ * needs (made by the engine's own constructor: a plan, a transport, options),
+ * it reports phase, progress, log lines and, once, its outcome through the
+ * callbacks, on the main loop. The runner picks the engine from the target's
+ * protocol and the bundle's kind and knows nothing else of it.
+ */
+typedef struct _DfuEngine DfuEngine;
+
+typedef struct {
+	void (*phase)(DfuEngine *engine, DfuJobPhase phase, gpointer user_data);
+	void (*progress)(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data);
+	void (*log)(DfuEngine *engine, const char *line, gpointer user_data);
+	/*
+	 * Optional: what the engine saw of the device when the job first reached
+	 * it (an a{sv} of the engine's own making). The job keeps it and hands it
+	 * to later attempts, so that an engine can tell another device from the
+	 * one the job talked to.
+	 */
+	void (*identity)(DfuEngine *engine, GVariant *identity, gpointer user_data);
+	/*
+	 * Called once, never from inside dfu_engine_start() or dfu_engine_cancel().
+	 * result is SUCCESS, STAGED or UP_TO_DATE when error is NULL; error's code
+	 * is a DfuStatus in DFU_ERROR; device_error is the device's raw answer
+	 * (a{sv}, floating refs are sunk) or NULL.
+	 */
+	void (*done)(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
+	             gpointer user_data);
+} DfuEngineCallbacks;
+
+typedef struct {
+	const char *name;
+	void (*start)(DfuEngine *self);
+	/* stops at once; done follows from the loop with DFU_STATUS_CANCELLED */
+	void (*cancel)(DfuEngine *self);
+	/* frees what the engine holds beyond this struct, and the struct itself */
+	void (*finalize)(DfuEngine *self);
+} DfuEngineClass;
+
+struct _DfuEngine {
+	const DfuEngineClass *klass;
+	const DfuEngineCallbacks *callbacks;
+	gpointer user_data;
+};
+
+/* for implementations: the first member of an engine is a DfuEngine set up with this */
+void dfu_engine_init(DfuEngine *self, const DfuEngineClass *klass, const DfuEngineCallbacks *callbacks,
+                     gpointer user_data);
+
+const char *dfu_engine_get_name(DfuEngine *self);
+void dfu_engine_start(DfuEngine *self);
+void dfu_engine_cancel(DfuEngine *self);
+void dfu_engine_free(DfuEngine *self);
+
+/* for implementations: each callback is optional but done */
+void dfu_engine_emit_phase(DfuEngine *self, DfuJobPhase phase);
+void dfu_engine_emit_progress(DfuEngine *self, guint64 done, guint64 total);
+void dfu_engine_emit_log(DfuEngine *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
+void dfu_engine_emit_identity(DfuEngine *self, GVariant *identity);
+void dfu_engine_emit_done(DfuEngine *self, guint result, const GError *error, GVariant *device_error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuEngine, dfu_engine_free)
+
+G_END_DECLS
