@@ -30,7 +30,8 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SmpConsoleDecoder *decoder;
+	const DfuSerialFraming *framing;
+	gpointer decoder;
 	GError *open_error;
 } SerialTransport;
 
@@ -82,7 +83,7 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			self->framing->decoder_feed(self->decoder, buf, n, on_frame, self);
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
@@ -262,7 +263,7 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	smp_console_decoder_reset(self->decoder);
+	self->framing->decoder_reset(self->decoder);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -304,7 +305,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = smp_console_encode(data, len);
+	lines = self->framing->encode(data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -334,7 +335,8 @@ serial_close(DfuTransport *transport)
 static gsize
 serial_wire_size(DfuTransport *transport, gsize len)
 {
-	return smp_console_encoded_size(len);
+	SerialTransport *self = (SerialTransport *)transport;
+	return self->framing->wire_size(len);
 }
 
 static void
@@ -344,7 +346,7 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	smp_console_decoder_free(self->decoder);
+	self->framing->decoder_free(self->decoder);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
@@ -361,8 +363,47 @@ static const DfuTransportClass serial_class = {
         .finalize = serial_finalize,
 };
 
+static gpointer
+console_decoder_new(gsize max_frame)
+{
+	return smp_console_decoder_new(max_frame);
+}
+
+static void
+console_decoder_feed(gpointer dec, const guint8 *data, gsize len, DfuSerialFrameFunc func, gpointer user_data)
+{
+	smp_console_decoder_feed(dec, data, len, func, user_data);
+}
+
+static void
+console_decoder_reset(gpointer dec)
+{
+	smp_console_decoder_reset(dec);
+}
+
+static void
+console_decoder_free(gpointer dec)
+{
+	smp_console_decoder_free(dec);
+}
+
+static const DfuSerialFraming console_framing = {
+        .encode = smp_console_encode,
+        .wire_size = smp_console_encoded_size,
+        .decoder_new = console_decoder_new,
+        .decoder_feed = console_decoder_feed,
+        .decoder_reset = console_decoder_reset,
+        .decoder_free = console_decoder_free,
+};
+
 DfuTransport *
 dfu_serial_transport_new(const char *path, guint baud)
+{
+	return dfu_serial_transport_new_framed(path, baud, &console_framing);
+}
+
+DfuTransport *
+dfu_serial_transport_new_framed(const char *path, guint baud, const DfuSerialFraming *framing)
 {
 	SerialTransport *self = g_new0(SerialTransport, 1);
 
@@ -371,6 +412,7 @@ dfu_serial_transport_new(const char *path, guint baud)
 	self->baud = baud;
 	self->fd = -1;
 	self->outq = g_byte_array_new();
-	self->decoder = smp_console_decoder_new(SERIAL_MAX_FRAME);
+	self->framing = framing;
+	self->decoder = framing->decoder_new(SERIAL_MAX_FRAME);
 	return &self->parent;
 }

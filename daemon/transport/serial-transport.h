@@ -11,6 +11,22 @@ G_BEGIN_DECLS
  * interleaves frames on the line.
  */
 DfuTransport *dfu_serial_transport_new(const char *path, guint baud);
+
+/* How messages are framed on the line; the SMP console framing is the default. */
+typedef void (*DfuSerialFrameFunc)(const guint8 *msg, gsize len, gpointer user_data);
+typedef struct {
+	GBytes *(*encode)(const guint8 *msg, gsize len);
+	/* bytes on the wire for a message of len bytes */
+	gsize (*wire_size)(gsize len);
+	gpointer (*decoder_new)(gsize max_frame);
+	void (*decoder_feed)(gpointer dec, const guint8 *data, gsize len, DfuSerialFrameFunc func,
+	                     gpointer user_data);
+	void (*decoder_reset)(gpointer dec);
+	void (*decoder_free)(gpointer dec);
+} DfuSerialFraming;
+
+/* the same tty handling with another framing (SLIP for the nRF5 bootloader) */
+DfuTransport *dfu_serial_transport_new_framed(const char *path, guint baud, const DfuSerialFraming *framing);
 /*
  * Opens a serial device read-write, non-blocking, never as the controlling
  * terminal. Symbolic links (/dev/serial/by-id/...) are followed, but the
