@@ -64,6 +64,7 @@ struct _SimNrfDfu {
 	Installed installed[G_N_ELEMENTS(image_names)];
 	struct {
 		guint64 requests;
+		guint64 responses;
 		guint64 bytes_written;
 		guint64 creates;
 		guint64 executes;
@@ -246,6 +247,14 @@ static void
 respond(SimNrfDfu *dev, guint8 op, guint8 result, guint8 ext, const guint8 *payload, gsize len)
 {
 	g_autoptr(GBytes) rsp = nrfdfu_response_new(op, result, ext, payload, len);
+
+	if (sim_fault_plan_at(dev->faults, SIM_FAULT_CORRUPT_RESPONSE, ++dev->counters.responses)) {
+		/* a flipped bit in the last byte: for select and CRC answers, the CRC */
+		gsize n = 0;
+		guint8 *copy = g_bytes_unref_to_data(g_steal_pointer(&rsp), &n);
+		copy[n - 1] ^= 0x01;
+		rsp = g_bytes_new_take(copy, n);
+	}
 	dev->callbacks->send(rsp, dev->user_data);
 }
 

@@ -24,6 +24,7 @@ typedef struct {
 	guint64 total;
 	guint64 stop_at; /* progress at which the host process "dies", 0 = never */
 	GBytes *package;
+	GString *log;
 } Fixture;
 
 static void
@@ -104,8 +105,16 @@ on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_e
 	g_main_loop_quit(fx->loop);
 }
 
+static void
+on_log(DfuEngine *engine, const char *line, gpointer user_data)
+{
+	Fixture *fx = user_data;
+	g_string_append_printf(fx->log, "%s\n", line);
+}
+
 static const DfuEngineCallbacks engine_callbacks = {
         .progress = on_progress,
+        .log = on_log,
         .done = on_done,
 };
 
@@ -125,6 +134,7 @@ fixture_set_up(Fixture *fx, gconstpointer data)
 	sim_nrfdfu_config_init(&fx->config);
 	fx->faults = sim_fault_plan_new();
 	fx->loop = g_main_loop_new(NULL, FALSE);
+	fx->log = g_string_new(NULL);
 }
 
 static void
@@ -136,6 +146,7 @@ fixture_tear_down(Fixture *fx, gconstpointer data)
 	g_clear_error(&fx->error);
 	g_clear_pointer(&fx->device_error, g_variant_unref);
 	g_clear_pointer(&fx->package, g_bytes_unref);
+	g_string_free(fx->log, TRUE);
 }
 
 static void
@@ -305,8 +316,64 @@ test_lost_write_recreates(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), <, len + 4096);
 }
 
+/*
+ * Responses over the model's life: the first attempt's ping, PRN, MTU, select,
+ * create, CRC and execute of the init packet, select data, create, CRC and
+ * execute of the first object, create of the second (cut off at 6000 bytes);
+ * then the second attempt's ping, PRN, MTU, select and execute of the init
+ * packet, and its select data: number 18.
+ */
+#define SECOND_SELECT_DATA 18
+
+static void
+interrupt_then_corrupt(Fixture *fx, const char *const *faults)
+{
+	g_autoptr(GBytes) fw = pattern(10000, 8);
+	const Nrf5WriterImage img = {NRF5_IMAGE_APPLICATION, fw, NULL};
+
+	make_package(fx, &img, 1);
+	g_assert_true(sim_fault_plan_add(fx->faults, "hangup-at@6000", NULL));
+	for (guint i = 0; faults[i] != NULL; i++)
+		g_assert_true(sim_fault_plan_add(fx->faults, faults[i], NULL));
+	run_attempt(fx, 0);
+	g_assert_error(fx->error, DFU_ERROR, DFU_STATUS_LINK_LOST);
+	run_attempt(fx, 0);
+	g_assert_no_error(fx->error);
+	assert_installed(fx, "application", fw);
+}
+
+/*
+ * The reported CRC does not match the image: one object back, created again;
+ * the create's CRC shows the bootloader really starts at 4096 (its last
+ * executed object), and the transfer goes on from there.
+ */
+static void
+test_resume_crc_mismatch(Fixture *fx, gconstpointer data)
+{
+	const char *const faults[] = {"corrupt-response@" G_STRINGIFY(SECOND_SELECT_DATA), NULL};
+
+	interrupt_then_corrupt(fx, faults);
+	g_assert_nonnull(strstr(fx->log->str, "does not match the image; rewinding"));
+	g_assert_nonnull(strstr(fx->log->str, "continues at 4096, not 0"));
+	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), <, 10000 + 6000 - 4096 + 64);
+}
+
+/* a second inconsistency in the image (the create's CRC as well): the image starts over */
+static void
+test_second_inconsistency_restarts(Fixture *fx, gconstpointer data)
+{
+	const char *const faults[] = {"corrupt-response@" G_STRINGIFY(SECOND_SELECT_DATA),
+	                              "corrupt-response@" G_STRINGIFY(20), NULL};
+
+	/* 19 is the create after the rewind, 20 its CRC */
+	interrupt_then_corrupt(fx, faults);
+	g_assert_nonnull(strstr(fx->log->str, "starting the image over"));
+	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), >=, 10000 + 6000);
+}
+
 typedef struct {
 	const char *name;
+	Nrf5ImageType type;
 	guint32 app_version;
 	guint32 hw_version;
 	guint32 sd_fwid;
@@ -315,8 +382,13 @@ typedef struct {
 } Refusal;
 
 static const Refusal refusals[] = {
-        {"version-too-low", 5, 0, 0, NRFDFU_EXT_FW_VERSION_FAILURE, DFU_STATUS_DEVICE_REFUSED_DOWNGRADE},
-        {"hardware-version", 0, 99, 0, NRFDFU_EXT_HW_VERSION_FAILURE, DFU_STATUS_UPLOAD_REFUSED},
+        {"version-too-low", NRF5_IMAGE_APPLICATION, 5, 0, 0, NRFDFU_EXT_FW_VERSION_FAILURE,
+         DFU_STATUS_DEVICE_REFUSED_DOWNGRADE},
+        {"hardware-version", NRF5_IMAGE_APPLICATION, 0, 99, 0, NRFDFU_EXT_HW_VERSION_FAILURE,
+         DFU_STATUS_UPLOAD_REFUSED},
+        /* the package's SoftDevice asks for none present, the device has FWID 0x100 */
+        {"softdevice-requirement", NRF5_IMAGE_SOFTDEVICE, 0, 0, 0x100, NRFDFU_EXT_SD_VERSION_FAILURE,
+         DFU_STATUS_UPLOAD_REFUSED},
 };
 
 static void
@@ -324,7 +396,7 @@ test_refusal(Fixture *fx, gconstpointer data)
 {
 	const Refusal *r = data;
 	g_autoptr(GBytes) fw = pattern(3000, 7);
-	const Nrf5WriterImage img = {NRF5_IMAGE_APPLICATION, fw, NULL};
+	const Nrf5WriterImage img = {r->type, fw, NULL};
 	guint8 result = 0, ext = 0, op = 0;
 
 	fx->config.app_version = r->app_version;
@@ -390,6 +462,10 @@ main(int argc, char **argv)
 	           test_resume_mid_object, fixture_tear_down);
 	g_test_add("/nrfdfu/resume-mid-object-prn", Fixture, GUINT_TO_POINTER(3), fixture_set_up,
 	           test_resume_mid_object, fixture_tear_down);
+	g_test_add("/nrfdfu/resume-crc-mismatch", Fixture, NULL, fixture_set_up, test_resume_crc_mismatch,
+	           fixture_tear_down);
+	g_test_add("/nrfdfu/second-inconsistency-restarts", Fixture, NULL, fixture_set_up,
+	           test_second_inconsistency_restarts, fixture_tear_down);
 	g_test_add("/nrfdfu/lost-write-recreates", Fixture, NULL, fixture_set_up, test_lost_write_recreates,
 	           fixture_tear_down);
 	for (gsize i = 0; i < G_N_ELEMENTS(refusals); i++) {
