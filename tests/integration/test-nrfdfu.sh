@@ -38,3 +38,27 @@ expect_job 3 failed device-refused-downgrade
 [ "$(sim_state nrf3 .counters.bytes_written)" = 0 ] || fail "firmware was sent"
 "$DFUCTL" status --json 3 >"$T/job3.json"
 grep -q "nrf-extended-error" "$T/job3.json" || fail "no extended error in DeviceError: $(cat "$T/job3.json")"
+
+log "SoftDevice, then the application, with a reset and the port gone between them"
+python3 -c 'import random, sys; r = random.Random(8); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(9000)))' >"$T/sd.bin"
+"$MKIMAGE" nrf5 -o "$T/sd-app.zip" --softdevice "$T/sd.bin" --application "$T/app.bin"
+start_sim nrf4 --protocol nrfdfu --baud 0 --reset-hangup
+expect_exit 0 dfuctl start "serial:$T/nrf4?protocol=nrfdfu" "$T/sd-app.zip"
+expect_job 4 succeeded success
+[ "$(sim_state nrf4 .images.softdevice.sha256)" = "$(sha256sum "$T/sd.bin" | cut -d' ' -f1)" ] ||
+	fail "the SoftDevice is not installed"
+[ "$(sim_state nrf4 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
+[ "$(sim_state nrf4 .counters.bytes_written)" = 29000 ] || fail "wrote $(sim_state nrf4 .counters.bytes_written) bytes"
+
+log "dfud killed mid-object: the restarted daemon goes on from what the bootloader holds"
+start_sim nrf5 --protocol nrfdfu --baud 115200
+expect_exit 0 dfuctl start --no-wait "serial:$T/nrf5?protocol=nrfdfu" "$T/app.zip"
+wait_for 20 "job 5 uploading" bash -c "[ \"\$($DFUCTL status --json 5 | jq -r .BytesDone)\" -gt 6000 ]"
+kill9_dfud
+start_dfud
+wait_for 30 "job 5 to end" bash -c "[ \"\$($DFUCTL status --json 5 | jq -r .State)\" = succeeded ]"
+[ "$(sim_state nrf5 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
+written=$(sim_state nrf5 .counters.bytes_written)
+# at most the object cut off is sent again (when the kill left half a frame on the line)
+[ "$written" -ge 20000 ] && [ "$written" -lt $((20000 + 4096)) ] || fail "wrote $written bytes after the restart"
+log "$(grep -o "resuming at [0-9]* of 20000" "$T/dfud.log" | tail -n1), $written bytes written"

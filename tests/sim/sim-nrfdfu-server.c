@@ -4,6 +4,8 @@
 #include "nrfdfu-commands.h"
 #include "slip.h"
 
+#define RESET_HANGUP_DELAY_MS 20
+
 struct _SimNrfDfuServer {
 	SimNrfDfuServerConfig config;
 	SimNrfDfu *device;
@@ -13,6 +15,7 @@ struct _SimNrfDfuServer {
 	gboolean down;
 	gboolean dirty; /* the state file is behind */
 	guint boot_timer;
+	guint hangup_timer;
 };
 
 static void
@@ -44,6 +47,16 @@ on_boot_done(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_reset_hangup(gpointer user_data)
+{
+	SimNrfDfuServer *server = user_data;
+
+	server->hangup_timer = 0;
+	sim_link_hangup(server->link, server->config.boot_ms);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 device_reset(gpointer user_data)
 {
@@ -53,8 +66,9 @@ device_reset(gpointer user_data)
 	server->dirty = TRUE;
 	slip_decoder_reset(server->decoder);
 	sim_nrfdfu_disconnect(server->device);
-	if (server->config.reset_hangup)
-		sim_link_hangup(server->link, server->config.boot_ms);
+	/* the bootloader answers the execute before it resets: the port goes a moment later */
+	if (server->config.reset_hangup && server->hangup_timer == 0)
+		server->hangup_timer = g_timeout_add(RESET_HANGUP_DELAY_MS, on_reset_hangup, server);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
 	server->boot_timer = g_timeout_add(server->config.boot_ms, on_boot_done, server);
 }
@@ -98,6 +112,7 @@ sim_nrfdfu_server_free(SimNrfDfuServer *server)
 		return;
 	sim_nrfdfu_free(server->device);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
+	g_clear_handle_id(&server->hangup_timer, g_source_remove);
 	g_queue_clear_full(&server->responses, (GDestroyNotify)g_bytes_unref);
 	slip_decoder_free(server->decoder);
 	g_free(server);
