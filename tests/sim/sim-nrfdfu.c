@@ -248,7 +248,14 @@ respond(SimNrfDfu *dev, guint8 op, guint8 result, guint8 ext, const guint8 *payl
 {
 	g_autoptr(GBytes) rsp = nrfdfu_response_new(op, result, ext, payload, len);
 
-	if (sim_fault_plan_at(dev->faults, SIM_FAULT_CORRUPT_RESPONSE, ++dev->counters.responses)) {
+	++dev->counters.responses;
+	if (sim_fault_plan_at(dev->faults, SIM_FAULT_GARBAGE, dev->counters.responses)) {
+		/* what a bootloader's log output or a glitch would put between answers */
+		static const guint8 noise[] = {0x00, 0xFF, 0x60};
+		g_autoptr(GBytes) garbage = g_bytes_new_static(noise, sizeof(noise));
+		dev->callbacks->send(garbage, dev->user_data);
+	}
+	if (sim_fault_plan_at(dev->faults, SIM_FAULT_CORRUPT_RESPONSE, dev->counters.responses)) {
 		/* a flipped bit in the last byte: for select and CRC answers, the CRC */
 		gsize n = 0;
 		guint8 *copy = g_bytes_unref_to_data(g_steal_pointer(&rsp), &n);

@@ -371,6 +371,23 @@ test_second_inconsistency_restarts(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), >=, 10000 + 6000);
 }
 
+/* frames that are no response, before the select answer and amid the upload, are passed over */
+static void
+test_noise_ignored(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GBytes) fw = pattern(6000, 9);
+	const Nrf5WriterImage img = {NRF5_IMAGE_APPLICATION, fw, NULL};
+
+	make_package(fx, &img, 1);
+	g_assert_true(sim_fault_plan_add(fx->faults, "garbage@4", NULL));
+	g_assert_true(sim_fault_plan_add(fx->faults, "garbage@10", NULL));
+	run_attempt(fx, 2);
+	g_assert_no_error(fx->error);
+	assert_installed(fx, "application", fw);
+	g_assert_nonnull(strstr(fx->log->str, "ignored: not a DFU response"));
+	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), ==, 6000);
+}
+
 typedef struct {
 	const char *name;
 	Nrf5ImageType type;
@@ -466,6 +483,8 @@ main(int argc, char **argv)
 	           fixture_tear_down);
 	g_test_add("/nrfdfu/second-inconsistency-restarts", Fixture, NULL, fixture_set_up,
 	           test_second_inconsistency_restarts, fixture_tear_down);
+	g_test_add("/nrfdfu/noise-ignored", Fixture, NULL, fixture_set_up, test_noise_ignored,
+	           fixture_tear_down);
 	g_test_add("/nrfdfu/lost-write-recreates", Fixture, NULL, fixture_set_up, test_lost_write_recreates,
 	           fixture_tear_down);
 	for (gsize i = 0; i < G_N_ELEMENTS(refusals); i++) {
