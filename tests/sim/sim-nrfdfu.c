@@ -637,14 +637,11 @@ sim_nrfdfu_get_bytes_written(SimNrfDfu *dev)
 }
 
 GBytes *
-sim_nrfdfu_get_installed(SimNrfDfu *dev, const char *type, guint32 *version)
+sim_nrfdfu_get_installed(SimNrfDfu *dev, const char *type)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(image_names); i++) {
-		if (!g_str_equal(image_names[i], type))
-			continue;
-		if (version != NULL)
-			*version = dev->installed[i].version;
-		return dev->installed[i].data;
+		if (g_str_equal(image_names[i], type))
+			return dev->installed[i].data;
 	}
 	return NULL;
 }

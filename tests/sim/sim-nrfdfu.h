@@ -47,7 +47,7 @@ void sim_nrfdfu_add_bad_frames(SimNrfDfu *dev, guint n);
 /* firmware bytes accepted into data objects over the model's life */
 guint64 sim_nrfdfu_get_bytes_written(SimNrfDfu *dev);
 /* the installed image of an nrf5 image type name ("application"), NULL when none */
-GBytes *sim_nrfdfu_get_installed(SimNrfDfu *dev, const char *type, guint32 *version);
+GBytes *sim_nrfdfu_get_installed(SimNrfDfu *dev, const char *type);
 gboolean sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimNrfDfu, sim_nrfdfu_free)

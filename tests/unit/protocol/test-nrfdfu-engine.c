@@ -204,7 +204,7 @@ run_attempt(Fixture *fx, guint prn)
 static void
 assert_installed(Fixture *fx, const char *type, GBytes *firmware)
 {
-	GBytes *got = sim_nrfdfu_get_installed(fx->model, type, NULL);
+	GBytes *got = sim_nrfdfu_get_installed(fx->model, type);
 
 	g_assert_nonnull(got);
 	g_assert_true(g_bytes_equal(got, firmware));
