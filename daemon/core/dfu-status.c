@@ -51,7 +51,8 @@ static const DfuStatusInfo status_table[] = {
         {DFU_STATUS_IMAGE_REJECTED, "image-rejected", "ImageRejected",
          "The device does not list the uploaded image",
          "The image hash is in no slot after the upload: the image may be for another image "
-         "number or slot, or the device cannot parse its TLVs (SHA-384/512 only)."},
+         "number or slot, or the device cannot parse its TLVs (SHA-384/512 only). nRF5 bootloaders: "
+         "the init packet's signature or the image hash did not verify, or a signature is required."},
         {DFU_STATUS_NO_ROOM, "no-room", "NoRoom", "The device has no room for the image",
          "The image is larger than the slot, or the secondary slot is pending or in use: "
          "reset the device to finish the pending swap, then retry."},
@@ -68,7 +69,8 @@ static const DfuStatusInfo status_table[] = {
          "The device requires authentication or pairing",
          "Pair and bond the device first (bluetoothctl pair), or check the SMP access settings."},
         {DFU_STATUS_DEVICE_ERROR, "device-error", "DeviceError", "The device reported an error",
-         "DeviceError holds the raw SMP code; see the device's log for its cause."},
+         "DeviceError holds the raw code (SMP rc, or nrf-result and nrf-extended-error from a "
+         "Nordic bootloader); see the device's log for its cause."},
         {DFU_STATUS_TEST_REFUSED, "test-refused", "TestRefused",
          "The device refused to mark the image for test",
          "The image may equal the running one, the hash was not found, or another image is "
@@ -78,9 +80,11 @@ static const DfuStatusInfo status_table[] = {
          "The running image could not be confirmed; the device may revert on its next reset."},
         {DFU_STATUS_DEVICE_REFUSED_DOWNGRADE, "device-refused-downgrade", "DeviceRefusedDowngrade",
          "The device refused an image older than the running one",
-         "The bootloader or image manager enforces upgrades only."},
+         "The bootloader or image manager enforces upgrades only (nRF5: the package's fw_version is "
+         "lower than the running application's)."},
         {DFU_STATUS_UPLOAD_REFUSED, "upload-refused", "UploadRefused", "The device refused the upload",
-         "The device rejected the image header or data: wrong image format, magic or length."},
+         "The device rejected the image header or data: wrong image format, magic or length. nRF5 "
+         "bootloaders: the package names another hardware version or SoftDevice than the device has."},
         {DFU_STATUS_DEVICE_MISMATCH, "device-mismatch", "DeviceMismatch",
          "Another device answers where the job's device was",
          "After a lost link, a reset or a restart of the daemon, the device at this address lists "

@@ -34,6 +34,7 @@ static const guint protocol_links[] = {
 static const char *const framing_names[] = {
         [DFU_FRAMING_CONSOLE] = "console",
         [DFU_FRAMING_RAW] = "raw",
+        [DFU_FRAMING_SLIP] = "slip",
 };
 
 const char *
@@ -87,7 +88,9 @@ dfu_framing_from_string(const char *name, DfuFraming *framing)
 static gboolean
 parse_framing(DfuTarget *target, const char *value)
 {
-	target->framing_given = dfu_framing_from_string(value, &target->framing);
+	/* SLIP goes with the protocol that speaks it, never with SMP */
+	target->framing_given =
+	        dfu_framing_from_string(value, &target->framing) && target->framing != DFU_FRAMING_SLIP;
 	return target->framing_given;
 }
 

@@ -23,10 +23,15 @@ typedef enum {
 	DFU_PROTOCOL_ATFOTA,
 } DfuProtocolType;
 
-/* how SMP messages travel on a serial line: console lines (base64, CRC) or bare messages */
+/*
+ * How messages travel on a serial line: SMP console lines (base64, CRC) or
+ * bare SMP messages, which framing= chooses, or SLIP frames, which the nRF5
+ * bootloader speaks (protocol=nrfdfu).
+ */
 typedef enum {
 	DFU_FRAMING_CONSOLE,
 	DFU_FRAMING_RAW,
+	DFU_FRAMING_SLIP,
 } DfuFraming;
 
 /*

@@ -14,6 +14,7 @@
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
+#include "nrfdfu-engine.h"
 #include "serial-transport.h"
 #include "smp-probed-engine.h"
 #include "smp-update.h"
@@ -216,6 +217,37 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
+/* Nordic Secure DFU over a serial port (SLIP); PRN off: the UART's flow control paces the writes */
+static DfuEngine *
+nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
+{
+	JobRunner *self = a->runner;
+	g_autoptr(DfuPlan) owned_plan = plan;
+	const NrfDfuOptions opt = {
+	        .timeout_ms = self->config->smp_timeout_ms,
+	        .execute_timeout_ms = self->config->smp_erase_timeout_ms,
+	        .prn = 0,
+	        .object_retries = 3,
+	        .reset_delay_ms = 500,
+	        .reconnect_timeout_ms = self->config->reset_timeout_ms,
+	};
+
+	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		                    "a Nordic DFU target takes an nRF5 DFU package");
+		return NULL;
+	}
+	if (target->link != DFU_LINK_SERIAL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: Nordic DFU is supported on serial ports only by this version of dfud",
+		            target->uri);
+		return NULL;
+	}
+	return nrfdfu_engine_new(
+	        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP),
+	        g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
+}
+
 /* The engine of each protocol: it takes the plan and makes the transport it speaks over. */
 typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan,
                                     GError **error);
@@ -225,6 +257,7 @@ static const struct {
 	EngineNewFunc create;
 } engines[] = {
         {DFU_PROTOCOL_SMP, smp_engine_new},
+        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create},
 };
 
 static void

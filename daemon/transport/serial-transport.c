@@ -14,7 +14,7 @@
 #include "dfu-error.h"
 #include "serial-transport.h"
 #include "smp-console.h"
-#include "smp-framing.h"
+#include "serial-framing.h"
 
 /* a decoded frame is at most this large; bounds memory on garbage */
 #define SERIAL_MAX_FRAME (64 * 1024)
@@ -31,7 +31,7 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SmpFramer *framer;
+	SerialFramer *framer;
 	GError *open_error;
 } SerialTransport;
 
@@ -83,7 +83,7 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			smp_framer_feed(self->framer, buf, n, on_frame, self);
+			serial_framer_feed(self->framer, buf, n, on_frame, self);
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
@@ -263,7 +263,7 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	smp_framer_reset(self->framer);
+	serial_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -305,7 +305,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = smp_framer_encode(self->framer, data, len);
+	lines = serial_framer_encode(self->framer, data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -337,7 +337,7 @@ serial_wire_size(DfuTransport *transport, gsize len)
 {
 	SerialTransport *self = (SerialTransport *)transport;
 
-	return smp_framer_encoded_size(self->framer, len);
+	return serial_framer_encoded_size(self->framer, len);
 }
 
 static void
@@ -347,7 +347,7 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	smp_framer_free(self->framer);
+	serial_framer_free(self->framer);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
@@ -364,6 +364,7 @@ static const DfuTransportClass serial_classes[] = {
         /* the 2-byte length and the CRC are decoded into the device's buffer too */
         [DFU_FRAMING_CONSOLE] = SERIAL_CLASS(SMP_CONSOLE_NETBUF_OVERHEAD),
         [DFU_FRAMING_RAW] = SERIAL_CLASS(0),
+        [DFU_FRAMING_SLIP] = SERIAL_CLASS(0),
 };
 
 DfuTransport *
@@ -376,7 +377,7 @@ dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing)
 	self->baud = baud;
 	self->fd = -1;
 	self->outq = g_byte_array_new();
-	self->framer = smp_framer_new(framing, SERIAL_MAX_FRAME);
+	self->framer = serial_framer_new(framing, SERIAL_MAX_FRAME);
 	return &self->parent;
 }
 
@@ -387,5 +388,5 @@ dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing)
 
 	g_return_if_fail(transport->klass->open == serial_open);
 	transport->klass = &serial_classes[framing];
-	smp_framer_set_framing(self->framer, framing);
+	serial_framer_set_framing(self->framer, framing);
 }

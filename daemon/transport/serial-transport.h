@@ -7,9 +7,9 @@
 G_BEGIN_DECLS
 
 /*
- * SMP over a UART: a tty in raw mode at a fixed baud rate, console framing
- * (smp-console.h) or bare messages (smp-raw.h) on top. Opened exclusively so
- * that no second program interleaves frames on the line.
+ * Messages over a UART: a tty in raw mode at a fixed baud rate, a framing of
+ * serial-framing.h on top (SMP console lines, bare SMP messages, SLIP).
+ * Opened exclusively so that no second program interleaves frames on the line.
  */
 DfuTransport *dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing);
 /* for the messages that follow, also on an open link (probing the device's framing) */

@@ -20,6 +20,7 @@
 #include "nrf5-writer.h"
 #include "smp-console.h"
 #include "smp-message.h"
+#include "slip.h"
 #include "test-util.h"
 
 /* as large as libFuzzer's -max_len=1048576: deep nesting needs room */
@@ -224,12 +225,27 @@ seed_smp(GPtrArray *seeds)
 	add_bytes(seeds, deep_smp_frame(0xc1));
 }
 
+/* nRF5 DFU responses in SLIP: a select answer with escapes, a PRN CRC, an extended error */
+static void
+seed_slip(GPtrArray *seeds)
+{
+	static const guint8 frames[][15] = {
+	        {0x60, 0x06, 0x01, 0x00, 0x10, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0xDB, 0xC0, 0xDB, 0x01},
+	        {0x60, 0x03, 0x01, 0x40, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78},
+	        {0x60, 0x04, 0x0B, 0x05},
+	};
+	static const gsize lens[] = {15, 11, 4};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(frames); i++)
+		add_bytes(seeds, slip_encode(frames[i], lens[i]));
+}
+
 static const struct {
 	const char *name;
 	void (*add)(GPtrArray *seeds);
 } seed_kinds[] = {
         {"image", seed_images},       {"zip", seed_zips}, {"nrf5", seed_nrf5},
-        {"manifest", seed_manifests}, {"smp", seed_smp},
+        {"manifest", seed_manifests}, {"smp", seed_smp},  {"slip", seed_slip},
 };
 
 static gboolean
@@ -246,7 +262,8 @@ add_seed_kinds(GPtrArray *seeds, const char *list, GError **error)
 		}
 		if (k == G_N_ELEMENTS(seed_kinds)) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			            "unknown seed kind '%s' (image, zip, nrf5, manifest, smp)", names[i]);
+			            "unknown seed kind '%s' (image, zip, nrf5, manifest, smp, slip)",
+			            names[i]);
 			return FALSE;
 		}
 		seed_kinds[k].add(seeds);

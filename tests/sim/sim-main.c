@@ -8,10 +8,12 @@
 #include "sim-faults.h"
 #include "sim-link.h"
 #include "sim-mcuboot.h"
+#include "sim-nrfdfu-server.h"
 #include "sim-smp-server.h"
 #include "sim-udp-server.h"
 
-/* dfu-sim: an MCUmgr SMP device with an MCUboot slot model behind a pty or a UDP socket */
+/* dfu-sim: an MCUmgr SMP device with an MCUboot slot model behind a pty or a UDP socket,
+ * or (--protocol nrfdfu) an nRF5 Secure DFU bootloader behind a pty */
 
 /* Zephyr's defaults with the UDP transport: CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE / _COUNT, _UDP_MTU */
 #define UDP_BUF_SIZE 2048
@@ -29,6 +31,10 @@ typedef struct {
 	gint udp_seed;
 	char *state_file;
 	char *framing;
+	char *protocol;
+	gint nrf_app_version;
+	gint nrf_hw_version;
+	gint nrf_mtu;
 	SimDeviceOptions device;
 } SimOptions;
 
@@ -39,14 +45,36 @@ sim_options_clear(SimOptions *opts)
 	g_free(opts->udp);
 	g_free(opts->state_file);
 	g_free(opts->framing);
+	g_free(opts->protocol);
 	sim_device_options_clear(&opts->device);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SimOptions, sim_options_clear)
 
+/* the Nordic bootloader's settings; the link, boot time and faults are shared with the SMP device */
+static gboolean
+apply_nrfdfu_options(SimOptions *opts, const SimServerConfig *server, SimNrfDfuServerConfig *nrf,
+                     GError **error)
+{
+	if (opts->udp != NULL || opts->nrf_mtu < 11 || opts->nrf_mtu > 65535 || opts->nrf_app_version < 0 ||
+	    opts->nrf_hw_version < 0) {
+		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		                    "--protocol nrfdfu takes --link and sensible --nrf-* values");
+		return FALSE;
+	}
+	sim_nrfdfu_config_init(&nrf->device);
+	nrf->device.mtu = (guint)opts->nrf_mtu;
+	nrf->device.app_version = (guint32)opts->nrf_app_version;
+	nrf->device.hw_version = (guint32)opts->nrf_hw_version;
+	nrf->device.state_file = opts->state_file;
+	nrf->boot_ms = (guint)opts->device.boot_ms;
+	nrf->reset_hangup = server->reset_hangup;
+	return TRUE;
+}
+
 static gboolean
 parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model, SimServerConfig *server,
-              SimUdpConfig *udp, GError **error)
+              SimUdpConfig *udp, SimNrfDfuServerConfig *nrf, GError **error)
 {
 	const GOptionEntry entries[] = {
 	        {"link", 0, 0, G_OPTION_ARG_FILENAME, &opts->link, "Symlink to create for the pty", "PATH"},
@@ -64,6 +92,14 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	         "JSON file with the device state", "PATH"},
 	        {"framing", 0, 0, G_OPTION_ARG_STRING, &opts->framing,
 	         "SMP framing on the line: console (default) or raw", "console|raw"},
+	        {"protocol", 0, 0, G_OPTION_ARG_STRING, &opts->protocol, "Device to model (default smp)",
+	         "smp|nrfdfu"},
+	        {"nrf-app-version", 0, 0, G_OPTION_ARG_INT, &opts->nrf_app_version,
+	         "nrfdfu: running application version; lower ones are refused", "N"},
+	        {"nrf-hw-version", 0, 0, G_OPTION_ARG_INT, &opts->nrf_hw_version,
+	         "nrfdfu: hardware version init packets must name, 0 = any", "N"},
+	        {"nrf-mtu", 0, 0, G_OPTION_ARG_INT, &opts->nrf_mtu,
+	         "nrfdfu: SLIP buffer size Get MTU reports", "BYTES"},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- MCUmgr SMP device simulator");
@@ -72,6 +108,12 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	sim_device_options_add_entries(&opts->device, context);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
+	if (opts->protocol != NULL && !g_str_equal(opts->protocol, "smp") &&
+	    !g_str_equal(opts->protocol, "nrfdfu")) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unknown protocol %s",
+		            opts->protocol);
+		return FALSE;
+	}
 	if ((opts->link == NULL) == (opts->udp == NULL)) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "one of --link and --udp is required");
@@ -103,6 +145,8 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	udp->mtu = (guint)opts->udp_mtu;
 	udp->loss_percent = (guint)opts->udp_loss;
 	udp->seed = (guint32)opts->udp_seed;
+	if (g_strcmp0(opts->protocol, "nrfdfu") == 0)
+		return apply_nrfdfu_options(opts, server, nrf, error);
 	return TRUE;
 }
 
@@ -115,8 +159,10 @@ on_quit_signal(gpointer loop)
 
 /* the state file is written through whichever server holds the device */
 static gboolean
-write_state(SimSmpServer *server, SimUdpServer *udp_server, GError **error)
+write_state(SimSmpServer *server, SimUdpServer *udp_server, SimNrfDfuServer *nrf_server, GError **error)
 {
+	if (nrf_server != NULL)
+		return sim_nrfdfu_server_write_state(nrf_server, error);
 	return udp_server != NULL ? sim_udp_server_write_state(udp_server, error)
 	                          : sim_smp_server_write_state(server, error);
 }
@@ -124,22 +170,25 @@ write_state(SimSmpServer *server, SimUdpServer *udp_server, GError **error)
 int
 main(int argc, char **argv)
 {
-	g_auto(SimOptions) opts = {.baud = 115200, .udp_mtu = UDP_MTU};
+	g_auto(SimOptions) opts = {.baud = 115200, .udp_mtu = UDP_MTU, .nrf_mtu = 131};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SimFaultPlan) faults = sim_fault_plan_new();
 	g_autoptr(SimMcuboot) model = NULL;
 	g_autoptr(SimSmpServer) server = NULL;
 	g_autoptr(SimUdpServer) udp_server = NULL;
+	g_autoptr(SimNrfDfuServer) nrf_server = NULL;
 	g_autoptr(SimLink) link = NULL;
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	SimMcubootConfig model_config = {0};
 	SimServerConfig server_config = {0};
 	SimUdpConfig udp_config = {0};
+	SimNrfDfuServerConfig nrf_config = {0};
 
 	/* buffers unset: their defaults depend on the transport */
 	sim_device_options_init(&opts.device, -1, 200);
 	opts.device.buf_count = -1;
-	if (!parse_options(&argc, &argv, &opts, &model_config, &server_config, &udp_config, &error)) {
+	if (!parse_options(&argc, &argv, &opts, &model_config, &server_config, &udp_config, &nrf_config,
+	                   &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 2;
 	}
@@ -154,7 +203,13 @@ main(int argc, char **argv)
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}
-	if (opts.udp != NULL) {
+	if (g_strcmp0(opts.protocol, "nrfdfu") == 0) {
+		nrf_server = sim_nrfdfu_server_new(&nrf_config, faults);
+		link = sim_link_new(opts.link, (guint)opts.baud, sim_nrfdfu_server_input,
+		                    sim_nrfdfu_server_output_idle, nrf_server, &error);
+		if (link != NULL)
+			sim_nrfdfu_server_set_link(nrf_server, link);
+	} else if (opts.udp != NULL) {
 		udp_server = sim_udp_server_new(&udp_config, opts.udp, model, faults, &error);
 	} else {
 		server = sim_smp_server_new(&server_config, model, faults);
@@ -163,7 +218,7 @@ main(int argc, char **argv)
 		if (link != NULL)
 			sim_smp_server_set_link(server, link);
 	}
-	if ((udp_server == NULL && link == NULL) || !write_state(server, udp_server, &error)) {
+	if ((udp_server == NULL && link == NULL) || !write_state(server, udp_server, nrf_server, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}
@@ -176,7 +231,7 @@ main(int argc, char **argv)
 
 	/* the link goes first so that the symlink is gone when the state file says we are done */
 	g_clear_pointer(&link, sim_link_free);
-	if (!write_state(server, udp_server, &error)) {
+	if (!write_state(server, udp_server, nrf_server, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);
 		return 1;
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sim-smp-server.h"
-#include "smp-framing.h"
+#include "serial-framing.h"
 #include "smp-message.h"
 
 /* what a device might print between frames */
@@ -11,7 +11,7 @@ struct _SimSmpServer {
 	SimFaultPlan *faults;
 	SimSmpDevice *device;
 	SimLink *link;
-	SmpFramer *framer;
+	SerialFramer *framer;
 	GQueue responses; /* GBytes*, framed answers waiting for the link */
 	gboolean down;    /* between a reset and the end of boot */
 	guint boot_timer;
@@ -53,7 +53,7 @@ static GBytes *
 frame_response(SimSmpServer *server, GBytes *msg)
 {
 	g_autoptr(GBytes) lines =
-	        smp_framer_encode(server->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	        serial_framer_encode(server->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
 	GByteArray *out = g_byte_array_new();
 	gsize len = g_bytes_get_size(lines);
 	guint64 n = ++server->responses_sent;
@@ -98,7 +98,7 @@ device_rebooted(gpointer user_data)
 	SimSmpServer *server = user_data;
 
 	server->down = TRUE;
-	smp_framer_reset(server->framer);
+	serial_framer_reset(server->framer);
 	if (server->config.reset_hangup)
 		sim_link_hangup(server->link, server->config.boot_ms);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
@@ -136,7 +136,7 @@ sim_smp_server_new(const SimServerConfig *config, SimMcuboot *model, SimFaultPla
 	server->config = *config;
 	server->faults = faults;
 	server->device = sim_smp_device_new(&config->device, model, faults, &device_callbacks, server);
-	server->framer = smp_framer_new(config->framing, config->device.buf_size);
+	server->framer = serial_framer_new(config->framing, config->device.buf_size);
 	g_queue_init(&server->responses);
 	return server;
 }
@@ -149,7 +149,7 @@ sim_smp_server_free(SimSmpServer *server)
 	sim_smp_device_free(server->device);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
 	g_queue_clear_full(&server->responses, (GDestroyNotify)g_bytes_unref);
-	smp_framer_free(server->framer);
+	serial_framer_free(server->framer);
 	g_free(server);
 }
 
@@ -186,9 +186,9 @@ sim_smp_server_input(const guint8 *data, gsize len, gpointer user_data)
 
 	if (server->down)
 		return;
-	smp_framer_feed(server->framer, data, len, on_frame, server);
+	serial_framer_feed(server->framer, data, len, on_frame, server);
 	sim_smp_device_get_counters(server->device)->bad_frames =
-	        smp_framer_get_bad_frames(server->framer) + server->non_smp_frames;
+	        serial_framer_get_bad_frames(server->framer) + server->non_smp_frames;
 	sim_smp_device_pump(server->device);
 }
 

@@ -41,8 +41,8 @@ add_slot(JsonBuilder *b, SimMcuboot *model, guint image, guint slot)
 	json_builder_end_object(b);
 }
 
-static void
-add_counter(JsonBuilder *b, const char *name, guint64 value)
+void
+sim_state_file_add_counter(JsonBuilder *b, const char *name, guint64 value)
 {
 	json_builder_set_member_name(b, name);
 	json_builder_add_int_value(b, (gint64)MIN(value, (guint64)G_MAXINT64));
@@ -73,12 +73,12 @@ sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *cou
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "counters");
 	json_builder_begin_object(b);
-	add_counter(b, "requests", counters->requests);
-	add_counter(b, "dropped_requests", counters->dropped_requests);
-	add_counter(b, "upload_bytes", counters->upload_bytes);
-	add_counter(b, "resets", counters->resets);
-	add_counter(b, "bad_frames", counters->bad_frames);
-	add_counter(b, "lost_datagrams", counters->lost_datagrams);
+	sim_state_file_add_counter(b, "requests", counters->requests);
+	sim_state_file_add_counter(b, "dropped_requests", counters->dropped_requests);
+	sim_state_file_add_counter(b, "upload_bytes", counters->upload_bytes);
+	sim_state_file_add_counter(b, "resets", counters->resets);
+	sim_state_file_add_counter(b, "bad_frames", counters->bad_frames);
+	sim_state_file_add_counter(b, "lost_datagrams", counters->lost_datagrams);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 

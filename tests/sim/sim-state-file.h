@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "sim-mcuboot.h"
 
 G_BEGIN_DECLS
@@ -21,5 +23,8 @@ typedef struct {
  */
 gboolean sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *counters,
                               GError **error);
+
+/* a named integer member, clamped to what JSON integers hold here */
+void sim_state_file_add_counter(JsonBuilder *b, const char *name, guint64 value);
 
 G_END_DECLS

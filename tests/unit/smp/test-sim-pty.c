@@ -13,7 +13,7 @@
 #include "mcuboot-writer.h"
 #include "smp-commands.h"
 #include "smp-console.h"
-#include "smp-framing.h"
+#include "serial-framing.h"
 #include "smp-message.h"
 
 /* generous: only bounds a hang, the simulator answers at once with --baud 0 */
@@ -27,7 +27,7 @@ typedef struct {
 	GSubprocess *sim;
 	int fd;
 	DfuFraming framing;
-	SmpFramer *framer;
+	SerialFramer *framer;
 	SmpMessage *answer;
 } Fixture;
 
@@ -86,7 +86,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(tcgetattr(fx->fd, &tio), ==, 0);
 	cfmakeraw(&tio);
 	g_assert_cmpint(tcsetattr(fx->fd, TCSANOW, &tio), ==, 0);
-	fx->framer = smp_framer_new(fx->framing, 4096);
+	fx->framer = serial_framer_new(fx->framing, 4096);
 }
 
 static void
@@ -100,7 +100,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 		g_object_unref(fx->sim);
 	}
 	g_clear_pointer(&fx->answer, smp_message_free);
-	smp_framer_free(fx->framer);
+	serial_framer_free(fx->framer);
 	g_unlink(fx->state);
 	g_unlink(fx->link);
 	g_rmdir(fx->dir);
@@ -117,7 +117,7 @@ transact_retry(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbo
 	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id, .seq = seq};
 	g_autoptr(GBytes) msg = smp_message_encode(&hdr, payload);
 	g_autoptr(GBytes) lines =
-	        smp_framer_encode(fx->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	        serial_framer_encode(fx->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
 	struct pollfd pfd = {.fd = fx->fd, .events = POLLIN};
 
 	for (guint attempt = 0; fx->answer == NULL; attempt++) {
@@ -132,7 +132,7 @@ transact_retry(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbo
 				break;
 			n = read(fx->fd, buf, sizeof(buf));
 			g_assert_cmpint(n, >, 0);
-			smp_framer_feed(fx->framer, buf, (gsize)n, on_frame, fx);
+			serial_framer_feed(fx->framer, buf, (gsize)n, on_frame, fx);
 		}
 	}
 	g_assert_cmpuint(fx->answer->hdr.op, ==, op + 1);
