@@ -26,6 +26,7 @@ typedef enum {
 /*
  * A parsed target URI:
  *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota]
+ *     with atfota also [&terminator=cr|lf|crlf][&rtscts=true|false]
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
  *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
  *   or an IPv6 address in brackets with an optional zone: [fe80::1%eth0]
@@ -35,14 +36,16 @@ typedef enum {
 typedef struct {
 	DfuLinkType link;
 	DfuProtocolType protocol;
-	char *path;    /* serial: device node */
-	guint baud;    /* serial: 0 = configured default */
-	char *address; /* ble: upper-case AA:BB:CC:DD:EE:FF; udp: HOST:PORT, IPv6 in brackets */
-	char *adapter; /* ble: default "hci0" */
-	char *host;    /* udp: name or address literal (IPv6 without brackets, zone kept) */
-	guint port;    /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
-	guint mtu;     /* udp: largest datagram; 0 = configured default */
-	char *uri;     /* normalised form, used as the device key */
+	char *path;       /* serial: device node */
+	guint baud;       /* serial: 0 = configured default */
+	char *address;    /* ble: upper-case AA:BB:CC:DD:EE:FF; udp: HOST:PORT, IPv6 in brackets */
+	char *adapter;    /* ble: default "hci0" */
+	char *host;       /* udp: name or address literal (IPv6 without brackets, zone kept) */
+	guint port;       /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
+	guint mtu;        /* udp: largest datagram; 0 = configured default */
+	char *terminator; /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
+	gboolean rtscts;  /* serial atfota: hardware flow control */
+	char *uri;        /* normalised form, used as the device key */
 } DfuTarget;
 
 DfuTarget *dfu_target_parse(const char *uri, GError **error);

@@ -30,7 +30,8 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SmpConsoleDecoder *decoder;
+	SmpConsoleDecoder *decoder; /* NULL in stream mode: bytes pass through unframed */
+	gboolean rtscts;
 	GError *open_error;
 } SerialTransport;
 
@@ -82,7 +83,10 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			if (self->decoder != NULL)
+				smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			else
+				dfu_transport_emit_packet(&self->parent, buf, n);
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
@@ -180,6 +184,8 @@ configure_tty(SerialTransport *self, GError **error)
 	cfmakeraw(&tio);
 	tio.c_cflag |= CLOCAL | CREAD;
 	tio.c_cflag &= ~(CRTSCTS | CSTOPB | PARENB);
+	if (self->rtscts)
+		tio.c_cflag |= CRTSCTS;
 	tio.c_cc[VMIN] = 1;
 	tio.c_cc[VTIME] = 0;
 	cfsetispeed(&tio, speed);
@@ -262,7 +268,8 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	smp_console_decoder_reset(self->decoder);
+	if (self->decoder != NULL)
+		smp_console_decoder_reset(self->decoder);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -304,7 +311,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = smp_console_encode(data, len);
+	lines = self->decoder != NULL ? smp_console_encode(data, len) : g_bytes_new(data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -331,10 +338,16 @@ serial_close(DfuTransport *transport)
 	transport->is_open = FALSE;
 }
 
+static gboolean
+self_is_stream(DfuTransport *transport)
+{
+	return ((SerialTransport *)transport)->decoder == NULL;
+}
+
 static gsize
 serial_wire_size(DfuTransport *transport, gsize len)
 {
-	return smp_console_encoded_size(len);
+	return self_is_stream(transport) ? len : smp_console_encoded_size(len);
 }
 
 static void
@@ -344,7 +357,7 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	smp_console_decoder_free(self->decoder);
+	g_clear_pointer(&self->decoder, smp_console_decoder_free);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
@@ -373,4 +386,15 @@ dfu_serial_transport_new(const char *path, guint baud)
 	self->outq = g_byte_array_new();
 	self->decoder = smp_console_decoder_new(SERIAL_MAX_FRAME);
 	return &self->parent;
+}
+
+DfuTransport *
+dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts)
+{
+	DfuTransport *transport = dfu_serial_transport_new(path, baud);
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_clear_pointer(&self->decoder, smp_console_decoder_free);
+	self->rtscts = rtscts;
+	return transport;
 }

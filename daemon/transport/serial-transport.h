@@ -12,6 +12,12 @@ G_BEGIN_DECLS
  */
 DfuTransport *dfu_serial_transport_new(const char *path, guint baud);
 /*
+ * The same tty without SMP framing: each packet is whatever bytes arrived or
+ * are to be written, for line protocols whose codec sits above (AT commands);
+ * rtscts turns on hardware flow control.
+ */
+DfuTransport *dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts);
+/*
  * Opens a serial device read-write, non-blocking, never as the controlling
  * terminal. Symbolic links (/dev/serial/by-id/...) are followed, but the
  * device itself must be a character device below /dev and a terminal.
