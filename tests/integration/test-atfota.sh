@@ -72,4 +72,24 @@ expect_job 4 succeeded success
 [ "$(job_prop 4 Attempt)" = 2 ] || fail "the job took $(job_prop 4 Attempt) attempts"
 expect_modem flaky starts 2
 
+log "dfuctl abort stops the module's download"
+start_modem slow --step-ms 200 --step-percent 5
+slow=$(submit "serial:$T/slow?protocol=atfota" "$URL" -o sec-tag=42)
+wait_for 10 "the module to download" bash -c "[ \$(jq .percent $T/slow.json) -ge 10 ]"
+expect_exit 0 dfuctl abort "$slow"
+wait_job_done 10 "$slow"
+expect_job "$slow" cancelled cancelled
+wait_for 5 "the module to stop" bash -c "[ \$(jq .stops $T/slow.json) = 1 ]"
+
+log "a daemon killed during the download follows the module's download, never starting another"
+start_modem killed --step-ms 200 --step-percent 5
+killed=$(submit "serial:$T/killed?protocol=atfota" "$URL" -o sec-tag=42)
+wait_for 10 "the module to download" bash -c "[ \$(jq .percent $T/killed.json) -ge 10 ]"
+kill9_dfud
+start_dfud
+wait_job_done 20 "$killed"
+expect_job "$killed" succeeded success
+expect_modem killed starts 1
+expect_modem killed version 2.0.0
+
 end_dfud 10 || fail "dfud did not stop cleanly"
