@@ -268,6 +268,8 @@ send_probe(AtLink *self)
 {
 	g_autoptr(GError) error = NULL;
 
+	/* whatever was sent before the module went quiet will not be answered now */
+	at_link_abandon(self);
 	self->probes_left--;
 	if (!at_link_send(self, "AT", PROBE_TIMEOUT_MS, on_probe_reply, NULL, &error))
 		finish_ready(self, error);
