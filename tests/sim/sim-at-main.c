@@ -70,7 +70,7 @@ main(int argc, char **argv)
 	g_autofree char *new_version = NULL;
 	gint64 activation_error = 0;
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
-	gboolean revert = FALSE;
+	gboolean revert = FALSE, init_error = FALSE;
 	SimAtModemConfig config = {0};
 	Sim sim = {0};
 	const GOptionEntry entries[] = {
@@ -93,6 +93,8 @@ main(int argc, char **argv)
 	        {"activation-error", 0, 0, G_OPTION_ARG_INT64, &activation_error,
 	         "The update fails after the reset with this info", "INFO"},
 	        {"revert", 0, 0, G_OPTION_ARG_NONE, &revert, "Report a revert (5,3) after the reset", NULL},
+	        {"init-error", 0, 0, G_OPTION_ARG_NONE, &init_error, "Boot into INIT ERROR instead of Ready",
+	         NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -122,6 +124,7 @@ main(int argc, char **argv)
 	config.download_error = download_error;
 	config.activation_error = activation_error;
 	config.revert = revert;
+	config.init_error = init_error;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

@@ -148,6 +148,10 @@ on_booted(gpointer user_data)
 	SimAtModem *self = user_data;
 
 	self->timer = 0;
+	if (self->config.init_error) {
+		emit(self, "INIT ERROR");
+		return G_SOURCE_REMOVE;
+	}
 	emit(self, "Ready");
 	if (!self->pending)
 		return G_SOURCE_REMOVE;

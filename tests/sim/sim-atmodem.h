@@ -24,6 +24,7 @@ typedef struct {
 	guint download_error;    /* #XFOTA: 1,1,<cause> half way through; 0 never */
 	gint64 activation_error; /* #XFOTA: 5,1,<info> after the reset (voltage low: 4,1); 0 none */
 	gboolean revert;         /* #XFOTA: 5,3 after the reset, as early SLM reports a revert */
+	gboolean init_error;     /* boots into INIT ERROR instead of Ready */
 } SimAtModemConfig;
 
 typedef struct _SimAtModem SimAtModem;

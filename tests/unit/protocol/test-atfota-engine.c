@@ -244,6 +244,20 @@ test_wrong_terminator(void)
 	fixture_clear(&f);
 }
 
+/* a module whose firmware failed to start says so instead of Ready */
+static void
+test_init_error(void)
+{
+	Fixture f = {0};
+	SimAtModemConfig modem = base_modem;
+
+	modem.init_error = TRUE;
+	fixture_run(&f, &base_options, &modem);
+	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_DEVICE_ERROR);
+	g_assert_nonnull(strstr(f.error->message, "INIT ERROR"));
+	fixture_clear(&f);
+}
+
 static void
 test_failures(void)
 {
@@ -297,6 +311,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atfota/https-needs-sec-tag", test_https_needs_sec_tag);
 	g_test_add_func("/atfota/start-command", test_start_command);
 	g_test_add_func("/atfota/wrong-terminator", test_wrong_terminator);
+	g_test_add_func("/atfota/init-error", test_init_error);
 	g_test_add_func("/atfota/failures", test_failures);
 	return g_test_run();
 }
