@@ -74,17 +74,22 @@ plan_image_new(const char *name, GBytes *data, guint image_index, GError **error
 	gsize len = 0;
 	const guint8 *bytes = g_bytes_get_data(data, &len);
 
-	if (!mcuboot_image_parse(bytes, len, &image->info, error)) {
+	if (!mcuboot_image_parse(bytes, len, &image->info, error) ||
+	    !mcuboot_image_check_padding(bytes, len, &image->info, error)) {
 		g_prefix_error(error, "%s: ", name);
 		return NULL;
 	}
-	if (!sha256(bytes, len, image->file_sha256, error))
+	/* the device needs the image, not imgtool's padding up to the slot size */
+	image->padding = len - image->info.total_size;
+	if (image->padding > 0)
+		g_info("%s: %zu bytes of padding after the image are not sent", name, image->padding);
+	if (!sha256(bytes, image->info.total_size, image->file_sha256, error))
 		return NULL;
 	if (image->info.encrypted)
 		g_info("%s: encrypted image, its hash could not be checked", name);
 	image->image_index = image_index;
 	image->name = g_strdup(name);
-	image->data = g_bytes_ref(data);
+	image->data = g_bytes_new_from_bytes(data, 0, image->info.total_size);
 	image->version = mcuboot_version_to_string(&image->info.version);
 	return g_steal_pointer(&image);
 }

@@ -18,7 +18,8 @@ typedef enum {
 typedef struct {
 	guint image_index;      /* MCUboot image number (0 = app core) */
 	char *name;             /* file name inside the bundle, or the bundle's own */
-	GBytes *data;           /* the bytes to upload, exactly as sent */
+	GBytes *data;           /* the bytes to upload, exactly as sent: the image without padding */
+	gsize padding;          /* bytes of imgtool padding and trailer dropped from the file */
 	guint8 file_sha256[32]; /* SHA-256 of data: the upload `sha` */
 	McubootImageInfo info;  /* header, version and the MCUboot image hash */
 	char *version;          /* as the device lists it */

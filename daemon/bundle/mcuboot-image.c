@@ -22,6 +22,20 @@ static const HashKind hash_kinds[] = {
         {MCUBOOT_TLV_SHA512, "SHA-512", 64, TRUE},
 };
 
+/* bootutil's boot_img_magic for BOOT_MAX_ALIGN 8: words 0xf395c277 0x7fefd260 0x0f505235 0x8079b62c */
+const guint8 mcuboot_trailer_magic[MCUBOOT_TRAILER_MAGIC_SIZE] = {
+        0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
+};
+
+/* with a larger BOOT_MAX_ALIGN the magic is a u16 alignment followed by these */
+static const guint8 trailer_magic_aligned[MCUBOOT_TRAILER_MAGIC_SIZE - 2] = {
+        0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
+};
+
+#define TRAILER_DEFAULT_ALIGN 8
+/* BOOT_MAX_ALIGN tops out well below this; a larger one is no trailer */
+#define TRAILER_MAX_ALIGN 1024
+
 static const guint signature_types[] = {
         MCUBOOT_TLV_RSA2048_PSS,
         MCUBOOT_TLV_ECDSA_SIG,
@@ -265,5 +279,57 @@ mcuboot_image_parse(const guint8 *data, gsize len, McubootImageInfo *info, GErro
 	tmp.sig_len = scan.sig_len;
 	tmp.total_size = tlv_offset + prot_size + unprot_size;
 	*info = tmp;
+	return TRUE;
+}
+
+/* the BOOT_MAX_ALIGN of a trailer magic at the end of [start, len), 0 when there is none */
+static gsize
+trailer_align(const guint8 *data, gsize start, gsize len)
+{
+	const guint8 *magic = data + len - MCUBOOT_TRAILER_MAGIC_SIZE;
+	gsize align;
+
+	if (len - start < MCUBOOT_TRAILER_MAGIC_SIZE)
+		return 0;
+	if (memcmp(magic, mcuboot_trailer_magic, MCUBOOT_TRAILER_MAGIC_SIZE) == 0)
+		return TRAILER_DEFAULT_ALIGN;
+	align = read_le16(magic);
+	if (memcmp(magic + 2, trailer_magic_aligned, sizeof(trailer_magic_aligned)) == 0 && align > 0 &&
+	    align <= TRAILER_MAX_ALIGN)
+		return align;
+	return 0;
+}
+
+gboolean
+mcuboot_image_check_padding(const guint8 *data, gsize len, const McubootImageInfo *info, GError **error)
+{
+	gsize start = info->total_size;
+	gsize end = len;
+	gsize align = trailer_align(data, start, len);
+	gsize image_ok = G_MAXSIZE;
+	guint8 erased;
+
+	if (start >= len)
+		return TRUE;
+	if (align != 0) {
+		gsize magic_area = (MCUBOOT_TRAILER_MAGIC_SIZE + align - 1) / align * align;
+
+		end -= MCUBOOT_TRAILER_MAGIC_SIZE;
+		/* imgtool --confirm sets image_ok, one alignment unit before the magic's */
+		if (len - start >= magic_area + align)
+			image_ok = len - magic_area - align;
+	}
+	erased = start < end ? data[start] : 0xff;
+	for (gsize pos = start; pos < end; pos++) {
+		if ((erased == 0xff || erased == 0x00) &&
+		    (data[pos] == erased || (pos == image_ok && data[pos] == 0x01)))
+			continue;
+		g_set_error(
+		        error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE,
+		        "%zu bytes follow the image's TLVs at offset %zu that are no padding (byte 0x%02x at "
+		        "offset %zu); only the erased value and an MCUboot trailer may follow an image",
+		        len - start, start, data[pos], pos);
+		return FALSE;
+	}
 	return TRUE;
 }

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 #define MCUBOOT_FLAG_ENCRYPTED_AES128 0x04u
 #define MCUBOOT_FLAG_ENCRYPTED_AES256 0x08u
 #define MCUBOOT_HASH_MAX 64
+/* the end of a slot's trailer, as imgtool --pad writes it */
+#define MCUBOOT_TRAILER_MAGIC_SIZE 16
+extern const guint8 mcuboot_trailer_magic[MCUBOOT_TRAILER_MAGIC_SIZE];
 
 typedef struct {
 	guint8 major;
@@ -60,6 +63,16 @@ typedef struct {
  * Bytes after the TLV area (padding) are allowed.
  */
 gboolean mcuboot_image_parse(const guint8 *data, gsize len, McubootImageInfo *info, GError **error);
+/*
+ * What follows the image (info->total_size) in a file of len bytes must be
+ * imgtool's padding: the erased value (0xff, or 0x00 with --erased-val 0) up
+ * to the slot size, optionally ending in a trailer (magic, image_ok set by
+ * --confirm). Anything else is MALFORMED_IMAGE: MCUboot never reads it as
+ * part of the image, and it usually means a wrong file (images joined, a
+ * conversion with the wrong base).
+ */
+gboolean mcuboot_image_check_padding(const guint8 *data, gsize len, const McubootImageInfo *info,
+                                     GError **error);
 /* "1.2.3" or "1.2.3.4" when build != 0 (as image list shows it) */
 char *mcuboot_version_to_string(const McubootVersion *version);
 /* strcmp-like; build compared last */

@@ -31,6 +31,17 @@ static const guint protocol_links[] = {
         [DFU_PROTOCOL_ATFOTA] = LINK_MASK(DFU_LINK_SERIAL),
 };
 
+static const char *const framing_names[] = {
+        [DFU_FRAMING_CONSOLE] = "console",
+        [DFU_FRAMING_RAW] = "raw",
+};
+
+const char *
+dfu_framing_to_string(DfuFraming framing)
+{
+	return (guint)framing < G_N_ELEMENTS(framing_names) ? framing_names[framing] : "unknown";
+}
+
 const char *
 dfu_protocol_to_string(DfuProtocolType protocol)
 {
@@ -83,6 +94,25 @@ parse_protocol(DfuTarget *target, const char *value)
 	return FALSE;
 }
 
+gboolean
+dfu_framing_from_string(const char *name, DfuFraming *framing)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(framing_names); i++) {
+		if (g_strcmp0(framing_names[i], name) == 0) {
+			*framing = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+parse_framing(DfuTarget *target, const char *value)
+{
+	target->framing_given = dfu_framing_from_string(value, &target->framing);
+	return target->framing_given;
+}
+
 static gboolean
 parse_adapter(DfuTarget *target, const char *value)
 {
@@ -115,6 +145,7 @@ static const TargetOption target_options[] = {
         {"mtu", LINK_MASK(DFU_LINK_UDP), parse_mtu,
          "a datagram size from " G_STRINGIFY(DFU_UDP_MIN_DATAGRAM) " to " G_STRINGIFY(
                  DFU_UDP_MAX_DATAGRAM) " bytes"},
+        {"framing", LINK_MASK(DFU_LINK_SERIAL), parse_framing, "console or raw"},
 };
 
 static const TargetOption *
@@ -342,8 +373,12 @@ target_normalise(const DfuTarget *target, gboolean adapter_given)
 			sep = '&';
 		}
 	}
-	if (target->protocol != DFU_PROTOCOL_SMP)
+	if (target->protocol != DFU_PROTOCOL_SMP) {
 		g_string_append_printf(str, "%cprotocol=%s", sep, dfu_protocol_to_string(target->protocol));
+		sep = '&';
+	}
+	if (target->framing_given)
+		g_string_append_printf(str, "%cframing=%s", sep, dfu_framing_to_string(target->framing));
 	if (target->terminator != NULL)
 		g_string_append_printf(str, "&terminator=%s", target->terminator);
 	if (target->rtscts)
@@ -397,6 +432,12 @@ dfu_target_parse(const char *uri, GError **error)
 	}
 	if (query != NULL && !parse_query(target, query + 1, uri, &seen, error))
 		return NULL;
+	/* the other protocols have framings of their own */
+	if (target->framing_given && target->protocol != DFU_PROTOCOL_SMP) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "option 'framing' in target '%s' applies to protocol smp only", uri);
+		return NULL;
+	}
 	/* the AT line settings mean nothing to the other protocols: silently ignoring them would mislead */
 	if ((option_given(seen, "terminator") || option_given(seen, "rtscts")) &&
 	    target->protocol != DFU_PROTOCOL_ATFOTA) {

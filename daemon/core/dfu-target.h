@@ -23,9 +23,15 @@ typedef enum {
 	DFU_PROTOCOL_ATFOTA,
 } DfuProtocolType;
 
+/* how SMP messages travel on a serial line: console lines (base64, CRC) or bare messages */
+typedef enum {
+	DFU_FRAMING_CONSOLE,
+	DFU_FRAMING_RAW,
+} DfuFraming;
+
 /*
  * A parsed target URI:
- *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota]
+ *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota][&framing=console|raw]
  *     with atfota also [&terminator=cr|lf|crlf][&rtscts=true|false]
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
  *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
@@ -36,21 +42,26 @@ typedef enum {
 typedef struct {
 	DfuLinkType link;
 	DfuProtocolType protocol;
-	char *path;       /* serial: device node */
-	guint baud;       /* serial: 0 = configured default */
-	char *address;    /* ble: upper-case AA:BB:CC:DD:EE:FF; udp: HOST:PORT, IPv6 in brackets */
-	char *adapter;    /* ble: default "hci0" */
-	char *host;       /* udp: name or address literal (IPv6 without brackets, zone kept) */
-	guint port;       /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
-	guint mtu;        /* udp: largest datagram; 0 = configured default */
-	char *terminator; /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
-	gboolean rtscts;  /* serial atfota: hardware flow control */
-	char *uri;        /* normalised form, used as the device key */
+	char *path;             /* serial: device node */
+	guint baud;             /* serial: 0 = configured default */
+	DfuFraming framing;     /* serial SMP: console unless framing= says otherwise */
+	gboolean framing_given; /* FALSE: the device may be probed for its framing */
+	char *address;          /* ble: upper-case AA:BB:CC:DD:EE:FF; udp: HOST:PORT, IPv6 in brackets */
+	char *adapter;          /* ble: default "hci0" */
+	char *host;             /* udp: name or address literal (IPv6 without brackets, zone kept) */
+	guint port;             /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
+	guint mtu;              /* udp: largest datagram; 0 = configured default */
+	char *terminator;       /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
+	gboolean rtscts;        /* serial atfota: hardware flow control */
+	char *uri;              /* normalised form, used as the device key */
 } DfuTarget;
 
 DfuTarget *dfu_target_parse(const char *uri, GError **error);
 void dfu_target_free(DfuTarget *target);
 const char *dfu_protocol_to_string(DfuProtocolType protocol);
+const char *dfu_framing_to_string(DfuFraming framing);
+/* "console" or "raw"; FALSE for anything else */
+gboolean dfu_framing_from_string(const char *name, DfuFraming *framing);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuTarget, dfu_target_free)
 

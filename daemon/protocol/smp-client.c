@@ -2,6 +2,7 @@
 #include "smp-client.h"
 
 #include "dfu-error.h"
+#include "smp-commands.h"
 
 typedef struct {
 	SmpClient *client;
@@ -87,18 +88,18 @@ on_request_timeout(gpointer user_data)
 	SmpRequest *req = user_data;
 	SmpClient *self = req->client;
 	g_autoptr(GError) error = NULL;
+	g_autofree char *command = NULL;
 
 	req->timer = 0;
+	command = smp_command_describe(req->hdr.group, req->hdr.id);
 	if (req->retries_left > 0) {
 		req->retries_left--;
-		g_debug("smp: no answer to group %u id %u seq %u, retrying", req->hdr.group, req->hdr.id,
-		        req->seq);
+		g_debug("smp: no answer to %s seq %u, retrying", command, req->seq);
 		transmit(self, req);
 		return G_SOURCE_REMOVE;
 	}
-	error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
-	                    "no answer from the device to SMP group %u command %u", req->hdr.group,
-	                    req->hdr.id);
+	error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT, "no answer from the device to %s",
+	                    command);
 	complete_request(self, req, NULL, error);
 	return G_SOURCE_REMOVE;
 }

@@ -93,9 +93,36 @@ smp_cmd_reset(gboolean force)
 	return map;
 }
 
-static gboolean
-check_response(cbor_item_t *payload, const char *what, GError **error)
+/* what messages call the commands: "mcumgr params", not "group 0 command 6" */
+static const struct {
+	guint16 group;
+	guint8 id;
+	const char *name;
+} command_names[] = {
+        {SMP_GROUP_OS, SMP_OS_ECHO, "echo"},
+        {SMP_GROUP_OS, SMP_OS_RESET, "reset"},
+        {SMP_GROUP_OS, SMP_OS_PARAMS, "mcumgr params"},
+        {SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, "bootloader info"},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_STATE, "image state"},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, "image upload"},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_ERASE, "image erase"},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_SLOT_INFO, "image slot info"},
+};
+
+char *
+smp_command_describe(guint16 group, guint8 id)
 {
+	for (gsize i = 0; i < G_N_ELEMENTS(command_names); i++) {
+		if (command_names[i].group == group && command_names[i].id == id)
+			return g_strdup(command_names[i].name);
+	}
+	return g_strdup_printf("SMP group %u command %u", group, id);
+}
+
+static gboolean
+check_response(cbor_item_t *payload, guint16 group, guint8 id, GError **error)
+{
+	g_autofree char *what = smp_command_describe(group, id);
 	SmpError err = {0};
 
 	if (payload == NULL || !cbor_isa_map(payload)) {
@@ -123,7 +150,7 @@ smp_rsp_params(cbor_item_t *payload, SmpParams *out, GError **error)
 	guint64 buf_size = 0;
 	guint64 buf_count = 0;
 
-	if (!check_response(payload, "mcumgr params", error))
+	if (!check_response(payload, SMP_GROUP_OS, SMP_OS_PARAMS, error))
 		return FALSE;
 	if (!smp_map_get_uint(payload, "buf_size", &buf_size) ||
 	    !smp_map_get_uint(payload, "buf_count", &buf_count) || buf_size > G_MAXUINT ||
@@ -204,7 +231,7 @@ smp_rsp_image_state(cbor_item_t *payload, GError **error)
 	g_autofree cbor_item_t **items = NULL;
 	gsize n = 0;
 
-	if (!check_response(payload, "image state", error))
+	if (!check_response(payload, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, error))
 		return NULL;
 	items = smp_array_items(smp_map_get(payload, "images"), &n);
 	if (items == NULL) {
@@ -252,7 +279,7 @@ smp_rsp_image_upload(cbor_item_t *payload, guint64 *off, int *match, GError **er
 {
 	gboolean matched = FALSE;
 
-	if (!check_response(payload, "image upload", error))
+	if (!check_response(payload, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, error))
 		return FALSE;
 	if (!smp_map_get_uint(payload, "off", off)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,

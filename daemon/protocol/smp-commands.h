@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* the command's name for messages ("image upload"), "SMP group G command I" for others */
+char *smp_command_describe(guint16 group, guint8 id);
+
 /* Payload builders for the requests dfud sends (caller owns the item). */
 cbor_item_t *smp_cmd_empty(void);
 /*

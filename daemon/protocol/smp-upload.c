@@ -174,9 +174,10 @@ on_chunk_response(SmpClient *client, const SmpMessage *rsp, const GError *error,
 	}
 	self->timeouts = 0;
 	if (smp_response_get_error(rsp->payload, &err)) {
+		g_autofree char *command = smp_command_describe(SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD);
 		g_autoptr(GError) dev_error =
-		        smp_device_error_to_gerror(&err, "image upload", DFU_STATUS_UPLOAD_REFUSED);
-		finish(self, dev_error, smp_device_error_to_variant(&err, "image upload"));
+		        smp_device_error_to_gerror(&err, command, DFU_STATUS_UPLOAD_REFUSED);
+		finish(self, dev_error, smp_device_error_to_variant(&err, command));
 		return;
 	}
 	if (!smp_rsp_image_upload(rsp->payload, &off, &match, &local_error)) {

@@ -12,16 +12,22 @@
 #include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
 #include "serial-transport.h"
+#include "smp-probed-engine.h"
 #include "smp-update.h"
 #include "udp-transport.h"
+
+/* a device that answers at all answers within this, whatever ResponseTimeoutSec says */
+#define PROBE_TIMEOUT_MS 1000u
 
 typedef struct {
 	DfuRunner parent;
 	DfuConfig *config;
+	char *exe; /* the daemon's own program, for the bundle check process */
 } JobRunner;
 
 typedef struct {
@@ -138,7 +144,13 @@ ble_adapter(JobRunner *self, const DfuTarget *target, const char *uri)
 	return self->config->ble_adapter;
 }
 
-/* the link an SMP target names: serial (console framing), BLE GATT or UDP */
+static guint
+serial_baud(JobRunner *self, const DfuTarget *target)
+{
+	return target->baud != 0 ? target->baud : self->config->serial_baud;
+}
+
+/* the link an SMP target names: serial, BLE GATT or UDP */
 static DfuTransport *
 smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
 {
@@ -151,8 +163,7 @@ smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
 
 	switch (target->link) {
 	case DFU_LINK_SERIAL:
-		return dfu_serial_transport_new(target->path,
-		                                target->baud != 0 ? target->baud : self->config->serial_baud);
+		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
 	case DFU_LINK_BLE:
 		return dfu_ble_transport_new(&ble);
 	case DFU_LINK_UDP:
@@ -189,6 +200,22 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;
+	/*
+	 * A serial target that does not name its framing: the device is asked in
+	 * each framing with short timeouts before the update starts, so that a
+	 * device speaking raw SMP works and a silent one fails in seconds.
+	 */
+	if (target->link == DFU_LINK_SERIAL && !target->framing_given) {
+		const DfuFramingProbeOptions probe = {
+		        .timeout_ms = MIN(self->config->smp_timeout_ms, PROBE_TIMEOUT_MS),
+		        .retries = MIN(self->config->smp_retries, 1u),
+		        .baud = serial_baud(self, target),
+		        .set_framing = dfu_serial_transport_set_framing,
+		};
+
+		return smp_probed_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &probe,
+		                             &engine_callbacks, a);
+	}
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
@@ -363,6 +390,9 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
 		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+		if (img->padding > 0)
+			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
+			            img->image_index, img->padding);
 	}
 	start_update(a, plan);
 }
@@ -425,7 +455,7 @@ static void
 start_check(Attempt *a)
 {
 	g_autoptr(GError) error = NULL;
-	const char *argv[] = {"/proc/self/exe", DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
+	const char *argv[] = {a->runner->exe, DFU_CHECK_BUNDLE_OPTION, dfu_job_get_bundle_path(a->job),
 	                      dfu_job_get_source(a->job), NULL};
 
 	a->check = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
@@ -557,11 +587,21 @@ dfu_job_runner_new(DfuConfig *config)
 
 	self->parent.ops = &job_runner_ops;
 	self->config = config;
+	/* the path, read now, rather than /proc/self/exe at exec time: that is the tool's own program
+	 * when the daemon runs under one (valgrind); an upgrade that replaced the file leaves the link */
+	self->exe = g_file_read_link("/proc/self/exe", NULL);
+	if (self->exe == NULL || g_str_has_suffix(self->exe, " (deleted)")) {
+		g_free(self->exe);
+		self->exe = g_strdup("/proc/self/exe");
+	}
 	return &self->parent;
 }
 
 void
 dfu_job_runner_free(DfuRunner *runner)
 {
-	g_free(runner);
+	JobRunner *self = (JobRunner *)runner;
+
+	g_free(self->exe);
+	g_free(self);
 }

@@ -14,6 +14,7 @@
 #include "dfu-error.h"
 #include "serial-transport.h"
 #include "smp-console.h"
+#include "smp-framing.h"
 
 /* a decoded frame is at most this large; bounds memory on garbage */
 #define SERIAL_MAX_FRAME (64 * 1024)
@@ -30,7 +31,7 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SmpConsoleDecoder *decoder; /* NULL in stream mode: bytes pass through unframed */
+	SmpFramer *framer; /* NULL in stream mode: bytes pass through unframed */
 	gboolean rtscts;
 	GError *open_error;
 } SerialTransport;
@@ -83,8 +84,8 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			if (self->decoder != NULL)
-				smp_console_decoder_feed(self->decoder, buf, n, on_frame, self);
+			if (self->framer != NULL)
+				smp_framer_feed(self->framer, buf, n, on_frame, self);
 			else
 				dfu_transport_emit_packet(&self->parent, buf, n);
 			/* a callback may have closed the link */
@@ -268,8 +269,8 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	if (self->decoder != NULL)
-		smp_console_decoder_reset(self->decoder);
+	if (self->framer != NULL)
+		smp_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -311,7 +312,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = self->decoder != NULL ? smp_console_encode(data, len) : g_bytes_new(data, len);
+	lines = self->framer != NULL ? smp_framer_encode(self->framer, data, len) : g_bytes_new(data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -338,16 +339,12 @@ serial_close(DfuTransport *transport)
 	transport->is_open = FALSE;
 }
 
-static gboolean
-self_is_stream(DfuTransport *transport)
-{
-	return ((SerialTransport *)transport)->decoder == NULL;
-}
-
 static gsize
 serial_wire_size(DfuTransport *transport, gsize len)
 {
-	return self_is_stream(transport) ? len : smp_console_encoded_size(len);
+	SerialTransport *self = (SerialTransport *)transport;
+
+	return self->framer != NULL ? smp_framer_encoded_size(self->framer, len) : len;
 }
 
 static void
@@ -357,44 +354,56 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	g_clear_pointer(&self->decoder, smp_console_decoder_free);
+	g_clear_pointer(&self->framer, smp_framer_free);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
 }
 
-static const DfuTransportClass serial_class = {
-        .name = "serial",
-        .open = serial_open,
-        .send = serial_send,
-        .close = serial_close,
-        .wire_size = serial_wire_size,
+/* one class per framing: they differ in what the framing adds to the device's buffer */
+#define SERIAL_CLASS(overhead)                                                                               \
+	{                                                                                                    \
+		.name = "serial", .open = serial_open, .send = serial_send, .close = serial_close,           \
+		.wire_size = serial_wire_size, .netbuf_overhead = (overhead), .finalize = serial_finalize,   \
+	}
+
+static const DfuTransportClass serial_classes[] = {
         /* the 2-byte length and the CRC are decoded into the device's buffer too */
-        .netbuf_overhead = 4,
-        .finalize = serial_finalize,
+        [DFU_FRAMING_CONSOLE] = SERIAL_CLASS(SMP_CONSOLE_NETBUF_OVERHEAD),
+        [DFU_FRAMING_RAW] = SERIAL_CLASS(0),
 };
 
 DfuTransport *
-dfu_serial_transport_new(const char *path, guint baud)
+dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing)
 {
 	SerialTransport *self = g_new0(SerialTransport, 1);
 
-	self->parent.klass = &serial_class;
+	self->parent.klass = &serial_classes[framing];
 	self->path = g_strdup(path);
 	self->baud = baud;
 	self->fd = -1;
 	self->outq = g_byte_array_new();
-	self->decoder = smp_console_decoder_new(SERIAL_MAX_FRAME);
+	self->framer = smp_framer_new(framing, SERIAL_MAX_FRAME);
 	return &self->parent;
+}
+
+void
+dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_return_if_fail(transport->klass->open == serial_open && self->framer != NULL);
+	transport->klass = &serial_classes[framing];
+	smp_framer_set_framing(self->framer, framing);
 }
 
 DfuTransport *
 dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts)
 {
-	DfuTransport *transport = dfu_serial_transport_new(path, baud);
+	DfuTransport *transport = dfu_serial_transport_new(path, baud, DFU_FRAMING_RAW);
 	SerialTransport *self = (SerialTransport *)transport;
 
-	g_clear_pointer(&self->decoder, smp_console_decoder_free);
+	g_clear_pointer(&self->framer, smp_framer_free);
 	self->rtscts = rtscts;
 	return transport;
 }

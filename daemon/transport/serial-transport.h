@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "dfu-target.h"
 #include "dfu-transport.h"
 
 G_BEGIN_DECLS
 
 /*
  * SMP over a UART: a tty in raw mode at a fixed baud rate, console framing
- * (smp-console.h) on top. Opened exclusively so that no second program
- * interleaves frames on the line.
+ * (smp-console.h) or bare messages (smp-raw.h) on top. Opened exclusively so
+ * that no second program interleaves frames on the line.
  */
-DfuTransport *dfu_serial_transport_new(const char *path, guint baud);
+DfuTransport *dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing);
+/* for the messages that follow, also on an open link (probing the device's framing) */
+void dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing);
 /*
  * The same tty without SMP framing: each packet is whatever bytes arrived or
  * are to be written, for line protocols whose codec sits above (AT commands);

@@ -11,6 +11,8 @@ G_BEGIN_DECLS
  * continuations 04 14, every line ends in \n. CRC-16/XMODEM over the message.
  */
 #define SMP_CONSOLE_MAX_LINE 127
+/* the length and CRC share the device's receive buffer with the message */
+#define SMP_CONSOLE_NETBUF_OVERHEAD 4
 
 guint16 smp_crc16_xmodem(guint16 crc, const guint8 *data, gsize len);
 

@@ -20,6 +20,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     (info.sig_offset > size || info.sig_len > size - info.sig_offset)))
 			__builtin_trap();
 		g_free(mcuboot_version_to_string(&info.version));
+		/* what follows the image: padding and a trailer, or refused with a reason */
+		if (!mcuboot_image_check_padding(data, size, &info, &error) && error == NULL)
+			__builtin_trap();
 	} else if (error == NULL) {
 		__builtin_trap();
 	}

@@ -3,8 +3,8 @@
 # A job that takes the daemon down with it, restarted the way systemd's
 # Restart=on-failure does, is failed after MaxAttempts and its bundle
 # quarantined; the daemon then runs other jobs. A bundle whose parsing kills
-# the daemon kills it only once. After a restart, a device that
-# is not the one the job talked to gets nothing.
+# the daemon kills it only once. Damaged job files do not stop a start. After
+# a restart, a device that is not the one the job talked to gets nothing.
 source "$(dirname "$0")/lib.sh"
 
 # the daemon dies on purpose: no core files from that
@@ -81,6 +81,16 @@ job_prop 4 Message | grep -q "crashed the process that checked it" || fail "mess
 kill -0 "$DFUD_PID" || fail "dfud died a second time on the same bundle"
 stop_dfud
 unset DFUD_TEST_CRASH_PHASE DFUD_TEST_CRASH_SOURCE DFUD_TEST_CRASH_BUNDLE
+
+log "truncated and hostile job files are set aside; the daemon starts all the same"
+head -c 100 "$STATE_DIRECTORY/jobs/3.json" >"$STATE_DIRECTORY/jobs/97.json"
+python3 -c 'print("[" * 1000000 + "]" * 1000000)' >"$STATE_DIRECTORY/jobs/98.json"
+start_dfud
+[ -f "$STATE_DIRECTORY/jobs/97.json.corrupt" ] || fail "truncated job file not set aside"
+[ -f "$STATE_DIRECTORY/jobs/98.json.corrupt" ] || fail "deep job file not set aside"
+grep -q "98.json is unusable" "$T/dfud.log" || fail "no log line for the set-aside job file"
+expect_job 3 succeeded success
+stop_dfud
 
 log "kill -9 mid-upload, another device on the port: nothing is sent to it"
 start_dfud

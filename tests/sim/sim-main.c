@@ -28,6 +28,7 @@ typedef struct {
 	gint udp_loss;
 	gint udp_seed;
 	char *state_file;
+	char *framing;
 	SimDeviceOptions device;
 } SimOptions;
 
@@ -37,6 +38,7 @@ sim_options_clear(SimOptions *opts)
 	g_free(opts->link);
 	g_free(opts->udp);
 	g_free(opts->state_file);
+	g_free(opts->framing);
 	sim_device_options_clear(&opts->device);
 }
 
@@ -60,6 +62,8 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	         NULL},
 	        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->state_file,
 	         "JSON file with the device state", "PATH"},
+	        {"framing", 0, 0, G_OPTION_ARG_STRING, &opts->framing,
+	         "SMP framing on the line: console (default) or raw", "console|raw"},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- MCUmgr SMP device simulator");
@@ -84,6 +88,11 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	    opts->udp_loss > 100) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
+		return FALSE;
+	}
+	if (opts->framing != NULL && !dfu_framing_from_string(opts->framing, &server->framing)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		            "--framing must be console or raw, not '%s'", opts->framing);
 		return FALSE;
 	}
 	server->device.state_file = opts->state_file;

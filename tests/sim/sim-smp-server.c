@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sim-smp-server.h"
-#include "smp-console.h"
+#include "smp-framing.h"
 #include "smp-message.h"
 
 /* what a device might print between frames */
@@ -11,8 +11,8 @@ struct _SimSmpServer {
 	SimFaultPlan *faults;
 	SimSmpDevice *device;
 	SimLink *link;
-	SmpConsoleDecoder *decoder;
-	GQueue responses; /* GBytes*, console lines waiting for the link */
+	SmpFramer *framer;
+	GQueue responses; /* GBytes*, framed answers waiting for the link */
 	gboolean down;    /* between a reset and the end of boot */
 	guint boot_timer;
 	guint64 responses_sent;
@@ -28,11 +28,32 @@ flush_responses(SimSmpServer *server)
 	}
 }
 
-/* the console lines of a response, with the faults planned for it */
+/* a different base64 digit in the first line: still decodes, CRC fails */
+static void
+corrupt_console(guint8 *frame, gsize len)
+{
+	guint8 *c = frame + 2 + (MIN(len, 126) - 3) / 2;
+	*c = *c == 'A' ? 'B' : 'A';
+}
+
+/* no CRC to fail: another sequence number makes the answer match no request */
+static void
+corrupt_raw(guint8 *frame, gsize len)
+{
+	frame[6] ^= 0x80;
+}
+
+static void (*const corrupt_frame[])(guint8 *frame, gsize len) = {
+        [DFU_FRAMING_CONSOLE] = corrupt_console,
+        [DFU_FRAMING_RAW] = corrupt_raw,
+};
+
+/* the framed response, with the faults planned for it */
 static GBytes *
 frame_response(SimSmpServer *server, GBytes *msg)
 {
-	g_autoptr(GBytes) lines = smp_console_encode(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	g_autoptr(GBytes) lines =
+	        smp_framer_encode(server->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
 	GByteArray *out = g_byte_array_new();
 	gsize len = g_bytes_get_size(lines);
 	guint64 n = ++server->responses_sent;
@@ -40,17 +61,15 @@ frame_response(SimSmpServer *server, GBytes *msg)
 	if (sim_fault_plan_at(server->faults, SIM_FAULT_GARBAGE, n))
 		g_byte_array_append(out, (const guint8 *)garbage, sizeof(garbage) - 1);
 	if (sim_fault_plan_at(server->faults, SIM_FAULT_TRUNCATE_RESPONSE, n)) {
-		/* the rest of the line is lost; the newline keeps the next frame intact */
+		/* the rest is lost; in console framing the newline keeps the next frame intact */
 		g_byte_array_append(out, g_bytes_get_data(lines, NULL), (guint)(len / 2));
-		g_byte_array_append(out, (const guint8 *)"\n", 1);
+		if (server->config.framing == DFU_FRAMING_CONSOLE)
+			g_byte_array_append(out, (const guint8 *)"\n", 1);
 		return g_byte_array_free_to_bytes(out);
 	}
 	g_byte_array_append(out, g_bytes_get_data(lines, NULL), (guint)len);
-	if (sim_fault_plan_at(server->faults, SIM_FAULT_CORRUPT_RESPONSE, n)) {
-		/* a different base64 digit in the first line: still decodes, CRC fails */
-		guint8 *c = out->data + out->len - len + 2 + (MIN(len, 126) - 3) / 2;
-		*c = *c == 'A' ? 'B' : 'A';
-	}
+	if (sim_fault_plan_at(server->faults, SIM_FAULT_CORRUPT_RESPONSE, n))
+		corrupt_frame[server->config.framing](out->data + out->len - len, len);
 	return g_byte_array_free_to_bytes(out);
 }
 
@@ -79,7 +98,7 @@ device_rebooted(gpointer user_data)
 	SimSmpServer *server = user_data;
 
 	server->down = TRUE;
-	smp_console_decoder_reset(server->decoder);
+	smp_framer_reset(server->framer);
 	if (server->config.reset_hangup)
 		sim_link_hangup(server->link, server->config.boot_ms);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
@@ -117,7 +136,7 @@ sim_smp_server_new(const SimServerConfig *config, SimMcuboot *model, SimFaultPla
 	server->config = *config;
 	server->faults = faults;
 	server->device = sim_smp_device_new(&config->device, model, faults, &device_callbacks, server);
-	server->decoder = smp_console_decoder_new(config->device.buf_size);
+	server->framer = smp_framer_new(config->framing, config->device.buf_size);
 	g_queue_init(&server->responses);
 	return server;
 }
@@ -130,7 +149,7 @@ sim_smp_server_free(SimSmpServer *server)
 	sim_smp_device_free(server->device);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
 	g_queue_clear_full(&server->responses, (GDestroyNotify)g_bytes_unref);
-	smp_console_decoder_free(server->decoder);
+	smp_framer_free(server->framer);
 	g_free(server);
 }
 
@@ -167,9 +186,9 @@ sim_smp_server_input(const guint8 *data, gsize len, gpointer user_data)
 
 	if (server->down)
 		return;
-	smp_console_decoder_feed(server->decoder, data, len, on_frame, server);
+	smp_framer_feed(server->framer, data, len, on_frame, server);
 	sim_smp_device_get_counters(server->device)->bad_frames =
-	        smp_console_decoder_get_bad_frames(server->decoder) + server->non_smp_frames;
+	        smp_framer_get_bad_frames(server->framer) + server->non_smp_frames;
 	sim_smp_device_pump(server->device);
 }
 

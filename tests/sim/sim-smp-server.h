@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "dfu-target.h"
 #include "sim-link.h"
 #include "sim-smp-device.h"
 
@@ -10,10 +11,11 @@ typedef struct {
 	SimSmpDeviceConfig device; /* buf_size: largest decoded frame, length + message + CRC */
 	guint boot_ms;
 	gboolean reset_hangup;
+	DfuFraming framing;
 } SimServerConfig;
 
 /*
- * SMP over the console framing: decodes request frames for the device,
+ * SMP over a serial framing (console lines or bare messages): decodes request frames for the device,
  * frames its answers with the fault plan's response faults, holds them until
  * the link takes them, and keeps the device silent while it boots.
  */

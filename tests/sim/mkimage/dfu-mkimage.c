@@ -31,7 +31,7 @@ cmd_image(int argc, char **argv, GError **error)
 	g_autofree char *sign_key = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("- write an MCUboot image");
-	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0;
+	gint64 size = 0, seed = 0, truncate_len = -1, hdr_size = 0, pad = 0;
 	McubootWriterOptions opts = {0};
 	const GOptionEntry entries[] = {
 	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
@@ -47,6 +47,8 @@ cmd_image(int argc, char **argv, GError **error)
 	        {"bad-magic", 0, 0, G_OPTION_ARG_NONE, &opts.bad_magic, "Write a wrong header magic", NULL},
 	        {"bad-hash", 0, 0, G_OPTION_ARG_NONE, &opts.bad_hash, "Write a wrong hash TLV", NULL},
 	        {"truncate", 0, 0, G_OPTION_ARG_INT64, &truncate_len, "Keep only the first N bytes", "N"},
+	        {"pad", 0, 0, G_OPTION_ARG_INT64, &pad,
+	         "Pad to SIZE bytes with 0xff and an MCUboot trailer, as imgtool --pad", "SIZE"},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -62,15 +64,16 @@ cmd_image(int argc, char **argv, GError **error)
 		return FALSE;
 	}
 	if (size < 0 || size > G_MAXUINT32 || seed < 0 || seed > G_MAXUINT32 || hdr_size < 0 ||
-	    hdr_size > G_MAXUINT16) {
+	    hdr_size > G_MAXUINT16 || pad < 0 || pad > G_MAXUINT32) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "--size, --seed or --header-size out of range");
+		                    "--size, --seed, --header-size or --pad out of range");
 		return FALSE;
 	}
 	opts.payload_size = size;
 	opts.seed = (guint32)seed;
 	opts.hdr_size = (guint16)hdr_size;
 	opts.sign_key_path = sign_key;
+	opts.pad_size = (gsize)pad;
 	opts.truncate = truncate_len >= 0;
 	opts.truncate_len = opts.truncate ? (gsize)truncate_len : 0;
 	bytes = mcuboot_writer_build(&opts, error);

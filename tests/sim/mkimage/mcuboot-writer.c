@@ -163,6 +163,25 @@ append_header(GByteArray *buf, const McubootWriterOptions *opts, guint16 hdr_siz
 	memset(buf->data + MCUBOOT_HEADER_SIZE, 0, hdr_size - MCUBOOT_HEADER_SIZE);
 }
 
+/* as imgtool --pad: 0xff up to the slot size, the trailer magic in its last bytes */
+static gboolean
+pad_to_slot(GByteArray *buf, gsize pad_size, GError **error)
+{
+	gsize image_len = buf->len;
+
+	if (pad_size < image_len + MCUBOOT_TRAILER_MAGIC_SIZE) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "--pad %zu leaves no room for the trailer after %zu bytes of image", pad_size,
+		            image_len);
+		return FALSE;
+	}
+	g_byte_array_set_size(buf, pad_size);
+	memset(buf->data + image_len, 0xff, pad_size - image_len - MCUBOOT_TRAILER_MAGIC_SIZE);
+	memcpy(buf->data + pad_size - MCUBOOT_TRAILER_MAGIC_SIZE, mcuboot_trailer_magic,
+	       MCUBOOT_TRAILER_MAGIC_SIZE);
+	return TRUE;
+}
+
 GBytes *
 mcuboot_writer_build(const McubootWriterOptions *opts, GError **error)
 {
@@ -216,6 +235,8 @@ mcuboot_writer_build(const McubootWriterOptions *opts, GError **error)
 	buf->data[unprot_start + 2] = (buf->len - unprot_start) & 0xff;
 	buf->data[unprot_start + 3] = (buf->len - unprot_start) >> 8;
 
+	if (opts->pad_size != 0 && !pad_to_slot(buf, opts->pad_size, error))
+		return NULL;
 	if (opts->truncate && opts->truncate_len < buf->len)
 		g_byte_array_set_size(buf, opts->truncate_len);
 	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));

@@ -24,6 +24,7 @@ typedef struct {
 	gboolean protected_tlv; /* add a protected area with SEC_CNT */
 	guint32 security_counter;
 	const char *sign_key_path; /* PEM EC P-256 or Ed25519 private key; NULL for unsigned */
+	gsize pad_size; /* imgtool --pad: the file is this long, 0xff and the trailer magic after the image */
 	/* knobs for broken images */
 	gboolean bad_magic;
 	gboolean bad_hash;

@@ -61,6 +61,54 @@ make_zip_with_manifest(const char *manifest, const BundleWriterEntry *images, gs
 	return make_zip(entries, n_images + 1);
 }
 
+/* a TF-M-like build: 512 KiB of which most is imgtool padding ending in the trailer */
+static void
+test_padded_image(void)
+{
+	McubootWriterOptions opts = {.version = {2, 0, 0, 0}, .payload_size = 110000, .seed = 5};
+	g_autoptr(GBytes) image = make_image(2, 110000, 5);
+	g_autoptr(GBytes) padded = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = NULL;
+	DfuPlanImage *pi;
+	guint8 sha[32];
+	unsigned int sha_len = 0;
+
+	opts.pad_size = 512 * 1024;
+	padded = mcuboot_writer_build(&opts, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(g_bytes_get_size(padded), ==, 512 * 1024);
+	plan = dfu_plan_load_bytes(padded, "tfm_s_ns_signed.bin", &error);
+	g_assert_no_error(error);
+	pi = g_ptr_array_index(plan->images, 0);
+	/* what is uploaded is the image alone, and its upload sha is over those bytes */
+	g_assert_cmpmem(g_bytes_get_data(pi->data, NULL), g_bytes_get_size(pi->data),
+	                g_bytes_get_data(image, NULL), g_bytes_get_size(image));
+	g_assert_cmpuint(pi->padding, ==, 512 * 1024 - g_bytes_get_size(image));
+	g_assert_true(EVP_Digest(g_bytes_get_data(image, NULL), g_bytes_get_size(image), sha, &sha_len,
+	                         EVP_sha256(), NULL));
+	g_assert_cmpmem(pi->file_sha256, 32, sha, sha_len);
+}
+
+/* bytes after the image that are not padding are refused, naming the file */
+static void
+test_image_with_trailing_data(void)
+{
+	g_autoptr(GBytes) image = make_image(2, 1000, 5);
+	g_autoptr(GByteArray) joined = g_byte_array_new();
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = NULL;
+
+	g_byte_array_append(joined, g_bytes_get_data(image, NULL), g_bytes_get_size(image));
+	g_byte_array_append(joined, g_bytes_get_data(image, NULL), g_bytes_get_size(image));
+	bytes = g_byte_array_free_to_bytes(g_steal_pointer(&joined));
+	plan = dfu_plan_load_bytes(bytes, "twice.bin", &error);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE);
+	g_assert_true(g_str_has_prefix(error->message, "twice.bin: "));
+	g_assert_null(plan);
+}
+
 static void
 test_bare_image(void)
 {
@@ -535,6 +583,8 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/bundle/bare-image", test_bare_image);
+	g_test_add_func("/bundle/padded-image", test_padded_image);
+	g_test_add_func("/bundle/image-with-trailing-data", test_image_with_trailing_data);
 	g_test_add_func("/bundle/zip-string-index", test_zip_string_index);
 	g_test_add_func("/bundle/zip-int-index", test_zip_int_index);
 	g_test_add_func("/bundle/zip-skips-other-types", test_zip_skips_other_types);

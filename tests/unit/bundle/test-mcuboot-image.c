@@ -405,6 +405,115 @@ test_version_compare(void)
 	}
 }
 
+/* an image followed by tail_len bytes, prepared by fill */
+static gboolean
+check_tail(gsize tail_len, void (*fill)(guint8 *tail, gsize len), GError **error)
+{
+	McubootWriterOptions opts = {.payload_size = 100};
+	g_autoptr(GBytes) bytes = build_image(&opts);
+	gsize len = g_bytes_get_size(bytes);
+	g_autofree guint8 *copy = g_malloc(len + tail_len);
+	McubootImageInfo info;
+
+	memcpy(copy, g_bytes_get_data(bytes, NULL), len);
+	fill(copy + len, tail_len);
+	g_assert_true(mcuboot_image_parse(copy, len + tail_len, &info, NULL));
+	return mcuboot_image_check_padding(copy, len + tail_len, &info, error);
+}
+
+static void
+fill_ff(guint8 *tail, gsize len)
+{
+	memset(tail, 0xff, len);
+}
+
+static void
+fill_zero(guint8 *tail, gsize len)
+{
+	memset(tail, 0x00, len);
+}
+
+/* imgtool --pad: 0xff, then the magic at the very end */
+static void
+fill_trailer(guint8 *tail, gsize len)
+{
+	fill_ff(tail, len);
+	memcpy(tail + len - MCUBOOT_TRAILER_MAGIC_SIZE, mcuboot_trailer_magic, MCUBOOT_TRAILER_MAGIC_SIZE);
+}
+
+/* imgtool --pad --confirm: image_ok one alignment unit before the magic */
+static void
+fill_trailer_confirmed(guint8 *tail, gsize len)
+{
+	fill_trailer(tail, len);
+	tail[len - 16 - 8] = 0x01;
+}
+
+/* BOOT_MAX_ALIGN 32: the magic starts with the alignment, image_ok 32 + 32 bytes from the end */
+static void
+fill_trailer_align32(guint8 *tail, gsize len)
+{
+	static const guint8 magic[] = {0x20, 0x00, 0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b,
+	                               0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+
+	fill_ff(tail, len);
+	memcpy(tail + len - sizeof(magic), magic, sizeof(magic));
+	tail[len - 64] = 0x01;
+}
+
+static void
+fill_stray_byte(guint8 *tail, gsize len)
+{
+	fill_ff(tail, len);
+	tail[len / 2] = 0x42;
+}
+
+/* image_ok where no trailer says it is one */
+static void
+fill_ok_without_magic(guint8 *tail, gsize len)
+{
+	fill_ff(tail, len);
+	tail[len - 24] = 0x01;
+}
+
+static void
+fill_other_image(guint8 *tail, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		tail[i] = (guint8)(i * 7 + 3);
+}
+
+static void
+test_padding(void)
+{
+	static const struct {
+		void (*fill)(guint8 *tail, gsize len);
+		gsize len;
+		gboolean ok;
+	} cases[] = {
+	        {fill_ff, 0, TRUE},
+	        {fill_ff, 1000, TRUE},
+	        {fill_zero, 1000, TRUE},
+	        {fill_trailer, 1000, TRUE},
+	        {fill_trailer, MCUBOOT_TRAILER_MAGIC_SIZE, TRUE},
+	        {fill_trailer_confirmed, 1000, TRUE},
+	        {fill_trailer_align32, 1000, TRUE},
+	        {fill_stray_byte, 1000, FALSE},
+	        {fill_ok_without_magic, 1000, FALSE},
+	        {fill_other_image, 1000, FALSE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		gboolean ok = check_tail(cases[i].len, cases[i].fill, &error);
+
+		g_test_message("case %zu: %s", i, error != NULL ? error->message : "accepted");
+		g_assert_cmpint(ok, ==, cases[i].ok);
+		if (!ok)
+			g_assert_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -423,6 +532,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mcuboot-image/sha384-refused", test_sha384_refused);
 	g_test_add_func("/mcuboot-image/two-hashes", test_two_hashes);
 	g_test_add_func("/mcuboot-image/small-hdr-size", test_small_hdr_size);
+	g_test_add_func("/mcuboot-image/padding", test_padding);
 	g_test_add_func("/mcuboot-version/parse", test_version_parse);
 	g_test_add_func("/mcuboot-version/print", test_version_print);
 	g_test_add_func("/mcuboot-version/compare", test_version_compare);

@@ -100,7 +100,40 @@ static const BadTarget bad_targets[] = {
         {"udp:192.0.2.1?mtu=65508", "option 'mtu'"},
         {"udp:192.0.2.1?mtu=big", "option 'mtu'"},
         {"udp:192.0.2.1?mtu=512&mtu=512", "given twice"},
+        {"serial:/dev/x?framing=slip",
+         "option 'framing' in target 'serial:/dev/x?framing=slip' must be console or raw"},
+        {"serial:/dev/x?framing=", "option 'framing'"},
+        {"serial:/dev/x?framing=raw&protocol=nrfdfu", "'framing' in target"},
+        {"ble:C4:12:34:56:78:9A?framing=raw", "option 'framing' does not apply"},
 };
+
+static const struct {
+	const char *uri;
+	const char *normalised;
+	DfuFraming framing;
+	gboolean given;
+} framing_targets[] = {
+        {"serial:/dev/ttyACM0", "serial:/dev/ttyACM0", DFU_FRAMING_CONSOLE, FALSE},
+        {"serial:/dev/ttyACM0?framing=raw", "serial:/dev/ttyACM0?framing=raw", DFU_FRAMING_RAW, TRUE},
+        {"serial:/dev/ttyACM0?framing=console&baud=9600", "serial:/dev/ttyACM0?baud=9600&framing=console",
+         DFU_FRAMING_CONSOLE, TRUE},
+};
+
+/* a framing given stays in the URI (it is how the device is reached); none given means probing */
+static void
+test_target_framing(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(framing_targets); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuTarget) target = dfu_target_parse(framing_targets[i].uri, &error);
+
+		g_assert_no_error(error);
+		g_assert_cmpstr(target->uri, ==, framing_targets[i].normalised);
+		g_assert_cmpint(target->framing, ==, framing_targets[i].framing);
+		g_assert_cmpint(target->framing_given, ==, framing_targets[i].given);
+	}
+	g_assert_cmpstr(dfu_framing_to_string(DFU_FRAMING_RAW), ==, "raw");
+}
 
 static void
 test_target_good(void)
@@ -214,6 +247,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/core/target/good", test_target_good);
 	g_test_add_func("/core/target/udp", test_target_udp);
+	g_test_add_func("/core/target/framing", test_target_framing);
 	g_test_add_func("/core/target/normalised-is-stable", test_target_normalised_is_stable);
 	g_test_add_func("/core/target/bad", test_target_bad);
 	g_test_add_func("/core/target/protocol-names", test_target_protocol_names);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "mcuboot-writer.h"
 #include "smp-upload-fixture.h"
 
 #define TIMEOUT_MS 60
@@ -42,6 +44,34 @@ test_window_in_flight(void)
 	/* nothing was sent twice */
 	g_assert_cmpuint(f.dev->upload_bytes, ==, g_bytes_get_size(f.image));
 	g_assert_cmpuint(f.last_window, ==, 4);
+	upload_fixture_clear(&f);
+}
+
+/* a 512 KiB file padded by imgtool: the device receives the image, not the padding */
+static void
+test_padded_image(void)
+{
+	Fixture f = {0};
+	McubootWriterOptions opts = {
+	        .version = {2, 0, 0, 0}, .payload_size = 20000, .seed = 3, .pad_size = 512 * 1024};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) padded = mcuboot_writer_build(&opts, &error);
+	g_autoptr(DfuPlan) plan = NULL;
+	DfuPlanImage *pi;
+
+	g_assert_no_error(error);
+	plan = dfu_plan_load_bytes(padded, "padded.bin", &error);
+	g_assert_no_error(error);
+	pi = g_ptr_array_index(plan->images, 0);
+	fixture_init(&f, &default_device, 0);
+	g_bytes_unref(f.image);
+	f.image = g_bytes_ref(pi->data);
+	f.params.data = f.image;
+	f.params.file_sha = pi->file_sha256;
+	upload_fixture_run(&f);
+	assert_complete(&f);
+	g_assert_cmpuint(f.dev->upload_bytes, ==, pi->info.total_size);
+	g_assert_cmpuint(f.dev->upload_bytes, <, 512 * 1024 / 4);
 	upload_fixture_clear(&f);
 }
 
@@ -268,6 +298,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/smp-upload/window-in-flight", test_window_in_flight);
 	g_test_add_func("/smp-upload/window-one", test_window_one);
+	g_test_add_func("/smp-upload/padded-image", test_padded_image);
 	g_test_add_func("/smp-upload/chunk-sizes", test_chunk_sizes);
 	g_test_add_func("/smp-upload/message-too-small", test_message_too_small);
 	g_test_add_func("/smp-upload/gap-recovery", test_gap_recovery);

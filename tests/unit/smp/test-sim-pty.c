@@ -13,6 +13,7 @@
 #include "mcuboot-writer.h"
 #include "smp-commands.h"
 #include "smp-console.h"
+#include "smp-framing.h"
 #include "smp-message.h"
 
 /* generous: only bounds a hang, the simulator answers at once with --baud 0 */
@@ -25,7 +26,8 @@ typedef struct {
 	char *state;
 	GSubprocess *sim;
 	int fd;
-	SmpConsoleDecoder *decoder;
+	DfuFraming framing;
+	SmpFramer *framer;
 	SmpMessage *answer;
 } Fixture;
 
@@ -67,9 +69,10 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 	/* a failed assertion aborts the test: the simulator must not outlive it */
 	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	fx->framing = data != NULL ? *(const DfuFraming *)data : DFU_FRAMING_CONSOLE;
 	fx->sim = g_subprocess_launcher_spawn(launcher, &error, sim_path, "--link", fx->link, "--baud", "0",
 	                                      "--state-file", fx->state, "--reset-ms", "5", "--boot-ms", "20",
-	                                      NULL);
+	                                      "--framing", dfu_framing_to_string(fx->framing), NULL);
 	g_assert_no_error(error);
 
 	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(fx->sim));
@@ -83,7 +86,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(tcgetattr(fx->fd, &tio), ==, 0);
 	cfmakeraw(&tio);
 	g_assert_cmpint(tcsetattr(fx->fd, TCSANOW, &tio), ==, 0);
-	fx->decoder = smp_console_decoder_new(4096);
+	fx->framer = smp_framer_new(fx->framing, 4096);
 }
 
 static void
@@ -97,7 +100,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 		g_object_unref(fx->sim);
 	}
 	g_clear_pointer(&fx->answer, smp_message_free);
-	smp_console_decoder_free(fx->decoder);
+	smp_framer_free(fx->framer);
 	g_unlink(fx->state);
 	g_unlink(fx->link);
 	g_rmdir(fx->dir);
@@ -113,7 +116,8 @@ transact_retry(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbo
 {
 	SmpHeader hdr = {.op = op, .version = 1, .group = group, .id = id, .seq = seq};
 	g_autoptr(GBytes) msg = smp_message_encode(&hdr, payload);
-	g_autoptr(GBytes) lines = smp_console_encode(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	g_autoptr(GBytes) lines =
+	        smp_framer_encode(fx->framer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
 	struct pollfd pfd = {.fd = fx->fd, .events = POLLIN};
 
 	for (guint attempt = 0; fx->answer == NULL; attempt++) {
@@ -128,7 +132,7 @@ transact_retry(Fixture *fx, guint8 op, guint16 group, guint8 id, guint8 seq, cbo
 				break;
 			n = read(fx->fd, buf, sizeof(buf));
 			g_assert_cmpint(n, >, 0);
-			smp_console_decoder_feed(fx->decoder, buf, (gsize)n, on_frame, fx);
+			smp_framer_feed(fx->framer, buf, (gsize)n, on_frame, fx);
 		}
 	}
 	g_assert_cmpuint(fx->answer->hdr.op, ==, op + 1);
@@ -253,13 +257,41 @@ test_params_and_state(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(state, "\"version\" : \"1.0.0\""));
 }
 
+/* a raw device takes console lines for line noise: no answer, and the next raw request is understood */
+static void
+test_raw_ignores_console(Fixture *fx, gconstpointer data)
+{
+	SmpHeader hdr = {
+	        .op = SMP_OP_READ, .version = 1, .group = SMP_GROUP_OS, .id = SMP_OS_PARAMS, .seq = 9};
+	g_autoptr(GBytes) msg = smp_message_encode(&hdr, NULL);
+	g_autoptr(GBytes) lines = smp_console_encode(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	g_autoptr(SmpMessage) rsp = NULL;
+	cbor_item_t *empty = smp_cmd_empty();
+	struct pollfd pfd = {.fd = fx->fd, .events = POLLIN};
+
+	g_assert_cmpint(write(fx->fd, g_bytes_get_data(lines, NULL), g_bytes_get_size(lines)), ==,
+	                (gssize)g_bytes_get_size(lines));
+	g_assert_cmpint(poll(&pfd, 1, 300), ==, 0);
+	rsp = transact(fx, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_PARAMS, 10, empty);
+	cbor_decref(&empty);
+	g_assert_nonnull(rsp);
+}
+
 int
 main(int argc, char **argv)
 {
+	static const DfuFraming raw = DFU_FRAMING_RAW;
+
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/sim/pty/params-and-state", Fixture, NULL, fixture_setup, test_params_and_state,
 	           fixture_teardown);
 	g_test_add("/sim/pty/upload-test-reset", Fixture, NULL, fixture_setup, test_upload_test_reset,
+	           fixture_teardown);
+	g_test_add("/sim/pty/raw/params-and-state", Fixture, &raw, fixture_setup, test_params_and_state,
+	           fixture_teardown);
+	g_test_add("/sim/pty/raw/upload-test-reset", Fixture, &raw, fixture_setup, test_upload_test_reset,
+	           fixture_teardown);
+	g_test_add("/sim/pty/raw/ignores-console", Fixture, &raw, fixture_setup, test_raw_ignores_console,
 	           fixture_teardown);
 	return g_test_run();
 }

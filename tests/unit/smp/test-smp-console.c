@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "smp-console.h"
+#include "smp-raw.h"
 
 /* the frames a decoder delivered, as GBytes */
 static void
@@ -359,6 +360,119 @@ test_random_garbage(void)
 	assert_frame(frames, 0, msg, sizeof(msg));
 }
 
+/* the raw framing: bare messages in a byte stream */
+
+#define GAP SMP_RAW_GAP_US
+
+/* params request v2 and an image state response with a small map */
+static const guint8 params_req[] = {0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x07, 0x06, 0xa0};
+static const guint8 state_rsp[] = {0x09, 0x00, 0x00, 0x03, 0x00, 0x01, 0x08, 0x00, 0xa1, 0x61, 0x78};
+
+static void
+test_raw_back_to_back(void)
+{
+	g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(1024, GAP);
+	g_autoptr(GPtrArray) frames = frames_new();
+	g_autoptr(GByteArray) stream = g_byte_array_new();
+
+	g_byte_array_append(stream, params_req, sizeof(params_req));
+	g_byte_array_append(stream, state_rsp, sizeof(state_rsp));
+	g_byte_array_append(stream, params_req, sizeof(params_req));
+	smp_raw_decoder_feed(dec, stream->data, stream->len, 0, collect_frame, frames);
+	g_assert_cmpuint(frames->len, ==, 3);
+	assert_frame(frames, 1, state_rsp, sizeof(state_rsp));
+	g_assert_cmpuint(smp_raw_decoder_get_bad_frames(dec), ==, 0);
+}
+
+/* a tty hands over any number of bytes at a time */
+static void
+test_raw_byte_by_byte(void)
+{
+	g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(1024, GAP);
+	g_autoptr(GPtrArray) frames = frames_new();
+
+	for (gsize i = 0; i < sizeof(state_rsp); i++) {
+		g_assert_cmpuint(frames->len, ==, 0);
+		smp_raw_decoder_feed(dec, state_rsp + i, 1, (gint64)i, collect_frame, frames);
+	}
+	g_assert_cmpuint(frames->len, ==, 1);
+	assert_frame(frames, 0, state_rsp, sizeof(state_rsp));
+}
+
+/* log text, console frames and line noise never look like a header: the message after them is found */
+static void
+test_raw_garbage_before(void)
+{
+	static const char *const noise[] = {
+	        "\x1b[0m<inf> app: booting\r\n",
+	        "\xff\xfe\xfd\x80\x40",
+	        "\x09\x01\x02",                         /* a header start with flags set */
+	        "\x01\x00\xff\xff",                     /* a length past the bound */
+	        "\x01\x00\x00\x02\x00\x01\x00\x00\x61", /* a payload that is no map */
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(noise); i++) {
+		g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(1024, GAP);
+		g_autoptr(GPtrArray) frames = frames_new();
+		g_autoptr(GBytes) console = smp_console_encode(params_req, sizeof(params_req));
+
+		smp_raw_decoder_feed(dec, (const guint8 *)noise[i], strlen(noise[i]), 0, collect_frame,
+		                     frames);
+		smp_raw_decoder_feed(dec, g_bytes_get_data(console, NULL), g_bytes_get_size(console), 0,
+		                     collect_frame, frames);
+		smp_raw_decoder_feed(dec, state_rsp, sizeof(state_rsp), 0, collect_frame, frames);
+		g_test_message("noise %" G_GSIZE_FORMAT, i);
+		g_assert_cmpuint(frames->len, ==, 1);
+		assert_frame(frames, 0, state_rsp, sizeof(state_rsp));
+		g_assert_cmpuint(smp_raw_decoder_get_bad_frames(dec), >=, 1);
+	}
+}
+
+/* a message cut off by the device is given up after a pause, and the next one is found */
+static void
+test_raw_pause_drops_partial(void)
+{
+	g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(1024, GAP);
+	g_autoptr(GPtrArray) frames = frames_new();
+
+	smp_raw_decoder_feed(dec, state_rsp, 9, 0, collect_frame, frames);
+	/* within the gap, the rest still completes it */
+	smp_raw_decoder_feed(dec, state_rsp + 9, 2, GAP, collect_frame, frames);
+	g_assert_cmpuint(frames->len, ==, 1);
+
+	smp_raw_decoder_feed(dec, state_rsp, 9, 2 * GAP, collect_frame, frames);
+	smp_raw_decoder_feed(dec, params_req, sizeof(params_req), 4 * GAP, collect_frame, frames);
+	g_assert_cmpuint(frames->len, ==, 2);
+	assert_frame(frames, 1, params_req, sizeof(params_req));
+	g_assert_cmpuint(smp_raw_decoder_get_bad_frames(dec), ==, 1);
+}
+
+static void
+test_raw_reset(void)
+{
+	g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(1024, GAP);
+	g_autoptr(GPtrArray) frames = frames_new();
+
+	smp_raw_decoder_feed(dec, state_rsp, 5, 0, collect_frame, frames);
+	smp_raw_decoder_reset(dec);
+	smp_raw_decoder_feed(dec, params_req, sizeof(params_req), 0, collect_frame, frames);
+	g_assert_cmpuint(frames->len, ==, 1);
+	assert_frame(frames, 0, params_req, sizeof(params_req));
+}
+
+/* the bound is the whole message: a header announcing more is garbage */
+static void
+test_raw_max_message(void)
+{
+	g_autoptr(SmpRawDecoder) dec = smp_raw_decoder_new(sizeof(state_rsp) - 1, GAP);
+	g_autoptr(GPtrArray) frames = frames_new();
+
+	smp_raw_decoder_feed(dec, state_rsp, sizeof(state_rsp), 0, collect_frame, frames);
+	smp_raw_decoder_feed(dec, params_req, sizeof(params_req), 0, collect_frame, frames);
+	g_assert_cmpuint(frames->len, ==, 1);
+	assert_frame(frames, 0, params_req, sizeof(params_req));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -371,5 +485,11 @@ main(int argc, char **argv)
 	g_test_add_func("/smp/console/bad-frames", test_bad_frames);
 	g_test_add_func("/smp/console/interrupted", test_interrupted_frame);
 	g_test_add_func("/smp/console/random-garbage", test_random_garbage);
+	g_test_add_func("/smp/raw/back-to-back", test_raw_back_to_back);
+	g_test_add_func("/smp/raw/byte-by-byte", test_raw_byte_by_byte);
+	g_test_add_func("/smp/raw/garbage-before", test_raw_garbage_before);
+	g_test_add_func("/smp/raw/pause-drops-partial", test_raw_pause_drops_partial);
+	g_test_add_func("/smp/raw/reset", test_raw_reset);
+	g_test_add_func("/smp/raw/max-message", test_raw_max_message);
 	return g_test_run();
 }

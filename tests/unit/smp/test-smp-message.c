@@ -592,6 +592,19 @@ test_rsp_upload(void)
 	cbor_decref(&failed);
 }
 
+/* messages name commands in words; commands without a name still say which they are */
+static void
+test_command_describe(void)
+{
+	g_autofree char *params = smp_command_describe(SMP_GROUP_OS, SMP_OS_PARAMS);
+	g_autofree char *state = smp_command_describe(SMP_GROUP_IMAGE, SMP_IMAGE_STATE);
+	g_autofree char *other = smp_command_describe(64, 3);
+
+	g_assert_cmpstr(params, ==, "mcumgr params");
+	g_assert_cmpstr(state, ==, "image state");
+	g_assert_cmpstr(other, ==, "SMP group 64 command 3");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -612,5 +625,6 @@ main(int argc, char **argv)
 	g_test_add_func("/smp/commands/rsp-params", test_rsp_params);
 	g_test_add_func("/smp/commands/rsp-image-state", test_rsp_image_state);
 	g_test_add_func("/smp/commands/rsp-upload", test_rsp_upload);
+	g_test_add_func("/smp/commands/describe", test_command_describe);
 	return g_test_run();
 }
