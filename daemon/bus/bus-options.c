@@ -9,6 +9,7 @@ typedef struct {
 	const char *key;
 	const char *type; /* D-Bus signature of the variant's contents */
 	size_t offset;
+	size_t set_offset; /* a gboolean set when the option is given; 0 for none (confirm is at 0) */
 } DfuBusOption;
 
 static const DfuBusOption option_table[] = {
@@ -22,6 +23,9 @@ static const DfuBusOption option_table[] = {
         {"expected-sha256", "s", offsetof(DfuJobOptions, expected_sha256)},
         {"signature-url", "s", offsetof(DfuJobOptions, signature_url)},
         {"signature", "ay", offsetof(DfuJobOptions, signature)},
+        {"fota-op", "u", offsetof(DfuJobOptions, fota_op)},
+        {"sec-tag", "u", offsetof(DfuJobOptions, sec_tag), offsetof(DfuJobOptions, has_sec_tag)},
+        {"pdn", "u", offsetof(DfuJobOptions, pdn), offsetof(DfuJobOptions, has_pdn)},
 };
 
 /* the entry for key whose type is the value's, else the key's first (its type names the error) */
@@ -89,6 +93,8 @@ option_read_value(sd_bus_message *m, const DfuBusOption *opt, DfuJobOptions *opt
 	}
 	if (r < 0)
 		return r;
+	if (opt->set_offset != 0)
+		*(gboolean *)((guint8 *)options + opt->set_offset) = TRUE;
 	return sd_bus_message_exit_container(m);
 }
 

@@ -69,6 +69,13 @@ static const ConfigKey config_keys[] = {
         {"ble", "DiscoveryTimeoutSec", CONFIG_MILLIS, OFF(ble_discovery_timeout_ms), "30", 1},
         {"udp", "MaxDatagram", CONFIG_UINT, OFF(udp_max_datagram), "1232", DFU_UDP_MIN_DATAGRAM,
          DFU_UDP_MAX_DATAGRAM},
+        {"atfota", "CommandTimeoutSec", CONFIG_MILLIS, OFF(atfota_command_timeout_ms), "10", 1},
+        {"atfota", "ReadyTimeoutSec", CONFIG_MILLIS, OFF(atfota_ready_timeout_ms), "5", 1},
+        {"atfota", "Probes", CONFIG_UINT, OFF(atfota_probes), "5", 0},
+        {"atfota", "StallTimeoutSec", CONFIG_MILLIS, OFF(atfota_stall_timeout_ms), "180", 1},
+        {"atfota", "StallRetries", CONFIG_UINT, OFF(atfota_stall_retries), "3", 0},
+        {"atfota", "ResetTimeoutSec", CONFIG_MILLIS, OFF(atfota_reset_timeout_ms), "120", 1},
+        {"atfota", "ResultTimeoutSec", CONFIG_MILLIS, OFF(atfota_result_timeout_ms), "60", 1},
 };
 
 /* what a bad value should have been, for the error message */

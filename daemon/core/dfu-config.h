@@ -52,6 +52,14 @@ typedef struct {
 	guint ble_discovery_timeout_ms; /* DiscoveryTimeoutSec=30: to find a device BlueZ does not know */
 	/* [udp] */
 	guint udp_max_datagram; /* MaxDatagram=1232: IPv6's minimum MTU less headers, as on Thread */
+	/* [atfota] */
+	guint atfota_command_timeout_ms; /* CommandTimeoutSec=10: for the answer to one AT command */
+	guint atfota_ready_timeout_ms;   /* ReadyTimeoutSec=5: for Ready after opening, then probe with AT */
+	guint atfota_probes;             /* Probes=5: unanswered AT probes before the module is silent */
+	guint atfota_stall_timeout_ms;   /* StallTimeoutSec=180: a download without news is stalled */
+	guint atfota_stall_retries;      /* StallRetries=3: stalls stopped and resumed per attempt */
+	guint atfota_reset_timeout_ms;   /* ResetTimeoutSec=120: from AT#XRESET to Ready */
+	guint atfota_result_timeout_ms;  /* ResultTimeoutSec=60: from Ready to the update's result */
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;

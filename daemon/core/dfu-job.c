@@ -6,6 +6,7 @@
 #include "dfu-error.h"
 #include "dfu-job-private.h"
 #include "dfu-nesting.h"
+#include "dfu-target.h"
 
 /* the rate is averaged over this window so that bursty links show a steady number */
 #define RATE_WINDOW_US (4 * G_USEC_PER_SEC)
@@ -140,6 +141,45 @@ dfu_job_options_copy(DfuJobOptions *dest, const DfuJobOptions *src)
 	dest->signature_url = g_strdup(src->signature_url);
 	dest->allow_downgrade_images = g_strdup(src->allow_downgrade_images);
 	dest->signature = src->signature != NULL ? g_bytes_ref(src->signature) : NULL;
+}
+
+static const guint fota_ops[] = {DFU_FOTA_OP_APPLICATION, DFU_FOTA_OP_MODEM_DELTA, DFU_FOTA_OP_MODEM_FULL,
+                                 DFU_FOTA_OP_BOOTLOADER};
+
+gboolean
+dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, const char *url, GError **error)
+{
+	gboolean known_op = options->fota_op == 0;
+
+	if (protocol != DFU_PROTOCOL_ATFOTA) {
+		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn)
+			return TRUE;
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "the options fota-op, sec-tag and pdn apply to atfota targets only");
+		return FALSE;
+	}
+	/* the module downloads the image itself: there is nothing to hand it but a URL */
+	if (url == NULL) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "an atfota target downloads its image itself: give a URL, not a file");
+		return FALSE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(fota_ops); i++)
+		known_op |= options->fota_op == fota_ops[i];
+	if (!known_op) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "fota-op %u is none of 1 (application), 2 (modem delta), 3 (full modem), "
+		            "5 (bootloader)",
+		            options->fota_op);
+		return FALSE;
+	}
+	if (g_str_has_prefix(url, "https:") && !options->has_sec_tag) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "an https URL needs the sec-tag option: the tag under which the module "
+		                    "holds the server's CA certificate (AT%CMNG)");
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static void
@@ -703,6 +743,18 @@ dfu_job_to_json(DfuJob *self)
 		json_builder_set_member_name(builder, "signature-url");
 		json_builder_add_string_value(builder, self->options.signature_url);
 	}
+	if (self->options.fota_op != 0) {
+		json_builder_set_member_name(builder, "fota-op");
+		json_builder_add_int_value(builder, self->options.fota_op);
+	}
+	if (self->options.has_sec_tag) {
+		json_builder_set_member_name(builder, "sec-tag");
+		json_builder_add_int_value(builder, self->options.sec_tag);
+	}
+	if (self->options.has_pdn) {
+		json_builder_set_member_name(builder, "pdn");
+		json_builder_add_int_value(builder, self->options.pdn);
+	}
 	json_builder_end_object(builder);
 	json_builder_set_member_name(builder, "state");
 	json_builder_add_string_value(builder, dfu_job_state_to_string(self->state));
@@ -857,6 +909,8 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 		return FALSE;
 	}
 	o = json_node_get_object(node);
+	options->has_sec_tag = json_object_has_member(o, "sec-tag");
+	options->has_pdn = json_object_has_member(o, "pdn");
 	return json_read_bool(o, "confirm", &options->confirm, error) &&
 	       json_read_bool(o, "force", &options->force, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
@@ -864,7 +918,10 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
 	       json_read_string(o, "source-name", &options->name, error) &&
 	       json_read_string(o, "expected-sha256", &options->expected_sha256, error) &&
-	       json_read_string(o, "signature-url", &options->signature_url, error);
+	       json_read_string(o, "signature-url", &options->signature_url, error) &&
+	       json_read_uint(o, "fota-op", &options->fota_op, error) &&
+	       json_read_uint(o, "sec-tag", &options->sec_tag, error) &&
+	       json_read_uint(o, "pdn", &options->pdn, error);
 }
 
 static gboolean

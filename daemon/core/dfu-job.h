@@ -57,7 +57,27 @@ typedef struct {
 	gchar *expected_sha256; /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
 	gchar *signature_url;   /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
 	GBytes *signature;      /* "signature" ay: a detached signature, kept as the job's signature file */
+	/* atfota targets only: what the module downloads and how (AT#XFOTA=<op>,<url>,<sec_tag>,<pdn>) */
+	guint fota_op; /* "fota-op" u: 1 application (default), 2 modem delta, 3 full modem, 5 bootloader */
+	guint sec_tag; /* "sec-tag" u: the module's credentials for an https server */
+	gboolean has_sec_tag;
+	guint pdn; /* "pdn" u: a PDN other than the default */
+	gboolean has_pdn;
 } DfuJobOptions;
+
+/* the AT#XFOTA ops a job may ask for */
+#define DFU_FOTA_OP_APPLICATION 1
+#define DFU_FOTA_OP_MODEM_DELTA 2
+#define DFU_FOTA_OP_MODEM_FULL 3
+#define DFU_FOTA_OP_BOOTLOADER 5
+
+/*
+ * The options that only some protocols take, checked against the target's
+ * protocol (a DfuProtocolType) and the job's URL (NULL for a bundle given as
+ * a file) when the job is submitted.
+ */
+gboolean dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, const char *url,
+                                        GError **error);
 
 #define DFU_TYPE_JOB (dfu_job_get_type())
 G_DECLARE_FINAL_TYPE(DfuJob, dfu_job, DFU, JOB, GObject)

@@ -505,11 +505,20 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 }
 
 static gboolean
+entry_fetches_itself(ManagerEntry *entry)
+{
+	DfuRunner *runner = entry->manager->runner;
+
+	return dfu_job_get_url(entry->job) != NULL && runner->ops->fetches_itself != NULL &&
+	       runner->ops->fetches_itself(runner, entry->job);
+}
+
+static gboolean
 entry_is_ready(ManagerEntry *entry)
 {
 	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
 	       !entry_is_fetching(entry) && entry->retry_id == 0 &&
-	       dfu_job_get_bundle_path(entry->job) != NULL;
+	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry));
 }
 
 static gint
@@ -953,6 +962,11 @@ manager_start_fetch(DfuManager *self, ManagerEntry *entry)
 	g_autofree char *sig_url = NULL;
 	g_autoptr(GError) error = NULL;
 
+	if (entry_fetches_itself(entry)) {
+		dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
+		manager_schedule(self);
+		return;
+	}
 	if (self->fetcher == NULL) {
 		manager_finish(self, entry, DFU_STATUS_FETCH_FAILED,
 		               "this daemon does not fetch bundles from a URL", NULL);
@@ -1119,7 +1133,8 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 	if (options == NULL)
 		options = &no_options;
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
-	    !check_bounds(options, error))
+	    !check_bounds(options, error) ||
+	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
@@ -1236,7 +1251,8 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 
 	if (dfu_job_is_finished(job))
 		return;
-	if (dfu_job_get_bundle_path(job) == NULL && dfu_job_get_url(job) != NULL) {
+	if (dfu_job_get_bundle_path(job) == NULL && dfu_job_get_url(job) != NULL &&
+	    !entry_fetches_itself(entry)) {
 		dfu_job_log(job, "the daemon stopped during the download; fetching again");
 		entry_begin(entry);
 		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
@@ -1245,7 +1261,7 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
-	if (dfu_job_get_bundle_path(job) == NULL) {
+	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry)) {
 		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
 		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
 		return;

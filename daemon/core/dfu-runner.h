@@ -29,6 +29,9 @@ typedef struct {
 	/* optional: the link a job's device is reached through that several devices share (a BLE
 	 * adapter), and how many jobs may use it at once; NULL when there is none */
 	char *(*link_key)(DfuRunner *runner, DfuJob *job, guint *limit);
+	/* optional: TRUE when the job's device downloads the job's URL itself (a cellular modem);
+	 * the daemon then fetches nothing and the job runs without a bundle */
+	gboolean (*fetches_itself)(DfuRunner *runner, DfuJob *job);
 } DfuRunnerOps;
 
 struct _DfuRunner {

@@ -61,6 +61,28 @@ parse_baud(DfuTarget *target, const char *value)
 }
 
 static gboolean
+parse_terminator(DfuTarget *target, const char *value)
+{
+	static const char *const terminators[] = {"cr", "lf", "crlf"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(terminators); i++) {
+		if (g_strcmp0(terminators[i], value) == 0) {
+			g_free(target->terminator);
+			target->terminator = g_strdup(value);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+parse_rtscts(DfuTarget *target, const char *value)
+{
+	target->rtscts = g_strcmp0(value, "true") == 0;
+	return target->rtscts || g_strcmp0(value, "false") == 0;
+}
+
+static gboolean
 parse_protocol(DfuTarget *target, const char *value)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(protocol_names); i++) {
@@ -121,6 +143,8 @@ static const TargetOption target_options[] = {
         {"protocol", LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE) | LINK_MASK(DFU_LINK_UDP),
          parse_protocol, "smp, nrfdfu or atfota (atfota on serial only, smp only on udp)"},
         {"adapter", LINK_MASK(DFU_LINK_BLE), parse_adapter, "hciN"},
+        {"terminator", LINK_MASK(DFU_LINK_SERIAL), parse_terminator, "cr, lf or crlf"},
+        {"rtscts", LINK_MASK(DFU_LINK_SERIAL), parse_rtscts, "true or false"},
         {"mtu", LINK_MASK(DFU_LINK_UDP), parse_mtu,
          "a datagram size from " G_STRINGIFY(DFU_UDP_MIN_DATAGRAM) " to " G_STRINGIFY(
                  DFU_UDP_MAX_DATAGRAM) " bytes"},
@@ -358,6 +382,10 @@ target_normalise(const DfuTarget *target, gboolean adapter_given)
 	}
 	if (target->framing_given)
 		g_string_append_printf(str, "%cframing=%s", sep, dfu_framing_to_string(target->framing));
+	if (target->terminator != NULL)
+		g_string_append_printf(str, "&terminator=%s", target->terminator);
+	if (target->rtscts)
+		g_string_append(str, "&rtscts=true");
 	return g_string_free(str, FALSE);
 }
 
@@ -413,6 +441,13 @@ dfu_target_parse(const char *uri, GError **error)
 		            "option 'framing' in target '%s' applies to protocol smp only", uri);
 		return NULL;
 	}
+	/* the AT line settings mean nothing to the other protocols: silently ignoring them would mislead */
+	if ((option_given(seen, "terminator") || option_given(seen, "rtscts")) &&
+	    target->protocol != DFU_PROTOCOL_ATFOTA) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "target '%s': terminator and rtscts apply to protocol=atfota only", uri);
+		return NULL;
+	}
 	target->uri = target_normalise(target, option_given(seen, "adapter"));
 	return g_steal_pointer(&target);
 }
@@ -426,6 +461,7 @@ dfu_target_free(DfuTarget *target)
 	g_free(target->address);
 	g_free(target->adapter);
 	g_free(target->host);
+	g_free(target->terminator);
 	g_free(target->uri);
 	g_free(target);
 }

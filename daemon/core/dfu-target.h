@@ -37,6 +37,7 @@ typedef enum {
 /*
  * A parsed target URI:
  *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota][&framing=console|raw]
+ *     with atfota also [&terminator=cr|lf|crlf][&rtscts=true|false]
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
  *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
  *   or an IPv6 address in brackets with an optional zone: [fe80::1%eth0]
@@ -55,6 +56,8 @@ typedef struct {
 	char *host;             /* udp: name or address literal (IPv6 without brackets, zone kept) */
 	guint port;             /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
 	guint mtu;              /* udp: largest datagram; 0 = configured default */
+	char *terminator;       /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
+	gboolean rtscts;        /* serial atfota: hardware flow control */
 	char *uri;              /* normalised form, used as the device key */
 } DfuTarget;
 

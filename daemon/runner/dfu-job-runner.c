@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "at-line.h"
+#include "atfota-engine.h"
 #include "ble-transport.h"
 #include "dfu-bundle.h"
 #include "dfu-error.h"
@@ -39,12 +41,14 @@ typedef struct {
 	GError *start_error;
 	DfuEngine *engine;
 	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
+	guint start_idle;  /* an engine without a bundle starts from the loop */
 	gboolean finished;
 } Attempt;
 
 static void
 attempt_free(Attempt *a)
 {
+	g_clear_handle_id(&a->start_idle, g_source_remove);
 	g_clear_pointer(&a->engine, dfu_engine_free);
 	g_clear_object(&a->check);
 	g_clear_error(&a->start_error);
@@ -248,6 +252,39 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
+/* the module downloads the job's URL itself: there is no plan, only the URL and the options */
+static DfuEngine *
+atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
+{
+	DfuConfig *config = a->runner->config;
+	const DfuJobOptions *jo = dfu_job_get_options(a->job);
+	AtfotaOptions opt = {
+	        .op = jo->fota_op,
+	        .url = dfu_job_get_url(a->job),
+	        .has_sec_tag = jo->has_sec_tag,
+	        .sec_tag = jo->sec_tag,
+	        .has_pdn = jo->has_pdn,
+	        .pdn = jo->pdn,
+	        .confirm = jo->confirm,
+	        .command_timeout_ms = config->atfota_command_timeout_ms,
+	        .ready_timeout_ms = config->atfota_ready_timeout_ms,
+	        .probes = config->atfota_probes,
+	        .stall_timeout_ms = config->atfota_stall_timeout_ms,
+	        .stall_retries = config->atfota_stall_retries,
+	        .reset_timeout_ms = config->atfota_reset_timeout_ms,
+	        .result_timeout_ms = config->atfota_result_timeout_ms,
+	};
+	DfuTransport *transport;
+
+	g_clear_pointer(&plan, dfu_plan_free);
+	/* the target parser accepts only the names the codec knows */
+	if (target->terminator != NULL)
+		at_terminator_from_string(target->terminator, &opt.terminator);
+	transport =
+	        dfu_serial_transport_new_stream(target->path, serial_baud(a->runner, target), target->rtscts);
+	return atfota_engine_new(transport, &opt, &engine_callbacks, a);
+}
+
 /* The engine of each protocol: it takes the plan and makes the transport it speaks over. */
 typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan,
                                     GError **error);
@@ -258,6 +295,7 @@ static const struct {
 } engines[] = {
         {DFU_PROTOCOL_SMP, smp_engine_new},
         {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create},
+        {DFU_PROTOCOL_ATFOTA, atfota_engine_create},
 };
 
 static void
@@ -482,6 +520,32 @@ dfu_job_runner_check_bundle(const char *path, const char *name)
 	return EXIT_SUCCESS;
 }
 
+static gboolean
+runner_fetches_itself(DfuRunner *runner, DfuJob *job)
+{
+	JobRunner *self = (JobRunner *)runner;
+	g_autoptr(DfuTarget) target = resolve_target(self, dfu_job_get_target(job), NULL);
+
+	return target != NULL && target->protocol == DFU_PROTOCOL_ATFOTA;
+}
+
+static gboolean
+on_start_engine_idle(gpointer user_data)
+{
+	Attempt *a = user_data;
+
+	a->start_idle = 0;
+	if (g_cancellable_is_cancelled(a->cancellable)) {
+		g_autoptr(GError) cancelled =
+		        g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
+
+		attempt_finish(a, DFU_STATUS_NONE, cancelled, NULL);
+		return G_SOURCE_REMOVE;
+	}
+	start_update(a, NULL);
+	return G_SOURCE_REMOVE;
+}
+
 static gpointer
 runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer user_data)
 {
@@ -493,6 +557,11 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	a->done = done;
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
+	if (runner_fetches_itself(runner, job)) {
+		/* done is never called from inside start */
+		a->start_idle = g_idle_add(on_start_engine_idle, a);
+		return a;
+	}
 	dfu_job_set_phase(job, DFU_JOB_PHASE_VERIFYING);
 	if (dfu_job_get_crashes(job) > 0)
 		start_check(a);
@@ -542,6 +611,7 @@ static const DfuRunnerOps job_runner_ops = {
         .cancel = runner_cancel,
         .device_key = runner_device_key,
         .link_key = runner_link_key,
+        .fetches_itself = runner_fetches_itself,
 };
 
 DfuRunner *

@@ -31,7 +31,8 @@ typedef struct {
 	guint lost_idle;
 	char *lost_reason;
 	GByteArray *outq;
-	SerialFramer *framer;
+	SerialFramer *framer; /* NULL in stream mode: bytes pass through unframed */
+	gboolean rtscts;
 	GError *open_error;
 } SerialTransport;
 
@@ -83,7 +84,10 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			serial_framer_feed(self->framer, buf, n, on_frame, self);
+			if (self->framer != NULL)
+				serial_framer_feed(self->framer, buf, n, on_frame, self);
+			else
+				dfu_transport_emit_packet(&self->parent, buf, n);
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
@@ -181,6 +185,8 @@ configure_tty(SerialTransport *self, GError **error)
 	cfmakeraw(&tio);
 	tio.c_cflag |= CLOCAL | CREAD;
 	tio.c_cflag &= ~(CRTSCTS | CSTOPB | PARENB);
+	if (self->rtscts)
+		tio.c_cflag |= CRTSCTS;
 	tio.c_cc[VMIN] = 1;
 	tio.c_cc[VTIME] = 0;
 	cfsetispeed(&tio, speed);
@@ -263,7 +269,8 @@ serial_open_now(SerialTransport *self, GError **error)
 		self->fd = -1;
 		return FALSE;
 	}
-	serial_framer_reset(self->framer);
+	if (self->framer != NULL)
+		serial_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
 	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
@@ -305,7 +312,7 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->path);
 		return FALSE;
 	}
-	lines = serial_framer_encode(self->framer, data, len);
+	lines = self->framer != NULL ? serial_framer_encode(self->framer, data, len) : g_bytes_new(data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
 	if (self->write_watch == 0 && !flush_outq(self)) {
@@ -337,7 +344,7 @@ serial_wire_size(DfuTransport *transport, gsize len)
 {
 	SerialTransport *self = (SerialTransport *)transport;
 
-	return serial_framer_encoded_size(self->framer, len);
+	return self->framer != NULL ? serial_framer_encoded_size(self->framer, len) : len;
 }
 
 static void
@@ -347,7 +354,7 @@ serial_finalize(DfuTransport *transport)
 
 	serial_close(transport);
 	g_clear_error(&self->open_error);
-	serial_framer_free(self->framer);
+	g_clear_pointer(&self->framer, serial_framer_free);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
 	g_free(self);
@@ -386,7 +393,18 @@ dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing)
 {
 	SerialTransport *self = (SerialTransport *)transport;
 
-	g_return_if_fail(transport->klass->open == serial_open);
+	g_return_if_fail(transport->klass->open == serial_open && self->framer != NULL);
 	transport->klass = &serial_classes[framing];
 	serial_framer_set_framing(self->framer, framing);
+}
+
+DfuTransport *
+dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts)
+{
+	DfuTransport *transport = dfu_serial_transport_new(path, baud, DFU_FRAMING_RAW);
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_clear_pointer(&self->framer, serial_framer_free);
+	self->rtscts = rtscts;
+	return transport;
 }

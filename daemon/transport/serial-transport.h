@@ -15,6 +15,12 @@ DfuTransport *dfu_serial_transport_new(const char *path, guint baud, DfuFraming 
 /* for the messages that follow, also on an open link (probing the device's framing) */
 void dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framing);
 /*
+ * The same tty without SMP framing: each packet is whatever bytes arrived or
+ * are to be written, for line protocols whose codec sits above (AT commands);
+ * rtscts turns on hardware flow control.
+ */
+DfuTransport *dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts);
+/*
  * Opens a serial device read-write, non-blocking, never as the controlling
  * terminal. Symbolic links (/dev/serial/by-id/...) are followed, but the
  * device itself must be a character device below /dev and a terminal.

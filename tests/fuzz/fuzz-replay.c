@@ -240,12 +240,28 @@ seed_slip(GPtrArray *seeds)
 		add_bytes(seeds, slip_encode(frames[i], lens[i]));
 }
 
+/* what a modem says during an update, with notifications between commands and their results */
+static void
+seed_at(GPtrArray *seeds)
+{
+	static const char *const texts[] = {
+	        "\r\nReady\r\n\r\n#XSLMVER: \"2.5.0\",\"v2.5.0\"\r\n\r\nOK\r\n",
+	        "\r\n#XFOTA: (0,1,2,3,5,7,9),<file_url>,<sec_tag>,<pdn_id>\r\n\r\nOK\r\n",
+	        "\r\n#XFOTA: 1,0,0\r\n\r\nOK\r\n\r\n#XFOTA: 1,0,50\r\n\r\n#XFOTA: 4,0\r\n",
+	        "\r\n#XFOTA: 1,1,-22\r\n\r\nERROR\r\n\r\n+CME ERROR: 23\r\n+CMS ERROR: 500\r\n",
+	        "\r\n#XFOTA: 1048576,2621440\r\nOK\r\nINIT ERROR\r\n#XFOTA: 5,1,71303171\r\n",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(texts); i++)
+		add_bytes(seeds, g_bytes_new_static(texts[i], strlen(texts[i])));
+}
+
 static const struct {
 	const char *name;
 	void (*add)(GPtrArray *seeds);
 } seed_kinds[] = {
-        {"image", seed_images},       {"zip", seed_zips}, {"nrf5", seed_nrf5},
-        {"manifest", seed_manifests}, {"smp", seed_smp},  {"slip", seed_slip},
+        {"image", seed_images}, {"zip", seed_zips},  {"nrf5", seed_nrf5}, {"manifest", seed_manifests},
+        {"smp", seed_smp},      {"slip", seed_slip}, {"at", seed_at},
 };
 
 static gboolean
@@ -429,7 +445,7 @@ main(int argc, char **argv)
 	gint64 seed = 1;
 	const GOptionEntry entries[] = {
 	        {"seeds", 0, 0, G_OPTION_ARG_STRING, &kinds,
-	         "Generated seeds: image, zip, nrf5, manifest, smp", "KIND,..."},
+	         "Generated seeds: image, zip, nrf5, manifest, smp, at", "KIND,..."},
 	        {"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Mutated inputs to run (default 2000)", "N"},
 	        {"random-seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the mutations (default 1)", "N"},
 	        G_OPTION_ENTRY_NULL,

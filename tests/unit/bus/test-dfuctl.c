@@ -51,7 +51,8 @@ test_job_arg(void)
 static void
 test_options(void)
 {
-	const char *good[] = {"confirm=false", "max-attempts=5", "source-name=a=b.bin", "force=yes", NULL};
+	const char *good[] = {"confirm=false", "max-attempts=5", "source-name=a=b.bin",
+	                      "force=yes",     "sec-tag=42",     NULL};
 	const char *unknown[] = {"colour=red", NULL};
 	const char *not_number[] = {"max-attempts=-1", NULL};
 	const char *no_value[] = {"force", NULL};
@@ -66,6 +67,8 @@ test_options(void)
 	g_assert_false(flag);
 	g_assert_true(g_variant_lookup(options, "force", "b", &flag));
 	g_assert_true(flag);
+	g_assert_true(g_variant_lookup(options, "sec-tag", "u", &attempts));
+	g_assert_cmpuint(attempts, ==, 42);
 	g_assert_true(g_variant_lookup(options, "max-attempts", "u", &attempts));
 	g_assert_cmpuint(attempts, ==, 5);
 	g_assert_true(g_variant_lookup(options, "source-name", "&s", &name));

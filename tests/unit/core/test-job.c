@@ -3,6 +3,7 @@
 
 #include "dfu-error.h"
 #include "dfu-job-private.h"
+#include "dfu-target.h"
 #include "test-util.h"
 
 static void
@@ -277,6 +278,62 @@ test_job_names(void)
 	g_assert_false(dfu_job_phase_from_string(NULL, &phase));
 }
 
+static void
+test_job_fota_options(void)
+{
+	static const struct {
+		guint protocol;
+		const char *url;
+		DfuJobOptions options;
+		const char *refusal; /* NULL: accepted */
+	} cases[] = {
+	        {DFU_PROTOCOL_SMP, NULL, {.confirm = TRUE}, NULL},
+	        {DFU_PROTOCOL_SMP, "https://h/a.bin", {.has_sec_tag = TRUE}, "atfota targets only"},
+	        {DFU_PROTOCOL_NRFDFU, NULL, {.fota_op = 1}, "atfota targets only"},
+	        {DFU_PROTOCOL_ATFOTA, "http://h/a.bin", {.fota_op = 0}, NULL},
+	        {DFU_PROTOCOL_ATFOTA, "http://h/m.bin", {.fota_op = 5, .has_pdn = TRUE}, NULL},
+	        {DFU_PROTOCOL_ATFOTA, "https://h/a.bin", {.has_sec_tag = TRUE, .sec_tag = 0}, NULL},
+	        {DFU_PROTOCOL_ATFOTA, "https://h/a.bin", {.fota_op = 2}, "needs the sec-tag option"},
+	        {DFU_PROTOCOL_ATFOTA, "http://h/a.bin", {.fota_op = 4}, "fota-op 4 is none of"},
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.confirm = TRUE}, "give a URL, not a file"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		gboolean ok = dfu_job_options_check_protocol(&cases[i].options, cases[i].protocol,
+		                                             cases[i].url, &error);
+
+		if (cases[i].refusal == NULL) {
+			g_assert_no_error(error);
+			g_assert_true(ok);
+			continue;
+		}
+		g_assert_false(ok);
+		g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, cases[i].refusal));
+	}
+}
+
+/* sec-tag 0 is a tag like any other: its presence survives a restart */
+static void
+test_job_fota_options_json(void)
+{
+	DfuJobOptions options = {.confirm = TRUE, .fota_op = 2, .has_sec_tag = TRUE, .sec_tag = 0};
+	g_autoptr(DfuJob) job =
+	        dfu_job_new(7, "serial:/dev/ttyACM1?protocol=atfota", "m.bin", NULL, &options);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *json = dfu_job_to_json(job);
+	g_autoptr(DfuJob) copy = dfu_job_new_from_json(json, &error);
+	const DfuJobOptions *o;
+
+	g_assert_no_error(error);
+	o = dfu_job_get_options(copy);
+	g_assert_cmpuint(o->fota_op, ==, 2);
+	g_assert_true(o->has_sec_tag);
+	g_assert_cmpuint(o->sec_tag, ==, 0);
+	g_assert_false(o->has_pdn);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -290,5 +347,7 @@ main(int argc, char **argv)
 	g_test_add_func("/core/job/json-deep", test_job_json_deep);
 	g_test_add_func("/core/job/history-bounded", test_job_history_bounded);
 	g_test_add_func("/core/job/names", test_job_names);
+	g_test_add_func("/core/job/fota-options", test_job_fota_options);
+	g_test_add_func("/core/job/fota-options-json", test_job_fota_options_json);
 	return g_test_run();
 }

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "atfota-engine.h"
+
+#include <errno.h>
+
+#include "at-link.h"
+#include "dfu-error.h"
+#include "dfu-job.h"
+
+/* the modem library's DFU results that AT#XFOTA passes on as <info> */
+#define MODEM_DFU_INTERNAL 71303169
+#define MODEM_DFU_HARDWARE 71303170
+#define MODEM_DFU_AUTH 71303171
+#define MODEM_DFU_UUID 71303172
+#define MODEM_DFU_VOLTAGE_LOW 71303173
+
+#define STAGE_INIT 0
+#define STAGE_DOWNLOADING 1
+#define STAGE_ERASE_PENDING 2
+#define STAGE_ERASED 3
+#define STAGE_DOWNLOADED 4
+#define STAGE_COMPLETE 5
+
+#define STATUS_OK 0
+#define STATUS_ERROR 1
+#define STATUS_CANCELLED 2
+#define STATUS_REVERTED 3
+
+typedef enum {
+	ST_IDLE,
+	ST_CONNECTING,      /* open, then Ready or an answered probe */
+	ST_DETECTING,       /* lineage and ops */
+	ST_STARTING,        /* AT#XFOTA=<op>,<url>... until its final result */
+	ST_DOWNLOADING,     /* #XFOTA: 1,0,<pct> ... until 4,0 */
+	ST_STOPPING,        /* stalled: AT#XFOTA=0, then the same start again */
+	ST_RESETTING,       /* AT#XRESET until Ready */
+	ST_VERIFYING,       /* #XFOTA: 5,<status>[,<info>] */
+	ST_READING_VERSION, /* what runs now */
+	ST_DONE,
+} AtfotaState;
+
+typedef struct {
+	DfuEngine parent;
+	AtfotaOptions opt;
+	char *url;
+	char *start_command;
+	AtLink *link;
+	AtfotaState state;
+	AtModemInfo modem;
+	guint timer;
+	guint done_idle;
+	guint stalls;
+	gint64 start_errno;   /* from #XFOTA: 1,1,<errno> just before the start's ERROR */
+	gboolean downloaded;  /* 4,0 came before the start's OK */
+	gboolean expect_stop; /* our own AT#XFOTA=0: its cancel notification is no failure */
+	guint done_result;
+	GError *done_error;
+	GVariant *done_device_error;
+} AtfotaEngine;
+
+/* how the module's failures end a job, first match wins */
+static const struct {
+	guint stage_min, stage_max;
+	guint status;
+	gint64 info_min, info_max;
+	DfuStatus code;
+	const char *what;
+	const char *hint;
+} failures[] = {
+        {STAGE_INIT, STAGE_DOWNLOADING, STATUS_ERROR, 1, 1, DFU_STATUS_FETCH_FAILED,
+         "the module could not download the image",
+         "check the module's LTE coverage and that the server is reachable from the cellular network; "
+         "the job is retried and the download resumes"},
+        {STAGE_INIT, STAGE_DOWNLOADING, STATUS_ERROR, 2, 2, DFU_STATUS_IMAGE_REJECTED,
+         "the module rejected the image as invalid",
+         "the file at the URL is not a valid update for this module (corrupted, or signed with "
+         "another key)"},
+        {STAGE_INIT, STAGE_DOWNLOADING, STATUS_ERROR, 3, 3, DFU_STATUS_UNSUPPORTED_BUNDLE,
+         "the image is of another kind than the update asked for",
+         "the URL points to a modem image for an application update or the reverse: check the "
+         "fota-op option"},
+        {STAGE_INIT, STAGE_DOWNLOADING, STATUS_ERROR, 4, 4, DFU_STATUS_DEVICE_ERROR,
+         "the module failed internally during the download", "see the module's log; reset it and retry"},
+        {STAGE_DOWNLOADING, STAGE_DOWNLOADING, STATUS_ERROR, G_MININT64, -1, DFU_STATUS_UPLOAD_REFUSED,
+         "the module refused to start the download",
+         "info is the errno: a malformed or too long URL, a sec-tag without credentials (AT%CMNG), "
+         "or another download already running"},
+        {STAGE_INIT, STAGE_ERASED, STATUS_CANCELLED, G_MININT64, G_MAXINT64, DFU_STATUS_CANCELLED,
+         "the module cancelled the download", "something else sent AT#XFOTA=0 to the module"},
+        {STAGE_DOWNLOADED, STAGE_COMPLETE, STATUS_ERROR, MODEM_DFU_VOLTAGE_LOW, MODEM_DFU_VOLTAGE_LOW,
+         DFU_STATUS_DEVICE_BUSY, "the modem postponed the update: its supply voltage is too low",
+         "the old firmware keeps running; the update is applied at a later reset once the supply "
+         "is stable"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_ERROR, MODEM_DFU_INTERNAL, MODEM_DFU_INTERNAL,
+         DFU_STATUS_DEVICE_ERROR, "the modem failed internally while it installed the update",
+         "the modem may not start; recover it with a full modem update through the debugger"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_ERROR, MODEM_DFU_HARDWARE, MODEM_DFU_HARDWARE,
+         DFU_STATUS_DEVICE_ERROR, "the modem reported a hardware error while it installed the update",
+         "the module may be damaged; replace it or recover it through the debugger"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_ERROR, MODEM_DFU_AUTH, MODEM_DFU_AUTH,
+         DFU_STATUS_IMAGE_REJECTED, "the modem refused the image's signature",
+         "the old firmware keeps running; the image is not an official one for this modem"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_ERROR, MODEM_DFU_UUID, MODEM_DFU_UUID,
+         DFU_STATUS_DEVICE_MISMATCH, "the modem image is a delta from another firmware version",
+         "the old firmware keeps running; use the delta made for the modem version it runs"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_REVERTED, G_MININT64, G_MAXINT64, DFU_STATUS_ROLLED_BACK,
+         "the module went back to the old application after the reset",
+         "MCUboot did not accept the new image or it failed to start; check the image's signing key"},
+        {STAGE_COMPLETE, STAGE_COMPLETE, STATUS_ERROR, G_MININT64, G_MAXINT64, DFU_STATUS_ROLLED_BACK,
+         "the update did not take after the reset",
+         "info is MCUboot's swap type or an errno: the image was not booted as a test image, or "
+         "(Serial Modem) it is older than the running one"},
+        {STAGE_INIT, STAGE_COMPLETE, STATUS_ERROR, G_MININT64, G_MAXINT64, DFU_STATUS_DEVICE_ERROR,
+         "the module reported an update error", "see DeviceError for the stage, status and info"},
+};
+
+static void set_state(AtfotaEngine *self, AtfotaState state);
+
+static gboolean
+on_done_idle(gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	g_autoptr(GError) error = g_steal_pointer(&self->done_error);
+	g_autoptr(GVariant) device_error = g_steal_pointer(&self->done_device_error);
+
+	self->done_idle = 0;
+	dfu_engine_emit_done(&self->parent, self->done_result, error, device_error);
+	return G_SOURCE_REMOVE;
+}
+
+/* the outcome is reported from the loop, never from inside start or cancel */
+static void
+finish(AtfotaEngine *self, guint result, GError *error, GVariant *device_error)
+{
+	if (self->state == ST_DONE) {
+		g_clear_error(&error);
+		if (device_error != NULL)
+			g_variant_unref(g_variant_ref_sink(device_error));
+		return;
+	}
+	self->state = ST_DONE;
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->done_result = result;
+	self->done_error = error;
+	self->done_device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
+	self->done_idle = g_idle_add(on_done_idle, self);
+}
+
+static void
+fail(AtfotaEngine *self, const GError *error)
+{
+	finish(self, DFU_STATUS_NONE, g_error_copy(error), NULL);
+}
+
+static GVariant *
+fota_device_error(const AtLine *line)
+{
+	GVariantDict dict;
+
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "fota-stage", "u", line->stage);
+	g_variant_dict_insert(&dict, "fota-status", "u", line->status);
+	if (line->has_info)
+		g_variant_dict_insert(&dict, "fota-info", "x", line->info);
+	return g_variant_dict_end(&dict);
+}
+
+static void
+fail_fota(AtfotaEngine *self, const AtLine *line)
+{
+	gint64 info = line->has_info ? line->info : 0;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(failures); i++) {
+		if (line->stage < failures[i].stage_min || line->stage > failures[i].stage_max ||
+		    line->status != failures[i].status || info < failures[i].info_min ||
+		    info > failures[i].info_max)
+			continue;
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, failures[i].code, "%s (%s): %s", failures[i].what, line->text,
+		                   failures[i].hint),
+		       fota_device_error(line));
+		return;
+	}
+	finish(self, DFU_STATUS_NONE,
+	       g_error_new(DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR, "unexpected notification %s", line->text),
+	       fota_device_error(line));
+}
+
+static void
+send_or_fail(AtfotaEngine *self, const char *command, AtLinkReplyFunc reply)
+{
+	g_autoptr(GError) error = NULL;
+
+	dfu_engine_emit_log(&self->parent, "> %s", command);
+	if (!at_link_send(self->link, command, self->opt.command_timeout_ms, reply, self, &error))
+		fail(self, error);
+}
+
+static void
+on_ready(AtLink *link, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	if (self->state == ST_RESETTING) {
+		/* a module that reboots at once never answers the reset itself */
+		at_link_abandon(self->link);
+		dfu_engine_emit_log(&self->parent, "the module is back");
+		set_state(self, ST_VERIFYING);
+		return;
+	}
+	set_state(self, ST_DETECTING);
+}
+
+static void
+enter_connecting(AtfotaEngine *self)
+{
+	at_link_open(self->link);
+}
+
+static void
+on_detected(AtLink *link, const AtModemInfo *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	at_modem_info_clear(&self->modem);
+	self->modem.lineage = info->lineage;
+	self->modem.version = g_strdup(info->version);
+	self->modem.ops = info->ops;
+	dfu_engine_emit_log(&self->parent, "%s, %s; AT#XFOTA ops 0x%x", at_lineage_to_string(info->lineage),
+	                    info->version, info->ops);
+	if ((info->ops & (1u << self->opt.op)) == 0) {
+		g_autoptr(GError) refused =
+		        g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		                    "this module's firmware does not offer AT#XFOTA op %u "
+		                    "(it lists 0x%x): pick another fota-op or update "
+		                    "its application first",
+		                    self->opt.op, info->ops);
+		fail(self, refused);
+		return;
+	}
+	set_state(self, ST_STARTING);
+}
+
+static void
+enter_detecting(AtfotaEngine *self)
+{
+	at_link_detect(self->link, self->opt.command_timeout_ms, on_detected, self);
+}
+
+static void
+on_start_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	g_autoptr(GError) refused = NULL;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	if (final->kind == AT_LINE_OK) {
+		set_state(self, self->downloaded ? ST_RESETTING : ST_DOWNLOADING);
+		return;
+	}
+	/* after a restart of the daemon the module may still be downloading this very image */
+	if (self->start_errno == -EALREADY || self->start_errno == -EINPROGRESS) {
+		dfu_engine_emit_log(&self->parent, "the module is already downloading; following it");
+		set_state(self, ST_DOWNLOADING);
+		return;
+	}
+	if (self->start_errno != 0) {
+		g_autofree char *text = g_strdup_printf("#XFOTA: 1,1,%" G_GINT64_FORMAT, self->start_errno);
+		AtLine line;
+
+		at_line_classify(text, &line);
+		fail_fota(self, &line);
+		return;
+	}
+	refused = g_error_new(DFU_ERROR, DFU_STATUS_UPLOAD_REFUSED,
+	                      "the module answered %s to the start command: bad parameters, or (Serial "
+	                      "Modem) an earlier image still waits for its activation by a reset",
+	                      final->text);
+	fail(self, refused);
+}
+
+static void
+enter_starting(AtfotaEngine *self)
+{
+	self->start_errno = 0;
+	self->downloaded = FALSE;
+	send_or_fail(self, self->start_command, on_start_reply);
+}
+
+static gboolean
+on_stall_timer(gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	self->timer = 0;
+	self->stalls++;
+	if (self->stalls > self->opt.stall_retries) {
+		g_autoptr(GError) error =
+		        g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
+		                    "the module's download made no progress for %u s, %u times: check its "
+		                    "LTE coverage and the server",
+		                    self->opt.stall_timeout_ms / 1000, self->stalls);
+		fail(self, error);
+		return G_SOURCE_REMOVE;
+	}
+	dfu_engine_emit_log(&self->parent, "no progress for %u ms: stopping the download to resume it",
+	                    self->opt.stall_timeout_ms);
+	set_state(self, ST_STOPPING);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+arm_stall_timer(AtfotaEngine *self)
+{
+	g_clear_handle_id(&self->timer, g_source_remove);
+	if (self->state == ST_DOWNLOADING)
+		self->timer = g_timeout_add(self->opt.stall_timeout_ms, on_stall_timer, self);
+}
+
+static void
+enter_downloading(AtfotaEngine *self)
+{
+	arm_stall_timer(self);
+}
+
+static void
+on_stop_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	/* the same start command resumes where the download stopped */
+	set_state(self, ST_STARTING);
+}
+
+static void
+enter_stopping(AtfotaEngine *self)
+{
+	self->expect_stop = TRUE;
+	send_or_fail(self, "AT#XFOTA=0", on_stop_reply);
+}
+
+static void
+downloaded(AtfotaEngine *self)
+{
+	dfu_engine_emit_log(&self->parent, "the module holds the new image");
+	dfu_engine_emit_progress(&self->parent, 100, 100);
+	if (!self->opt.confirm) {
+		finish(self, DFU_STATUS_STAGED, NULL, NULL);
+		return;
+	}
+	if (self->state == ST_STARTING)
+		self->downloaded = TRUE;
+	else
+		set_state(self, ST_RESETTING);
+}
+
+static void
+on_fota_download(AtfotaEngine *self, const AtLine *line)
+{
+	if (line->status == STATUS_OK) {
+		arm_stall_timer(self);
+		if (line->stage == STAGE_DOWNLOADING && line->has_info)
+			dfu_engine_emit_progress(&self->parent, CLAMP(line->info, 0, 100), 100);
+		else if (line->stage == STAGE_DOWNLOADED)
+			downloaded(self);
+		return;
+	}
+	if (line->status == STATUS_CANCELLED && self->expect_stop) {
+		self->expect_stop = FALSE;
+		return;
+	}
+	/* the start's errno comes just before its ERROR, which ends the start */
+	if (self->state == ST_STARTING && line->stage == STAGE_DOWNLOADING && line->status == STATUS_ERROR &&
+	    line->has_info && line->info < 0) {
+		self->start_errno = line->info;
+		return;
+	}
+	fail_fota(self, line);
+}
+
+static void
+on_reset_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	g_autoptr(GError) refused = NULL;
+
+	/* no answer is normal: the module may reboot before it sends OK */
+	if (final == NULL || final->kind == AT_LINE_OK)
+		return;
+	refused = g_error_new(DFU_ERROR, DFU_STATUS_DEVICE_ERROR, "the module answered %s to AT#XRESET",
+	                      final->text);
+	fail(self, refused);
+}
+
+static void
+enter_resetting(AtfotaEngine *self)
+{
+	at_link_wait_ready(self->link, self->opt.reset_timeout_ms, self->opt.probes, on_ready, self);
+	send_or_fail(self, "AT#XRESET", on_reset_reply);
+}
+
+static gboolean
+on_result_timeout(gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	g_autoptr(GError) error = g_error_new(DFU_ERROR, DFU_STATUS_DEVICE_ERROR,
+	                                      "the module reported no result within %u s of its reset",
+	                                      self->opt.result_timeout_ms / 1000);
+
+	self->timer = 0;
+	fail(self, error);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+enter_verifying(AtfotaEngine *self)
+{
+	self->timer = g_timeout_add(self->opt.result_timeout_ms, on_result_timeout, self);
+}
+
+static void
+on_fota_result(AtfotaEngine *self, const AtLine *line)
+{
+	if (line->stage == STAGE_COMPLETE && line->status == STATUS_OK) {
+		set_state(self, ST_READING_VERSION);
+		return;
+	}
+	if (line->status != STATUS_OK)
+		fail_fota(self, line);
+}
+
+static void
+on_version_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	for (guint i = 0; i < info->len; i++)
+		dfu_engine_emit_log(&self->parent, "running: %s", (const char *)g_ptr_array_index(info, i));
+	finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+}
+
+static void
+enter_reading_version(AtfotaEngine *self)
+{
+	gboolean modem = self->opt.op == DFU_FOTA_OP_MODEM_DELTA || self->opt.op == DFU_FOTA_OP_MODEM_FULL;
+
+	dfu_engine_emit_log(&self->parent, "the module reports the update installed");
+	send_or_fail(self, modem ? "AT+CGMR" : at_lineage_version_command(self->modem.lineage),
+	             on_version_reply);
+}
+
+static const struct {
+	AtfotaState state;
+	DfuJobPhase phase;
+	void (*enter)(AtfotaEngine *self);
+	void (*on_fota)(AtfotaEngine *self, const AtLine *line);
+} states[] = {
+        {ST_CONNECTING, DFU_JOB_PHASE_CONNECTING, enter_connecting, NULL},
+        {ST_DETECTING, DFU_JOB_PHASE_INSPECTING, enter_detecting, NULL},
+        {ST_STARTING, DFU_JOB_PHASE_FETCHING, enter_starting, on_fota_download},
+        {ST_DOWNLOADING, DFU_JOB_PHASE_FETCHING, enter_downloading, on_fota_download},
+        {ST_STOPPING, DFU_JOB_PHASE_FETCHING, enter_stopping, on_fota_download},
+        {ST_RESETTING, DFU_JOB_PHASE_RESETTING, enter_resetting, on_fota_result},
+        {ST_VERIFYING, DFU_JOB_PHASE_CONFIRMING, enter_verifying, on_fota_result},
+        {ST_READING_VERSION, DFU_JOB_PHASE_CONFIRMING, enter_reading_version, NULL},
+};
+
+static void
+set_state(AtfotaEngine *self, AtfotaState state)
+{
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->state = state;
+	for (gsize i = 0; i < G_N_ELEMENTS(states); i++) {
+		if (states[i].state != state)
+			continue;
+		dfu_engine_emit_phase(&self->parent, states[i].phase);
+		states[i].enter(self);
+		return;
+	}
+}
+
+static void
+on_notification(AtLink *link, const AtLine *line, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (line->kind != AT_LINE_FOTA)
+		return;
+	dfu_engine_emit_log(&self->parent, "< %s", line->text);
+	for (gsize i = 0; i < G_N_ELEMENTS(states); i++) {
+		if (states[i].state == self->state && states[i].on_fota != NULL) {
+			states[i].on_fota(self, line);
+			return;
+		}
+	}
+}
+
+static void
+on_opened(AtLink *link, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	at_link_wait_ready(self->link, self->opt.ready_timeout_ms, self->opt.probes, on_ready, self);
+}
+
+static void
+on_closed(AtLink *link, const GError *error, gpointer user_data)
+{
+	fail(user_data, error);
+}
+
+static const AtLinkCallbacks link_callbacks = {
+        .opened = on_opened,
+        .closed = on_closed,
+        .notification = on_notification,
+};
+
+static void
+atfota_start(DfuEngine *engine)
+{
+	AtfotaEngine *self = (AtfotaEngine *)engine;
+
+	/* the module fails such a start anyway; refusing it here sends nothing at all */
+	if (g_str_has_prefix(self->url, "https:") && !self->opt.has_sec_tag) {
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                   "%s is an https URL: the module needs a sec-tag for it", self->url),
+		       NULL);
+		return;
+	}
+	set_state(self, ST_CONNECTING);
+}
+
+static void
+atfota_cancel(DfuEngine *engine)
+{
+	AtfotaEngine *self = (AtfotaEngine *)engine;
+	gboolean downloading = self->state == ST_STARTING || self->state == ST_DOWNLOADING;
+
+	if (self->state == ST_DONE)
+		return;
+	/* the module would go on downloading after the job is gone */
+	if (downloading) {
+		at_link_abandon(self->link);
+		at_link_send(self->link, "AT#XFOTA=0", self->opt.command_timeout_ms, NULL, NULL, NULL);
+	}
+	finish(self, DFU_STATUS_NONE, g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled"),
+	       NULL);
+}
+
+static void
+atfota_finalize(DfuEngine *engine)
+{
+	AtfotaEngine *self = (AtfotaEngine *)engine;
+
+	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_handle_id(&self->done_idle, g_source_remove);
+	g_clear_error(&self->done_error);
+	g_clear_pointer(&self->done_device_error, g_variant_unref);
+	at_link_free(self->link);
+	at_modem_info_clear(&self->modem);
+	g_free(self->url);
+	g_free(self->start_command);
+	g_free(self);
+}
+
+static const DfuEngineClass atfota_class = {
+        .name = "atfota",
+        .start = atfota_start,
+        .cancel = atfota_cancel,
+        .finalize = atfota_finalize,
+};
+
+static char *
+start_command_new(const AtfotaOptions *opt)
+{
+	GString *cmd = g_string_new(NULL);
+
+	g_string_append_printf(cmd, "AT#XFOTA=%u,\"%s\"", opt->op, opt->url);
+	/* pdn_id follows sec_tag; an http download without a sec_tag leaves it empty */
+	if (opt->has_sec_tag)
+		g_string_append_printf(cmd, ",%u", opt->sec_tag);
+	else if (opt->has_pdn)
+		g_string_append(cmd, ",");
+	if (opt->has_pdn)
+		g_string_append_printf(cmd, ",%u", opt->pdn);
+	return g_string_free(cmd, FALSE);
+}
+
+DfuEngine *
+atfota_engine_new(DfuTransport *transport, const AtfotaOptions *options, const DfuEngineCallbacks *callbacks,
+                  gpointer user_data)
+{
+	AtfotaEngine *self = g_new0(AtfotaEngine, 1);
+
+	dfu_engine_init(&self->parent, &atfota_class, callbacks, user_data);
+	self->opt = *options;
+	if (self->opt.op == 0)
+		self->opt.op = DFU_FOTA_OP_APPLICATION;
+	self->url = g_strdup(options->url);
+	self->opt.url = self->url;
+	self->start_command = start_command_new(&self->opt);
+	self->link = at_link_new(transport, options->terminator, &link_callbacks, self);
+	return &self->parent;
+}

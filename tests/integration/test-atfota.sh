@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# nRF91 modules updated with AT#XFOTA: the module downloads the URL itself,
+# so the daemon fetches nothing; a stalled download is stopped and resumed;
+# the module's failures end in their status codes.
+source "$(dirname "$0")/lib.sh"
+
+DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
+URL=https://updates.example/app_update.bin
+
+# start_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME
+start_modem() {
+	local name=$1
+	shift
+	run_sim "$name" "READY $T/$name" "$DFU_SIM_AT" --link "$T/$name" --state-file "$T/$name.json" \
+		--baud 0 --boot-ms 100 --step-ms 20 --step-percent 10 "$@"
+}
+
+# expect_modem NAME KEY VALUE: one field of the simulated module's state
+expect_modem() {
+	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
+}
+
+EXTRA_CONFIG="[atfota]
+CommandTimeoutSec=2
+ReadyTimeoutSec=0.5
+StallTimeoutSec=0.5
+ResetTimeoutSec=5
+ResultTimeoutSec=5"
+write_config
+start_dfud
+
+log "an application update from a URL: the module downloads it, the daemon does not"
+start_modem app --lineage sm --running-version 1.0.0 --new-version 1.1.0
+expect_exit 0 dfuctl start -o sec-tag=42 "serial:$T/app?protocol=atfota" "$URL"
+expect_job 1 succeeded success
+expect_modem app version 1.1.0
+expect_modem app starts 1
+[ "$(job_prop 1 Percentage)" = 100 ] || fail "the job ended at $(job_prop 1 Percentage) %"
+[ -z "$(find "$CACHE_DIRECTORY" -type f)" ] || fail "the daemon stored something: $(find "$CACHE_DIRECTORY" -type f)"
+dfuctl status -v 1 | grep -q 'AT#XFOTA=1,"https://updates.example/app_update.bin",42' ||
+	fail "the start command is not in the job's history"
+
+log "https without sec-tag, or atfota options on an SMP target, are refused at submission"
+expect_exit 1 dfuctl start "serial:$T/app?protocol=atfota" "$URL"
+grep -q 'sec-tag' <<<"$OUT" || fail "the refusal does not name sec-tag: $OUT"
+expect_exit 1 dfuctl start -o sec-tag=1 "serial:$T/app" "$URL"
+grep -q 'atfota targets only' <<<"$OUT" || fail "the refusal does not say why: $OUT"
+expect_modem app starts 1
+
+log "a stalled download is stopped and resumed with the same command"
+start_modem stall --stall-at 40
+expect_exit 0 dfuctl start -o sec-tag=42 "serial:$T/stall?protocol=atfota" "$URL"
+expect_job 2 succeeded success
+expect_modem stall stops 1
+expect_modem stall starts 2
+expect_modem stall version 2.0.0
+
+log "an image the module rejects fails the job with image-rejected and the raw notification"
+start_modem bad --download-error 2
+expect_exit 1 dfuctl start -o sec-tag=42 "serial:$T/bad?protocol=atfota" "$URL"
+bad=3
+expect_job "$bad" failed image-rejected
+[ "$("$DFUCTL" status --json "$bad" | jq -c '.DeviceError')" = '{"fota-info":2,"fota-stage":1,"fota-status":1}' ] ||
+	fail "DeviceError is $("$DFUCTL" status --json "$bad" | jq -c .DeviceError)"
+expect_modem bad version 1.0.0
+
+log "a failed download is retried and resumes"
+start_modem flaky --download-error 1
+expect_exit 0 dfuctl start -o sec-tag=42 "serial:$T/flaky?protocol=atfota" "$URL"
+expect_job 4 succeeded success
+[ "$(job_prop 4 Attempt)" = 2 ] || fail "the job took $(job_prop 4 Attempt) attempts"
+expect_modem flaky starts 2
+
+log "dfuctl abort stops the module's download"
+start_modem slow --step-ms 200 --step-percent 5
+slow=$(submit "serial:$T/slow?protocol=atfota" "$URL" -o sec-tag=42)
+wait_for 10 "the module to download" bash -c "[ \$(jq .percent $T/slow.json) -ge 10 ]"
+expect_exit 0 dfuctl abort "$slow"
+wait_job_done 10 "$slow"
+expect_job "$slow" cancelled cancelled
+wait_for 5 "the module to stop" bash -c "[ \$(jq .stops $T/slow.json) = 1 ]"
+
+log "a daemon killed during the download follows the module's download, never starting another"
+start_modem killed --step-ms 200 --step-percent 5
+killed=$(submit "serial:$T/killed?protocol=atfota" "$URL" -o sec-tag=42)
+wait_for 10 "the module to download" bash -c "[ \$(jq .percent $T/killed.json) -ge 10 ]"
+kill9_dfud
+start_dfud
+wait_job_done 20 "$killed"
+expect_job "$killed" succeeded success
+expect_modem killed starts 1
+expect_modem killed version 2.0.0
+
+end_dfud 10 || fail "dfud did not stop cleanly"

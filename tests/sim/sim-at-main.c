@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include <glib-unix.h>
+
+#include "sim-atmodem.h"
+#include "sim-link.h"
+
+/* dfu-sim-at: an nRF91 module with Nordic's AT firmware behind a pty, for AT#XFOTA updates */
+
+typedef struct {
+	SimAtModem *modem;
+	SimLink *link;
+	char *state_file;
+} Sim;
+
+static void
+save_state(Sim *sim)
+{
+	g_autofree char *json = sim_atmodem_state_json(sim->modem);
+	g_autoptr(GError) error = NULL;
+
+	if (sim->state_file != NULL && !g_file_set_contents(sim->state_file, json, -1, &error))
+		g_printerr("dfu-sim-at: %s\n", error->message);
+}
+
+static void
+on_output(const guint8 *data, gsize len, gpointer user_data)
+{
+	Sim *sim = user_data;
+
+	sim_link_write(sim->link, data, len);
+	save_state(sim);
+}
+
+static void
+on_input(const guint8 *data, gsize len, gpointer user_data)
+{
+	Sim *sim = user_data;
+	sim_atmodem_input(sim->modem, data, len);
+}
+
+static void
+on_link_idle(gpointer user_data)
+{
+}
+
+static gboolean
+on_quit_signal(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static const struct {
+	const char *name;
+	const char *bytes;
+} terminators[] = {{"cr", "\r"}, {"lf", "\n"}, {"crlf", "\r\n"}};
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_autoptr(GOptionContext) context = g_option_context_new("- nRF91 AT#XFOTA module simulator");
+	g_autofree char *link_path = NULL;
+	g_autofree char *lineage = NULL;
+	g_autofree char *terminator = NULL;
+	g_autofree char *version = NULL;
+	g_autofree char *new_version = NULL;
+	gint64 activation_error = 0;
+	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
+	gboolean revert = FALSE, init_error = FALSE;
+	SimAtModemConfig config = {0};
+	Sim sim = {0};
+	const GOptionEntry entries[] = {
+	        {"link", 0, 0, G_OPTION_ARG_FILENAME, &link_path, "Symlink to create for the pty", "PATH"},
+	        {"baud", 0, 0, G_OPTION_ARG_INT, &baud, "Line speed, 0 = unthrottled", "BAUD"},
+	        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &sim.state_file,
+	         "JSON file with the module's state", "PATH"},
+	        {"lineage", 0, 0, G_OPTION_ARG_STRING, &lineage, "Firmware: slm (default) or sm", "LINEAGE"},
+	        {"terminator", 0, 0, G_OPTION_ARG_STRING, &terminator, "Command terminator: cr, lf, crlf",
+	         "TERM"},
+	        {"running-version", 0, 0, G_OPTION_ARG_STRING, &version, "Version before the update", "V"},
+	        {"new-version", 0, 0, G_OPTION_ARG_STRING, &new_version, "Version once an update took", "V"},
+	        {"boot-ms", 0, 0, G_OPTION_ARG_INT, &boot_ms, "From reset to Ready", "MS"},
+	        {"step-ms", 0, 0, G_OPTION_ARG_INT, &step_ms, "Between progress notifications", "MS"},
+	        {"step-percent", 0, 0, G_OPTION_ARG_INT, &step_percent, "Download progress per step", "PCT"},
+	        {"stall-at", 0, 0, G_OPTION_ARG_INT, &stall_at, "The download hangs once at this percent",
+	         "PCT"},
+	        {"download-error", 0, 0, G_OPTION_ARG_INT, &download_error,
+	         "The download fails half way with this cause (1-4)", "CAUSE"},
+	        {"activation-error", 0, 0, G_OPTION_ARG_INT64, &activation_error,
+	         "The update fails after the reset with this info", "INFO"},
+	        {"revert", 0, 0, G_OPTION_ARG_NONE, &revert, "Report a revert (5,3) after the reset", NULL},
+	        {"init-error", 0, 0, G_OPTION_ARG_NONE, &init_error, "Boot into INIT ERROR instead of Ready",
+	         NULL},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_printerr("dfu-sim-at: %s\n", error->message);
+		return 2;
+	}
+	config.terminator = terminator == NULL ? "\r" : NULL;
+	for (gsize i = 0; i < G_N_ELEMENTS(terminators); i++) {
+		if (g_strcmp0(terminator, terminators[i].name) == 0)
+			config.terminator = terminators[i].bytes;
+	}
+	if (link_path == NULL || config.terminator == NULL || baud < 0 || boot_ms < 0 || step_ms < 1 ||
+	    step_percent < 1 || stall_at < 0 || download_error < 0 ||
+	    (lineage != NULL && g_strcmp0(lineage, "sm") != 0 && g_strcmp0(lineage, "slm") != 0)) {
+		g_printerr("dfu-sim-at: --link is required; an option is out of range\n");
+		return 2;
+	}
+	config.serial_modem = g_strcmp0(lineage, "sm") == 0;
+	config.version = version;
+	config.new_version = new_version;
+	config.boot_ms = boot_ms;
+	config.step_ms = step_ms;
+	config.step_percent = step_percent;
+	config.stall_at = stall_at;
+	config.download_error = download_error;
+	config.activation_error = activation_error;
+	config.revert = revert;
+	config.init_error = init_error;
+
+	sim.modem = sim_atmodem_new(&config, on_output, &sim);
+	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);
+	if (sim.link == NULL) {
+		g_printerr("dfu-sim-at: %s\n", error->message);
+		return 1;
+	}
+	save_state(&sim);
+	sim_atmodem_boot(sim.modem);
+
+	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
+	g_unix_signal_add(SIGINT, on_quit_signal, loop);
+	printf("READY %s\n", link_path);
+	fflush(stdout);
+	g_main_loop_run(loop);
+
+	g_clear_pointer(&sim.link, sim_link_free);
+	save_state(&sim);
+	sim_atmodem_free(sim.modem);
+	g_free(sim.state_file);
+	return 0;
+}

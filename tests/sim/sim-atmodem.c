@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sim-atmodem.h"
+
+#include <string.h>
+
+/* the modem library's "voltage low": the update waits for a later reset */
+#define MODEM_DFU_VOLTAGE_LOW 71303173
+#define EALREADY_NEG (-114)
+#define EINVAL_NEG (-22)
+
+struct _SimAtModem {
+	SimAtModemConfig config;
+	SimAtModemOutputFunc output;
+	gpointer user_data;
+	GString *input;
+	char *version;
+	char *last_start;
+	guint op;
+	guint percent;
+	gboolean downloading;
+	gboolean pending; /* 4,0 reported, waiting for a reset */
+	gboolean stalled; /* the one stall happened */
+	gboolean failed;  /* the one download error happened */
+	guint starts;
+	guint stops;
+	guint timer;
+};
+
+static void
+emit(SimAtModem *self, const char *line)
+{
+	g_autofree char *framed = g_strdup_printf("\r\n%s\r\n", line);
+
+	self->output((const guint8 *)framed, strlen(framed), self->user_data);
+}
+
+static void G_GNUC_PRINTF(2, 3) emitf(SimAtModem *self, const char *format, ...)
+{
+	va_list ap;
+	g_autofree char *line = NULL;
+
+	va_start(ap, format);
+	line = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	emit(self, line);
+}
+
+static gboolean
+on_step(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	if (self->config.stall_at != 0 && !self->stalled && self->percent >= self->config.stall_at) {
+		/* the connection hangs: no more news until the host stops and restarts it */
+		self->stalled = TRUE;
+		self->timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	if (self->config.download_error != 0 && !self->failed && self->percent >= 50) {
+		self->failed = TRUE;
+		self->downloading = FALSE;
+		self->percent = 0;
+		self->timer = 0;
+		emitf(self, "#XFOTA: 1,1,%u", self->config.download_error);
+		return G_SOURCE_REMOVE;
+	}
+	self->percent = MIN(self->percent + self->config.step_percent, 100u);
+	emitf(self, "#XFOTA: 1,0,%u", self->percent);
+	if (self->percent < 100)
+		return G_SOURCE_CONTINUE;
+	self->downloading = FALSE;
+	self->pending = TRUE;
+	self->timer = 0;
+	emit(self, "#XFOTA: 4,0");
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_start_idle(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	emitf(self, "#XFOTA: 1,0,%u", self->percent);
+	self->timer = g_timeout_add(self->config.step_ms, on_step, self);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+supports_op(SimAtModem *self, guint op)
+{
+	return op == 1 || op == 2 || op == 3 || (op == 5 && self->config.serial_modem);
+}
+
+static void
+fota_start(SimAtModem *self, const char *command, const char *args)
+{
+	g_auto(GStrv) fields = g_strsplit(args, ",", 4);
+	guint64 op = 0;
+
+	if (g_strv_length(fields) < 2 || !g_ascii_string_to_unsigned(fields[0], 10, 1, 9, &op, NULL) ||
+	    !supports_op(self, op)) {
+		emit(self, "ERROR");
+		return;
+	}
+	if (g_str_has_prefix(fields[1], "\"https:") && fields[2] == NULL) {
+		emitf(self, "#XFOTA: 1,1,%d", EINVAL_NEG);
+		emit(self, "ERROR");
+		return;
+	}
+	if (self->downloading) {
+		emitf(self, "#XFOTA: 1,1,%d", EALREADY_NEG);
+		emit(self, "ERROR");
+		return;
+	}
+	/* Serial Modem keeps a downloaded image until it is activated */
+	if (self->pending && self->config.serial_modem) {
+		emit(self, "ERROR");
+		return;
+	}
+	/* the same command resumes; another starts over */
+	if (g_strcmp0(self->last_start, command) != 0)
+		self->percent = 0;
+	g_free(self->last_start);
+	self->last_start = g_strdup(command);
+	self->op = op;
+	self->starts++;
+	self->downloading = TRUE;
+	emit(self, "OK");
+	self->timer = g_idle_add(on_start_idle, self);
+}
+
+static void
+fota_stop(SimAtModem *self)
+{
+	emit(self, "OK");
+	if (!self->downloading)
+		return;
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->downloading = FALSE;
+	self->stops++;
+	/* SLM prints no info field here */
+	emit(self, self->config.serial_modem ? "#XFOTA: 1,2,0" : "#XFOTA: 1,2");
+}
+
+static gboolean
+on_booted(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	self->timer = 0;
+	if (self->config.init_error) {
+		emit(self, "INIT ERROR");
+		return G_SOURCE_REMOVE;
+	}
+	emit(self, "Ready");
+	if (!self->pending)
+		return G_SOURCE_REMOVE;
+	if (self->config.activation_error == MODEM_DFU_VOLTAGE_LOW) {
+		emitf(self, "#XFOTA: 4,1,%d", MODEM_DFU_VOLTAGE_LOW);
+		return G_SOURCE_REMOVE;
+	}
+	self->pending = FALSE;
+	self->percent = 0;
+	g_clear_pointer(&self->last_start, g_free);
+	if (self->config.revert) {
+		emit(self, "#XFOTA: 5,3");
+	} else if (self->config.activation_error != 0) {
+		emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.activation_error);
+	} else {
+		g_free(self->version);
+		self->version = g_strdup(self->config.new_version);
+		emit(self, "#XFOTA: 5,0");
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void
+sim_atmodem_boot(SimAtModem *self)
+{
+	g_clear_handle_id(&self->timer, g_source_remove);
+	self->downloading = FALSE;
+	self->timer = g_timeout_add(self->config.boot_ms, on_booted, self);
+}
+
+static void
+command(SimAtModem *self, const char *line)
+{
+	const char *version_command = self->config.serial_modem ? "AT#XSMVER" : "AT#XSLMVER";
+
+	if (strcmp(line, "AT") == 0) {
+		emit(self, "OK");
+	} else if (strcmp(line, version_command) == 0) {
+		emitf(self, "%s: \"%s\"", version_command + 2, self->version);
+		emit(self, "OK");
+	} else if (strcmp(line, "AT+CGMR") == 0) {
+		emitf(self, "mfw_nrf9160_%s", self->version);
+		emit(self, "OK");
+	} else if (strcmp(line, "AT#XFOTA=?") == 0) {
+		emitf(self, "#XFOTA: (0,1,2,3,%s7,9),<file_url>,<sec_tag>,<pdn_id>",
+		      self->config.serial_modem ? "5," : "");
+		emit(self, "OK");
+	} else if (strcmp(line, "AT#XFOTA=0") == 0) {
+		fota_stop(self);
+	} else if (g_str_has_prefix(line, "AT#XFOTA=")) {
+		fota_start(self, line, line + strlen("AT#XFOTA="));
+	} else if (strcmp(line, "AT#XRESET") == 0) {
+		emit(self, "OK");
+		sim_atmodem_boot(self);
+	} else {
+		emit(self, "ERROR");
+	}
+}
+
+void
+sim_atmodem_input(SimAtModem *self, const guint8 *data, gsize len)
+{
+	const char *term = self->config.terminator;
+	char *end;
+
+	g_string_append_len(self->input, (const char *)data, len);
+	/* the firmware skips what precedes AT and ignores empty commands */
+	while ((end = strstr(self->input->str, term)) != NULL) {
+		g_autofree char *line = g_strndup(self->input->str, end - self->input->str);
+		char *at = strstr(line, "AT");
+
+		g_string_erase(self->input, 0, end - self->input->str + strlen(term));
+		if (at != NULL)
+			command(self, at);
+	}
+}
+
+SimAtModem *
+sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpointer user_data)
+{
+	SimAtModem *self = g_new0(SimAtModem, 1);
+
+	self->config = *config;
+	if (self->config.terminator == NULL)
+		self->config.terminator = "\r";
+	self->config.step_percent = MAX(self->config.step_percent, 1u);
+	self->config.step_ms = MAX(self->config.step_ms, 1u);
+	self->output = output;
+	self->user_data = user_data;
+	self->input = g_string_new(NULL);
+	self->version = g_strdup(config->version != NULL ? config->version : "1.0.0");
+	if (self->config.new_version == NULL)
+		self->config.new_version = "2.0.0";
+	return self;
+}
+
+void
+sim_atmodem_free(SimAtModem *self)
+{
+	if (self == NULL)
+		return;
+	g_clear_handle_id(&self->timer, g_source_remove);
+	g_string_free(self->input, TRUE);
+	g_free(self->version);
+	g_free(self->last_start);
+	g_free(self);
+}
+
+char *
+sim_atmodem_state_json(SimAtModem *self)
+{
+	return g_strdup_printf("{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
+	                       "\"starts\": %u, \"stops\": %u}\n",
+	                       self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
+	                       self->pending ? "true" : "false", self->starts, self->stops);
+}
+
+const char *
+sim_atmodem_get_version(SimAtModem *self)
+{
+	return self->version;
+}
+
+guint
+sim_atmodem_get_starts(SimAtModem *self)
+{
+	return self->starts;
+}
+
+guint
+sim_atmodem_get_stops(SimAtModem *self)
+{
+	return self->stops;
+}
+
+const char *
+sim_atmodem_get_last_start(SimAtModem *self)
+{
+	return self->last_start;
+}

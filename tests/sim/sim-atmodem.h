@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * An nRF91 module running Nordic's Serial LTE Modem (SLM) or Serial Modem
+ * (SM) firmware, as far as a host updating it sees: AT commands in, lines
+ * out, an #XFOTA download that progresses on timers (nothing is fetched),
+ * installation at AT#XRESET and the result after Ready. Without I/O: the
+ * caller feeds the bytes the host sent and carries the bytes it writes.
+ */
+typedef struct {
+	gboolean serial_modem;   /* SM: AT#XSMVER and op 5; else SLM: AT#XSLMVER */
+	const char *terminator;  /* the command terminator it was built with: "\r", "\n" or "\r\n" */
+	const char *version;     /* reported before the update */
+	const char *new_version; /* reported once an update took */
+	guint boot_ms;           /* from reset to Ready */
+	guint step_ms;           /* between progress notifications */
+	guint step_percent;      /* download progress per step */
+	guint stall_at;          /* the download stops sending news once at this percent; 0 never */
+	guint download_error;    /* #XFOTA: 1,1,<cause> half way through; 0 never */
+	gint64 activation_error; /* #XFOTA: 5,1,<info> after the reset (voltage low: 4,1); 0 none */
+	gboolean revert;         /* #XFOTA: 5,3 after the reset, as early SLM reports a revert */
+	gboolean init_error;     /* boots into INIT ERROR instead of Ready */
+} SimAtModemConfig;
+
+typedef struct _SimAtModem SimAtModem;
+
+/* the bytes it writes, and a change of the state worth saving */
+typedef void (*SimAtModemOutputFunc)(const guint8 *data, gsize len, gpointer user_data);
+
+SimAtModem *sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpointer user_data);
+void sim_atmodem_free(SimAtModem *modem);
+/* powers up: Ready after boot_ms */
+void sim_atmodem_boot(SimAtModem *modem);
+void sim_atmodem_input(SimAtModem *modem, const guint8 *data, gsize len);
+/* version, lineage, download progress and counters as a JSON object */
+char *sim_atmodem_state_json(SimAtModem *modem);
+const char *sim_atmodem_get_version(SimAtModem *modem);
+guint sim_atmodem_get_starts(SimAtModem *modem);
+guint sim_atmodem_get_stops(SimAtModem *modem);
+/* the last start command, as sent */
+const char *sim_atmodem_get_last_start(SimAtModem *modem);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimAtModem, sim_atmodem_free)
+
+G_END_DECLS

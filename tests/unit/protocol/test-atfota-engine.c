@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "atfota-engine.h"
+#include "dfu-error.h"
+#include "memory-transport.h"
+#include "sim-atmodem.h"
+
+/* the engine against the simulator's modem model over the in-memory transport */
+typedef struct {
+	GMainLoop *loop;
+	DfuTransport *end; /* the modem's side */
+	SimAtModem *modem;
+	gsize bytes_sent; /* by the host */
+	guint max_percent;
+	gboolean saw_resetting;
+	gboolean done;
+	guint result;
+	GError *error;
+	GVariant *device_error;
+} Fixture;
+
+static void
+on_modem_output(const guint8 *data, gsize len, gpointer user_data)
+{
+	Fixture *f = user_data;
+	dfu_transport_send(f->end, data, len, NULL);
+}
+
+static void
+on_end_packet(DfuTransport *t, const guint8 *data, gsize len, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	f->bytes_sent += len;
+	sim_atmodem_input(f->modem, data, len);
+}
+
+static void
+on_end_opened(DfuTransport *t, const GError *error, gpointer user_data)
+{
+}
+
+static void
+on_end_closed(DfuTransport *t, const GError *error, gpointer user_data)
+{
+}
+
+static const DfuTransportCallbacks end_callbacks = {
+        .opened = on_end_opened,
+        .packet = on_end_packet,
+        .closed = on_end_closed,
+};
+
+static void
+on_phase(DfuEngine *engine, DfuJobPhase phase, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->saw_resetting |= phase == DFU_JOB_PHASE_RESETTING;
+}
+
+static void
+on_progress(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	g_assert_cmpuint(total, ==, 100);
+	f->max_percent = MAX(f->max_percent, (guint)done);
+}
+
+static void
+on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	f->done = TRUE;
+	f->result = result;
+	f->error = error != NULL ? g_error_copy(error) : NULL;
+	f->device_error = device_error != NULL ? g_variant_ref(device_error) : NULL;
+	g_main_loop_quit(f->loop);
+}
+
+static const DfuEngineCallbacks engine_callbacks = {
+        .phase = on_phase,
+        .progress = on_progress,
+        .done = on_done,
+};
+
+static const AtfotaOptions base_options = {
+        .op = 1,
+        .url = "http://192.0.2.1/app_update.bin",
+        .confirm = TRUE,
+        .terminator = AT_TERMINATOR_CR,
+        .command_timeout_ms = 300,
+        .ready_timeout_ms = 100,
+        .probes = 3,
+        .stall_timeout_ms = 150,
+        .stall_retries = 2,
+        .reset_timeout_ms = 1000,
+        .result_timeout_ms = 1000,
+};
+
+static const SimAtModemConfig base_modem = {
+        .terminator = "\r",
+        .version = "1.0.0",
+        .new_version = "2.0.0",
+        .boot_ms = 20,
+        .step_ms = 5,
+        .step_percent = 20,
+};
+
+static void
+fixture_run(Fixture *f, const AtfotaOptions *options, const SimAtModemConfig *modem)
+{
+	DfuTransport *host = NULL;
+	g_autoptr(DfuEngine) engine = NULL;
+
+	f->loop = g_main_loop_new(NULL, FALSE);
+	dfu_memory_transport_new_pair(0, &f->end, &host);
+	dfu_transport_set_callbacks(f->end, &end_callbacks, f);
+	dfu_transport_open(f->end);
+	f->modem = sim_atmodem_new(modem, on_modem_output, f);
+	sim_atmodem_boot(f->modem);
+	engine = atfota_engine_new(host, options, &engine_callbacks, f);
+	dfu_engine_start(engine);
+	g_main_loop_run(f->loop);
+	g_assert_true(f->done);
+}
+
+static void
+fixture_clear(Fixture *f)
+{
+	sim_atmodem_free(f->modem);
+	dfu_transport_free(f->end);
+	g_main_loop_unref(f->loop);
+	g_clear_error(&f->error);
+	g_clear_pointer(&f->device_error, g_variant_unref);
+}
+
+static void
+test_ops(void)
+{
+	static const struct {
+		guint op;
+		gboolean serial_modem;
+	} cases[] = {{1, FALSE}, {2, FALSE}, {3, FALSE}, {1, TRUE}, {5, TRUE}};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+		g_autofree char *expected = NULL;
+
+		opt.op = cases[i].op;
+		modem.serial_modem = cases[i].serial_modem;
+		fixture_run(&f, &opt, &modem);
+		g_assert_no_error(f.error);
+		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_cmpuint(f.max_percent, ==, 100);
+		g_assert_true(f.saw_resetting);
+		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
+		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
+		fixture_clear(&f);
+	}
+}
+
+/* Serial LTE Modem has no bootloader op: refused once the module said what it offers */
+static void
+test_op_not_offered(void)
+{
+	Fixture f = {0};
+	AtfotaOptions opt = base_options;
+
+	opt.op = 5;
+	fixture_run(&f, &opt, &base_modem);
+	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
+	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
+	fixture_clear(&f);
+}
+
+static void
+test_stall_resumes(void)
+{
+	Fixture f = {0};
+	SimAtModemConfig modem = base_modem;
+
+	modem.stall_at = 40;
+	fixture_run(&f, &base_options, &modem);
+	g_assert_no_error(f.error);
+	g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpuint(sim_atmodem_get_stops(f.modem), ==, 1);
+	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 2);
+	fixture_clear(&f);
+}
+
+static void
+test_https_needs_sec_tag(void)
+{
+	Fixture f = {0};
+	AtfotaOptions opt = base_options;
+
+	opt.url = "https://192.0.2.1/app_update.bin";
+	fixture_run(&f, &opt, &base_modem);
+	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(f.bytes_sent, ==, 0);
+	fixture_clear(&f);
+}
+
+static void
+test_start_command(void)
+{
+	Fixture f = {0};
+	AtfotaOptions opt = base_options;
+	SimAtModemConfig modem = base_modem;
+
+	opt.url = "https://192.0.2.1/app_update.bin";
+	opt.has_sec_tag = TRUE;
+	opt.sec_tag = 42;
+	opt.has_pdn = TRUE;
+	opt.pdn = 1;
+	opt.confirm = FALSE;
+	opt.terminator = AT_TERMINATOR_CRLF;
+	modem.terminator = "\r\n";
+	fixture_run(&f, &opt, &modem);
+	g_assert_no_error(f.error);
+	g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+	g_assert_cmpstr(sim_atmodem_get_last_start(f.modem), ==,
+	                "AT#XFOTA=1,\"https://192.0.2.1/app_update.bin\",42,1");
+	g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");
+	fixture_clear(&f);
+}
+
+/* a module built for another terminator never hears a command */
+static void
+test_wrong_terminator(void)
+{
+	Fixture f = {0};
+	SimAtModemConfig modem = base_modem;
+
+	modem.terminator = "\n";
+	modem.boot_ms = 5000;
+	fixture_run(&f, &base_options, &modem);
+	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT);
+	fixture_clear(&f);
+}
+
+/* a module whose firmware failed to start says so instead of Ready */
+static void
+test_init_error(void)
+{
+	Fixture f = {0};
+	SimAtModemConfig modem = base_modem;
+
+	modem.init_error = TRUE;
+	fixture_run(&f, &base_options, &modem);
+	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_DEVICE_ERROR);
+	g_assert_nonnull(strstr(f.error->message, "INIT ERROR"));
+	fixture_clear(&f);
+}
+
+static void
+test_failures(void)
+{
+	static const struct {
+		guint download_error;
+		gint64 activation_error;
+		gboolean revert;
+		DfuStatus code;
+		guint stage, status;
+	} cases[] = {
+	        {1, 0, FALSE, DFU_STATUS_FETCH_FAILED, 1, 1},
+	        {2, 0, FALSE, DFU_STATUS_IMAGE_REJECTED, 1, 1},
+	        {3, 0, FALSE, DFU_STATUS_UNSUPPORTED_BUNDLE, 1, 1},
+	        {4, 0, FALSE, DFU_STATUS_DEVICE_ERROR, 1, 1},
+	        {0, 71303169, FALSE, DFU_STATUS_DEVICE_ERROR, 5, 1},
+	        {0, 71303170, FALSE, DFU_STATUS_DEVICE_ERROR, 5, 1},
+	        {0, 71303171, FALSE, DFU_STATUS_IMAGE_REJECTED, 5, 1},
+	        {0, 71303172, FALSE, DFU_STATUS_DEVICE_MISMATCH, 5, 1},
+	        {0, 71303173, FALSE, DFU_STATUS_DEVICE_BUSY, 4, 1},
+	        {0, -9, FALSE, DFU_STATUS_ROLLED_BACK, 5, 1},
+	        {0, 0, TRUE, DFU_STATUS_ROLLED_BACK, 5, 3},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		SimAtModemConfig modem = base_modem;
+		guint stage = 99, status = 99;
+
+		modem.download_error = cases[i].download_error;
+		modem.activation_error = cases[i].activation_error;
+		modem.revert = cases[i].revert;
+		fixture_run(&f, &base_options, &modem);
+		g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
+		g_assert_nonnull(f.device_error);
+		g_assert_true(g_variant_lookup(f.device_error, "fota-stage", "u", &stage));
+		g_assert_true(g_variant_lookup(f.device_error, "fota-status", "u", &status));
+		g_assert_cmpuint(stage, ==, cases[i].stage);
+		g_assert_cmpuint(status, ==, cases[i].status);
+		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");
+		fixture_clear(&f);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/atfota/ops", test_ops);
+	g_test_add_func("/atfota/op-not-offered", test_op_not_offered);
+	g_test_add_func("/atfota/stall-resumes", test_stall_resumes);
+	g_test_add_func("/atfota/https-needs-sec-tag", test_https_needs_sec_tag);
+	g_test_add_func("/atfota/start-command", test_start_command);
+	g_test_add_func("/atfota/wrong-terminator", test_wrong_terminator);
+	g_test_add_func("/atfota/init-error", test_init_error);
+	g_test_add_func("/atfota/failures", test_failures);
+	return g_test_run();
+}
