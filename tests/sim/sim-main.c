@@ -29,6 +29,7 @@ typedef struct {
 	gint udp_mtu;
 	gint udp_loss;
 	gint udp_seed;
+	gint udp_delay_ms;
 	char *state_file;
 	char *framing;
 	char *protocol;
@@ -86,6 +87,8 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	        {"udp-loss", 0, 0, G_OPTION_ARG_INT, &opts->udp_loss, "Datagrams lost at random, either way",
 	         "PERCENT"},
 	        {"udp-seed", 0, 0, G_OPTION_ARG_INT, &opts->udp_seed, "Seed of the datagram loss", "N"},
+	        {"udp-delay-ms", 0, 0, G_OPTION_ARG_INT, &opts->udp_delay_ms,
+	         "Hold every answer back this long, as a round trip would", "MS"},
 	        {"reset-hangup", 0, 0, G_OPTION_ARG_NONE, &server->reset_hangup, "Hang up the link on reset",
 	         NULL},
 	        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->state_file,
@@ -127,7 +130,7 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	if (!sim_device_options_apply(&opts->device, model, &server->device, error))
 		return FALSE;
 	if (opts->baud < 0 || opts->udp_mtu < 8 || opts->udp_mtu > 65535 || opts->udp_loss < 0 ||
-	    opts->udp_loss > 100) {
+	    opts->udp_loss > 100 || opts->udp_delay_ms < 0 || opts->udp_delay_ms > 60000) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
 		return FALSE;
@@ -145,6 +148,7 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	udp->mtu = (guint)opts->udp_mtu;
 	udp->loss_percent = (guint)opts->udp_loss;
 	udp->seed = (guint32)opts->udp_seed;
+	udp->reply_delay_ms = (guint)opts->udp_delay_ms;
 	if (g_strcmp0(opts->protocol, "nrfdfu") == 0)
 		return apply_nrfdfu_options(opts, server, nrf, error);
 	return TRUE;

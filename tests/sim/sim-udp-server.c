@@ -17,7 +17,24 @@ struct _SimUdpServer {
 	guint8 *buf;
 	gboolean down; /* between a reset and the end of boot */
 	guint boot_timer;
+	GPtrArray *delayed; /* DelayedAnswer: answers held back by reply_delay_ms */
 };
+
+typedef struct {
+	SimUdpServer *server;
+	GBytes *msg;
+	GSocketAddress *peer;
+	guint timer;
+} DelayedAnswer;
+
+static void
+delayed_answer_free(DelayedAnswer *d)
+{
+	g_clear_handle_id(&d->timer, g_source_remove);
+	g_bytes_unref(d->msg);
+	g_object_unref(d->peer);
+	g_free(d);
+}
 
 static gboolean
 lose(SimUdpServer *server)
@@ -30,16 +47,44 @@ lose(SimUdpServer *server)
 }
 
 static void
+send_answer(SimUdpServer *server, GSocketAddress *peer, GBytes *msg)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (g_socket_send_to(server->socket, peer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), NULL,
+	                     &error) < 0)
+		g_printerr("dfu-sim: answer not sent: %s\n", error->message);
+}
+
+static gboolean
+on_delay_over(gpointer data)
+{
+	DelayedAnswer *d = data;
+
+	d->timer = 0;
+	send_answer(d->server, d->peer, d->msg);
+	g_ptr_array_remove(d->server->delayed, d);
+	return G_SOURCE_REMOVE;
+}
+
+static void
 device_send(GBytes *msg, gpointer user_data)
 {
 	SimUdpServer *server = user_data;
-	g_autoptr(GError) error = NULL;
+	DelayedAnswer *d;
 
 	if (server->peer == NULL || lose(server))
 		return;
-	if (g_socket_send_to(server->socket, server->peer, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg),
-	                     NULL, &error) < 0)
-		g_printerr("dfu-sim: answer not sent: %s\n", error->message);
+	if (server->config.reply_delay_ms == 0) {
+		send_answer(server, server->peer, msg);
+		return;
+	}
+	d = g_new0(DelayedAnswer, 1);
+	d->server = server;
+	d->msg = g_bytes_ref(msg);
+	d->peer = g_object_ref(server->peer);
+	d->timer = g_timeout_add(server->config.reply_delay_ms, on_delay_over, d);
+	g_ptr_array_add(server->delayed, d);
 }
 
 static gboolean
@@ -166,6 +211,7 @@ sim_udp_server_new(const SimUdpConfig *config, const char *address, SimMcuboot *
 	server->config = *config;
 	server->rand = g_rand_new_with_seed(config->seed);
 	server->messages = ble_reassembler_new();
+	server->delayed = g_ptr_array_new_with_free_func((GDestroyNotify)delayed_answer_free);
 	server->buf = g_malloc(config->mtu);
 	server->device = sim_smp_device_new(&config->device, model, faults, &device_callbacks, server);
 	server->socket = g_socket_new(g_socket_address_get_family(G_SOCKET_ADDRESS(bind_to)),
@@ -196,6 +242,7 @@ sim_udp_server_free(SimUdpServer *server)
 	g_clear_object(&server->peer);
 	g_clear_pointer(&server->rand, g_rand_free);
 	g_clear_pointer(&server->messages, ble_reassembler_free);
+	g_clear_pointer(&server->delayed, g_ptr_array_unref);
 	g_free(server->buf);
 	g_free(server);
 }
