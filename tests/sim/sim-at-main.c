@@ -68,9 +68,9 @@ main(int argc, char **argv)
 	g_autofree char *terminator = NULL;
 	g_autofree char *version = NULL;
 	g_autofree char *new_version = NULL;
-	gint64 activation_error = 0;
+	gint64 activation_error = 0, confirm_error = 0;
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
-	gboolean revert = FALSE, init_error = FALSE;
+	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE;
 	SimAtModemConfig config = {0};
 	Sim sim = {0};
 	const GOptionEntry entries[] = {
@@ -95,6 +95,10 @@ main(int argc, char **argv)
 	        {"revert", 0, 0, G_OPTION_ARG_NONE, &revert, "Report a revert (5,3) after the reset", NULL},
 	        {"init-error", 0, 0, G_OPTION_ARG_NONE, &init_error, "Boot into INIT ERROR instead of Ready",
 	         NULL},
+	        {"confirm-error", 0, 0, G_OPTION_ARG_INT64, &confirm_error,
+	         "The new version runs but the result after the reset is 5,1 with this info", "INFO"},
+	        {"no-modem-reset", 0, 0, G_OPTION_ARG_NONE, &no_modem_reset,
+	         "Answer ERROR to AT#XMODEMRESET, as early SLM", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -125,6 +129,8 @@ main(int argc, char **argv)
 	config.activation_error = activation_error;
 	config.revert = revert;
 	config.init_error = init_error;
+	config.confirm_error = confirm_error;
+	config.no_modem_reset = no_modem_reset;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

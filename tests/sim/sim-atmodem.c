@@ -18,11 +18,14 @@ struct _SimAtModem {
 	guint op;
 	guint percent;
 	gboolean downloading;
-	gboolean pending; /* 4,0 reported, waiting for a reset */
-	gboolean stalled; /* the one stall happened */
-	gboolean failed;  /* the one download error happened */
+	gboolean pending;   /* 4,0 reported, waiting for a reset */
+	gboolean stalled;   /* the one stall happened */
+	gboolean failed;    /* the one download error happened */
+	gboolean modem_off; /* AT#XMODEMRESET leaves the modem in CFUN=0 */
 	guint starts;
 	guint stops;
+	guint resets;
+	guint modem_resets;
 	guint timer;
 };
 
@@ -142,22 +145,13 @@ fota_stop(SimAtModem *self)
 	emit(self, self->config.serial_modem ? "#XFOTA: 1,2,0" : "#XFOTA: 1,2");
 }
 
-static gboolean
-on_booted(gpointer user_data)
+/* the stage saved at 4,0 outlives the host and the reset, which activates the image and reports it */
+static void
+activate(SimAtModem *self)
 {
-	SimAtModem *self = user_data;
-
-	self->timer = 0;
-	if (self->config.init_error) {
-		emit(self, "INIT ERROR");
-		return G_SOURCE_REMOVE;
-	}
-	emit(self, "Ready");
-	if (!self->pending)
-		return G_SOURCE_REMOVE;
 	if (self->config.activation_error == MODEM_DFU_VOLTAGE_LOW) {
 		emitf(self, "#XFOTA: 4,1,%d", MODEM_DFU_VOLTAGE_LOW);
-		return G_SOURCE_REMOVE;
+		return;
 	}
 	self->pending = FALSE;
 	self->percent = 0;
@@ -169,9 +163,44 @@ on_booted(gpointer user_data)
 	} else {
 		g_free(self->version);
 		self->version = g_strdup(self->config.new_version);
-		emit(self, "#XFOTA: 5,0");
+		/* the new image booted, but marking it good failed */
+		if (self->config.confirm_error != 0)
+			emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.confirm_error);
+		else
+			emit(self, "#XFOTA: 5,0");
 	}
+}
+
+static gboolean
+on_booted(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	self->timer = 0;
+	if (self->config.init_error) {
+		emit(self, "INIT ERROR");
+		return G_SOURCE_REMOVE;
+	}
+	emit(self, "Ready");
+	if (self->pending)
+		activate(self);
 	return G_SOURCE_REMOVE;
+}
+
+/* resets the modem alone: it installs a modem image, the application keeps running */
+static void
+modem_reset(SimAtModem *self)
+{
+	if (self->config.no_modem_reset) {
+		emit(self, "ERROR");
+		return;
+	}
+	self->modem_resets++;
+	self->modem_off = TRUE;
+	if (self->pending && (self->op == 2 || self->op == 3))
+		activate(self);
+	emit(self, "#XMODEMRESET: 0");
+	emit(self, "OK");
 }
 
 void
@@ -205,7 +234,14 @@ command(SimAtModem *self, const char *line)
 		fota_start(self, line, line + strlen("AT#XFOTA="));
 	} else if (strcmp(line, "AT#XRESET") == 0) {
 		emit(self, "OK");
+		self->resets++;
+		self->modem_off = FALSE;
 		sim_atmodem_boot(self);
+	} else if (strcmp(line, "AT#XMODEMRESET") == 0) {
+		modem_reset(self);
+	} else if (strcmp(line, "AT+CFUN=1") == 0) {
+		self->modem_off = FALSE;
+		emit(self, "OK");
 	} else {
 		emit(self, "ERROR");
 	}
@@ -264,9 +300,11 @@ char *
 sim_atmodem_state_json(SimAtModem *self)
 {
 	return g_strdup_printf("{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
-	                       "\"starts\": %u, \"stops\": %u}\n",
+	                       "\"starts\": %u, \"stops\": %u, \"resets\": %u, \"modem_resets\": %u, "
+	                       "\"modem_off\": %s}\n",
 	                       self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
-	                       self->pending ? "true" : "false", self->starts, self->stops);
+	                       self->pending ? "true" : "false", self->starts, self->stops, self->resets,
+	                       self->modem_resets, self->modem_off ? "true" : "false");
 }
 
 const char *
@@ -285,6 +323,24 @@ guint
 sim_atmodem_get_stops(SimAtModem *self)
 {
 	return self->stops;
+}
+
+guint
+sim_atmodem_get_resets(SimAtModem *self)
+{
+	return self->resets;
+}
+
+guint
+sim_atmodem_get_modem_resets(SimAtModem *self)
+{
+	return self->modem_resets;
+}
+
+gboolean
+sim_atmodem_get_modem_off(SimAtModem *self)
+{
+	return self->modem_off;
 }
 
 const char *

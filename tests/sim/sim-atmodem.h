@@ -25,6 +25,8 @@ typedef struct {
 	gint64 activation_error; /* #XFOTA: 5,1,<info> after the reset (voltage low: 4,1); 0 none */
 	gboolean revert;         /* #XFOTA: 5,3 after the reset, as early SLM reports a revert */
 	gboolean init_error;     /* boots into INIT ERROR instead of Ready */
+	gint64 confirm_error;    /* the new version runs, but #XFOTA: 5,1,<info>: confirming it failed */
+	gboolean no_modem_reset; /* early SLM: no AT#XMODEMRESET */
 } SimAtModemConfig;
 
 typedef struct _SimAtModem SimAtModem;
@@ -42,6 +44,11 @@ char *sim_atmodem_state_json(SimAtModem *modem);
 const char *sim_atmodem_get_version(SimAtModem *modem);
 guint sim_atmodem_get_starts(SimAtModem *modem);
 guint sim_atmodem_get_stops(SimAtModem *modem);
+/* AT#XRESET and AT#XMODEMRESET received */
+guint sim_atmodem_get_resets(SimAtModem *modem);
+guint sim_atmodem_get_modem_resets(SimAtModem *modem);
+/* left in CFUN=0 by a modem reset and not switched on again */
+gboolean sim_atmodem_get_modem_off(SimAtModem *modem);
 /* the last start command, as sent */
 const char *sim_atmodem_get_last_start(SimAtModem *modem);
 

@@ -28,14 +28,17 @@
 
 typedef enum {
 	ST_IDLE,
-	ST_CONNECTING,      /* open, then Ready or an answered probe */
-	ST_DETECTING,       /* lineage and ops */
-	ST_STARTING,        /* AT#XFOTA=<op>,<url>... until its final result */
-	ST_DOWNLOADING,     /* #XFOTA: 1,0,<pct> ... until 4,0 */
-	ST_STOPPING,        /* stalled: AT#XFOTA=0, then the same start again */
-	ST_RESETTING,       /* AT#XRESET until Ready */
-	ST_VERIFYING,       /* #XFOTA: 5,<status>[,<info>] */
-	ST_READING_VERSION, /* what runs now */
+	ST_CONNECTING,       /* open, then Ready or an answered probe */
+	ST_DETECTING,        /* lineage and ops */
+	ST_READING_BASELINE, /* the version that runs before the update */
+	ST_STARTING,         /* AT#XFOTA=<op>,<url>... until its final result */
+	ST_DOWNLOADING,      /* #XFOTA: 1,0,<pct> ... until 4,0 */
+	ST_STOPPING,         /* stalled: AT#XFOTA=0, then the same start again */
+	ST_RESETTING,        /* AT#XRESET until Ready */
+	ST_VERIFYING,        /* #XFOTA: 5,<status>[,<info>] */
+	ST_MODEM_RESETTING,  /* AT#XMODEMRESET: the result comes before its OK */
+	ST_ENABLING_MODEM,   /* AT+CFUN=1: the modem reset leaves the modem off */
+	ST_READING_VERSION,  /* what runs now */
 	ST_DONE,
 } AtfotaState;
 
@@ -53,6 +56,10 @@ typedef struct {
 	gint64 start_errno;   /* from #XFOTA: 1,1,<errno> just before the start's ERROR */
 	gboolean downloaded;  /* 4,0 came before the start's OK */
 	gboolean expect_stop; /* our own AT#XFOTA=0: its cancel notification is no failure */
+	gboolean adopted;     /* activating an image the module held before this attempt started */
+	char *version_before;
+	char *version_after;
+	char *result_text; /* the #XFOTA: 4,1 or 5,... line of the activation */
 	guint done_result;
 	GError *done_error;
 	GVariant *done_device_error;
@@ -153,7 +160,7 @@ fail(AtfotaEngine *self, const GError *error)
 }
 
 static GVariant *
-fota_device_error(const AtLine *line)
+fota_device_error(AtfotaEngine *self, const AtLine *line)
 {
 	GVariantDict dict;
 
@@ -162,6 +169,11 @@ fota_device_error(const AtLine *line)
 	g_variant_dict_insert(&dict, "fota-status", "u", line->status);
 	if (line->has_info)
 		g_variant_dict_insert(&dict, "fota-info", "x", line->info);
+	/* what ran before and after the reset tells a revert from an update that took */
+	if (line->stage == STAGE_COMPLETE && self->version_before != NULL)
+		g_variant_dict_insert(&dict, "version-before", "s", self->version_before);
+	if (line->stage == STAGE_COMPLETE && self->version_after != NULL)
+		g_variant_dict_insert(&dict, "version-after", "s", self->version_after);
 	return g_variant_dict_end(&dict);
 }
 
@@ -178,12 +190,12 @@ fail_fota(AtfotaEngine *self, const AtLine *line)
 		finish(self, DFU_STATUS_NONE,
 		       g_error_new(DFU_ERROR, failures[i].code, "%s (%s): %s", failures[i].what, line->text,
 		                   failures[i].hint),
-		       fota_device_error(line));
+		       fota_device_error(self, line));
 		return;
 	}
 	finish(self, DFU_STATUS_NONE,
 	       g_error_new(DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR, "unexpected notification %s", line->text),
-	       fota_device_error(line));
+	       fota_device_error(self, line));
 }
 
 static void
@@ -194,6 +206,28 @@ send_or_fail(AtfotaEngine *self, const char *command, AtLinkReplyFunc reply)
 	dfu_engine_emit_log(&self->parent, "> %s", command);
 	if (!at_link_send(self->link, command, self->opt.command_timeout_ms, reply, self, &error))
 		fail(self, error);
+}
+
+static gboolean
+modem_only(AtfotaEngine *self)
+{
+	return self->opt.op == DFU_FOTA_OP_MODEM_DELTA || self->opt.op == DFU_FOTA_OP_MODEM_FULL;
+}
+
+/* what shows whether the update took; a bootloader update changes none of the versions read here */
+static const char *
+version_command(AtfotaEngine *self)
+{
+	if (self->opt.op == DFU_FOTA_OP_BOOTLOADER)
+		return NULL;
+	return modem_only(self) ? "AT+CGMR" : at_lineage_version_command(self->modem.lineage);
+}
+
+static char *
+join_lines(GPtrArray *lines)
+{
+	g_ptr_array_add(lines, NULL);
+	return g_strjoinv(" ", (char **)lines->pdata);
 }
 
 static void
@@ -246,13 +280,57 @@ on_detected(AtLink *link, const AtModemInfo *info, const GError *error, gpointer
 		fail(self, refused);
 		return;
 	}
-	set_state(self, ST_STARTING);
+	set_state(self, version_command(self) != NULL ? ST_READING_BASELINE : ST_STARTING);
 }
 
 static void
 enter_detecting(AtfotaEngine *self)
 {
 	at_link_detect(self->link, self->opt.command_timeout_ms, on_detected, self);
+}
+
+/* FALSE, with the job failed, unless the command ended with OK */
+static gboolean
+reply_ok(AtfotaEngine *self, const char *command, const AtLine *final, const GError *error)
+{
+	g_autoptr(GError) failed = NULL;
+
+	if (error != NULL) {
+		fail(self, error);
+		return FALSE;
+	}
+	if (final->kind == AT_LINE_OK)
+		return TRUE;
+	failed = g_error_new(DFU_ERROR, DFU_STATUS_DEVICE_ERROR, "the module answered %s to %s", final->text,
+	                     command);
+	fail(self, failed);
+	return FALSE;
+}
+
+static void
+on_baseline_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (!reply_ok(self, version_command(self), final, error))
+		return;
+	g_free(self->version_before);
+	self->version_before = join_lines(info);
+	dfu_engine_emit_log(&self->parent, "running before the update: %s", self->version_before);
+	set_state(self, ST_STARTING);
+}
+
+static void
+enter_reading_baseline(AtfotaEngine *self)
+{
+	send_or_fail(self, version_command(self), on_baseline_reply);
+}
+
+/* modem-only updates are activated by resetting the modem alone, where the firmware can */
+static void
+activate(AtfotaEngine *self)
+{
+	set_state(self, modem_only(self) ? ST_MODEM_RESETTING : ST_RESETTING);
 }
 
 static void
@@ -266,7 +344,10 @@ on_start_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError 
 		return;
 	}
 	if (final->kind == AT_LINE_OK) {
-		set_state(self, self->downloaded ? ST_RESETTING : ST_DOWNLOADING);
+		if (self->downloaded)
+			activate(self);
+		else
+			set_state(self, ST_DOWNLOADING);
 		return;
 	}
 	/* after a restart of the daemon the module may still be downloading this very image */
@@ -283,10 +364,21 @@ on_start_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError 
 		fail_fota(self, &line);
 		return;
 	}
+	/* Serial Modem keeps a downloaded image across a restart of the host and refuses another
+	 * download until a reset activates it: finish that update instead of starting a second */
+	if (self->modem.lineage == AT_LINEAGE_SM && final->kind == AT_LINE_ERROR) {
+		dfu_engine_emit_log(&self->parent, "the module refuses a new download: it still holds the "
+		                                   "downloaded image, which the reset activates");
+		self->adopted = TRUE;
+		dfu_engine_emit_progress(&self->parent, 100, 100);
+		if (!self->opt.confirm)
+			finish(self, DFU_STATUS_STAGED, NULL, NULL);
+		else
+			activate(self);
+		return;
+	}
 	refused = g_error_new(DFU_ERROR, DFU_STATUS_UPLOAD_REFUSED,
-	                      "the module answered %s to the start command: bad parameters, or (Serial "
-	                      "Modem) an earlier image still waits for its activation by a reset",
-	                      final->text);
+	                      "the module answered %s to the start command: bad parameters", final->text);
 	fail(self, refused);
 }
 
@@ -366,7 +458,7 @@ downloaded(AtfotaEngine *self)
 	if (self->state == ST_STARTING)
 		self->downloaded = TRUE;
 	else
-		set_state(self, ST_RESETTING);
+		activate(self);
 }
 
 static void
@@ -410,20 +502,122 @@ on_reset_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError 
 static void
 enter_resetting(AtfotaEngine *self)
 {
+	g_clear_pointer(&self->result_text, g_free);
 	at_link_wait_ready(self->link, self->opt.reset_timeout_ms, self->opt.probes, on_ready, self);
 	send_or_fail(self, "AT#XRESET", on_reset_reply);
+}
+
+/* an adopted image that brings no result was no image at all: the start was refused for itself */
+static void
+fail_no_result(AtfotaEngine *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (self->adopted)
+		error = g_error_new_literal(DFU_ERROR, DFU_STATUS_UPLOAD_REFUSED,
+		                            "the module refused the start command and had no update to "
+		                            "activate either: check the URL, sec-tag and pdn");
+	else
+		error = g_error_new_literal(DFU_ERROR, DFU_STATUS_DEVICE_ERROR,
+		                            "the module reported no update result after its reset");
+	fail(self, error);
+}
+
+static void
+judge(AtfotaEngine *self, const AtLine *result)
+{
+	gboolean changed = g_strcmp0(self->version_after, self->version_before) != 0;
+
+	if (result->status == STATUS_OK && (changed || version_command(self) == NULL)) {
+		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+		return;
+	}
+	/* the module's word alone is not enough: it confirms what booted, not what was downloaded */
+	if (result->status == STATUS_OK) {
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, DFU_STATUS_ROLLED_BACK,
+		                   "the module reports the update installed (%s) but still runs %s: the "
+		                   "image at the URL is the running version, or it was not booted",
+		                   result->text, self->version_after),
+		       fota_device_error(self, result));
+		return;
+	}
+	if (changed) {
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, DFU_STATUS_WRONG_VERSION,
+		                   "the module reports the update failed (%s) yet runs %s instead of %s: "
+		                   "the new image may run unconfirmed and go back at the next reset",
+		                   result->text, self->version_after, self->version_before),
+		       fota_device_error(self, result));
+		return;
+	}
+	fail_fota(self, result);
+}
+
+static void
+on_version_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	AtLine result;
+
+	at_line_classify(self->result_text, &result);
+	if (error == NULL && final->kind == AT_LINE_OK) {
+		g_free(self->version_after);
+		self->version_after = join_lines(info);
+		dfu_engine_emit_log(&self->parent, "running after the update: %s", self->version_after);
+		judge(self, &result);
+		return;
+	}
+	/* a failed update may leave the module unable to say what runs; its result says more */
+	if (result.status != STATUS_OK)
+		fail_fota(self, &result);
+	else
+		reply_ok(self, version_command(self), final, error);
+}
+
+static void
+enter_reading_version(AtfotaEngine *self)
+{
+	send_or_fail(self, version_command(self), on_version_reply);
+}
+
+/* the activation's result, then what runs */
+static void
+conclude(AtfotaEngine *self)
+{
+	AtLine result;
+
+	if (self->result_text == NULL) {
+		fail_no_result(self);
+		return;
+	}
+	at_line_classify(self->result_text, &result);
+	if (result.stage != STAGE_COMPLETE) {
+		fail_fota(self, &result);
+		return;
+	}
+	dfu_engine_emit_log(&self->parent, "the module reports the update %s",
+	                    result.status == STATUS_OK ? "installed" : "failed");
+	if (version_command(self) != NULL)
+		set_state(self, ST_READING_VERSION);
+	else
+		judge(self, &result);
+}
+
+static void
+keep_result(AtfotaEngine *self, const AtLine *line)
+{
+	g_free(self->result_text);
+	self->result_text = g_strdup(line->text);
 }
 
 static gboolean
 on_result_timeout(gpointer user_data)
 {
 	AtfotaEngine *self = user_data;
-	g_autoptr(GError) error = g_error_new(DFU_ERROR, DFU_STATUS_DEVICE_ERROR,
-	                                      "the module reported no result within %u s of its reset",
-	                                      self->opt.result_timeout_ms / 1000);
 
 	self->timer = 0;
-	fail(self, error);
+	fail_no_result(self);
 	return G_SOURCE_REMOVE;
 }
 
@@ -436,16 +630,23 @@ enter_verifying(AtfotaEngine *self)
 static void
 on_fota_result(AtfotaEngine *self, const AtLine *line)
 {
-	if (line->stage == STAGE_COMPLETE && line->status == STATUS_OK) {
-		set_state(self, ST_READING_VERSION);
+	if (line->stage != STAGE_COMPLETE && line->status == STATUS_OK)
 		return;
-	}
-	if (line->status != STATUS_OK)
-		fail_fota(self, line);
+	keep_result(self, line);
+	conclude(self);
+}
+
+/* the result comes while AT#XMODEMRESET is in flight; it is judged once the modem is back on */
+static void
+on_fota_modem_reset(AtfotaEngine *self, const AtLine *line)
+{
+	if (line->stage >= STAGE_DOWNLOADED)
+		keep_result(self, line);
 }
 
 static void
-on_version_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+on_modem_reset_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error,
+                     gpointer user_data)
 {
 	AtfotaEngine *self = user_data;
 
@@ -454,18 +655,39 @@ on_version_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GErro
 		return;
 	}
 	for (guint i = 0; i < info->len; i++)
-		dfu_engine_emit_log(&self->parent, "running: %s", (const char *)g_ptr_array_index(info, i));
-	finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+		dfu_engine_emit_log(&self->parent, "< %s", (const char *)g_ptr_array_index(info, i));
+	/* early Serial LTE Modem firmware has no modem reset: reset all of the module */
+	if (final->kind != AT_LINE_OK && self->result_text == NULL) {
+		dfu_engine_emit_log(&self->parent,
+		                    "the module answered %s to AT#XMODEMRESET: resetting all of it",
+		                    final->text);
+		set_state(self, ST_RESETTING);
+		return;
+	}
+	set_state(self, ST_ENABLING_MODEM);
 }
 
 static void
-enter_reading_version(AtfotaEngine *self)
+enter_modem_resetting(AtfotaEngine *self)
 {
-	gboolean modem = self->opt.op == DFU_FOTA_OP_MODEM_DELTA || self->opt.op == DFU_FOTA_OP_MODEM_FULL;
+	g_clear_pointer(&self->result_text, g_free);
+	send_or_fail(self, "AT#XMODEMRESET", on_modem_reset_reply);
+}
 
-	dfu_engine_emit_log(&self->parent, "the module reports the update installed");
-	send_or_fail(self, modem ? "AT+CGMR" : at_lineage_version_command(self->modem.lineage),
-	             on_version_reply);
+static void
+on_cfun_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	/* the modem reset leaves the modem off */
+	if (reply_ok(self, "AT+CFUN=1", final, error))
+		conclude(self);
+}
+
+static void
+enter_enabling_modem(AtfotaEngine *self)
+{
+	send_or_fail(self, "AT+CFUN=1", on_cfun_reply);
 }
 
 static const struct {
@@ -476,11 +698,14 @@ static const struct {
 } states[] = {
         {ST_CONNECTING, DFU_JOB_PHASE_CONNECTING, enter_connecting, NULL},
         {ST_DETECTING, DFU_JOB_PHASE_INSPECTING, enter_detecting, NULL},
+        {ST_READING_BASELINE, DFU_JOB_PHASE_INSPECTING, enter_reading_baseline, NULL},
         {ST_STARTING, DFU_JOB_PHASE_FETCHING, enter_starting, on_fota_download},
         {ST_DOWNLOADING, DFU_JOB_PHASE_FETCHING, enter_downloading, on_fota_download},
         {ST_STOPPING, DFU_JOB_PHASE_FETCHING, enter_stopping, on_fota_download},
         {ST_RESETTING, DFU_JOB_PHASE_RESETTING, enter_resetting, on_fota_result},
         {ST_VERIFYING, DFU_JOB_PHASE_CONFIRMING, enter_verifying, on_fota_result},
+        {ST_MODEM_RESETTING, DFU_JOB_PHASE_RESETTING, enter_modem_resetting, on_fota_modem_reset},
+        {ST_ENABLING_MODEM, DFU_JOB_PHASE_CONFIRMING, enter_enabling_modem, NULL},
         {ST_READING_VERSION, DFU_JOB_PHASE_CONFIRMING, enter_reading_version, NULL},
 };
 
@@ -582,6 +807,9 @@ atfota_finalize(DfuEngine *engine)
 	g_clear_pointer(&self->done_device_error, g_variant_unref);
 	at_link_free(self->link);
 	at_modem_info_clear(&self->modem);
+	g_free(self->version_before);
+	g_free(self->version_after);
+	g_free(self->result_text);
 	g_free(self->url);
 	g_free(self->start_command);
 	g_free(self);

@@ -109,22 +109,33 @@ static const SimAtModemConfig base_modem = {
         .step_percent = 20,
 };
 
+/* a host (another run of the daemon) attaches to the module as it is */
 static void
-fixture_run(Fixture *f, const AtfotaOptions *options, const SimAtModemConfig *modem)
+fixture_attach(Fixture *f, const AtfotaOptions *options)
 {
 	DfuTransport *host = NULL;
 	g_autoptr(DfuEngine) engine = NULL;
 
-	f->loop = g_main_loop_new(NULL, FALSE);
+	g_clear_pointer(&f->end, dfu_transport_free);
+	g_clear_error(&f->error);
+	g_clear_pointer(&f->device_error, g_variant_unref);
+	f->done = FALSE;
 	dfu_memory_transport_new_pair(0, &f->end, &host);
 	dfu_transport_set_callbacks(f->end, &end_callbacks, f);
 	dfu_transport_open(f->end);
-	f->modem = sim_atmodem_new(modem, on_modem_output, f);
-	sim_atmodem_boot(f->modem);
 	engine = atfota_engine_new(host, options, &engine_callbacks, f);
 	dfu_engine_start(engine);
 	g_main_loop_run(f->loop);
 	g_assert_true(f->done);
+}
+
+static void
+fixture_run(Fixture *f, const AtfotaOptions *options, const SimAtModemConfig *modem)
+{
+	f->loop = g_main_loop_new(NULL, FALSE);
+	f->modem = sim_atmodem_new(modem, on_modem_output, f);
+	sim_atmodem_boot(f->modem);
+	fixture_attach(f, options);
 }
 
 static void
@@ -143,7 +154,18 @@ test_ops(void)
 	static const struct {
 		guint op;
 		gboolean serial_modem;
-	} cases[] = {{1, FALSE}, {2, FALSE}, {3, FALSE}, {1, TRUE}, {5, TRUE}};
+		gboolean no_modem_reset;
+		gboolean modem_reset; /* expected instead of the reset of the whole module */
+	} cases[] = {
+	        {1, FALSE, FALSE, FALSE},
+	        {2, FALSE, FALSE, TRUE},
+	        {3, FALSE, FALSE, TRUE},
+	        {1, TRUE, FALSE, FALSE},
+	        {5, TRUE, FALSE, FALSE},
+	        {3, TRUE, FALSE, TRUE},
+	        /* early Serial LTE Modem firmware has no modem reset */
+	        {2, FALSE, TRUE, FALSE},
+	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		Fixture f = {0};
@@ -153,6 +175,7 @@ test_ops(void)
 
 		opt.op = cases[i].op;
 		modem.serial_modem = cases[i].serial_modem;
+		modem.no_modem_reset = cases[i].no_modem_reset;
 		fixture_run(&f, &opt, &modem);
 		g_assert_no_error(f.error);
 		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
@@ -160,6 +183,92 @@ test_ops(void)
 		g_assert_true(f.saw_resetting);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
+		/* a modem image needs only the modem reset, which leaves the modem to be switched on */
+		g_assert_cmpuint(sim_atmodem_get_modem_resets(f.modem), ==, cases[i].modem_reset);
+		g_assert_cmpuint(sim_atmodem_get_resets(f.modem), ==, !cases[i].modem_reset);
+		g_assert_false(sim_atmodem_get_modem_off(f.modem));
+		fixture_clear(&f);
+	}
+}
+
+/*
+ * The host went away after the module reported 4,0 (a daemon killed, an
+ * attempt ended at staged): Serial Modem refuses another start until the
+ * reset, and the next attempt finishes the update without a second download.
+ */
+static void
+test_adopts_downloaded_image(void)
+{
+	static const guint ops[] = {1, 2};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(ops); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+
+		opt.op = ops[i];
+		opt.confirm = FALSE;
+		modem.serial_modem = TRUE;
+		fixture_run(&f, &opt, &modem);
+		g_assert_no_error(f.error);
+		g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+		opt.confirm = TRUE;
+		fixture_attach(&f, &opt);
+		g_assert_no_error(f.error);
+		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_cmpuint(f.max_percent, ==, 100);
+		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
+		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
+		fixture_clear(&f);
+	}
+}
+
+/* the job's code and the raw notification in DeviceError */
+static void
+assert_fota_error(Fixture *f, DfuStatus code, guint stage, guint status)
+{
+	guint got_stage = 99, got_status = 99;
+
+	g_assert_error(f->error, DFU_ERROR, (gint)code);
+	g_assert_nonnull(f->device_error);
+	g_assert_true(g_variant_lookup(f->device_error, "fota-stage", "u", &got_stage));
+	g_assert_true(g_variant_lookup(f->device_error, "fota-status", "u", &got_status));
+	g_assert_cmpuint(got_stage, ==, stage);
+	g_assert_cmpuint(got_status, ==, status);
+}
+
+/* what runs after the reset is read and compared with what ran before */
+static void
+test_version_checked(void)
+{
+	static const struct {
+		guint op;
+		const char *new_version;
+		gint64 confirm_error;
+		DfuStatus code;
+		guint status;
+		const char *before, *after;
+	} cases[] = {
+	        {1, "1.0.0", 0, DFU_STATUS_ROLLED_BACK, 0, "#XSLMVER: \"1.0.0\"", "#XSLMVER: \"1.0.0\""},
+	        {2, "1.0.0", 0, DFU_STATUS_ROLLED_BACK, 0, "mfw_nrf9160_1.0.0", "mfw_nrf9160_1.0.0"},
+	        {1, "2.0.0", -5, DFU_STATUS_WRONG_VERSION, 1, "#XSLMVER: \"1.0.0\"", "#XSLMVER: \"2.0.0\""},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+		const char *before = NULL, *after = NULL;
+
+		opt.op = cases[i].op;
+		modem.new_version = cases[i].new_version;
+		modem.confirm_error = cases[i].confirm_error;
+		fixture_run(&f, &opt, &modem);
+		assert_fota_error(&f, cases[i].code, 5, cases[i].status);
+		g_assert_true(g_variant_lookup(f.device_error, "version-before", "&s", &before));
+		g_assert_true(g_variant_lookup(f.device_error, "version-after", "&s", &after));
+		g_assert_cmpstr(before, ==, cases[i].before);
+		g_assert_cmpstr(after, ==, cases[i].after);
 		fixture_clear(&f);
 	}
 }
@@ -284,18 +393,12 @@ test_failures(void)
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		Fixture f = {0};
 		SimAtModemConfig modem = base_modem;
-		guint stage = 99, status = 99;
 
 		modem.download_error = cases[i].download_error;
 		modem.activation_error = cases[i].activation_error;
 		modem.revert = cases[i].revert;
 		fixture_run(&f, &base_options, &modem);
-		g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
-		g_assert_nonnull(f.device_error);
-		g_assert_true(g_variant_lookup(f.device_error, "fota-stage", "u", &stage));
-		g_assert_true(g_variant_lookup(f.device_error, "fota-status", "u", &status));
-		g_assert_cmpuint(stage, ==, cases[i].stage);
-		g_assert_cmpuint(status, ==, cases[i].status);
+		assert_fota_error(&f, cases[i].code, cases[i].stage, cases[i].status);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");
 		fixture_clear(&f);
 	}
@@ -313,5 +416,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atfota/wrong-terminator", test_wrong_terminator);
 	g_test_add_func("/atfota/init-error", test_init_error);
 	g_test_add_func("/atfota/failures", test_failures);
+	g_test_add_func("/atfota/adopts-downloaded-image", test_adopts_downloaded_image);
+	g_test_add_func("/atfota/version-checked", test_version_checked);
 	return g_test_run();
 }
