@@ -92,4 +92,46 @@ expect_job "$killed" succeeded success
 expect_modem killed starts 1
 expect_modem killed version 2.0.0
 
+log "a modem delta image is activated by resetting the modem alone, which is switched on again"
+start_modem delta --lineage sm
+delta=$(submit "serial:$T/delta?protocol=atfota" "$URL" -o sec-tag=42 -o fota-op=2)
+wait_job_done 20 "$delta"
+expect_job "$delta" succeeded success
+expect_modem delta modem_resets 1
+expect_modem delta resets 0
+expect_modem delta modem_off false
+expect_modem delta version 2.0.0
+
+log "a module that reports success but still runs the old version ends rolled-back, both versions in DeviceError"
+start_modem same --lineage sm --new-version 1.0.0
+same=$(submit "serial:$T/same?protocol=atfota" "$URL" -o sec-tag=42)
+wait_job_done 20 "$same"
+expect_job "$same" failed rolled-back
+[ "$("$DFUCTL" status --json "$same" | jq -S -c '.DeviceError')" = \
+	'{"fota-stage":5,"fota-status":0,"version-after":"#XSMVER: \"1.0.0\"","version-before":"#XSMVER: \"1.0.0\""}' ] ||
+	fail "DeviceError is $("$DFUCTL" status --json "$same" | jq -S -c .DeviceError)"
+
+if grep -q DFUD_TEST_CRASH_PHASE "$DFUD"; then
+	log "a daemon killed once the module holds the image finishes the update after its restart, with one download"
+	# the daemon dies on purpose: no core files from that
+	ulimit -c 0
+	start_modem held --lineage sm
+	end_dfud 10 || fail "dfud did not stop cleanly"
+	export DFUD_TEST_CRASH_PHASE=resetting
+	start_dfud
+	held=$(submit "serial:$T/held?protocol=atfota" "$URL" -o sec-tag=42)
+	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
+	DFUD_PID=
+	unset DFUD_TEST_CRASH_PHASE
+	expect_modem held pending true
+	start_dfud
+	wait_job_done 20 "$held"
+	expect_job "$held" succeeded success
+	expect_modem held starts 1
+	expect_modem held resets 1
+	expect_modem held version 2.0.0
+else
+	log "dfud was built without -Dtest_hooks=true: no crash once the module holds the image"
+fi
+
 end_dfud 10 || fail "dfud did not stop cleanly"
