@@ -59,6 +59,8 @@ typedef struct {
 	guint batch;
 	gboolean dirty;
 	gboolean cancel_requested;
+	gboolean counted; /* counted_state is in the manager's counts */
+	DfuJobState counted_state;
 } ManagerEntry;
 
 struct _DfuManager {
@@ -157,26 +159,29 @@ entry_end(ManagerEntry *entry)
 }
 
 static void
-manager_update_counts(DfuManager *self)
+manager_count(DfuManager *self, DfuJobState state, gint delta)
 {
-	GHashTableIter iter;
-	ManagerEntry *entry;
-	guint queued = 0;
-	guint active = 0;
+	if (state == DFU_JOB_STATE_QUEUED)
+		self->queue_length += delta;
+	else if (state == DFU_JOB_STATE_RUNNING)
+		self->active_jobs += delta;
+}
 
-	g_hash_table_iter_init(&iter, self->entries);
-	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry)) {
-		DfuJobState state = dfu_job_get_state(entry->job);
-		if (state == DFU_JOB_STATE_QUEUED)
-			queued++;
-		else if (state == DFU_JOB_STATE_RUNNING)
-			active++;
-	}
-	if (queued == self->queue_length && active == self->active_jobs)
-		return;
-	self->queue_length = queued;
-	self->active_jobs = active;
-	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
+/* keeps the counts by what changed, so that no state change walks every job */
+static void
+manager_count_entry(DfuManager *self, ManagerEntry *entry, gboolean present)
+{
+	guint queued = self->queue_length;
+	guint active = self->active_jobs;
+
+	if (entry->counted)
+		manager_count(self, entry->counted_state, -1);
+	entry->counted = present;
+	entry->counted_state = dfu_job_get_state(entry->job);
+	if (present)
+		manager_count(self, entry->counted_state, +1);
+	if (self->started && (queued != self->queue_length || active != self->active_jobs))
+		g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
 }
 
 /*
@@ -210,7 +215,7 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 	gint64 elapsed_ms;
 
 	if (mask & DFU_JOB_CHANGED_STATE)
-		manager_update_counts(entry->manager);
+		manager_count_entry(entry->manager, entry, TRUE);
 	if ((mask & ~DFU_JOB_CHANGED_PROGRESS) != 0) {
 		if (entry->batch > 0)
 			entry->dirty = TRUE;
@@ -282,6 +287,7 @@ manager_insert_entry(DfuManager *self, ManagerEntry *entry)
 
 	*key = dfu_job_get_id(entry->job);
 	g_hash_table_insert(self->entries, key, entry);
+	manager_count_entry(self, entry, TRUE);
 }
 
 static DfuJobState
@@ -627,6 +633,7 @@ manager_remove_entry(DfuManager *self, ManagerEntry *entry)
 	g_autoptr(GError) error = NULL;
 	guint64 id = dfu_job_get_id(job);
 
+	manager_count_entry(self, entry, FALSE);
 	g_hash_table_remove(self->entries, &id);
 	if (!dfu_store_delete_job(self->store, id, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", id, error->message);
@@ -636,7 +643,6 @@ manager_remove_entry(DfuManager *self, ManagerEntry *entry)
 		g_warning("job %" G_GUINT64_FORMAT ": cannot delete %s: %s", id,
 		          dfu_job_get_signature_path(job), g_strerror(errno));
 	g_signal_emit(self, signals[SIGNAL_JOB_REMOVED], 0, job);
-	manager_update_counts(self);
 }
 
 static gint
@@ -1163,7 +1169,6 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
-	manager_update_counts(self);
 	return entry;
 }
 
@@ -1331,7 +1336,7 @@ dfu_manager_start(DfuManager *self, GError **error)
 		manager_recover_entry(self, g_ptr_array_index(entries, i));
 	for (guint i = 0; i < entries->len; i++)
 		manager_fail_quarantined(self, g_ptr_array_index(entries, i));
-	manager_update_counts(self);
+	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
 	manager_arm_expiry(self, 0);
 	manager_schedule(self);
 	return TRUE;
