@@ -120,21 +120,49 @@ dfuctl_bus_get_manager(sd_bus *bus, GError **error)
 	return get_all(bus, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE, NULL, error);
 }
 
-GStrv
-dfuctl_bus_list_jobs(sd_bus *bus, GError **error)
+static gint
+job_compare_id(gconstpointer a, gconstpointer b)
+{
+	guint64 ia = (*(DfuctlJob **)a)->id;
+	guint64 ib = (*(DfuctlJob **)b)->id;
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+GPtrArray *
+dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
 {
 	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
-	char **paths = NULL;
+	g_autoptr(GVariant) objects = NULL;
+	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
+	GVariantIter iter;
+	const char *path;
+	GVariant *interfaces;
 	int r;
 
-	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE,
-	                       "ListJobs", &bus_error, &reply, NULL);
+	/* one call for every job and its properties, however long the queue */
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
+	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &bus_error, &reply,
+	                       NULL);
 	if (!dfuctl_bus_check(r, &bus_error, error))
 		return NULL;
-	r = sd_bus_message_read_strv(reply, &paths);
-	if (!dfuctl_bus_check(r, NULL, error))
+	objects = dfu_bus_read_gvariant(reply, error);
+	if (objects == NULL)
 		return NULL;
-	/* sd-bus gives no list at all for an empty array */
-	return paths != NULL ? paths : g_new0(char *, 1);
+	g_variant_iter_init(&iter, objects);
+	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &interfaces)) {
+		g_autoptr(GVariant) owned = interfaces;
+		g_autoptr(GVariant) properties =
+		        g_variant_lookup_value(interfaces, DFUCTL_JOB_INTERFACE, G_VARIANT_TYPE_VARDICT);
+		DfuctlJob *job;
+
+		if (properties == NULL)
+			continue;
+		job = dfuctl_job_new(path);
+		dfuctl_job_update(job, properties);
+		g_ptr_array_add(jobs, job);
+	}
+	g_ptr_array_sort(jobs, job_compare_id);
+	return g_steal_pointer(&jobs);
 }

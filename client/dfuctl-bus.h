@@ -29,7 +29,7 @@ DfuctlJob *dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cook
 GVariant *dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error);
 /* the properties of the manager as a{sv} */
 GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
-/* the paths of all jobs */
-GStrv dfuctl_bus_list_jobs(sd_bus *bus, GError **error);
+/* every job with its properties, in one call, by job number */
+GPtrArray *dfuctl_bus_get_jobs(sd_bus *bus, GError **error);
 
 G_END_DECLS

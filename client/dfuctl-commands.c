@@ -364,24 +364,17 @@ dfuctl_cmd_list(const DfuctlArgs *args)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(sd_bus) bus = dfuctl_bus_open(use_session_bus(args), &error);
-	g_auto(GStrv) paths = NULL;
+	g_autoptr(GPtrArray) jobs = NULL;
 	gboolean header = FALSE;
 
 	if (bus != NULL)
-		paths = dfuctl_bus_list_jobs(bus, &error);
-	if (paths == NULL)
+		jobs = dfuctl_bus_get_jobs(bus, &error);
+	if (jobs == NULL)
 		return fail(error);
-	for (gsize i = 0; paths[i] != NULL; i++) {
-		g_autoptr(GError) job_error = NULL;
-		g_autoptr(DfuctlJob) job = dfuctl_bus_get_job(bus, paths[i], NULL, &job_error);
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuctlJob *job = g_ptr_array_index(jobs, i);
 		g_autofree char *row = NULL;
 
-		/* a job that expired since the listing is simply gone */
-		if (job == NULL) {
-			if (dfu_error_get_status(job_error) != DFU_STATUS_NOT_FOUND)
-				return fail(job_error);
-			continue;
-		}
 		if (!args->all && dfuctl_job_is_finished(job))
 			continue;
 		if (args->json) {
