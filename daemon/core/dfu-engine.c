@@ -31,8 +31,12 @@ dfu_engine_cancel(DfuEngine *self)
 void
 dfu_engine_free(DfuEngine *self)
 {
-	if (self != NULL)
-		self->klass->finalize(self);
+	if (self == NULL)
+		return;
+	g_clear_handle_id(&self->done_idle, g_source_remove);
+	g_clear_error(&self->done_error);
+	g_clear_pointer(&self->done_device_error, g_variant_unref);
+	self->klass->finalize(self);
 }
 
 void
@@ -74,4 +78,28 @@ void
 dfu_engine_emit_done(DfuEngine *self, guint result, const GError *error, GVariant *device_error)
 {
 	self->callbacks->done(self, result, error, device_error, self->user_data);
+}
+
+static gboolean
+on_done_idle(gpointer user_data)
+{
+	DfuEngine *self = user_data;
+
+	self->done_idle = 0;
+	dfu_engine_emit_done(self, self->done_result, self->done_error, self->done_device_error);
+	return G_SOURCE_REMOVE;
+}
+
+void
+dfu_engine_finish(DfuEngine *self, guint result, const GError *error, GVariant *device_error)
+{
+	g_autoptr(GVariant) owned = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
+
+	if (self->finished)
+		return;
+	self->finished = TRUE;
+	self->done_result = result;
+	self->done_error = error != NULL ? g_error_copy(error) : NULL;
+	self->done_device_error = g_steal_pointer(&owned);
+	self->done_idle = g_idle_add(on_done_idle, self);
 }

@@ -51,6 +51,12 @@ struct _DfuEngine {
 	const DfuEngineClass *klass;
 	const DfuEngineCallbacks *callbacks;
 	gpointer user_data;
+	/* the outcome dfu_engine_finish() holds until the loop reports it */
+	guint done_idle;
+	gboolean finished;
+	guint done_result;
+	GError *done_error;
+	GVariant *done_device_error;
 };
 
 /* for implementations: the first member of an engine is a DfuEngine set up with this */
@@ -68,6 +74,12 @@ void dfu_engine_emit_progress(DfuEngine *self, guint64 done, guint64 total);
 void dfu_engine_emit_log(DfuEngine *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
 void dfu_engine_emit_identity(DfuEngine *self, GVariant *identity);
 void dfu_engine_emit_done(DfuEngine *self, guint result, const GError *error, GVariant *device_error);
+/*
+ * The usual way to end: keeps the outcome and reports it through done from
+ * the loop, so never from inside start or cancel. Only the first call counts;
+ * a later device_error is dropped (floating refs are sunk).
+ */
+void dfu_engine_finish(DfuEngine *self, guint result, const GError *error, GVariant *device_error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuEngine, dfu_engine_free)
 

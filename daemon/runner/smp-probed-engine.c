@@ -11,7 +11,6 @@ typedef struct {
 	DfuFramingProbeOptions probe_options;
 	DfuFramingProbe *probe;
 	DfuEngine *update;
-	guint cancel_idle;
 } SmpProbedEngine;
 
 static void
@@ -83,32 +82,21 @@ probed_start(DfuEngine *engine)
 	self->probe = dfu_framing_probe_new(self->transport, &self->probe_options, on_probe_done, self);
 }
 
-static gboolean
-on_cancel_idle(gpointer user_data)
-{
-	SmpProbedEngine *self = user_data;
-	g_autoptr(GError) cancelled = g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
-
-	self->cancel_idle = 0;
-	dfu_engine_emit_done(&self->parent, DFU_STATUS_NONE, cancelled, NULL);
-	return G_SOURCE_REMOVE;
-}
-
 static void
 probed_cancel(DfuEngine *engine)
 {
 	SmpProbedEngine *self = (SmpProbedEngine *)engine;
+	g_autoptr(GError) cancelled = g_error_new_literal(DFU_ERROR, DFU_STATUS_CANCELLED, "cancelled");
 
 	if (self->update != NULL) {
 		dfu_engine_cancel(self->update);
 		return;
 	}
-	if (self->probe == NULL || self->cancel_idle != 0)
+	if (self->probe == NULL)
 		return;
-	/* done is never called from inside cancel */
 	g_clear_pointer(&self->probe, dfu_framing_probe_free);
 	dfu_transport_close(self->transport);
-	self->cancel_idle = g_idle_add(on_cancel_idle, self);
+	dfu_engine_finish(engine, DFU_STATUS_NONE, cancelled, NULL);
 }
 
 static void
@@ -116,7 +104,6 @@ probed_finalize(DfuEngine *engine)
 {
 	SmpProbedEngine *self = (SmpProbedEngine *)engine;
 
-	g_clear_handle_id(&self->cancel_idle, g_source_remove);
 	g_clear_pointer(&self->probe, dfu_framing_probe_free);
 	g_clear_pointer(&self->update, dfu_engine_free);
 	g_clear_pointer(&self->transport, dfu_transport_free);

@@ -51,7 +51,6 @@ typedef struct {
 	AtfotaState state;
 	AtModemInfo modem;
 	guint timer;
-	guint done_idle;
 	guint stalls;
 	gint64 start_errno;   /* from #XFOTA: 1,1,<errno> just before the start's ERROR */
 	gboolean downloaded;  /* 4,0 came before the start's OK */
@@ -60,9 +59,6 @@ typedef struct {
 	char *version_before;
 	char *version_after;
 	char *result_text; /* the #XFOTA: 4,1 or 5,... line of the activation */
-	guint done_result;
-	GError *done_error;
-	GVariant *done_device_error;
 } AtfotaEngine;
 
 /* how the module's failures end a job, first match wins */
@@ -123,18 +119,6 @@ static const struct {
 
 static void set_state(AtfotaEngine *self, AtfotaState state);
 
-static gboolean
-on_done_idle(gpointer user_data)
-{
-	AtfotaEngine *self = user_data;
-	g_autoptr(GError) error = g_steal_pointer(&self->done_error);
-	g_autoptr(GVariant) device_error = g_steal_pointer(&self->done_device_error);
-
-	self->done_idle = 0;
-	dfu_engine_emit_done(&self->parent, self->done_result, error, device_error);
-	return G_SOURCE_REMOVE;
-}
-
 /* the outcome is reported from the loop, never from inside start or cancel */
 static void
 finish(AtfotaEngine *self, guint result, GError *error, GVariant *device_error)
@@ -147,10 +131,8 @@ finish(AtfotaEngine *self, guint result, GError *error, GVariant *device_error)
 	}
 	self->state = ST_DONE;
 	g_clear_handle_id(&self->timer, g_source_remove);
-	self->done_result = result;
-	self->done_error = error;
-	self->done_device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
-	self->done_idle = g_idle_add(on_done_idle, self);
+	dfu_engine_finish(&self->parent, result, error, device_error);
+	g_clear_error(&error);
 }
 
 static void
@@ -802,9 +784,6 @@ atfota_finalize(DfuEngine *engine)
 	AtfotaEngine *self = (AtfotaEngine *)engine;
 
 	g_clear_handle_id(&self->timer, g_source_remove);
-	g_clear_handle_id(&self->done_idle, g_source_remove);
-	g_clear_error(&self->done_error);
-	g_clear_pointer(&self->done_device_error, g_variant_unref);
 	at_link_free(self->link);
 	at_modem_info_clear(&self->modem);
 	g_free(self->version_before);

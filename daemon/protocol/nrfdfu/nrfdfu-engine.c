@@ -38,10 +38,6 @@ typedef struct {
 	State state;
 	DfuJobPhase phase;
 	guint timer;
-	guint done_idle;
-	guint result;
-	GError *error;
-	GVariant *device_error;
 
 	guint image; /* index in plan->nrf5->images */
 	guint skipped;
@@ -125,16 +121,6 @@ type_name(NrfDfuEngine *self)
 	return self->type == NRFDFU_OBJECT_COMMAND ? "init packet" : "firmware";
 }
 
-static gboolean
-on_done_idle(gpointer user_data)
-{
-	NrfDfuEngine *self = user_data;
-
-	self->done_idle = 0;
-	dfu_engine_emit_done(&self->parent, self->result, self->error, self->device_error);
-	return G_SOURCE_REMOVE;
-}
-
 static void
 finish(NrfDfuEngine *self, guint result, GError *error, GVariant *device_error)
 {
@@ -147,12 +133,10 @@ finish(NrfDfuEngine *self, guint result, GError *error, GVariant *device_error)
 	self->state = ST_DONE;
 	g_clear_handle_id(&self->timer, g_source_remove);
 	dfu_transport_close(self->transport);
-	self->result = result;
-	self->error = error;
-	self->device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
 	if (error != NULL)
 		dfu_engine_emit_log(&self->parent, "stopped: %s", error->message);
-	self->done_idle = g_idle_add(on_done_idle, self);
+	dfu_engine_finish(&self->parent, result, error, device_error);
+	g_clear_error(&error);
 }
 
 static void fail(NrfDfuEngine *self, DfuStatus status, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -825,12 +809,9 @@ nrfdfu_engine_finalize(DfuEngine *engine)
 {
 	NrfDfuEngine *self = (NrfDfuEngine *)engine;
 
-	g_clear_handle_id(&self->done_idle, g_source_remove);
 	g_clear_handle_id(&self->timer, g_source_remove);
 	dfu_transport_free(self->transport);
 	dfu_plan_free(self->plan);
-	g_clear_error(&self->error);
-	g_clear_pointer(&self->device_error, g_variant_unref);
 	g_free(self);
 }
 

@@ -82,10 +82,6 @@ typedef struct {
 	guint timer;
 	guint request;
 
-	guint done_idle;
-	guint result;
-	GError *error;
-	GVariant *device_error;
 } SmpUpdate;
 
 typedef struct {
@@ -129,16 +125,6 @@ hash_to_hex(const guint8 *hash, gsize len)
 	return g_string_free(s, FALSE);
 }
 
-static gboolean
-on_done_idle(gpointer user_data)
-{
-	SmpUpdate *self = user_data;
-
-	self->done_idle = 0;
-	dfu_engine_emit_done(&self->parent, self->result, self->error, self->device_error);
-	return G_SOURCE_REMOVE;
-}
-
 static void
 stop_activity(SmpUpdate *self)
 {
@@ -160,12 +146,9 @@ finish(SmpUpdate *self, guint result, const GError *error, GVariant *device_erro
 	self->state = ST_DONE;
 	stop_activity(self);
 	dfu_transport_close(self->transport);
-	self->result = result;
-	self->error = error != NULL ? g_error_copy(error) : NULL;
-	self->device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
 	if (error != NULL)
 		update_log(self, "stopped: %s", error->message);
-	self->done_idle = g_idle_add(on_done_idle, self);
+	dfu_engine_finish(&self->parent, result, error, device_error);
 }
 
 static void fail(SmpUpdate *self, DfuStatus status, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -1370,15 +1353,12 @@ smp_update_finalize(DfuEngine *engine)
 {
 	SmpUpdate *self = (SmpUpdate *)engine;
 
-	g_clear_handle_id(&self->done_idle, g_source_remove);
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_pointer(&self->upload, smp_upload_free);
 	smp_client_free(self->client);
 	dfu_transport_free(self->transport);
 	dfu_plan_free(self->plan);
 	g_ptr_array_unref(self->work);
-	g_clear_error(&self->error);
-	g_clear_pointer(&self->device_error, g_variant_unref);
 	g_clear_pointer(&self->identity, g_variant_unref);
 	g_free(self->downgrade_images);
 	g_free(self);
