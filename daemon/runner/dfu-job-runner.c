@@ -11,6 +11,7 @@
 #include "atfota-engine.h"
 #include "ble-transport.h"
 #include "dfu-bundle.h"
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
@@ -174,6 +175,23 @@ smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
 	g_return_val_if_reached(NULL);
 }
 
+/* allow-downgrade may name an image by its file name only when the bundle has that file */
+static gboolean
+check_downgrade_files(const DfuPlan *plan, const char *names, GError **error)
+{
+	g_autofree const char **files = g_new0(const char *, plan->images->len + 1);
+	g_autofree char *unknown = NULL;
+
+	for (guint i = 0; i < plan->images->len; i++)
+		files[i] = ((const DfuPlanImage *)g_ptr_array_index(plan->images, i))->name;
+	unknown = dfu_downgrade_names_unknown_file(names, files);
+	if (unknown == NULL)
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+	            "allow-downgrade names %s, which the bundle does not hold", unknown);
+	return FALSE;
+}
+
 static DfuEngine *
 smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -199,6 +217,8 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 		                    "nRF5 DFU packages need a Nordic DFU target");
 		return NULL;
 	}
+	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;

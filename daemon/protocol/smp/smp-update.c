@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "smp-boot-mode.h"
 #include "smp-client.h"
@@ -670,30 +671,12 @@ enter_read_state(SmpUpdate *self)
 	        self->opt.retries);
 }
 
-/* an image number, "app" / "net" for images 0 / 1, or the image's file name */
+/* true, or a list naming the image (dfu-downgrade.h) */
 static gboolean
 downgrade_allowed(SmpUpdate *self, const DfuPlanImage *img)
 {
-	static const char *const core_names[] = {"app", "net"};
-	g_auto(GStrv) names = NULL;
-
-	if (self->opt.allow_downgrade)
-		return TRUE;
-	if (self->opt.allow_downgrade_images == NULL)
-		return FALSE;
-	names = g_strsplit(self->opt.allow_downgrade_images, ",", -1);
-	for (guint i = 0; names[i] != NULL; i++) {
-		const char *name = g_strstrip(names[i]);
-		guint64 index = G_MAXUINT64;
-
-		if ((g_ascii_string_to_unsigned(name, 10, 0, G_MAXUINT, &index, NULL) &&
-		     index == img->image_index) ||
-		    g_strcmp0(name, img->name) == 0 ||
-		    (img->image_index < G_N_ELEMENTS(core_names) &&
-		     g_ascii_strcasecmp(name, core_names[img->image_index]) == 0))
-			return TRUE;
-	}
-	return FALSE;
+	return self->opt.allow_downgrade ||
+	       dfu_downgrade_names_match(self->opt.allow_downgrade_images, img->image_index, img->name);
 }
 
 /* the highest version boots: anything not strictly newer would leave the old image running */
