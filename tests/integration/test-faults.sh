@@ -38,3 +38,10 @@ run_ok usb --reset-hangup
 
 log "the device is busy once"
 run_ok busy --fault busy@3
+
+log "the device is busy twice: waited out within one attempt, not counted as failures"
+start_sim busy2 --baud 0 --fault busy@3 --fault busy@6
+start_job 0 -o max-attempts=1 "serial:$T/busy2" "$T/app.bin"
+expect_job "$n" succeeded success
+[ "$(job_prop "$n" Attempt)" = 1 ] || fail "busy answers took $(job_prop "$n" Attempt) attempts"
+[ "$(dfuctl status -v $n | grep -c 'device busy with')" -eq 2 ] || fail "busy waits not in the history"

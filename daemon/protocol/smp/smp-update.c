@@ -1314,9 +1314,19 @@ on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpoin
 	ops->response(self, rsp);
 }
 
+static void
+on_client_busy(SmpClient *client, guint16 group, guint8 id, guint pause_ms, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+	g_autofree char *command = smp_command_describe(group, id);
+
+	update_log(self, "device busy with %s; asking again in %.1f s", command, pause_ms / 1000.0);
+}
+
 static const SmpClientCallbacks client_callbacks = {
         .link_opened = on_link_opened,
         .link_closed = on_link_closed,
+        .busy = on_client_busy,
 };
 
 static void
