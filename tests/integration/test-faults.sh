@@ -25,6 +25,10 @@ log "parameters not supported, v1 errors"
 run_ok legacy --no-params --errors v1
 grep -q "does not report its buffers" <<<"$(dfuctl status -v $n)" || fail "no fallback noted in the history"
 
+log "256-byte buffers and no parameters: the guessed message size shrinks until it fits"
+run_ok small --no-params --buf-size 256
+grep -q "190-byte messages reach the device" <<<"$(dfuctl status -v $n)" || fail "no shrink in the history"
+
 log "the link hangs up mid-upload and comes back: the upload resumes"
 run_ok unplugged --fault hangup-at@12000
 uploaded=$(sim_state unplugged .counters.upload_bytes)
