@@ -28,11 +28,14 @@ while read -r name slot options; do
 done <<'MODES'
 swap-scratch 0 --bootloader-mode swap-scratch
 swap-move 0 --bootloader-mode swap-move
+swap-offset 0 --bootloader-mode swap-offset
 overwrite 0 --bootloader-mode overwrite
 direct-xip 1 --bootloader-mode direct-xip
 direct-xip-revert 1 --bootloader-mode direct-xip-revert
 ram-load 1 --bootloader-mode ram-load
 ram-load-silent 1 --bootloader-mode ram-load --no-bootloader-info
+ram-load-revert 1 --bootloader-mode ram-load-revert
+ram-load-revert-silent 1 --bootloader-mode ram-load-revert --no-bootloader-info
 MODES
 grep -q "bootloader mode: direct-XIP or RAM-load (from a bare rc 8 to the state write)" "$T/dfud.log" ||
 	fail "the clue that decided the mode is not logged"
