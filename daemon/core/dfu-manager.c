@@ -20,6 +20,9 @@
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
 #define SHA256_HEX_LEN 64
+/* stored jobs loaded in one go from the loop; callers are answered between two */
+#define LOAD_CHUNK 200
+#define LOAD_GATE_POLL_MS 50
 
 /* a finished outcome and the state the job ends in */
 typedef struct {
@@ -82,6 +85,10 @@ struct _DfuManager {
 	guint expire_id;
 	guint queue_length;
 	guint active_jobs;
+	GArray *load_ids; /* the stored jobs, while they load */
+	guint loaded;     /* how many of them */
+	guint load_id;
+	gboolean loading;
 	gboolean started;
 	gboolean stopping;
 };
@@ -93,6 +100,7 @@ enum {
 	SIGNAL_JOB_REMOVED,
 	SIGNAL_JOB_FINISHED,
 	SIGNAL_COUNTS_CHANGED,
+	SIGNAL_LOADED,
 	SIGNAL_LAST,
 };
 static guint signals[SIGNAL_LAST];
@@ -184,7 +192,7 @@ manager_count_entry(DfuManager *self, ManagerEntry *entry, gboolean present)
 	entry->counted_state = dfu_job_get_state(entry->job);
 	if (present)
 		manager_count(self, entry->counted_state, +1);
-	if (self->started && (queued != self->queue_length || active != self->active_jobs))
+	if (self->started && !self->loading && (queued != self->queue_length || active != self->active_jobs))
 		g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
 }
 
@@ -637,7 +645,7 @@ manager_schedule_cb(gpointer user_data)
 static void
 manager_schedule(DfuManager *self)
 {
-	if (self->schedule_id == 0 && self->started && !self->stopping)
+	if (self->schedule_id == 0 && self->started && !self->stopping && !self->loading)
 		self->schedule_id = g_idle_add(manager_schedule_cb, self);
 }
 
@@ -686,7 +694,7 @@ manager_expire_cb(gpointer user_data)
 static void
 manager_arm_expiry(DfuManager *self, guint delay_ms)
 {
-	if (self->stopping)
+	if (self->stopping || self->loading)
 		return;
 	g_clear_handle_id(&self->expire_id, g_source_remove);
 	self->expire_id = g_timeout_add(delay_ms, manager_expire_cb, self);
@@ -695,6 +703,8 @@ manager_arm_expiry(DfuManager *self, guint delay_ms)
 static void
 manager_trim_cache(DfuManager *self)
 {
+	if (self->loading)
+		return;
 	/* the bundles that queued and running jobs hold */
 	dfu_cache_trim(self->cache, dfu_job_index_live_bundles(self->index));
 }
@@ -756,7 +766,8 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 		g_autofree char *message =
 		        g_strdup_printf("the bundle has SHA-256 %s, expected %s", digest, expected);
 
-		if (!g_hash_table_contains(dfu_job_index_live_bundles(self->index), path))
+		/* while jobs are loading, another may still turn out to hold it: the trim decides later */
+		if (!self->loading && !g_hash_table_contains(dfu_job_index_live_bundles(self->index), path))
 			g_unlink(path);
 		manager_finish(self, entry, DFU_STATUS_CHECKSUM_MISMATCH, message, NULL);
 		return;
@@ -1250,9 +1261,9 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
+	/* a job already waiting in the queue changes nothing here and is not written again */
 	dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 	dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
-	entry->dirty = TRUE;
 	entry_end(entry);
 }
 
@@ -1268,11 +1279,70 @@ manager_fail_quarantined(DfuManager *self, ManagerEntry *entry)
 	               "the bundle is quarantined: the daemon died each time another job ran it", NULL);
 }
 
+static void
+manager_load_job(DfuManager *self, guint64 id)
+{
+	g_autoptr(DfuJob) job = dfu_store_load_job(self->store, id);
+	ManagerEntry *entry;
+
+	if (job == NULL)
+		return;
+	entry = entry_new(self, job);
+	manager_insert_entry(self, entry);
+	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
+	manager_recover_entry(self, entry);
+	manager_fail_quarantined(self, entry);
+}
+
+/*
+ * Test builds only: loading stops after its first chunk while the file that
+ * DFUD_TEST_LOAD_GATE names exists, so that a test can call the daemon while
+ * it is still loading.
+ */
+static gboolean
+manager_load_gated(DfuManager *self)
+{
+#if DFUD_TEST_HOOKS
+	const char *gate = g_getenv("DFUD_TEST_LOAD_GATE");
+
+	return self->loaded > 0 && gate != NULL && g_file_test(gate, G_FILE_TEST_EXISTS);
+#else
+	return FALSE;
+#endif
+}
+
+static gboolean
+manager_load_cb(gpointer user_data)
+{
+	DfuManager *self = user_data;
+	guint end = MIN(self->loaded + LOAD_CHUNK, self->load_ids->len);
+
+	self->load_id = 0;
+	if (manager_load_gated(self)) {
+		self->load_id = g_timeout_add(LOAD_GATE_POLL_MS, manager_load_cb, self);
+		return G_SOURCE_REMOVE;
+	}
+	for (; self->loaded < end; self->loaded++)
+		manager_load_job(self, g_array_index(self->load_ids, guint64, self->loaded));
+	if (self->loaded < self->load_ids->len) {
+		self->load_id = g_idle_add(manager_load_cb, self);
+		return G_SOURCE_REMOVE;
+	}
+	g_info("loaded %u stored jobs", g_hash_table_size(self->entries));
+	g_clear_pointer(&self->load_ids, g_array_unref);
+	self->loading = FALSE;
+	/* what live jobs hold is known only now */
+	manager_trim_cache(self);
+	g_signal_emit(self, signals[SIGNAL_LOADED], 0);
+	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
+	manager_arm_expiry(self, 0);
+	manager_schedule(self);
+	return G_SOURCE_REMOVE;
+}
+
 gboolean
 dfu_manager_start(DfuManager *self, GError **error)
 {
-	g_autoptr(GPtrArray) jobs = NULL;
-	g_autoptr(GPtrArray) entries = g_ptr_array_new();
 	guint64 next_id;
 
 	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
@@ -1283,31 +1353,25 @@ dfu_manager_start(DfuManager *self, GError **error)
 	next_id = dfu_store_load_next_id(self->store, error);
 	if (next_id == 0)
 		return FALSE;
-	jobs = dfu_store_load_jobs(self->store, error);
-	if (jobs == NULL)
+	self->load_ids = dfu_store_list_jobs(self->store, error);
+	if (self->load_ids == NULL)
 		return FALSE;
-	for (guint i = 0; i < jobs->len; i++) {
-		DfuJob *job = g_ptr_array_index(jobs, i);
-		ManagerEntry *entry = entry_new(self, job);
-
-		next_id = MAX(next_id, dfu_job_get_id(job) + 1);
-		manager_insert_entry(self, entry);
-		g_ptr_array_add(entries, entry);
-	}
+	/* the names alone give the highest id, so a job submitted while loading never reuses one */
+	if (self->load_ids->len > 0)
+		next_id = MAX(next_id, g_array_index(self->load_ids, guint64, self->load_ids->len - 1) + 1);
 	self->next_id = next_id;
-	manager_trim_cache(self);
 	self->started = TRUE;
-	for (guint i = 0; i < entries->len; i++)
-		g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0,
-		              ((ManagerEntry *)g_ptr_array_index(entries, i))->job);
-	for (guint i = 0; i < entries->len; i++)
-		manager_recover_entry(self, g_ptr_array_index(entries, i));
-	for (guint i = 0; i < entries->len; i++)
-		manager_fail_quarantined(self, g_ptr_array_index(entries, i));
-	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
-	manager_arm_expiry(self, 0);
-	manager_schedule(self);
+	self->loading = TRUE;
+	/* in chunks from the loop, so that callers are answered while many jobs load */
+	self->load_id = g_idle_add(manager_load_cb, self);
 	return TRUE;
+}
+
+gboolean
+dfu_manager_is_loading(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	return self->loading;
 }
 
 DfuJob *
@@ -1390,6 +1454,8 @@ dfu_manager_shutdown(DfuManager *self)
 	if (self->stopping)
 		return;
 	self->stopping = TRUE;
+	/* jobs not loaded yet stay on disk as they are */
+	g_clear_handle_id(&self->load_id, g_source_remove);
 	g_clear_handle_id(&self->schedule_id, g_source_remove);
 	g_clear_handle_id(&self->expire_id, g_source_remove);
 	entries = manager_sorted_entries(self);
@@ -1435,6 +1501,7 @@ dfu_manager_finalize(GObject *object)
 	DfuManager *self = DFU_MANAGER(object);
 
 	g_hash_table_unref(self->entries);
+	g_clear_pointer(&self->load_ids, g_array_unref);
 	g_hash_table_unref(self->busy_keys);
 	g_hash_table_unref(self->link_use);
 	dfu_job_index_free(self->index);
@@ -1459,6 +1526,8 @@ dfu_manager_class_init(DfuManagerClass *klass)
 	                     G_TYPE_NONE, 1, DFU_TYPE_JOB);
 	signals[SIGNAL_COUNTS_CHANGED] = g_signal_new("counts-changed", G_TYPE_FROM_CLASS(klass),
 	                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+	                                      NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
