@@ -7,6 +7,7 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "dfu-job-index.h"
 #include "dfu-job-private.h"
@@ -1142,6 +1143,7 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 		options = &no_options;
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
 	    !check_bounds(options, error) ||
+	    !dfu_downgrade_names_check(options->allow_downgrade_images, error) ||
 	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
