@@ -39,6 +39,7 @@ ram-load-revert 1 --bootloader-mode ram-load-revert
 ram-load-revert-silent 1 --bootloader-mode ram-load-revert --no-bootloader-info
 single 0 --bootloader-mode single
 firmware-loader 0 --bootloader-mode firmware-loader
+recovery 0 --bootloader-mode single --in-bootloader --no-params
 MODES
 grep -q "bootloader mode: direct-XIP or RAM-load (from a bare rc 8 to the state write)" "$T/dfud.log" ||
 	fail "the clue that decided the mode is not logged"
@@ -46,6 +47,8 @@ grep -q "device runs its bootloader (serial recovery); sending the image there" 
 	fail "serial recovery not entered"
 grep -q "device runs its bootloader (firmware loader); sending the image there" "$T/dfud.log" ||
 	fail "firmware loader not entered"
+grep -q "device runs MCUboot's serial recovery (it lists no running image and no hashes)" "$T/dfud.log" ||
+	fail "a device already in serial recovery not recognised"
 
 log "direct-XIP: an image linked for slot 0 while slot 0 runs is refused at its first chunk"
 start_sim wrong-slot --baud 0 --running-version 1.0.0 --bootloader-mode direct-xip

@@ -141,6 +141,7 @@ sim_mcuboot_new(const SimMcubootConfig *config, GError **error)
 	g_autoptr(SimMcuboot) self = g_new0(SimMcuboot, 1);
 
 	self->config = *config;
+	self->in_loader = config->start_in_loader && modes[config->mode].slots == 1;
 	self->images = g_new0(SimImage, MAX(config->images, 1));
 	self->config.images = MAX(config->images, 1);
 	for (guint i = 0; i < self->config.images; i++) {

@@ -68,6 +68,7 @@ typedef struct {
 	guint write_us_per_kb;
 	SimBootMode mode;
 	gboolean no_bootloader_info; /* bootloader info not built in: rc 8 */
+	gboolean start_in_loader;    /* single slot, firmware loader: the bootloader has the device */
 	gboolean allow_wrong_slot;   /* img_mgmt takes ROM_FIXED images linked for the other slot */
 } SimMcubootConfig;
 

@@ -899,6 +899,18 @@ lists_running_image(GPtrArray *slots)
 	return FALSE;
 }
 
+/* MCUboot's serial recovery lists slots and versions only; an application lists hashes */
+static gboolean
+lists_serial_recovery(GPtrArray *slots)
+{
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		if (slot->active || slot->hash != NULL)
+			return FALSE;
+	}
+	return slots->len > 0;
+}
+
 static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -908,6 +920,11 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 
 	if (slots == NULL)
 		return;
+	if (!self->in_loader && lists_serial_recovery(slots)) {
+		update_log(self, "device runs MCUboot's serial recovery (it lists no running image and no "
+		                 "hashes); sending the image there");
+		self->loader_asked = self->in_loader = TRUE;
+	}
 	/* the bootloader lists no hashes to tell the device by; the job put it there a moment ago */
 	if ((!self->in_loader && !check_identity(self, slots)) || !settle_mode(self, slots) ||
 	    !check_images_exist(self, slots))
