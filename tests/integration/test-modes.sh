@@ -94,6 +94,13 @@ expect_job $n failed downgrade
 grep -q "not newer" <<<"$(job_prop $n Message)" || fail "message: $(job_prop $n Message)"
 [ "$(uploaded equal)" -eq 0 ] || fail "equal version uploaded"
 
+log "single slot, a device that ignores boot mode 1: not-supported, nothing sent"
+start_sim no-boot-mode --baud 0 --running-version 1.0.0 --bootloader-mode single --ignore-boot-mode
+start_job 1 "serial:$T/no-boot-mode" "$T/v2.bin"
+expect_job $n failed not-supported
+grep -q "did not stay in the bootloader" <<<"$(job_prop $n Message)" || fail "message: $(job_prop $n Message)"
+[ "$(uploaded no-boot-mode)" -eq 0 ] || fail "wrote $(uploaded no-boot-mode) bytes to the application"
+
 log "RAM-load: the bootloader rejects the image after the reset"
 start_sim rejects --baud 0 --running-version 1.0.0 --bootloader-mode ram-load --boot-rejects
 start_job 1 "serial:$T/rejects" "$T/v2.bin"

@@ -643,7 +643,8 @@ boot_equal_slots(SimMcuboot *self, guint image)
 gboolean
 sim_mcuboot_request_loader(SimMcuboot *self)
 {
-	if (self->config.mode != SIM_BOOT_SINGLE && self->config.mode != SIM_BOOT_FIRMWARE_LOADER)
+	if ((self->config.mode != SIM_BOOT_SINGLE && self->config.mode != SIM_BOOT_FIRMWARE_LOADER) ||
+	    self->config.ignore_boot_mode)
 		return FALSE;
 	self->loader_requested = TRUE;
 	return TRUE;

@@ -69,6 +69,7 @@ typedef struct {
 	SimBootMode mode;
 	gboolean no_bootloader_info; /* bootloader info not built in: rc 8 */
 	gboolean start_in_loader;    /* single slot, firmware loader: the bootloader has the device */
+	gboolean ignore_boot_mode;   /* a reset with boot_mode 1 reboots into the application */
 	gboolean allow_wrong_slot;   /* img_mgmt takes ROM_FIXED images linked for the other slot */
 } SimMcubootConfig;
 
@@ -134,7 +135,8 @@ void sim_mcuboot_reboot(SimMcuboot *self);
  * recovery, or starts the firmware loader (a reset with boot_mode 1, as
  * Zephyr's retention boot mode asks for); FALSE in the other modes. There an
  * upload goes straight to slot 0 and nothing runs from it until the next
- * reboot, which starts the application again.
+ * reboot, which starts the application again. FALSE too when the device
+ * ignores boot modes.
  */
 gboolean sim_mcuboot_request_loader(SimMcuboot *self);
 /* the device runs its serial recovery or firmware loader, not the application */
