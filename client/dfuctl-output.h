@@ -17,6 +17,8 @@ char *dfuctl_format_log(GVariant *entries);
 /* the header and one row of `dfuctl list` */
 const char *dfuctl_format_job_header(void);
 char *dfuctl_format_job_row(const DfuctlJob *job);
+/* local time of µs since the epoch, "-" for 0 */
+char *dfuctl_format_time(gint64 usec);
 /* one entry of `dfuctl codes` */
 char *dfuctl_format_status(const DfuStatusInfo *info);
 

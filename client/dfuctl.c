@@ -6,6 +6,7 @@
 
 #include "dfuctl-args.h"
 #include "dfuctl-commands.h"
+#include "dfuctl-devices.h"
 
 /* which options a command takes */
 typedef enum {
@@ -38,6 +39,9 @@ static const DfuctlCommand commands[] = {
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
         {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
+        {"devices", "", "List the devices the daemon knows, their versions and last results", OPT_JSON, 0, 0,
+         dfuctl_cmd_devices},
+        {"info", "<device>", "Show one device in full (a name or a target)", OPT_JSON, 1, 1, dfuctl_cmd_info},
         {"inspect", "<file-or-url>", "Check a bundle and its signature and show its images",
          OPT_JSON | OPT_KEYS, 1, 1, dfuctl_cmd_inspect},
 };

@@ -12,6 +12,7 @@
 #include "bus-manager.h"
 #include "dfu-config-fetcher.h"
 #include "dfu-error.h"
+#include "dfu-inventory.h"
 #include "dfu-job-runner.h"
 #include "dfu-manager.h"
 
@@ -23,7 +24,9 @@ enum {
 
 typedef struct {
 	GMainLoop *loop;
+	DfuConfig *config;
 	DfuManager *manager;
+	DfuInventory *inventory;
 	guint bus_source;
 	int exit_code;
 } DfuDaemon;
@@ -90,8 +93,10 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
 	}
-	/* jobs are reloaded only once the name is ours, so two daemons never drive one device */
-	if (!dfu_manager_start(self->manager, &start_error)) {
+	/* jobs are reloaded only once the name is ours, so two daemons never drive one device; the
+	 * inventory first, so that it sees every reloaded job */
+	if (!dfu_inventory_load(self->inventory, self->config, &start_error) ||
+	    !dfu_manager_start(self->manager, &start_error)) {
 		g_printerr("dfud: %s\n", start_error->message);
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
@@ -100,6 +105,18 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	sd_notify(0, "READY=1");
 	daemon_notify_status(self);
 	return 0;
+}
+
+static void
+daemon_job_added_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	dfu_inventory_job_added(user_data, job);
+}
+
+static void
+daemon_job_finished_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	dfu_inventory_job_finished(user_data, job);
 }
 
 static int
@@ -112,12 +129,13 @@ daemon_run(DfuConfig *config, gboolean session)
 	g_autoptr(sd_bus) bus = NULL;
 	g_autoptr(DfuFetcher) fetcher = NULL;
 	g_autoptr(DfuManager) manager = NULL;
+	g_autoptr(DfuInventory) inventory = NULL;
 	g_autoptr(DfuBusManager) bus_manager = NULL;
 	g_autoptr(sd_bus_slot) name_slot = NULL;
 	DfuRunner *runner;
 	guint sigterm;
 	guint sigint;
-	gulong counts_handler;
+	gulong handlers[3];
 	int r;
 
 	bus = dfu_bus_connect(session, &error);
@@ -130,7 +148,8 @@ daemon_run(DfuConfig *config, gboolean session)
 	fetcher = dfu_fetcher_new_for_config(config);
 	manager = dfu_manager_new(config, runner);
 	dfu_manager_set_fetcher(manager, fetcher);
-	bus_manager = dfu_bus_manager_new(bus, manager, &auth, &error);
+	inventory = dfu_inventory_new(config->state_dir);
+	bus_manager = dfu_bus_manager_new(bus, manager, inventory, &auth, &error);
 	if (bus_manager == NULL) {
 		g_printerr("dfud: %s\n", error->message);
 		g_clear_object(&manager);
@@ -138,9 +157,14 @@ daemon_run(DfuConfig *config, gboolean session)
 		return EXIT_FAILURE;
 	}
 	self.loop = loop;
+	self.config = config;
 	self.manager = manager;
-	counts_handler =
+	self.inventory = inventory;
+	handlers[0] =
 	        g_signal_connect(manager, "counts-changed", G_CALLBACK(daemon_counts_changed_cb), &self);
+	handlers[1] = g_signal_connect(manager, "job-added", G_CALLBACK(daemon_job_added_cb), inventory);
+	handlers[2] =
+	        g_signal_connect(manager, "job-finished", G_CALLBACK(daemon_job_finished_cb), inventory);
 
 	r = sd_bus_request_name_async(bus, &name_slot, DFU_BUS_NAME, 0, daemon_name_reply_cb, &self);
 	if (r < 0) {
@@ -161,9 +185,12 @@ daemon_run(DfuConfig *config, gboolean session)
 	/* running attempts stop without finishing their jobs; they resume on the next start */
 	dfu_manager_shutdown(manager);
 	dfu_bus_manager_flush(bus_manager);
-	g_clear_signal_handler(&counts_handler, manager);
+	dfu_inventory_flush(inventory);
+	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++)
+		g_clear_signal_handler(&handlers[i], manager);
 	g_clear_pointer(&name_slot, sd_bus_slot_unref);
 	g_clear_pointer(&bus_manager, dfu_bus_manager_free);
+	g_clear_object(&inventory);
 	g_clear_object(&manager);
 	dfu_job_runner_free(runner);
 	g_clear_pointer(&bus, sd_bus_flush_close_unref);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "bus-autoptr.h"
+#include "bus-device.h"
 #include "bus-errors.h"
 #include "bus-job.h"
 #include "bus-manager.h"
@@ -15,6 +16,7 @@ struct _DfuBusManager {
 	DfuManager *manager;
 	DfuBusAuth auth;
 	DfuBusJobs *jobs;
+	DfuBusDevices *devices;
 	sd_bus_slot *object_manager_slot;
 	sd_bus_slot *vtable_slot;
 	gulong handlers[4];
@@ -234,7 +236,8 @@ manager_counts_changed_cb(DfuManager *manager, gpointer user_data)
 }
 
 DfuBusManager *
-dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
+dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, DfuInventory *inventory, const DfuBusAuth *auth,
+                    GError **error)
 {
 	g_autoptr(DfuBusManager) self = g_new0(DfuBusManager, 1);
 	g_autoptr(GPtrArray) jobs = NULL;
@@ -255,6 +258,9 @@ dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GE
 	}
 	self->jobs = dfu_bus_jobs_new(bus, manager, auth, error);
 	if (self->jobs == NULL)
+		return NULL;
+	self->devices = dfu_bus_devices_new(bus, inventory, manager, auth, error);
+	if (self->devices == NULL)
 		return NULL;
 
 	jobs = dfu_manager_list_jobs(manager);
@@ -284,6 +290,7 @@ dfu_bus_manager_free(DfuBusManager *self)
 		return;
 	for (gsize i = 0; i < G_N_ELEMENTS(self->handlers); i++)
 		g_clear_signal_handler(&self->handlers[i], self->manager);
+	g_clear_pointer(&self->devices, dfu_bus_devices_free);
 	g_clear_pointer(&self->jobs, dfu_bus_jobs_free);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->object_manager_slot, sd_bus_slot_unref);

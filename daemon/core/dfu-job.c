@@ -46,6 +46,7 @@ struct _DfuJob {
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
+	GVariant *device_report;   /* a{sv}: what the engines read of the device's state */
 	gint64 created;
 	gint64 started;
 	gint64 finished;
@@ -203,6 +204,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_clear_pointer(&self->device_report, g_variant_unref);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
 	g_array_unref(self->samples);
@@ -420,6 +422,44 @@ dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
 		return;
 	g_clear_pointer(&self->device_identity, g_variant_unref);
 	self->device_identity = g_steal_pointer(&owned);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+GVariant *
+dfu_job_get_device_report(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->device_report;
+}
+
+void
+dfu_job_merge_device_report(DfuJob *self, GVariant *state)
+{
+	g_autoptr(GVariant) owned = g_variant_ref_sink(state);
+	GVariantBuilder merged;
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_variant_builder_init(&merged, G_VARIANT_TYPE_VARDICT);
+	if (self->device_report != NULL) {
+		g_variant_iter_init(&iter, self->device_report);
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+			g_autoptr(GVariant) replaced = g_variant_lookup_value(owned, key, NULL);
+
+			if (replaced == NULL)
+				g_variant_builder_add(&merged, "{sv}", key, value);
+			g_variant_unref(value);
+		}
+	}
+	g_variant_iter_init(&iter, owned);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_variant_builder_add(&merged, "{sv}", key, value);
+		g_variant_unref(value);
+	}
+	g_clear_pointer(&self->device_report, g_variant_unref);
+	self->device_report = g_variant_ref_sink(g_variant_builder_end(&merged));
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -792,6 +832,12 @@ dfu_job_to_json(DfuJob *self)
 		json_builder_set_member_name(builder, "device-identity");
 		json_builder_add_string_value(builder, identity_text);
 	}
+	if (self->device_report != NULL) {
+		g_autofree char *report_text = g_variant_print(self->device_report, TRUE);
+
+		json_builder_set_member_name(builder, "device-report");
+		json_builder_add_string_value(builder, report_text);
+	}
 	json_builder_set_member_name(builder, "created");
 	json_builder_add_int_value(builder, self->created);
 	json_builder_set_member_name(builder, "started");
@@ -1069,6 +1115,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
+	    !json_read_vardict(obj, "device-report", &job->device_report, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
 	    !json_read_int(obj, "finished", 0, G_MAXINT64, &job->finished, error) ||

@@ -117,6 +117,13 @@ gboolean dfu_job_get_device_changed(DfuJob *self);
  * NULL until then.
  */
 GVariant *dfu_job_get_device_identity(DfuJob *self);
+/*
+ * The device's state as the engine reported it (see DfuEngineCallbacks.report),
+ * merged key by key over the job's attempts; NULL until the first report.
+ */
+GVariant *dfu_job_get_device_report(DfuJob *self);
+/* a{sv}; floating refs are sunk */
+void dfu_job_merge_device_report(DfuJob *self, GVariant *state);
 /* realtime in microseconds since the epoch, 0 = not yet */
 gint64 dfu_job_get_created(DfuJob *self);
 gint64 dfu_job_get_started(DfuJob *self);

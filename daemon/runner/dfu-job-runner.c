@@ -106,6 +106,13 @@ on_engine_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
 }
 
 static void
+on_engine_report(DfuEngine *engine, GVariant *state, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_merge_device_report(a->job, g_variant_ref(state));
+}
+
+static void
 on_engine_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -122,6 +129,7 @@ static const DfuEngineCallbacks engine_callbacks = {
         .progress = on_engine_progress,
         .log = on_engine_log,
         .identity = on_engine_identity,
+        .report = on_engine_report,
         .done = on_engine_done,
 };
 
@@ -588,8 +596,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
-	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
+	return g_strdup(dfu_target_device_key(target));
 }
 
 /* jobs on one adapter share its radio and connection slots */

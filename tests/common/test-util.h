@@ -13,4 +13,7 @@ void dfu_test_openssl(const char *dir, const char *args);
 /* @unit (@unit_len bytes) @times over: "[[[[", 0x81 0x81 0x81, for inputs that nest deep */
 GBytes *dfu_test_repeat(const char *unit, gsize unit_len, gsize times);
 
+/* from now on each warning's message is added to @into (owned strings) instead of printed */
+void dfu_test_capture_warnings(GPtrArray *into);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "smp-client.h"
 #include "smp-commands.h"
 #include "smp-errors.h"
+#include "smp-report.h"
 #include "smp-upload.h"
 
 /* without params a serial device is assumed to have Zephyr's default 384-byte buffers */
@@ -116,15 +117,6 @@ update_log(SmpUpdate *self, const char *format, ...)
 	dfu_engine_emit_log(&self->parent, "%s", line);
 }
 
-static char *
-hash_to_hex(const guint8 *hash, gsize len)
-{
-	GString *s = g_string_new(NULL);
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(s, "%02x", hash[i]);
-	return g_string_free(s, FALSE);
-}
-
 static void
 stop_activity(SmpUpdate *self)
 {
@@ -202,6 +194,29 @@ check_device_error(SmpUpdate *self, const SmpMessage *rsp, const char *command, 
 	return TRUE;
 }
 
+/* every image list the device sends is what it holds now */
+static void
+report_slots(SmpUpdate *self, GPtrArray *slots)
+{
+	GVariantBuilder state;
+
+	if (slots == NULL || slots->len == 0)
+		return;
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", "images", smp_report_images(slots));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
+}
+
+static void
+report_string(SmpUpdate *self, const char *key, const char *value)
+{
+	GVariantBuilder state;
+
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", key, g_variant_new_string(value));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
+}
+
 static GPtrArray *
 parse_state(SmpUpdate *self, const SmpMessage *rsp, const char *command)
 {
@@ -213,6 +228,7 @@ parse_state(SmpUpdate *self, const SmpMessage *rsp, const char *command)
 	slots = smp_rsp_image_state(rsp->payload, &error);
 	if (slots == NULL)
 		finish(self, DFU_STATUS_NONE, error, NULL);
+	report_slots(self, slots);
 	return slots;
 }
 
@@ -249,7 +265,7 @@ describe_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
+		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
 		g_string_append_printf(s, "%simage %u slot %u: %s %s…%s%s%s", i > 0 ? "; " : "", slot->image,
 		                       slot->slot, slot->version != NULL ? slot->version : "?", hex,
 		                       slot->active ? " active" : "", slot->pending ? " pending" : "",
@@ -272,7 +288,7 @@ identity_from_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? hash_to_hex(h, len) : NULL;
+		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, len) : NULL;
 
 		if (hex != NULL)
 			g_variant_builder_add(hashes, "s", hex);
@@ -294,7 +310,7 @@ identity_known_hashes(SmpUpdate *self)
 		g_hash_table_add(known, g_strdup(had[i]));
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
-		g_hash_table_add(known, hash_to_hex(img->info.hash, img->info.hash_len));
+		g_hash_table_add(known, smp_hash_to_hex(img->info.hash, img->info.hash_len));
 	}
 	return known;
 }
@@ -332,7 +348,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 		if (slot != find_active(slots, slot->image) || slot->hash == NULL)
 			continue;
 		h = g_bytes_get_data(slot->hash, &len);
-		hex = hash_to_hex(h, len);
+		hex = smp_hash_to_hex(h, len);
 		running++;
 		recognised += g_hash_table_contains(known, hex);
 	}
@@ -533,6 +549,7 @@ learn_mode(SmpUpdate *self, SmpBootMode mode, const char *clue)
 		return;
 	self->mode = mode;
 	update_log(self, "bootloader mode: %s (from %s)", mode_info(self)->name, clue);
+	report_string(self, "bootloader-mode", mode_info(self)->name);
 }
 
 static gboolean
@@ -557,8 +574,11 @@ on_boot_mode(SmpUpdate *self, const SmpMessage *rsp)
 	if (smp_response_get_error(rsp->payload, &err))
 		update_log(self, "device does not report its bootloader mode (%s)",
 		           err.v2 ? smp_group_rc_to_string(err.group, err.rc) : smp_rc_to_string(err.rc));
-	else
+	else {
+		/* only MCUboot answers the mode query */
+		report_string(self, "bootloader", "MCUboot");
 		learn_mode(self, smp_boot_mode_from_bootloader_info(rsp->payload), "bootloader info");
+	}
 	enter(self, ST_SLOT_INFO);
 }
 
@@ -980,7 +1000,7 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 			continue;
 		}
 		listed = describe_slots(slots);
-		hex = hash_to_hex(w->img->info.hash, 8);
+		hex = smp_hash_to_hex(w->img->info.hash, 8);
 		fail(self, DFU_STATUS_IMAGE_REJECTED,
 		     "image %u: the device does not list the uploaded image (hash %s…) in slot %u; it "
 		     "lists: %s",
@@ -1059,6 +1079,7 @@ on_test(SmpUpdate *self, const SmpMessage *rsp)
 	if (check_device_error(self, rsp, "image test", DFU_STATUS_TEST_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
+	report_slots(self, slots);
 	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
 	                                                 w->img->info.hash_len)
 	                     : NULL;
@@ -1260,6 +1281,7 @@ on_confirm(SmpUpdate *self, const SmpMessage *rsp)
 	if (check_device_error(self, rsp, "image confirm", DFU_STATUS_CONFIRM_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
+	report_slots(self, slots);
 	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
 	                                                 w->img->info.hash_len)
 	                     : NULL;

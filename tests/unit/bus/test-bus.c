@@ -52,6 +52,7 @@ static struct {
 	ScriptedRunner runner;
 	DfuConfig *config;
 	DfuManager *manager;
+	DfuInventory *inventory;
 	DfuBusManager *bus_manager;
 } fx;
 
@@ -760,7 +761,8 @@ fixture_setup(void)
 	fx.runner.parent.ops = &scripted_ops;
 	fx.config = dfu_config_new_default();
 	fx.manager = dfu_manager_new(fx.config, &fx.runner.parent);
-	fx.bus_manager = dfu_bus_manager_new(fx.service, fx.manager, &auth, &error);
+	fx.inventory = dfu_inventory_new(state);
+	fx.bus_manager = dfu_bus_manager_new(fx.service, fx.manager, fx.inventory, &auth, &error);
 	g_assert_no_error(error);
 	g_assert_true(dfu_manager_start(fx.manager, &error));
 	g_assert_no_error(error);
@@ -776,6 +778,7 @@ fixture_teardown(void)
 	g_clear_handle_id(&fx.runner.cancel_source, g_source_remove);
 	g_clear_object(&fx.runner.job);
 	g_clear_pointer(&fx.bus_manager, dfu_bus_manager_free);
+	g_clear_object(&fx.inventory);
 	g_clear_object(&fx.manager);
 	g_clear_pointer(&fx.config, dfu_config_free);
 	g_clear_handle_id(&fx.service_source, g_source_remove);
