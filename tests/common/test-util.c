@@ -63,3 +63,17 @@ dfu_test_capture_warnings(GPtrArray *into)
 {
 	g_log_set_writer_func(capture_writer, into, NULL);
 }
+
+void
+dfu_test_collect_frame(const guint8 *msg, gsize len, gpointer user_data)
+{
+	g_ptr_array_add(user_data, g_bytes_new(msg, len));
+}
+
+void
+dfu_test_assert_frame(GPtrArray *frames, guint index, const guint8 *msg, gsize len)
+{
+	g_assert_cmpuint(index, <, frames->len);
+	g_assert_cmpmem(g_bytes_get_data(frames->pdata[index], NULL), g_bytes_get_size(frames->pdata[index]),
+	                msg, len);
+}
