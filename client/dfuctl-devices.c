@@ -232,8 +232,69 @@ print_device(GVariant *device)
 	g_print("Last result:     %s\n", result);
 }
 
+/* calls method (Refresh, Confirm, Reset) of the device at path and follows the job it queues */
+static int
+run_device_job(const DfuctlArgs *args, sd_bus *bus, const char *path, const char *method)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuctlFollow) follow = NULL;
+	const char *job = NULL;
+	int r;
+
+	/* subscribed before the job exists, so that no change is missed */
+	if (!args->no_wait) {
+		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
+		if (follow == NULL)
+			return device_fail(error);
+	}
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, path, DFUCTL_DEVICE_INTERFACE, method, &bus_error,
+	                       &reply, NULL);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "o", &job);
+	if (!dfuctl_bus_check(r, &bus_error, &error))
+		return device_fail(error);
+	return dfuctl_finish_job(args, follow, job);
+}
+
+static const char *
+device_path(GVariant *device)
+{
+	const char *path = "/";
+
+	g_variant_lookup(device, "Path", "&o", &path);
+	return path;
+}
+
 int
 dfuctl_cmd_info(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(session_bus(args), &error);
+	g_autoptr(GVariant) device = NULL;
+	int exit_code = DFUCTL_EXIT_SUCCESS;
+
+	if (bus != NULL)
+		device = find_device(bus, args->positional[0], &error);
+	if (device == NULL)
+		return device_fail(error);
+	if (args->refresh) {
+		exit_code = run_device_job(args, bus, device_path(device), "Refresh");
+		g_clear_pointer(&device, g_variant_unref);
+		device = find_device(bus, args->positional[0], &error);
+		if (device == NULL)
+			return device_fail(error);
+	}
+	if (args->json)
+		print_json(device);
+	else
+		print_device(device);
+	return exit_code;
+}
+
+static int
+device_job(const DfuctlArgs *args, const char *method)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(sd_bus) bus = dfuctl_bus_open(session_bus(args), &error);
@@ -243,9 +304,17 @@ dfuctl_cmd_info(const DfuctlArgs *args)
 		device = find_device(bus, args->positional[0], &error);
 	if (device == NULL)
 		return device_fail(error);
-	if (args->json)
-		print_json(device);
-	else
-		print_device(device);
-	return DFUCTL_EXIT_SUCCESS;
+	return run_device_job(args, bus, device_path(device), method);
+}
+
+int
+dfuctl_cmd_confirm(const DfuctlArgs *args)
+{
+	return device_job(args, "Confirm");
+}
+
+int
+dfuctl_cmd_reset(const DfuctlArgs *args)
+{
+	return device_job(args, "Reset");
 }

@@ -115,11 +115,57 @@ device_property_get(sd_bus *bus, const char *path, const char *interface, const 
 	return sd_bus_message_append_basic(reply, 'b', &staged);
 }
 
+/* a job of kind for the device, through the queue like any other */
+static int
+device_submit(sd_bus_message *m, DfuBusDevice *obj, DfuJobKind kind, sd_bus_error *ret_error)
+{
+	DfuDevice *device = bus_device_get(obj);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *path = NULL;
+	int r;
+
+	r = dfu_bus_auth_check(&obj->owner->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	if (device == NULL)
+		return sd_bus_error_set(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT, "the device is gone");
+	job = dfu_manager_submit_action(obj->owner->manager, device->name, kind, &error);
+	if (job == NULL)
+		return dfu_bus_error_set(ret_error, error);
+	path = dfu_bus_job_path(dfu_job_get_id(job));
+	return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int
+device_method_refresh(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	return device_submit(m, userdata, DFU_JOB_KIND_REFRESH, ret_error);
+}
+
+static int
+device_method_confirm(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	return device_submit(m, userdata, DFU_JOB_KIND_CONFIRM, ret_error);
+}
+
+static int
+device_method_reset(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	return device_submit(m, userdata, DFU_JOB_KIND_RESET, ret_error);
+}
+
 #define DEVICE_PROPERTY(name, sig, flags) SD_BUS_PROPERTY(name, sig, device_property_get, 0, flags)
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("Refresh", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", job), device_method_refresh,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Confirm", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", job), device_method_confirm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", job), device_method_reset,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         DEVICE_PROPERTY("Name", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         DEVICE_PROPERTY("Target", "s", EMITS),
         DEVICE_PROPERTY("Protocol", "s", EMITS),

@@ -16,6 +16,7 @@ struct _DfuBusManager {
 	DfuManager *manager;
 	DfuBusAuth auth;
 	DfuBusJobs *jobs;
+	DfuInventory *inventory;
 	DfuBusDevices *devices;
 	sd_bus_slot *object_manager_slot;
 	sd_bus_slot *vtable_slot;
@@ -158,6 +159,42 @@ manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	return reply_with_jobs(m, userdata, "a{sv}", TRUE, append_history_entry);
 }
 
+/* a refresh job for every device whose protocol can be refreshed */
+static int
+manager_method_refresh_devices(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	g_autoptr(GPtrArray) devices = dfu_inventory_list(self->inventory);
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = dfu_bus_auth_check(&self->auth, m, ret_error);
+	if (r < 0)
+		return r;
+	for (guint i = 0; i < devices->len; i++) {
+		DfuDevice *device = g_ptr_array_index(devices, i);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuJob) job =
+		        dfu_manager_submit_action(self->manager, device->name, DFU_JOB_KIND_REFRESH, &error);
+
+		if (job != NULL)
+			g_ptr_array_add(paths, dfu_bus_job_path(dfu_job_get_id(job)));
+		else if (!g_error_matches(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED))
+			return dfu_bus_error_set(ret_error, error);
+	}
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "o");
+	for (guint i = 0; r >= 0 && i < paths->len; i++)
+		r = sd_bus_message_append_basic(reply, 'o', g_ptr_array_index(paths, i));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 static int
 manager_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                      sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -185,6 +222,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 manager_method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", jobs),
                                 manager_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RefreshDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
+                                manager_method_refresh_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Version", "s", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("QueueLength", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ActiveJobs", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -245,6 +284,7 @@ dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, DfuInventory *inventory, c
 
 	self->bus = sd_bus_ref(bus);
 	self->manager = g_object_ref(manager);
+	self->inventory = g_object_ref(inventory);
 	self->auth = *auth;
 
 	r = sd_bus_add_object_manager(bus, &self->object_manager_slot, DFU_BUS_MANAGER_PATH);
@@ -294,6 +334,7 @@ dfu_bus_manager_free(DfuBusManager *self)
 	g_clear_pointer(&self->jobs, dfu_bus_jobs_free);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->object_manager_slot, sd_bus_slot_unref);
+	g_clear_object(&self->inventory);
 	g_clear_object(&self->manager);
 	g_clear_pointer(&self->bus, sd_bus_unref);
 	g_free(self);

@@ -118,7 +118,10 @@ dfu_device_is_staged(const DfuDevice *device)
 	for (gsize i = 0; i < g_variant_n_children(device->images); i++) {
 		g_autoptr(GVariant) image = g_variant_get_child_value(device->images, i);
 
-		if (image_has_flag(image, "pending"))
+		/* pending: waits for its reset; running unconfirmed: for its confirmation */
+		if (image_has_flag(image, "pending") ||
+		    (image_has_flag(image, "active") && !image_has_flag(image, "confirmed") &&
+		     !image_has_flag(image, "permanent")))
 			return TRUE;
 	}
 	return FALSE;

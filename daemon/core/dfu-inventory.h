@@ -31,7 +31,10 @@ typedef struct {
 	guint origins; /* DfuDeviceOrigin bits */
 } DfuDevice;
 
-/* an update waits for a reset or a confirmation: the last job ended staged, or an image is pending */
+/*
+ * an update waits for a reset or a confirmation: the last job ended staged,
+ * an image is pending, or one runs without being confirmed
+ */
 gboolean dfu_device_is_staged(const DfuDevice *device);
 
 /*

@@ -25,6 +25,7 @@ typedef struct {
 struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
+	DfuJobKind kind;
 	char *target;
 	char *source;
 	char *url;
@@ -63,6 +64,13 @@ static const char *const state_names[] = {
         [DFU_JOB_STATE_QUEUED] = "queued",       [DFU_JOB_STATE_RUNNING] = "running",
         [DFU_JOB_STATE_SUCCEEDED] = "succeeded", [DFU_JOB_STATE_FAILED] = "failed",
         [DFU_JOB_STATE_CANCELLED] = "cancelled",
+};
+
+static const char *const kind_names[] = {
+        [DFU_JOB_KIND_UPDATE] = "update",
+        [DFU_JOB_KIND_REFRESH] = "refresh",
+        [DFU_JOB_KIND_CONFIRM] = "confirm",
+        [DFU_JOB_KIND_RESET] = "reset",
 };
 
 static const char *const phase_names[] = {
@@ -105,6 +113,18 @@ dfu_job_state_from_string(const char *str, DfuJobState *state)
 		return FALSE;
 	*state = value;
 	return TRUE;
+}
+
+const char *
+dfu_job_kind_to_string(DfuJobKind kind)
+{
+	return (guint)kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "unknown";
+}
+
+static gboolean
+kind_from_string(const char *str, guint *value)
+{
+	return name_lookup(kind_names, G_N_ELEMENTS(kind_names), str, value);
 }
 
 const char *
@@ -280,6 +300,20 @@ dfu_job_set_url(DfuJob *self, const char *url)
 	g_return_if_fail(DFU_IS_JOB(self));
 	g_free(self->url);
 	self->url = g_strdup(url);
+}
+
+DfuJobKind
+dfu_job_get_kind(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_JOB_KIND_UPDATE);
+	return self->kind;
+}
+
+void
+dfu_job_set_kind(DfuJob *self, DfuJobKind kind)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	self->kind = kind;
 }
 
 const char *
@@ -740,6 +774,8 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "id");
 	json_builder_add_int_value(builder, (gint64)self->id);
+	json_builder_set_member_name(builder, "kind");
+	json_builder_add_string_value(builder, dfu_job_kind_to_string(self->kind));
 	json_builder_set_member_name(builder, "target");
 	json_builder_add_string_value(builder, self->target);
 	json_builder_set_member_name(builder, "source");
@@ -1069,6 +1105,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	gint64 id = 0;
 	guint state = DFU_JOB_STATE_QUEUED;
 	guint phase = DFU_JOB_PHASE_NONE;
+	guint kind = DFU_JOB_KIND_UPDATE;
 	g_autofree char *message = NULL;
 
 	g_return_val_if_fail(json != NULL, NULL);
@@ -1095,6 +1132,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 
 	job = g_object_new(DFU_TYPE_JOB, NULL);
 	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
+	    !json_read_enum(obj, "kind", kind_from_string, &kind, error) ||
 	    !json_read_string(obj, "target", &job->target, error) ||
 	    !json_read_string(obj, "source", &job->source, error) ||
 	    !json_read_string(obj, "url", &job->url, error) ||
@@ -1122,6 +1160,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_history(obj, job, error))
 		return NULL;
 	job->id = (guint64)id;
+	job->kind = kind;
 	job->state = state;
 	job->phase = phase;
 	if (message != NULL && message[0] != '\0')

@@ -5,16 +5,6 @@
 # ObjectManager, kept across a restart, and a corrupt inventory file set aside.
 source "$(dirname "$0")/lib.sh"
 
-# dev_prop DEVICE JQ-FILTER: from dfuctl info --json
-dev_prop() {
-	"$DFUCTL" info --json "$1" | jq -r "$2"
-}
-
-# running_version DEVICE: the version of the active slot of image 0
-running_version() {
-	dev_prop "$1" '.Images[] | select(.image == 0) | select(.flags | index("active")) | .version'
-}
-
 mkdir -p "$T/devices.d"
 start_sim dev --baud 0 --running-version 1.0.0
 start_sim loose --baud 0 --running-version 3.0.0

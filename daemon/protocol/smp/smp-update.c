@@ -28,6 +28,7 @@ typedef enum {
 	ST_BOOT_MODE,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
+	ST_BOOTLOADER,
 	ST_IDENTIFY,
 	ST_UPLOAD,
 	ST_VERIFY,
@@ -836,6 +837,65 @@ settle_mode(SmpUpdate *self, GPtrArray *slots)
 	return TRUE;
 }
 
+/*
+ * Confirm and reset work on the staged images the device holds: one pending
+ * that has not booted yet, or one running for its test, not yet confirmed.
+ */
+static gboolean
+stage_work(SmpUpdate *self, GPtrArray *slots)
+{
+	g_autofree char *listed = NULL;
+
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		gboolean waiting = slot->pending && !slot->active;
+		gboolean on_trial = slot->active && !slot->confirmed && !slot->permanent &&
+		                    mode_info(self)->confirm != SMP_BOOT_STEP_NO;
+		gsize len = 0;
+		const guint8 *hash = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
+		ImageWork *w;
+
+		if ((!waiting && !on_trial) || hash == NULL)
+			continue;
+		w = g_new0(ImageWork, 1);
+		w->img = dfu_plan_image_new_held(slot->image, hash, len, slot->version);
+		g_ptr_array_add(self->plan->images, w->img);
+		g_ptr_array_add(self->work, w);
+		update_log(self, "image %u: %s %s in slot %u", slot->image,
+		           waiting ? "pending" : "running unconfirmed",
+		           slot->version != NULL ? slot->version : "?", slot->slot);
+	}
+	if (self->work->len > 0)
+		return TRUE;
+	listed = describe_slots(slots);
+	fail(self, DFU_STATUS_NOTHING_STAGED,
+	     "the device holds no image waiting for a reset or a confirmation; it lists: %s", listed);
+	return FALSE;
+}
+
+/* ---- refresh: the bootloader's name, then done ---- */
+
+static void
+enter_bootloader(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static void
+on_bootloader(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+	g_autofree char *name = NULL;
+
+	/* optional, like the mode: a device without it is refreshed all the same */
+	if (!smp_response_get_error(rsp->payload, &err))
+		name = smp_map_get_text(rsp->payload, "bootloader");
+	if (name != NULL)
+		report_string(self, "bootloader", name);
+	finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+}
+
 static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -843,7 +903,15 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
-	if (slots == NULL || !check_identity(self, slots) || !settle_mode(self, slots) ||
+	if (slots == NULL || !check_identity(self, slots))
+		return;
+	if (self->opt.kind == DFU_JOB_KIND_REFRESH) {
+		learn_mode(self, smp_boot_mode_from_state(slots), "image list: an image runs from slot 1");
+		enter(self, ST_BOOTLOADER);
+		return;
+	}
+	if (!settle_mode(self, slots) ||
+	    (self->opt.kind != DFU_JOB_KIND_UPDATE && !stage_work(self, slots)) ||
 	    !check_images_exist(self, slots))
 		return;
 	/* hashes before and after in the log show an upload that did not come from here */
@@ -867,6 +935,10 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 		                        : "up to date");
 	}
 	anything |= self->need_reset && self->opt.confirm;
+	if (self->opt.kind == DFU_JOB_KIND_RESET) {
+		enter(self, ST_RESET);
+		return;
+	}
 	if (!anything) {
 		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
 		return;
@@ -1253,7 +1325,16 @@ enter_confirm(SmpUpdate *self)
 	ImageWork *w = next_work(self, G_STRUCT_OFFSET(ImageWork, confirm));
 
 	if (w == NULL) {
-		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+		/* a reset that booted a pending image leaves it running for its test */
+		self->cur = 0;
+		w = self->opt.kind == DFU_JOB_KIND_RESET ? next_work(self, G_STRUCT_OFFSET(ImageWork, expect))
+		                                         : NULL;
+		if (w != NULL)
+			update_log(self,
+			           "image %u: runs %s for its test; the next reset reverts it unless it is "
+			           "confirmed",
+			           w->img->image_index, w->img->version);
+		finish(self, w != NULL ? DFU_STATUS_STAGED : DFU_STATUS_SUCCESS, NULL, NULL);
 		return;
 	}
 	request(self, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE,
@@ -1310,6 +1391,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_BOOT_MODE] = {"boot mode", DFU_JOB_PHASE_INSPECTING, enter_boot_mode, on_boot_mode},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
+        [ST_BOOTLOADER] = {"bootloader", DFU_JOB_PHASE_INSPECTING, enter_bootloader, on_bootloader},
         [ST_IDENTIFY] = {"identify", DFU_JOB_PHASE_NONE, enter_identify, on_identify},
         [ST_UPLOAD] = {"upload", DFU_JOB_PHASE_UPLOADING, enter_upload, NULL},
         [ST_VERIFY] = {"verify", DFU_JOB_PHASE_INSPECTING, enter_verify, on_verify},
@@ -1401,18 +1483,24 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 
 	dfu_engine_init(&self->parent, &smp_update_class, callbacks, user_data);
 	self->transport = transport;
-	self->plan = plan;
 	self->opt = *options;
 	self->opt.identity = NULL;
 	self->downgrade_images = g_strdup(options->allow_downgrade_images);
 	self->opt.allow_downgrade_images = self->downgrade_images;
 	self->mode = SMP_BOOT_MODE_UNKNOWN;
+	/* the work of a job without a bundle comes from what the device holds */
+	self->plan = plan != NULL ? plan : dfu_plan_new_empty();
+	/* what the device holds was allowed when it was uploaded; only confirm confirms it */
+	if (options->kind != DFU_JOB_KIND_UPDATE) {
+		self->opt.allow_downgrade = TRUE;
+		self->opt.confirm = options->kind == DFU_JOB_KIND_CONFIRM;
+	}
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->client = smp_client_new(transport, &client_callbacks, self);
 	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
-	for (guint i = 0; i < plan->images->len; i++) {
+	for (guint i = 0; i < self->plan->images->len; i++) {
 		ImageWork *w = g_new0(ImageWork, 1);
-		w->img = g_ptr_array_index(plan->images, i);
+		w->img = g_ptr_array_index(self->plan->images, i);
 		g_ptr_array_add(self->work, w);
 	}
 	return &self->parent;

@@ -10,6 +10,7 @@
 
 #include "test-util.h"
 #include "bus-auth.h"
+#include "bus-device.h"
 #include "bus-glib.h"
 #include "bus-job.h"
 #include "bus-manager.h"
@@ -651,6 +652,18 @@ test_introspection_matches_xml(void)
 }
 
 static void
+test_device_introspection_matches_xml(void)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_hash_table_insert(fx.config->devices, g_strdup("node-1"), g_strdup("serial:/dev/ttyACM0"));
+	g_assert_true(dfu_inventory_load(fx.inventory, fx.config, &error));
+	g_assert_no_error(error);
+	assert_xml_matches(DFU_BUS_DEVICE_PATH_PREFIX "/node_2d1", DFU_BUS_DEVICE_INTERFACE,
+	                   "org.dfud1.Device.xml");
+}
+
+static void
 test_auth_decision(void)
 {
 	const DfuBusAuth system_bus = {.session_bus = FALSE, .own_uid = 1000};
@@ -810,6 +823,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bus/job-log", test_job_log);
 	g_test_add_func("/bus/unknown-job", test_unknown_job);
 	g_test_add_func("/bus/introspection-matches-xml", test_introspection_matches_xml);
+	g_test_add_func("/bus/device-introspection-matches-xml", test_device_introspection_matches_xml);
 
 	fixture_setup();
 	result = g_test_run();
