@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "ble-scan.h"
 #include "bus-autoptr.h"
 #include "bus-connect.h"
 #include "bus-glib.h"
@@ -27,6 +28,7 @@ typedef struct {
 	DfuConfig *config;
 	DfuManager *manager;
 	DfuInventory *inventory;
+	BleScan *ble_scan;
 	guint bus_source;
 	int exit_code;
 } DfuDaemon;
@@ -74,6 +76,23 @@ daemon_bus_lost_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+static void
+daemon_ble_seen_cb(const char *target, gint64 when, gpointer user_data)
+{
+	dfu_inventory_ble_seen(user_data, target, when);
+}
+
+static void
+daemon_ble_gone_cb(const char *target, gpointer user_data)
+{
+	dfu_inventory_ble_gone(user_data, target);
+}
+
+static const BleScanCallbacks ble_scan_callbacks = {
+        .seen = daemon_ble_seen_cb,
+        .gone = daemon_ble_gone_cb,
+};
+
 static int
 daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -101,6 +120,7 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
 	}
+	self->ble_scan = ble_scan_new(self->config->ble_adapter, &ble_scan_callbacks, self->inventory);
 	g_info("ready on %s", DFU_BUS_NAME);
 	sd_notify(0, "READY=1");
 	daemon_notify_status(self);
@@ -185,6 +205,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	/* running attempts stop without finishing their jobs; they resume on the next start */
 	dfu_manager_shutdown(manager);
 	dfu_bus_manager_flush(bus_manager);
+	g_clear_pointer(&self.ble_scan, ble_scan_free);
 	dfu_inventory_flush(inventory);
 	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++)
 		g_clear_signal_handler(&handlers[i], manager);

@@ -426,7 +426,9 @@ dfu_inventory_load(DfuInventory *self, DfuConfig *config, GError **error)
 	while (devices != NULL && devices->len > 0) {
 		g_autoptr(DfuDevice) device = g_ptr_array_steal_index(devices, 0);
 
-		if (!g_hash_table_contains(self->devices, device->name))
+		/* what BlueZ lists is known again only once it lists it again */
+		device->origins &= ~DFU_DEVICE_FROM_BLE;
+		if (device->origins != 0 && !g_hash_table_contains(self->devices, device->name))
 			inventory_add(self, g_steal_pointer(&device));
 	}
 	dfu_inventory_sync_config(self, config);

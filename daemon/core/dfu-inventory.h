@@ -52,7 +52,8 @@ G_DECLARE_FINAL_TYPE(DfuInventory, dfu_inventory, DFU, INVENTORY, GObject)
 /* state_dir is copied */
 DfuInventory *dfu_inventory_new(const char *state_dir);
 /*
- * Reads the devices saved by the previous run, then the named devices of
+ * Reads the devices saved by the previous run (but for those BlueZ alone
+ * knew: they come back when it lists them again), then the named devices of
  * config. A file that cannot be read is kept as devices.json.corrupt and
  * logged; the inventory then starts from config and the jobs alone.
  */

@@ -518,6 +518,12 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 }
 
 void
+ble_device_set_uuids(BleDevice *device, const char *const *uuids)
+{
+	ble_iface_set(device->iface, "UUIDs", g_variant_new_strv(uuids, -1));
+}
+
+void
 ble_device_free(BleDevice *device)
 {
 	if (device == NULL)

@@ -195,6 +195,9 @@ test_inventory_persists(Fixture *f, gconstpointer data)
 	g_assert_cmpint(device->last_seen, ==, seen);
 	g_assert_cmpstr(running_version(device), ==, "1.2.0");
 	g_assert_true(dfu_device_is_staged(device));
+	/* a device BlueZ alone knew comes back when BlueZ lists it again */
+	g_assert_null(dfu_inventory_lookup(inventory, "ble:C4:12:34:56:78:9A"));
+	dfu_inventory_ble_seen(inventory, "ble:C4:12:34:56:78:9A", 1234);
 	device = dfu_inventory_lookup(inventory, "ble:C4:12:34:56:78:9A");
 	g_assert_nonnull(device);
 	g_assert_cmpint(device->last_seen, ==, 1234);
@@ -203,6 +206,14 @@ test_inventory_persists(Fixture *f, gconstpointer data)
 	dfu_inventory_ble_gone(inventory, "ble:C4:12:34:56:78:9A");
 	g_assert_null(dfu_inventory_lookup(inventory, "ble:C4:12:34:56:78:9A"));
 	g_assert_nonnull(strstr(f->events->str, "-ble:C4:12:34:56:78:9A"));
+
+	/* one that also ran a job stays */
+	g_clear_object(&job);
+	job = finished_job(8, "ble:C4:12:34:56:78:9B", 1, NULL);
+	dfu_inventory_ble_seen(inventory, "ble:C4:12:34:56:78:9B", 1234);
+	dfu_inventory_job_finished(inventory, job);
+	dfu_inventory_ble_gone(inventory, "ble:C4:12:34:56:78:9B");
+	g_assert_nonnull(dfu_inventory_lookup(inventory, "ble:C4:12:34:56:78:9B"));
 }
 
 static void
