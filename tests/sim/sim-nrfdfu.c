@@ -62,6 +62,7 @@ struct _SimNrfDfu {
 	guint32 object_size;
 
 	Installed installed[G_N_ELEMENTS(image_names)];
+	const char *activated;
 	struct {
 		guint64 requests;
 		guint64 responses;
@@ -531,6 +532,7 @@ activate(SimNrfDfu *dev)
 	g_clear_pointer(&slot->data, g_bytes_unref);
 	slot->data = g_bytes_new(dev->image->data, dev->image_size);
 	slot->version = dev->init.fw_version;
+	dev->activated = image_names[dev->init.type];
 	reset_progress(dev);
 	dev->counters.resets++;
 	dev->callbacks->reset(dev->user_data);
@@ -574,6 +576,7 @@ on_abort(SimNrfDfu *dev, const guint8 *params, gsize len)
 {
 	respond_result(dev, NRFDFU_OP_ABORT, NRFDFU_RESULT_SUCCESS);
 	sim_nrfdfu_disconnect(dev);
+	dev->activated = NULL;
 	dev->counters.resets++;
 	dev->callbacks->reset(dev->user_data);
 }
@@ -599,6 +602,9 @@ sim_nrfdfu_receive(SimNrfDfu *dev, const guint8 *request, gsize len)
 	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++) {
 		if (handlers[i].op != request[0])
 			continue;
+		/* the BLE transport hands these on, but no SDK answers them there: clients must not ask */
+		if (dev->config.gatt && (request[0] == NRFDFU_OP_PING || request[0] == NRFDFU_OP_GET_MTU))
+			break;
 		if (len - 1 < handlers[i].params) {
 			respond_result(dev, request[0], NRFDFU_RESULT_INVALID_PARAMETER);
 			return;
@@ -704,4 +710,10 @@ sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error)
 	json_generator_set_pretty(gen, TRUE);
 	text = json_generator_to_data(gen, NULL);
 	return g_file_set_contents(dev->config.state_file, text, -1, error);
+}
+
+const char *
+sim_nrfdfu_get_activated(SimNrfDfu *dev)
+{
+	return dev->activated;
 }
