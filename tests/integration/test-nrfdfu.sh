@@ -62,3 +62,19 @@ written=$(sim_state nrf5 .counters.bytes_written)
 # at most the object cut off is sent again (when the kill left half a frame on the line)
 [ "$written" -ge 20000 ] && [ "$written" -lt $((20000 + 4096)) ] || fail "wrote $written bytes after the restart"
 log "$(grep -o "resuming at [0-9]* of 20000" "$T/dfud.log" | tail -n1), $written bytes written"
+
+log "a legacy package (dfu_version 0.5) is refused before anything is sent"
+python3 - "$T/legacy.zip" <<'PY'
+import json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("manifest.json", json.dumps({"manifest": {"application": {"bin_file": "app.bin",
+               "dat_file": "app.dat", "init_packet_data": {"application_version": 4294967295}},
+               "dfu_version": 0.5}}))
+    z.writestr("app.bin", bytes(1024))
+    z.writestr("app.dat", bytes(14))
+PY
+start_sim nrf6 --protocol nrfdfu --baud 0
+expect_exit 1 dfuctl start "serial:$T/nrf6?protocol=nrfdfu" "$T/legacy.zip"
+expect_job 6 failed unsupported-bundle
+"$DFUCTL" status 6 | grep -q "legacy DFU package" || fail "the message does not say why: $("$DFUCTL" status 6)"
+[ "$(sim_state nrf6 .counters.requests)" = 0 ] || fail "the bootloader was sent $(sim_state nrf6 .counters.requests) requests"
