@@ -5,6 +5,8 @@
 # attempt from what the bootloader reports, and a refusal with its code.
 source "$(dirname "$0")/lib.sh"
 
+# the simulated USB ports' sysfs entries, where dfud looks a port up by its serial number
+export DFUD_TEST_SYSFS=$T/sysfs
 start_dfud
 python3 -c 'import random, sys; r = random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(20000)))' >"$T/app.bin"
 "$MKIMAGE" nrf5 -o "$T/app.zip" --application "$T/app.bin"
@@ -78,3 +80,11 @@ expect_exit 1 dfuctl start "serial:$T/nrf6?protocol=nrfdfu" "$T/legacy.zip"
 expect_job 6 failed unsupported-bundle
 "$DFUCTL" status 6 | grep -q "legacy DFU package" || fail "the message does not say why: $("$DFUCTL" status 6)"
 [ "$(sim_state nrf6 .counters.requests)" = 0 ] || fail "the bootloader was sent $(sim_state nrf6 .counters.requests) requests"
+
+log "the port comes back under another name after the reset: found again by its USB serial number"
+start_sim nrf7 --protocol nrfdfu --baud 0 --reset-hangup --reenumerate --usb-serial 000683512345 --sysfs "$T/sysfs"
+expect_exit 0 dfuctl start "serial:$T/nrf7?protocol=nrfdfu" "$T/sd-app.zip"
+expect_job 7 succeeded success
+[ ! -e "$T/nrf7" ] || fail "the port came back under its old name"
+[ "$(sim_state nrf7 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
+grep -q "serial number 000683512345 is at /dev/pts/" "$T/dfud.log" || fail "the port was not found by its serial number"
