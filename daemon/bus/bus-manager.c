@@ -94,34 +94,31 @@ manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 }
 
 static int
-append_job_path(sd_bus_message *reply, DfuJob *job)
+append_job_path(sd_bus_message *reply, gpointer job)
 {
 	g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(job));
 	return sd_bus_message_append_basic(reply, 'o', path);
 }
 
 static int
-append_history_entry(sd_bus_message *reply, DfuJob *job)
+append_history_entry(sd_bus_message *reply, gpointer item)
 {
-	guint code = dfu_job_get_status_code(job);
-	const char *message = dfu_job_get_message(job);
-	const char *source = dfu_job_get_source(job);
+	const DfuHistoryEntry *e = item;
 
-	return sd_bus_message_append(reply, "a{sv}", 9, "Id", "t", dfu_job_get_id(job), "Target", "s",
-	                             dfu_job_get_target(job), "Source", "s", source != NULL ? source : "",
-	                             "State", "s", dfu_job_state_to_string(dfu_job_get_state(job)),
-	                             "StatusCode", "u", code, "StatusName", "s", dfu_status_to_name(code),
-	                             "Message", "s", message != NULL ? message : "", "Created", "x",
-	                             dfu_job_get_created(job), "Finished", "x", dfu_job_get_finished(job));
+	return sd_bus_message_append(reply, "a{sv}", 12, "Id", "t", e->id, "Target", "s", e->target, "Device",
+	                             "s", e->device != NULL ? e->device : "", "Source", "s", e->source,
+	                             "State", "s", dfu_job_state_to_string(e->state), "StatusCode", "u",
+	                             e->status_code, "StatusName", "s", dfu_status_to_name(e->status_code),
+	                             "Message", "s", e->message, "Attempts", "u", e->attempts, "Created", "x",
+	                             e->created, "Started", "x", e->started, "Finished", "x", e->finished);
 }
 
-/* a method reply holding one array entry per job that passes the filter */
+/* a method reply holding one array entry per item */
 static int
-reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gboolean finished_only,
-                int (*append)(sd_bus_message *reply, DfuJob *job))
+reply_with_array(sd_bus_message *m, const char *contents, GPtrArray *items,
+                 int (*append)(sd_bus_message *reply, gpointer item))
 {
 	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
 	int r;
 
 	r = sd_bus_message_new_method_return(m, &reply);
@@ -130,11 +127,8 @@ reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gb
 	r = sd_bus_message_open_container(reply, 'a', contents);
 	if (r < 0)
 		return r;
-	for (guint i = 0; i < jobs->len; i++) {
-		DfuJob *job = g_ptr_array_index(jobs, i);
-		if (finished_only && !dfu_job_is_finished(job))
-			continue;
-		r = append(reply, job);
+	for (guint i = 0; items != NULL && i < items->len; i++) {
+		r = append(reply, g_ptr_array_index(items, i));
 		if (r < 0)
 			return r;
 	}
@@ -147,13 +141,20 @@ reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gb
 static int
 manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	return reply_with_jobs(m, userdata, "o", FALSE, append_job_path);
+	DfuBusManager *self = userdata;
+	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
+
+	return reply_with_array(m, "o", jobs, append_job_path);
 }
 
 static int
 manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	return reply_with_jobs(m, userdata, "a{sv}", TRUE, append_history_entry);
+	DfuBusManager *self = userdata;
+	DfuHistory *history = dfu_manager_get_history(self->manager);
+
+	return reply_with_array(m, "a{sv}", history != NULL ? dfu_history_get_entries(history) : NULL,
+	                        append_history_entry);
 }
 
 static int

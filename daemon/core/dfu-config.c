@@ -45,6 +45,7 @@ static const ConfigKey config_keys[] = {
         {"daemon", "RetryDelaySec", CONFIG_MILLIS, OFF(retry_delay_ms), "2", 0},
         {"daemon", "KeepFinishedSec", CONFIG_SECONDS, OFF(keep_finished_sec), "86400", 0},
         {"daemon", "MaxFinishedJobs", CONFIG_UINT, OFF(max_finished_jobs), "100", 0},
+        {"daemon", "HistorySize", CONFIG_UINT, OFF(history_size), "1000", 0},
         {"serial", "DefaultBaud", CONFIG_UINT, OFF(serial_baud), "115200", 1},
         {"smp", "ResponseTimeoutSec", CONFIG_MILLIS, OFF(smp_timeout_ms), "5", 1},
         {"smp", "FirstChunkTimeoutSec", CONFIG_MILLIS, OFF(smp_erase_timeout_ms), "40", 1},

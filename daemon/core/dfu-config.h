@@ -22,6 +22,7 @@ typedef struct {
 	guint retry_delay_ms;    /* RetryDelaySec=2 (doubles each attempt, capped at 60 s) */
 	guint keep_finished_sec; /* KeepFinishedSec=86400: finished jobs stay visible this long */
 	guint max_finished_jobs; /* MaxFinishedJobs=100 */
+	guint history_size;      /* HistorySize=1000: finished jobs in the history, which outlives them */
 	/* [serial] */
 	guint serial_baud; /* DefaultBaud=115200 */
 	/* [smp] */

@@ -8,6 +8,7 @@
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
 #include "dfu-error.h"
+#include "dfu-history.h"
 #include "dfu-job-private.h"
 #include "dfu-journal.h"
 #include "dfu-manager.h"
@@ -69,6 +70,7 @@ struct _DfuManager {
 	DfuConfig *config;
 	DfuRunner *runner;
 	DfuStore *store;
+	DfuHistory *history;
 	DfuCache *cache;
 	DfuFetcher *fetcher;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
@@ -125,6 +127,45 @@ manager_journal(DfuManager *self, DfuJournalEvent event, DfuJob *job, const DfuJ
 
 	named.device = dfu_config_get_device_name(self->config, dfu_job_get_target(job));
 	dfu_journal_job_event(event, job, &named);
+}
+
+/* a finished job goes into the history, which outlives it */
+static void
+manager_record(DfuManager *self, DfuJob *job)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_history_add_job(self->history, job,
+	                         dfu_config_get_device_name(self->config, dfu_job_get_target(job)), &error))
+		g_warning("job %" G_GUINT64_FORMAT ": not in the history: %s", dfu_job_get_id(job),
+		          error->message);
+}
+
+static gint
+job_compare_finished(gconstpointer a, gconstpointer b)
+{
+	gint64 fa = dfu_job_get_finished(*(DfuJob **)a);
+	gint64 fb = dfu_job_get_finished(*(DfuJob **)b);
+
+	return fa < fb ? -1 : fa > fb;
+}
+
+/* finished jobs that the history lacks (the daemon died between the two writes) are added */
+static void
+manager_record_missing(DfuManager *self, GPtrArray *jobs)
+{
+	g_autoptr(GPtrArray) missing = g_ptr_array_new();
+
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuJob *job = g_ptr_array_index(jobs, i);
+
+		if (dfu_job_is_finished(job) && !dfu_history_contains(self->history, dfu_job_get_id(job)) &&
+		    dfu_job_get_finished(job) >= dfu_history_get_horizon(self->history))
+			g_ptr_array_add(missing, job);
+	}
+	g_ptr_array_sort(missing, job_compare_finished);
+	for (guint i = 0; i < missing->len; i++)
+		manager_record(self, g_ptr_array_index(missing, i));
 }
 
 static ManagerEntry *
@@ -343,6 +384,7 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
 	dfu_job_set_state(job, outcome_to_state(code));
 	entry_end(entry);
+	manager_record(self, job);
 	manager_journal(self, DFU_JOURNAL_FINISHED, job,
 	                &(DfuJournalDetail){.status_code = code, .message = message});
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
@@ -1342,6 +1384,10 @@ dfu_manager_start(DfuManager *self, GError **error)
 	jobs = dfu_store_load_jobs(self->store, error);
 	if (jobs == NULL)
 		return FALSE;
+	self->history = dfu_history_open(self->config->state_dir, self->config->history_size, error);
+	if (self->history == NULL)
+		return FALSE;
+	manager_record_missing(self, jobs);
 	for (guint i = 0; i < jobs->len; i++) {
 		DfuJob *job = g_ptr_array_index(jobs, i);
 		ManagerEntry *entry = entry_new(self, job);
@@ -1467,6 +1513,13 @@ dfu_manager_shutdown(DfuManager *self)
 	}
 }
 
+DfuHistory *
+dfu_manager_get_history(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	return self->history;
+}
+
 DfuConfig *
 dfu_manager_get_config(DfuManager *self)
 {
@@ -1495,6 +1548,7 @@ dfu_manager_finalize(GObject *object)
 	g_hash_table_unref(self->link_use);
 	dfu_cache_free(self->cache);
 	g_clear_pointer(&self->store, dfu_store_free);
+	g_clear_pointer(&self->history, dfu_history_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
 }
 

@@ -5,6 +5,7 @@
 
 #include "dfu-config.h"
 #include "dfu-fetch.h"
+#include "dfu-history.h"
 #include "dfu-job.h"
 #include "dfu-runner.h"
 
@@ -69,5 +70,7 @@ gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
  */
 void dfu_manager_shutdown(DfuManager *self);
 DfuConfig *dfu_manager_get_config(DfuManager *self);
+/* the finished jobs, also those that expired; NULL until started */
+DfuHistory *dfu_manager_get_history(DfuManager *self);
 
 G_END_DECLS
