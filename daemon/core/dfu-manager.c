@@ -7,6 +7,7 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-config-fetcher.h"
 #include "dfu-error.h"
 #include "dfu-history.h"
 #include "dfu-job-private.h"
@@ -1511,6 +1512,25 @@ dfu_manager_shutdown(DfuManager *self)
 		if (entry->persist_id != 0 || entry->dirty)
 			entry_persist(entry);
 	}
+}
+
+gboolean
+dfu_manager_reload(DfuManager *self, GError **error)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	if (!dfu_config_reload(self->config, error))
+		return FALSE;
+	dfu_cache_set_max_bytes(self->cache, self->config->cache_max_bytes);
+	if (self->fetcher != NULL)
+		dfu_fetcher_apply_config(self->fetcher, self->config);
+	if (self->history != NULL)
+		dfu_history_set_max_entries(self->history, self->config->history_size);
+	if (self->started && !self->stopping) {
+		manager_trim_cache(self);
+		manager_arm_expiry(self, 0);
+		manager_schedule(self);
+	}
+	return TRUE;
 }
 
 DfuHistory *
