@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <stdarg.h>
-
 #include "bus-autoptr.h"
 #include "bus-errors.h"
 #include "bus-job.h"
@@ -22,75 +20,93 @@ struct _DfuBusManager {
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DfuJobOptions, dfu_job_options_clear)
 
-/*
- * Checks that the caller may submit, then reads the method's own arguments
- * (types and pointers as for sd_bus_message_read) and the options after them.
- */
-static int
-read_submit_args(DfuBusManager *self, sd_bus_message *m, DfuJobOptions *options, sd_bus_error *ret_error,
-                 const char *types, ...)
-{
-	va_list ap;
-	int r;
+/* a Submit or SubmitUrl waiting for its authorization; target, url and fd belong to the call */
+typedef struct {
+	DfuManager *manager;
+	DfuJobOptions options;
+	const char *target;
+	const char *url; /* NULL: the bundle is fd */
+	int fd;
+} SubmitRequest;
 
-	r = dfu_bus_auth_check(&self->auth, m, ret_error);
-	if (r < 0)
-		return r;
-	va_start(ap, types);
-	r = sd_bus_message_readv(m, types, ap);
-	va_end(ap);
-	if (r < 0)
-		return r;
-	return dfu_bus_options_read(m, options, ret_error);
+static void
+submit_request_free(gpointer data)
+{
+	SubmitRequest *req = data;
+
+	dfu_job_options_clear(&req->options);
+	g_clear_object(&req->manager);
+	g_free(req);
 }
 
-/* the new job's path, or why there is none */
-static int
-reply_submitted(sd_bus_message *m, DfuJob *job, const GError *error, sd_bus_error *ret_error)
-{
-	g_autofree char *path = NULL;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SubmitRequest, submit_request_free)
 
-	if (job == NULL)
-		return dfu_bus_error_set(ret_error, error);
+/* the job, its owner and the reply with its path, or why there is none */
+static void
+submit_allowed(sd_bus_message *m, gpointer user_data)
+{
+	SubmitRequest *req = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *path = NULL;
+	uid_t uid = (uid_t)-1;
+
+	/* the fd stays owned by the message; the manager dups what it keeps */
+	if (req->url != NULL)
+		job = dfu_manager_submit_url(req->manager, req->target, req->url, &req->options, &error);
+	else
+		job = dfu_manager_submit_fd(req->manager, req->target, req->fd, &req->options, &error);
+	if (job == NULL) {
+		dfu_bus_reply_error(m, error);
+		return;
+	}
+	/* the owner may cancel the job under org.dfud1.cancel-own */
+	if (dfu_bus_auth_sender_uid(m, &uid, NULL) >= 0)
+		dfu_job_set_owner_uid(job, uid);
 	path = dfu_bus_job_path(dfu_job_get_id(job));
-	return sd_bus_reply_method_return(m, "o", path);
+	sd_bus_reply_method_return(m, "o", path);
+}
+
+/* reads the options and asks whether the caller may submit them: a downgrade is an action of its own */
+static int
+submit_authorize(DfuBusManager *self, sd_bus_message *m, SubmitRequest *request, sd_bus_error *ret_error)
+{
+	g_autoptr(SubmitRequest) req = request;
+	const char *details[] = {"target", req->target, NULL};
+	const char *action;
+	int r;
+
+	r = dfu_bus_options_read(m, &req->options, ret_error);
+	if (r < 0)
+		return r;
+	action = req->options.allow_downgrade || req->options.allow_downgrade_images != NULL
+	                 ? DFU_BUS_ACTION_UPDATE_DOWNGRADE
+	                 : DFU_BUS_ACTION_UPDATE;
+	req->manager = g_object_ref(self->manager);
+	return dfu_bus_auth_check_async(&self->auth, m, action, details, submit_allowed,
+	                                g_steal_pointer(&req), submit_request_free, ret_error);
 }
 
 static int
 manager_method_submit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusManager *self = userdata;
-	g_auto(DfuJobOptions) options = {0};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuJob) job = NULL;
-	const char *target = NULL;
-	int fd = -1;
-	int r;
+	g_autoptr(SubmitRequest) req = g_new0(SubmitRequest, 1);
+	int r = sd_bus_message_read(m, "sh", &req->target, &req->fd);
 
-	r = read_submit_args(self, m, &options, ret_error, "sh", &target, &fd);
 	if (r < 0)
 		return r;
-	/* the fd stays owned by the message; the manager dups what it keeps */
-	job = dfu_manager_submit_fd(self->manager, target, fd, &options, &error);
-	return reply_submitted(m, job, error, ret_error);
+	return submit_authorize(userdata, m, g_steal_pointer(&req), ret_error);
 }
 
 static int
 manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusManager *self = userdata;
-	g_auto(DfuJobOptions) options = {0};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuJob) job = NULL;
-	const char *target = NULL;
-	const char *url = NULL;
-	int r;
+	g_autoptr(SubmitRequest) req = g_new0(SubmitRequest, 1);
+	int r = sd_bus_message_read(m, "ss", &req->target, &req->url);
 
-	r = read_submit_args(self, m, &options, ret_error, "ss", &target, &url);
 	if (r < 0)
 		return r;
-	job = dfu_manager_submit_url(self->manager, target, url, &options, &error);
-	return reply_submitted(m, job, error, ret_error);
+	return submit_authorize(userdata, m, g_steal_pointer(&req), ret_error);
 }
 
 static int

@@ -117,6 +117,9 @@ gboolean dfu_job_get_device_changed(DfuJob *self);
  * NULL until then.
  */
 GVariant *dfu_job_get_device_identity(DfuJob *self);
+/* the user who submitted the job, -1 when unknown (jobs from before it was kept) */
+gint64 dfu_job_get_owner_uid(DfuJob *self);
+void dfu_job_set_owner_uid(DfuJob *self, gint64 uid);
 /* realtime in microseconds since the epoch, 0 = not yet */
 gint64 dfu_job_get_created(DfuJob *self);
 gint64 dfu_job_get_started(DfuJob *self);
