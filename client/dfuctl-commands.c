@@ -301,6 +301,7 @@ status_of_daemon(sd_bus *bus, const DfuctlArgs *args)
 	const char *version = "";
 	guint32 queued = 0;
 	guint32 active = 0;
+	gboolean loading = FALSE;
 
 	if (manager == NULL)
 		return fail(error);
@@ -312,7 +313,9 @@ status_of_daemon(sd_bus *bus, const DfuctlArgs *args)
 	g_variant_lookup(manager, "Version", "&s", &version);
 	g_variant_lookup(manager, "QueueLength", "u", &queued);
 	g_variant_lookup(manager, "ActiveJobs", "u", &active);
-	g_print("dfud %s: %u running, %u queued\n", version, active, queued);
+	g_variant_lookup(manager, "Loading", "b", &loading);
+	g_print("dfud %s: %u running, %u queued%s\n", version, active, queued,
+	        loading ? "; loading the stored jobs" : "");
 	return dfuctl_cmd_list(args);
 }
 

@@ -15,7 +15,7 @@ struct _DfuBusManager {
 	DfuBusJobs *jobs;
 	sd_bus_slot *object_manager_slot;
 	sd_bus_slot *vtable_slot;
-	gulong handlers[4];
+	gulong handlers[5];
 };
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DfuJobOptions, dfu_job_options_clear)
@@ -182,6 +182,8 @@ manager_property_get(sd_bus *bus, const char *path, const char *interface, const
 
 	if (g_strcmp0(property, "Version") == 0)
 		return sd_bus_message_append_basic(reply, 's', PACKAGE_VERSION);
+	if (g_strcmp0(property, "Loading") == 0)
+		return sd_bus_message_append(reply, "b", dfu_manager_is_loading(self->manager));
 	if (g_strcmp0(property, "QueueLength") == 0)
 		value = dfu_manager_get_queue_length(self->manager);
 	else
@@ -203,6 +205,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("QueueLength", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ActiveJobs", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Loading", "b", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_SIGNAL_WITH_ARGS("JobFinished", SD_BUS_ARGS("o", job, "u", status_code), 0),
         SD_BUS_VTABLE_END,
 };
@@ -250,6 +253,18 @@ manager_counts_changed_cb(DfuManager *manager, gpointer user_data)
 		g_warning("cannot emit the job counts: %s", g_strerror(-r));
 }
 
+static void
+manager_loaded_cb(DfuManager *manager, gpointer user_data)
+{
+	DfuBusManager *self = user_data;
+	int r;
+
+	r = sd_bus_emit_properties_changed(self->bus, DFU_BUS_MANAGER_PATH, DFU_BUS_MANAGER_INTERFACE,
+	                                   "Loading", NULL);
+	if (r < 0)
+		g_warning("cannot emit Loading: %s", g_strerror(-r));
+}
+
 DfuBusManager *
 dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
 {
@@ -285,6 +300,7 @@ dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GE
 	        g_signal_connect(manager, "job-finished", G_CALLBACK(manager_job_finished_cb), self);
 	self->handlers[3] =
 	        g_signal_connect(manager, "counts-changed", G_CALLBACK(manager_counts_changed_cb), self);
+	self->handlers[4] = g_signal_connect(manager, "loaded", G_CALLBACK(manager_loaded_cb), self);
 	return g_steal_pointer(&self);
 }
 

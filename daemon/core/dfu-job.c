@@ -47,6 +47,7 @@ struct _DfuJob {
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
+	char *found_framing;       /* the serial framing an attempt found the device to answer in */
 	gint64 created;
 	gint64 started;
 	gint64 finished;
@@ -204,6 +205,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_free(self->found_framing);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
 	g_array_unref(self->samples);
@@ -422,6 +424,24 @@ dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
 		return;
 	g_clear_pointer(&self->device_identity, g_variant_unref);
 	self->device_identity = g_steal_pointer(&owned);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+const char *
+dfu_job_get_found_framing(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->found_framing;
+}
+
+void
+dfu_job_set_found_framing(DfuJob *self, const char *framing)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (g_strcmp0(self->found_framing, framing) == 0)
+		return;
+	g_free(self->found_framing);
+	self->found_framing = g_strdup(framing);
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -807,6 +827,10 @@ dfu_job_to_json(DfuJob *self)
 		json_builder_set_member_name(builder, "cause-message");
 		json_builder_add_string_value(builder, dfu_job_get_cause_message(self));
 	}
+	if (self->found_framing != NULL) {
+		json_builder_set_member_name(builder, "found-framing");
+		json_builder_add_string_value(builder, self->found_framing);
+	}
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
 
@@ -1091,6 +1115,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
+	    !json_read_string(obj, "found-framing", &job->found_framing, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
 	    !json_read_int(obj, "finished", 0, G_MAXINT64, &job->finished, error) ||

@@ -81,3 +81,11 @@ start_job 0 -o allow-downgrade=net "serial:$T/two" "$T/two.zip"
 expect_job $n succeeded success
 [ "$(sim_state two '.images[1].slots[] | select(.slot == 0) | .version')" = 0.0.0 ] ||
 	fail "network core not downgraded"
+
+log "allow-downgrade naming no image is refused at submit, a file the bundle lacks before the device"
+expect_exit 1 dfuctl start -o allow-downgrade=netcore "serial:$T/two" "$T/two.zip"
+grep -q "allow-downgrade: 'netcore' names no image" <<<"$OUT" || fail "submit said: $OUT"
+before=$(sim_state two .counters.requests)
+start_job 1 -o allow-downgrade=net_core.bin "serial:$T/two" "$T/two.zip"
+expect_job $n failed invalid-argument
+[ "$(sim_state two .counters.requests)" = "$before" ] || fail "the device was asked for a bad option"

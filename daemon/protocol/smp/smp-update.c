@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "smp-boot-mode.h"
 #include "smp-client.h"
@@ -12,6 +13,8 @@
 
 /* without params a serial device is assumed to have Zephyr's default 384-byte buffers */
 #define SMP_DEFAULT_BUF_SIZE 384
+/* the smallest message a guessed size shrinks to: an upload chunk still carries data */
+#define SMP_MIN_GUESSED_MESSAGE 128
 #define RECONNECT_INTERVAL_MS 500
 #define BOOT_POLL_INTERVAL_MS 250
 #define BOOT_POLL_TIMEOUT_MS 1000
@@ -24,6 +27,7 @@ typedef enum {
 	ST_IDLE,
 	ST_OPENING,
 	ST_PARAMS,
+	ST_SIZE,
 	ST_BOOT_MODE,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
@@ -71,6 +75,7 @@ typedef struct {
 	gsize max_message;
 	guint window;
 	gboolean window_guessed; /* the device did not report its buffers */
+	gboolean size_guessed;   /* nor a link limit stood in for them */
 
 	SmpUpload *upload;
 	guint64 upload_base;
@@ -496,6 +501,7 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		self->window_guessed = FALSE;
 		update_log(self, "device buffers: %u × %u bytes", params.buf_count, params.buf_size);
 	} else {
+		self->size_guessed = link_max == 0;
 		self->max_message = link_max > 0 ? link_max : SMP_DEFAULT_BUF_SIZE - overhead;
 		self->window =
 		        MIN(dfu_transport_guess_window(self->transport), MAX(1u, self->opt.max_window));
@@ -514,6 +520,48 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	 */
 	if (link_max > 0 && overhead == 0 && !whole && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
+	enter(self, self->size_guessed ? ST_SIZE : ST_BOOT_MODE);
+}
+
+/* ---- message size: a guessed size is tried with an echo of that size before the upload ---- */
+
+static void
+enter_size(SmpUpdate *self)
+{
+	request(self, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_ECHO, smp_cmd_echo_sized(self->max_message),
+	        self->opt.timeout_ms, 0);
+}
+
+/* a device with smaller buffers drops a longer message unanswered, or answers that it is too long */
+static void
+shrink_message(SmpUpdate *self, const char *why)
+{
+	gsize smaller = self->max_message / 2;
+
+	if (smaller < SMP_MIN_GUESSED_MESSAGE) {
+		update_log(self, "%s even for %" G_GSIZE_FORMAT "-byte messages; going on with that size",
+		           why, self->max_message);
+		enter(self, ST_BOOT_MODE);
+		return;
+	}
+	update_log(self, "%s for a %" G_GSIZE_FORMAT "-byte message; trying %" G_GSIZE_FORMAT " bytes", why,
+	           self->max_message, smaller);
+	self->max_message = smaller;
+	enter(self, ST_SIZE);
+}
+
+static void
+on_size(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	if (smp_response_get_error(rsp->payload, &err) && !err.v2 &&
+	    (err.rc == SMP_RC_EMSGSIZE || err.rc == SMP_RC_ENOMEM)) {
+		shrink_message(self, "the device answers too long");
+		return;
+	}
+	/* any other answer, even that echo is not built in, means the message arrived whole */
+	update_log(self, "%" G_GSIZE_FORMAT "-byte messages reach the device", self->max_message);
 	enter(self, ST_BOOT_MODE);
 }
 
@@ -670,30 +718,12 @@ enter_read_state(SmpUpdate *self)
 	        self->opt.retries);
 }
 
-/* an image number, "app" / "net" for images 0 / 1, or the image's file name */
+/* true, or a list naming the image (dfu-downgrade.h) */
 static gboolean
 downgrade_allowed(SmpUpdate *self, const DfuPlanImage *img)
 {
-	static const char *const core_names[] = {"app", "net"};
-	g_auto(GStrv) names = NULL;
-
-	if (self->opt.allow_downgrade)
-		return TRUE;
-	if (self->opt.allow_downgrade_images == NULL)
-		return FALSE;
-	names = g_strsplit(self->opt.allow_downgrade_images, ",", -1);
-	for (guint i = 0; names[i] != NULL; i++) {
-		const char *name = g_strstrip(names[i]);
-		guint64 index = G_MAXUINT64;
-
-		if ((g_ascii_string_to_unsigned(name, 10, 0, G_MAXUINT, &index, NULL) &&
-		     index == img->image_index) ||
-		    g_strcmp0(name, img->name) == 0 ||
-		    (img->image_index < G_N_ELEMENTS(core_names) &&
-		     g_ascii_strcasecmp(name, core_names[img->image_index]) == 0))
-			return TRUE;
-	}
-	return FALSE;
+	return self->opt.allow_downgrade ||
+	       dfu_downgrade_names_match(self->opt.allow_downgrade_images, img->image_index, img->name);
 }
 
 /* the highest version boots: anything not strictly newer would leave the old image running */
@@ -1285,6 +1315,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_IDLE] = {"idle", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
         [ST_OPENING] = {"opening", DFU_JOB_PHASE_CONNECTING, enter_opening, NULL},
         [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
+        [ST_SIZE] = {"size", DFU_JOB_PHASE_INSPECTING, enter_size, on_size},
         [ST_BOOT_MODE] = {"boot mode", DFU_JOB_PHASE_INSPECTING, enter_boot_mode, on_boot_mode},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
@@ -1321,6 +1352,10 @@ on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpoin
 			poll_again(self);
 			return;
 		}
+		if (self->state == ST_SIZE && error->code == DFU_STATUS_RESPONSE_TIMEOUT) {
+			shrink_message(self, "no answer");
+			return;
+		}
 		finish(self, DFU_STATUS_NONE, error, NULL);
 		return;
 	}
@@ -1331,9 +1366,19 @@ on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpoin
 	ops->response(self, rsp);
 }
 
+static void
+on_client_busy(SmpClient *client, guint16 group, guint8 id, guint pause_ms, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+	g_autofree char *command = smp_command_describe(group, id);
+
+	update_log(self, "device busy with %s; asking again in %.1f s", command, pause_ms / 1000.0);
+}
+
 static const SmpClientCallbacks client_callbacks = {
         .link_opened = on_link_opened,
         .link_closed = on_link_closed,
+        .busy = on_client_busy,
 };
 
 static void
