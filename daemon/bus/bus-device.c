@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bus-autoptr.h"
 #include "bus-device.h"
 #include "bus-errors.h"
 #include "bus-job.h"
@@ -115,26 +116,119 @@ device_property_get(sd_bus *bus, const char *path, const char *interface, const 
 	return sd_bus_message_append_basic(reply, 'b', &staged);
 }
 
-/* a job of kind for the device, through the queue like any other */
-static int
-device_submit(sd_bus_message *m, DfuBusDevice *obj, DfuJobKind kind, sd_bus_error *ret_error)
+/* a Refresh, Confirm, Reset or RefreshDevices waiting for its authorization */
+typedef struct {
+	DfuBusDevices *owner;
+	char *name; /* NULL: every device that can be refreshed */
+	DfuJobKind kind;
+} DeviceRequest;
+
+static void
+device_request_free(gpointer data)
 {
-	DfuDevice *device = bus_device_get(obj);
+	DeviceRequest *req = data;
+
+	g_free(req->name);
+	g_free(req);
+}
+
+/* a job of the request's kind for the device, through the queue like any other; the caller owns it */
+static DfuJob *
+device_request_submit(DeviceRequest *req, sd_bus_message *m, const char *name, GError **error)
+{
+	DfuJob *job = dfu_manager_submit_action(req->owner->manager, name, req->kind, error);
+	uid_t uid = (uid_t)-1;
+
+	/* the owner may cancel the job under org.dfud1.cancel-own */
+	if (job != NULL && dfu_bus_auth_sender_uid(m, &uid, NULL) >= 0)
+		dfu_job_set_owner_uid(job, uid);
+	return job;
+}
+
+static void
+device_job_allowed(sd_bus_message *m, gpointer user_data)
+{
+	DeviceRequest *req = user_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DfuJob) job = NULL;
 	g_autofree char *path = NULL;
+
+	if (dfu_inventory_lookup(req->owner->inventory, req->name) == NULL) {
+		sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_OBJECT, "the device %s is gone",
+		                           req->name);
+		return;
+	}
+	job = device_request_submit(req, m, req->name, &error);
+	if (job == NULL) {
+		dfu_bus_reply_error(m, error);
+		return;
+	}
+	path = dfu_bus_job_path(dfu_job_get_id(job));
+	sd_bus_reply_method_return(m, "o", path);
+}
+
+/* a refresh job for every device whose protocol can be refreshed */
+static void
+refresh_all_allowed(sd_bus_message *m, gpointer user_data)
+{
+	DeviceRequest *req = user_data;
+	g_autoptr(GPtrArray) devices = dfu_inventory_list(req->owner->inventory);
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(sd_bus_message) reply = NULL;
 	int r;
 
-	r = dfu_bus_auth_check(&obj->owner->auth, m, ret_error);
+	for (guint i = 0; i < devices->len; i++) {
+		DfuDevice *device = g_ptr_array_index(devices, i);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DfuJob) job = device_request_submit(req, m, device->name, &error);
+
+		if (job != NULL)
+			g_ptr_array_add(paths, dfu_bus_job_path(dfu_job_get_id(job)));
+		else if (!g_error_matches(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED)) {
+			dfu_bus_reply_error(m, error);
+			return;
+		}
+	}
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "o");
+	for (guint i = 0; r >= 0 && i < paths->len; i++)
+		r = sd_bus_message_append_basic(reply, 'o', g_ptr_array_index(paths, i));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
 	if (r < 0)
-		return r;
-	if (device == NULL)
-		return sd_bus_error_set(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT, "the device is gone");
-	job = dfu_manager_submit_action(obj->owner->manager, device->name, kind, &error);
-	if (job == NULL)
-		return dfu_bus_error_set(ret_error, error);
-	path = dfu_bus_job_path(dfu_job_get_id(job));
-	return sd_bus_reply_method_return(m, "o", path);
+		g_warning("cannot reply to RefreshDevices: %s", g_strerror(-r));
+}
+
+/* asks whether the caller may manage devices (org.dfud1.manage-devices), then runs the request */
+static int
+device_authorize(DfuBusDevices *self, sd_bus_message *m, const char *name, DfuJobKind kind,
+                 sd_bus_error *ret_error)
+{
+	DeviceRequest *req = g_new0(DeviceRequest, 1);
+	const char *details[] = {"device", name != NULL ? name : "", "kind", dfu_job_kind_to_string(kind),
+	                         NULL};
+
+	req->owner = self;
+	req->name = g_strdup(name);
+	req->kind = kind;
+	return dfu_bus_auth_check_async(&self->auth, m, DFU_BUS_ACTION_MANAGE_DEVICES, details,
+	                                name != NULL ? device_job_allowed : refresh_all_allowed, req,
+	                                device_request_free, ret_error);
+}
+
+int
+dfu_bus_devices_refresh_all(DfuBusDevices *self, sd_bus_message *m, sd_bus_error *ret_error)
+{
+	return device_authorize(self, m, NULL, DFU_JOB_KIND_REFRESH, ret_error);
+}
+
+static int
+device_submit(sd_bus_message *m, DfuBusDevice *obj, DfuJobKind kind, sd_bus_error *ret_error)
+{
+	return device_authorize(obj->owner, m, obj->name, kind, ret_error);
 }
 
 static int

@@ -24,6 +24,9 @@ DfuBusDevices *dfu_bus_devices_new(sd_bus *bus, DfuInventory *inventory, DfuMana
                                    const DfuBusAuth *auth, GError **error);
 void dfu_bus_devices_free(DfuBusDevices *self);
 
+/* Manager.RefreshDevices: a refresh job for every device that can be refreshed, replied as ao */
+int dfu_bus_devices_refresh_all(DfuBusDevices *self, sd_bus_message *m, sd_bus_error *ret_error);
+
 /* the object path of a device: its name with every byte but [A-Za-z0-9_] as _XX */
 char *dfu_bus_device_path(const char *name);
 
