@@ -70,6 +70,7 @@ dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len, c
 	DfuPlanImage *image = g_new0(DfuPlanImage, 1);
 
 	image->image_index = image_index;
+	image->slot = -1;
 	image->name = g_strdup_printf("image %u", image_index);
 	image->data = g_bytes_new(NULL, 0);
 	image->info.hash_len = MIN(hash_len, sizeof(image->info.hash));

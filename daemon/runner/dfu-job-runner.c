@@ -254,7 +254,7 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 		                    "nRF5 DFU packages need a Nordic DFU target");
 		return NULL;
 	}
-	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+	if (plan != NULL && !check_downgrade_files(plan, jo->allow_downgrade_images, error))
 		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
