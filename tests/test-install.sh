@@ -19,6 +19,16 @@ for pattern in '*/sbin/dfud' '*/bin/dfuctl' '*/system/dfud.service' '*/sysusers.
 	fi
 done
 unit=$(find "$dest" -path '*/system/dfud.service' -print -quit)
+catalog=$(find "$dest" -path '*/systemd/catalog/dfud.catalog' -print -quit)
+if [ -z "$catalog" ]; then
+	echo "not installed: the journal catalog" >&2
+	status=1
+elif [ "${catalog#"$dest"}" = /usr/lib/systemd/catalog/dfud.catalog ]; then
+	# journalctl reads it as it would on the gateway
+	journalctl --root="$dest" --update-catalog
+	[ "$(journalctl --root="$dest" --list-catalog | grep -c ' dfud: ')" = 5 ] ||
+		{ echo "the catalog does not give the 5 job events" >&2; status=1; }
+fi
 grep -q '^ExecReload=' "$unit" || { echo "the installed unit cannot reload" >&2; status=1; }
 
 conf=$(find "$dest" -path '*/dfud/dfud.conf' -print -quit)
