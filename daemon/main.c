@@ -31,6 +31,7 @@ typedef struct {
 	BleScan *ble_scan;
 	guint bus_source;
 	int exit_code;
+	gboolean ready; /* READY=1 was sent: the name is ours and the jobs are loading */
 } DfuDaemon;
 
 static void
@@ -79,7 +80,9 @@ daemon_reload_cb(gpointer user_data)
 		g_message("configuration reloaded");
 	} else
 		g_warning("configuration not reloaded, the previous one stays: %s", error->message);
-	sd_notify(0, "READY=1");
+	/* a reload before start-up is complete must not announce it */
+	if (self->ready)
+		sd_notify(0, "READY=1");
 	daemon_notify_status(self);
 	return G_SOURCE_CONTINUE;
 }
@@ -161,6 +164,7 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	self->ble_scan = ble_scan_new(self->config->ble_adapter, &ble_scan_callbacks, self->inventory);
 	g_info("ready on %s", DFU_BUS_NAME);
 	sd_notify(0, "READY=1");
+	self->ready = TRUE;
 	daemon_notify_status(self);
 	return 0;
 }
