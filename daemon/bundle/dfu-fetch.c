@@ -751,6 +751,25 @@ check_url(DfuFetcher *self, const char *url, GError **error)
 	return FALSE;
 }
 
+/* a live transfer that a job expects this digest from: one download for one content, whatever the URLs */
+static Transfer *
+fetcher_find_digest(DfuFetcher *self, const char *expected)
+{
+	GHashTableIter iter;
+	Transfer *t;
+
+	g_hash_table_iter_init(&iter, self->transfers);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&t)) {
+		for (guint i = 0; t->reap_id == 0 && i < t->waiters->len; i++) {
+			DfuFetch *waiter = g_ptr_array_index(t->waiters, i);
+
+			if (waiter->expected != NULL && g_ascii_strcasecmp(waiter->expected, expected) == 0)
+				return t;
+		}
+	}
+	return NULL;
+}
+
 DfuFetch *
 dfu_fetcher_fetch(DfuFetcher *self, const char *url, const char *expected_sha256, const char *cache_dir,
                   DfuFetchProgressFunc progress, DfuFetchDoneFunc done, gpointer user_data, GError **error)
@@ -778,6 +797,8 @@ dfu_fetcher_fetch(DfuFetcher *self, const char *url, const char *expected_sha256
 		g_hash_table_steal(self->transfers, part_path);
 		t = NULL;
 	}
+	if (t == NULL && expected_sha256 != NULL)
+		t = fetcher_find_digest(self, expected_sha256);
 	if (t == NULL) {
 		g_autoptr(Transfer) fresh = transfer_new(self, url, cache_dir, part_path, error);
 
