@@ -19,6 +19,17 @@ start_ddi_server() {
 	DDI_URL=http://127.0.0.1:$DDI_PORT
 }
 
+# start_gateway [dfud.conf lines]: the DDI server (gateway token "gwtoken", 1 s
+# polling) and dfud, which downloads artifacts with that token
+start_gateway() {
+	start_ddi_server --gateway-token gwtoken --sleep 00:00:01
+	EXTRA_CONFIG="${1:-}
+[http]
+AllowPlainHttp=true
+Headers=Authorization: GatewayToken gwtoken" write_config
+	start_dfud
+}
+
 # ddi_ctl METHOD PATH [JSON]: a request to the server's control side
 ddi_ctl() {
 	curl -sf -X "$1" "$DDI_URL/_control/$2" ${3:+-d "$3"} || fail "control request $1 $2 failed"
@@ -43,9 +54,9 @@ ddi_create() {
 	ACTIONS=$(ddi_ctl POST actions "{\"targets\": $list, \"file\": \"$file\"${DDI_ACTION_EXTRA:-}}" | jq -r '.actions[]')
 }
 
-# write_agent_config: the agent's configuration in $T/hawkbit.conf from $AGENT_CONFIG lines
+# write_agent_config: the agent's configuration in $T/$AGENT.conf from $AGENT_CONFIG lines
 write_agent_config() {
-	cat >"$T/hawkbit.conf" <<CONF
+	cat >"$T/${AGENT:-hawkbit}.conf" <<CONF
 [hawkbit]
 Url=$DDI_URL
 Tenant=DEFAULT
@@ -57,25 +68,26 @@ ${AGENT_CONFIG:-}
 CONF
 }
 
-# start_agent [options...]: dfud-hawkbit with $T/hawkbit.conf, its state in $T/hawkbit-state
+# start_agent [options...]: dfud-hawkbit with $T/$AGENT.conf (AGENT defaults to hawkbit),
+# its state in $T/$AGENT-state, its log in $T/$AGENT.log, its pid in $AGENT_PID
 start_agent() {
-	[ -f "$T/hawkbit.conf" ] || write_agent_config
-	mkdir -p "$T/hawkbit-state"
-	${DFUD_WRAPPER:-} "$DFUD_HAWKBIT" --config "$T/hawkbit.conf" --state-dir "$T/hawkbit-state" --verbose "$@" \
-		>>"$T/hawkbit.log" 2>&1 &
+	local name=${AGENT:-hawkbit}
+	[ -f "$T/$name.conf" ] || write_agent_config
+	mkdir -p "$T/$name-state"
+	${DFUD_WRAPPER:-} "$DFUD_HAWKBIT" --config "$T/$name.conf" --state-dir "$T/$name-state" --verbose "$@" \
+		>>"$T/$name.log" 2>&1 &
 	AGENT_PID=$!
 	SIM_PIDS+=("$AGENT_PID")
 }
 
-# stop_agent: SIGTERM; fails unless the agent exits cleanly
+# stop_agent [PID]: SIGTERM; fails unless the agent exits cleanly
 stop_agent() {
-	kill -TERM "$AGENT_PID"
-	wait "$AGENT_PID" || fail "dfud-hawkbit did not exit cleanly on SIGTERM"
-	AGENT_PID=
+	local pid=${1:-$AGENT_PID}
+	kill -TERM "$pid"
+	wait "$pid" || fail "dfud-hawkbit did not exit cleanly on SIGTERM"
 }
 
 kill9_agent() {
 	kill -KILL "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null || true
-	AGENT_PID=
 }

@@ -7,13 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hawkbit-lib.sh"
 
-start_ddi_server --gateway-token gwtoken --sleep 00:00:01
-EXTRA_CONFIG="[daemon]
-MaxParallelJobs=8
-[http]
-AllowPlainHttp=true
-Headers=Authorization: GatewayToken gwtoken" write_config
-start_dfud
+start_gateway "[daemon]
+MaxParallelJobs=8"
 
 nodes=()
 AGENT_CONFIG=
