@@ -20,13 +20,29 @@ job_changed(const char *path, GVariant *changed, gpointer user_data)
 		hb_node_job_changed(node, changed);
 }
 
+static void devices_cb(GVariant *objects, const GError *error, gpointer user_data);
+
+static gboolean
+refresh_devices_cb(gpointer user_data)
+{
+	HbAgent *self = user_data;
+
+	self->refresh_id = 0;
+	hb_dfud_get_objects(self->dfud, devices_cb, self);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 job_finished(const char *path, guint code, gpointer user_data)
 {
-	HbNode *node = agent_node_of_job(user_data, path);
+	HbAgent *self = user_data;
+	HbNode *node = agent_node_of_job(self, path);
 
 	if (node != NULL)
 		hb_node_check_job(node);
+	/* a finished job (also one from dfuctl) may have changed a node's images: its facts follow */
+	if (self->refresh_id == 0)
+		self->refresh_id = g_timeout_add_seconds(1, refresh_devices_cb, self);
 }
 
 /* keeps the org.dfud1.Device objects by device name, for the nodes' configData */
@@ -69,6 +85,13 @@ start_objects_cb(GVariant *objects, const GError *error, gpointer user_data)
 		hb_node_start(g_ptr_array_index(self->nodes, i), g_random_double_range(0, MAX(jitter, 0.001)),
 		              objects);
 	self->started = TRUE;
+}
+
+static void
+devices_cb(GVariant *objects, const GError *error, gpointer user_data)
+{
+	if (error == NULL)
+		agent_keep_devices(user_data, objects);
 }
 
 static void
@@ -176,6 +199,7 @@ hb_agent_free(HbAgent *self)
 	/* no callback may reach a node once they go */
 	hb_http_free(self->http);
 	hb_dfud_free(self->dfud);
+	g_clear_handle_id(&self->refresh_id, g_source_remove);
 	g_ptr_array_unref(self->nodes);
 	g_hash_table_destroy(self->jobs);
 	g_hash_table_destroy(self->devices);

@@ -21,6 +21,7 @@ typedef struct {
 	GHashTable *jobs;    /* dfud job path -> HbNode, for the jobs the nodes wait for */
 	GHashTable *devices; /* device name -> a{sv} of its org.dfud1.Device object, when dfud has them */
 	gboolean started;
+	guint refresh_id; /* reading the devices again after a job finished */
 	GMainLoop *loop;
 } HbAgent;
 
