@@ -27,6 +27,7 @@ struct _HbNode {
 	gboolean refused;
 	char *phase;
 	guint attempt;
+	guint32 percentage;
 	gint64 last_progress_us;
 	char *last_progress;
 };
@@ -308,7 +309,7 @@ void
 hb_node_job_changed(HbNode *node, GVariant *changed)
 {
 	HbRecord *r = node->rec;
-	guint32 attempt = 0, percentage = 0;
+	guint32 attempt = 0;
 	gint64 now = g_get_monotonic_time();
 	g_autofree char *text = NULL;
 	const char *state = lookup_string(changed, "State");
@@ -329,8 +330,8 @@ hb_node_job_changed(HbNode *node, GVariant *changed)
 		node_feedback(node, "proceeding", retry, 0, 0);
 		return;
 	}
-	g_variant_lookup(changed, "Percentage", "u", &percentage);
-	text = g_strdup_printf("%s, %u %%", node->phase != NULL ? node->phase : "running", percentage);
+	g_variant_lookup(changed, "Percentage", "u", &node->percentage);
+	text = g_strdup_printf("%s, %u %%", node->phase != NULL ? node->phase : "running", node->percentage);
 	/* hawkBit keeps every message: one per interval at most, and only when something moved */
 	if (now - node->last_progress_us <
 	            (gint64)(node->agent->config->progress_interval_s * G_USEC_PER_SEC) ||
@@ -339,7 +340,7 @@ hb_node_job_changed(HbNode *node, GVariant *changed)
 	node->last_progress_us = now;
 	g_free(node->last_progress);
 	node->last_progress = g_strdup(text);
-	node_feedback(node, "proceeding", text, percentage, 100);
+	node_feedback(node, "proceeding", text, node->percentage, 100);
 }
 
 static char *
@@ -368,6 +369,9 @@ submit_cb(const char *path, GVariant *props, const GError *error, gpointer user_
 	g_message("%s: action %s is dfud job %s%s", node->config->controller_id, r->action, path,
 	          r->fetch_only ? " (download only)" : "");
 	r->job = g_strdup(path);
+	node->attempt = 0;
+	node->percentage = 0;
+	g_clear_pointer(&node->last_progress, g_free);
 	hb_agent_track_job(node->agent, path, node);
 	node_set_stage(node, r->fetch_only ? HB_STAGE_FETCHING : HB_STAGE_INSTALLING);
 	if (r->fetch_only)
