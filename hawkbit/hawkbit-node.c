@@ -700,6 +700,12 @@ node_facts(HbNode *node)
 	if (colon != NULL)
 		g_hash_table_insert(facts, g_strdup("transport"),
 		                    g_strndup(node->config->target, (gsize)(colon - node->config->target)));
+	/* without dfud's device objects, what the last job of an action said */
+	if (node->rec->status_name != NULL &&
+	    (node->rec->stage == HB_STAGE_FINISHED || node->rec->stage == HB_STAGE_CLOSED)) {
+		g_hash_table_insert(facts, g_strdup("last-status"), g_strdup(node->rec->status_name));
+		g_hash_table_insert(facts, g_strdup("last-action"), g_strdup(node->rec->action));
+	}
 	if (device != NULL) {
 		const char *target = lookup_string(device, "Target");
 		const char *sep = target != NULL ? strchr(target, ':') : NULL;

@@ -70,6 +70,11 @@ downloads=$(grep -c "softwaremodules/.*/artifacts/app.bin 200" "$T/ddi.log" || t
 # twenty jobs, each once
 [ "$(dfuctl list --all --json | jq -s length)" = 20 ] || fail "not one job per node: $(dfuctl list --all --json | jq -s length)"
 
+# the outcome reaches the targets' attributes too
+wait_for 10 "the facts after the rollout" bash -c \
+	"[ \"\$(curl -sf $DDI_URL/_control/state | jq -r '.targets[\"gw1-n07\"].attributes[\"last-status\"]')\" = rolled-back ]"
+[ "$(ddi_state '.targets["gw1-n08"].attributes["last-status"]')" = success ] || fail "n08's facts"
+
 # after the rollout the targets keep polling and nothing runs twice
 sleep 2
 [ "$(dfuctl list --all --json | jq -s length)" = 20 ] || fail "an action ran twice"
