@@ -27,6 +27,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--port-file", required=True)
 p.add_argument("--tenant", default="DEFAULT")
 p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+p.add_argument("--client-ca", help="with --tls: require a client certificate from this CA")
 p.add_argument("--sleep", default="00:05:00")
 p.add_argument("--gateway-token", default=None)
 p.add_argument("--log", help="one line per request")
@@ -519,6 +520,9 @@ server.daemon_threads = True
 if a.tls:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*a.tls)
+    if a.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(a.client_ca)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(a.port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))

@@ -3,6 +3,8 @@
 DDI_SERVER=${DFUD_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/integration/hawkbit-ddi-server.py
 DFUD_HAWKBIT=$DFUD_BUILD_ROOT/hawkbit/dfud-hawkbit
 AGENT_PID=
+# curl options for the server's control side (a CA and a client certificate with TLS)
+DDI_CURL=()
 
 # start_ddi_server [server options...]: the DDI server at $DDI_URL, requests logged in $T/ddi.log
 start_ddi_server() {
@@ -16,7 +18,7 @@ start_ddi_server() {
 	done
 	[ -s "$T/ddi.port" ] || fail "the DDI server did not start"
 	DDI_PORT=$(cat "$T/ddi.port")
-	DDI_URL=http://127.0.0.1:$DDI_PORT
+	DDI_URL=${DDI_SCHEME:-http}://127.0.0.1:$DDI_PORT
 }
 
 # start_gateway [dfud.conf lines]: the DDI server (gateway token "gwtoken", 1 s
@@ -32,12 +34,12 @@ Headers=Authorization: GatewayToken gwtoken" write_config
 
 # ddi_ctl METHOD PATH [JSON]: a request to the server's control side
 ddi_ctl() {
-	curl -sf -X "$1" "$DDI_URL/_control/$2" ${3:+-d "$3"} || fail "control request $1 $2 failed"
+	curl -sf "${DDI_CURL[@]}" -X "$1" "$DDI_URL/_control/$2" ${3:+-d "$3"} || fail "control request $1 $2 failed"
 }
 
 # ddi_state JQ-FILTER: reads the server's state
 ddi_state() {
-	curl -sf "$DDI_URL/_control/state" | jq -r "$1"
+	curl -sf "${DDI_CURL[@]}" "$DDI_URL/_control/state" | jq -r "$1"
 }
 
 # ddi_action_status ID: the server's status of an action (RUNNING, FINISHED, ERROR, CANCELED, ...)
@@ -62,7 +64,8 @@ Url=$DDI_URL
 Tenant=DEFAULT
 GatewayId=${GATEWAY_ID:-gw1}
 GatewayToken=${GATEWAY_TOKEN:-gwtoken}
-AllowPlainHttp=true
+AllowPlainHttp=${AGENT_PLAIN_HTTP:-true}
+DfudConfig=${AGENT_DFUD_CONFIG:-$DFUD_CONFIG}
 MinSleepSec=0.2
 ${AGENT_CONFIG:-}
 CONF
