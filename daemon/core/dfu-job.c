@@ -43,6 +43,7 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
+	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
@@ -225,6 +226,7 @@ static void
 dfu_job_init(DfuJob *self)
 {
 	self->options.confirm = TRUE;
+	self->owner_uid = -1;
 	self->device_error = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
 	self->history = g_ptr_array_new_with_free_func(g_free);
 	self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
@@ -457,6 +459,23 @@ dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly)
 	if (self->stopped_cleanly == stopped_cleanly)
 		return;
 	self->stopped_cleanly = stopped_cleanly;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+gint64
+dfu_job_get_owner_uid(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), -1);
+	return self->owner_uid;
+}
+
+void
+dfu_job_set_owner_uid(DfuJob *self, gint64 uid)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->owner_uid == uid)
+		return;
+	self->owner_uid = uid;
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -802,6 +821,8 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_boolean_value(builder, self->stopped_cleanly);
 	json_builder_set_member_name(builder, "crashes");
 	json_builder_add_int_value(builder, self->crashes);
+	json_builder_set_member_name(builder, "owner-uid");
+	json_builder_add_int_value(builder, self->owner_uid);
 	if (self->cause_code != DFU_STATUS_NONE) {
 		json_builder_set_member_name(builder, "cause-code");
 		json_builder_add_int_value(builder, self->cause_code);
@@ -1093,6 +1114,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_bool(obj, "device-changed", &job->device_changed, error) ||
 	    !json_read_bool(obj, "stopped-cleanly", &job->stopped_cleanly, error) ||
 	    !json_read_uint(obj, "crashes", &job->crashes, error) ||
+	    !json_read_int(obj, "owner-uid", -1, G_MAXUINT32, &job->owner_uid, error) ||
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||

@@ -118,6 +118,9 @@ gboolean dfu_job_get_device_changed(DfuJob *self);
  * NULL until then.
  */
 GVariant *dfu_job_get_device_identity(DfuJob *self);
+/* the user who submitted the job, -1 when unknown (jobs from before it was kept) */
+gint64 dfu_job_get_owner_uid(DfuJob *self);
+void dfu_job_set_owner_uid(DfuJob *self, gint64 uid);
 /* the serial framing ("console", "raw") an attempt found the device answering in, NULL before */
 const char *dfu_job_get_found_framing(DfuJob *self);
 /* realtime in microseconds since the epoch, 0 = not yet */

@@ -7,8 +7,10 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-config-fetcher.h"
 #include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-history.h"
 #include "dfu-job-index.h"
 #include "dfu-job-private.h"
 #include "dfu-journal.h"
@@ -75,6 +77,7 @@ struct _DfuManager {
 	DfuConfig *config;
 	DfuRunner *runner;
 	DfuStore *store;
+	DfuHistory *history;
 	DfuCache *cache;
 	DfuFetcher *fetcher;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
@@ -138,6 +141,27 @@ manager_journal(DfuManager *self, DfuJournalEvent event, DfuJob *job, const DfuJ
 
 	named.device = dfu_config_get_device_name(self->config, dfu_job_get_target(job));
 	dfu_journal_job_event(event, job, &named);
+}
+
+/* a finished job goes into the history, which outlives it */
+static void
+manager_record(DfuManager *self, DfuJob *job)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_history_add_job(self->history, job,
+	                         dfu_config_get_device_name(self->config, dfu_job_get_target(job)), &error))
+		g_warning("job %" G_GUINT64_FORMAT ": not in the history: %s", dfu_job_get_id(job),
+		          error->message);
+}
+
+/* a finished job that the history lacks (the daemon died between the two writes) is added */
+static void
+manager_record_missing(DfuManager *self, DfuJob *job)
+{
+	if (dfu_job_is_finished(job) && !dfu_history_contains(self->history, dfu_job_get_id(job)) &&
+	    dfu_job_get_finished(job) >= dfu_history_get_horizon(self->history))
+		manager_record(self, job);
 }
 
 static ManagerEntry *
@@ -379,6 +403,7 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
 	dfu_job_set_state(job, outcome_to_state(code));
 	entry_end(entry);
+	manager_record(self, job);
 	manager_journal(self, DFU_JOURNAL_FINISHED, job,
 	                &(DfuJournalDetail){.status_code = code, .message = message});
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
@@ -1323,6 +1348,7 @@ manager_load_job(DfuManager *self, guint64 id)
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
+	manager_record_missing(self, job);
 	manager_recover_entry(self, entry);
 	manager_fail_quarantined(self, entry);
 }
@@ -1388,6 +1414,9 @@ dfu_manager_start(DfuManager *self, GError **error)
 		return FALSE;
 	self->load_ids = dfu_store_list_jobs(self->store, error);
 	if (self->load_ids == NULL)
+		return FALSE;
+	self->history = dfu_history_open(self->config->state_dir, self->config->history_size, error);
+	if (self->history == NULL)
 		return FALSE;
 	/* the names alone give the highest id, so a job submitted while loading never reuses one */
 	if (self->load_ids->len > 0)
@@ -1510,6 +1539,32 @@ dfu_manager_shutdown(DfuManager *self)
 	}
 }
 
+gboolean
+dfu_manager_reload(DfuManager *self, GError **error)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	if (!dfu_config_reload(self->config, error))
+		return FALSE;
+	dfu_cache_set_max_bytes(self->cache, self->config->cache_max_bytes);
+	if (self->fetcher != NULL)
+		dfu_fetcher_apply_config(self->fetcher, self->config);
+	if (self->history != NULL)
+		dfu_history_set_max_entries(self->history, self->config->history_size);
+	if (self->started && !self->stopping) {
+		manager_trim_cache(self);
+		manager_arm_expiry(self, 0);
+		manager_schedule(self);
+	}
+	return TRUE;
+}
+
+DfuHistory *
+dfu_manager_get_history(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	return self->history;
+}
+
 DfuConfig *
 dfu_manager_get_config(DfuManager *self)
 {
@@ -1540,6 +1595,7 @@ dfu_manager_finalize(GObject *object)
 	dfu_job_index_free(self->index);
 	dfu_cache_free(self->cache);
 	g_clear_pointer(&self->store, dfu_store_free);
+	g_clear_pointer(&self->history, dfu_history_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
 }
 

@@ -5,6 +5,7 @@
 
 #include "dfu-config.h"
 #include "dfu-fetch.h"
+#include "dfu-history.h"
 #include "dfu-job.h"
 #include "dfu-runner.h"
 
@@ -76,5 +77,13 @@ gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
  */
 void dfu_manager_shutdown(DfuManager *self);
 DfuConfig *dfu_manager_get_config(DfuManager *self);
+/*
+ * Reads the configuration and devices.d again (dfu_config_reload) and applies
+ * it: limits, timeouts and devices hold for what starts from now on, running
+ * attempts and transfers go on as they are. On error nothing changes.
+ */
+gboolean dfu_manager_reload(DfuManager *self, GError **error);
+/* the finished jobs, also those that expired; NULL until started */
+DfuHistory *dfu_manager_get_history(DfuManager *self);
 
 G_END_DECLS
