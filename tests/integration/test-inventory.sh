@@ -81,6 +81,12 @@ expect_exit 3 dfuctl info kitchen-node
 [ "$(running_version "serial:$T/dev")" = 1.2.0 ] || fail "the unnamed device lost its state"
 expect_exit 0 dfuctl info shed
 
+log "a reload takes a new device of devices.d"
+printf '[Device pump]\nTarget=serial:%s/pump\n' "$T" >"$T/devices.d/pump.conf"
+kill -HUP "$DFUD_PID"
+wait_for 10 "the device of the reload" "$DFUCTL" info pump
+[ "$(dev_prop pump .Target)" = "serial:$T/pump" ] || fail "target $(dev_prop pump .Target)"
+
 log "a corrupt inventory file is set aside"
 kill9_dfud
 echo '{"devices": [{"name": 1}]}' >"$STATE_DIRECTORY/devices.json"
