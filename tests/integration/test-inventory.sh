@@ -90,16 +90,19 @@ expect_exit 3 dfuctl info kitchen-node
 [ "$(running_version "serial:$T/dev")" = 1.2.0 ] || fail "the unnamed device lost its state"
 expect_exit 0 dfuctl info shed
 
-log "a reload takes a new device of devices.d"
-printf '[Device pump]\nTarget=serial:%s/pump\n' "$T" >"$T/devices.d/pump.conf"
+log "a reload takes new devices of devices.d and drops gone ones, announcing both"
+printf '[Device pump]\nTarget=serial:%s/pump\n' "$T" >"$T/devices.d/site.conf"
 kill -HUP "$DFUD_PID"
 wait_for 10 "the device of the reload" "$DFUCTL" info pump
 [ "$(dev_prop pump .Target)" = "serial:$T/pump" ] || fail "target $(dev_prop pump .Target)"
+expect_exit 3 dfuctl info shed
+grep -A1 "member=InterfacesRemoved" "$T/monitor.log" | grep -q '"/org/dfud1/device/shed"' ||
+	fail "no InterfacesRemoved for the dropped device"
 
 log "a corrupt inventory file is set aside"
 kill9_dfud
 echo '{"devices": [{"name": 1}]}' >"$STATE_DIRECTORY/devices.json"
 start_dfud
 [ -f "$STATE_DIRECTORY/devices.json.corrupt" ] || fail "the corrupt file was not kept"
-expect_exit 0 dfuctl info shed
+expect_exit 0 dfuctl info pump
 grep -q "devices.json is unusable" "$T/dfud.log" || fail "the corrupt file was not logged"
