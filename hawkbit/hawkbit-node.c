@@ -694,6 +694,9 @@ node_facts(HbNode *node)
 	GVariant *device = g_hash_table_lookup(node->agent->devices, node->config->name);
 	const char *colon = strchr(node->config->target, ':');
 
+	if (device == NULL)
+		device = g_hash_table_lookup(node->agent->devices, node->config->target);
+
 	g_hash_table_insert(facts, g_strdup("gateway"), g_strdup(node->agent->config->gateway_id));
 	g_hash_table_insert(facts, g_strdup("node"), g_strdup(node->config->name));
 	g_hash_table_insert(facts, g_strdup("target"), g_strdup(node->config->target));
