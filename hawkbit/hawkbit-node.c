@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -23,6 +24,7 @@ struct _HbNode {
 	gboolean deploying; /* a deploymentBase request or a submission is on its way */
 	gboolean closing;   /* the closing feedback is on its way */
 	gboolean configuring;
+	gboolean reporting; /* an update made beside the agent is being reported as installedBase */
 	gboolean cancelling;
 	gboolean refused;
 	char *phase;
@@ -686,16 +688,22 @@ add_device_facts(GHashTable *facts, GVariant *device)
 	}
 }
 
+/* dfud's org.dfud1.Device object of the node, NULL when dfud has none */
+static GVariant *
+node_device(HbNode *node)
+{
+	GVariant *device = g_hash_table_lookup(node->agent->devices, node->config->name);
+
+	return device != NULL ? device : g_hash_table_lookup(node->agent->devices, node->config->target);
+}
+
 /* the node's facts for the server: what the config says, and what dfud knows of the device */
 static char *
 node_facts(HbNode *node)
 {
 	g_autoptr(GHashTable) facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GVariant *device = g_hash_table_lookup(node->agent->devices, node->config->name);
+	GVariant *device = node_device(node);
 	const char *colon = strchr(node->config->target, ':');
-
-	if (device == NULL)
-		device = g_hash_table_lookup(node->agent->devices, node->config->target);
 
 	g_hash_table_insert(facts, g_strdup("gateway"), g_strdup(node->agent->config->gateway_id));
 	g_hash_table_insert(facts, g_strdup("node"), g_strdup(node->config->name));
@@ -753,6 +761,105 @@ node_send_facts(HbNode *node, gboolean asked)
 	node->configuring = TRUE;
 	url = g_strconcat(node->base, "/configData", NULL);
 	node_request(node, "PUT", url, facts, config_cb);
+}
+
+/* --- installedBase: updates made beside the agent ---------------------------- */
+
+static void
+installed_cb(const HbHttpReply *reply, gpointer user_data)
+{
+	HbNode *node = user_data;
+
+	node->reporting = FALSE;
+	/* 404: the server has no such distribution set; asking again would not change that */
+	if (reply->status != 200 && reply->status != 201 && reply->status != 404) {
+		g_warning("%s: installedBase answered %ld %s", node->config->controller_id, reply->status,
+		          reply->error != NULL ? reply->error : "");
+		g_clear_pointer(&node->rec->local_job, g_free);
+		return;
+	}
+	if (reply->status == 404)
+		g_message("%s: the server knows no distribution set for the local update",
+		          node->config->controller_id);
+	node_save(node);
+}
+
+/* the version the device runs: image 0 in its active slot */
+static const char *
+running_version(GVariant *device)
+{
+	g_autoptr(GVariant) images =
+	        device != NULL ? g_variant_lookup_value(device, "Images", G_VARIANT_TYPE("aa{sv}")) : NULL;
+	const char *version = NULL;
+
+	for (gsize i = 0; images != NULL && i < g_variant_n_children(images); i++) {
+		g_autoptr(GVariant) image = g_variant_get_child_value(images, i);
+		g_autofree const char **flags = NULL;
+		guint32 number = 0;
+
+		g_variant_lookup(image, "image", "u", &number);
+		if (number != 0 || !g_variant_lookup(image, "flags", "^a&s", &flags) ||
+		    !g_strv_contains(flags, "active"))
+			continue;
+		version = lookup_string(image, "version");
+	}
+	return version;
+}
+
+static void
+local_job_cb(const char *path, GVariant *props, const GError *error, gpointer user_data)
+{
+	HbNode *node = user_data;
+	const char *source = lookup_string(props, "Source");
+	GVariant *device = node_device(node);
+	g_autofree char *prefix = g_strdup_printf("hawkbit %s ", node->config->controller_id);
+	g_autoptr(JsonBuilder) b = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *json = NULL;
+	g_autofree char *url = NULL;
+	const char *version;
+
+	version = running_version(device);
+	if (error != NULL || source == NULL || version == NULL || g_str_has_prefix(source, prefix)) {
+		/* one of the agent's own jobs, or nothing to say: not looked at again */
+		node->reporting = FALSE;
+		if (error == NULL) {
+			g_free(node->rec->local_job);
+			node->rec->local_job = g_strdup(path);
+			node_save(node);
+		}
+		return;
+	}
+	g_message("%s: updated beside the agent to %s (%s); reported as installedBase",
+	          node->config->controller_id, version, source);
+	g_free(node->rec->local_job);
+	node->rec->local_job = g_strdup(path);
+	b = json_builder_new_immutable();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, source);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, version);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json = json_to_string(root, FALSE);
+	url = g_strconcat(node->base, "/installedBase", NULL);
+	node_request(node, "PUT", url, json, installed_cb);
+}
+
+/* a successful job of the node that the agent did not submit: hawkBit's installedBase follows it */
+static void
+node_check_local_update(HbNode *node, GVariant *device)
+{
+	const char *last_job = NULL;
+
+	if (node->reporting || device == NULL || !g_variant_lookup(device, "LastJob", "&o", &last_job) ||
+	    strcmp(last_job, "/") == 0 || g_strcmp0(last_job, node->rec->job) == 0 ||
+	    g_strcmp0(last_job, node->rec->local_job) == 0 ||
+	    g_strcmp0(lookup_string(device, "LastStatusName"), "success") != 0)
+		return;
+	node->reporting = TRUE;
+	hb_dfud_get_job(node->agent->dfud, last_job, local_job_cb, node);
 }
 
 /* --- polling ----------------------------------------------------------------- */
@@ -814,6 +921,7 @@ node_follow(HbNode *node)
 	g_autofree char *action = NULL;
 
 	node_send_facts(node, p->config_href != NULL);
+	node_check_local_update(node, node_device(node));
 	if (p->cancel_href != NULL) {
 		if (!node->cancelling) {
 			node->cancelling = TRUE;

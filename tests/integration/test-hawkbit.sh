@@ -100,9 +100,16 @@ wait_for 10 "n08's image in its facts" bash -c \
 	"curl -sf $DDI_URL/_control/state | jq -e '.targets[\"gw1-n08\"].attributes | to_entries |
 		map(select(.key | test(\"^image0[.]slot[01][.]version\$\"))) | map(.value) | index(\"1.2.0\")'"
 
+# an update made with dfuctl beside the agent shows as the target's installedBase
+mkimage -o "$T/local.bin" --version 1.3.0 --size 5000 --seed 4
+expect_exit 0 dfuctl start "serial:$T/n03" "$T/local.bin"
+wait_for 15 "n03's installedBase" bash -c \
+	"[ \"\$(curl -sf $DDI_URL/_control/state | jq -c '.targets[\"gw1-n03\"].installed')\" = '{\"name\":\"local.bin\",\"version\":\"1.3.0\"}' ]"
+[ "$(ddi_state '.targets["gw1-n08"].installed')" = null ] || fail "the agent's own update went to installedBase"
+
 # after the rollout the targets keep polling and nothing runs twice
 sleep 2
-[ "$(dfuctl list --all --json | jq -s length)" = 20 ] || fail "an action ran twice"
+[ "$(dfuctl list --all --json | jq -s length)" = 21 ] || fail "an action ran twice"
 grep -q "deploymentBase/.*feedback 410" "$T/ddi.log" && fail "feedback sent to a closed action"
 stop_agent
 log "ok"
