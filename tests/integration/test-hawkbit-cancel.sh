@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # dfud-hawkbit: a cancel from the server stops an upload, a cancel past the
 # point of no return is rejected, a wrong SHA-256 from the server and an action
-# with two artifacts fail with dfud's codes, and a refused token is retried.
+# with two artifacts fail with dfud's codes, a retried job is reported as such, and a
+# refused token is retried.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hawkbit-lib.sh"
 
-start_gateway
+MAX_ATTEMPTS=20 start_gateway
 
 start_sim slow --baud 115200
 start_sim booting --baud 0 --boot-ms 4000
@@ -21,6 +22,8 @@ Target=serial:$T/slow?baud=115200
 Target=serial:$T/booting
 [Node plain]
 Target=serial:$T/plain
+[Node late]
+Target=serial:$T/late
 [Node locked]
 Target=serial:$T/plain
 TargetToken=0123456789abcdef0123456789abcdef" write_agent_config
@@ -78,6 +81,14 @@ ddi_ctl POST actions "{\"targets\": [\"gw1-plain\"], \"artifacts\": [\"$T/small.
 aid=$(ddi_state '.actions | keys | map(tonumber) | max')
 wait_for 20 "the refusal" action_is "$aid" ERROR
 [ "$(ddi_state ".actions[\"$aid\"].feedback[-1].code")" = 158 ] || fail "code: $(ddi_state ".actions[\"$aid\"].feedback")"
+
+log "a recoverable failure (the node is not plugged in yet) is retried, and the retry is reported"
+ddi_create "$T/small.bin" gw1-late
+aid=$ACTIONS
+wait_for 20 "the retry's feedback" feedback_has "$aid" "attempt 2: the previous one failed"
+start_sim late --baud 0
+wait_for 60 "the update" action_is "$aid" FINISHED
+[ "$(primary_of late)" = "1.2.0 true" ] || fail "late runs $(primary_of late)"
 
 log "a refused target token is retried until the server takes it"
 grep -q "gw1-locked: the server refused the target token (401)" "$T/hawkbit.log" || fail "no refusal logged"
