@@ -50,6 +50,17 @@ job=$(dfuctl list --all --json | jq -r 'select(.Source | startswith("hawkbit gw1
 [ "$(job_prop "$job" State)" = cancelled ] || fail "the job is $(job_prop "$job" State)"
 [ "$(primary_of slow)" = "1.0.0 true" ] || fail "slow runs $(primary_of slow)"
 
+log "a job cancelled on the gateway ends its action as failed with dfud's code"
+ddi_create "$T/big.bin" gw1-slow
+aid=$ACTIONS
+wait_for 30 "the upload to slow" feedback_has "$aid" "uploading"
+job=$(dfuctl list --json | jq -r 'select(.Source | startswith("hawkbit gw1-slow action '"$aid"':")) | .Id')
+expect_exit 0 dfuctl abort "$job"
+wait_for 20 "the end" action_is "$aid" ERROR
+last=$(ddi_state ".actions[\"$aid\"].feedback[-1]")
+[ "$(jq -r .code <<<"$last")" = 200 ] || fail "code: $last"
+jq -e '.details[0] | contains("cancelled on the gateway")' <<<"$last" >/dev/null || fail "details: $last"
+
 log "a cancel while the node boots the new image is rejected; the update completes"
 mkimage -o "$T/small.bin" --version 1.2.0 --size 4000 --seed 2
 ddi_create "$T/small.bin" gw1-booting
