@@ -39,7 +39,9 @@ Target=serial:$T/$name
 "
 done
 start_ble_sim radio "${ble_devices[@]}" --swap-ms 200
+# 20 nodes polling every second want more than the agent may send
 AGENT_CONFIG="StartJitterSec=1
+MaxRequestRate=15
 ProgressIntervalSec=0.5
 $AGENT_CONFIG" write_agent_config
 start_agent
@@ -106,6 +108,15 @@ expect_exit 0 dfuctl start "serial:$T/n03" "$T/local.bin"
 wait_for 15 "n03's installedBase" bash -c \
 	"[ \"\$(curl -sf $DDI_URL/_control/state | jq -c '.targets[\"gw1-n03\"].installed')\" = '{\"name\":\"local.bin\",\"version\":\"1.3.0\"}' ]"
 [ "$(ddi_state '.targets["gw1-n08"].installed')" = null ] || fail "the agent's own update went to installedBase"
+
+# the agent's requests (not dfud's downloads) stay under MaxRequestRate in every second (one
+# more for the first of a burst, two for the server's own timing), and unchanged polls come
+# back as 304
+busiest=$(curl -sf "$DDI_URL/_control/requests" | jq '[.[] | select(.path | test("^/DEFAULT/") and
+	(test("/softwaremodules/") | not)) | .t] as $t | [range(0; $t | length) as $i |
+	[$t[$i:][] | select(. < $t[$i] + 1)] | length] | max')
+[ "$busiest" -le 18 ] || fail "$busiest agent requests within one second"
+grep -q "GET /DEFAULT/controller/v1/gw1-n[0-9]* 304 " "$T/ddi.log" || fail "no poll answered 304"
 
 # after the rollout the targets keep polling and nothing runs twice
 sleep 2
