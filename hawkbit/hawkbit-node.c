@@ -5,6 +5,7 @@
 #include "dfu-error.h"
 #include "dfu-status.h"
 #include "hawkbit-ddi.h"
+#include "hawkbit-facts.h"
 #include "hawkbit-node.h"
 #include "hawkbit-record.h"
 
@@ -253,18 +254,10 @@ node_job_over(HbNode *node, const char *state, guint code, const char *name, con
 	node_finish(node, code, name, message);
 }
 
-static const char *
-lookup_string(GVariant *props, const char *key)
-{
-	const char *value = NULL;
-
-	return props != NULL && g_variant_lookup(props, key, "&s", &value) ? value : NULL;
-}
-
 static void
 node_note_phase(HbNode *node, GVariant *props)
 {
-	const char *phase = lookup_string(props, "Phase");
+	const char *phase = hb_facts_lookup(props, "Phase");
 
 	if (phase != NULL) {
 		g_free(node->phase);
@@ -292,11 +285,12 @@ job_state_cb(const char *path, GVariant *props, const GError *error, gpointer us
 		return;
 	}
 	node_note_phase(node, props);
-	state = lookup_string(props, "State");
+	state = hb_facts_lookup(props, "State");
 	if (g_strcmp0(state, "queued") == 0 || g_strcmp0(state, "running") == 0)
 		return;
 	g_variant_lookup(props, "StatusCode", "u", &code);
-	node_job_over(node, state, code, lookup_string(props, "StatusName"), lookup_string(props, "Message"));
+	node_job_over(node, state, code, hb_facts_lookup(props, "StatusName"),
+	              hb_facts_lookup(props, "Message"));
 }
 
 void
@@ -314,7 +308,7 @@ hb_node_job_changed(HbNode *node, GVariant *changed)
 	guint32 attempt = 0;
 	gint64 now = g_get_monotonic_time();
 	g_autofree char *text = NULL;
-	const char *state = lookup_string(changed, "State");
+	const char *state = hb_facts_lookup(changed, "State");
 
 	node_note_phase(node, changed);
 	if (state != NULL && g_strcmp0(state, "queued") != 0 && g_strcmp0(state, "running") != 0) {
@@ -424,7 +418,7 @@ find_job(HbNode *node, GVariant *objects, const char *action)
 		g_autoptr(GVariant) owned = interfaces;
 		g_autoptr(GVariant) props =
 		        g_variant_lookup_value(interfaces, "org.dfud1.Job", G_VARIANT_TYPE_VARDICT);
-		const char *source = lookup_string(props, "Source");
+		const char *source = hb_facts_lookup(props, "Source");
 
 		if (source != NULL && g_str_has_prefix(source, prefix))
 			return g_strdup(path);
@@ -650,44 +644,6 @@ cancel_action_cb(const HbHttpReply *reply, gpointer user_data)
 
 /* --- configData -------------------------------------------------------------- */
 
-static void
-add_device_facts(GHashTable *facts, GVariant *device)
-{
-	static const char *const keys[][2] = {
-	        {"Protocol", "protocol"},          {"Board", "board"},
-	        {"Bootloader", "bootloader"},      {"BootloaderMode", "bootloader-mode"},
-	        {"LastStatusName", "last-status"},
-	};
-	g_autoptr(GVariant) images = g_variant_lookup_value(device, "Images", G_VARIANT_TYPE("aa{sv}"));
-	GVariantIter iter;
-	GVariant *image;
-
-	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
-		const char *value = lookup_string(device, keys[i][0]);
-
-		if (value != NULL && value[0] != '\0')
-			g_hash_table_insert(facts, g_strdup(keys[i][1]), g_strdup(value));
-	}
-	if (images == NULL)
-		return;
-	g_variant_iter_init(&iter, images);
-	while ((image = g_variant_iter_next_value(&iter)) != NULL) {
-		g_autoptr(GVariant) owned = image;
-		guint32 number = 0, slot = 0;
-		const char *version = lookup_string(image, "version");
-		const char *hash = lookup_string(image, "hash");
-
-		g_variant_lookup(image, "image", "u", &number);
-		g_variant_lookup(image, "slot", "u", &slot);
-		if (version != NULL)
-			g_hash_table_insert(facts, g_strdup_printf("image%u.slot%u.version", number, slot),
-			                    g_strdup(version));
-		if (hash != NULL)
-			g_hash_table_insert(facts, g_strdup_printf("image%u.slot%u.hash", number, slot),
-			                    g_strdup(hash));
-	}
-}
-
 /* dfud's org.dfud1.Device object of the node, NULL when dfud has none */
 static GVariant *
 node_device(HbNode *node)
@@ -695,38 +651,6 @@ node_device(HbNode *node)
 	GVariant *device = g_hash_table_lookup(node->agent->devices, node->config->name);
 
 	return device != NULL ? device : g_hash_table_lookup(node->agent->devices, node->config->target);
-}
-
-/* the node's facts for the server: what the config says, and what dfud knows of the device */
-static char *
-node_facts(HbNode *node)
-{
-	g_autoptr(GHashTable) facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GVariant *device = node_device(node);
-	const char *colon = strchr(node->config->target, ':');
-
-	g_hash_table_insert(facts, g_strdup("gateway"), g_strdup(node->agent->config->gateway_id));
-	g_hash_table_insert(facts, g_strdup("node"), g_strdup(node->config->name));
-	g_hash_table_insert(facts, g_strdup("target"), g_strdup(node->config->target));
-	if (colon != NULL)
-		g_hash_table_insert(facts, g_strdup("transport"),
-		                    g_strndup(node->config->target, (gsize)(colon - node->config->target)));
-	/* without dfud's device objects, what the last job of an action said */
-	if (node->rec->status_name != NULL &&
-	    (node->rec->stage == HB_STAGE_FINISHED || node->rec->stage == HB_STAGE_CLOSED)) {
-		g_hash_table_insert(facts, g_strdup("last-status"), g_strdup(node->rec->status_name));
-		g_hash_table_insert(facts, g_strdup("last-action"), g_strdup(node->rec->action));
-	}
-	if (device != NULL) {
-		const char *target = lookup_string(device, "Target");
-		const char *sep = target != NULL ? strchr(target, ':') : NULL;
-
-		if (sep != NULL)
-			g_hash_table_insert(facts, g_strdup("transport"),
-			                    g_strndup(target, (gsize)(sep - target)));
-		add_device_facts(facts, device);
-	}
-	return hb_ddi_config_data(facts);
 }
 
 static void
@@ -752,7 +676,8 @@ node_send_facts(HbNode *node, gboolean asked)
 
 	if (node->configuring)
 		return;
-	facts = node_facts(node);
+	facts = hb_facts_config_data(node->config, node->agent->config->gateway_id, node_device(node),
+	                             node->rec);
 	if (!asked && g_strcmp0(facts, node->rec->facts) == 0)
 		return;
 	/* taken as sent; a refusal clears it so that the next poll tries again */
@@ -784,33 +709,11 @@ installed_cb(const HbHttpReply *reply, gpointer user_data)
 	node_save(node);
 }
 
-/* the version the device runs: image 0 in its active slot */
-static const char *
-running_version(GVariant *device)
-{
-	g_autoptr(GVariant) images =
-	        device != NULL ? g_variant_lookup_value(device, "Images", G_VARIANT_TYPE("aa{sv}")) : NULL;
-	const char *version = NULL;
-
-	for (gsize i = 0; images != NULL && i < g_variant_n_children(images); i++) {
-		g_autoptr(GVariant) image = g_variant_get_child_value(images, i);
-		g_autofree const char **flags = NULL;
-		guint32 number = 0;
-
-		g_variant_lookup(image, "image", "u", &number);
-		if (number != 0 || !g_variant_lookup(image, "flags", "^a&s", &flags) ||
-		    !g_strv_contains(flags, "active"))
-			continue;
-		version = lookup_string(image, "version");
-	}
-	return version;
-}
-
 static void
 local_job_cb(const char *path, GVariant *props, const GError *error, gpointer user_data)
 {
 	HbNode *node = user_data;
-	const char *source = lookup_string(props, "Source");
+	const char *source = hb_facts_lookup(props, "Source");
 	GVariant *device = node_device(node);
 	g_autofree char *prefix = g_strdup_printf("hawkbit %s ", node->config->controller_id);
 	g_autoptr(JsonBuilder) b = NULL;
@@ -819,7 +722,7 @@ local_job_cb(const char *path, GVariant *props, const GError *error, gpointer us
 	g_autofree char *url = NULL;
 	const char *version;
 
-	version = running_version(device);
+	version = hb_facts_running_version(device);
 	if (error != NULL || source == NULL || version == NULL || g_str_has_prefix(source, prefix)) {
 		/* one of the agent's own jobs, or nothing to say: not looked at again */
 		node->reporting = FALSE;
@@ -856,7 +759,7 @@ node_check_local_update(HbNode *node, GVariant *device)
 	if (node->reporting || device == NULL || !g_variant_lookup(device, "LastJob", "&o", &last_job) ||
 	    strcmp(last_job, "/") == 0 || g_strcmp0(last_job, node->rec->job) == 0 ||
 	    g_strcmp0(last_job, node->rec->local_job) == 0 ||
-	    g_strcmp0(lookup_string(device, "LastStatusName"), "success") != 0)
+	    g_strcmp0(hb_facts_lookup(device, "LastStatusName"), "success") != 0)
 		return;
 	node->reporting = TRUE;
 	hb_dfud_get_job(node->agent->dfud, last_job, local_job_cb, node);
