@@ -34,6 +34,10 @@ art=$(jq -r '.deployment.chunks[0].artifacts[0]._links["download-http"].href' "$
 [ "$(code "${auth[@]}" -H 'Range: bytes=1000-' "$art")" = 206 ] || fail "no 206 for a range"
 cmp -s "$T/body" <(tail -c 2000 "$T/fw.bin") || fail "the range is not the file's end"
 [ "$(code "${auth[@]}" -H 'Range: bytes=3000-' "$art")" = 416 ] || fail "no 416 past the end"
+[ "$(code "${auth[@]}" -H 'Range: bytes=-10' "$art")" = 206 ] && cmp -s "$T/body" <(tail -c 10 "$T/fw.bin") ||
+	fail "a suffix range is not the file's end"
+[ "$(code "${auth[@]}" -H 'Range: bytes=0-9,100-109' "$art")" = 206 ] || fail "no 206 for two ranges"
+[ "$(grep -c "^Content-Range: bytes" "$T/body")" = 2 ] || fail "not two parts in the multipart answer"
 [ "$(code "${auth[@]}" -H 'If-Match: "0000"' "$art")" = 412 ] || fail "no 412 for a wrong If-Match"
 [ "$(code "${auth[@]}" -H 'Range: bytes=1000-' -H 'If-Range: "0000"' "$art")" = 200 ] || fail "If-Range ignored"
 [ "$(code "$art")" = 401 ] || fail "a download without a token was not refused"
