@@ -129,25 +129,33 @@ job_compare_id(gconstpointer a, gconstpointer b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-GPtrArray *
-dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
+GVariant *
+dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error)
 {
 	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GVariant) objects = NULL;
-	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
-	GVariantIter iter;
-	const char *path;
-	GVariant *interfaces;
 	int r;
 
-	/* one call for every job and its properties, however long the queue */
 	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
 	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &bus_error, &reply,
 	                       NULL);
 	if (!dfuctl_bus_check(r, &bus_error, error))
 		return NULL;
-	objects = dfu_bus_read_gvariant(reply, error);
+	if (reply_cookie != NULL && sd_bus_message_get_cookie(reply, reply_cookie) < 0)
+		*reply_cookie = 0;
+	return dfu_bus_read_gvariant(reply, error);
+}
+
+GPtrArray *
+dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
+{
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
+	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
+	GVariantIter iter;
+	const char *path;
+	GVariant *interfaces;
+
+	/* one call for every job and its properties, however long the queue */
 	if (objects == NULL)
 		return NULL;
 	g_variant_iter_init(&iter, objects);
