@@ -268,6 +268,7 @@ dfu_config_new_default(void)
 	config->cache_dir = config_dir_from_env("CACHE_DIRECTORY", DFUD_CACHE_DIR);
 	config->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	config->device_boards = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	config->device_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return config;
 }
 
@@ -282,6 +283,7 @@ dfu_config_free(DfuConfig *config)
 	g_free(config->cache_dir);
 	g_hash_table_unref(config->devices);
 	g_hash_table_unref(config->device_boards);
+	g_hash_table_unref(config->device_names);
 	g_free(config);
 }
 
@@ -377,6 +379,8 @@ config_load_devices_file(DfuConfig *config, const char *path, GError **error)
 			return FALSE;
 		}
 		g_hash_table_insert(config->devices, g_strdup(name), g_strdup(target->uri));
+		if (!g_hash_table_contains(config->device_names, target->uri))
+			g_hash_table_insert(config->device_names, g_strdup(target->uri), g_strdup(name));
 		board = g_key_file_get_string(keyfile, groups[g], DEVICE_BOARD_KEY, NULL);
 		if (board != NULL && g_strstrip(board)[0] != '\0')
 			g_hash_table_insert(config->device_boards, g_strdup(target->uri),
@@ -467,4 +471,11 @@ dfu_config_get_board(DfuConfig *config, const char *uri)
 {
 	g_return_val_if_fail(config != NULL, NULL);
 	return uri != NULL ? g_hash_table_lookup(config->device_boards, uri) : NULL;
+}
+
+const char *
+dfu_config_get_device_name(DfuConfig *config, const char *uri)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return uri != NULL ? g_hash_table_lookup(config->device_names, uri) : NULL;
 }

@@ -67,6 +67,8 @@ typedef struct {
 	GHashTable *devices;
 	/* target URI -> Board= of its devices.d entry, for those that declare one */
 	GHashTable *device_boards;
+	/* target URI -> the name of the first devices.d entry with that target */
+	GHashTable *device_names;
 } DfuConfig;
 
 /* path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means defaults */
@@ -77,6 +79,8 @@ void dfu_config_free(DfuConfig *config);
 const char *dfu_config_resolve_target(DfuConfig *config, const char *name_or_uri);
 /* the Board= declared for the device with this target URI, or NULL */
 const char *dfu_config_get_board(DfuConfig *config, const char *uri);
+/* the devices.d name of the device with this target URI, or NULL */
+const char *dfu_config_get_device_name(DfuConfig *config, const char *uri);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuConfig, dfu_config_free)
 

@@ -9,6 +9,7 @@
 #include "dfu-cache.h"
 #include "dfu-error.h"
 #include "dfu-job-private.h"
+#include "dfu-journal.h"
 #include "dfu-manager.h"
 #include "dfu-retry.h"
 #include "dfu-store.h"
@@ -115,6 +116,16 @@ callback_ctx_free(CallbackCtx *ctx)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CallbackCtx, callback_ctx_free)
+
+/* an event for the operator's log, with the device named as devices.d names it */
+static void
+manager_journal(DfuManager *self, DfuJournalEvent event, DfuJob *job, const DfuJournalDetail *detail)
+{
+	DfuJournalDetail named = detail != NULL ? *detail : (DfuJournalDetail){0};
+
+	named.device = dfu_config_get_device_name(self->config, dfu_job_get_target(job));
+	dfu_journal_job_event(event, job, &named);
+}
 
 static ManagerEntry *
 manager_lookup_entry(DfuManager *self, guint64 id)
@@ -340,6 +351,8 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
 	dfu_job_set_state(job, outcome_to_state(code));
 	entry_end(entry);
+	manager_journal(self, DFU_JOURNAL_FINISHED, job,
+	                &(DfuJournalDetail){.status_code = code, .message = message});
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
 	manager_arm_expiry(self, 0);
 }
@@ -476,6 +489,9 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 		dfu_job_set_retry(job, g_get_real_time() + (gint64)delay_ms * 1000,
 		                  entry_max_attempts(self, entry));
 		entry_end(entry);
+		manager_journal(self, DFU_JOURNAL_RETRY, job,
+		                &(DfuJournalDetail){
+		                        .status_code = code, .message = message, .retry_delay_ms = delay_ms});
 		entry->retry_id = g_timeout_add(delay_ms, entry_retry_cb, entry);
 	} else if (dfu_status_is_recoverable(code) && dfu_job_get_cause_code(job) != code) {
 		g_autofree char *told =
@@ -493,6 +509,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 {
 	DfuJob *job = entry->job;
 	guint attempt = dfu_job_get_attempt(job) + 1;
+	DfuJournalEvent event = dfu_job_get_started(job) == 0 ? DFU_JOURNAL_STARTED : DFU_JOURNAL_ATTEMPT;
 
 	entry->device_key = device_key;
 	g_hash_table_add(self->busy_keys, g_strdup(device_key));
@@ -510,6 +527,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
 	entry_end(entry);
+	manager_journal(self, event, job, NULL);
 	entry->attempt =
 	        self->runner->ops->start(self->runner, job, manager_attempt_done, entry->attempt_ctx);
 }
@@ -835,6 +853,11 @@ manager_fetch_failed(DfuManager *self, ManagerEntry *entry, const GError *error,
 
 		dfu_job_log(entry->job, "download %u failed: %s: %s; retrying in %u ms",
 		            entry->fetch_failures, dfu_status_to_name(code), error->message, delay_ms);
+		manager_journal(self, DFU_JOURNAL_RETRY, entry->job,
+		                &(DfuJournalDetail){.status_code = code,
+		                                    .message = error->message,
+		                                    .retry_delay_ms = delay_ms,
+		                                    .download = entry->fetch_failures});
 		entry->fetch_retry_id = g_timeout_add(delay_ms, entry_fetch_retry_cb, entry);
 		return;
 	}
@@ -1172,6 +1195,7 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
+	manager_journal(self, DFU_JOURNAL_SUBMITTED, job, NULL);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
 	return entry;
 }

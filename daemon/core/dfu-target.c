@@ -22,6 +22,7 @@ static const char *const protocol_names[] = {
         [DFU_PROTOCOL_SMP] = "smp",
         [DFU_PROTOCOL_NRFDFU] = "nrfdfu",
         [DFU_PROTOCOL_ATFOTA] = "atfota",
+        [DFU_PROTOCOL_MESHDFU] = "meshdfu",
 };
 
 /* which protocols each link can carry: AT commands only exist on a serial modem, UDP carries SMP only */
@@ -29,12 +30,14 @@ static const guint protocol_links[] = {
         [DFU_PROTOCOL_SMP] = LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE) | LINK_MASK(DFU_LINK_UDP),
         [DFU_PROTOCOL_NRFDFU] = LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE),
         [DFU_PROTOCOL_ATFOTA] = LINK_MASK(DFU_LINK_SERIAL),
+        [DFU_PROTOCOL_MESHDFU] = LINK_MASK(DFU_LINK_SERIAL),
 };
 
 static const char *const framing_names[] = {
         [DFU_FRAMING_CONSOLE] = "console",
         [DFU_FRAMING_RAW] = "raw",
         [DFU_FRAMING_SLIP] = "slip",
+        [DFU_FRAMING_MESH] = "mesh",
 };
 
 const char *
@@ -110,9 +113,9 @@ dfu_framing_from_string(const char *name, DfuFraming *framing)
 static gboolean
 parse_framing(DfuTarget *target, const char *value)
 {
-	/* SLIP goes with the protocol that speaks it, never with SMP */
-	target->framing_given =
-	        dfu_framing_from_string(value, &target->framing) && target->framing != DFU_FRAMING_SLIP;
+	/* SLIP and mesh frames go with the protocols that speak them, never with SMP */
+	target->framing_given = dfu_framing_from_string(value, &target->framing) &&
+	                        target->framing != DFU_FRAMING_SLIP && target->framing != DFU_FRAMING_MESH;
 	return target->framing_given;
 }
 
@@ -141,7 +144,8 @@ parse_mtu(DfuTarget *target, const char *value)
 static const TargetOption target_options[] = {
         {"baud", LINK_MASK(DFU_LINK_SERIAL), parse_baud, "a positive integer"},
         {"protocol", LINK_MASK(DFU_LINK_SERIAL) | LINK_MASK(DFU_LINK_BLE) | LINK_MASK(DFU_LINK_UDP),
-         parse_protocol, "smp, nrfdfu or atfota (atfota on serial only, smp only on udp)"},
+         parse_protocol,
+         "smp, nrfdfu, atfota or meshdfu (atfota and meshdfu on serial only, smp only on udp)"},
         {"adapter", LINK_MASK(DFU_LINK_BLE), parse_adapter, "hciN"},
         {"terminator", LINK_MASK(DFU_LINK_SERIAL), parse_terminator, "cr, lf or crlf"},
         {"rtscts", LINK_MASK(DFU_LINK_SERIAL), parse_rtscts, "true or false"},
@@ -384,8 +388,9 @@ target_normalise(const DfuTarget *target, gboolean adapter_given)
 		g_string_append_printf(str, "%cframing=%s", sep, dfu_framing_to_string(target->framing));
 	if (target->terminator != NULL)
 		g_string_append_printf(str, "&terminator=%s", target->terminator);
-	if (target->rtscts)
-		g_string_append(str, "&rtscts=true");
+	/* each protocol names only what differs from its own default */
+	if (target->rtscts != (target->protocol == DFU_PROTOCOL_MESHDFU))
+		g_string_append_printf(str, "&rtscts=%s", target->rtscts ? "true" : "false");
 	return g_string_free(str, FALSE);
 }
 
@@ -441,13 +446,21 @@ dfu_target_parse(const char *uri, GError **error)
 		            "option 'framing' in target '%s' applies to protocol smp only", uri);
 		return NULL;
 	}
-	/* the AT line settings mean nothing to the other protocols: silently ignoring them would mislead */
-	if ((option_given(seen, "terminator") || option_given(seen, "rtscts")) &&
-	    target->protocol != DFU_PROTOCOL_ATFOTA) {
+	/* the line settings mean nothing to the other protocols: silently ignoring them would mislead */
+	if (option_given(seen, "terminator") && target->protocol != DFU_PROTOCOL_ATFOTA) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		            "target '%s': terminator and rtscts apply to protocol=atfota only", uri);
+		            "target '%s': terminator applies to protocol=atfota only", uri);
 		return NULL;
 	}
+	if (option_given(seen, "rtscts") && target->protocol != DFU_PROTOCOL_ATFOTA &&
+	    target->protocol != DFU_PROTOCOL_MESHDFU) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "target '%s': rtscts applies to protocol=atfota and protocol=meshdfu only", uri);
+		return NULL;
+	}
+	/* the mesh stack and its bootloader run with hardware flow control */
+	if (!option_given(seen, "rtscts") && target->protocol == DFU_PROTOCOL_MESHDFU)
+		target->rtscts = TRUE;
 	target->uri = target_normalise(target, option_given(seen, "adapter"));
 	return g_steal_pointer(&target);
 }

@@ -21,23 +21,27 @@ typedef enum {
 	DFU_PROTOCOL_SMP,
 	DFU_PROTOCOL_NRFDFU,
 	DFU_PROTOCOL_ATFOTA,
+	DFU_PROTOCOL_MESHDFU,
 } DfuProtocolType;
 
 /*
  * How messages travel on a serial line: SMP console lines (base64, CRC) or
- * bare SMP messages, which framing= chooses, or SLIP frames, which the nRF5
- * bootloader speaks (protocol=nrfdfu).
+ * bare SMP messages, which framing= chooses, SLIP frames, which the nRF5
+ * bootloader speaks (protocol=nrfdfu), or the length-prefixed frames of the
+ * nRF5 SDK for Mesh serial interface (protocol=meshdfu).
  */
 typedef enum {
 	DFU_FRAMING_CONSOLE,
 	DFU_FRAMING_RAW,
 	DFU_FRAMING_SLIP,
+	DFU_FRAMING_MESH,
 } DfuFraming;
 
 /*
  * A parsed target URI:
- *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota][&framing=console|raw]
+ *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota|meshdfu][&framing=console|raw]
  *     with atfota also [&terminator=cr|lf|crlf][&rtscts=true|false]
+ *     with meshdfu also [&rtscts=true|false]: on unless turned off
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
  *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
  *   or an IPv6 address in brackets with an optional zone: [fe80::1%eth0]
@@ -57,7 +61,7 @@ typedef struct {
 	guint port;             /* udp: default 1337, Zephyr's MCUMGR_TRANSPORT_UDP_PORT */
 	guint mtu;              /* udp: largest datagram; 0 = configured default */
 	char *terminator;       /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
-	gboolean rtscts;        /* serial atfota: hardware flow control */
+	gboolean rtscts;        /* serial atfota, meshdfu: hardware flow control */
 	char *uri;              /* normalised form, used as the device key */
 } DfuTarget;
 

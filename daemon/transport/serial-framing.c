@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "serial-framing.h"
 
+#include "mesh-serial.h"
 #include "smp-console.h"
 #include "slip.h"
 #include "smp-raw.h"
@@ -10,6 +11,7 @@ struct _SerialFramer {
 	SmpConsoleDecoder *console;
 	SmpRawDecoder *raw;
 	SlipDecoder *slip;
+	MeshSerialDecoder *mesh;
 };
 
 static GBytes *
@@ -38,6 +40,7 @@ static const struct {
         [DFU_FRAMING_CONSOLE] = {smp_console_encode, smp_console_encoded_size},
         [DFU_FRAMING_RAW] = {raw_encode, raw_encoded_size},
         [DFU_FRAMING_SLIP] = {slip_encode, slip_encoded_size},
+        [DFU_FRAMING_MESH] = {mesh_serial_encode, mesh_serial_encoded_size},
 };
 
 SerialFramer *
@@ -49,6 +52,7 @@ serial_framer_new(DfuFraming framing, gsize max_frame)
 	framer->console = smp_console_decoder_new(max_frame);
 	framer->raw = smp_raw_decoder_new(max_frame, SMP_RAW_GAP_US);
 	framer->slip = slip_decoder_new(max_frame);
+	framer->mesh = mesh_serial_decoder_new(MESH_SERIAL_GAP_US);
 	return framer;
 }
 
@@ -60,6 +64,7 @@ serial_framer_free(SerialFramer *framer)
 	smp_console_decoder_free(framer->console);
 	smp_raw_decoder_free(framer->raw);
 	slip_decoder_free(framer->slip);
+	mesh_serial_decoder_free(framer->mesh);
 	g_free(framer);
 }
 
@@ -96,6 +101,9 @@ serial_framer_feed(SerialFramer *framer, const guint8 *data, gsize len, SerialFr
 	case DFU_FRAMING_SLIP:
 		slip_decoder_feed(framer->slip, data, len, func, user_data);
 		break;
+	case DFU_FRAMING_MESH:
+		mesh_serial_decoder_feed(framer->mesh, data, len, g_get_monotonic_time(), func, user_data);
+		break;
 	}
 }
 
@@ -105,6 +113,7 @@ serial_framer_reset(SerialFramer *framer)
 	smp_console_decoder_reset(framer->console);
 	smp_raw_decoder_reset(framer->raw);
 	slip_decoder_reset(framer->slip);
+	mesh_serial_decoder_reset(framer->mesh);
 }
 
 guint
@@ -117,6 +126,8 @@ serial_framer_get_bad_frames(SerialFramer *framer)
 		return smp_raw_decoder_get_bad_frames(framer->raw);
 	case DFU_FRAMING_SLIP:
 		return slip_decoder_get_bad_frames(framer->slip);
+	case DFU_FRAMING_MESH:
+		return mesh_serial_decoder_get_bad_frames(framer->mesh);
 	}
 	g_return_val_if_reached(0);
 }

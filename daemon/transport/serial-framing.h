@@ -7,7 +7,7 @@ G_BEGIN_DECLS
 
 /*
  * The framings of a serial line behind one face (SMP console lines, bare SMP
- * messages, SLIP), so that a link can change its framing while it is open:
+ * messages, SLIP, mesh serial frames), so that a link can change its framing while it is open:
  * when a device is probed for the one it speaks.
  */
 typedef struct _SerialFramer SerialFramer;

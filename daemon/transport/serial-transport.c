@@ -372,6 +372,7 @@ static const DfuTransportClass serial_classes[] = {
         [DFU_FRAMING_CONSOLE] = SERIAL_CLASS(SMP_CONSOLE_NETBUF_OVERHEAD),
         [DFU_FRAMING_RAW] = SERIAL_CLASS(0),
         [DFU_FRAMING_SLIP] = SERIAL_CLASS(0),
+        [DFU_FRAMING_MESH] = SERIAL_CLASS(0),
 };
 
 DfuTransport *
@@ -405,6 +406,15 @@ dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts)
 	SerialTransport *self = (SerialTransport *)transport;
 
 	g_clear_pointer(&self->framer, serial_framer_free);
-	self->rtscts = rtscts;
+	dfu_serial_transport_set_rtscts(transport, rtscts);
 	return transport;
+}
+
+void
+dfu_serial_transport_set_rtscts(DfuTransport *transport, gboolean rtscts)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_return_if_fail(transport->klass->open == serial_open);
+	self->rtscts = rtscts;
 }

@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 
 /*
  * Messages over a UART: a tty in raw mode at a fixed baud rate, a framing of
- * serial-framing.h on top (SMP console lines, bare SMP messages, SLIP).
+ * serial-framing.h on top (SMP console lines, bare SMP messages, SLIP, mesh
+ * serial frames).
  * Opened exclusively so that no second program interleaves frames on the line.
  */
 DfuTransport *dfu_serial_transport_new(const char *path, guint baud, DfuFraming framing);
@@ -20,6 +21,8 @@ void dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framin
  * rtscts turns on hardware flow control.
  */
 DfuTransport *dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts);
+/* hardware flow control from the next open on */
+void dfu_serial_transport_set_rtscts(DfuTransport *transport, gboolean rtscts);
 /*
  * Opens a serial device read-write, non-blocking, never as the controlling
  * terminal. Symbolic links (/dev/serial/by-id/...) are followed, but the

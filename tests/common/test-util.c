@@ -43,3 +43,17 @@ dfu_test_repeat(const char *unit, gsize unit_len, gsize times)
 		g_byte_array_append(buf, (const guint8 *)unit, unit_len);
 	return g_byte_array_free_to_bytes(buf);
 }
+
+void
+dfu_test_collect_frame(const guint8 *msg, gsize len, gpointer user_data)
+{
+	g_ptr_array_add(user_data, g_bytes_new(msg, len));
+}
+
+void
+dfu_test_assert_frame(GPtrArray *frames, guint index, const guint8 *msg, gsize len)
+{
+	g_assert_cmpuint(index, <, frames->len);
+	g_assert_cmpmem(g_bytes_get_data(frames->pdata[index], NULL), g_bytes_get_size(frames->pdata[index]),
+	                msg, len);
+}

@@ -13,4 +13,9 @@ void dfu_test_openssl(const char *dir, const char *args);
 /* @unit (@unit_len bytes) @times over: "[[[[", 0x81 0x81 0x81, for inputs that nest deep */
 GBytes *dfu_test_repeat(const char *unit, gsize unit_len, gsize times);
 
+/* a frame callback of the serial decoders: appends a GBytes copy to the GPtrArray in user_data */
+void dfu_test_collect_frame(const guint8 *msg, gsize len, gpointer user_data);
+/* frame index of what dfu_test_collect_frame gathered holds exactly msg */
+void dfu_test_assert_frame(GPtrArray *frames, guint index, const guint8 *msg, gsize len);
+
 G_END_DECLS

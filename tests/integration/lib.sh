@@ -20,6 +20,8 @@ export DFUD_BUS=session
 export STATE_DIRECTORY=$T/state
 export CACHE_DIRECTORY=$T/cache
 export DFUD_CONFIG=$T/dfud.conf
+# the daemon's job events, in the journal's export format
+export DFUD_JOURNAL_EXPORT=$T/journal.export
 mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 
 log() { printf '# %s\n' "$*" >&2; }
@@ -136,6 +138,7 @@ end_dfud() {
 use_run_dir() {
 	T=$1
 	export STATE_DIRECTORY=$T/state CACHE_DIRECTORY=$T/cache DFUD_CONFIG=$T/dfud.conf
+	export DFUD_JOURNAL_EXPORT=$T/journal.export
 	mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 }
 
@@ -223,6 +226,11 @@ wait_for() {
 }
 
 start_bus
+
+# journal [FIELD=VALUE...]: the daemon's journal entries that have all these fields, one JSON object a line
+journal() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/journal-export.py" "$DFUD_JOURNAL_EXPORT" "$@"
+}
 
 # job_prop JOB PROPERTY: one property of a job, as dfuctl status --json shows it
 job_prop() {

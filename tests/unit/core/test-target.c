@@ -26,6 +26,13 @@ static const GoodTarget good_targets[] = {
          DFU_PROTOCOL_ATFOTA, 0, NULL},
         {"serial:/dev/ttyACM1?protocol=atfota&rtscts=false&terminator=lf",
          "serial:/dev/ttyACM1?protocol=atfota&terminator=lf", DFU_LINK_SERIAL, DFU_PROTOCOL_ATFOTA, 0, NULL},
+        {"serial:/dev/ttyACM0?protocol=meshdfu", "serial:/dev/ttyACM0?protocol=meshdfu", DFU_LINK_SERIAL,
+         DFU_PROTOCOL_MESHDFU, 0, NULL},
+        {"serial:/dev/ttyACM0?rtscts=false&baud=1000000&protocol=meshdfu",
+         "serial:/dev/ttyACM0?baud=1000000&protocol=meshdfu&rtscts=false", DFU_LINK_SERIAL,
+         DFU_PROTOCOL_MESHDFU, 1000000, NULL},
+        {"serial:/dev/ttyACM0?protocol=meshdfu&rtscts=true", "serial:/dev/ttyACM0?protocol=meshdfu",
+         DFU_LINK_SERIAL, DFU_PROTOCOL_MESHDFU, 0, NULL},
         {"serial:/dev/ttyACM0?protocol=smp", "serial:/dev/ttyACM0", DFU_LINK_SERIAL, DFU_PROTOCOL_SMP, 0,
          NULL},
         {"ble:C4:12:34:56:78:9A", "ble:C4:12:34:56:78:9A", DFU_LINK_BLE, DFU_PROTOCOL_SMP, 0, "hci0"},
@@ -70,8 +77,14 @@ static const BadTarget bad_targets[] = {
         {"serial:/dev/x?mtu=512", "option 'mtu' does not apply"},
         {"serial:/dev/x?protocol=atfota&terminator=nul", "cr, lf or crlf"},
         {"serial:/dev/x?protocol=atfota&rtscts=yes", "true or false"},
-        {"serial:/dev/x?terminator=lf", "apply to protocol=atfota only"},
-        {"serial:/dev/x?rtscts=true&protocol=nrfdfu", "apply to protocol=atfota only"},
+        {"serial:/dev/x?terminator=lf", "terminator applies to protocol=atfota only"},
+        {"serial:/dev/x?rtscts=true&protocol=nrfdfu",
+         "rtscts applies to protocol=atfota and protocol=meshdfu"},
+        {"serial:/dev/x?protocol=meshdfu&terminator=lf", "terminator applies to protocol=atfota only"},
+        {"serial:/dev/x?protocol=meshdfu&framing=mesh", "option 'framing'"},
+        {"serial:/dev/x?protocol=meshdfu&rtscts=off", "true or false"},
+        {"ble:C4:12:34:56:78:9A?protocol=meshdfu", "option 'protocol'"},
+        {"udp:192.0.2.1?protocol=meshdfu", "smp only on udp"},
         {"ble:C4:12:34:56:78:9A?terminator=lf", "option 'terminator' does not apply"},
         {"udp:", "host '' in target 'udp:'"},
         {"udp::1337", "host ''"},
@@ -233,6 +246,21 @@ test_target_bad(void)
 	}
 }
 
+/* the mesh stack runs its UART with RTS/CTS: on unless the target turns it off */
+static void
+test_target_meshdfu_flow_control(void)
+{
+	g_autoptr(DfuTarget) plain = dfu_target_parse("serial:/dev/ttyACM0?protocol=meshdfu", NULL);
+	g_autoptr(DfuTarget) off =
+	        dfu_target_parse("serial:/dev/ttyACM0?protocol=meshdfu&rtscts=false", NULL);
+	g_autoptr(DfuTarget) at = dfu_target_parse("serial:/dev/ttyACM0?protocol=atfota", NULL);
+
+	g_assert_true(plain->rtscts);
+	g_assert_false(off->rtscts);
+	g_assert_false(at->rtscts);
+	g_assert_cmpstr(dfu_framing_to_string(DFU_FRAMING_MESH), ==, "mesh");
+}
+
 static void
 test_target_protocol_names(void)
 {
@@ -246,6 +274,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/core/target/good", test_target_good);
+	g_test_add_func("/core/target/meshdfu-flow-control", test_target_meshdfu_flow_control);
 	g_test_add_func("/core/target/udp", test_target_udp);
 	g_test_add_func("/core/target/framing", test_target_framing);
 	g_test_add_func("/core/target/normalised-is-stable", test_target_normalised_is_stable);

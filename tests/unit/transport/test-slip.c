@@ -2,28 +2,15 @@
 #include <string.h>
 
 #include "slip.h"
-
-static void
-collect_frame(const guint8 *msg, gsize len, gpointer user_data)
-{
-	g_ptr_array_add(user_data, g_bytes_new(msg, len));
-}
+#include "test-util.h"
 
 static GPtrArray *
 decode(SlipDecoder *dec, const guint8 *data, gsize len)
 {
 	GPtrArray *frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 
-	slip_decoder_feed(dec, data, len, collect_frame, frames);
+	slip_decoder_feed(dec, data, len, dfu_test_collect_frame, frames);
 	return frames;
-}
-
-static void
-assert_frame(GPtrArray *frames, guint index, const guint8 *msg, gsize len)
-{
-	g_assert_cmpuint(index, <, frames->len);
-	g_assert_cmpmem(g_bytes_get_data(frames->pdata[index], NULL), g_bytes_get_size(frames->pdata[index]),
-	                msg, len);
 }
 
 static void
@@ -53,9 +40,9 @@ test_round_trip_bytewise(void)
 	enc = slip_encode(msg, sizeof(msg));
 	p = g_bytes_get_data(enc, &n);
 	for (gsize i = 0; i < n; i++)
-		slip_decoder_feed(dec, p + i, 1, collect_frame, frames);
+		slip_decoder_feed(dec, p + i, 1, dfu_test_collect_frame, frames);
 	g_assert_cmpuint(frames->len, ==, 1);
-	assert_frame(frames, 0, msg, sizeof(msg));
+	dfu_test_assert_frame(frames, 0, msg, sizeof(msg));
 	g_assert_cmpuint(slip_decoder_get_bad_frames(dec), ==, 0);
 }
 
@@ -67,7 +54,7 @@ test_empty_frames_skipped(void)
 	g_autoptr(GPtrArray) frames = decode(dec, line, sizeof(line));
 
 	g_assert_cmpuint(frames->len, ==, 1);
-	assert_frame(frames, 0, (const guint8[]){0x60, 0x09, 0x01, 0x07}, 4);
+	dfu_test_assert_frame(frames, 0, (const guint8[]){0x60, 0x09, 0x01, 0x07}, 4);
 }
 
 static void
@@ -79,7 +66,7 @@ test_bad_escape_resyncs(void)
 	g_autoptr(GPtrArray) frames = decode(dec, line, sizeof(line));
 
 	g_assert_cmpuint(frames->len, ==, 1);
-	assert_frame(frames, 0, (const guint8[]){0x03, 0xDB}, 2);
+	dfu_test_assert_frame(frames, 0, (const guint8[]){0x03, 0xDB}, 2);
 	g_assert_cmpuint(slip_decoder_get_bad_frames(dec), ==, 1);
 }
 
@@ -91,7 +78,7 @@ test_escape_then_end(void)
 	g_autoptr(GPtrArray) frames = decode(dec, line, sizeof(line));
 
 	g_assert_cmpuint(frames->len, ==, 1);
-	assert_frame(frames, 0, (const guint8[]){0x04}, 1);
+	dfu_test_assert_frame(frames, 0, (const guint8[]){0x04}, 1);
 	g_assert_cmpuint(slip_decoder_get_bad_frames(dec), ==, 1);
 }
 
@@ -125,7 +112,7 @@ test_reset_drops_partial(void)
 	second = decode(dec, rest, sizeof(rest));
 	g_assert_cmpuint(first->len, ==, 0);
 	g_assert_cmpuint(second->len, ==, 1);
-	assert_frame(second, 0, (const guint8[]){0x03}, 1);
+	dfu_test_assert_frame(second, 0, (const guint8[]){0x03}, 1);
 }
 
 int
