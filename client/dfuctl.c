@@ -62,10 +62,13 @@ static char *
 usage_summary(void)
 {
 	g_autoptr(GString) text = g_string_new("Commands:\n");
+	int width = 0;
 
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		width = MAX(width, (int)(strlen(commands[i].name) + 1 + strlen(commands[i].parameters)));
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
 		g_autofree char *call = g_strdup_printf("%s %s", commands[i].name, commands[i].parameters);
-		g_string_append_printf(text, "  %-24s %s\n", call, commands[i].summary);
+		g_string_append_printf(text, "  %-*s  %s\n", width, call, commands[i].summary);
 	}
 	g_string_append(
 	        text,
