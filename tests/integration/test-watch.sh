@@ -28,3 +28,22 @@ jq -e -s --arg d "serial:$T/n2" --argjson id "$b" \
 log "nothing to wait for: --until-idle returns at once"
 expect_exit 0 timeout 10 "$DFUCTL" watch --until-idle "$a" "$b"
 [ "$(grep -c "^job " <<<"$OUT")" = 2 ] || fail "not one line per finished job: $OUT"
+
+log "Ctrl-C stops following, not the job, and says how to follow it"
+mkimage -o "$T/app2.bin" --version 1.3.0 --size 6000 --seed 2
+c=$((b + 1))
+"$DFUCTL" start "serial:$T/n2" "$T/app2.bin" >"$T/interrupted.out" 2>&1 &
+pid=$!
+wait_for 20 "job $c to run" job_state_is "$c" running
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 130 ] || fail "dfuctl exited $rc after Ctrl-C: $(cat "$T/interrupted.out")"
+grep -q "the job goes on in dfud" "$T/interrupted.out" || fail "no word on the job: $(cat "$T/interrupted.out")"
+grep -q "dfuctl watch $c" "$T/interrupted.out" || fail "no way to follow it: $(cat "$T/interrupted.out")"
+expect_exit 0 timeout 30 "$DFUCTL" watch --until-idle "$c"
+expect_job "$c" succeeded success
+
+log "--version names the daemon's version too"
+expect_exit 0 dfuctl --version
+[ "$(sed -n 2p <<<"$OUT")" = "dfud $(sed -n 's/^dfuctl //p' <<<"$OUT")" ] || fail "versions: $OUT"
