@@ -41,6 +41,8 @@ static const DfuctlCommand commands[] = {
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
         {"list", "", "List the unfinished jobs", OPT_JSON | OPT_ALL, 0, 0, dfuctl_cmd_list},
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
+        {"history", "[<device>]", "List the finished jobs, of one device (a name or a target) or all",
+         OPT_JSON, 0, 1, dfuctl_cmd_history},
         {"watch", "[<job>|<device>...]", "Follow jobs until interrupted (--until-idle: until none runs)",
          OPT_JSON | OPT_UNTIL_IDLE, 0, G_MAXUINT, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},

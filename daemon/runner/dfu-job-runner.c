@@ -11,6 +11,7 @@
 #include "atfota-engine.h"
 #include "ble-transport.h"
 #include "dfu-bundle.h"
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
@@ -174,6 +175,44 @@ smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
 	g_return_val_if_reached(NULL);
 }
 
+/* the job keeps the framing a probe found: later attempts go straight to the update */
+static void
+on_framing_found(DfuFraming framing, gpointer user_data)
+{
+	dfu_job_set_found_framing(user_data, dfu_framing_to_string(framing));
+}
+
+static gboolean
+use_found_framing(Attempt *a, DfuTransport *transport)
+{
+	DfuFraming framing = DFU_FRAMING_CONSOLE;
+
+	if (!dfu_framing_from_string(dfu_job_get_found_framing(a->job), &framing) ||
+	    framing == DFU_FRAMING_SLIP)
+		return FALSE;
+	dfu_serial_transport_set_framing(transport, framing);
+	dfu_job_log(a->job, "device answers in %s SMP framing (found by an earlier attempt)",
+	            dfu_framing_to_string(framing));
+	return TRUE;
+}
+
+/* allow-downgrade may name an image by its file name only when the bundle has that file */
+static gboolean
+check_downgrade_files(const DfuPlan *plan, const char *names, GError **error)
+{
+	g_autofree const char **files = g_new0(const char *, plan->images->len + 1);
+	g_autofree char *unknown = NULL;
+
+	for (guint i = 0; i < plan->images->len; i++)
+		files[i] = ((const DfuPlanImage *)g_ptr_array_index(plan->images, i))->name;
+	unknown = dfu_downgrade_names_unknown_file(names, files);
+	if (unknown == NULL)
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+	            "allow-downgrade names %s, which the bundle does not hold", unknown);
+	return FALSE;
+}
+
 static DfuEngine *
 smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -199,6 +238,8 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 		                    "nRF5 DFU packages need a Nordic DFU target");
 		return NULL;
 	}
+	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;
@@ -207,12 +248,14 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	 * each framing with short timeouts before the update starts, so that a
 	 * device speaking raw SMP works and a silent one fails in seconds.
 	 */
-	if (target->link == DFU_LINK_SERIAL && !target->framing_given) {
+	if (target->link == DFU_LINK_SERIAL && !target->framing_given && !use_found_framing(a, transport)) {
 		const DfuFramingProbeOptions probe = {
 		        .timeout_ms = MIN(self->config->smp_timeout_ms, PROBE_TIMEOUT_MS),
 		        .retries = MIN(self->config->smp_retries, 1u),
 		        .baud = serial_baud(self, target),
 		        .set_framing = dfu_serial_transport_set_framing,
+		        .found = on_framing_found,
+		        .found_data = a->job,
 		};
 
 		return smp_probed_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &probe,
@@ -422,8 +465,11 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
-		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
+		            img->image_index, img->name, img->version, g_bytes_get_size(img->data),
+		            img->slot == 0   ? ", built for slot 0"
+		            : img->slot == 1 ? ", built for slot 1"
+		                             : "");
 		if (img->padding > 0)
 			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
 			            img->image_index, img->padding);
