@@ -26,6 +26,7 @@ typedef struct {
 	DfuManager *manager;
 	guint bus_source;
 	int exit_code;
+	gboolean ready; /* READY=1 was sent: the name is ours and the jobs are loading */
 } DfuDaemon;
 
 static void
@@ -73,7 +74,9 @@ daemon_reload_cb(gpointer user_data)
 		g_message("configuration reloaded");
 	else
 		g_warning("configuration not reloaded, the previous one stays: %s", error->message);
-	sd_notify(0, "READY=1");
+	/* a reload before start-up is complete must not announce it */
+	if (self->ready)
+		sd_notify(0, "READY=1");
 	daemon_notify_status(self);
 	return G_SOURCE_CONTINUE;
 }
@@ -135,6 +138,7 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	}
 	g_info("ready on %s", DFU_BUS_NAME);
 	sd_notify(0, "READY=1");
+	self->ready = TRUE;
 	daemon_notify_status(self);
 	return 0;
 }

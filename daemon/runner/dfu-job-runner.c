@@ -152,22 +152,29 @@ serial_baud(JobRunner *self, const DfuTarget *target)
 	return target->baud != 0 ? target->baud : self->config->serial_baud;
 }
 
-/* the link an SMP target names: serial, BLE GATT or UDP */
 static DfuTransport *
-smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+ble_transport_new(JobRunner *self, const DfuTarget *target, const char *uri, BleProfile profile)
 {
 	BleTransportOptions ble = {
+	        .profile = profile,
 	        .address = target->address,
 	        .adapter = ble_adapter(self, target, uri),
 	        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
 	        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
 	};
 
+	return dfu_ble_transport_new(&ble);
+}
+
+/* the link an SMP target names: serial, BLE GATT or UDP */
+static DfuTransport *
+smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+{
 	switch (target->link) {
 	case DFU_LINK_SERIAL:
 		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
 	case DFU_LINK_BLE:
-		return dfu_ble_transport_new(&ble);
+		return ble_transport_new(self, target, uri, BLE_PROFILE_SMP);
 	case DFU_LINK_UDP:
 		return dfu_udp_transport_new(target->host, target->port,
 		                             target->mtu != 0 ? target->mtu : self->config->udp_max_datagram);
@@ -264,7 +271,11 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
-/* Nordic Secure DFU over a serial port (SLIP); PRN off: the UART's flow control paces the writes */
+/*
+ * Nordic Secure DFU over a serial port (SLIP) or BLE. PRN off: the UART's
+ * flow control, and over BLE the link's own, pace the writes; a CRC mismatch
+ * after an object turns it on.
+ */
 static DfuEngine *
 nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -277,22 +288,26 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .object_retries = 3,
 	        .reset_delay_ms = 500,
 	        .reconnect_timeout_ms = self->config->reset_timeout_ms,
+	        .gatt = target->link == DFU_LINK_BLE,
 	};
+	DfuTransport *transport;
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
 		                    "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
-	if (target->link != DFU_LINK_SERIAL) {
+	if (target->link == DFU_LINK_UDP) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
-		            "%s: Nordic DFU is supported on serial ports only by this version of dfud",
-		            target->uri);
+		            "%s: Nordic DFU runs over serial ports and BLE only", target->uri);
 		return NULL;
 	}
-	return nrfdfu_engine_new(
-	        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP),
-	        g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
+	if (target->link == DFU_LINK_BLE)
+		transport = ble_transport_new(self, target, uri, BLE_PROFILE_NRFDFU);
+	else
+		transport =
+		        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP);
+	return nrfdfu_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
 /* the module downloads the job's URL itself: there is no plan, only the URL and the options */
