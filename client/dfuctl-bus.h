@@ -37,5 +37,7 @@ GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
 GVariant *dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error);
 /* every job with its properties, in one call, by job number */
 GPtrArray *dfuctl_bus_get_jobs(sd_bus *bus, GError **error);
+/* every device as an a{sv} of its properties and "Path", by name */
+GPtrArray *dfuctl_bus_get_devices(sd_bus *bus, GError **error);
 
 G_END_DECLS

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "dfuctl-progress.h"
+#include "dfuctl-follow.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +17,7 @@ typedef struct {
 	char *match;  /* start --all: a glob the device names must match */
 	char *board;  /* start --all: the board the devices must have */
 	gboolean until_idle;
+	gboolean refresh;  /* info: read the device's state first */
 	char **options;    /* -o key=value */
 	char *keys;        /* --keys DIR: trusted public keys for inspect */
 	char **positional; /* the arguments after the command name */
@@ -28,6 +29,12 @@ gboolean dfuctl_use_session_bus(const DfuctlArgs *args);
 DfuctlOutputMode dfuctl_output_mode(const DfuctlArgs *args);
 /* prints "dfuctl: <message>" and returns the exit code for the error */
 int dfuctl_fail(const GError *error);
+/*
+ * After a job was submitted with follow subscribed (NULL with --no-wait):
+ * prints the job with --no-wait, else follows it until it ends and prints its
+ * result; returns the exit code for it.
+ */
+int dfuctl_finish_job(const DfuctlArgs *args, DfuctlFollow *follow, const char *path);
 
 /* each returns the process exit code and prints its own errors */
 int dfuctl_cmd_start(const DfuctlArgs *args);

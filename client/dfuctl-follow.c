@@ -376,7 +376,8 @@ dfuctl_follow_jobs(DfuctlFollow *self, const char *const *paths, const char *con
 			g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND, "job %s is gone", paths[i]);
 			return NULL;
 		}
-		dfuctl_job_set_device(job, devices[i]);
+		if (devices != NULL)
+			dfuctl_job_set_device(job, devices[i]);
 		follow_show_new(self, job, NULL);
 	}
 	follow_check_done(self);

@@ -19,8 +19,9 @@ typedef struct _DfuctlFollow DfuctlFollow;
 DfuctlFollow *dfuctl_follow_new(sd_bus *bus, DfuctlOutputMode mode, GError **error);
 void dfuctl_follow_free(DfuctlFollow *self);
 /*
- * Shows the jobs at paths in one view, devices[i] naming the device of paths[i],
- * until all have finished; returns them finished, in the order of paths.
+ * Shows the jobs at paths in one view, devices[i] naming the device of paths[i]
+ * (devices NULL: the daemon's name for each target), until all have finished;
+ * returns them finished, in the order of paths.
  */
 GPtrArray *dfuctl_follow_jobs(DfuctlFollow *self, const char *const *paths, const char *const *devices,
                               GError **error);

@@ -238,9 +238,12 @@ print_submitted(const DfuctlArgs *args, GPtrArray *paths, GPtrArray *devices)
 	for (guint i = 0; i < paths->len; i++) {
 		const char *path = g_ptr_array_index(paths, i);
 
-		if (args->json)
+		if (args->json && devices != NULL)
 			g_print("{\"Path\":\"%s\",\"Id\":%" G_GUINT64_FORMAT ",\"Device\":\"%s\"}\n", path,
 			        dfuctl_job_id_from_path(path), (const char *)g_ptr_array_index(devices, i));
+		else if (args->json)
+			g_print("{\"Path\":\"%s\",\"Id\":%" G_GUINT64_FORMAT "}\n", path,
+			        dfuctl_job_id_from_path(path));
 		else
 			g_print("%s\n", path);
 	}
@@ -270,6 +273,47 @@ report(const DfuctlArgs *args, GPtrArray *jobs, DfuctlSummary *summary, gboolean
 	return dfuctl_summary_exit_code(summary);
 }
 
+/*
+ * Prints the submitted jobs with --no-wait, else follows them and reports;
+ * devices (NULL: the daemon's names) are the jobs' devices as the user named
+ * them, summary holds the refusals so far.
+ */
+static int
+finish_jobs(const DfuctlArgs *args, DfuctlFollow *follow, GPtrArray *paths, GPtrArray *devices,
+            DfuctlSummary *summary, gboolean several)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) jobs = NULL;
+
+	if (args->no_wait) {
+		print_submitted(args, paths, devices);
+		return dfuctl_summary_exit_code(summary) == DFUCTL_EXIT_FAILURE ? DFUCTL_EXIT_FAILURE
+		                                                                : DFUCTL_EXIT_SUCCESS;
+	}
+	if (paths->len > 0) {
+		catch_interrupt(paths);
+		jobs = dfuctl_follow_jobs(follow, (const char *const *)paths->pdata,
+		                          devices != NULL ? (const char *const *)devices->pdata : NULL,
+		                          &error);
+		signal(SIGINT, SIG_DFL);
+		if (jobs == NULL)
+			return dfuctl_fail(error);
+	} else {
+		jobs = g_ptr_array_new();
+	}
+	return report(args, jobs, summary, several);
+}
+
+int
+dfuctl_finish_job(const DfuctlArgs *args, DfuctlFollow *follow, const char *path)
+{
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated(1, g_free, TRUE);
+	g_autoptr(DfuctlSummary) summary = dfuctl_summary_new();
+
+	g_ptr_array_add(paths, g_strdup(path));
+	return finish_jobs(args, follow, paths, NULL, summary, FALSE);
+}
+
 int
 dfuctl_cmd_start(const DfuctlArgs *args)
 {
@@ -282,7 +326,6 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 	g_autoptr(DfuctlSummary) summary = dfuctl_summary_new();
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated(0, g_free, TRUE);
 	g_autoptr(GPtrArray) devices = g_ptr_array_new_null_terminated(0, g_free, TRUE);
-	g_autoptr(GPtrArray) jobs = NULL;
 	g_auto(GStrv) targets = NULL;
 	int fd = -1;
 
@@ -332,20 +375,5 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 		close(fd);
 	if (error != NULL)
 		return dfuctl_fail(error);
-	if (args->no_wait) {
-		print_submitted(args, paths, devices);
-		return dfuctl_summary_exit_code(summary) == DFUCTL_EXIT_FAILURE ? DFUCTL_EXIT_FAILURE
-		                                                                : DFUCTL_EXIT_SUCCESS;
-	}
-	if (paths->len > 0) {
-		catch_interrupt(paths);
-		jobs = dfuctl_follow_jobs(follow, (const char *const *)paths->pdata,
-		                          (const char *const *)devices->pdata, &error);
-		signal(SIGINT, SIG_DFL);
-		if (jobs == NULL)
-			return dfuctl_fail(error);
-	} else {
-		jobs = g_ptr_array_new();
-	}
-	return report(args, jobs, summary, targets[1] != NULL);
+	return finish_jobs(args, follow, paths, devices, summary, targets[1] != NULL);
 }
