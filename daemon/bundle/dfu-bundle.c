@@ -19,6 +19,7 @@ static const char *const kind_names[] = {
         [DFU_BUNDLE_MCUBOOT_IMAGE] = "mcuboot-image",
         [DFU_BUNDLE_ZEPHYR_ZIP] = "zephyr-zip",
         [DFU_BUNDLE_NRF5_ZIP] = "nrf5-zip",
+        [DFU_BUNDLE_MESH_ZIP] = "mesh-zip",
 };
 
 const char *
@@ -51,6 +52,7 @@ dfu_plan_free(DfuPlan *plan)
 		return;
 	g_clear_pointer(&plan->images, g_ptr_array_unref);
 	g_clear_pointer(&plan->nrf5, nrf5_package_free);
+	g_clear_pointer(&plan->mesh, mesh_package_free);
 	g_free(plan);
 }
 
@@ -146,7 +148,13 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 	if (nrf5_manifest_detect(manifest_bytes)) {
 		plan->kind = DFU_BUNDLE_NRF5_ZIP;
 		plan->nrf5 = nrf5_package_load(reader, manifest_bytes, error);
-		return plan->nrf5 != NULL;
+		if (plan->nrf5 == NULL || !mesh_manifest_detect(manifest_bytes))
+			return plan->nrf5 != NULL;
+		/* the same files, but .dat files of the mesh's own making */
+		plan->kind = DFU_BUNDLE_MESH_ZIP;
+		plan->mesh = mesh_package_load(plan->nrf5, manifest_bytes, error);
+		g_clear_pointer(&plan->nrf5, nrf5_package_free);
+		return plan->mesh != NULL;
 	}
 	entries = dfu_manifest_parse(manifest_bytes, error);
 	if (entries == NULL)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "dfu-zip-reader.h"
 
@@ -29,9 +30,17 @@ typedef struct {
 	guint32 bl_size;
 } Nrf5Image;
 
+void nrf5_image_free(Nrf5Image *image);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Nrf5Image, nrf5_image_free)
+
 typedef struct {
 	GPtrArray *images; /* Nrf5Image*, in send order */
 } Nrf5Package;
+
+/* the top-level "manifest" object of a parsed manifest.json, NULL when there is none */
+JsonObject *nrf5_manifest_object(JsonParser *parser);
+/* the member key of object when it is an object; NULL otherwise (also for a NULL object) */
+JsonObject *nrf5_json_member_object(JsonObject *object, const char *key);
 
 /* TRUE when manifest.json has the nRF5 shape (a top-level "manifest" object). */
 gboolean nrf5_manifest_detect(GBytes *manifest);

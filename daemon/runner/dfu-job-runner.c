@@ -194,9 +194,11 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	        .identity = dfu_job_get_device_identity(a->job),
 	};
 
-	if (plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+	if (plan->kind == DFU_BUNDLE_NRF5_ZIP || plan->kind == DFU_BUNDLE_MESH_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "nRF5 DFU packages need a Nordic DFU target");
+		                    plan->kind == DFU_BUNDLE_NRF5_ZIP
+		                            ? "nRF5 DFU packages need a Nordic DFU target"
+		                            : "mesh DFU packages need a meshdfu target");
 		return NULL;
 	}
 	transport = smp_transport_new(self, target, uri);
@@ -238,7 +240,9 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "a Nordic DFU target takes an nRF5 DFU package");
+		                    plan->kind == DFU_BUNDLE_MESH_ZIP
+		                            ? "a mesh DFU package goes through a meshdfu target, not nrfdfu"
+		                            : "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
 	if (target->link != DFU_LINK_SERIAL) {
