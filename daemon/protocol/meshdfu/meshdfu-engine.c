@@ -429,9 +429,14 @@ on_mode_answer(MeshDfuEngine *self, const MeshEvent *answer)
 		     role_name(answer->role), mesh_dfu_type_to_string(answer->dfu_type));
 		return;
 	}
-	if (answer->role != MESH_ROLE_NONE)
+	/* a node in the transfer sends no beacons; it took the firmware ID check when it began */
+	if (answer->role != MESH_ROLE_NONE) {
 		dfu_engine_emit_log(&self->parent, "the serial node is still in the transfer, as %s",
 		                    role_name(answer->role));
+		self->serial_role = answer->role;
+		set_state(self, ST_STATE);
+		return;
+	}
 	set_state(self, ST_FWID);
 }
 
@@ -694,12 +699,14 @@ static void
 enter_data(MeshDfuEngine *self)
 {
 	guint64 eta_s = (guint64)(self->total - self->next + 1) * self->opt.interval_ms / 1000;
+	g_autofree char *eta = eta_s < 120 ? g_strdup_printf("%" G_GUINT64_FORMAT " s", eta_s)
+	                                   : g_strdup_printf("%" G_GUINT64_FORMAT " min", (eta_s + 59) / 60);
 
-	dfu_engine_emit_log(&self->parent,
-	                    "sending segments %u to %u, one per %u ms: about %" G_GUINT64_FORMAT
-	                    " min; progress counts the segments the serial node took, nodes beyond it cannot "
-	                    "confirm receipt",
-	                    self->next, self->total, self->opt.interval_ms, (eta_s + 59) / 60);
+	dfu_engine_emit_log(
+	        &self->parent,
+	        "sending segments %u to %u, one per %u ms: about %s; progress counts the segments "
+	        "the serial node took, nodes beyond it cannot confirm receipt",
+	        self->next, self->total, self->opt.interval_ms, eta);
 	emit_progress(self);
 	send_next(self);
 }
