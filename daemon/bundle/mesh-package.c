@@ -41,8 +41,8 @@ mesh_dfu_type_to_string(MeshDfuType type)
 	return i < G_N_ELEMENTS(types) ? types[i].name : "unknown";
 }
 
-static guint32
-get_le(const guint8 *p, gsize n)
+guint32
+mesh_get_le(const guint8 *p, gsize n)
 {
 	guint32 v = 0;
 
@@ -51,8 +51,8 @@ get_le(const guint8 *p, gsize n)
 	return v;
 }
 
-static void
-put_le(guint8 *p, guint32 v, gsize n)
+void
+mesh_put_le(guint8 *p, guint32 v, gsize n)
 {
 	for (gsize i = 0; i < n; i++)
 		p[i] = (guint8)(v >> (8 * i));
@@ -63,16 +63,16 @@ mesh_fwid_encode(MeshDfuType type, const MeshFwid *fwid, guint8 *out)
 {
 	switch (type) {
 	case MESH_DFU_TYPE_SOFTDEVICE:
-		put_le(out, fwid->sd, 2);
+		mesh_put_le(out, fwid->sd, 2);
 		return 2;
 	case MESH_DFU_TYPE_BOOTLOADER:
 		out[0] = fwid->bl_id;
 		out[1] = fwid->bl_version;
 		return 2;
 	case MESH_DFU_TYPE_APPLICATION:
-		put_le(out, fwid->company, 4);
-		put_le(out + 4, fwid->app_id, 2);
-		put_le(out + 6, fwid->app_version, 4);
+		mesh_put_le(out, fwid->company, 4);
+		mesh_put_le(out + 4, fwid->app_id, 2);
+		mesh_put_le(out + 6, fwid->app_version, 4);
 		return 10;
 	}
 	return 0;
@@ -86,14 +86,14 @@ mesh_fwid_decode(MeshDfuType type, const guint8 *data, gsize len, MeshFwid *fwid
 	if (i == G_N_ELEMENTS(types) || len < types[i].fwid_size)
 		return FALSE;
 	if (type == MESH_DFU_TYPE_SOFTDEVICE) {
-		fwid->sd = (guint16)get_le(data, 2);
+		fwid->sd = (guint16)mesh_get_le(data, 2);
 	} else if (type == MESH_DFU_TYPE_BOOTLOADER) {
 		fwid->bl_id = data[0];
 		fwid->bl_version = data[1];
 	} else {
-		fwid->company = get_le(data, 4);
-		fwid->app_id = (guint16)get_le(data + 4, 2);
-		fwid->app_version = get_le(data + 6, 4);
+		fwid->company = mesh_get_le(data, 4);
+		fwid->app_id = (guint16)mesh_get_le(data + 4, 2);
+		fwid->app_version = mesh_get_le(data + 6, 4);
 	}
 	return TRUE;
 }
@@ -131,8 +131,8 @@ mesh_init_packet_parse(const guint8 *data, gsize len, MeshInitPacket *init, GErr
 		            "mesh init packet names firmware type 0x%02x, none of 1, 2 or 4", data[0]);
 		return FALSE;
 	}
-	init->start_addr = get_le(data + 1, 4);
-	init->length = get_le(data + 5, 4);
+	init->start_addr = mesh_get_le(data + 1, 4);
+	init->length = mesh_get_le(data + 5, 4);
 	sig_len = data[9];
 	if (sig_len != 0 && sig_len != MESH_SIGNATURE_SIZE) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE,
@@ -158,8 +158,8 @@ mesh_init_packet_unsigned(const MeshInitPacket *init)
 	gsize n;
 
 	out[0] = init->type;
-	put_le(out + 1, init->start_addr, 4);
-	put_le(out + 5, init->length, 4);
+	mesh_put_le(out + 1, init->start_addr, 4);
+	mesh_put_le(out + 5, init->length, 4);
 	out[9] = 0;
 	n = mesh_fwid_encode(init->type, &init->fwid, out + 10);
 	return g_bytes_new(out, 10 + n);

@@ -76,6 +76,9 @@ gboolean mesh_fwid_decode(MeshDfuType type, const guint8 *data, gsize len, MeshF
 /* "app 0x00000059:0x0001 version 2" and the like; free with g_free */
 char *mesh_fwid_to_string(MeshDfuType type, const MeshFwid *fwid);
 const char *mesh_dfu_type_to_string(MeshDfuType type);
+/* n little-endian bytes, as every field of the mesh DFU is */
+guint32 mesh_get_le(const guint8 *p, gsize n);
+void mesh_put_le(guint8 *p, guint32 v, gsize n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeshPackage, mesh_package_free)
 

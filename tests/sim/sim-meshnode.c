@@ -86,23 +86,6 @@ next_random(guint32 *state)
 	return *state;
 }
 
-static void
-put_le(guint8 *p, guint32 v, gsize n)
-{
-	for (gsize i = 0; i < n; i++)
-		p[i] = (guint8)(v >> (8 * i));
-}
-
-static guint32
-get_le(const guint8 *p, gsize n)
-{
-	guint32 v = 0;
-
-	for (gsize i = n; i > 0; i--)
-		v = (v << 8) | p[i - 1];
-	return v;
-}
-
 /* a frame on the wire; at the wrong rate the host sees only noise */
 static void
 emit(SimMesh *mesh, const guint8 *msg, gsize len)
@@ -258,8 +241,8 @@ on_validated(gpointer user_data)
 		emit_transfer_event(node, MESH_EVT_DFU_END, MESH_ROLE_TARGET, 0);
 		/* type and FWID without the role byte, then start, length and is_signed */
 		memmove(msg + 1, msg + 2, n - 1);
-		put_le(msg + n, 0x40000, 4);
-		put_le(msg + n + 4, node->total * MESH_SEGMENT_SIZE, 4);
+		mesh_put_le(msg + n, 0x40000, 4);
+		mesh_put_le(msg + n + 4, node->total * MESH_SEGMENT_SIZE, 4);
 		msg[n + 8] = 0;
 		emit(mesh, msg, n + 9);
 		g_timeout_add(scaled(mesh, RESTART_MS), on_restarted, node);
@@ -320,13 +303,13 @@ static guint8
 node_receive(SimNode *node, const guint8 *p, gsize len)
 {
 	SimMesh *mesh = node->mesh;
-	guint16 type = (guint16)get_le(p, 2);
+	guint16 type = (guint16)mesh_get_le(p, 2);
 	guint32 tid;
 
 	if (type == MESH_PACKET_STATE && len >= 10) {
 		MeshFwid fwid = {0};
 
-		tid = get_le(p + 4, 4);
+		tid = mesh_get_le(p + 4, 4);
 		if (node->state != NODE_IDLE || !mesh_fwid_decode(p[2], p + 8, len - 8, &fwid))
 			return MESH_STATUS_SUCCESS;
 		node->type = p[2];
@@ -342,12 +325,12 @@ node_receive(SimNode *node, const guint8 *p, gsize len)
 	}
 	if ((type != MESH_PACKET_DATA && type != MESH_PACKET_DATA_RSP) || len < 8)
 		return MESH_STATUS_INVALID_PARAMETER;
-	tid = get_le(p + 4, 4);
+	tid = mesh_get_le(p + 4, 4);
 	if (node->state == NODE_IDLE || tid != node->tid)
 		return MESH_STATUS_INVALID_DATA;
-	if (get_le(p + 2, 2) == 0) {
-		guint32 words = get_le(p + 12, 4);
-		guint16 sig_len = (guint16)get_le(p + 16, 2);
+	if (mesh_get_le(p + 2, 2) == 0) {
+		guint32 words = mesh_get_le(p + 12, 4);
+		guint16 sig_len = (guint16)mesh_get_le(p + 16, 2);
 		guint pages = (words * 4 + PAGE_SIZE - 1) / PAGE_SIZE;
 
 		touch(node);
@@ -377,7 +360,7 @@ node_receive(SimNode *node, const guint8 *p, gsize len)
 		return MESH_STATUS_INVALID_DATA;
 	touch(node);
 	if (node->state == NODE_TARGET)
-		node_store(node, get_le(p + 2, 2));
+		node_store(node, mesh_get_le(p + 2, 2));
 	return MESH_STATUS_SUCCESS;
 }
 
@@ -406,9 +389,9 @@ send_request(SimNode *node)
 		node_store(node, segment);
 		return;
 	}
-	put_le(msg + 1, MESH_PACKET_DATA_REQ, 2);
-	put_le(msg + 3, segment, 2);
-	put_le(msg + 5, node->tid, 4);
+	mesh_put_le(msg + 1, MESH_PACKET_DATA_REQ, 2);
+	mesh_put_le(msg + 3, segment, 2);
+	mesh_put_le(msg + 5, node->tid, 4);
 	mesh->forwarded_requests++;
 	emit(mesh, msg, sizeof(msg));
 }
@@ -417,11 +400,11 @@ send_request(SimNode *node)
 static void
 broadcast(SimMesh *mesh, const guint8 *p, gsize len)
 {
-	guint16 type = (guint16)get_le(p, 2);
+	guint16 type = (guint16)mesh_get_le(p, 2);
 
 	for (guint i = 0; i < mesh->remote->len; i++) {
 		SimNode *node = g_ptr_array_index(mesh->remote, i);
-		gboolean data = type == MESH_PACKET_DATA && get_le(p + 2, 2) != 0;
+		gboolean data = type == MESH_PACKET_DATA && mesh_get_le(p + 2, 2) != 0;
 
 		if (data && next_random(&node->rng) % 100 < mesh->cfg.remote_loss)
 			continue;
@@ -440,8 +423,8 @@ on_beacon(gpointer user_data)
 
 	if (mesh->in_bootloader || node->state != NODE_IDLE)
 		return G_SOURCE_CONTINUE;
-	put_le(msg + 1, MESH_PACKET_FWID, 2);
-	put_le(msg + 3, node->fwid.sd, 2);
+	mesh_put_le(msg + 1, MESH_PACKET_FWID, 2);
+	mesh_put_le(msg + 3, node->fwid.sd, 2);
 	msg[5] = node->fwid.bl_id;
 	msg[6] = node->fwid.bl_version;
 	mesh_fwid_encode(MESH_DFU_TYPE_APPLICATION, &node->fwid, msg + 7);
@@ -493,8 +476,8 @@ answer_state_get(SimMesh *mesh)
 static void
 dfu_packet(SimMesh *mesh, const guint8 *p, gsize len)
 {
-	guint16 type = len >= 2 ? (guint16)get_le(p, 2) : 0;
-	guint16 segment = len >= 4 ? (guint16)get_le(p + 2, 2) : 0;
+	guint16 type = len >= 2 ? (guint16)mesh_get_le(p, 2) : 0;
+	guint16 segment = len >= 4 ? (guint16)mesh_get_le(p + 2, 2) : 0;
 	guint8 status;
 
 	if (mesh->cfg.reboot_at != 0 && !mesh->rebooted && type == MESH_PACKET_DATA &&

@@ -6,18 +6,8 @@
 static void
 put(MeshMessage *msg, guint32 v, gsize n)
 {
-	for (gsize i = 0; i < n; i++)
-		msg->data[msg->len++] = (guint8)(v >> (8 * i));
-}
-
-static guint32
-get(const guint8 *p, gsize n)
-{
-	guint32 v = 0;
-
-	for (gsize i = n; i > 0; i--)
-		v = (v << 8) | p[i - 1];
-	return v;
+	mesh_put_le(msg->data + msg->len, v, n);
+	msg->len += n;
 }
 
 static void
@@ -125,11 +115,11 @@ parse_dfu_packet(const guint8 *p, gsize len, MeshEvent *event)
 {
 	if (len < 2)
 		return FALSE;
-	event->packet_type = (guint16)get(p, 2);
+	event->packet_type = (guint16)mesh_get_le(p, 2);
 	if (event->packet_type == MESH_PACKET_FWID) {
 		if (len < 16)
 			return FALSE;
-		event->fwid.sd = (guint16)get(p + 2, 2);
+		event->fwid.sd = (guint16)mesh_get_le(p + 2, 2);
 		event->fwid.bl_id = p[4];
 		event->fwid.bl_version = p[5];
 		return mesh_fwid_decode(MESH_DFU_TYPE_APPLICATION, p + 6, len - 6, &event->fwid);
@@ -137,8 +127,8 @@ parse_dfu_packet(const guint8 *p, gsize len, MeshEvent *event)
 	if (event->packet_type == MESH_PACKET_DATA_REQ) {
 		if (len < 8)
 			return FALSE;
-		event->segment = (guint16)get(p + 2, 2);
-		event->tid = get(p + 4, 4);
+		event->segment = (guint16)mesh_get_le(p + 2, 2);
+		event->tid = mesh_get_le(p + 4, 4);
 	}
 	return TRUE;
 }
