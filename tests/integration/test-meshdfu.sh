@@ -107,6 +107,22 @@ grep -q "resuming transaction" <<<"$(dfuctl status -v "$job")" || fail "the job 
 wait_for 5 "every node to run version 2" bash -c \
 	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/killed.json)\" = '[2]' ]"
 
+log "dfud away longer than the nodes wait: the next attempt starts a new transaction from the first segment"
+start_mesh expired --remote-nodes 2 --time-scale 1000
+job=$(submit "serial:$T/expired?protocol=meshdfu" "$T/app.zip")
+wait_for 20 "segments to go out" bash -c "[ \"\$($DFUCTL status --json $job | jq -r .BytesDone)\" -gt 1600 ]"
+kill9_dfud
+# the simulated nodes give up after 0.6 s; this daemon is told they do after 0.5 s
+EXTRA_CONFIG="${EXTRA_CONFIG/NodeTimeoutSec=6/NodeTimeoutSec=0.5}" write_config
+sleep 1
+start_dfud
+wait_job_done 60 "$job"
+expect_job "$job" succeeded success
+[ "$(sim_state expired '.tids | unique | length')" = 2 ] || fail "transactions: $(sim_state expired .tids)"
+grep -q "the nodes dropped transaction" <<<"$(dfuctl status -v "$job")" || fail "the job did not start over"
+wait_for 5 "every node to run version 2" bash -c \
+	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/expired.json)\" = '[2]' ]"
+
 log "the serial node restarts mid-transfer: the transaction is announced again and its gaps are served"
 start_mesh reset --remote-nodes 2 --reboot-at 100
 job=$(submit "serial:$T/reset?protocol=meshdfu" "$T/app.zip")
