@@ -107,6 +107,15 @@ grep -q "resuming transaction" <<<"$(dfuctl status -v "$job")" || fail "the job 
 wait_for 5 "every node to run version 2" bash -c \
 	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/killed.json)\" = '[2]' ]"
 
+log "the USB-UART bridge vanishes and returns: the next attempt goes on with the same transaction"
+start_mesh bridge --remote-nodes 2 --hangup-at 120
+job=$(submit "serial:$T/bridge?protocol=meshdfu" "$T/app.zip")
+wait_job_done 30 "$job"
+expect_job "$job" succeeded success
+[ "$(job_prop "$job" Attempt)" -ge 2 ] || fail "the job took $(job_prop "$job" Attempt) attempts"
+[ "$(sim_state bridge '.tids | unique | length')" = 1 ] || fail "transactions: $(sim_state bridge .tids)"
+grep -q "resuming transaction" <<<"$(dfuctl status -v "$job")" || fail "the job did not resume its transaction"
+
 log "dfud away longer than the nodes wait: the next attempt starts a new transaction from the first segment"
 start_mesh expired --remote-nodes 2 --time-scale 1000
 job=$(submit "serial:$T/expired?protocol=meshdfu" "$T/app.zip")

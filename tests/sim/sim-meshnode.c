@@ -63,6 +63,8 @@ struct _SimMesh {
 	guint mode_timer;
 	guint acks;
 	gboolean rebooted;
+	gboolean hangup_due;
+	gboolean hung_up;
 	GArray *tids; /* guint32, each transaction a START announced */
 	guint echoes;
 	guint aborts;
@@ -480,6 +482,13 @@ dfu_packet(SimMesh *mesh, const guint8 *p, gsize len)
 	guint16 segment = len >= 4 ? (guint16)mesh_get_le(p + 2, 2) : 0;
 	guint8 status;
 
+	/* the bridge goes before the packet reaches the node; the mesh carries on without the host */
+	if (mesh->cfg.hangup_at != 0 && !mesh->hung_up && type == MESH_PACKET_DATA &&
+	    segment == mesh->cfg.hangup_at) {
+		mesh->hung_up = TRUE;
+		mesh->hangup_due = TRUE;
+		return;
+	}
 	if (mesh->cfg.reboot_at != 0 && !mesh->rebooted && type == MESH_PACKET_DATA &&
 	    segment == mesh->cfg.reboot_at) {
 		mesh->rebooted = TRUE;
@@ -563,6 +572,15 @@ sim_mesh_input(SimMesh *mesh, const guint8 *data, gsize len)
 		command(mesh, mesh->in->data + 1, mesh->in->data[0]);
 		g_byte_array_set_size(mesh->in, 0);
 	}
+}
+
+gboolean
+sim_mesh_take_hangup(SimMesh *mesh)
+{
+	gboolean due = mesh->hangup_due;
+
+	mesh->hangup_due = FALSE;
+	return due;
 }
 
 static SimNode *

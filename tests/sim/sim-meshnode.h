@@ -34,6 +34,7 @@ typedef struct {
 	guint byte_loss;        /* every Nth byte from the host is lost; 0 never */
 	guint drop_acks;        /* every Nth answer to a DFU packet is lost; 0 never */
 	guint reboot_at;        /* the serial node restarts once when segment N reaches it; 0 never */
+	guint hangup_at;        /* the USB-UART bridge vanishes once when segment N reaches it; 0 never */
 } SimMeshConfig;
 
 typedef struct _SimMesh SimMesh;
@@ -46,6 +47,8 @@ void sim_mesh_free(SimMesh *mesh);
 /* powers up: the start event, then beacons */
 void sim_mesh_boot(SimMesh *mesh);
 void sim_mesh_input(SimMesh *mesh, const guint8 *data, gsize len);
+/* TRUE once, when the bridge should vanish (hangup_at): the caller drops the line */
+gboolean sim_mesh_take_hangup(SimMesh *mesh);
 /* every node's firmware ID and state, the transaction IDs seen, counters: a JSON object */
 char *sim_mesh_state_json(SimMesh *mesh);
 

@@ -66,6 +66,7 @@ struct _MeshDfuEngine {
 	guint next;  /* the next segment to send */
 	guint acked; /* segments the serial node took, in order */
 	gboolean resuming;
+	guint32 stale_tid; /* of an earlier attempt, given up */
 	guint state_sends;
 	GArray *requests; /* guint16: segments asked for, oldest first */
 	MeshFwid node_fwid;
@@ -408,6 +409,12 @@ role_name(guint8 role)
 }
 
 static void
+on_abort_answer(MeshDfuEngine *self, const MeshEvent *answer)
+{
+	set_state(self, ST_FWID);
+}
+
+static void
 on_mode_answer(MeshDfuEngine *self, const MeshEvent *answer)
 {
 	/* the bootloader's serial handler knows Echo and DFU packets only */
@@ -420,6 +427,20 @@ on_mode_answer(MeshDfuEngine *self, const MeshEvent *answer)
 	}
 	if (answer->status != MESH_STATUS_SUCCESS) {
 		refused(self, answer, on_mode_answer);
+		return;
+	}
+	/* the transaction of an earlier attempt, which this one gave up: the node is told to drop it */
+	if (answer->role != MESH_ROLE_NONE && !self->resuming && self->stale_tid != 0) {
+		MeshMessage msg;
+
+		dfu_engine_emit_log(
+		        &self->parent,
+		        "the serial node still takes part in transaction 0x%08x of an earlier attempt: "
+		        "aborting it",
+		        self->stale_tid);
+		self->stale_tid = 0;
+		mesh_message_abort(&msg);
+		send_command(self, &msg, "abort", on_abort_answer);
 		return;
 	}
 	if (answer->role != MESH_ROLE_NONE && !self->resuming) {
@@ -991,6 +1012,7 @@ take_identity(MeshDfuEngine *self)
 		                    "the nodes dropped transaction 0x%08x (no data for %" G_GINT64_FORMAT
 		                    " s): a new transfer starts from the first segment",
 		                    tid, idle_ms / 1000);
+		self->stale_tid = tid;
 		return;
 	}
 	self->tid = tid;
