@@ -115,6 +115,20 @@ dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error)
 }
 
 GVariant *
+dfuctl_bus_get_history(sd_bus *bus, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE,
+	                       "GetHistory", &bus_error, &reply, NULL);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return NULL;
+	return dfu_bus_read_gvariant(reply, error);
+}
+
+GVariant *
 dfuctl_bus_get_manager(sd_bus *bus, GError **error)
 {
 	return get_all(bus, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE, NULL, error);

@@ -27,6 +27,8 @@ char *dfuctl_bus_get_daemon(sd_bus *bus, GError **error);
 DfuctlJob *dfuctl_bus_get_job(sd_bus *bus, const char *path, guint64 *reply_cookie, GError **error);
 /* the history of a job as a(xs): microseconds since the epoch and text */
 GVariant *dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error);
+/* the finished jobs the daemon remembers, oldest first, as aa{sv} */
+GVariant *dfuctl_bus_get_history(sd_bus *bus, GError **error);
 /* the properties of the manager as a{sv} */
 GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
 /* every job with its properties, in one call, by job number */

@@ -301,6 +301,7 @@ status_of_daemon(sd_bus *bus, const DfuctlArgs *args)
 	const char *version = "";
 	guint32 queued = 0;
 	guint32 active = 0;
+	gboolean loading = FALSE;
 
 	if (manager == NULL)
 		return fail(error);
@@ -312,7 +313,9 @@ status_of_daemon(sd_bus *bus, const DfuctlArgs *args)
 	g_variant_lookup(manager, "Version", "&s", &version);
 	g_variant_lookup(manager, "QueueLength", "u", &queued);
 	g_variant_lookup(manager, "ActiveJobs", "u", &active);
-	g_print("dfud %s: %u running, %u queued\n", version, active, queued);
+	g_variant_lookup(manager, "Loading", "b", &loading);
+	g_print("dfud %s: %u running, %u queued%s\n", version, active, queued,
+	        loading ? "; loading the stored jobs" : "");
 	return dfuctl_cmd_list(args);
 }
 
@@ -390,6 +393,60 @@ dfuctl_cmd_list(const DfuctlArgs *args)
 	}
 	if (!header && !args->json)
 		g_print("%s\n", args->all ? "no jobs" : "no unfinished jobs");
+	return DFUCTL_EXIT_SUCCESS;
+}
+
+static gboolean
+history_matches(GVariant *entry, const char *device)
+{
+	const char *target = NULL;
+
+	if (device == NULL || g_strcmp0(dfuctl_history_device(entry), device) == 0)
+		return TRUE;
+	return g_variant_lookup(entry, "Target", "&s", &target) && g_strcmp0(target, device) == 0;
+}
+
+int
+dfuctl_cmd_history(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(use_session_bus(args), &error);
+	g_autoptr(GVariant) history = NULL;
+	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+	g_autofree char *header = NULL;
+	const char *device = args->positional[0];
+	guint width = strlen("DEVICE");
+	GVariantIter iter;
+	GVariant *entry;
+
+	if (bus != NULL)
+		history = dfuctl_bus_get_history(bus, &error);
+	if (history == NULL)
+		return fail(error);
+	g_variant_iter_init(&iter, history);
+	while ((entry = g_variant_iter_next_value(&iter)) != NULL) {
+		if (!history_matches(entry, device)) {
+			g_variant_unref(entry);
+			continue;
+		}
+		width = MAX(width, (guint)g_utf8_strlen(dfuctl_history_device(entry), -1));
+		g_ptr_array_add(entries, entry);
+	}
+	for (guint i = 0; i < entries->len; i++) {
+		g_autofree char *line = NULL;
+
+		if (args->json)
+			line = dfuctl_json_from_variant(g_ptr_array_index(entries, i));
+		else
+			line = dfuctl_format_history_row(g_ptr_array_index(entries, i), width);
+		if (i == 0 && !args->json) {
+			header = dfuctl_format_history_header(width);
+			g_print("%s\n", header);
+		}
+		g_print("%s\n", line);
+	}
+	if (entries->len == 0 && !args->json)
+		g_print("no finished jobs%s%s\n", device != NULL ? " of " : "", device != NULL ? device : "");
 	return DFUCTL_EXIT_SUCCESS;
 }
 

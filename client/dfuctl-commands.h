@@ -24,6 +24,8 @@ int dfuctl_cmd_list(const DfuctlArgs *args);
 int dfuctl_cmd_abort(const DfuctlArgs *args);
 int dfuctl_cmd_watch(const DfuctlArgs *args);
 int dfuctl_cmd_codes(const DfuctlArgs *args);
+/* the finished jobs, of one device (a name or a target) or all */
+int dfuctl_cmd_history(const DfuctlArgs *args);
 /* reads a bundle file or URL locally and checks its signature, no daemon needed */
 int dfuctl_cmd_inspect(const DfuctlArgs *args);
 

@@ -137,6 +137,53 @@ dfuctl_format_job_row(const DfuctlJob *job)
 	                       job->source[0] != '\0' ? job->source : "-");
 }
 
+static const char *
+entry_string(GVariant *entry, const char *key)
+{
+	const char *value = NULL;
+
+	return g_variant_lookup(entry, key, "&s", &value) ? value : "";
+}
+
+const char *
+dfuctl_history_device(GVariant *entry)
+{
+	const char *device = entry_string(entry, "Device");
+
+	return device[0] != '\0' ? device : entry_string(entry, "Target");
+}
+
+char *
+dfuctl_format_history_header(guint device_width)
+{
+	return g_strdup_printf("%-19s  %-6s %-*s %-18s %-8s %s", "FINISHED", "JOB", (int)device_width,
+	                       "DEVICE", "STATUS", "ATTEMPTS", "SOURCE");
+}
+
+char *
+dfuctl_format_history_row(GVariant *entry, guint device_width)
+{
+	guint64 id = 0;
+	guint32 attempts = 0;
+	gint64 finished = 0;
+	const char *source = entry_string(entry, "Source");
+	g_autofree char *when = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	g_variant_lookup(entry, "Id", "t", &id);
+	g_variant_lookup(entry, "Attempts", "u", &attempts);
+	g_variant_lookup(entry, "Finished", "x", &finished);
+	when = format_time(finished);
+	g_string_append_printf(text, "%-19s  %-6" G_GUINT64_FORMAT " %-*s %-18s %-8u %s", when, id,
+	                       (int)device_width, dfuctl_history_device(entry),
+	                       entry_string(entry, "StatusName"), attempts, source[0] != '\0' ? source : "-");
+	/* why a job failed is the first question about it */
+	if (g_strcmp0(entry_string(entry, "State"), "succeeded") != 0 &&
+	    entry_string(entry, "Message")[0] != '\0')
+		g_string_append_printf(text, "\n    %s", entry_string(entry, "Message"));
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
 char *
 dfuctl_format_status(const DfuStatusInfo *info)
 {

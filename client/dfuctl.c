@@ -36,6 +36,8 @@ static const DfuctlCommand commands[] = {
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
         {"list", "", "List the unfinished jobs", OPT_JSON | OPT_ALL, 0, 0, dfuctl_cmd_list},
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
+        {"history", "[<device>]", "List the finished jobs, of one device (a name or a target) or all",
+         OPT_JSON, 0, 1, dfuctl_cmd_history},
         {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
         {"inspect", "<file-or-url>", "Check a bundle and its signature and show its images",

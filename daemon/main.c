@@ -60,6 +60,43 @@ daemon_signal_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP, systemctl reload: configuration and devices.d again, running jobs untouched */
+static gboolean
+daemon_reload_cb(gpointer user_data)
+{
+	DfuDaemon *self = user_data;
+	g_autoptr(GError) error = NULL;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=Reloading the configuration",
+	           g_get_monotonic_time());
+	if (dfu_manager_reload(self->manager, &error))
+		g_message("configuration reloaded");
+	else
+		g_warning("configuration not reloaded, the previous one stays: %s", error->message);
+	sd_notify(0, "READY=1");
+	daemon_notify_status(self);
+	return G_SOURCE_CONTINUE;
+}
+
+/* from the main loop, so that a loop that hangs stops the pings and systemd restarts the daemon */
+static gboolean
+daemon_watchdog_cb(gpointer user_data)
+{
+	sd_notify(0, "WATCHDOG=1");
+	return G_SOURCE_CONTINUE;
+}
+
+/* pings at half the interval that WatchdogSec= asks for; 0 when there is none */
+static guint
+daemon_watchdog_start(void)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(FALSE, &usec) <= 0 || usec == 0)
+		return 0;
+	return g_timeout_add(MAX(usec / 2000, 1), daemon_watchdog_cb, NULL);
+}
+
 static gboolean
 daemon_bus_lost_cb(gpointer user_data)
 {
@@ -117,6 +154,8 @@ daemon_run(DfuConfig *config, gboolean session)
 	DfuRunner *runner;
 	guint sigterm;
 	guint sigint;
+	guint sighup;
+	guint watchdog;
 	gulong counts_handler;
 	int r;
 
@@ -152,7 +191,11 @@ daemon_run(DfuConfig *config, gboolean session)
 		self.bus_source = dfu_bus_attach_glib(bus, NULL, daemon_bus_lost_cb, &self);
 		sigterm = g_unix_signal_add(SIGTERM, daemon_signal_cb, &self);
 		sigint = g_unix_signal_add(SIGINT, daemon_signal_cb, &self);
+		sighup = g_unix_signal_add(SIGHUP, daemon_reload_cb, &self);
+		watchdog = daemon_watchdog_start();
 		g_main_loop_run(loop);
+		g_clear_handle_id(&watchdog, g_source_remove);
+		g_source_remove(sighup);
 		g_source_remove(sigint);
 		g_source_remove(sigterm);
 		g_clear_handle_id(&self.bus_source, g_source_remove);

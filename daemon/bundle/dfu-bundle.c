@@ -90,6 +90,7 @@ plan_image_new(const char *name, GBytes *data, guint image_index, GError **error
 	if (image->info.encrypted)
 		g_info("%s: encrypted image, its hash could not be checked", name);
 	image->image_index = image_index;
+	image->slot = -1;
 	image->name = g_strdup(name);
 	image->data = g_bytes_new_from_bytes(data, 0, image->info.total_size);
 	image->version = mcuboot_version_to_string(&image->info.version);
@@ -102,7 +103,9 @@ compare_image_index(gconstpointer a, gconstpointer b)
 	const DfuPlanImage *ia = *(DfuPlanImage *const *)a;
 	const DfuPlanImage *ib = *(DfuPlanImage *const *)b;
 
-	return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
+	if (ia->image_index != ib->image_index)
+		return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
+	return (ia->slot > ib->slot) - (ia->slot < ib->slot);
 }
 
 /* A manifest that names another version than the image header is not to be trusted for either. */
@@ -145,16 +148,18 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 	manifest_bytes = dfu_zip_reader_read(reader, DFU_MANIFEST_NAME, error);
 	if (manifest_bytes == NULL)
 		return FALSE;
+	/* the files of an nRF5 package, but .dat files of the mesh's own making */
+	if (mesh_manifest_detect(manifest_bytes)) {
+		g_autoptr(Nrf5Package) files = nrf5_package_load_files(reader, manifest_bytes, error);
+
+		plan->kind = DFU_BUNDLE_MESH_ZIP;
+		plan->mesh = files != NULL ? mesh_package_load(files, manifest_bytes, error) : NULL;
+		return plan->mesh != NULL;
+	}
 	if (nrf5_manifest_detect(manifest_bytes)) {
 		plan->kind = DFU_BUNDLE_NRF5_ZIP;
 		plan->nrf5 = nrf5_package_load(reader, manifest_bytes, error);
-		if (plan->nrf5 == NULL || !mesh_manifest_detect(manifest_bytes))
-			return plan->nrf5 != NULL;
-		/* the same files, but .dat files of the mesh's own making */
-		plan->kind = DFU_BUNDLE_MESH_ZIP;
-		plan->mesh = mesh_package_load(plan->nrf5, manifest_bytes, error);
-		g_clear_pointer(&plan->nrf5, nrf5_package_free);
-		return plan->mesh != NULL;
+		return plan->nrf5 != NULL;
 	}
 	entries = dfu_manifest_parse(manifest_bytes, error);
 	if (entries == NULL)
@@ -180,6 +185,7 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 		g_ptr_array_add(plan->images, image);
 		if (!check_manifest_version(entry, image, error))
 			return FALSE;
+		image->slot = entry->slot;
 		image->board = g_steal_pointer(&entry->board);
 		image->soc = g_steal_pointer(&entry->soc);
 	}

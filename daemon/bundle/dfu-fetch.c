@@ -30,6 +30,7 @@ struct _DfuFetcher {
 	char *client_key;
 	char *proxy;
 	struct curl_slist *headers;
+	GSList *old_headers; /* replaced lists that running transfers may still point at */
 	gboolean allow_http;
 	guint connect_timeout_s;
 	guint low_speed_limit;
@@ -704,6 +705,27 @@ dfu_fetcher_new(const DfuFetchSettings *settings)
 	self->multi = curl_multi_init();
 	self->transfers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)transfer_free);
 	self->sockets = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)socket_watch_free);
+	dfu_fetcher_set_settings(self, settings);
+	curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
+	curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
+	return self;
+}
+
+void
+dfu_fetcher_set_settings(DfuFetcher *self, const DfuFetchSettings *settings)
+{
+	g_return_if_fail(self != NULL);
+	/* libcurl keeps the header list by reference: it outlives the transfers that use it */
+	if (self->headers != NULL)
+		self->old_headers = g_slist_prepend(self->old_headers, g_steal_pointer(&self->headers));
+	if (g_hash_table_size(self->transfers) == 0)
+		g_clear_slist(&self->old_headers, (GDestroyNotify)curl_slist_free_all);
+	g_free(self->ca_file);
+	g_free(self->client_cert);
+	g_free(self->client_key);
+	g_free(self->proxy);
 	self->ca_file = g_strdup(settings->ca_file);
 	self->client_cert = g_strdup(settings->client_cert);
 	self->client_key = g_strdup(settings->client_key);
@@ -714,11 +736,6 @@ dfu_fetcher_new(const DfuFetchSettings *settings)
 	self->connect_timeout_s = settings->connect_timeout_s;
 	self->low_speed_limit = settings->low_speed_limit;
 	self->low_speed_time_s = settings->low_speed_time_s;
-	curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
-	curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
-	return self;
 }
 
 void
@@ -731,6 +748,7 @@ dfu_fetcher_free(DfuFetcher *self)
 	g_hash_table_destroy(self->sockets);
 	g_clear_handle_id(&self->timer_id, g_source_remove);
 	curl_slist_free_all(self->headers);
+	g_slist_free_full(self->old_headers, (GDestroyNotify)curl_slist_free_all);
 	g_free(self->ca_file);
 	g_free(self->client_cert);
 	g_free(self->client_key);

@@ -164,19 +164,54 @@ job_property_get(sd_bus *bus, const char *path, const char *interface, const cha
 	}
 }
 
+/* a Cancel waiting for its authorization; the job is looked up again then */
+typedef struct {
+	DfuManager *manager;
+	guint64 id;
+} CancelRequest;
+
+static void
+cancel_request_free(gpointer data)
+{
+	CancelRequest *req = data;
+
+	g_object_unref(req->manager);
+	g_free(req);
+}
+
+static void
+job_cancel_allowed(sd_bus_message *m, gpointer user_data)
+{
+	CancelRequest *req = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_manager_cancel(req->manager, req->id, &error))
+		dfu_bus_reply_error(m, error);
+	else
+		sd_bus_reply_method_return(m, NULL);
+}
+
 static int
 job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	DfuBusJob *obj = userdata;
-	g_autoptr(GError) error = NULL;
+	g_autofree char *id = g_strdup_printf("%" G_GUINT64_FORMAT, obj->id);
+	const char *details[] = {"job", id, "target", dfu_job_get_target(obj->job), NULL};
+	gint64 owner = dfu_job_get_owner_uid(obj->job);
+	CancelRequest *req;
+	uid_t uid = (uid_t)-1;
 	int r;
 
-	r = dfu_bus_auth_check(&obj->owner->auth, m, ret_error);
+	r = dfu_bus_auth_sender_uid(m, &uid, ret_error);
 	if (r < 0)
 		return r;
-	if (!dfu_manager_cancel(obj->owner->manager, obj->id, &error))
-		return dfu_bus_error_set(ret_error, error);
-	return sd_bus_reply_method_return(m, NULL);
+	req = g_new0(CancelRequest, 1);
+	req->manager = g_object_ref(obj->owner->manager);
+	req->id = obj->id;
+	return dfu_bus_auth_check_async(&obj->owner->auth, m,
+	                                owner >= 0 && (uid_t)owner == uid ? DFU_BUS_ACTION_CANCEL_OWN
+	                                                                  : DFU_BUS_ACTION_CANCEL_ANY,
+	                                details, job_cancel_allowed, req, cancel_request_free, ret_error);
 }
 
 /* one history line is "timestamp-µs\tmessage" */

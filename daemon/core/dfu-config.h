@@ -22,6 +22,7 @@ typedef struct {
 	guint retry_delay_ms;    /* RetryDelaySec=2 (doubles each attempt, capped at 60 s) */
 	guint keep_finished_sec; /* KeepFinishedSec=86400: finished jobs stay visible this long */
 	guint max_finished_jobs; /* MaxFinishedJobs=100 */
+	guint history_size;      /* HistorySize=1000: finished jobs in the history, which outlives them */
 	/* [serial] */
 	guint serial_baud; /* DefaultBaud=115200 */
 	/* [smp] */
@@ -71,6 +72,8 @@ typedef struct {
 	guint meshdfu_tail_quiet_ms;   /* TailQuietSec=20: no data request this long ends the transfer */
 	guint meshdfu_end_timeout_ms;  /* EndTimeoutSec=120: for the serial node's end, flash and restart */
 	guint meshdfu_node_timeout_ms; /* NodeTimeoutSec=600: nodes drop a transfer without data this long */
+	/* the main file, read again on reload; its drop-ins are <path>.d/ *.conf */
+	char *path;
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;
@@ -78,16 +81,30 @@ typedef struct {
 	GHashTable *devices;
 	/* target URI -> Board= of its devices.d entry, for those that declare one */
 	GHashTable *device_boards;
+	/* target URI -> the name of the first devices.d entry with that target */
+	GHashTable *device_names;
 } DfuConfig;
 
-/* path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means defaults */
+/*
+ * path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means
+ * defaults. The drop-ins in <path>.d/ *.conf follow in the order of their
+ * names, each value overriding the one before.
+ */
 DfuConfig *dfu_config_load(const char *path, GError **error);
+/*
+ * Reads the same files again and, when they are valid, takes their values in
+ * place (the state and cache directories stay). Strings of the old values are
+ * freed: holders copy what they keep. On error nothing changes.
+ */
+gboolean dfu_config_reload(DfuConfig *config, GError **error);
 DfuConfig *dfu_config_new_default(void);
 void dfu_config_free(DfuConfig *config);
 /* a name from devices.d, or the string itself when it looks like a URI */
 const char *dfu_config_resolve_target(DfuConfig *config, const char *name_or_uri);
 /* the Board= declared for the device with this target URI, or NULL */
 const char *dfu_config_get_board(DfuConfig *config, const char *uri);
+/* the devices.d name of the device with this target URI, or NULL */
+const char *dfu_config_get_device_name(DfuConfig *config, const char *uri);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuConfig, dfu_config_free)
 

@@ -43,9 +43,11 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
+	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
+	char *found_framing;       /* the serial framing an attempt found the device to answer in */
 	gint64 created;
 	gint64 started;
 	gint64 finished;
@@ -215,6 +217,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_free(self->found_framing);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
 	g_array_unref(self->samples);
@@ -235,6 +238,7 @@ static void
 dfu_job_init(DfuJob *self)
 {
 	self->options.confirm = TRUE;
+	self->owner_uid = -1;
 	self->device_error = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
 	self->history = g_ptr_array_new_with_free_func(g_free);
 	self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
@@ -435,6 +439,24 @@ dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
+const char *
+dfu_job_get_found_framing(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->found_framing;
+}
+
+void
+dfu_job_set_found_framing(DfuJob *self, const char *framing)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (g_strcmp0(self->found_framing, framing) == 0)
+		return;
+	g_free(self->found_framing);
+	self->found_framing = g_strdup(framing);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
 gboolean
 dfu_job_get_stopped_cleanly(DfuJob *self)
 {
@@ -449,6 +471,23 @@ dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly)
 	if (self->stopped_cleanly == stopped_cleanly)
 		return;
 	self->stopped_cleanly = stopped_cleanly;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+gint64
+dfu_job_get_owner_uid(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), -1);
+	return self->owner_uid;
+}
+
+void
+dfu_job_set_owner_uid(DfuJob *self, gint64 uid)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->owner_uid == uid)
+		return;
+	self->owner_uid = uid;
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -796,11 +835,17 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_boolean_value(builder, self->stopped_cleanly);
 	json_builder_set_member_name(builder, "crashes");
 	json_builder_add_int_value(builder, self->crashes);
+	json_builder_set_member_name(builder, "owner-uid");
+	json_builder_add_int_value(builder, self->owner_uid);
 	if (self->cause_code != DFU_STATUS_NONE) {
 		json_builder_set_member_name(builder, "cause-code");
 		json_builder_add_int_value(builder, self->cause_code);
 		json_builder_set_member_name(builder, "cause-message");
 		json_builder_add_string_value(builder, dfu_job_get_cause_message(self));
+	}
+	if (self->found_framing != NULL) {
+		json_builder_set_member_name(builder, "found-framing");
+		json_builder_add_string_value(builder, self->found_framing);
 	}
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
@@ -1083,9 +1128,11 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_bool(obj, "device-changed", &job->device_changed, error) ||
 	    !json_read_bool(obj, "stopped-cleanly", &job->stopped_cleanly, error) ||
 	    !json_read_uint(obj, "crashes", &job->crashes, error) ||
+	    !json_read_int(obj, "owner-uid", -1, G_MAXUINT32, &job->owner_uid, error) ||
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
+	    !json_read_string(obj, "found-framing", &job->found_framing, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
 	    !json_read_int(obj, "finished", 0, G_MAXINT64, &job->finished, error) ||

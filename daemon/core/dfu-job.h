@@ -123,6 +123,11 @@ gboolean dfu_job_get_device_changed(DfuJob *self);
  * NULL until then.
  */
 GVariant *dfu_job_get_device_identity(DfuJob *self);
+/* the user who submitted the job, -1 when unknown (jobs from before it was kept) */
+gint64 dfu_job_get_owner_uid(DfuJob *self);
+void dfu_job_set_owner_uid(DfuJob *self, gint64 uid);
+/* the serial framing ("console", "raw") an attempt found the device answering in, NULL before */
+const char *dfu_job_get_found_framing(DfuJob *self);
 /* realtime in microseconds since the epoch, 0 = not yet */
 gint64 dfu_job_get_created(DfuJob *self);
 gint64 dfu_job_get_started(DfuJob *self);
@@ -138,6 +143,7 @@ void dfu_job_set_result(DfuJob *self, guint status_code, const char *message, GV
 void dfu_job_set_attempt(DfuJob *self, guint attempt);
 /* identity may be NULL (floating refs are sunk) */
 void dfu_job_set_device_identity(DfuJob *self, GVariant *identity);
+void dfu_job_set_found_framing(DfuJob *self, const char *framing);
 /* appends a line to the job's history log (kept, persisted, shown by dfuctl status -v) */
 void dfu_job_log(DfuJob *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* the history: array of "timestamp-µs\tmessage" strings */

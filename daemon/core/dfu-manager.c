@@ -7,8 +7,13 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-config-fetcher.h"
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-history.h"
+#include "dfu-job-index.h"
 #include "dfu-job-private.h"
+#include "dfu-journal.h"
 #include "dfu-manager.h"
 #include "dfu-retry.h"
 #include "dfu-store.h"
@@ -19,6 +24,9 @@
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
 #define SHA256_HEX_LEN 64
+/* stored jobs loaded in one go from the loop; callers are answered between two */
+#define LOAD_CHUNK 200
+#define LOAD_GATE_POLL_MS 50
 
 /* a finished outcome and the state the job ends in */
 typedef struct {
@@ -42,6 +50,7 @@ typedef struct {
 typedef struct {
 	DfuManager *manager;
 	DfuJob *job;
+	DfuJobIndexNode *node;
 	gulong changed_id;
 	GCancellable *import_cancellable; /* set while the bundle is being copied */
 	DfuFetch *fetch;                  /* set while the bundle is being downloaded */
@@ -68,16 +77,23 @@ struct _DfuManager {
 	DfuConfig *config;
 	DfuRunner *runner;
 	DfuStore *store;
+	DfuHistory *history;
 	DfuCache *cache;
 	DfuFetcher *fetcher;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
 	GHashTable *busy_keys; /* device keys of running attempts */
 	GHashTable *link_use;  /* shared link key -> running attempts on it */
+	DfuJobIndex *index;
+	guint suspects_running;
 	guint64 next_id;
 	guint schedule_id;
 	guint expire_id;
 	guint queue_length;
 	guint active_jobs;
+	GArray *load_ids; /* the stored jobs, while they load */
+	guint loaded;     /* how many of them */
+	guint load_id;
+	gboolean loading;
 	gboolean started;
 	gboolean stopping;
 };
@@ -89,6 +105,7 @@ enum {
 	SIGNAL_JOB_REMOVED,
 	SIGNAL_JOB_FINISHED,
 	SIGNAL_COUNTS_CHANGED,
+	SIGNAL_LOADED,
 	SIGNAL_LAST,
 };
 static guint signals[SIGNAL_LAST];
@@ -115,6 +132,37 @@ callback_ctx_free(CallbackCtx *ctx)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CallbackCtx, callback_ctx_free)
+
+/* an event for the operator's log, with the device named as devices.d names it */
+static void
+manager_journal(DfuManager *self, DfuJournalEvent event, DfuJob *job, const DfuJournalDetail *detail)
+{
+	DfuJournalDetail named = detail != NULL ? *detail : (DfuJournalDetail){0};
+
+	named.device = dfu_config_get_device_name(self->config, dfu_job_get_target(job));
+	dfu_journal_job_event(event, job, &named);
+}
+
+/* a finished job goes into the history, which outlives it */
+static void
+manager_record(DfuManager *self, DfuJob *job)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_history_add_job(self->history, job,
+	                         dfu_config_get_device_name(self->config, dfu_job_get_target(job)), &error))
+		g_warning("job %" G_GUINT64_FORMAT ": not in the history: %s", dfu_job_get_id(job),
+		          error->message);
+}
+
+/* a finished job that the history lacks (the daemon died between the two writes) is added */
+static void
+manager_record_missing(DfuManager *self, DfuJob *job)
+{
+	if (dfu_job_is_finished(job) && !dfu_history_contains(self->history, dfu_job_get_id(job)) &&
+	    dfu_job_get_finished(job) >= dfu_history_get_horizon(self->history))
+		manager_record(self, job);
+}
 
 static ManagerEntry *
 manager_lookup_entry(DfuManager *self, guint64 id)
@@ -180,8 +228,23 @@ manager_count_entry(DfuManager *self, ManagerEntry *entry, gboolean present)
 	entry->counted_state = dfu_job_get_state(entry->job);
 	if (present)
 		manager_count(self, entry->counted_state, +1);
-	if (self->started && (queued != self->queue_length || active != self->active_jobs))
+	if (self->started && !self->loading && (queued != self->queue_length || active != self->active_jobs))
 		g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
+}
+
+/* tells the index where the job now belongs: its device's queue, the expiry order, the bundles it holds */
+static void
+entry_index_sync(ManagerEntry *entry)
+{
+	DfuJobIndex *index = entry->manager->index;
+	DfuJob *job = entry->job;
+	gboolean finished = dfu_job_is_finished(job);
+
+	dfu_job_index_set_queued(index, entry->node, dfu_job_get_state(job) == DFU_JOB_STATE_QUEUED);
+	dfu_job_index_set_finished(index, entry->node, finished ? dfu_job_get_finished(job) : 0);
+	dfu_job_index_hold(index, entry->node, DFU_JOB_INDEX_HOLD_BUNDLE,
+	                   finished ? NULL : dfu_job_get_bundle_path(job));
+	dfu_job_index_hold(index, entry->node, DFU_JOB_INDEX_HOLD_FETCHED, entry->fetched_path);
 }
 
 /*
@@ -217,6 +280,7 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 	if (mask & DFU_JOB_CHANGED_STATE)
 		manager_count_entry(entry->manager, entry, TRUE);
 	if ((mask & ~DFU_JOB_CHANGED_PROGRESS) != 0) {
+		entry_index_sync(entry);
 		if (entry->batch > 0)
 			entry->dirty = TRUE;
 		else
@@ -235,13 +299,17 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 		        g_timeout_add(PROGRESS_PERSIST_INTERVAL_MS - elapsed_ms, entry_persist_cb, entry);
 }
 
+static char *manager_device_key(DfuManager *self, DfuJob *job);
+
 static ManagerEntry *
 entry_new(DfuManager *self, DfuJob *job)
 {
 	ManagerEntry *entry = g_new0(ManagerEntry, 1);
+	g_autofree char *device_key = manager_device_key(self, job);
 
 	entry->manager = self;
 	entry->job = g_object_ref(job);
+	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key);
 	entry->last_persist_us = g_get_monotonic_time();
 	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
 	return entry;
@@ -255,6 +323,7 @@ entry_stop_fetch(ManagerEntry *entry)
 	g_clear_pointer(&entry->signature_fetch, dfu_fetch_cancel);
 	g_clear_handle_id(&entry->fetch_retry_id, g_source_remove);
 	g_clear_pointer(&entry->fetched_path, g_free);
+	entry_index_sync(entry);
 }
 
 static gboolean
@@ -276,6 +345,7 @@ entry_free(ManagerEntry *entry)
 	g_clear_object(&entry->import_cancellable);
 	g_free(entry->device_key);
 	g_free(entry->link_key);
+	dfu_job_index_remove(entry->manager->index, entry->node);
 	g_object_unref(entry->job);
 	g_free(entry);
 }
@@ -288,6 +358,7 @@ manager_insert_entry(DfuManager *self, ManagerEntry *entry)
 	*key = dfu_job_get_id(entry->job);
 	g_hash_table_insert(self->entries, key, entry);
 	manager_count_entry(self, entry, TRUE);
+	entry_index_sync(entry);
 }
 
 static DfuJobState
@@ -332,6 +403,9 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
 	dfu_job_set_state(job, outcome_to_state(code));
 	entry_end(entry);
+	manager_record(self, job);
+	manager_journal(self, DFU_JOURNAL_FINISHED, job,
+	                &(DfuJournalDetail){.status_code = code, .message = message});
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
 	manager_arm_expiry(self, 0);
 }
@@ -426,6 +500,17 @@ manager_true_outcome(ManagerEntry *entry, guint result_code)
 	return dfu_job_get_options(job)->confirm ? DFU_STATUS_SUCCESS : DFU_STATUS_STAGED;
 }
 
+/*
+ * A job that was running when the daemon died runs alone from then on, so
+ * that the next death is pinned on the job that caused it rather than counted
+ * against every job that happened to run beside it.
+ */
+static gboolean
+entry_is_suspect(ManagerEntry *entry)
+{
+	return dfu_job_get_crashes(entry->job) > 0;
+}
+
 static void
 manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
                      gpointer user_data)
@@ -445,6 +530,8 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	g_hash_table_remove(self->busy_keys, entry->device_key);
 	g_clear_pointer(&entry->device_key, g_free);
 	manager_link_release(self, entry);
+	if (entry_is_suspect(entry))
+		self->suspects_running--;
 
 	if (error != NULL)
 		code = entry->cancel_requested ? DFU_STATUS_CANCELLED : dfu_error_get_status(error);
@@ -473,6 +560,9 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 		dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
 		entry_end(entry);
+		manager_journal(self, DFU_JOURNAL_RETRY, job,
+		                &(DfuJournalDetail){
+		                        .status_code = code, .message = message, .retry_delay_ms = delay_ms});
 		entry->retry_id = g_timeout_add(delay_ms, entry_retry_cb, entry);
 	} else if (dfu_status_is_recoverable(code) && dfu_job_get_cause_code(job) != code) {
 		g_autofree char *told =
@@ -490,6 +580,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 {
 	DfuJob *job = entry->job;
 	guint attempt = dfu_job_get_attempt(job) + 1;
+	DfuJournalEvent event = dfu_job_get_started(job) == 0 ? DFU_JOURNAL_STARTED : DFU_JOURNAL_ATTEMPT;
 
 	entry->device_key = device_key;
 	g_hash_table_add(self->busy_keys, g_strdup(device_key));
@@ -499,6 +590,8 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 		                    GUINT_TO_POINTER(manager_link_use(self, link_key) + 1));
 	entry->cancel_requested = FALSE;
 	entry->attempt_ctx = callback_ctx_new(self, dfu_job_get_id(job));
+	if (entry_is_suspect(entry))
+		self->suspects_running++;
 	entry_begin(entry);
 	dfu_job_log(job, "attempt %u started", attempt);
 	dfu_job_set_attempt(job, attempt);
@@ -506,6 +599,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
 	entry_end(entry);
+	manager_journal(self, event, job, NULL);
 	entry->attempt =
 	        self->runner->ops->start(self->runner, job, manager_attempt_done, entry->attempt_ctx);
 }
@@ -557,62 +651,35 @@ manager_device_key(DfuManager *self, DfuJob *job)
 }
 
 /*
- * A job that was running when the daemon died runs alone from then on, so
- * that the next death is pinned on the job that caused it rather than counted
- * against every job that happened to run beside it.
+ * Only the oldest queued job of each device may start: when it is still
+ * importing or backing off, the device's later jobs wait their turn. The
+ * devices are taken in the order of those jobs' ids.
  */
-static gboolean
-entry_is_suspect(ManagerEntry *entry)
-{
-	return dfu_job_get_crashes(entry->job) > 0;
-}
-
-static gboolean
-manager_suspect_running(DfuManager *self, GPtrArray *entries)
-{
-	for (guint i = 0; i < entries->len; i++) {
-		ManagerEntry *entry = g_ptr_array_index(entries, i);
-
-		if (entry->attempt_ctx != NULL && entry_is_suspect(entry))
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static gboolean
 manager_schedule_cb(gpointer user_data)
 {
 	DfuManager *self = user_data;
-	g_autoptr(GPtrArray) entries = manager_sorted_entries(self);
-
-	/* devices whose oldest job is still importing or backing off: later jobs wait their turn */
-	g_autoptr(GHashTable) held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GPtrArray) heads = NULL;
 
 	self->schedule_id = 0;
-	if (manager_suspect_running(self, entries))
+	if (self->suspects_running > 0)
 		return G_SOURCE_REMOVE;
-	for (guint i = 0; i < entries->len; i++) {
-		ManagerEntry *entry = g_ptr_array_index(entries, i);
-		g_autofree char *key = NULL;
+	heads = dfu_job_index_queue_heads(self->index);
+	for (guint i = 0; i < heads->len; i++) {
+		ManagerEntry *entry = g_ptr_array_index(heads, i);
+		const char *key = dfu_job_index_device_key(entry->node);
 		g_autofree char *link_key = NULL;
 
 		if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
 			break;
-		if (dfu_job_get_state(entry->job) != DFU_JOB_STATE_QUEUED)
-			continue;
-		key = manager_device_key(self, entry->job);
-		if (!entry_is_ready(entry)) {
-			g_hash_table_add(held, g_steal_pointer(&key));
-			continue;
-		}
-		if (g_hash_table_contains(self->busy_keys, key) || g_hash_table_contains(held, key))
+		if (!entry_is_ready(entry) || g_hash_table_contains(self->busy_keys, key))
 			continue;
 		if (manager_link_full(self, entry->job, &link_key))
 			continue;
 		/* nothing more starts until the others are done and it can run alone */
 		if (entry_is_suspect(entry) && g_hash_table_size(self->busy_keys) > 0)
 			break;
-		manager_start_attempt(self, entry, g_steal_pointer(&key), g_steal_pointer(&link_key));
+		manager_start_attempt(self, entry, g_strdup(key), g_steal_pointer(&link_key));
 		if (entry_is_suspect(entry))
 			break;
 	}
@@ -622,7 +689,7 @@ manager_schedule_cb(gpointer user_data)
 static void
 manager_schedule(DfuManager *self)
 {
-	if (self->schedule_id == 0 && self->started && !self->stopping)
+	if (self->schedule_id == 0 && self->started && !self->stopping && !self->loading)
 		self->schedule_id = g_idle_add(manager_schedule_cb, self);
 }
 
@@ -645,91 +712,45 @@ manager_remove_entry(DfuManager *self, ManagerEntry *entry)
 	g_signal_emit(self, signals[SIGNAL_JOB_REMOVED], 0, job);
 }
 
-static gint
-entry_compare_finished(gconstpointer a, gconstpointer b)
-{
-	DfuJob *ja = (*(ManagerEntry **)a)->job;
-	DfuJob *jb = (*(ManagerEntry **)b)->job;
-	gint64 fa = dfu_job_get_finished(ja);
-	gint64 fb = dfu_job_get_finished(jb);
-
-	if (fa != fb)
-		return fa < fb ? -1 : 1;
-	return entry_compare_id(a, b);
-}
-
+/* the oldest finished jobs go first: those past MaxFinishedJobs, then those past KeepFinishedSec */
 static gboolean
 manager_expire_cb(gpointer user_data)
 {
 	DfuManager *self = user_data;
-	g_autoptr(GPtrArray) entries = manager_sorted_entries(self);
-	g_autoptr(GPtrArray) finished = g_ptr_array_new();
 	gint64 keep_us = (gint64)self->config->keep_finished_sec * G_USEC_PER_SEC;
 	gint64 now = g_get_real_time();
-	gint64 next_deadline = G_MAXINT64;
-	guint excess;
+	gint64 finished = 0;
+	ManagerEntry *entry;
 
 	self->expire_id = 0;
-	for (guint i = 0; i < entries->len; i++) {
-		ManagerEntry *entry = g_ptr_array_index(entries, i);
-		if (dfu_job_is_finished(entry->job))
-			g_ptr_array_add(finished, entry);
+	while ((entry = dfu_job_index_first_finished(self->index, &finished)) != NULL) {
+		if (dfu_job_index_n_finished(self->index) <= self->config->max_finished_jobs &&
+		    finished + keep_us > now) {
+			manager_arm_expiry(
+			        self, (guint)MIN((finished + keep_us - now) / 1000 + 1, EXPIRY_MAX_DELAY_MS));
+			break;
+		}
+		manager_remove_entry(self, entry);
 	}
-	g_ptr_array_sort(finished, entry_compare_finished);
-	excess = finished->len > self->config->max_finished_jobs
-	                 ? finished->len - self->config->max_finished_jobs
-	                 : 0;
-	for (guint i = 0; i < finished->len; i++) {
-		ManagerEntry *entry = g_ptr_array_index(finished, i);
-		gint64 deadline = dfu_job_get_finished(entry->job) + keep_us;
-
-		if (i < excess || deadline <= now)
-			manager_remove_entry(self, entry);
-		else
-			next_deadline = MIN(next_deadline, deadline);
-	}
-	if (next_deadline != G_MAXINT64)
-		manager_arm_expiry(self, (guint)MIN((next_deadline - now) / 1000 + 1, EXPIRY_MAX_DELAY_MS));
 	return G_SOURCE_REMOVE;
 }
 
 static void
 manager_arm_expiry(DfuManager *self, guint delay_ms)
 {
-	if (self->stopping)
+	if (self->stopping || self->loading)
 		return;
 	g_clear_handle_id(&self->expire_id, g_source_remove);
 	self->expire_id = g_timeout_add(delay_ms, manager_expire_cb, self);
 }
 
-/* the bundles that queued and running jobs hold, which the cache must keep */
-static GHashTable *
-manager_live_bundles(DfuManager *self)
-{
-	GHashTable *keep = g_hash_table_new(g_str_hash, g_str_equal);
-	GHashTableIter iter;
-	ManagerEntry *entry;
-
-	g_hash_table_iter_init(&iter, self->entries);
-	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry)) {
-		const char *path = dfu_job_get_bundle_path(entry->job);
-
-		if (dfu_job_is_finished(entry->job))
-			continue;
-		if (path != NULL)
-			g_hash_table_add(keep, (gpointer)path);
-		if (entry->fetched_path != NULL)
-			g_hash_table_add(keep, entry->fetched_path);
-	}
-	return keep;
-}
-
 static void
 manager_trim_cache(DfuManager *self)
 {
-	g_autoptr(GHashTable) keep = manager_live_bundles(self);
-
-	dfu_cache_trim(self->cache, keep);
+	if (self->loading)
+		return;
+	/* the bundles that queued and running jobs hold */
+	dfu_cache_trim(self->cache, dfu_job_index_live_bundles(self->index));
 }
 
 /* the bundle is in the cache: the job may run */
@@ -745,6 +766,7 @@ manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
 	dfu_cache_touch(self->cache, path);
 	entry_begin(entry);
 	dfu_job_set_bundle_path(entry->job, path);
+	entry_index_sync(entry);
 	dfu_job_log(entry->job, "bundle stored as %s", path);
 	entry->dirty = TRUE;
 	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
@@ -768,7 +790,6 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 	g_autoptr(DfuManager) self = g_weak_ref_get(&ctx->manager);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = dfu_bundle_import_finish(result, &error);
-	g_autoptr(GHashTable) keep = NULL;
 	const char *expected;
 	ManagerEntry *entry;
 
@@ -789,8 +810,8 @@ manager_import_done_cb(GObject *source, GAsyncResult *result, gpointer user_data
 		g_autofree char *message =
 		        g_strdup_printf("the bundle has SHA-256 %s, expected %s", digest, expected);
 
-		keep = manager_live_bundles(self);
-		if (!g_hash_table_contains(keep, path))
+		/* while jobs are loading, another may still turn out to hold it: the trim decides later */
+		if (!self->loading && !g_hash_table_contains(dfu_job_index_live_bundles(self->index), path))
 			g_unlink(path);
 		manager_finish(self, entry, DFU_STATUS_CHECKSUM_MISMATCH, message, NULL);
 		return;
@@ -831,6 +852,11 @@ manager_fetch_failed(DfuManager *self, ManagerEntry *entry, const GError *error,
 
 		dfu_job_log(entry->job, "download %u failed: %s: %s; retrying in %u ms",
 		            entry->fetch_failures, dfu_status_to_name(code), error->message, delay_ms);
+		manager_journal(self, DFU_JOURNAL_RETRY, entry->job,
+		                &(DfuJournalDetail){.status_code = code,
+		                                    .message = error->message,
+		                                    .retry_delay_ms = delay_ms,
+		                                    .download = entry->fetch_failures});
 		entry->fetch_retry_id = g_timeout_add(delay_ms, entry_fetch_retry_cb, entry);
 		return;
 	}
@@ -873,6 +899,7 @@ manager_fetch_done_cb(DfuFetch *fetch, const char *path, const char *sha256, con
 	dfu_cache_remember_url(self->cache, dfu_job_get_url(entry->job), sha256);
 	dfu_job_log(entry->job, "downloaded %s", dfu_job_get_url(entry->job));
 	entry->fetched_path = g_strdup(path);
+	entry_index_sync(entry);
 	manager_fetch_check_done(self, entry);
 }
 
@@ -982,6 +1009,7 @@ manager_start_fetch(DfuManager *self, ManagerEntry *entry)
 	if (cached != NULL) {
 		dfu_job_log(job, "bundle found in the cache");
 		entry->fetched_path = g_steal_pointer(&cached);
+		entry_index_sync(entry);
 	} else {
 		entry->fetch =
 		        dfu_fetcher_fetch(self->fetcher, dfu_job_get_url(job), options->expected_sha256,
@@ -1140,6 +1168,7 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 		options = &no_options;
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
 	    !check_bounds(options, error) ||
+	    !dfu_downgrade_names_check(options->allow_downgrade_images, error) ||
 	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
@@ -1168,6 +1197,7 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
+	manager_journal(self, DFU_JOURNAL_SUBMITTED, job, NULL);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
 	return entry;
 }
@@ -1282,9 +1312,9 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
+	/* a job already waiting in the queue changes nothing here and is not written again */
 	dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 	dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
-	entry->dirty = TRUE;
 	entry_end(entry);
 }
 
@@ -1300,11 +1330,71 @@ manager_fail_quarantined(DfuManager *self, ManagerEntry *entry)
 	               "the bundle is quarantined: the daemon died each time another job ran it", NULL);
 }
 
+static void
+manager_load_job(DfuManager *self, guint64 id)
+{
+	g_autoptr(DfuJob) job = dfu_store_load_job(self->store, id);
+	ManagerEntry *entry;
+
+	if (job == NULL)
+		return;
+	entry = entry_new(self, job);
+	manager_insert_entry(self, entry);
+	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
+	manager_record_missing(self, job);
+	manager_recover_entry(self, entry);
+	manager_fail_quarantined(self, entry);
+}
+
+/*
+ * Test builds only: loading stops after its first chunk while the file that
+ * DFUD_TEST_LOAD_GATE names exists, so that a test can call the daemon while
+ * it is still loading.
+ */
+static gboolean
+manager_load_gated(DfuManager *self)
+{
+#if DFUD_TEST_HOOKS
+	const char *gate = g_getenv("DFUD_TEST_LOAD_GATE");
+
+	return self->loaded > 0 && gate != NULL && g_file_test(gate, G_FILE_TEST_EXISTS);
+#else
+	return FALSE;
+#endif
+}
+
+static gboolean
+manager_load_cb(gpointer user_data)
+{
+	DfuManager *self = user_data;
+	guint end = MIN(self->loaded + LOAD_CHUNK, self->load_ids->len);
+
+	self->load_id = 0;
+	if (manager_load_gated(self)) {
+		self->load_id = g_timeout_add(LOAD_GATE_POLL_MS, manager_load_cb, self);
+		return G_SOURCE_REMOVE;
+	}
+	for (; self->loaded < end; self->loaded++)
+		manager_load_job(self, g_array_index(self->load_ids, guint64, self->loaded));
+	if (self->loaded < self->load_ids->len) {
+		self->load_id = g_idle_add(manager_load_cb, self);
+		return G_SOURCE_REMOVE;
+	}
+	g_info("loaded %u stored jobs", g_hash_table_size(self->entries));
+	g_clear_pointer(&self->load_ids, g_array_unref);
+	self->loading = FALSE;
+	/* what live jobs hold is known only now */
+	manager_trim_cache(self);
+	g_signal_emit(self, signals[SIGNAL_LOADED], 0);
+	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
+	manager_arm_expiry(self, 0);
+	manager_schedule(self);
+	return G_SOURCE_REMOVE;
+}
+
 gboolean
 dfu_manager_start(DfuManager *self, GError **error)
 {
-	g_autoptr(GPtrArray) jobs = NULL;
-	g_autoptr(GPtrArray) entries = g_ptr_array_new();
 	guint64 next_id;
 
 	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
@@ -1315,31 +1405,28 @@ dfu_manager_start(DfuManager *self, GError **error)
 	next_id = dfu_store_load_next_id(self->store, error);
 	if (next_id == 0)
 		return FALSE;
-	jobs = dfu_store_load_jobs(self->store, error);
-	if (jobs == NULL)
+	self->load_ids = dfu_store_list_jobs(self->store, error);
+	if (self->load_ids == NULL)
 		return FALSE;
-	for (guint i = 0; i < jobs->len; i++) {
-		DfuJob *job = g_ptr_array_index(jobs, i);
-		ManagerEntry *entry = entry_new(self, job);
-
-		next_id = MAX(next_id, dfu_job_get_id(job) + 1);
-		manager_insert_entry(self, entry);
-		g_ptr_array_add(entries, entry);
-	}
+	self->history = dfu_history_open(self->config->state_dir, self->config->history_size, error);
+	if (self->history == NULL)
+		return FALSE;
+	/* the names alone give the highest id, so a job submitted while loading never reuses one */
+	if (self->load_ids->len > 0)
+		next_id = MAX(next_id, g_array_index(self->load_ids, guint64, self->load_ids->len - 1) + 1);
 	self->next_id = next_id;
-	manager_trim_cache(self);
 	self->started = TRUE;
-	for (guint i = 0; i < entries->len; i++)
-		g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0,
-		              ((ManagerEntry *)g_ptr_array_index(entries, i))->job);
-	for (guint i = 0; i < entries->len; i++)
-		manager_recover_entry(self, g_ptr_array_index(entries, i));
-	for (guint i = 0; i < entries->len; i++)
-		manager_fail_quarantined(self, g_ptr_array_index(entries, i));
-	g_signal_emit(self, signals[SIGNAL_COUNTS_CHANGED], 0);
-	manager_arm_expiry(self, 0);
-	manager_schedule(self);
+	self->loading = TRUE;
+	/* in chunks from the loop, so that callers are answered while many jobs load */
+	self->load_id = g_idle_add(manager_load_cb, self);
 	return TRUE;
+}
+
+gboolean
+dfu_manager_is_loading(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	return self->loading;
 }
 
 DfuJob *
@@ -1422,6 +1509,8 @@ dfu_manager_shutdown(DfuManager *self)
 	if (self->stopping)
 		return;
 	self->stopping = TRUE;
+	/* jobs not loaded yet stay on disk as they are */
+	g_clear_handle_id(&self->load_id, g_source_remove);
 	g_clear_handle_id(&self->schedule_id, g_source_remove);
 	g_clear_handle_id(&self->expire_id, g_source_remove);
 	entries = manager_sorted_entries(self);
@@ -1441,6 +1530,32 @@ dfu_manager_shutdown(DfuManager *self)
 		if (entry->persist_id != 0 || entry->dirty)
 			entry_persist(entry);
 	}
+}
+
+gboolean
+dfu_manager_reload(DfuManager *self, GError **error)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	if (!dfu_config_reload(self->config, error))
+		return FALSE;
+	dfu_cache_set_max_bytes(self->cache, self->config->cache_max_bytes);
+	if (self->fetcher != NULL)
+		dfu_fetcher_apply_config(self->fetcher, self->config);
+	if (self->history != NULL)
+		dfu_history_set_max_entries(self->history, self->config->history_size);
+	if (self->started && !self->stopping) {
+		manager_trim_cache(self);
+		manager_arm_expiry(self, 0);
+		manager_schedule(self);
+	}
+	return TRUE;
+}
+
+DfuHistory *
+dfu_manager_get_history(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	return self->history;
 }
 
 DfuConfig *
@@ -1467,10 +1582,13 @@ dfu_manager_finalize(GObject *object)
 	DfuManager *self = DFU_MANAGER(object);
 
 	g_hash_table_unref(self->entries);
+	g_clear_pointer(&self->load_ids, g_array_unref);
 	g_hash_table_unref(self->busy_keys);
 	g_hash_table_unref(self->link_use);
+	dfu_job_index_free(self->index);
 	dfu_cache_free(self->cache);
 	g_clear_pointer(&self->store, dfu_store_free);
+	g_clear_pointer(&self->history, dfu_history_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
 }
 
@@ -1490,6 +1608,8 @@ dfu_manager_class_init(DfuManagerClass *klass)
 	                     G_TYPE_NONE, 1, DFU_TYPE_JOB);
 	signals[SIGNAL_COUNTS_CHANGED] = g_signal_new("counts-changed", G_TYPE_FROM_CLASS(klass),
 	                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+	                                      NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1499,6 +1619,7 @@ dfu_manager_init(DfuManager *self)
 	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)entry_free);
 	self->busy_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->link_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->index = dfu_job_index_new();
 	self->next_id = 1;
 }
 

@@ -5,6 +5,7 @@
 
 #include "dfu-config.h"
 #include "dfu-fetch.h"
+#include "dfu-history.h"
 #include "dfu-job.h"
 #include "dfu-runner.h"
 
@@ -21,6 +22,7 @@ G_BEGIN_DECLS
  *   "job-removed"  (DfuJob *job)      a finished job expired
  *   "job-finished" (DfuJob *job)      a job reached succeeded/failed/cancelled
  *   "counts-changed" ()               QueueLength or ActiveJobs changed
+ *   "loaded"       ()                 every stored job is loaded (Loading went false)
  */
 #define DFU_TYPE_MANAGER (dfu_manager_get_type())
 G_DECLARE_FINAL_TYPE(DfuManager, dfu_manager, DFU, MANAGER, GObject)
@@ -29,10 +31,16 @@ G_DECLARE_FINAL_TYPE(DfuManager, dfu_manager, DFU, MANAGER, GObject)
 DfuManager *dfu_manager_new(DfuConfig *config, DfuRunner *runner);
 /*
  * Reloads the jobs persisted in the state directory (emitting job-added for
- * each) and starts scheduling. Jobs that were running when the daemon stopped
- * are queued again and resume from what the device reports.
+ * each) and starts scheduling. Returns once the job files are listed: they
+ * load in chunks from the main loop, so that callers are answered meanwhile,
+ * and "loaded" is emitted when all are in. Jobs may be submitted while they
+ * load; nothing is scheduled, expired or trimmed from the cache until then.
+ * Jobs that were running when the daemon stopped are queued again and resume
+ * from what the device reports; a job that changes nothing is not rewritten.
  */
 gboolean dfu_manager_start(DfuManager *self, GError **error);
+/* TRUE from dfu_manager_start until every stored job is loaded */
+gboolean dfu_manager_is_loading(DfuManager *self);
 
 /*
  * Creates a job for target (a URI or a configured device name) from an open
@@ -69,5 +77,13 @@ gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
  */
 void dfu_manager_shutdown(DfuManager *self);
 DfuConfig *dfu_manager_get_config(DfuManager *self);
+/*
+ * Reads the configuration and devices.d again (dfu_config_reload) and applies
+ * it: limits, timeouts and devices hold for what starts from now on, running
+ * attempts and transfers go on as they are. On error nothing changes.
+ */
+gboolean dfu_manager_reload(DfuManager *self, GError **error);
+/* the finished jobs, also those that expired; NULL until started */
+DfuHistory *dfu_manager_get_history(DfuManager *self);
 
 G_END_DECLS

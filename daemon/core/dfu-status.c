@@ -27,7 +27,9 @@ static const DfuStatusInfo status_table[] = {
          "The cable was unplugged, the device reset, or the BLE connection dropped. "
          "The job is retried and resumes where it stopped."},
         {DFU_STATUS_DEVICE_BUSY, "device-busy", "DeviceBusy", "The device reported that it is busy",
-         "An application hook refused the operation for now; it is retried with back-off."},
+         "An application hook refused the operation for now. An SMP device that answers busy is "
+         "asked again for up to 30 s within the same attempt; only then is the job retried with "
+         "back-off."},
         {DFU_STATUS_FETCH_FAILED, "fetch-failed", "FetchFailed", "Could not fetch the bundle",
          "Check the URL, the network and the server; DeviceError holds the HTTP status or the "
          "transfer error."},

@@ -119,17 +119,17 @@ store_parse_job_name(const char *name, guint64 *id)
 }
 
 static gint
-job_compare_id(gconstpointer a, gconstpointer b)
+compare_id(gconstpointer a, gconstpointer b)
 {
-	guint64 ia = dfu_job_get_id(*(DfuJob **)a);
-	guint64 ib = dfu_job_get_id(*(DfuJob **)b);
+	guint64 ia = *(const guint64 *)a;
+	guint64 ib = *(const guint64 *)b;
 	return ia < ib ? -1 : ia > ib;
 }
 
-GPtrArray *
-dfu_store_load_jobs(DfuStore *store, GError **error)
+GArray *
+dfu_store_list_jobs(DfuStore *store, GError **error)
 {
-	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(guint64));
 	g_autoptr(GDir) dir = NULL;
 	g_autoptr(GError) error_local = NULL;
 	const char *name;
@@ -140,31 +140,37 @@ dfu_store_load_jobs(DfuStore *store, GError **error)
 		return NULL;
 	}
 	while ((name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *path = g_build_filename(store->jobs_dir, name, NULL);
-		g_autofree char *contents = NULL;
-		g_autoptr(GError) error_job = NULL;
-		g_autoptr(DfuJob) job = NULL;
 		guint64 id = 0;
 
-		if (!store_parse_job_name(name, &id))
-			continue;
-		if (!g_file_get_contents(path, &contents, NULL, &error_job)) {
-			store_set_aside(path, error_job->message);
-			continue;
-		}
-		job = dfu_job_new_from_json(contents, &error_job);
-		if (job == NULL) {
-			store_set_aside(path, error_job->message);
-			continue;
-		}
-		if (dfu_job_get_id(job) != id) {
-			store_set_aside(path, "the id inside does not match the file name");
-			continue;
-		}
-		g_ptr_array_add(jobs, g_steal_pointer(&job));
+		if (store_parse_job_name(name, &id))
+			g_array_append_val(ids, id);
 	}
-	g_ptr_array_sort(jobs, job_compare_id);
-	return g_steal_pointer(&jobs);
+	g_array_sort(ids, compare_id);
+	return g_steal_pointer(&ids);
+}
+
+DfuJob *
+dfu_store_load_job(DfuStore *store, guint64 id)
+{
+	g_autofree char *path = store_job_path(store, id);
+	g_autofree char *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+
+	if (!g_file_get_contents(path, &contents, NULL, &error)) {
+		store_set_aside(path, error->message);
+		return NULL;
+	}
+	job = dfu_job_new_from_json(contents, &error);
+	if (job == NULL) {
+		store_set_aside(path, error->message);
+		return NULL;
+	}
+	if (dfu_job_get_id(job) != id) {
+		store_set_aside(path, "the id inside does not match the file name");
+		return NULL;
+	}
+	return g_steal_pointer(&job);
 }
 
 guint64

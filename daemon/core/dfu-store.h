@@ -20,11 +20,14 @@ void dfu_store_free(DfuStore *store);
 
 gboolean dfu_store_save_job(DfuStore *store, DfuJob *job, GError **error);
 gboolean dfu_store_delete_job(DfuStore *store, guint64 id, GError **error);
+/* the ids of the job files, ascending: their names alone, no file is read */
+GArray *dfu_store_list_jobs(DfuStore *store, GError **error);
 /*
- * All jobs, ordered by id. A file that cannot be read or parsed is renamed to
- * <name>.corrupt and logged, so it is kept for inspection and not retried.
+ * One job file. A file that cannot be read or parsed is renamed to
+ * <name>.corrupt and logged, so it is kept for inspection and not retried,
+ * and NULL returned.
  */
-GPtrArray *dfu_store_load_jobs(DfuStore *store, GError **error);
+DfuJob *dfu_store_load_job(DfuStore *store, guint64 id);
 
 /* 1 when nothing was saved yet */
 guint64 dfu_store_load_next_id(DfuStore *store, GError **error);

@@ -24,6 +24,8 @@ probe_finish(DfuFramingProbe *self, const GError *error)
 	if (self->done)
 		return;
 	self->done = TRUE;
+	if (error == NULL && self->opt.found != NULL)
+		self->opt.found(probe_order[self->step], self->opt.found_data);
 	/* the caller may free the probe from here */
 	self->func(probe_order[self->step], error, self->user_data);
 }

@@ -23,6 +23,9 @@ typedef struct {
 	guint baud;       /* for the message when nothing answers */
 	/* switches the link to another framing (dfu_serial_transport_set_framing) */
 	void (*set_framing)(DfuTransport *transport, DfuFraming framing);
+	/* optional: told what was found before func, e.g. to keep it for later attempts */
+	void (*found)(DfuFraming framing, gpointer user_data);
+	gpointer found_data;
 } DfuFramingProbeOptions;
 
 /* opens the borrowed transport and starts; func is called once, never from inside this call */

@@ -11,6 +11,7 @@
 #include "atfota-engine.h"
 #include "ble-transport.h"
 #include "dfu-bundle.h"
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "dfu-framing-probe.h"
 #include "dfu-job-private.h"
@@ -152,27 +153,72 @@ serial_baud(JobRunner *self, const DfuTarget *target)
 	return target->baud != 0 ? target->baud : self->config->serial_baud;
 }
 
-/* the link an SMP target names: serial, BLE GATT or UDP */
 static DfuTransport *
-smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+ble_transport_new(JobRunner *self, const DfuTarget *target, const char *uri, BleProfile profile)
 {
 	BleTransportOptions ble = {
+	        .profile = profile,
 	        .address = target->address,
 	        .adapter = ble_adapter(self, target, uri),
 	        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
 	        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
 	};
 
+	return dfu_ble_transport_new(&ble);
+}
+
+/* the link an SMP target names: serial, BLE GATT or UDP */
+static DfuTransport *
+smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+{
 	switch (target->link) {
 	case DFU_LINK_SERIAL:
 		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
 	case DFU_LINK_BLE:
-		return dfu_ble_transport_new(&ble);
+		return ble_transport_new(self, target, uri, BLE_PROFILE_SMP);
 	case DFU_LINK_UDP:
 		return dfu_udp_transport_new(target->host, target->port,
 		                             target->mtu != 0 ? target->mtu : self->config->udp_max_datagram);
 	}
 	g_return_val_if_reached(NULL);
+}
+
+/* the job keeps the framing a probe found: later attempts go straight to the update */
+static void
+on_framing_found(DfuFraming framing, gpointer user_data)
+{
+	dfu_job_set_found_framing(user_data, dfu_framing_to_string(framing));
+}
+
+static gboolean
+use_found_framing(Attempt *a, DfuTransport *transport)
+{
+	DfuFraming framing = DFU_FRAMING_CONSOLE;
+
+	if (!dfu_framing_from_string(dfu_job_get_found_framing(a->job), &framing) ||
+	    framing == DFU_FRAMING_SLIP)
+		return FALSE;
+	dfu_serial_transport_set_framing(transport, framing);
+	dfu_job_log(a->job, "device answers in %s SMP framing (found by an earlier attempt)",
+	            dfu_framing_to_string(framing));
+	return TRUE;
+}
+
+/* allow-downgrade may name an image by its file name only when the bundle has that file */
+static gboolean
+check_downgrade_files(const DfuPlan *plan, const char *names, GError **error)
+{
+	g_autofree const char **files = g_new0(const char *, plan->images->len + 1);
+	g_autofree char *unknown = NULL;
+
+	for (guint i = 0; i < plan->images->len; i++)
+		files[i] = ((const DfuPlanImage *)g_ptr_array_index(plan->images, i))->name;
+	unknown = dfu_downgrade_names_unknown_file(names, files);
+	if (unknown == NULL)
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+	            "allow-downgrade names %s, which the bundle does not hold", unknown);
+	return FALSE;
 }
 
 static DfuEngine *
@@ -202,6 +248,8 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 		                            : "mesh DFU packages need a meshdfu target");
 		return NULL;
 	}
+	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
 		a->ble = transport;
@@ -210,12 +258,14 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	 * each framing with short timeouts before the update starts, so that a
 	 * device speaking raw SMP works and a silent one fails in seconds.
 	 */
-	if (target->link == DFU_LINK_SERIAL && !target->framing_given) {
+	if (target->link == DFU_LINK_SERIAL && !target->framing_given && !use_found_framing(a, transport)) {
 		const DfuFramingProbeOptions probe = {
 		        .timeout_ms = MIN(self->config->smp_timeout_ms, PROBE_TIMEOUT_MS),
 		        .retries = MIN(self->config->smp_retries, 1u),
 		        .baud = serial_baud(self, target),
 		        .set_framing = dfu_serial_transport_set_framing,
+		        .found = on_framing_found,
+		        .found_data = a->job,
 		};
 
 		return smp_probed_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &probe,
@@ -224,7 +274,11 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
-/* Nordic Secure DFU over a serial port (SLIP); PRN off: the UART's flow control paces the writes */
+/*
+ * Nordic Secure DFU over a serial port (SLIP) or BLE. PRN off: the UART's
+ * flow control, and over BLE the link's own, pace the writes; a CRC mismatch
+ * after an object turns it on.
+ */
 static DfuEngine *
 nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -237,7 +291,9 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .object_retries = 3,
 	        .reset_delay_ms = 500,
 	        .reconnect_timeout_ms = self->config->reset_timeout_ms,
+	        .gatt = target->link == DFU_LINK_BLE,
 	};
+	DfuTransport *transport;
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
@@ -246,15 +302,17 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 		                            : "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
-	if (target->link != DFU_LINK_SERIAL) {
+	if (target->link == DFU_LINK_UDP) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
-		            "%s: Nordic DFU is supported on serial ports only by this version of dfud",
-		            target->uri);
+		            "%s: Nordic DFU runs over serial ports and BLE only", target->uri);
 		return NULL;
 	}
-	return nrfdfu_engine_new(
-	        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP),
-	        g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
+	if (target->link == DFU_LINK_BLE)
+		transport = ble_transport_new(self, target, uri, BLE_PROFILE_NRFDFU);
+	else
+		transport =
+		        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP);
+	return nrfdfu_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
 /* the module downloads the job's URL itself: there is no plan, only the URL and the options */
@@ -466,8 +524,11 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
-		            img->image_index, img->name, img->version, g_bytes_get_size(img->data));
+		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
+		            img->image_index, img->name, img->version, g_bytes_get_size(img->data),
+		            img->slot == 0   ? ", built for slot 0"
+		            : img->slot == 1 ? ", built for slot 1"
+		                             : "");
 		if (img->padding > 0)
 			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
 			            img->image_index, img->padding);

@@ -20,6 +20,8 @@ export DFUD_BUS=session
 export STATE_DIRECTORY=$T/state
 export CACHE_DIRECTORY=$T/cache
 export DFUD_CONFIG=$T/dfud.conf
+# the daemon's job events, in the journal's export format
+export DFUD_JOURNAL_EXPORT=$T/journal.export
 mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 
 log() { printf '# %s\n' "$*" >&2; }
@@ -136,6 +138,7 @@ end_dfud() {
 use_run_dir() {
 	T=$1
 	export STATE_DIRECTORY=$T/state CACHE_DIRECTORY=$T/cache DFUD_CONFIG=$T/dfud.conf
+	export DFUD_JOURNAL_EXPORT=$T/journal.export
 	mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
 }
 
@@ -176,6 +179,39 @@ start_udp_sim() {
 	local name=$1 address=$2
 	shift 2
 	run_sim "$name" "READY $address" "$DFU_SIM" --udp "$address" --state-file "$T/$name.json" "$@"
+}
+
+# store_jobs FIRST LAST STATE TARGET [BUNDLE]: job files with ids FIRST..LAST
+# in $STATE_DIRECTORY as a daemon leaves them, either queued (waiting for
+# TARGET with BUNDLE, a cached bundle) or succeeded; next-id follows LAST
+store_jobs() {
+	local first=$1 last=$2 state=$3 target=$4 bundle=${5:-} now id dir=$STATE_DIRECTORY/jobs
+	now=$(date +%s%6N)
+	mkdir -p "$dir"
+	for ((id = first; id <= last; id++)); do
+		if [ "$state" = queued ]; then
+			printf '{"id":%d,"target":"%s","source":"stored","bundle-path":"%s","options":{},"state":"queued","phase":"waiting","created":%d,"history":["%d\tsubmitted"]}\n' \
+				"$id" "$target" "$bundle" "$now" "$now" >"$dir/$id.json"
+		else
+			printf '{"id":%d,"target":"%s","source":"stored","options":{},"state":"succeeded","phase":"done","status-code":1,"created":%d,"started":%d,"finished":%d,"history":["%d\tsubmitted","%d\tfinished: success"]}\n' \
+				"$id" "$target" "$now" "$now" "$now" "$now" "$now" >"$dir/$id.json"
+		fi
+	done
+	echo $((last + 1)) >"$STATE_DIRECTORY/next-id"
+}
+
+# cache_bundle FILE: puts FILE in the daemon's bundle cache as an import would; prints its path
+cache_bundle() {
+	local path
+	path=$CACHE_DIRECTORY/bundles/$(sha256sum "$1" | cut -d' ' -f1).bundle
+	mkdir -p "$CACHE_DIRECTORY/bundles"
+	cp "$1" "$path"
+	echo "$path"
+}
+
+# manager_prop PROPERTY: a property of org.dfud1.Manager, as busctl prints it ("b true")
+manager_prop() {
+	busctl --address="$DBUS_SESSION_BUS_ADDRESS" get-property org.dfud1 /org/dfud1 org.dfud1.Manager "$1"
 }
 
 # sim_state NAME JQ-FILTER: reads the simulated device's state file
@@ -223,6 +259,11 @@ wait_for() {
 }
 
 start_bus
+
+# journal [FIELD=VALUE...]: the daemon's journal entries that have all these fields, one JSON object a line
+journal() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/journal-export.py" "$DFUD_JOURNAL_EXPORT" "$@"
+}
 
 # job_prop JOB PROPERTY: one property of a job, as dfuctl status --json shows it
 job_prop() {

@@ -25,6 +25,10 @@ log "parameters not supported, v1 errors"
 run_ok legacy --no-params --errors v1
 grep -q "does not report its buffers" <<<"$(dfuctl status -v $n)" || fail "no fallback noted in the history"
 
+log "256-byte buffers and no parameters: the guessed message size shrinks until it fits"
+run_ok small --no-params --buf-size 256
+grep -q "190-byte messages reach the device" <<<"$(dfuctl status -v $n)" || fail "no shrink in the history"
+
 log "the link hangs up mid-upload and comes back: the upload resumes"
 run_ok unplugged --fault hangup-at@12000
 uploaded=$(sim_state unplugged .counters.upload_bytes)
@@ -38,3 +42,10 @@ run_ok usb --reset-hangup
 
 log "the device is busy once"
 run_ok busy --fault busy@3
+
+log "the device is busy twice: waited out within one attempt, not counted as failures"
+start_sim busy2 --baud 0 --fault busy@3 --fault busy@6
+start_job 0 -o max-attempts=1 "serial:$T/busy2" "$T/app.bin"
+expect_job "$n" succeeded success
+[ "$(job_prop "$n" Attempt)" = 1 ] || fail "busy answers took $(job_prop "$n" Attempt) attempts"
+[ "$(dfuctl status -v $n | grep -c 'device busy with')" -eq 2 ] || fail "busy waits not in the history"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Serial framings: a device speaking raw SMP updated with framing=raw (also
-# on a noisy line) and found by probing without it, a silent device failing in seconds with a
+# on a noisy line) and found by probing without it once per job, a silent device failing in seconds with a
 # message that says what was tried, and a padded image sent without its padding.
 source "$(dirname "$0")/lib.sh"
 
@@ -32,6 +32,14 @@ start_job 0 "serial:$T/raw2" "$T/app.bin"
 expect_job $n succeeded success
 history_has $n "device answers in raw SMP framing"
 [ "$(primary_of raw2)" = "1.2.0 true" ] || fail "probed raw device runs $(primary_of raw2)"
+
+log "the framing a probe found is kept for the job's later attempts"
+start_sim raw3 --baud 0 --framing raw --fault drop-request@3 --fault drop-request@4 --fault drop-request@5
+start_job 0 -o max-attempts=2 "serial:$T/raw3" "$T/app.bin"
+expect_job $n succeeded success
+[ "$(job_prop $n Attempt)" = 2 ] || fail "the dropped requests did not cost an attempt"
+[ "$(dfuctl status -v $n | grep -c "device answers in raw SMP framing$")" = 1 ] || fail "probed twice"
+history_has $n "device answers in raw SMP framing (found by an earlier attempt)"
 
 log "no framing given: a console device answers at once"
 start_sim console --baud 0

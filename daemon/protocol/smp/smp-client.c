@@ -4,6 +4,11 @@
 #include "dfu-error.h"
 #include "smp-commands.h"
 
+/* a busy device is asked again after a pause that doubles, and for this long at most */
+#define BUSY_PAUSE_MS 200u
+#define BUSY_PAUSE_MAX_MS 2000u
+#define BUSY_WAIT_MAX_MS 30000u
+
 typedef struct {
 	SmpClient *client;
 	guint handle;
@@ -12,6 +17,7 @@ typedef struct {
 	GByteArray *msg; /* header + payload; version and seq are patched per try */
 	guint timeout_ms;
 	guint retries_left;
+	guint busy_waited_ms;
 	guint timer;
 	SmpResponseFunc func;
 	gpointer user_data;
@@ -133,6 +139,40 @@ smp_client_request(SmpClient *self, SmpOp op, guint16 group, guint8 id, cbor_ite
 	return req->handle;
 }
 
+static gboolean
+on_busy_pause_done(gpointer user_data)
+{
+	SmpRequest *req = user_data;
+
+	req->timer = 0;
+	transmit(req->client, req);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * A bare EBUSY is a moment's state of the device, not a failed request: ask
+ * again after a pause, within a bound, without using up a retry. A refused
+ * reset is the exception: an application hook says so, and the caller forces it.
+ */
+static gboolean
+wait_out_busy(SmpClient *self, SmpRequest *req, const SmpError *err)
+{
+	guint pause;
+
+	if (!err->present || err->v2 || err->rc != SMP_RC_EBUSY ||
+	    (req->hdr.group == SMP_GROUP_OS && req->hdr.id == SMP_OS_RESET))
+		return FALSE;
+	pause = req->busy_waited_ms == 0 ? BUSY_PAUSE_MS : MIN(req->busy_waited_ms, BUSY_PAUSE_MAX_MS);
+	if (req->busy_waited_ms + pause > BUSY_WAIT_MAX_MS)
+		return FALSE;
+	req->busy_waited_ms += pause;
+	g_clear_handle_id(&req->timer, g_source_remove);
+	req->timer = g_timeout_add(pause, on_busy_pause_done, req);
+	if (self->callbacks != NULL && self->callbacks->busy != NULL)
+		self->callbacks->busy(self, req->hdr.group, req->hdr.id, pause, self->user_data);
+	return TRUE;
+}
+
 static void
 on_packet(DfuTransport *transport, const guint8 *data, gsize len, gpointer user_data)
 {
@@ -161,6 +201,10 @@ on_packet(DfuTransport *transport, const guint8 *data, gsize len, gpointer user_
 			smp_error_clear(&err);
 			self->version = 0;
 			transmit(self, req);
+			return;
+		}
+		if (wait_out_busy(self, req, &err)) {
+			smp_error_clear(&err);
 			return;
 		}
 		smp_error_clear(&err);

@@ -10,7 +10,9 @@ G_BEGIN_DECLS
  * Request/response layer of SMP over one transport: sequence numbers,
  * matching responses to requests, per-request timeouts and retries. Several
  * requests may be in flight. Responses that match no request (late answers
- * to a retried request) are dropped.
+ * to a retried request) are dropped. A device that answers busy (bare EBUSY)
+ * is asked again after a growing pause, for up to 30 s, before the answer is
+ * handed over; a busy answer to reset is handed over at once.
  */
 typedef struct _SmpClient SmpClient;
 
@@ -25,6 +27,8 @@ typedef void (*SmpResponseFunc)(SmpClient *client, const SmpMessage *rsp, const 
 typedef struct {
 	void (*link_opened)(SmpClient *client, const GError *error, gpointer user_data);
 	void (*link_closed)(SmpClient *client, const GError *error, gpointer user_data);
+	/* optional: the device answered busy; the request goes again after pause_ms */
+	void (*busy)(SmpClient *client, guint16 group, guint8 id, guint pause_ms, gpointer user_data);
 } SmpClientCallbacks;
 
 SmpClient *smp_client_new(DfuTransport *transport, const SmpClientCallbacks *callbacks, gpointer user_data);

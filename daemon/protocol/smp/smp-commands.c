@@ -102,6 +102,28 @@ smp_cmd_bootloader_query(const char *query)
 	return map;
 }
 
+cbor_item_t *
+smp_cmd_echo_sized(gsize message_size)
+{
+	/* map head, key "d", text head and text */
+	gsize fixed = SMP_HEADER_SIZE + 1 + KEY_SIZE("d");
+	g_autofree char *text = NULL;
+	cbor_item_t *map;
+	gsize n;
+
+	if (message_size <= fixed + 1)
+		return NULL;
+	n = message_size - fixed - 1;
+	while (n > 0 && fixed + smp_cbor_uint_size(n) + n > message_size)
+		n--;
+	text = g_malloc(n + 1);
+	memset(text, 'e', n);
+	text[n] = '\0';
+	map = smp_map_new();
+	smp_map_add_text(map, "d", text);
+	return map;
+}
+
 /* what messages call the commands: "mcumgr params", not "group 0 command 6" */
 static const struct {
 	guint16 group;

@@ -24,6 +24,8 @@ cbor_item_t *smp_cmd_image_state_write(const guint8 *hash, gsize hash_len, gbool
 cbor_item_t *smp_cmd_reset(gboolean force);
 /* bootloader info (OS 8) asking one question, e.g. "mode" */
 cbor_item_t *smp_cmd_bootloader_query(const char *query);
+/* an echo request whose whole message (header included) is message_size bytes, or NULL if too small */
+cbor_item_t *smp_cmd_echo_sized(gsize message_size);
 
 /* mcumgr params (OS 6) */
 typedef struct {

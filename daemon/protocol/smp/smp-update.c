@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dfu-downgrade.h"
 #include "dfu-error.h"
 #include "dfu-hex.h"
 #include "smp-boot-mode.h"
@@ -13,6 +14,8 @@
 
 /* without params a serial device is assumed to have Zephyr's default 384-byte buffers */
 #define SMP_DEFAULT_BUF_SIZE 384
+/* the smallest message a guessed size shrinks to: an upload chunk still carries data */
+#define SMP_MIN_GUESSED_MESSAGE 128
 #define RECONNECT_INTERVAL_MS 500
 #define BOOT_POLL_INTERVAL_MS 250
 #define BOOT_POLL_TIMEOUT_MS 1000
@@ -25,6 +28,7 @@ typedef enum {
 	ST_IDLE,
 	ST_OPENING,
 	ST_PARAMS,
+	ST_SIZE,
 	ST_BOOT_MODE,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
@@ -40,8 +44,9 @@ typedef enum {
 } State;
 
 typedef struct {
-	DfuPlanImage *img;
-	GBytes *old_hash; /* what ran in the primary slot before */
+	DfuPlanImage *img;         /* what is sent: the build for the target slot when there are two */
+	DfuPlanImage *variants[2]; /* direct-XIP bundles: the build linked for slot 0 and slot 1 */
+	GBytes *old_hash;          /* what ran in the primary slot before */
 	char *old_version;
 	guint target_slot; /* where the upload goes: the secondary, or the non-active equal slot */
 	gboolean upload;
@@ -72,6 +77,7 @@ typedef struct {
 	gsize max_message;
 	guint window;
 	gboolean window_guessed; /* the device did not report its buffers */
+	gboolean size_guessed;   /* nor a link limit stood in for them */
 
 	SmpUpload *upload;
 	guint64 upload_base;
@@ -284,8 +290,8 @@ identity_known_hashes(SmpUpdate *self)
 	g_variant_lookup(self->identity, "hashes", "^a&s", &had);
 	for (guint i = 0; had != NULL && had[i] != NULL; i++)
 		g_hash_table_add(known, g_strdup(had[i]));
-	for (guint i = 0; i < self->work->len; i++) {
-		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+	for (guint i = 0; i < self->plan->images->len; i++) {
+		const DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
 		g_hash_table_add(known, dfu_hex_encode(img->info.hash, img->info.hash_len));
 	}
 	return known;
@@ -488,6 +494,7 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 		self->window_guessed = FALSE;
 		update_log(self, "device buffers: %u × %u bytes", params.buf_count, params.buf_size);
 	} else {
+		self->size_guessed = link_max == 0;
 		self->max_message = link_max > 0 ? link_max : SMP_DEFAULT_BUF_SIZE - overhead;
 		self->window =
 		        MIN(dfu_transport_guess_window(self->transport), MAX(1u, self->opt.max_window));
@@ -506,6 +513,48 @@ on_params(SmpUpdate *self, const SmpMessage *rsp)
 	 */
 	if (link_max > 0 && overhead == 0 && !whole && self->max_message > link_max)
 		self->max_message -= self->max_message % link_max;
+	enter(self, self->size_guessed ? ST_SIZE : ST_BOOT_MODE);
+}
+
+/* ---- message size: a guessed size is tried with an echo of that size before the upload ---- */
+
+static void
+enter_size(SmpUpdate *self)
+{
+	request(self, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_ECHO, smp_cmd_echo_sized(self->max_message),
+	        self->opt.timeout_ms, 0);
+}
+
+/* a device with smaller buffers drops a longer message unanswered, or answers that it is too long */
+static void
+shrink_message(SmpUpdate *self, const char *why)
+{
+	gsize smaller = self->max_message / 2;
+
+	if (smaller < SMP_MIN_GUESSED_MESSAGE) {
+		update_log(self, "%s even for %" G_GSIZE_FORMAT "-byte messages; going on with that size",
+		           why, self->max_message);
+		enter(self, ST_BOOT_MODE);
+		return;
+	}
+	update_log(self, "%s for a %" G_GSIZE_FORMAT "-byte message; trying %" G_GSIZE_FORMAT " bytes", why,
+	           self->max_message, smaller);
+	self->max_message = smaller;
+	enter(self, ST_SIZE);
+}
+
+static void
+on_size(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+
+	if (smp_response_get_error(rsp->payload, &err) && !err.v2 &&
+	    (err.rc == SMP_RC_EMSGSIZE || err.rc == SMP_RC_ENOMEM)) {
+		shrink_message(self, "the device answers too long");
+		return;
+	}
+	/* any other answer, even that echo is not built in, means the message arrived whole */
+	update_log(self, "%" G_GSIZE_FORMAT "-byte messages reach the device", self->max_message);
 	enter(self, ST_BOOT_MODE);
 }
 
@@ -662,30 +711,12 @@ enter_read_state(SmpUpdate *self)
 	        self->opt.retries);
 }
 
-/* an image number, "app" / "net" for images 0 / 1, or the image's file name */
+/* true, or a list naming the image (dfu-downgrade.h) */
 static gboolean
 downgrade_allowed(SmpUpdate *self, const DfuPlanImage *img)
 {
-	static const char *const core_names[] = {"app", "net"};
-	g_auto(GStrv) names = NULL;
-
-	if (self->opt.allow_downgrade)
-		return TRUE;
-	if (self->opt.allow_downgrade_images == NULL)
-		return FALSE;
-	names = g_strsplit(self->opt.allow_downgrade_images, ",", -1);
-	for (guint i = 0; names[i] != NULL; i++) {
-		const char *name = g_strstrip(names[i]);
-		guint64 index = G_MAXUINT64;
-
-		if ((g_ascii_string_to_unsigned(name, 10, 0, G_MAXUINT, &index, NULL) &&
-		     index == img->image_index) ||
-		    g_strcmp0(name, img->name) == 0 ||
-		    (img->image_index < G_N_ELEMENTS(core_names) &&
-		     g_ascii_strcasecmp(name, core_names[img->image_index]) == 0))
-			return TRUE;
-	}
-	return FALSE;
+	return self->opt.allow_downgrade ||
+	       dfu_downgrade_names_match(self->opt.allow_downgrade_images, img->image_index, img->name);
 }
 
 /* the highest version boots: anything not strictly newer would leave the old image running */
@@ -708,6 +739,39 @@ check_equal_slots_version(SmpUpdate *self, const DfuPlanImage *img, const Mcuboo
 	return FALSE;
 }
 
+/*
+ * A bundle with one build per slot (direct-XIP images are linked for the
+ * slot they run from): the one the device runs counts as running, and the one
+ * for the slot the image will run from is sent. Without that build the image
+ * cannot boot: refused before any byte.
+ */
+static gboolean
+choose_variant(SmpUpdate *self, ImageWork *w, const SmpImageSlot *active)
+{
+	/* a swap bootloader runs every image from slot 0 */
+	guint run_slot = mode_info(self)->equal_slots ? w->target_slot : 0;
+	const DfuPlanImage *other;
+
+	if (w->variants[0] == NULL && w->variants[1] == NULL)
+		return TRUE;
+	if (active != NULL && active->slot < 2 && slot_has_hash(active, w->variants[active->slot])) {
+		w->img = w->variants[active->slot];
+		return TRUE;
+	}
+	if (w->variants[run_slot] != NULL) {
+		w->img = w->variants[run_slot];
+		update_log(self, "image %u: sending %s, the build for slot %u", w->img->image_index,
+		           w->img->name, run_slot);
+		return TRUE;
+	}
+	other = w->variants[1 - run_slot];
+	fail(self, DFU_STATUS_IMAGE_REJECTED,
+	     "%s is built for slot %d of image %u, but it would run from slot %u: the bootloader would "
+	     "not boot it, so nothing was sent; the bundle needs the build for slot %u",
+	     other->name, other->slot, other->image_index, run_slot, run_slot);
+	return FALSE;
+}
+
 static gboolean
 plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 {
@@ -725,6 +789,9 @@ plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 	g_free(w->old_version);
 	w->old_version = active != NULL ? g_strdup(active->version) : NULL;
 	w->target_slot = equal && active != NULL ? 1 - MIN(active->slot, 1u) : 1;
+	if (!choose_variant(self, w, active))
+		return FALSE;
+	img = w->img;
 	target = smp_image_state_find_slot(slots, img->image_index, w->target_slot);
 
 	if (slot_has_hash(active, img)) {
@@ -1277,6 +1344,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_IDLE] = {"idle", DFU_JOB_PHASE_NONE, enter_nothing, NULL},
         [ST_OPENING] = {"opening", DFU_JOB_PHASE_CONNECTING, enter_opening, NULL},
         [ST_PARAMS] = {"params", DFU_JOB_PHASE_INSPECTING, enter_params, on_params},
+        [ST_SIZE] = {"size", DFU_JOB_PHASE_INSPECTING, enter_size, on_size},
         [ST_BOOT_MODE] = {"boot mode", DFU_JOB_PHASE_INSPECTING, enter_boot_mode, on_boot_mode},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
@@ -1313,6 +1381,10 @@ on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpoin
 			poll_again(self);
 			return;
 		}
+		if (self->state == ST_SIZE && error->code == DFU_STATUS_RESPONSE_TIMEOUT) {
+			shrink_message(self, "no answer");
+			return;
+		}
 		finish(self, DFU_STATUS_NONE, error, NULL);
 		return;
 	}
@@ -1323,9 +1395,19 @@ on_response(SmpClient *client, const SmpMessage *rsp, const GError *error, gpoin
 	ops->response(self, rsp);
 }
 
+static void
+on_client_busy(SmpClient *client, guint16 group, guint8 id, guint pause_ms, gpointer user_data)
+{
+	SmpUpdate *self = user_data;
+	g_autofree char *command = smp_command_describe(group, id);
+
+	update_log(self, "device busy with %s; asking again in %.1f s", command, pause_ms / 1000.0);
+}
+
 static const SmpClientCallbacks client_callbacks = {
         .link_opened = on_link_opened,
         .link_closed = on_link_closed,
+        .busy = on_client_busy,
 };
 
 static void
@@ -1380,10 +1462,19 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->client = smp_client_new(transport, &client_callbacks, self);
 	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
+	/* one work item per image number; the plan lists the builds of one image side by side */
 	for (guint i = 0; i < plan->images->len; i++) {
-		ImageWork *w = g_new0(ImageWork, 1);
-		w->img = g_ptr_array_index(plan->images, i);
-		g_ptr_array_add(self->work, w);
+		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+		ImageWork *w =
+		        self->work->len > 0 ? g_ptr_array_index(self->work, self->work->len - 1) : NULL;
+
+		if (w == NULL || w->img->image_index != img->image_index) {
+			w = g_new0(ImageWork, 1);
+			w->img = img;
+			g_ptr_array_add(self->work, w);
+		}
+		if (img->slot >= 0 && img->slot < (int)G_N_ELEMENTS(w->variants))
+			w->variants[img->slot] = img;
 	}
 	return &self->parent;
 }

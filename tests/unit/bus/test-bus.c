@@ -764,6 +764,9 @@ fixture_setup(void)
 	g_assert_no_error(error);
 	g_assert_true(dfu_manager_start(fx.manager, &error));
 	g_assert_no_error(error);
+	/* the stored jobs load from the loop */
+	while (dfu_manager_is_loading(fx.manager))
+		g_main_context_iteration(NULL, TRUE);
 
 	fx.service_source = dfu_bus_attach_glib(fx.service, NULL, NULL, NULL);
 	fx.client_source = dfu_bus_attach_glib(fx.client, NULL, NULL, NULL);

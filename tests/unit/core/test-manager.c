@@ -202,6 +202,9 @@ fixture_new_manager(Fixture *f, ScriptFunc script)
 	g_signal_connect(f->manager, "job-removed", G_CALLBACK(on_job_removed), f);
 	g_assert_true(dfu_manager_start(f->manager, &error));
 	g_assert_no_error(error);
+	/* the stored jobs load from the loop */
+	while (dfu_manager_is_loading(f->manager))
+		g_main_context_iteration(NULL, TRUE);
 }
 
 static void

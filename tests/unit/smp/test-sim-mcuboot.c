@@ -7,6 +7,7 @@
 #include "sim-faults.h"
 #include "sim-mcuboot.h"
 #include "sim-smp-handlers.h"
+#include "smp-commands.h"
 #include "smp-errors.h"
 
 #define SLOT_SIZE 65536
@@ -156,11 +157,12 @@ test_equal_slots_selection(void)
 	assert_runs_slot(model, 0, 1);
 }
 
-/* with revert, an image needs its test mark, and a trial that is not confirmed goes */
+/* with revert (direct-XIP or RAM-load), an image needs its test mark, and a trial that is not
+ * confirmed goes */
 static void
-test_equal_slots_revert(void)
+test_equal_slots_revert(gconstpointer mode)
 {
-	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, SIM_BOOT_DIRECT_XIP_REVERT);
+	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, GPOINTER_TO_INT(mode));
 	g_autoptr(GBytes) v2 = build_fixed_image(2, 0, 0);
 	g_autoptr(GBytes) v3 = build_fixed_image(3, 0, 0);
 	SimUploadResult last;
@@ -499,6 +501,182 @@ test_handlers_equal_slots(void)
 	g_assert_null(smp_map_get(images[0], "max_image_size"));
 }
 
+/* a version-0 request (SMP v1, as the measured device was spoken to); the answer's bytes */
+static GBytes *
+respond_v0(SimHandlerContext *ctx, SmpOp op, guint16 group, guint8 id, guint8 seq, cbor_item_t *payload)
+{
+	SmpHeader hdr = {.op = op, .version = 0, .group = group, .id = id, .seq = seq};
+	g_autoptr(GBytes) req = smp_message_encode(&hdr, payload);
+	SimReply reply;
+	GBytes *raw;
+
+	raw = sim_smp_respond(ctx, g_bytes_get_data(req, NULL), g_bytes_get_size(req), NULL, 1, &reply);
+	sim_reply_clear(&reply);
+	cbor_decref(&payload);
+	return raw;
+}
+
+/* the answer is exactly a bare {"rc": 8} in zcbor's indefinite map, with the request's header */
+static void
+assert_bare_enotsup(GBytes *raw, SmpOp op, guint16 group, guint8 id, guint8 seq)
+{
+	const guint8 expected[] = {
+	        (guint8)(op | 1),
+	        0x00,
+	        0x00,
+	        0x06,
+	        (guint8)(group >> 8),
+	        (guint8)group,
+	        seq,
+	        id,
+	        0xbf,
+	        0x62,
+	        0x72,
+	        0x63,
+	        0x08,
+	        0xff,
+	};
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(raw, &len);
+
+	g_assert_cmpmem(data, len, expected, sizeof(expected));
+}
+
+/* slot's entry of an image list: "version flags" with the flags that are true */
+static char *
+listed_slot(GBytes *raw, guint64 slot)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SmpMessage) rsp =
+	        smp_message_parse(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw), &error);
+	static const char *const flags[] = {"active", "confirmed", "pending", "permanent"};
+	g_autofree cbor_item_t **images = NULL;
+	gsize n = 0;
+
+	g_assert_no_error(error);
+	images = smp_array_items(smp_map_get(rsp->payload, "images"), &n);
+	for (gsize i = 0; i < n; i++) {
+		g_autofree char *version = smp_map_get_text(images[i], "version");
+		GString *out = g_string_new(version);
+		guint64 s = G_MAXUINT64;
+
+		smp_map_get_uint(images[i], "slot", &s);
+		if (s != slot) {
+			g_string_free(out, TRUE);
+			continue;
+		}
+		for (gsize f = 0; f < G_N_ELEMENTS(flags); f++) {
+			gboolean set = FALSE;
+			if (smp_map_get_bool(images[i], flags[f], &set) && set)
+				g_string_append_printf(out, " %s", flags[f]);
+		}
+		return g_string_free(out, FALSE);
+	}
+	return g_strdup("(not listed)");
+}
+
+static GBytes *
+list_images(SimHandlerContext *ctx)
+{
+	return respond_v0(ctx, SMP_OP_READ, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, 20, smp_map_new());
+}
+
+/*
+ * The real Zephyr 4.4 RAM-load device of the SMP modes notes (§3.3), step by
+ * step: no bootloader info, no state write, params, an upload listed without
+ * flags, and the higher version running after the reset with both kept.
+ */
+static void
+test_ram_load_measured(void)
+{
+	SimMcubootConfig config = {.images = 1,
+	                           .slot_size = 262144,
+	                           .running_version = {0, 0, 0, 0},
+	                           .mode = SIM_BOOT_RAM_LOAD,
+	                           .no_bootloader_info = TRUE};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SimMcuboot) model = sim_mcuboot_new(&config, &error);
+	SimHandlerContext ctx = {
+	        .model = model, .params = TRUE, .buf_size = 2048, .buf_count = 4, .errors_v2 = TRUE};
+	g_autoptr(GBytes) image = build_image_at(1, 3000, 9, 0x20, 0x20240000);
+	guint8 random_hash[32];
+	cbor_item_t *payload;
+	GBytes *raw;
+	char *slot;
+	guint64 v = 0;
+	SimUploadResult last;
+	guint8 sha[32];
+
+	g_assert_no_error(error);
+	/* 1: bootloader info, with and without query */
+	raw = respond_v0(&ctx, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, 1, smp_map_new());
+	assert_bare_enotsup(raw, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, 1);
+	g_bytes_unref(raw);
+	payload = smp_map_new();
+	smp_map_add_text(payload, "query", "mode");
+	raw = respond_v0(&ctx, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, 2, payload);
+	assert_bare_enotsup(raw, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, 2);
+	g_bytes_unref(raw);
+
+	/* 2: one image, slot 0, 0.0.0, active and confirmed */
+	raw = list_images(&ctx);
+	slot = listed_slot(raw, 0);
+	g_assert_cmpstr(slot, ==, "0.0.0 active confirmed");
+	g_free(slot);
+	slot = listed_slot(raw, 1);
+	g_assert_cmpstr(slot, ==, "(not listed)");
+	g_free(slot);
+	g_bytes_unref(raw);
+
+	/* 3: confirm without a hash, and test with a random hash: bare rc 8, not HASH_NOT_FOUND */
+	payload = smp_map_new();
+	smp_map_add_bool(payload, "confirm", TRUE);
+	raw = respond_v0(&ctx, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, 3, payload);
+	assert_bare_enotsup(raw, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, 3);
+	g_bytes_unref(raw);
+	for (gsize i = 0; i < sizeof(random_hash); i++)
+		random_hash[i] = (guint8)g_random_int();
+	raw = respond_v0(&ctx, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, 4,
+	                 smp_cmd_image_state_write(random_hash, sizeof(random_hash), FALSE));
+	assert_bare_enotsup(raw, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE, 4);
+	g_bytes_unref(raw);
+
+	/* 4: params */
+	raw = respond_v0(&ctx, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_PARAMS, 5, smp_map_new());
+	{
+		g_autoptr(SmpMessage) rsp =
+		        smp_message_parse(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw), NULL);
+		g_assert_true(smp_map_get_uint(rsp->payload, "buf_size", &v));
+		g_assert_cmpuint(v, ==, 2048);
+		g_assert_true(smp_map_get_uint(rsp->payload, "buf_count", &v));
+		g_assert_cmpuint(v, ==, 4);
+	}
+	g_bytes_unref(raw);
+
+	/* 5, 6: a RAM_LOAD image of 1.0.0 goes to slot 1 and is listed with no flags at all */
+	file_sha(image, sha);
+	upload_all(model, image, sha, &last);
+	raw = list_images(&ctx);
+	slot = listed_slot(raw, 0);
+	g_assert_cmpstr(slot, ==, "0.0.0 active confirmed");
+	g_free(slot);
+	slot = listed_slot(raw, 1);
+	g_assert_cmpstr(slot, ==, "1.0.0");
+	g_free(slot);
+	g_bytes_unref(raw);
+
+	/* 7: after the reset the higher version runs from slot 1; slot 0 is kept, without flags */
+	sim_mcuboot_reboot(model);
+	raw = list_images(&ctx);
+	slot = listed_slot(raw, 1);
+	g_assert_cmpstr(slot, ==, "1.0.0 active confirmed");
+	g_free(slot);
+	slot = listed_slot(raw, 0);
+	g_assert_cmpstr(slot, ==, "0.0.0");
+	g_free(slot);
+	g_bytes_unref(raw);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -509,9 +687,13 @@ main(int argc, char **argv)
 	g_test_add_func("/sim/mcuboot/test-swap-revert-confirm", test_test_swap_revert_confirm);
 	g_test_add_func("/sim/mcuboot/boot-rejects", test_boot_rejects);
 	g_test_add_func("/sim/mcuboot/equal-slots-selection", test_equal_slots_selection);
-	g_test_add_func("/sim/mcuboot/equal-slots-revert", test_equal_slots_revert);
+	g_test_add_data_func("/sim/mcuboot/equal-slots-revert/direct-xip",
+	                     GINT_TO_POINTER(SIM_BOOT_DIRECT_XIP_REVERT), test_equal_slots_revert);
+	g_test_add_data_func("/sim/mcuboot/equal-slots-revert/ram-load",
+	                     GINT_TO_POINTER(SIM_BOOT_RAM_LOAD_REVERT), test_equal_slots_revert);
 	g_test_add_func("/sim/faults", test_faults);
 	g_test_add_func("/sim/handlers", test_handlers);
 	g_test_add_func("/sim/handlers-equal-slots", test_handlers_equal_slots);
+	g_test_add_func("/sim/ram-load-measured", test_ram_load_measured);
 	return g_test_run();
 }

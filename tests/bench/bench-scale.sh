@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# How the daemon's costs grow with the number of stored jobs. For N = 100,
+# 1 000 and 10 000 stored jobs (nine in ten finished, one in ten queued behind
+# a device busy with an upload that waits for a slot erase) it measures the daemon's CPU time per
+# submission (utime + stime from /proc, over a batch of submissions queued
+# behind the same device) and prints the ratio between the largest and the
+# smallest N beside its target; and how long after its start the daemon first
+# answers and has loaded every stored job.
+#   tests/bench/bench-scale.sh [--full] [BUILD_DIR]
+# The default, short mode submits a small batch; --full a larger one, for
+# steadier numbers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+batch=100
+if [ "${1:-}" = --full ]; then
+	batch=500
+	shift
+fi
+# meson test sets DFUD_BUILD_ROOT and builds what the run needs
+if [ -z "${DFUD_BUILD_ROOT:-}" ] || [ -n "${1:-}" ]; then
+	export DFUD_BUILD_ROOT=$(cd "${1:-$here/../../build}" && pwd)
+	ninja -C "$DFUD_BUILD_ROOT" bench-tools >/dev/null
+fi
+source "$here/../integration/lib.sh"
+
+SIZES=(100 1000 10000)
+TARGET_RATIO=1.3
+TICK=$(getconf CLK_TCK)
+
+# cpu_ticks PID: user + system time of the process and its finished threads
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+measure() {
+	local n=$1 run=$T/n$n device bundle before after last t0 t1 t2
+	use_run_dir "$run"
+	FIRST_TIMEOUT=3600 write_config
+	# finished jobs are kept for the whole run
+	printf '[daemon]\nMaxFinishedJobs=100000\nKeepFinishedSec=864000\n' >>"$DFUD_CONFIG"
+	# the bundle every queued job holds, already in the cache
+	mkimage -o "$run/image.bin" --version 2.0.0 --size 65536 --seed 1
+	bundle=$(cache_bundle "$run/image.bin")
+	# the first queued job holds the device for the whole run, idle: the slot erase never ends
+	start_sim "busy$n" --erase-ms 3600000
+	device="serial:$run/busy$n?framing=console"
+	store_jobs 1 $((n / 10)) queued "$device" "$bundle"
+	store_jobs $((n / 10 + 1)) "$n" succeeded serial:/dev/ttyBENCH
+
+	t0=$(date +%s%N)
+	start_dfud
+	t1=$(date +%s%N)
+	until [ "$(manager_prop Loading)" = "b false" ]; do sleep 0.02; done
+	t2=$(date +%s%N)
+	ANSWER_S[$n]=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
+	LOAD_S[$n]=$(awk -v d=$((t2 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
+	wait_for 30 "job 1 to upload" sh -c "'$DFUCTL' status --json 1 | jq -e '.Phase == \"uploading\"'"
+	before=$(cpu_ticks "$DFUD_PID")
+	for ((i = 0; i < batch; i++)); do
+		last=$(dfuctl start --no-wait --json "$device" "$run/image.bin" | jq -r .Id)
+	done
+	wait_for 60 "job $last to queue" sh -c "'$DFUCTL' status --json $last | jq -e '.Phase == \"waiting\"'"
+	after=$(cpu_ticks "$DFUD_PID")
+	stop_dfud
+	stop_sims
+	CPU_MS[$n]=$(awk -v t=$((after - before)) -v k="$batch" -v hz="$TICK" 'BEGIN { printf "%.2f", t * 1000 / hz / k }')
+}
+
+declare -A CPU_MS ANSWER_S LOAD_S
+for n in "${SIZES[@]}"; do
+	measure "$n"
+done
+
+first=${SIZES[0]}
+last=${SIZES[-1]}
+row() {
+	printf '%-34s %10s %10s %10s %8s %8s\n' "$@"
+}
+row "row (batch of $batch)" "N=$first" "N=${SIZES[1]}" "N=$last" ratio target
+ratio=$(awk -v a="${CPU_MS[$first]}" -v b="${CPU_MS[$last]}" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+row "CPU per submission, ms" "${CPU_MS[$first]}" "${CPU_MS[${SIZES[1]}]}" "${CPU_MS[$last]}" "$ratio" "<= $TARGET_RATIO"
+row "first answer after start, s" "${ANSWER_S[$first]}" "${ANSWER_S[${SIZES[1]}]}" "${ANSWER_S[$last]}" "" "< 0.5"
+row "all stored jobs loaded, s" "${LOAD_S[$first]}" "${LOAD_S[${SIZES[1]}]}" "${LOAD_S[$last]}" "" "<= 2"
+awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(r <= t) }' ||
+	fail "CPU per submission grows with the stored jobs: ratio $ratio over $TARGET_RATIO"
