@@ -30,8 +30,8 @@ use_session_bus(const DfuctlArgs *args)
 	return args->session || g_strcmp0(g_getenv("DFUD_BUS"), "session") == 0;
 }
 
-static DfuctlOutputMode
-output_mode(const DfuctlArgs *args)
+DfuctlOutputMode
+dfuctl_output_mode(const DfuctlArgs *args)
 {
 	if (args->json)
 		return DFUCTL_OUTPUT_JSON;
@@ -254,7 +254,6 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 	g_autoptr(GVariant) options = NULL;
 	g_autoptr(sd_bus) bus = NULL;
 	g_autoptr(DfuctlFollow) follow = NULL;
-	g_autoptr(DfuctlJob) job = NULL;
 	g_autofree char *path = NULL;
 	int fd = -1;
 
@@ -269,13 +268,21 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 	bus = dfuctl_bus_open(use_session_bus(args), &error);
 	/* subscribe before submitting so that the first changes are seen */
 	if (bus != NULL && !args->no_wait)
-		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
 	if (bus != NULL && (args->no_wait || follow != NULL))
 		path = submit(bus, target, fd, bundle, options, &error);
 	if (fd >= 0)
 		close(fd);
 	if (path == NULL)
 		return fail(error);
+	return dfuctl_finish_job(args, follow, path);
+}
+
+int
+dfuctl_finish_job(const DfuctlArgs *args, DfuctlFollow *follow, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuctlJob) job = NULL;
 
 	if (args->no_wait) {
 		if (args->json)
@@ -285,7 +292,7 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 			g_print("%s\n", path);
 		return DFUCTL_EXIT_SUCCESS;
 	}
-	if (output_mode(args) == DFUCTL_OUTPUT_TTY)
+	if (dfuctl_output_mode(args) == DFUCTL_OUTPUT_TTY)
 		signal(SIGINT, on_interrupt);
 	job = dfuctl_follow_job(follow, path, &error);
 	if (job == NULL)
@@ -479,7 +486,7 @@ dfuctl_cmd_watch(const DfuctlArgs *args)
 	g_autoptr(DfuctlFollow) follow = NULL;
 
 	if (bus != NULL)
-		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
 	if (follow == NULL || !dfuctl_follow_all(follow, &error))
 		return fail(error);
 	return DFUCTL_EXIT_SUCCESS;

@@ -50,6 +50,11 @@ DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);
 /* name: what messages call the bundle, NULL for the file's base name */
 DfuPlan *dfu_plan_load_file(const char *path, const char *name, GError **error);
 void dfu_plan_free(DfuPlan *plan);
+/* a plan without images, for work on what a device already holds */
+DfuPlan *dfu_plan_new_empty(void);
+/* an image a device holds, known by its number, hash and version only: no bytes to send */
+DfuPlanImage *dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len,
+                                      const char *version);
 const char *dfu_bundle_kind_to_string(DfuBundleKind kind);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuPlan, dfu_plan_free)

@@ -618,7 +618,8 @@ entry_is_ready(ManagerEntry *entry)
 {
 	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
 	       !entry_is_fetching(entry) && entry->retry_id == 0 &&
-	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry));
+	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry) ||
+	        dfu_job_get_kind(entry->job) != DFU_JOB_KIND_UPDATE);
 }
 
 static gint
@@ -1139,8 +1140,8 @@ manager_check_url(DfuManager *self, const char *url, GError **error)
 
 /* the checks and the bookkeeping shared by both ways of submitting */
 static ManagerEntry *
-manager_add_job(DfuManager *self, const char *target, const char *url, const DfuJobOptions *options,
-                GError **error)
+manager_add_job(DfuManager *self, const char *target, DfuJobKind kind, const char *url,
+                const DfuJobOptions *options, GError **error)
 {
 	static const DfuJobOptions no_options = {.confirm = TRUE};
 	g_autoptr(DfuTarget) parsed = NULL;
@@ -1164,23 +1165,38 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 	parsed = dfu_target_parse(uri, error);
 	if (parsed == NULL)
 		return NULL;
+	if (kind != DFU_JOB_KIND_UPDATE &&
+	    (self->runner->ops->supports_kind == NULL ||
+	     !self->runner->ops->supports_kind(self->runner, parsed->uri, kind))) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target, dfu_job_kind_to_string(kind),
+		            dfu_protocol_to_string(parsed->protocol));
+		return NULL;
+	}
 	if (options == NULL)
 		options = &no_options;
+	/* a job without a bundle has no options that go with one */
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
 	    !check_bounds(options, error) ||
 	    !dfu_downgrade_names_check(options->allow_downgrade_images, error) ||
-	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
+	    (kind == DFU_JOB_KIND_UPDATE &&
+	     !dfu_job_options_check_protocol(options, parsed->protocol, url, error)))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
 		return NULL;
-	source = options->name != NULL ? options->name : url != NULL ? url : "";
+	/* a job without a bundle shows what it does */
+	source = options->name != NULL         ? options->name
+	         : url != NULL                 ? url
+	         : kind != DFU_JOB_KIND_UPDATE ? dfu_job_kind_to_string(kind)
+	                                       : "";
 	job = dfu_job_new(self->next_id++, parsed->uri, source, NULL, options);
+	dfu_job_set_kind(job, kind);
 	dfu_job_set_url(job, url);
 	if (g_strcmp0(uri, target) != 0)
 		dfu_job_log(job, "device '%s' is %s", target, parsed->uri);
 	dfu_job_log(job, "submitted");
-	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	dfu_job_set_phase(job, kind == DFU_JOB_KIND_UPDATE ? DFU_JOB_PHASE_FETCHING : DFU_JOB_PHASE_WAITING);
 	if (options->signature != NULL) {
 		g_autofree char *sig_path = dfu_cache_store_signature(self->cache, dfu_job_get_id(job),
 		                                                      options->signature, error);
@@ -1222,7 +1238,7 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 	/* a descriptor that may never reach its end is refused before it becomes a job */
 	if (!dfu_bundle_import_check_fd(fd, NULL, error))
 		return NULL;
-	entry = manager_add_job(self, target, NULL, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, NULL, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_import(self, entry, fd);
@@ -1238,10 +1254,23 @@ dfu_manager_submit_url(DfuManager *self, const char *target, const char *url, co
 	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
 	if (!manager_check_url(self, url, error))
 		return NULL;
-	entry = manager_add_job(self, target, url, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, url, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_fetch(self, entry);
+	return g_object_ref(entry->job);
+}
+
+DfuJob *
+dfu_manager_submit_action(DfuManager *self, const char *target, DfuJobKind kind, GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	entry = manager_add_job(self, target, kind, NULL, NULL, error);
+	if (entry == NULL)
+		return NULL;
+	manager_schedule(self);
 	return g_object_ref(entry->job);
 }
 
@@ -1296,7 +1325,8 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
-	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry)) {
+	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry) &&
+	    dfu_job_get_kind(job) == DFU_JOB_KIND_UPDATE) {
 		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
 		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
 		return;

@@ -108,6 +108,13 @@ on_engine_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
 }
 
 static void
+on_engine_report(DfuEngine *engine, GVariant *state, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_merge_device_report(a->job, g_variant_ref(state));
+}
+
+static void
 on_engine_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -124,6 +131,7 @@ static const DfuEngineCallbacks engine_callbacks = {
         .progress = on_engine_progress,
         .log = on_engine_log,
         .identity = on_engine_identity,
+        .report = on_engine_report,
         .done = on_engine_done,
 };
 
@@ -239,16 +247,17 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	        .allow_downgrade = jo->allow_downgrade,
 	        .allow_downgrade_images = jo->allow_downgrade_images,
 	        .identity = dfu_job_get_device_identity(a->job),
+	        .kind = dfu_job_get_kind(a->job),
 	};
 
-	if (plan->kind == DFU_BUNDLE_NRF5_ZIP || plan->kind == DFU_BUNDLE_MESH_ZIP) {
+	if (plan != NULL && (plan->kind == DFU_BUNDLE_NRF5_ZIP || plan->kind == DFU_BUNDLE_MESH_ZIP)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
 		                    plan->kind == DFU_BUNDLE_NRF5_ZIP
 		                            ? "nRF5 DFU packages need a Nordic DFU target"
 		                            : "mesh DFU packages need a meshdfu target");
 		return NULL;
 	}
-	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+	if (plan != NULL && !check_downgrade_files(plan, jo->allow_downgrade_images, error))
 		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
@@ -393,12 +402,23 @@ typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const c
 static const struct {
 	DfuProtocolType protocol;
 	EngineNewFunc create;
+	gboolean actions; /* also runs refresh, confirm and reset jobs, without a plan */
 } engines[] = {
-        {DFU_PROTOCOL_SMP, smp_engine_new},
-        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create},
-        {DFU_PROTOCOL_ATFOTA, atfota_engine_create},
-        {DFU_PROTOCOL_MESHDFU, meshdfu_engine_create},
+        {DFU_PROTOCOL_SMP, smp_engine_new, TRUE},
+        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create, FALSE},
+        {DFU_PROTOCOL_ATFOTA, atfota_engine_create, FALSE},
+        {DFU_PROTOCOL_MESHDFU, meshdfu_engine_create, FALSE},
 };
+
+static gboolean
+protocol_runs(DfuProtocolType protocol, DfuJobKind kind)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(engines); i++) {
+		if (engines[i].protocol == protocol)
+			return kind == DFU_JOB_KIND_UPDATE || engines[i].actions;
+	}
+	return FALSE;
+}
 
 static void
 start_update(Attempt *a, DfuPlan *plan)
@@ -409,6 +429,13 @@ start_update(Attempt *a, DfuPlan *plan)
 	const char *uri = dfu_config_resolve_target(self->config, dfu_job_get_target(a->job));
 	g_autoptr(DfuTarget) target = dfu_target_parse(uri, &error);
 
+	if (target != NULL && !protocol_runs(target->protocol, dfu_job_get_kind(a->job))) {
+		g_set_error(&error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target->uri,
+		            dfu_job_kind_to_string(dfu_job_get_kind(a->job)),
+		            dfu_protocol_to_string(target->protocol));
+		g_clear_pointer(&target, dfu_target_free);
+	}
 	for (guint i = 0; target != NULL && i < G_N_ELEMENTS(engines); i++) {
 		if (engines[i].protocol != target->protocol)
 			continue;
@@ -662,7 +689,7 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	a->done = done;
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
-	if (runner_fetches_itself(runner, job)) {
+	if (runner_fetches_itself(runner, job) || dfu_job_get_kind(job) != DFU_JOB_KIND_UPDATE) {
 		/* done is never called from inside start */
 		a->start_idle = g_idle_add(on_start_engine_idle, a);
 		return a;
@@ -693,8 +720,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
-	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
+	return g_strdup(dfu_target_device_key(target));
 }
 
 /* jobs on one adapter share its radio and connection slots */
@@ -711,12 +737,21 @@ runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
 	return g_strdup_printf("ble:%s", ble_adapter(self, target, uri));
 }
 
+static gboolean
+runner_supports_kind(DfuRunner *runner, const char *target, DfuJobKind kind)
+{
+	g_autoptr(DfuTarget) parsed = resolve_target((JobRunner *)runner, target, NULL);
+
+	return parsed != NULL && protocol_runs(parsed->protocol, kind);
+}
+
 static const DfuRunnerOps job_runner_ops = {
         .start = runner_start,
         .cancel = runner_cancel,
         .device_key = runner_device_key,
         .link_key = runner_link_key,
         .fetches_itself = runner_fetches_itself,
+        .supports_kind = runner_supports_kind,
 };
 
 DfuRunner *
