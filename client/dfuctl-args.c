@@ -11,10 +11,10 @@ typedef struct {
 
 /* the option names and types the daemon's Submit accepts */
 static const DfuctlOption submit_options[] = {
-        {"confirm", "b"},       {"force", "b"},         {"allow-downgrade", "bs"},
-        {"max-attempts", "u"},  {"source-name", "s"},   {"expected-sha256", "s"},
-        {"signature-url", "s"}, {"fota-op", "u"},       {"sec-tag", "u"},
-        {"pdn", "u"},           {"mesh-interval", "u"},
+        {"confirm", "b"},       {"force", "b"},       {"allow-downgrade", "bs"},
+        {"max-attempts", "u"},  {"source-name", "s"}, {"expected-sha256", "s"},
+        {"signature-url", "s"}, {"fota-op", "u"},     {"sec-tag", "u"},
+        {"pdn", "u"},           {"fetch-only", "b"},  {"mesh-interval", "u"},
 };
 
 static gboolean
@@ -118,7 +118,7 @@ dfuctl_options_parse(const char *const *key_values, GError **error)
 			        error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 			        "unknown option '%s' (known: confirm, force, allow-downgrade, max-attempts, "
 			        "source-name, expected-sha256, signature-url, fota-op, sec-tag, pdn, "
-			        "mesh-interval)",
+			        "fetch-only, mesh-interval)",
 			        kv[0]);
 			return NULL;
 		}
