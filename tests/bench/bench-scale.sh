@@ -67,10 +67,42 @@ measure() {
 	CPU_MS[$n]=$(awk -v t=$((after - before)) -v k="$batch" -v hz="$TICK" 'BEGIN { printf "%.2f", t * 1000 / hz / k }')
 }
 
+# vm_kib PID FIELD: a VmRSS/VmHWM line of /proc/PID/status, in KiB
+vm_kib() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# peak_rss DEVICES MIB: the daemon's peak RSS, in MiB, while DEVICES simulated
+# devices each take a zip bundle with an image of MIB MiB, all at once
+peak_rss() {
+	local devices=$1 size=$(($2 * 1024 * 1024)) run=$T/rss i jobs=()
+	use_run_dir "$run"
+	RESPONSE_TIMEOUT=5 write_config
+	printf '[daemon]\nMaxParallelJobs=%d\n' "$devices" >>"$DFUD_CONFIG"
+	start_dfud
+	IDLE_RSS_MIB=$(awk -v k="$(vm_kib "$DFUD_PID" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
+	for ((i = 1; i <= devices; i++)); do
+		start_sim "dev$i" --slot-size $((2 * size)) --baud 1000000
+		mkimage -o "$run/app$i.bin" --version 2.0.$i --size "$size" --seed "$i"
+		"$MKIMAGE" zip -o "$run/app$i.zip" "$run/app$i.bin:0"
+	done
+	for ((i = 1; i <= devices; i++)); do
+		jobs+=("$(submit "serial:$run/dev$i?baud=1000000&framing=console" "$run/app$i.zip")")
+	done
+	for i in "${jobs[@]}"; do
+		wait_job_done 600 "$i"
+		expect_job "$i" succeeded success
+	done
+	PEAK_RSS_MIB=$(awk -v k="$(vm_kib "$DFUD_PID" VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')
+	stop_dfud
+	stop_sims
+}
+
 declare -A CPU_MS ANSWER_S LOAD_S
 for n in "${SIZES[@]}"; do
 	measure "$n"
 done
+peak_rss 16 2
 
 first=${SIZES[0]}
 last=${SIZES[-1]}
@@ -82,5 +114,7 @@ ratio=$(awk -v a="${CPU_MS[$first]}" -v b="${CPU_MS[$last]}" 'BEGIN { printf "%.
 row "CPU per submission, ms" "${CPU_MS[$first]}" "${CPU_MS[${SIZES[1]}]}" "${CPU_MS[$last]}" "$ratio" "<= $TARGET_RATIO"
 row "first answer after start, s" "${ANSWER_S[$first]}" "${ANSWER_S[${SIZES[1]}]}" "${ANSWER_S[$last]}" "" "< 0.5"
 row "all stored jobs loaded, s" "${LOAD_S[$first]}" "${LOAD_S[${SIZES[1]}]}" "${LOAD_S[$last]}" "" "<= 2"
+row "peak RSS, 16 devices x 2 MiB, MiB" "" "" "$PEAK_RSS_MIB" "" "< 25"
+row "  of which idle RSS, MiB" "" "" "$IDLE_RSS_MIB" "" ""
 awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(r <= t) }' ||
 	fail "CPU per submission grows with the stored jobs: ratio $ratio over $TARGET_RATIO"
