@@ -94,6 +94,7 @@ plan_image_new(const char *name, GBytes *data, guint image_index, GError **error
 	if (image->info.encrypted)
 		g_info("%s: encrypted image, its hash could not be checked", name);
 	image->image_index = image_index;
+	image->slot = -1;
 	image->name = g_strdup(name);
 	image->data = g_bytes_new_from_bytes(data, 0, image->info.total_size);
 	image->stream = dfu_image_data_new_bytes(image->data);
@@ -107,7 +108,9 @@ compare_image_index(gconstpointer a, gconstpointer b)
 	const DfuPlanImage *ia = *(DfuPlanImage *const *)a;
 	const DfuPlanImage *ib = *(DfuPlanImage *const *)b;
 
-	return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
+	if (ia->image_index != ib->image_index)
+		return (ia->image_index > ib->image_index) - (ia->image_index < ib->image_index);
+	return (ia->slot > ib->slot) - (ia->slot < ib->slot);
 }
 
 /* A manifest that names another version than the image header is not to be trusted for either. */
@@ -179,6 +182,7 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 		g_ptr_array_add(plan->images, image);
 		if (!check_manifest_version(entry, image, error))
 			return FALSE;
+		image->slot = entry->slot;
 		image->board = g_steal_pointer(&entry->board);
 		image->soc = g_steal_pointer(&entry->soc);
 	}

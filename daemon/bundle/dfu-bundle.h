@@ -28,13 +28,16 @@ typedef struct {
 	char *version;          /* as the device lists it */
 	char *board;            /* from the manifest, NULL if not given */
 	char *soc;              /* from the manifest, NULL if not given */
+	int slot;               /* the slot a direct-XIP build is linked for (manifest `slot`), -1 any */
 } DfuPlanImage;
 
 /* A verified plan: every image parsed and its hash checked. */
 typedef struct {
 	DfuBundleKind kind;
 	guint8 bundle_sha256[32];
-	GPtrArray *images; /* DfuPlanImage*, ordered by image_index; empty for nRF5 */
+	/* DfuPlanImage*, ordered by image_index, then slot: an image may come as one build per
+	 * slot; empty for nRF5 */
+	GPtrArray *images;
 	Nrf5Package *nrf5; /* only for DFU_BUNDLE_NRF5_ZIP */
 } DfuPlan;
 

@@ -62,6 +62,32 @@ parse_image_index(JsonObject *object, const char *file, guint *index, GError **e
 	return TRUE;
 }
 
+/* "slot": 0 or 1, or NCS's global number image × 2 + slot; either a number or a decimal string */
+static gboolean
+parse_slot(JsonObject *object, const char *file, guint image_index, int *slot, GError **error)
+{
+	JsonNode *node = json_object_get_member(object, "slot");
+	guint64 value = G_MAXUINT64;
+
+	*slot = -1;
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (json_node_get_value_type(node) == G_TYPE_INT64 && json_node_get_int(node) >= 0)
+		value = (guint64)json_node_get_int(node);
+	else if (json_node_get_value_type(node) == G_TYPE_STRING)
+		g_ascii_string_to_unsigned(json_node_get_string(node), 10, 0, G_MAXUINT32, &value, NULL);
+	if (value < 2)
+		*slot = (int)value;
+	else if (value / 2 == image_index)
+		*slot = (int)(value % 2);
+	else {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
+		            "%s: slot is neither 0 nor 1 nor a slot of image %u", file, image_index);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Returns NULL without error for an entry that is not an application image. */
 static DfuManifestEntry *
 parse_entry(JsonNode *node, guint position, GError **error)
@@ -94,6 +120,10 @@ parse_entry(JsonNode *node, guint position, GError **error)
 	entry->board = g_strdup(member_string(object, "board"));
 	entry->soc = g_strdup(member_string(object, "soc"));
 	entry->version = g_strdup(member_string(object, "version_MCUBOOT"));
+	if (entry->version == NULL)
+		entry->version = g_strdup(member_string(object, "version_MCUBOOT+XIP"));
+	if (!parse_slot(object, file, entry->image_index, &entry->slot, error))
+		return NULL;
 	return g_steal_pointer(&entry);
 }
 
@@ -106,10 +136,13 @@ check_unique_indices(GPtrArray *entries, GError **error)
 		for (guint j = 0; j < i; j++) {
 			const DfuManifestEntry *b = g_ptr_array_index(entries, j);
 
-			if (a->image_index == b->image_index) {
+			/* one build per slot of a direct-XIP image: each names its own */
+			if (a->image_index == b->image_index &&
+			    (a->slot < 0 || b->slot < 0 || a->slot == b->slot)) {
 				g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
-				            DFU_MANIFEST_NAME ": %s and %s are both image_index %u", b->file,
-				            a->file, a->image_index);
+				            DFU_MANIFEST_NAME ": %s and %s are both image_index %u%s",
+				            b->file, a->file, a->image_index,
+				            a->slot >= 0 && a->slot == b->slot ? " for the same slot" : "");
 				return FALSE;
 			}
 		}

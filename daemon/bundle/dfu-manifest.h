@@ -17,7 +17,8 @@ typedef struct {
 	guint image_index;
 	char *board;   /* NULL if not given */
 	char *soc;     /* NULL if not given */
-	char *version; /* version_MCUBOOT as written, NULL if not given */
+	char *version; /* version_MCUBOOT (or version_MCUBOOT+XIP) as written, NULL if not given */
+	int slot;      /* direct-XIP builds: the slot (0, 1) the file is linked for; -1 for any */
 } DfuManifestEntry;
 
 void dfu_manifest_entry_free(DfuManifestEntry *entry);
@@ -26,7 +27,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuManifestEntry, dfu_manifest_entry_free)
 /*
  * Parses a Zephyr/NCS manifest.json leniently (image_index as int or decimal
  * string, 0 when absent). Returns the application images only, in file order;
- * entries of other types are skipped. Errors are DFU_ERROR MALFORMED_MANIFEST.
+ * entries of other types are skipped. An image may be listed twice when each
+ * names another slot (NCS direct-XIP bundles: one build per slot, `slot` as
+ * the slot of the image or image × 2 + slot). Errors are DFU_ERROR
+ * MALFORMED_MANIFEST.
  */
 GPtrArray *dfu_manifest_parse(GBytes *json, GError **error);
 

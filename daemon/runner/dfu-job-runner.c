@@ -476,8 +476,11 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes",
-		            img->image_index, img->name, img->version, dfu_image_data_get_size(img->stream));
+		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
+		            img->image_index, img->name, img->version, dfu_image_data_get_size(img->stream),
+		            img->slot == 0   ? ", built for slot 0"
+		            : img->slot == 1 ? ", built for slot 1"
+		                             : "");
 		if (img->padding > 0)
 			dfu_job_log(a->job, "bundle: image %u: %" G_GSIZE_FORMAT " bytes of padding dropped",
 			            img->image_index, img->padding);

@@ -28,11 +28,14 @@ while read -r name slot options; do
 done <<'MODES'
 swap-scratch 0 --bootloader-mode swap-scratch
 swap-move 0 --bootloader-mode swap-move
+swap-offset 0 --bootloader-mode swap-offset
 overwrite 0 --bootloader-mode overwrite
 direct-xip 1 --bootloader-mode direct-xip
 direct-xip-revert 1 --bootloader-mode direct-xip-revert
 ram-load 1 --bootloader-mode ram-load
 ram-load-silent 1 --bootloader-mode ram-load --no-bootloader-info
+ram-load-revert 1 --bootloader-mode ram-load-revert
+ram-load-revert-silent 1 --bootloader-mode ram-load-revert --no-bootloader-info
 MODES
 grep -q "bootloader mode: direct-XIP or RAM-load (from a bare rc 8 to the state write)" "$T/dfud.log" ||
 	fail "the clue that decided the mode is not logged"
@@ -43,6 +46,30 @@ mkimage -o "$T/slot0.bin" --version 2.0.0 --size 6000 --seed 2 --rom-fixed 0x200
 start_job 1 "serial:$T/wrong-slot" "$T/slot0.bin"
 expect_job $n failed image-rejected
 [ "$(uploaded wrong-slot)" -eq 0 ] || fail "wrong-slot image wrote $(uploaded wrong-slot) bytes"
+
+log "direct-XIP bundle with a build per slot: the build for the free slot goes, each time"
+for v in 2 3; do
+	mkimage -o "$T/xip$v-s0.bin" --version $v.0.0 --size 6000 --seed 1$v --rom-fixed 0x20000
+	mkimage -o "$T/xip$v-s1.bin" --version $v.0.0 --size 6000 --seed 2$v --rom-fixed 0x60000
+	"$MKIMAGE" zip -o "$T/xip$v.zip" "$T/xip$v-s0.bin:0:0" "$T/xip$v-s1.bin:0:1"
+done
+start_sim variants --baud 0 --running-version 1.0.0 --bootloader-mode direct-xip
+start_job 0 "serial:$T/variants" "$T/xip2.zip"
+expect_job $n succeeded success
+[ "$(active_of variants)" = "1 2.0.0 true" ] || fail "variants device runs $(active_of variants)"
+dfuctl status -v $n | grep -q "sending xip2-s1.bin, the build for slot 1" || fail "variant not named"
+start_job 2 "serial:$T/variants" "$T/xip2.zip"
+start_job 0 "serial:$T/variants" "$T/xip3.zip"
+expect_job $n succeeded success
+[ "$(active_of variants)" = "0 3.0.0 true" ] || fail "variants device runs $(active_of variants)"
+
+log "direct-XIP bundle holding only the build for the running slot: refused before the upload"
+"$MKIMAGE" zip -o "$T/only-s0.zip" "$T/xip2-s0.bin:0:0"
+start_sim only-s0 --baud 0 --running-version 1.0.0 --bootloader-mode direct-xip --allow-wrong-slot
+start_job 1 "serial:$T/only-s0" "$T/only-s0.zip"
+expect_job $n failed image-rejected
+grep -q "nothing was sent" <<<"$(job_prop $n Message)" || fail "message: $(job_prop $n Message)"
+[ "$(uploaded only-s0)" -eq 0 ] || fail "wrong-slot build wrote $(uploaded only-s0) bytes"
 
 log "direct-XIP without the slot check: the bootloader skips the image"
 start_sim skipped --baud 0 --running-version 1.0.0 --bootloader-mode direct-xip --allow-wrong-slot

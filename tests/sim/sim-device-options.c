@@ -48,10 +48,10 @@ sim_device_options_add_entries(SimDeviceOptions *o, GOptionContext *context)
 	         NULL},
 	        {"refuse-test", 0, 0, G_OPTION_ARG_NONE, &o->refuse_test, "State write test fails", NULL},
 	        {"bootloader-mode", 0, 0, G_OPTION_ARG_STRING, &o->bootloader_mode,
-	         "MCUboot mode: swap-scratch (default), swap-move, overwrite, direct-xip, "
-	         "direct-xip-revert, ram-load or single. direct-xip* and ram-load answer like Zephyr 4.4 "
-	         "(indefinite maps, no state write without revert, no max_image_size); slot S of image I "
-	         "sits at 0x20000 + (2 I + S) × slot size",
+	         "MCUboot mode: swap-scratch (default), swap-move, swap-offset, overwrite, direct-xip, "
+	         "direct-xip-revert, ram-load, ram-load-revert, single or firmware-loader. direct-xip* and "
+	         "ram-load* answer like Zephyr 4.4 (indefinite maps, no state write without revert, no "
+	         "max_image_size); slot S of image I sits at 0x20000 + (2 I + S) × slot size",
 	         "MODE"},
 	        {"no-bootloader-info", 0, 0, G_OPTION_ARG_NONE, &o->no_bootloader_info,
 	         "Answer bootloader info with ENOTSUP", NULL},
@@ -76,6 +76,9 @@ static const struct {
         {"direct-xip-revert", SIM_BOOT_DIRECT_XIP_REVERT},
         {"ram-load", SIM_BOOT_RAM_LOAD},
         {"single", SIM_BOOT_SINGLE},
+        {"swap-offset", SIM_BOOT_SWAP_OFFSET},
+        {"ram-load-revert", SIM_BOOT_RAM_LOAD_REVERT},
+        {"firmware-loader", SIM_BOOT_FIRMWARE_LOADER},
 };
 
 static gboolean

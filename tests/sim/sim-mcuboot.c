@@ -57,11 +57,43 @@ slot_written(SimMcuboot *self, SimSlot *slot)
 	self->generation++;
 }
 
+/* what each mode is, as MCUboot and img_mgmt behave in it */
+static const struct {
+	guint number;         /* enum mcuboot_mode as bootloader info reports it */
+	gboolean equal_slots; /* the highest valid version boots from either slot */
+	gboolean revert;      /* a trial boot that is not confirmed is thrown away */
+	gboolean ram_load;    /* copied to RAM: the flash address does not matter */
+	gboolean state_write; /* img_mgmt has test / confirm */
+	guint slots;          /* slots the application sees per image */
+} modes[] = {
+        [SIM_BOOT_SWAP_SCRATCH] = {1, FALSE, FALSE, FALSE, TRUE, 2},
+        [SIM_BOOT_SWAP_MOVE] = {3, FALSE, FALSE, FALSE, TRUE, 2},
+        [SIM_BOOT_OVERWRITE] = {2, FALSE, FALSE, FALSE, TRUE, 2},
+        [SIM_BOOT_DIRECT_XIP] = {4, TRUE, FALSE, FALSE, FALSE, 2},
+        [SIM_BOOT_DIRECT_XIP_REVERT] = {5, TRUE, TRUE, FALSE, TRUE, 2},
+        [SIM_BOOT_RAM_LOAD] = {6, TRUE, FALSE, TRUE, FALSE, 2},
+        [SIM_BOOT_SINGLE] = {0, FALSE, FALSE, FALSE, TRUE, 1},
+        [SIM_BOOT_SWAP_OFFSET] = {9, FALSE, FALSE, FALSE, TRUE, 2},
+        [SIM_BOOT_RAM_LOAD_REVERT] = {6, TRUE, TRUE, TRUE, TRUE, 2},
+        [SIM_BOOT_FIRMWARE_LOADER] = {7, FALSE, FALSE, FALSE, TRUE, 1},
+};
+
 gboolean
 sim_mcuboot_equal_slots(SimMcuboot *self)
 {
-	return self->config.mode == SIM_BOOT_DIRECT_XIP || self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT ||
-	       self->config.mode == SIM_BOOT_RAM_LOAD;
+	return modes[self->config.mode].equal_slots;
+}
+
+static gboolean
+is_revert(SimMcuboot *self)
+{
+	return modes[self->config.mode].revert;
+}
+
+static gboolean
+is_ram_load(SimMcuboot *self)
+{
+	return modes[self->config.mode].ram_load;
 }
 
 static SimSlot *
@@ -163,25 +195,19 @@ sim_mcuboot_get_config(SimMcuboot *self)
 guint
 sim_mcuboot_get_mode_number(SimMcuboot *self)
 {
-	static const guint numbers[] = {
-	        [SIM_BOOT_SWAP_SCRATCH] = 1, [SIM_BOOT_SWAP_MOVE] = 3,         [SIM_BOOT_OVERWRITE] = 2,
-	        [SIM_BOOT_DIRECT_XIP] = 4,   [SIM_BOOT_DIRECT_XIP_REVERT] = 5, [SIM_BOOT_RAM_LOAD] = 6,
-	        [SIM_BOOT_SINGLE] = 0,
-	};
-
-	return numbers[self->config.mode];
+	return modes[self->config.mode].number;
 }
 
 guint
 sim_mcuboot_get_slots(SimMcuboot *self)
 {
-	return self->config.mode == SIM_BOOT_SINGLE ? 1 : 2;
+	return modes[self->config.mode].slots;
 }
 
 gboolean
 sim_mcuboot_has_state_write(SimMcuboot *self)
 {
-	return self->config.mode != SIM_BOOT_DIRECT_XIP && self->config.mode != SIM_BOOT_RAM_LOAD;
+	return modes[self->config.mode].state_write;
 }
 
 gsize
@@ -210,7 +236,7 @@ secondary_in_use(SimMcuboot *self, SimImage *img)
 {
 	if (sim_mcuboot_equal_slots(self))
 		/* with revert, the other slot is the fallback until the running image confirms itself */
-		return self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT && !running_slot(self, img)->image_ok;
+		return is_revert(self) && !running_slot(self, img)->image_ok;
 	return img->pending != SIM_PENDING_NONE || !img->primary_confirmed;
 }
 
@@ -434,8 +460,7 @@ sim_mcuboot_upload_address_ok(SimMcuboot *self, const SimUploadRequest *req)
 	SimImage *img;
 
 	if (req->off != 0 || req->data_len < MCUBOOT_HEADER_SIZE || req->image >= self->config.images ||
-	    self->config.allow_wrong_slot ||
-	    (self->config.mode != SIM_BOOT_DIRECT_XIP && self->config.mode != SIM_BOOT_DIRECT_XIP_REVERT))
+	    self->config.allow_wrong_slot || !sim_mcuboot_equal_slots(self) || is_ram_load(self))
 		return TRUE;
 	img = &self->images[req->image];
 	/* ih_load_addr at byte 4, ih_flags at byte 16 */
@@ -562,7 +587,7 @@ scramble(SimMcuboot *self, SimSlot *slot)
 static gboolean
 equal_slot_boots(SimMcuboot *self, SimSlot *slot)
 {
-	gboolean revert = self->config.mode == SIM_BOOT_DIRECT_XIP_REVERT;
+	gboolean revert = is_revert(self);
 
 	if ((self->config.boot_rejects && !slot->trusted) ||
 	    /* revert modes: no trailer magic, or a trial boot that was never confirmed */
@@ -590,9 +615,8 @@ boot_equal_slots(SimMcuboot *self, guint image)
 			const McubootImageInfo *info = tried[s] ? NULL : slot_info(self, slot_at(img, s));
 
 			/* a direct-XIP image linked for the other slot is skipped, not erased */
-			if (info == NULL ||
-			    (self->config.mode != SIM_BOOT_RAM_LOAD && (info->flags & IMAGE_F_ROM_FIXED) &&
-			     info->load_addr != slot_address(self, image, s)))
+			if (info == NULL || (!is_ram_load(self) && (info->flags & IMAGE_F_ROM_FIXED) &&
+			                     info->load_addr != slot_address(self, image, s)))
 				continue;
 			/* strictly greater: a tie goes to slot 0 */
 			if (best == NULL || compare_versions(info->version, best->version) > 0) {

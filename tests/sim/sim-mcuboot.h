@@ -25,6 +25,9 @@ typedef enum {
 	SIM_BOOT_DIRECT_XIP_REVERT,
 	SIM_BOOT_RAM_LOAD,
 	SIM_BOOT_SINGLE,
+	SIM_BOOT_SWAP_OFFSET,
+	SIM_BOOT_RAM_LOAD_REVERT, /* reports RAM-load, as MCUboot does; test and confirm work */
+	SIM_BOOT_FIRMWARE_LOADER, /* one application slot; a loader image takes updates into it */
 } SimBootMode;
 
 /* flash address of slot s of image i: SIM_FLASH_SLOT_BASE + (2 i + s) × slot size */

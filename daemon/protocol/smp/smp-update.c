@@ -43,8 +43,9 @@ typedef enum {
 } State;
 
 typedef struct {
-	DfuPlanImage *img;
-	GBytes *old_hash; /* what ran in the primary slot before */
+	DfuPlanImage *img;         /* what is sent: the build for the target slot when there are two */
+	DfuPlanImage *variants[2]; /* direct-XIP bundles: the build linked for slot 0 and slot 1 */
+	GBytes *old_hash;          /* what ran in the primary slot before */
 	char *old_version;
 	guint target_slot; /* where the upload goes: the secondary, or the non-active equal slot */
 	gboolean upload;
@@ -297,8 +298,8 @@ identity_known_hashes(SmpUpdate *self)
 	g_variant_lookup(self->identity, "hashes", "^a&s", &had);
 	for (guint i = 0; had != NULL && had[i] != NULL; i++)
 		g_hash_table_add(known, g_strdup(had[i]));
-	for (guint i = 0; i < self->work->len; i++) {
-		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
+	for (guint i = 0; i < self->plan->images->len; i++) {
+		const DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
 		g_hash_table_add(known, hash_to_hex(img->info.hash, img->info.hash_len));
 	}
 	return known;
@@ -746,6 +747,39 @@ check_equal_slots_version(SmpUpdate *self, const DfuPlanImage *img, const Mcuboo
 	return FALSE;
 }
 
+/*
+ * A bundle with one build per slot (direct-XIP images are linked for the
+ * slot they run from): the one the device runs counts as running, and the one
+ * for the slot the image will run from is sent. Without that build the image
+ * cannot boot: refused before any byte.
+ */
+static gboolean
+choose_variant(SmpUpdate *self, ImageWork *w, const SmpImageSlot *active)
+{
+	/* a swap bootloader runs every image from slot 0 */
+	guint run_slot = mode_info(self)->equal_slots ? w->target_slot : 0;
+	const DfuPlanImage *other;
+
+	if (w->variants[0] == NULL && w->variants[1] == NULL)
+		return TRUE;
+	if (active != NULL && active->slot < 2 && slot_has_hash(active, w->variants[active->slot])) {
+		w->img = w->variants[active->slot];
+		return TRUE;
+	}
+	if (w->variants[run_slot] != NULL) {
+		w->img = w->variants[run_slot];
+		update_log(self, "image %u: sending %s, the build for slot %u", w->img->image_index,
+		           w->img->name, run_slot);
+		return TRUE;
+	}
+	other = w->variants[1 - run_slot];
+	fail(self, DFU_STATUS_IMAGE_REJECTED,
+	     "%s is built for slot %d of image %u, but it would run from slot %u: the bootloader would "
+	     "not boot it, so nothing was sent; the bundle needs the build for slot %u",
+	     other->name, other->slot, other->image_index, run_slot, run_slot);
+	return FALSE;
+}
+
 static gboolean
 plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 {
@@ -763,6 +797,9 @@ plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 	g_free(w->old_version);
 	w->old_version = active != NULL ? g_strdup(active->version) : NULL;
 	w->target_slot = equal && active != NULL ? 1 - MIN(active->slot, 1u) : 1;
+	if (!choose_variant(self, w, active))
+		return FALSE;
+	img = w->img;
 	target = smp_image_state_find_slot(slots, img->image_index, w->target_slot);
 
 	if (slot_has_hash(active, img)) {
@@ -1433,10 +1470,19 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->client = smp_client_new(transport, &client_callbacks, self);
 	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
+	/* one work item per image number; the plan lists the builds of one image side by side */
 	for (guint i = 0; i < plan->images->len; i++) {
-		ImageWork *w = g_new0(ImageWork, 1);
-		w->img = g_ptr_array_index(plan->images, i);
-		g_ptr_array_add(self->work, w);
+		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+		ImageWork *w =
+		        self->work->len > 0 ? g_ptr_array_index(self->work, self->work->len - 1) : NULL;
+
+		if (w == NULL || w->img->image_index != img->image_index) {
+			w = g_new0(ImageWork, 1);
+			w->img = img;
+			g_ptr_array_add(self->work, w);
+		}
+		if (img->slot >= 0 && img->slot < (int)G_N_ELEMENTS(w->variants))
+			w->variants[img->slot] = img;
 	}
 	return &self->parent;
 }

@@ -148,7 +148,12 @@ add_image(JsonBuilder *builder, const BundleWriterImage *image, const BundleWrit
 	add_index(builder, "image_index", image->image_index, opts->string_index);
 	add_index(builder, "slot_index_primary", 2 * image->image_index + 1, opts->string_index);
 	add_index(builder, "slot_index_secondary", 2 * image->image_index + 2, opts->string_index);
-	json_builder_set_member_name(builder, "version_MCUBOOT");
+	if (image->has_slot) {
+		add_index(builder, "slot", image->slot, TRUE);
+		json_builder_set_member_name(builder, "version_MCUBOOT+XIP");
+	} else {
+		json_builder_set_member_name(builder, "version_MCUBOOT");
+	}
 	json_builder_add_string_value(builder, version);
 	json_builder_set_member_name(builder, "size");
 	json_builder_add_int_value(builder, len);

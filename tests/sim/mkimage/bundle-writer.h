@@ -17,6 +17,8 @@ typedef struct {
 	const char *file;
 	GBytes *data;
 	guint image_index;
+	gboolean has_slot; /* a direct-XIP build: "slot" and "version_MCUBOOT+XIP" as NCS writes them */
+	guint slot;
 } BundleWriterImage;
 
 typedef struct {

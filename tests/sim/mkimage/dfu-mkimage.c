@@ -91,19 +91,28 @@ cmd_image(int argc, char **argv, GError **error)
 	return bytes != NULL && write_output(output, bytes, error);
 }
 
-/* "app.bin" or "app.bin:1"; the index defaults to the argument's position. */
+/* "app.bin", "app.bin:1" or "app.bin:0:1" (image 0, linked for slot 1); the index defaults to the
+ * argument's position */
 static gboolean
-parse_image_arg(const char *arg, guint position, char **path, guint *index, GError **error)
+parse_image_arg(const char *arg, guint position, char **path, BundleWriterImage *image, GError **error)
 {
-	const char *colon = strrchr(arg, ':');
-	guint64 value = position;
+	const char *base = strrchr(arg, '/');
+	const char *colon = strchr(base != NULL ? base : arg, ':');
+	g_auto(GStrv) fields = colon != NULL ? g_strsplit(colon + 1, ":", -1) : NULL;
+	guint64 index = position;
+	guint64 slot = 0;
 
-	if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 0, 15, &value, NULL)) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: bad image index", arg);
+	if ((fields != NULL && !g_ascii_string_to_unsigned(fields[0], 10, 0, 15, &index, NULL)) ||
+	    (fields != NULL && fields[1] != NULL &&
+	     (!g_ascii_string_to_unsigned(fields[1], 10, 0, 1, &slot, NULL) || fields[2] != NULL))) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: bad image index or slot",
+		            arg);
 		return FALSE;
 	}
 	*path = colon != NULL ? g_strndup(arg, colon - arg) : g_strdup(arg);
-	*index = (guint)value;
+	image->image_index = (guint)index;
+	image->has_slot = fields != NULL && fields[1] != NULL;
+	image->slot = (guint)slot;
 	return TRUE;
 }
 
@@ -115,7 +124,7 @@ cmd_zip(int argc, char **argv, GError **error)
 	g_autofree char *soc = NULL;
 	gboolean string_index = FALSE;
 	g_autoptr(GOptionContext) context =
-	        g_option_context_new("IMAGE[:INDEX]... - write a dfu_application.zip");
+	        g_option_context_new("IMAGE[:INDEX[:SLOT]]... - write a dfu_application.zip");
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) datas = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	g_autofree BundleWriterImage *images = NULL;
@@ -142,16 +151,13 @@ cmd_zip(int argc, char **argv, GError **error)
 		g_autofree char *path = NULL;
 		g_autofree char *contents = NULL;
 		gsize len = 0;
-		guint index = 0;
-
-		if (!parse_image_arg(argv[i], i - 1, &path, &index, error) ||
+		if (!parse_image_arg(argv[i], i - 1, &path, &images[i - 1], error) ||
 		    !g_file_get_contents(path, &contents, &len, error))
 			return FALSE;
 		g_ptr_array_add(names, g_path_get_basename(path));
 		g_ptr_array_add(datas, g_bytes_new_take(g_steal_pointer(&contents), len));
 		images[i - 1].file = g_ptr_array_index(names, i - 1);
 		images[i - 1].data = g_ptr_array_index(datas, i - 1);
-		images[i - 1].image_index = index;
 	}
 	manifest_opts.board = board;
 	manifest_opts.soc = soc;

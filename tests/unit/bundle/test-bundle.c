@@ -231,6 +231,12 @@ test_bad_manifests(void)
 	        "{\"files\": [{\"file\": \"app.bin\", \"image_index\": 99}]}",
 	        "{\"files\": [{\"file\": \"app.bin\", \"image_index\": 1.5}]}",
 	        "{\"files\": [{\"file\": \"app.bin\"}, {\"file\": \"app2.bin\", \"image_index\": \"0\"}]}",
+	        /* builds per slot: each must name a slot of its image, another than the other's */
+	        "{\"files\": [{\"file\": \"app.bin\", \"slot\": \"0\"}, {\"file\": \"app2.bin\", \"slot\": "
+	        "0}]}",
+	        "{\"files\": [{\"file\": \"app.bin\", \"slot\": \"0\"}, {\"file\": \"app2.bin\"}]}",
+	        "{\"files\": [{\"file\": \"app.bin\", \"slot\": \"5\"}]}",
+	        "{\"files\": [{\"file\": \"app.bin\", \"slot\": \"one\"}]}",
 	};
 	g_autoptr(GBytes) app = make_image(1, 64, 1);
 	const BundleWriterEntry images[] = {{"app.bin", app, FALSE}, {"app2.bin", app, FALSE}};
@@ -241,6 +247,33 @@ test_bad_manifests(void)
 
 		g_assert_cmpstr(message, !=, "");
 	}
+}
+
+/* an NCS direct-XIP bundle: one build per slot of one image, the slot as NCS writes it */
+static void
+test_zip_slot_variants(void)
+{
+	g_autoptr(GBytes) s0 = make_image(2, 64, 1);
+	g_autoptr(GBytes) s1 = make_image(2, 64, 2);
+	const BundleWriterEntry images[] = {{"s1.bin", s1, FALSE}, {"s0.bin", s0, FALSE}};
+	g_autoptr(GBytes) zip = make_zip_with_manifest(
+	        "{\"files\": [{\"file\": \"s1.bin\", \"image_index\": \"0\", \"slot\": \"1\", "
+	        "\"version_MCUBOOT+XIP\": \"2.0.0+0\"}, {\"file\": \"s0.bin\", \"image_index\": \"0\", "
+	        "\"slot\": 0, \"version_MCUBOOT+XIP\": \"2.0.0+0\"}]}",
+	        images, G_N_ELEMENTS(images));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = dfu_plan_load_bytes(zip, "dfu_application.zip", &error);
+	const DfuPlanImage *first;
+	const DfuPlanImage *second;
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(plan->images->len, ==, 2);
+	first = g_ptr_array_index(plan->images, 0);
+	second = g_ptr_array_index(plan->images, 1);
+	g_assert_cmpstr(first->name, ==, "s0.bin");
+	g_assert_cmpint(first->slot, ==, 0);
+	g_assert_cmpstr(second->name, ==, "s1.bin");
+	g_assert_cmpint(second->slot, ==, 1);
 }
 
 static void
@@ -648,6 +681,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bundle/zip-int-index", test_zip_int_index);
 	g_test_add_func("/bundle/zip-skips-other-types", test_zip_skips_other_types);
 	g_test_add_func("/bundle/missing-manifest", test_missing_manifest);
+	g_test_add_func("/bundle/zip-slot-variants", test_zip_slot_variants);
 	g_test_add_func("/bundle/bad-manifests", test_bad_manifests);
 	g_test_add_func("/bundle/deep-manifest", test_deep_manifest);
 	g_test_add_func("/bundle/missing-file", test_missing_file);

@@ -157,11 +157,12 @@ test_equal_slots_selection(void)
 	assert_runs_slot(model, 0, 1);
 }
 
-/* with revert, an image needs its test mark, and a trial that is not confirmed goes */
+/* with revert (direct-XIP or RAM-load), an image needs its test mark, and a trial that is not
+ * confirmed goes */
 static void
-test_equal_slots_revert(void)
+test_equal_slots_revert(gconstpointer mode)
 {
-	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, SIM_BOOT_DIRECT_XIP_REVERT);
+	g_autoptr(SimMcuboot) model = model_new_mode(FALSE, FALSE, GPOINTER_TO_INT(mode));
 	g_autoptr(GBytes) v2 = build_fixed_image(2, 0, 0);
 	g_autoptr(GBytes) v3 = build_fixed_image(3, 0, 0);
 	SimUploadResult last;
@@ -686,7 +687,10 @@ main(int argc, char **argv)
 	g_test_add_func("/sim/mcuboot/test-swap-revert-confirm", test_test_swap_revert_confirm);
 	g_test_add_func("/sim/mcuboot/boot-rejects", test_boot_rejects);
 	g_test_add_func("/sim/mcuboot/equal-slots-selection", test_equal_slots_selection);
-	g_test_add_func("/sim/mcuboot/equal-slots-revert", test_equal_slots_revert);
+	g_test_add_data_func("/sim/mcuboot/equal-slots-revert/direct-xip",
+	                     GINT_TO_POINTER(SIM_BOOT_DIRECT_XIP_REVERT), test_equal_slots_revert);
+	g_test_add_data_func("/sim/mcuboot/equal-slots-revert/ram-load",
+	                     GINT_TO_POINTER(SIM_BOOT_RAM_LOAD_REVERT), test_equal_slots_revert);
 	g_test_add_func("/sim/faults", test_faults);
 	g_test_add_func("/sim/handlers", test_handlers);
 	g_test_add_func("/sim/handlers-equal-slots", test_handlers_equal_slots);
