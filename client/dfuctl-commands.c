@@ -30,8 +30,8 @@ use_session_bus(const DfuctlArgs *args)
 	return args->session || g_strcmp0(g_getenv("DFUD_BUS"), "session") == 0;
 }
 
-static DfuctlOutputMode
-output_mode(const DfuctlArgs *args)
+DfuctlOutputMode
+dfuctl_output_mode(const DfuctlArgs *args)
 {
 	if (args->json)
 		return DFUCTL_OUTPUT_JSON;
@@ -254,7 +254,6 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 	g_autoptr(GVariant) options = NULL;
 	g_autoptr(sd_bus) bus = NULL;
 	g_autoptr(DfuctlFollow) follow = NULL;
-	g_autoptr(DfuctlJob) job = NULL;
 	g_autofree char *path = NULL;
 	int fd = -1;
 
@@ -269,13 +268,21 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 	bus = dfuctl_bus_open(use_session_bus(args), &error);
 	/* subscribe before submitting so that the first changes are seen */
 	if (bus != NULL && !args->no_wait)
-		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
 	if (bus != NULL && (args->no_wait || follow != NULL))
 		path = submit(bus, target, fd, bundle, options, &error);
 	if (fd >= 0)
 		close(fd);
 	if (path == NULL)
 		return fail(error);
+	return dfuctl_finish_job(args, follow, path);
+}
+
+int
+dfuctl_finish_job(const DfuctlArgs *args, DfuctlFollow *follow, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuctlJob) job = NULL;
 
 	if (args->no_wait) {
 		if (args->json)
@@ -285,7 +292,7 @@ dfuctl_cmd_start(const DfuctlArgs *args)
 			g_print("%s\n", path);
 		return DFUCTL_EXIT_SUCCESS;
 	}
-	if (output_mode(args) == DFUCTL_OUTPUT_TTY)
+	if (dfuctl_output_mode(args) == DFUCTL_OUTPUT_TTY)
 		signal(SIGINT, on_interrupt);
 	job = dfuctl_follow_job(follow, path, &error);
 	if (job == NULL)
@@ -396,6 +403,60 @@ dfuctl_cmd_list(const DfuctlArgs *args)
 	return DFUCTL_EXIT_SUCCESS;
 }
 
+static gboolean
+history_matches(GVariant *entry, const char *device)
+{
+	const char *target = NULL;
+
+	if (device == NULL || g_strcmp0(dfuctl_history_device(entry), device) == 0)
+		return TRUE;
+	return g_variant_lookup(entry, "Target", "&s", &target) && g_strcmp0(target, device) == 0;
+}
+
+int
+dfuctl_cmd_history(const DfuctlArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(use_session_bus(args), &error);
+	g_autoptr(GVariant) history = NULL;
+	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+	g_autofree char *header = NULL;
+	const char *device = args->positional[0];
+	guint width = strlen("DEVICE");
+	GVariantIter iter;
+	GVariant *entry;
+
+	if (bus != NULL)
+		history = dfuctl_bus_get_history(bus, &error);
+	if (history == NULL)
+		return fail(error);
+	g_variant_iter_init(&iter, history);
+	while ((entry = g_variant_iter_next_value(&iter)) != NULL) {
+		if (!history_matches(entry, device)) {
+			g_variant_unref(entry);
+			continue;
+		}
+		width = MAX(width, (guint)g_utf8_strlen(dfuctl_history_device(entry), -1));
+		g_ptr_array_add(entries, entry);
+	}
+	for (guint i = 0; i < entries->len; i++) {
+		g_autofree char *line = NULL;
+
+		if (args->json)
+			line = dfuctl_json_from_variant(g_ptr_array_index(entries, i));
+		else
+			line = dfuctl_format_history_row(g_ptr_array_index(entries, i), width);
+		if (i == 0 && !args->json) {
+			header = dfuctl_format_history_header(width);
+			g_print("%s\n", header);
+		}
+		g_print("%s\n", line);
+	}
+	if (entries->len == 0 && !args->json)
+		g_print("no finished jobs%s%s\n", device != NULL ? " of " : "", device != NULL ? device : "");
+	return DFUCTL_EXIT_SUCCESS;
+}
+
 int
 dfuctl_cmd_abort(const DfuctlArgs *args)
 {
@@ -425,7 +486,7 @@ dfuctl_cmd_watch(const DfuctlArgs *args)
 	g_autoptr(DfuctlFollow) follow = NULL;
 
 	if (bus != NULL)
-		follow = dfuctl_follow_new(bus, output_mode(args), &error);
+		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
 	if (follow == NULL || !dfuctl_follow_all(follow, &error))
 		return fail(error);
 	return DFUCTL_EXIT_SUCCESS;

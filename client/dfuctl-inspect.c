@@ -45,6 +45,51 @@ hex(const guint8 *data, gsize len)
 	return g_string_free(text, FALSE);
 }
 
+/* "0x00" for no SoftDevice, else the FWIDs in hex */
+static char *
+sd_req_text(const Nrf5InitPacket *init)
+{
+	GString *text = g_string_new(NULL);
+
+	for (guint i = 0; i < init->sd_req->len; i++)
+		g_string_append_printf(text, "%s0x%04x", i > 0 ? "," : "",
+		                       g_array_index(init->sd_req, guint32, i));
+	return g_string_free(text, FALSE);
+}
+
+/* 0xFFFFFFFF is nrfutil's "not given" for both versions */
+static char *
+version_text(guint32 version)
+{
+	return version == G_MAXUINT32 ? g_strdup("not given") : g_strdup_printf("%u", version);
+}
+
+static void
+append_init_packet(GString *text, const Nrf5InitPacket *init)
+{
+	g_autofree char *sd_req = NULL;
+	g_autofree char *hash = NULL;
+	g_autofree char *fw = NULL;
+	g_autofree char *hw = NULL;
+	const char *type;
+
+	if (init == NULL) {
+		g_string_append(text, "\n  init packet fields: unreadable");
+		return;
+	}
+	sd_req = sd_req_text(init);
+	hash = nrf5_init_packet_hash_hex(init);
+	fw = version_text(init->fw_version);
+	hw = version_text(init->hw_version);
+	type = nrf5_init_type_to_string(init->type);
+	g_string_append_printf(text,
+	                       "\n  init type: %s\n  firmware version: %s\n  hardware version: %s\n"
+	                       "  softdevice required: %s\n  init hash: %s %s\n  init signature: %s%s",
+	                       type != NULL ? type : "unknown", fw, hw, sd_req[0] != '\0' ? sd_req : "none",
+	                       nrf5_init_hash_type_to_string(init->hash_type), hash != NULL ? hash : "-",
+	                       nrf5_init_signature_to_string(init), init->is_debug ? "\n  debug: yes" : "");
+}
+
 char *
 dfuctl_format_plan(const DfuPlan *plan)
 {
@@ -76,6 +121,7 @@ dfuctl_format_plan(const DfuPlan *plan)
 		        text, "\n%s: %s\n  size: %zu\n  file sha256: %s\n  init packet: %s, %zu bytes",
 		        nrf5_image_type_to_string(img->type), img->bin_file, g_bytes_get_size(img->firmware),
 		        file_sha, img->dat_file, g_bytes_get_size(img->init_packet));
+		append_init_packet(text, img->init);
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
@@ -117,6 +163,28 @@ add_mcuboot_image(JsonBuilder *builder, const DfuPlanImage *img)
 }
 
 static void
+add_init_packet(JsonBuilder *builder, const Nrf5InitPacket *init)
+{
+	g_autofree char *hash = nrf5_init_packet_hash_hex(init);
+
+	json_builder_begin_object(builder);
+	add_string(builder, "type", nrf5_init_type_to_string(init->type));
+	add_int(builder, "fw_version", init->fw_version);
+	add_int(builder, "hw_version", init->hw_version);
+	json_builder_set_member_name(builder, "sd_req");
+	json_builder_begin_array(builder);
+	for (guint i = 0; i < init->sd_req->len; i++)
+		json_builder_add_int_value(builder, g_array_index(init->sd_req, guint32, i));
+	json_builder_end_array(builder);
+	add_string(builder, "hash_type", nrf5_init_hash_type_to_string(init->hash_type));
+	add_string(builder, "hash", hash);
+	add_string(builder, "signature", nrf5_init_signature_to_string(init));
+	json_builder_set_member_name(builder, "debug");
+	json_builder_add_boolean_value(builder, init->is_debug);
+	json_builder_end_object(builder);
+}
+
+static void
 add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 {
 	g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
@@ -128,6 +196,11 @@ add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 	add_string(builder, "file_sha256", file_sha);
 	add_string(builder, "init_packet", img->dat_file);
 	add_int(builder, "init_packet_size", (gint64)g_bytes_get_size(img->init_packet));
+	json_builder_set_member_name(builder, "init");
+	if (img->init == NULL)
+		json_builder_add_null_value(builder);
+	else
+		add_init_packet(builder, img->init);
 	json_builder_end_object(builder);
 }
 

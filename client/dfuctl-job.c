@@ -11,6 +11,7 @@ typedef struct {
 
 static const DfuctlJobField job_fields[] = {
         {"Id", "t", offsetof(DfuctlJob, id)},
+        {"Kind", "s", offsetof(DfuctlJob, kind)},
         {"Target", "s", offsetof(DfuctlJob, target)},
         {"Source", "s", offsetof(DfuctlJob, source)},
         {"State", "s", offsetof(DfuctlJob, state)},
@@ -35,6 +36,7 @@ dfuctl_job_new(const char *path)
 	DfuctlJob *job = g_new0(DfuctlJob, 1);
 
 	job->path = g_strdup(path);
+	job->kind = g_strdup("update");
 	job->target = g_strdup("");
 	job->source = g_strdup("");
 	job->state = g_strdup("");
@@ -51,6 +53,7 @@ dfuctl_job_free(DfuctlJob *job)
 	if (job == NULL)
 		return;
 	g_free(job->path);
+	g_free(job->kind);
 	g_free(job->target);
 	g_free(job->source);
 	g_free(job->state);

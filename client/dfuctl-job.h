@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 typedef struct {
 	char *path;
 	guint64 id;
+	char *kind; /* update, refresh, confirm, reset */
 	char *target;
 	char *source;
 	char *state;

@@ -60,8 +60,8 @@ dfuctl_format_result(const DfuctlJob *job)
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
-static char *
-format_time(gint64 usec)
+char *
+dfuctl_format_time(gint64 usec)
 {
 	g_autoptr(GDateTime) dt = NULL;
 
@@ -89,9 +89,9 @@ dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose)
 		g_string_append_printf(text, "  Message:  %s\n", job->message);
 	if (verbose) {
 		g_autofree char *device_error = dfuctl_format_device_error(job->device_error);
-		g_autofree char *created = format_time(job->created);
-		g_autofree char *started = format_time(job->started);
-		g_autofree char *finished = format_time(job->finished);
+		g_autofree char *created = dfuctl_format_time(job->created);
+		g_autofree char *started = dfuctl_format_time(job->started);
+		g_autofree char *finished = dfuctl_format_time(job->finished);
 		const char *hint = dfuctl_job_is_finished(job) ? status_hint(job->status_code) : NULL;
 
 		g_string_append_printf(text, "  Attempt:  %u\n", job->attempt);
@@ -117,7 +117,7 @@ dfuctl_format_log(GVariant *entries)
 		return g_string_free(g_steal_pointer(&text), FALSE);
 	g_variant_iter_init(&iter, entries);
 	while (g_variant_iter_next(&iter, "(x&s)", &when, &message)) {
-		g_autofree char *stamp = format_time(when);
+		g_autofree char *stamp = dfuctl_format_time(when);
 		g_string_append_printf(text, "    %s  %s\n", stamp, message);
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
@@ -135,6 +135,53 @@ dfuctl_format_job_row(const DfuctlJob *job)
 	return g_strdup_printf("%-6" G_GUINT64_FORMAT " %-10s %-12s %3u%% %-18s %s  %s", job->id, job->state,
 	                       job->phase, job->percentage, job->status_name, job->target,
 	                       job->source[0] != '\0' ? job->source : "-");
+}
+
+static const char *
+entry_string(GVariant *entry, const char *key)
+{
+	const char *value = NULL;
+
+	return g_variant_lookup(entry, key, "&s", &value) ? value : "";
+}
+
+const char *
+dfuctl_history_device(GVariant *entry)
+{
+	const char *device = entry_string(entry, "Device");
+
+	return device[0] != '\0' ? device : entry_string(entry, "Target");
+}
+
+char *
+dfuctl_format_history_header(guint device_width)
+{
+	return g_strdup_printf("%-19s  %-6s %-*s %-18s %-8s %s", "FINISHED", "JOB", (int)device_width,
+	                       "DEVICE", "STATUS", "ATTEMPTS", "SOURCE");
+}
+
+char *
+dfuctl_format_history_row(GVariant *entry, guint device_width)
+{
+	guint64 id = 0;
+	guint32 attempts = 0;
+	gint64 finished = 0;
+	const char *source = entry_string(entry, "Source");
+	g_autofree char *when = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	g_variant_lookup(entry, "Id", "t", &id);
+	g_variant_lookup(entry, "Attempts", "u", &attempts);
+	g_variant_lookup(entry, "Finished", "x", &finished);
+	when = dfuctl_format_time(finished);
+	g_string_append_printf(text, "%-19s  %-6" G_GUINT64_FORMAT " %-*s %-18s %-8u %s", when, id,
+	                       (int)device_width, dfuctl_history_device(entry),
+	                       entry_string(entry, "StatusName"), attempts, source[0] != '\0' ? source : "-");
+	/* why a job failed is the first question about it */
+	if (g_strcmp0(entry_string(entry, "State"), "succeeded") != 0 &&
+	    entry_string(entry, "Message")[0] != '\0')
+		g_string_append_printf(text, "\n    %s", entry_string(entry, "Message"));
+	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
 char *

@@ -17,6 +17,13 @@ char *dfuctl_format_log(GVariant *entries);
 /* the header and one row of `dfuctl list` */
 const char *dfuctl_format_job_header(void);
 char *dfuctl_format_job_row(const DfuctlJob *job);
+/* local time of µs since the epoch, "-" for 0 */
+char *dfuctl_format_time(gint64 usec);
+/* an entry of GetHistory (a{sv}): the device's name, else its target */
+const char *dfuctl_history_device(GVariant *entry);
+/* the header and one entry of `dfuctl history`, the device column device_width wide */
+char *dfuctl_format_history_header(guint device_width);
+char *dfuctl_format_history_row(GVariant *entry, guint device_width);
 /* one entry of `dfuctl codes` */
 char *dfuctl_format_status(const DfuStatusInfo *info);
 

@@ -6,6 +6,7 @@
 
 #include "dfuctl-args.h"
 #include "dfuctl-commands.h"
+#include "dfuctl-devices.h"
 
 /* which options a command takes */
 typedef enum {
@@ -15,6 +16,7 @@ typedef enum {
 	OPT_ALL = 1 << 3,
 	OPT_OPTION = 1 << 4,
 	OPT_KEYS = 1 << 5,
+	OPT_REFRESH = 1 << 6,
 } DfuctlOptionFlags;
 
 typedef struct {
@@ -36,8 +38,18 @@ static const DfuctlCommand commands[] = {
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
         {"list", "", "List the unfinished jobs", OPT_JSON | OPT_ALL, 0, 0, dfuctl_cmd_list},
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
+        {"history", "[<device>]", "List the finished jobs, of one device (a name or a target) or all",
+         OPT_JSON, 0, 1, dfuctl_cmd_history},
         {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
+        {"devices", "", "List the devices the daemon knows, their versions and last results", OPT_JSON, 0, 0,
+         dfuctl_cmd_devices},
+        {"info", "<device>", "Show one device in full (a name or a target)",
+         OPT_JSON | OPT_REFRESH | OPT_NO_WAIT, 1, 1, dfuctl_cmd_info},
+        {"confirm", "<device>", "Confirm the device's staged update (reset into it first if needed)",
+         OPT_JSON | OPT_NO_WAIT, 1, 1, dfuctl_cmd_confirm},
+        {"reset", "<device>", "Reset a device with a staged update so that it boots it for a test",
+         OPT_JSON | OPT_NO_WAIT, 1, 1, dfuctl_cmd_reset},
         {"inspect", "<file-or-url>", "Check a bundle and its signature and show its images",
          OPT_JSON | OPT_KEYS, 1, 1, dfuctl_cmd_inspect},
 };
@@ -87,6 +99,9 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	          "Job option: confirm, force, allow-downgrade (true/false or images: 1,net), "
 	          "max-attempts (number), source-name; for atfota targets fota-op, sec-tag, pdn (numbers)",
 	          "KEY=VALUE"}},
+	        {OPT_REFRESH,
+	         {"refresh", 0, 0, G_OPTION_ARG_NONE, &args->refresh,
+	          "Read the device's state first (a job through the queue)", NULL}},
 	        {OPT_KEYS,
 	         {"keys", 0, 0, G_OPTION_ARG_FILENAME, &args->keys,
 	          "Trusted public keys (default: the configured KeyDirectory)", "DIR"}},

@@ -60,6 +60,34 @@ dfu_plan_free(DfuPlan *plan)
 	g_free(plan);
 }
 
+DfuPlan *
+dfu_plan_new_empty(void)
+{
+	DfuPlan *plan = g_new0(DfuPlan, 1);
+
+	plan->kind = DFU_BUNDLE_MCUBOOT_IMAGE;
+	plan->images = g_ptr_array_new_with_free_func((GDestroyNotify)dfu_plan_image_free);
+	return plan;
+}
+
+DfuPlanImage *
+dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len, const char *version)
+{
+	DfuPlanImage *image = g_new0(DfuPlanImage, 1);
+
+	image->image_index = image_index;
+	image->slot = -1;
+	image->name = g_strdup_printf("image %u", image_index);
+	image->data = g_bytes_new(NULL, 0);
+	image->stream = dfu_image_data_new_bytes(image->data);
+	image->info.hash_len = MIN(hash_len, sizeof(image->info.hash));
+	memcpy(image->info.hash, hash, image->info.hash_len);
+	image->version = g_strdup(version != NULL ? version : "");
+	if (version != NULL)
+		mcuboot_version_parse(version, &image->info.version);
+	return image;
+}
+
 static gboolean
 sha256(const void *data, gsize len, guint8 out[32], GError **error)
 {

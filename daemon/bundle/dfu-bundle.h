@@ -57,6 +57,11 @@ void dfu_plan_free(DfuPlan *plan);
  * file system has none). Failures are STORAGE_ERROR or BUNDLE_UNREADABLE.
  */
 gboolean dfu_plan_stream_from_file(DfuPlan *plan, const char *path, GError **error);
+/* a plan without images, for work on what a device already holds */
+DfuPlan *dfu_plan_new_empty(void);
+/* an image a device holds, known by its number, hash and version only: no bytes to send */
+DfuPlanImage *dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len,
+                                      const char *version);
 const char *dfu_bundle_kind_to_string(DfuBundleKind kind);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuPlan, dfu_plan_free)

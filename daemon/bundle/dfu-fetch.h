@@ -37,6 +37,8 @@ typedef void (*DfuFetchDoneFunc)(DfuFetch *fetch, const char *path, const char *
                                  GVariant *device_error, gpointer user_data);
 
 DfuFetcher *dfu_fetcher_new(const DfuFetchSettings *settings);
+/* new settings for the transfers that start from now on; running ones keep theirs */
+void dfu_fetcher_set_settings(DfuFetcher *self, const DfuFetchSettings *settings);
 /* drops every transfer without calling back; partial files stay for a resume */
 void dfu_fetcher_free(DfuFetcher *self);
 

@@ -31,6 +31,7 @@ nrf5_image_free(Nrf5Image *image)
 	g_free(image->dat_file);
 	g_clear_pointer(&image->firmware, g_bytes_unref);
 	g_clear_pointer(&image->init_packet, g_bytes_unref);
+	nrf5_init_packet_free(image->init);
 	g_free(image);
 }
 
@@ -140,6 +141,48 @@ read_split(JsonObject *entry, Nrf5Image *image, GError **error)
 	return TRUE;
 }
 
+/* the init packet's type for each manifest entry */
+static const guint32 init_types[] = {
+        [NRF5_IMAGE_SOFTDEVICE_BOOTLOADER] = NRF5_INIT_SOFTDEVICE_BOOTLOADER,
+        [NRF5_IMAGE_SOFTDEVICE] = NRF5_INIT_SOFTDEVICE,
+        [NRF5_IMAGE_BOOTLOADER] = NRF5_INIT_BOOTLOADER,
+        [NRF5_IMAGE_APPLICATION] = NRF5_INIT_APPLICATION,
+};
+
+/*
+ * What the bootloader would refuse only after the firmware went over: an
+ * init packet for another kind of image, or for another size. One that
+ * cannot be read is left to the bootloader.
+ */
+static gboolean
+check_init_packet(Nrf5Image *image, const char *key, GError **error)
+{
+	const guint8 *data = g_bytes_get_data(image->init_packet, NULL);
+	gsize len = g_bytes_get_size(image->init_packet);
+	guint32 expected = init_types[image->type];
+	guint64 size;
+
+	image->init = nrf5_init_packet_parse(data, len, NULL);
+	if (image->init == NULL)
+		return TRUE;
+	if (image->init->type != expected &&
+	    !(expected == NRF5_INIT_APPLICATION && image->init->type == NRF5_INIT_EXTERNAL_APPLICATION)) {
+		const char *named = nrf5_init_type_to_string(image->init->type);
+		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE,
+		            "%s: init packet %s is for a %s image", key, image->dat_file,
+		            named != NULL ? named : "unknown");
+		return FALSE;
+	}
+	size = nrf5_init_packet_image_size(image->init);
+	if (size != g_bytes_get_size(image->firmware)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_MALFORMED_IMAGE,
+		            "%s: init packet %s is for %" G_GUINT64_FORMAT " bytes, %s has %zu", key,
+		            image->dat_file, size, image->bin_file, g_bytes_get_size(image->firmware));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static Nrf5Image *
 load_image(DfuZipReader *reader, JsonObject *entry, Nrf5ImageType type, GError **error)
 {
@@ -170,12 +213,35 @@ load_image(DfuZipReader *reader, JsonObject *entry, Nrf5ImageType type, GError *
 	}
 	if (type == NRF5_IMAGE_SOFTDEVICE_BOOTLOADER && !read_split(entry, image, error))
 		return NULL;
+	if (!check_init_packet(image, key, error))
+		return NULL;
 	data = g_bytes_get_data(image->firmware, &len);
 	if (!EVP_Digest(data, len, image->firmware_sha256, &digest_len, EVP_sha256(), NULL)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot compute SHA-256");
 		return NULL;
 	}
 	return g_steal_pointer(&image);
+}
+
+/*
+ * nrfutil before 1.5 wrote "dfu_version": 0.5 for the legacy bootloaders
+ * (nRF51, SDK 11 and older): another protocol (HCI packets, CRC-16) and
+ * another init packet, which a Secure DFU bootloader cannot take either.
+ */
+static gboolean
+check_dfu_version(JsonObject *entries, GError **error)
+{
+	JsonNode *node = json_object_get_member(entries, "dfu_version");
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) == G_TYPE_STRING ||
+	    json_node_get_double(node) >= 1.0)
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+	            "a legacy DFU package (dfu_version %g, for nRF51 and nRF5 SDK 11 or older bootloaders): "
+	            "dfud speaks Secure DFU (SDK 12 and later) only; generate the package again with "
+	            "nrfutil pkg generate for a Secure DFU bootloader",
+	            json_node_get_double(node));
+	return FALSE;
 }
 
 Nrf5Package *
@@ -196,6 +262,8 @@ nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
 		                    DFU_MANIFEST_NAME ": no \"manifest\" object");
 		return NULL;
 	}
+	if (!check_dfu_version(entries, error))
+		return NULL;
 	for (gsize type = 0; type < G_N_ELEMENTS(type_keys); type++) {
 		JsonNode *node = json_object_get_member(entries, type_keys[type]);
 		Nrf5Image *image;

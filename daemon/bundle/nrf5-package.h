@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "dfu-zip-reader.h"
+#include "nrf5-init-packet.h"
 
 G_BEGIN_DECLS
 
@@ -27,6 +28,7 @@ typedef struct {
 	guint8 firmware_sha256[32];
 	guint32 sd_size; /* SoftDevice+bootloader split, 0 when not given */
 	guint32 bl_size;
+	Nrf5InitPacket *init; /* what the init packet says; NULL when it cannot be read */
 } Nrf5Image;
 
 typedef struct {
@@ -37,8 +39,11 @@ typedef struct {
 gboolean nrf5_manifest_detect(GBytes *manifest);
 /*
  * Reads every image the manifest lists from @reader and checks that both
- * files are present and sized sensibly. Errors are DFU_ERROR
- * MALFORMED_MANIFEST or MALFORMED_IMAGE and name the manifest entry.
+ * files are present and sized sensibly, and that a readable init packet
+ * names the image's type and size. Errors are DFU_ERROR MALFORMED_MANIFEST
+ * or MALFORMED_IMAGE and name the manifest entry; a legacy package
+ * (dfu_version 0.5, for the nRF51 bootloaders of SDK 11 and older) is
+ * UNSUPPORTED_BUNDLE.
  */
 Nrf5Package *nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error);
 void nrf5_package_free(Nrf5Package *package);

@@ -27,3 +27,15 @@ dfu_bus_error_setf(sd_bus_error *ret_error, guint status_code, const char *forma
 	error = g_error_new_literal(DFU_ERROR, (gint)status_code, message);
 	return dfu_bus_error_set(ret_error, error);
 }
+
+int
+dfu_bus_reply_error(sd_bus_message *m, const GError *error)
+{
+	sd_bus_error bus_error = SD_BUS_ERROR_NULL;
+	int r;
+
+	dfu_bus_error_set(&bus_error, error);
+	r = sd_bus_reply_method_error(m, &bus_error);
+	sd_bus_error_free(&bus_error);
+	return r;
+}

@@ -14,5 +14,7 @@ int dfu_bus_error_set(sd_bus_error *ret_error, const GError *error);
 /* the same from a status code and a printf-style message */
 int dfu_bus_error_setf(sd_bus_error *ret_error, guint status_code, const char *format, ...)
         G_GNUC_PRINTF(3, 4);
+/* for a reply that comes after the handler returned: error as the reply to the call m */
+int dfu_bus_reply_error(sd_bus_message *m, const GError *error);
 
 G_END_DECLS

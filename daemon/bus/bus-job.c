@@ -88,6 +88,12 @@ job_message(DfuJob *job)
 }
 
 static const char *
+job_kind_name(DfuJob *job)
+{
+	return dfu_job_kind_to_string(dfu_job_get_kind(job));
+}
+
+static const char *
 job_source(DfuJob *job)
 {
 	const char *source = dfu_job_get_source(job);
@@ -107,6 +113,7 @@ typedef struct {
 /* the order is the order of the names in each PropertiesChanged */
 static const DfuBusJobProperty job_properties[] = {
         {"Id", 't', 0, .get_t = dfu_job_get_id},
+        {"Kind", 's', 0, .get_s = job_kind_name},
         {"Target", 's', 0, .get_s = dfu_job_get_target},
         {"Source", 's', 0, .get_s = job_source},
         {"State", 's', DFU_JOB_CHANGED_STATE, .get_s = job_state_name},
@@ -164,19 +171,54 @@ job_property_get(sd_bus *bus, const char *path, const char *interface, const cha
 	}
 }
 
+/* a Cancel waiting for its authorization; the job is looked up again then */
+typedef struct {
+	DfuManager *manager;
+	guint64 id;
+} CancelRequest;
+
+static void
+cancel_request_free(gpointer data)
+{
+	CancelRequest *req = data;
+
+	g_object_unref(req->manager);
+	g_free(req);
+}
+
+static void
+job_cancel_allowed(sd_bus_message *m, gpointer user_data)
+{
+	CancelRequest *req = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_manager_cancel(req->manager, req->id, &error))
+		dfu_bus_reply_error(m, error);
+	else
+		sd_bus_reply_method_return(m, NULL);
+}
+
 static int
 job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	DfuBusJob *obj = userdata;
-	g_autoptr(GError) error = NULL;
+	g_autofree char *id = g_strdup_printf("%" G_GUINT64_FORMAT, obj->id);
+	const char *details[] = {"job", id, "target", dfu_job_get_target(obj->job), NULL};
+	gint64 owner = dfu_job_get_owner_uid(obj->job);
+	CancelRequest *req;
+	uid_t uid = (uid_t)-1;
 	int r;
 
-	r = dfu_bus_auth_check(&obj->owner->auth, m, ret_error);
+	r = dfu_bus_auth_sender_uid(m, &uid, ret_error);
 	if (r < 0)
 		return r;
-	if (!dfu_manager_cancel(obj->owner->manager, obj->id, &error))
-		return dfu_bus_error_set(ret_error, error);
-	return sd_bus_reply_method_return(m, NULL);
+	req = g_new0(CancelRequest, 1);
+	req->manager = g_object_ref(obj->owner->manager);
+	req->id = obj->id;
+	return dfu_bus_auth_check_async(&obj->owner->auth, m,
+	                                owner >= 0 && (uid_t)owner == uid ? DFU_BUS_ACTION_CANCEL_OWN
+	                                                                  : DFU_BUS_ACTION_CANCEL_ANY,
+	                                details, job_cancel_allowed, req, cancel_request_free, ret_error);
 }
 
 /* one history line is "timestamp-µs\tmessage" */
@@ -218,6 +260,7 @@ static const sd_bus_vtable job_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetLog", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(xs)", entries), job_method_get_log,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         JOB_PROPERTY("Id", "t", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("Kind", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Target", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Source", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("State", "s", EMITS),

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <stdarg.h>
-
 #include "bus-autoptr.h"
+#include "bus-device.h"
 #include "bus-errors.h"
 #include "bus-job.h"
 #include "bus-manager.h"
@@ -15,6 +14,7 @@ struct _DfuBusManager {
 	DfuManager *manager;
 	DfuBusAuth auth;
 	DfuBusJobs *jobs;
+	DfuBusDevices *devices;
 	sd_bus_slot *object_manager_slot;
 	sd_bus_slot *vtable_slot;
 	gulong handlers[5];
@@ -22,106 +22,121 @@ struct _DfuBusManager {
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DfuJobOptions, dfu_job_options_clear)
 
-/*
- * Checks that the caller may submit, then reads the method's own arguments
- * (types and pointers as for sd_bus_message_read) and the options after them.
- */
-static int
-read_submit_args(DfuBusManager *self, sd_bus_message *m, DfuJobOptions *options, sd_bus_error *ret_error,
-                 const char *types, ...)
-{
-	va_list ap;
-	int r;
+/* a Submit or SubmitUrl waiting for its authorization; target, url and fd belong to the call */
+typedef struct {
+	DfuManager *manager;
+	DfuJobOptions options;
+	const char *target;
+	const char *url; /* NULL: the bundle is fd */
+	int fd;
+} SubmitRequest;
 
-	r = dfu_bus_auth_check(&self->auth, m, ret_error);
-	if (r < 0)
-		return r;
-	va_start(ap, types);
-	r = sd_bus_message_readv(m, types, ap);
-	va_end(ap);
-	if (r < 0)
-		return r;
-	return dfu_bus_options_read(m, options, ret_error);
+static void
+submit_request_free(gpointer data)
+{
+	SubmitRequest *req = data;
+
+	dfu_job_options_clear(&req->options);
+	g_clear_object(&req->manager);
+	g_free(req);
 }
 
-/* the new job's path, or why there is none */
-static int
-reply_submitted(sd_bus_message *m, DfuJob *job, const GError *error, sd_bus_error *ret_error)
-{
-	g_autofree char *path = NULL;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SubmitRequest, submit_request_free)
 
-	if (job == NULL)
-		return dfu_bus_error_set(ret_error, error);
+/* the job, its owner and the reply with its path, or why there is none */
+static void
+submit_allowed(sd_bus_message *m, gpointer user_data)
+{
+	SubmitRequest *req = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+	g_autofree char *path = NULL;
+	uid_t uid = (uid_t)-1;
+
+	/* the fd stays owned by the message; the manager dups what it keeps */
+	if (req->url != NULL)
+		job = dfu_manager_submit_url(req->manager, req->target, req->url, &req->options, &error);
+	else
+		job = dfu_manager_submit_fd(req->manager, req->target, req->fd, &req->options, &error);
+	if (job == NULL) {
+		dfu_bus_reply_error(m, error);
+		return;
+	}
+	/* the owner may cancel the job under org.dfud1.cancel-own */
+	if (dfu_bus_auth_sender_uid(m, &uid, NULL) >= 0)
+		dfu_job_set_owner_uid(job, uid);
 	path = dfu_bus_job_path(dfu_job_get_id(job));
-	return sd_bus_reply_method_return(m, "o", path);
+	sd_bus_reply_method_return(m, "o", path);
+}
+
+/* reads the options and asks whether the caller may submit them: a downgrade is an action of its own */
+static int
+submit_authorize(DfuBusManager *self, sd_bus_message *m, SubmitRequest *request, sd_bus_error *ret_error)
+{
+	g_autoptr(SubmitRequest) req = request;
+	const char *details[] = {"target", req->target, NULL};
+	const char *action;
+	int r;
+
+	r = dfu_bus_options_read(m, &req->options, ret_error);
+	if (r < 0)
+		return r;
+	action = req->options.allow_downgrade || req->options.allow_downgrade_images != NULL
+	                 ? DFU_BUS_ACTION_UPDATE_DOWNGRADE
+	                 : DFU_BUS_ACTION_UPDATE;
+	req->manager = g_object_ref(self->manager);
+	return dfu_bus_auth_check_async(&self->auth, m, action, details, submit_allowed,
+	                                g_steal_pointer(&req), submit_request_free, ret_error);
 }
 
 static int
 manager_method_submit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusManager *self = userdata;
-	g_auto(DfuJobOptions) options = {0};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuJob) job = NULL;
-	const char *target = NULL;
-	int fd = -1;
-	int r;
+	g_autoptr(SubmitRequest) req = g_new0(SubmitRequest, 1);
+	int r = sd_bus_message_read(m, "sh", &req->target, &req->fd);
 
-	r = read_submit_args(self, m, &options, ret_error, "sh", &target, &fd);
 	if (r < 0)
 		return r;
-	/* the fd stays owned by the message; the manager dups what it keeps */
-	job = dfu_manager_submit_fd(self->manager, target, fd, &options, &error);
-	return reply_submitted(m, job, error, ret_error);
+	return submit_authorize(userdata, m, g_steal_pointer(&req), ret_error);
 }
 
 static int
 manager_method_submit_url(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusManager *self = userdata;
-	g_auto(DfuJobOptions) options = {0};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DfuJob) job = NULL;
-	const char *target = NULL;
-	const char *url = NULL;
-	int r;
+	g_autoptr(SubmitRequest) req = g_new0(SubmitRequest, 1);
+	int r = sd_bus_message_read(m, "ss", &req->target, &req->url);
 
-	r = read_submit_args(self, m, &options, ret_error, "ss", &target, &url);
 	if (r < 0)
 		return r;
-	job = dfu_manager_submit_url(self->manager, target, url, &options, &error);
-	return reply_submitted(m, job, error, ret_error);
+	return submit_authorize(userdata, m, g_steal_pointer(&req), ret_error);
 }
 
 static int
-append_job_path(sd_bus_message *reply, DfuJob *job)
+append_job_path(sd_bus_message *reply, gpointer job)
 {
 	g_autofree char *path = dfu_bus_job_path(dfu_job_get_id(job));
 	return sd_bus_message_append_basic(reply, 'o', path);
 }
 
 static int
-append_history_entry(sd_bus_message *reply, DfuJob *job)
+append_history_entry(sd_bus_message *reply, gpointer item)
 {
-	guint code = dfu_job_get_status_code(job);
-	const char *message = dfu_job_get_message(job);
-	const char *source = dfu_job_get_source(job);
+	const DfuHistoryEntry *e = item;
 
-	return sd_bus_message_append(reply, "a{sv}", 9, "Id", "t", dfu_job_get_id(job), "Target", "s",
-	                             dfu_job_get_target(job), "Source", "s", source != NULL ? source : "",
-	                             "State", "s", dfu_job_state_to_string(dfu_job_get_state(job)),
-	                             "StatusCode", "u", code, "StatusName", "s", dfu_status_to_name(code),
-	                             "Message", "s", message != NULL ? message : "", "Created", "x",
-	                             dfu_job_get_created(job), "Finished", "x", dfu_job_get_finished(job));
+	return sd_bus_message_append(reply, "a{sv}", 12, "Id", "t", e->id, "Target", "s", e->target, "Device",
+	                             "s", e->device != NULL ? e->device : "", "Source", "s", e->source,
+	                             "State", "s", dfu_job_state_to_string(e->state), "StatusCode", "u",
+	                             e->status_code, "StatusName", "s", dfu_status_to_name(e->status_code),
+	                             "Message", "s", e->message, "Attempts", "u", e->attempts, "Created", "x",
+	                             e->created, "Started", "x", e->started, "Finished", "x", e->finished);
 }
 
-/* a method reply holding one array entry per job that passes the filter */
+/* a method reply holding one array entry per item */
 static int
-reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gboolean finished_only,
-                int (*append)(sd_bus_message *reply, DfuJob *job))
+reply_with_array(sd_bus_message *m, const char *contents, GPtrArray *items,
+                 int (*append)(sd_bus_message *reply, gpointer item))
 {
 	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
 	int r;
 
 	r = sd_bus_message_new_method_return(m, &reply);
@@ -130,11 +145,8 @@ reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gb
 	r = sd_bus_message_open_container(reply, 'a', contents);
 	if (r < 0)
 		return r;
-	for (guint i = 0; i < jobs->len; i++) {
-		DfuJob *job = g_ptr_array_index(jobs, i);
-		if (finished_only && !dfu_job_is_finished(job))
-			continue;
-		r = append(reply, job);
+	for (guint i = 0; items != NULL && i < items->len; i++) {
+		r = append(reply, g_ptr_array_index(items, i));
 		if (r < 0)
 			return r;
 	}
@@ -147,13 +159,28 @@ reply_with_jobs(sd_bus_message *m, DfuBusManager *self, const char *contents, gb
 static int
 manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	return reply_with_jobs(m, userdata, "o", FALSE, append_job_path);
+	DfuBusManager *self = userdata;
+	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
+
+	return reply_with_array(m, "o", jobs, append_job_path);
 }
 
 static int
 manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	return reply_with_jobs(m, userdata, "a{sv}", TRUE, append_history_entry);
+	DfuBusManager *self = userdata;
+	DfuHistory *history = dfu_manager_get_history(self->manager);
+
+	return reply_with_array(m, "a{sv}", history != NULL ? dfu_history_get_entries(history) : NULL,
+	                        append_history_entry);
+}
+
+static int
+manager_method_refresh_devices(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+
+	return dfu_bus_devices_refresh_all(self->devices, m, ret_error);
 }
 
 static int
@@ -185,6 +212,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 manager_method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", jobs),
                                 manager_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RefreshDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
+                                manager_method_refresh_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Version", "s", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("QueueLength", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ActiveJobs", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -249,7 +278,8 @@ manager_loaded_cb(DfuManager *manager, gpointer user_data)
 }
 
 DfuBusManager *
-dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
+dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, DfuInventory *inventory, const DfuBusAuth *auth,
+                    GError **error)
 {
 	g_autoptr(DfuBusManager) self = g_new0(DfuBusManager, 1);
 	g_autoptr(GPtrArray) jobs = NULL;
@@ -270,6 +300,9 @@ dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GE
 	}
 	self->jobs = dfu_bus_jobs_new(bus, manager, auth, error);
 	if (self->jobs == NULL)
+		return NULL;
+	self->devices = dfu_bus_devices_new(bus, inventory, manager, auth, error);
+	if (self->devices == NULL)
 		return NULL;
 
 	jobs = dfu_manager_list_jobs(manager);
@@ -300,6 +333,7 @@ dfu_bus_manager_free(DfuBusManager *self)
 		return;
 	for (gsize i = 0; i < G_N_ELEMENTS(self->handlers); i++)
 		g_clear_signal_handler(&self->handlers[i], self->manager);
+	g_clear_pointer(&self->devices, dfu_bus_devices_free);
 	g_clear_pointer(&self->jobs, dfu_bus_jobs_free);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->object_manager_slot, sd_bus_slot_unref);

@@ -73,6 +73,12 @@ dfu_cache_new(const char *cache_dir, guint64 max_bytes)
 }
 
 void
+dfu_cache_set_max_bytes(DfuCache *cache, guint64 max_bytes)
+{
+	cache->max_bytes = max_bytes;
+}
+
+void
 dfu_cache_free(DfuCache *cache)
 {
 	if (cache == NULL)

@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 typedef struct _DfuCache DfuCache;
 
 DfuCache *dfu_cache_new(const char *cache_dir, guint64 max_bytes);
+/* a new bound, kept from the next trim on */
+void dfu_cache_set_max_bytes(DfuCache *cache, guint64 max_bytes);
 void dfu_cache_free(DfuCache *cache);
 
 /* the cached bundle with this SHA-256 (hex), or NULL */

@@ -8,10 +8,11 @@ ms_to_seconds(guint ms)
 	return ms / 1000 + (ms % 1000 != 0);
 }
 
-DfuFetcher *
-dfu_fetcher_new_for_config(const DfuConfig *config)
+/* borrows the strings of config */
+static DfuFetchSettings
+settings_for_config(const DfuConfig *config)
 {
-	const DfuFetchSettings settings = {
+	return (DfuFetchSettings){
 	        .ca_file = config->http_ca_file,
 	        .client_cert = config->http_client_cert,
 	        .client_key = config->http_client_key,
@@ -22,6 +23,20 @@ dfu_fetcher_new_for_config(const DfuConfig *config)
 	        .low_speed_limit = config->http_low_speed_limit,
 	        .low_speed_time_s = ms_to_seconds(config->http_low_speed_time_ms),
 	};
+}
+
+DfuFetcher *
+dfu_fetcher_new_for_config(const DfuConfig *config)
+{
+	const DfuFetchSettings settings = settings_for_config(config);
 
 	return dfu_fetcher_new(&settings);
+}
+
+void
+dfu_fetcher_apply_config(DfuFetcher *fetcher, const DfuConfig *config)
+{
+	const DfuFetchSettings settings = settings_for_config(config);
+
+	dfu_fetcher_set_settings(fetcher, &settings);
 }

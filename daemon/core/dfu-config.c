@@ -45,6 +45,7 @@ static const ConfigKey config_keys[] = {
         {"daemon", "RetryDelaySec", CONFIG_MILLIS, OFF(retry_delay_ms), "2", 0},
         {"daemon", "KeepFinishedSec", CONFIG_SECONDS, OFF(keep_finished_sec), "86400", 0},
         {"daemon", "MaxFinishedJobs", CONFIG_UINT, OFF(max_finished_jobs), "100", 0},
+        {"daemon", "HistorySize", CONFIG_UINT, OFF(history_size), "1000", 0},
         {"serial", "DefaultBaud", CONFIG_UINT, OFF(serial_baud), "115200", 1},
         {"smp", "ResponseTimeoutSec", CONFIG_MILLIS, OFF(smp_timeout_ms), "5", 1},
         {"smp", "FirstChunkTimeoutSec", CONFIG_MILLIS, OFF(smp_erase_timeout_ms), "40", 1},
@@ -279,6 +280,7 @@ dfu_config_free(DfuConfig *config)
 		return;
 	for (guint i = 0; i < G_N_ELEMENTS(config_keys); i++)
 		config_clear_value(config, &config_keys[i]);
+	g_free(config->path);
 	g_free(config->state_dir);
 	g_free(config->cache_dir);
 	g_hash_table_unref(config->devices);
@@ -395,8 +397,9 @@ compare_paths(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
 }
 
-static gboolean
-config_load_devices(DfuConfig *config, const char *dir, GError **error)
+/* the *.conf files of dir in the order of their names; none when dir does not exist */
+static GPtrArray *
+config_list_dir(const char *dir, GError **error)
 {
 	g_autoptr(GDir) gdir = NULL;
 	g_autoptr(GError) error_local = NULL;
@@ -406,17 +409,27 @@ config_load_devices(DfuConfig *config, const char *dir, GError **error)
 	gdir = g_dir_open(dir, 0, &error_local);
 	if (gdir == NULL) {
 		if (g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			return TRUE;
+			return g_steal_pointer(&files);
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: %s", dir,
 		            error_local->message);
-		return FALSE;
+		return NULL;
 	}
 	while ((name = g_dir_read_name(gdir)) != NULL) {
 		if (g_str_has_suffix(name, ".conf"))
 			g_ptr_array_add(files, g_build_filename(dir, name, NULL));
 	}
-	/* a stable order makes duplicate reports name the same file every time */
+	/* a stable order makes later files win and duplicate reports name the same file every time */
 	g_ptr_array_sort(files, compare_paths);
+	return g_steal_pointer(&files);
+}
+
+static gboolean
+config_load_devices(DfuConfig *config, const char *dir, GError **error)
+{
+	g_autoptr(GPtrArray) files = config_list_dir(dir, error);
+
+	if (files == NULL)
+		return FALSE;
 	for (guint i = 0; i < files->len; i++) {
 		if (!config_load_devices_file(config, g_ptr_array_index(files, i), error))
 			return FALSE;
@@ -424,12 +437,27 @@ config_load_devices(DfuConfig *config, const char *dir, GError **error)
 	return TRUE;
 }
 
+/* one file of settings; a missing one is no error when it may be missing */
+static gboolean
+config_load_file(DfuConfig *config, const char *path, gboolean may_be_missing, GError **error)
+{
+	g_autoptr(GKeyFile) keyfile = g_key_file_new();
+	g_autoptr(GError) error_local = NULL;
+
+	if (g_key_file_load_from_file(keyfile, path, G_KEY_FILE_NONE, &error_local))
+		return config_load_main(config, keyfile, path, error);
+	if (may_be_missing && g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+		return TRUE;
+	g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: %s", path, error_local->message);
+	return FALSE;
+}
+
 DfuConfig *
 dfu_config_load(const char *path, GError **error)
 {
 	g_autoptr(DfuConfig) config = dfu_config_new_default();
-	g_autoptr(GKeyFile) keyfile = g_key_file_new();
-	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GPtrArray) drop_ins = NULL;
+	g_autofree char *drop_in_dir = NULL;
 	g_autofree char *dir = NULL;
 	g_autofree char *devices_dir = NULL;
 
@@ -437,19 +465,57 @@ dfu_config_load(const char *path, GError **error)
 		path = g_getenv("DFUD_CONFIG");
 	if (path == NULL)
 		path = DFUD_SYSCONFDIR "/dfud.conf";
-	if (g_key_file_load_from_file(keyfile, path, G_KEY_FILE_NONE, &error_local)) {
-		if (!config_load_main(config, keyfile, path, error))
-			return NULL;
-	} else if (!g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "%s: %s", path,
-		            error_local->message);
+	config->path = g_strdup(path);
+	if (!config_load_file(config, path, TRUE, error))
 		return NULL;
+	drop_in_dir = g_strconcat(path, ".d", NULL);
+	drop_ins = config_list_dir(drop_in_dir, error);
+	if (drop_ins == NULL)
+		return NULL;
+	for (guint i = 0; i < drop_ins->len; i++) {
+		if (!config_load_file(config, g_ptr_array_index(drop_ins, i), FALSE, error))
+			return NULL;
 	}
 	dir = g_path_get_dirname(path);
 	devices_dir = g_build_filename(dir, "devices.d", NULL);
 	if (!config_load_devices(config, devices_dir, error))
 		return NULL;
 	return g_steal_pointer(&config);
+}
+
+static void
+swap_bytes(gpointer a, gpointer b, gsize size)
+{
+	g_autofree gpointer tmp = g_memdup2(a, size);
+
+	memcpy(a, b, size);
+	memcpy(b, tmp, size);
+}
+
+/* how many bytes a value of the type takes in DfuConfig */
+static const gsize config_type_sizes[] = {
+        [CONFIG_UINT] = sizeof(guint),   [CONFIG_SECONDS] = sizeof(guint), [CONFIG_MILLIS] = sizeof(guint),
+        [CONFIG_SIZE] = sizeof(guint64), [CONFIG_BOOL] = sizeof(gboolean), [CONFIG_STRING] = sizeof(char *),
+        [CONFIG_LIST] = sizeof(char **), [CONFIG_CHOICE] = sizeof(guint),
+};
+
+gboolean
+dfu_config_reload(DfuConfig *config, GError **error)
+{
+	g_autoptr(DfuConfig) fresh = NULL;
+
+	g_return_val_if_fail(config != NULL, FALSE);
+	fresh = dfu_config_load(config->path, error);
+	if (fresh == NULL)
+		return FALSE;
+	/* the old values leave with fresh */
+	for (guint i = 0; i < G_N_ELEMENTS(config_keys); i++)
+		swap_bytes(config_field(config, &config_keys[i]), config_field(fresh, &config_keys[i]),
+		           config_type_sizes[config_keys[i].type]);
+	swap_bytes(&config->devices, &fresh->devices, sizeof(GHashTable *));
+	swap_bytes(&config->device_boards, &fresh->device_boards, sizeof(GHashTable *));
+	swap_bytes(&config->device_names, &fresh->device_names, sizeof(GHashTable *));
+	return TRUE;
 }
 
 const char *

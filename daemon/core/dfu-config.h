@@ -22,6 +22,7 @@ typedef struct {
 	guint retry_delay_ms;    /* RetryDelaySec=2 (doubles each attempt, capped at 60 s) */
 	guint keep_finished_sec; /* KeepFinishedSec=86400: finished jobs stay visible this long */
 	guint max_finished_jobs; /* MaxFinishedJobs=100 */
+	guint history_size;      /* HistorySize=1000: finished jobs in the history, which outlives them */
 	/* [serial] */
 	guint serial_baud; /* DefaultBaud=115200 */
 	/* [smp] */
@@ -60,6 +61,8 @@ typedef struct {
 	guint atfota_stall_retries;      /* StallRetries=3: stalls stopped and resumed per attempt */
 	guint atfota_reset_timeout_ms;   /* ResetTimeoutSec=120: from AT#XRESET to Ready */
 	guint atfota_result_timeout_ms;  /* ResultTimeoutSec=60: from Ready to the update's result */
+	/* the main file, read again on reload; its drop-ins are <path>.d/ *.conf */
+	char *path;
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */
 	char *state_dir;
 	char *cache_dir;
@@ -71,8 +74,18 @@ typedef struct {
 	GHashTable *device_names;
 } DfuConfig;
 
-/* path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means defaults */
+/*
+ * path NULL: DFUD_CONFIG env, else /etc/dfud/dfud.conf; a missing file means
+ * defaults. The drop-ins in <path>.d/ *.conf follow in the order of their
+ * names, each value overriding the one before.
+ */
 DfuConfig *dfu_config_load(const char *path, GError **error);
+/*
+ * Reads the same files again and, when they are valid, takes their values in
+ * place (the state and cache directories stay). Strings of the old values are
+ * freed: holders copy what they keep. On error nothing changes.
+ */
+gboolean dfu_config_reload(DfuConfig *config, GError **error);
 DfuConfig *dfu_config_new_default(void);
 void dfu_config_free(DfuConfig *config);
 /* a name from devices.d, or the string itself when it looks like a URI */

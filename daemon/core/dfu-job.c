@@ -25,6 +25,7 @@ typedef struct {
 struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
+	DfuJobKind kind;
 	char *target;
 	char *source;
 	char *url;
@@ -43,9 +44,11 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
+	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
+	GVariant *device_report;   /* a{sv}: what the engines read of the device's state */
 	char *found_framing;       /* the serial framing an attempt found the device to answer in */
 	gint64 created;
 	gint64 started;
@@ -63,6 +66,13 @@ static const char *const state_names[] = {
         [DFU_JOB_STATE_QUEUED] = "queued",       [DFU_JOB_STATE_RUNNING] = "running",
         [DFU_JOB_STATE_SUCCEEDED] = "succeeded", [DFU_JOB_STATE_FAILED] = "failed",
         [DFU_JOB_STATE_CANCELLED] = "cancelled",
+};
+
+static const char *const kind_names[] = {
+        [DFU_JOB_KIND_UPDATE] = "update",
+        [DFU_JOB_KIND_REFRESH] = "refresh",
+        [DFU_JOB_KIND_CONFIRM] = "confirm",
+        [DFU_JOB_KIND_RESET] = "reset",
 };
 
 static const char *const phase_names[] = {
@@ -105,6 +115,18 @@ dfu_job_state_from_string(const char *str, DfuJobState *state)
 		return FALSE;
 	*state = value;
 	return TRUE;
+}
+
+const char *
+dfu_job_kind_to_string(DfuJobKind kind)
+{
+	return (guint)kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "unknown";
+}
+
+static gboolean
+kind_from_string(const char *str, guint *value)
+{
+	return name_lookup(kind_names, G_N_ELEMENTS(kind_names), str, value);
 }
 
 const char *
@@ -204,6 +226,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_clear_pointer(&self->device_report, g_variant_unref);
 	g_free(self->found_framing);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
@@ -225,6 +248,7 @@ static void
 dfu_job_init(DfuJob *self)
 {
 	self->options.confirm = TRUE;
+	self->owner_uid = -1;
 	self->device_error = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
 	self->history = g_ptr_array_new_with_free_func(g_free);
 	self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
@@ -280,6 +304,20 @@ dfu_job_set_url(DfuJob *self, const char *url)
 	g_return_if_fail(DFU_IS_JOB(self));
 	g_free(self->url);
 	self->url = g_strdup(url);
+}
+
+DfuJobKind
+dfu_job_get_kind(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_JOB_KIND_UPDATE);
+	return self->kind;
+}
+
+void
+dfu_job_set_kind(DfuJob *self, DfuJobKind kind)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	self->kind = kind;
 }
 
 const char *
@@ -425,6 +463,44 @@ dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
+GVariant *
+dfu_job_get_device_report(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->device_report;
+}
+
+void
+dfu_job_merge_device_report(DfuJob *self, GVariant *state)
+{
+	g_autoptr(GVariant) owned = g_variant_ref_sink(state);
+	GVariantBuilder merged;
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_variant_builder_init(&merged, G_VARIANT_TYPE_VARDICT);
+	if (self->device_report != NULL) {
+		g_variant_iter_init(&iter, self->device_report);
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+			g_autoptr(GVariant) replaced = g_variant_lookup_value(owned, key, NULL);
+
+			if (replaced == NULL)
+				g_variant_builder_add(&merged, "{sv}", key, value);
+			g_variant_unref(value);
+		}
+	}
+	g_variant_iter_init(&iter, owned);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_variant_builder_add(&merged, "{sv}", key, value);
+		g_variant_unref(value);
+	}
+	g_clear_pointer(&self->device_report, g_variant_unref);
+	self->device_report = g_variant_ref_sink(g_variant_builder_end(&merged));
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
 const char *
 dfu_job_get_found_framing(DfuJob *self)
 {
@@ -457,6 +533,23 @@ dfu_job_set_stopped_cleanly(DfuJob *self, gboolean stopped_cleanly)
 	if (self->stopped_cleanly == stopped_cleanly)
 		return;
 	self->stopped_cleanly = stopped_cleanly;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+gint64
+dfu_job_get_owner_uid(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), -1);
+	return self->owner_uid;
+}
+
+void
+dfu_job_set_owner_uid(DfuJob *self, gint64 uid)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->owner_uid == uid)
+		return;
+	self->owner_uid = uid;
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -759,6 +852,7 @@ json_put_options(JsonBuilder *builder, const DfuJobOptions *options)
 	json_builder_begin_object(builder);
 	json_put_bool(builder, "confirm", options->confirm, TRUE);
 	json_put_bool(builder, "force", options->force, FALSE);
+	json_put_bool(builder, "fetch-only", options->fetch_only, FALSE);
 	json_put_bool(builder, "allow-downgrade", options->allow_downgrade, FALSE);
 	json_put_string(builder, "allow-downgrade-images", options->allow_downgrade_images);
 	json_put_int(builder, "max-attempts", options->max_attempts);
@@ -790,6 +884,8 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "id");
 	json_builder_add_int_value(builder, (gint64)self->id);
+	json_builder_set_member_name(builder, "kind");
+	json_builder_add_string_value(builder, dfu_job_kind_to_string(self->kind));
 	json_builder_set_member_name(builder, "target");
 	json_builder_add_string_value(builder, self->target);
 	json_put_string(builder, "source", self->source);
@@ -809,15 +905,26 @@ dfu_job_to_json(DfuJob *self)
 	json_put_bool(builder, "device-changed", self->device_changed, FALSE);
 	json_put_bool(builder, "stopped-cleanly", self->stopped_cleanly, FALSE);
 	json_put_int(builder, "crashes", self->crashes);
+	/* -1 (unknown) is the default; 0 is root */
+	if (self->owner_uid != -1) {
+		json_builder_set_member_name(builder, "owner-uid");
+		json_builder_add_int_value(builder, self->owner_uid);
+	}
 	if (self->cause_code != DFU_STATUS_NONE) {
 		json_put_int(builder, "cause-code", self->cause_code);
 		json_put_string(builder, "cause-message", self->cause_message);
 	}
+	json_put_string(builder, "found-framing", self->found_framing);
 	/* kept even when empty: a job that has not seen its device has none at all */
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
 
 		json_put_string(builder, "device-identity", identity_text);
+	}
+	if (self->device_report != NULL) {
+		g_autofree char *report_text = g_variant_print(self->device_report, TRUE);
+
+		json_put_string(builder, "device-report", report_text);
 	}
 	json_put_int(builder, "created", self->created);
 	json_put_int(builder, "started", self->started);
@@ -936,6 +1043,7 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	options->has_pdn = json_object_has_member(o, "pdn");
 	return json_read_bool(o, "confirm", &options->confirm, error) &&
 	       json_read_bool(o, "force", &options->force, error) &&
+	       json_read_bool(o, "fetch-only", &options->fetch_only, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
 	       json_read_string(o, "allow-downgrade-images", &options->allow_downgrade_images, error) &&
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
@@ -1046,6 +1154,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	gint64 id = 0;
 	guint state = DFU_JOB_STATE_QUEUED;
 	guint phase = DFU_JOB_PHASE_NONE;
+	guint kind = DFU_JOB_KIND_UPDATE;
 	g_autofree char *message = NULL;
 
 	g_return_val_if_fail(json != NULL, NULL);
@@ -1072,6 +1181,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 
 	job = g_object_new(DFU_TYPE_JOB, NULL);
 	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
+	    !json_read_enum(obj, "kind", kind_from_string, &kind, error) ||
 	    !json_read_string(obj, "target", &job->target, error) ||
 	    !json_read_string(obj, "source", &job->source, error) ||
 	    !json_read_string(obj, "url", &job->url, error) ||
@@ -1089,9 +1199,11 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_bool(obj, "device-changed", &job->device_changed, error) ||
 	    !json_read_bool(obj, "stopped-cleanly", &job->stopped_cleanly, error) ||
 	    !json_read_uint(obj, "crashes", &job->crashes, error) ||
+	    !json_read_int(obj, "owner-uid", -1, G_MAXUINT32, &job->owner_uid, error) ||
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
+	    !json_read_vardict(obj, "device-report", &job->device_report, error) ||
 	    !json_read_string(obj, "found-framing", &job->found_framing, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
@@ -1099,6 +1211,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_history(obj, job, error))
 		return NULL;
 	job->id = (guint64)id;
+	job->kind = kind;
 	job->state = state;
 	job->phase = phase;
 	if (message != NULL && message[0] != '\0')

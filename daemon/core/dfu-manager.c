@@ -10,8 +10,10 @@
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
+#include "dfu-config-fetcher.h"
 #include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-history.h"
 #include "dfu-job-index.h"
 #include "dfu-job-private.h"
 #include "dfu-journal.h"
@@ -80,6 +82,7 @@ struct _DfuManager {
 	DfuConfig *config;
 	DfuRunner *runner;
 	DfuStore *store;
+	DfuHistory *history;
 	DfuCache *cache;
 	DfuFetcher *fetcher;
 	GHashTable *entries;   /* guint64* id -> ManagerEntry */
@@ -144,6 +147,27 @@ manager_journal(DfuManager *self, DfuJournalEvent event, DfuJob *job, const DfuJ
 
 	named.device = dfu_config_get_device_name(self->config, dfu_job_get_target(job));
 	dfu_journal_job_event(event, job, &named);
+}
+
+/* a finished job goes into the history, which outlives it */
+static void
+manager_record(DfuManager *self, DfuJob *job)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!dfu_history_add_job(self->history, job,
+	                         dfu_config_get_device_name(self->config, dfu_job_get_target(job)), &error))
+		g_warning("job %" G_GUINT64_FORMAT ": not in the history: %s", dfu_job_get_id(job),
+		          error->message);
+}
+
+/* a finished job that the history lacks (the daemon died between the two writes) is added */
+static void
+manager_record_missing(DfuManager *self, DfuJob *job)
+{
+	if (dfu_job_is_finished(job) && !dfu_history_contains(self->history, dfu_job_get_id(job)) &&
+	    dfu_job_get_finished(job) >= dfu_history_get_horizon(self->history))
+		manager_record(self, job);
 }
 
 static ManagerEntry *
@@ -385,6 +409,7 @@ manager_finish(DfuManager *self, ManagerEntry *entry, guint code, const char *me
 	dfu_job_set_phase(job, DFU_JOB_PHASE_DONE);
 	dfu_job_set_state(job, outcome_to_state(code));
 	entry_end(entry);
+	manager_record(self, job);
 	manager_journal(self, DFU_JOURNAL_FINISHED, job,
 	                &(DfuJournalDetail){.status_code = code, .message = message});
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, job);
@@ -599,7 +624,8 @@ entry_is_ready(ManagerEntry *entry)
 {
 	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
 	       !entry_is_fetching(entry) && entry->retry_id == 0 &&
-	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry));
+	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry) ||
+	        dfu_job_get_kind(entry->job) != DFU_JOB_KIND_UPDATE);
 }
 
 static gint
@@ -758,6 +784,13 @@ manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
 	entry_index_sync(entry);
 	dfu_job_log(entry->job, "bundle stored as %s", path);
 	entry->dirty = TRUE;
+	if (dfu_job_get_options(entry->job)->fetch_only) {
+		entry_end(entry);
+		manager_finish(self, entry, DFU_STATUS_SUCCESS,
+		               "bundle downloaded into the cache; nothing installed (fetch-only)", NULL);
+		manager_schedule(self);
+		return;
+	}
 	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
 	entry_end(entry);
 	manager_trim_cache(self);
@@ -1128,8 +1161,8 @@ manager_check_url(DfuManager *self, const char *url, GError **error)
 
 /* the checks and the bookkeeping shared by both ways of submitting */
 static ManagerEntry *
-manager_add_job(DfuManager *self, const char *target, const char *url, const DfuJobOptions *options,
-                GError **error)
+manager_add_job(DfuManager *self, const char *target, DfuJobKind kind, const char *url,
+                const DfuJobOptions *options, GError **error)
 {
 	static const DfuJobOptions no_options = {.confirm = TRUE};
 	g_autoptr(DfuTarget) parsed = NULL;
@@ -1153,23 +1186,38 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 	parsed = dfu_target_parse(uri, error);
 	if (parsed == NULL)
 		return NULL;
+	if (kind != DFU_JOB_KIND_UPDATE &&
+	    (self->runner->ops->supports_kind == NULL ||
+	     !self->runner->ops->supports_kind(self->runner, parsed->uri, kind))) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target, dfu_job_kind_to_string(kind),
+		            dfu_protocol_to_string(parsed->protocol));
+		return NULL;
+	}
 	if (options == NULL)
 		options = &no_options;
+	/* a job without a bundle has no options that go with one */
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
 	    !check_bounds(options, error) ||
 	    !dfu_downgrade_names_check(options->allow_downgrade_images, error) ||
-	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
+	    (kind == DFU_JOB_KIND_UPDATE &&
+	     !dfu_job_options_check_protocol(options, parsed->protocol, url, error)))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
 		return NULL;
-	source = options->name != NULL ? options->name : url != NULL ? url : "";
+	/* a job without a bundle shows what it does */
+	source = options->name != NULL         ? options->name
+	         : url != NULL                 ? url
+	         : kind != DFU_JOB_KIND_UPDATE ? dfu_job_kind_to_string(kind)
+	                                       : "";
 	job = dfu_job_new(self->next_id++, parsed->uri, source, NULL, options);
+	dfu_job_set_kind(job, kind);
 	dfu_job_set_url(job, url);
 	if (g_strcmp0(uri, target) != 0)
 		dfu_job_log(job, "device '%s' is %s", target, parsed->uri);
 	dfu_job_log(job, "submitted");
-	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	dfu_job_set_phase(job, kind == DFU_JOB_KIND_UPDATE ? DFU_JOB_PHASE_FETCHING : DFU_JOB_PHASE_WAITING);
 	if (options->signature != NULL) {
 		g_autofree char *sig_path = dfu_cache_store_signature(self->cache, dfu_job_get_id(job),
 		                                                      options->signature, error);
@@ -1211,7 +1259,7 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 	/* a descriptor that may never reach its end is refused before it becomes a job */
 	if (!dfu_bundle_import_check_fd(fd, NULL, error))
 		return NULL;
-	entry = manager_add_job(self, target, NULL, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, NULL, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_import(self, entry, fd);
@@ -1227,10 +1275,23 @@ dfu_manager_submit_url(DfuManager *self, const char *target, const char *url, co
 	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
 	if (!manager_check_url(self, url, error))
 		return NULL;
-	entry = manager_add_job(self, target, url, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, url, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_fetch(self, entry);
+	return g_object_ref(entry->job);
+}
+
+DfuJob *
+dfu_manager_submit_action(DfuManager *self, const char *target, DfuJobKind kind, GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	entry = manager_add_job(self, target, kind, NULL, NULL, error);
+	if (entry == NULL)
+		return NULL;
+	manager_schedule(self);
 	return g_object_ref(entry->job);
 }
 
@@ -1285,7 +1346,8 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
-	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry)) {
+	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry) &&
+	    dfu_job_get_kind(job) == DFU_JOB_KIND_UPDATE) {
 		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
 		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
 		return;
@@ -1330,6 +1392,7 @@ manager_load_job(DfuManager *self, guint64 id)
 	entry = entry_new(self, job);
 	manager_insert_entry(self, entry);
 	g_signal_emit(self, signals[SIGNAL_JOB_ADDED], 0, job);
+	manager_record_missing(self, job);
 	manager_recover_entry(self, entry);
 	manager_fail_quarantined(self, entry);
 }
@@ -1395,6 +1458,9 @@ dfu_manager_start(DfuManager *self, GError **error)
 		return FALSE;
 	self->load_ids = dfu_store_list_jobs(self->store, error);
 	if (self->load_ids == NULL)
+		return FALSE;
+	self->history = dfu_history_open(self->config->state_dir, self->config->history_size, error);
+	if (self->history == NULL)
 		return FALSE;
 	/* the names alone give the highest id, so a job submitted while loading never reuses one */
 	if (self->load_ids->len > 0)
@@ -1517,6 +1583,32 @@ dfu_manager_shutdown(DfuManager *self)
 	}
 }
 
+gboolean
+dfu_manager_reload(DfuManager *self, GError **error)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), FALSE);
+	if (!dfu_config_reload(self->config, error))
+		return FALSE;
+	dfu_cache_set_max_bytes(self->cache, self->config->cache_max_bytes);
+	if (self->fetcher != NULL)
+		dfu_fetcher_apply_config(self->fetcher, self->config);
+	if (self->history != NULL)
+		dfu_history_set_max_entries(self->history, self->config->history_size);
+	if (self->started && !self->stopping) {
+		manager_trim_cache(self);
+		manager_arm_expiry(self, 0);
+		manager_schedule(self);
+	}
+	return TRUE;
+}
+
+DfuHistory *
+dfu_manager_get_history(DfuManager *self)
+{
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	return self->history;
+}
+
 DfuConfig *
 dfu_manager_get_config(DfuManager *self)
 {
@@ -1547,6 +1639,7 @@ dfu_manager_finalize(GObject *object)
 	dfu_job_index_free(self->index);
 	dfu_cache_free(self->cache);
 	g_clear_pointer(&self->store, dfu_store_free);
+	g_clear_pointer(&self->history, dfu_history_free);
 	G_OBJECT_CLASS(dfu_manager_parent_class)->finalize(object);
 }
 

@@ -5,6 +5,7 @@
 
 #include "dfu-config.h"
 #include "dfu-fetch.h"
+#include "dfu-history.h"
 #include "dfu-job.h"
 #include "dfu-runner.h"
 
@@ -62,6 +63,12 @@ DfuJob *dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, cons
  */
 DfuJob *dfu_manager_submit_url(DfuManager *self, const char *target, const char *url,
                                const DfuJobOptions *options, GError **error);
+/*
+ * Creates a job of kind (refresh, confirm, reset) for target, which needs no
+ * bundle and queues at once: like an update it runs alone on its device.
+ * A target whose protocol cannot run the kind fails here with NOT_SUPPORTED.
+ */
+DfuJob *dfu_manager_submit_action(DfuManager *self, const char *target, DfuJobKind kind, GError **error);
 /* the downloader for submit_url; borrowed, set before start, and must outlive the manager */
 void dfu_manager_set_fetcher(DfuManager *self, DfuFetcher *fetcher);
 
@@ -76,5 +83,13 @@ gboolean dfu_manager_cancel(DfuManager *self, guint64 id, GError **error);
  */
 void dfu_manager_shutdown(DfuManager *self);
 DfuConfig *dfu_manager_get_config(DfuManager *self);
+/*
+ * Reads the configuration and devices.d again (dfu_config_reload) and applies
+ * it: limits, timeouts and devices hold for what starts from now on, running
+ * attempts and transfers go on as they are. On error nothing changes.
+ */
+gboolean dfu_manager_reload(DfuManager *self, GError **error);
+/* the finished jobs, also those that expired; NULL until started */
+DfuHistory *dfu_manager_get_history(DfuManager *self);
 
 G_END_DECLS

@@ -148,6 +148,10 @@ static const DfuStatusInfo status_table[] = {
          "The job's attempts kept ending with the daemon's death, so it was not started again and "
          "its bundle was moved to the quarantine folder of the cache. Please report this with the "
          "daemon's log and the quarantined bundle."},
+        {DFU_STATUS_NOTHING_STAGED, "nothing-staged", "NothingStaged",
+         "The device holds no staged update to confirm or reset",
+         "Confirm and reset act on an image uploaded and marked for test (dfuctl start -o confirm=false) "
+         "or running unconfirmed after its test reset; dfuctl info DEVICE lists the images."},
 };
 
 const DfuStatusInfo *

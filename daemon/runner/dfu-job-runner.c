@@ -107,6 +107,13 @@ on_engine_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
 }
 
 static void
+on_engine_report(DfuEngine *engine, GVariant *state, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_merge_device_report(a->job, g_variant_ref(state));
+}
+
+static void
 on_engine_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -123,6 +130,7 @@ static const DfuEngineCallbacks engine_callbacks = {
         .progress = on_engine_progress,
         .log = on_engine_log,
         .identity = on_engine_identity,
+        .report = on_engine_report,
         .done = on_engine_done,
 };
 
@@ -152,22 +160,29 @@ serial_baud(JobRunner *self, const DfuTarget *target)
 	return target->baud != 0 ? target->baud : self->config->serial_baud;
 }
 
-/* the link an SMP target names: serial, BLE GATT or UDP */
 static DfuTransport *
-smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+ble_transport_new(JobRunner *self, const DfuTarget *target, const char *uri, BleProfile profile)
 {
 	BleTransportOptions ble = {
+	        .profile = profile,
 	        .address = target->address,
 	        .adapter = ble_adapter(self, target, uri),
 	        .connect_timeout_ms = self->config->ble_connect_timeout_ms,
 	        .discovery_timeout_ms = self->config->ble_discovery_timeout_ms,
 	};
 
+	return dfu_ble_transport_new(&ble);
+}
+
+/* the link an SMP target names: serial, BLE GATT or UDP */
+static DfuTransport *
+smp_transport_new(JobRunner *self, const DfuTarget *target, const char *uri)
+{
 	switch (target->link) {
 	case DFU_LINK_SERIAL:
 		return dfu_serial_transport_new(target->path, serial_baud(self, target), target->framing);
 	case DFU_LINK_BLE:
-		return dfu_ble_transport_new(&ble);
+		return ble_transport_new(self, target, uri, BLE_PROFILE_SMP);
 	case DFU_LINK_UDP:
 		return dfu_udp_transport_new(target->host, target->port,
 		                             target->mtu != 0 ? target->mtu : self->config->udp_max_datagram);
@@ -231,14 +246,15 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	        .allow_downgrade = jo->allow_downgrade,
 	        .allow_downgrade_images = jo->allow_downgrade_images,
 	        .identity = dfu_job_get_device_identity(a->job),
+	        .kind = dfu_job_get_kind(a->job),
 	};
 
-	if (plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+	if (plan != NULL && plan->kind == DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
 		                    "nRF5 DFU packages need a Nordic DFU target");
 		return NULL;
 	}
-	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+	if (plan != NULL && !check_downgrade_files(plan, jo->allow_downgrade_images, error))
 		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
@@ -264,7 +280,11 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
-/* Nordic Secure DFU over a serial port (SLIP); PRN off: the UART's flow control paces the writes */
+/*
+ * Nordic Secure DFU over a serial port (SLIP) or BLE. PRN off: the UART's
+ * flow control, and over BLE the link's own, pace the writes; a CRC mismatch
+ * after an object turns it on.
+ */
 static DfuEngine *
 nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -277,22 +297,26 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .object_retries = 3,
 	        .reset_delay_ms = 500,
 	        .reconnect_timeout_ms = self->config->reset_timeout_ms,
+	        .gatt = target->link == DFU_LINK_BLE,
 	};
+	DfuTransport *transport;
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
 		                    "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
-	if (target->link != DFU_LINK_SERIAL) {
+	if (target->link == DFU_LINK_UDP) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
-		            "%s: Nordic DFU is supported on serial ports only by this version of dfud",
-		            target->uri);
+		            "%s: Nordic DFU runs over serial ports and BLE only", target->uri);
 		return NULL;
 	}
-	return nrfdfu_engine_new(
-	        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP),
-	        g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
+	if (target->link == DFU_LINK_BLE)
+		transport = ble_transport_new(self, target, uri, BLE_PROFILE_NRFDFU);
+	else
+		transport =
+		        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP);
+	return nrfdfu_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
 /* the module downloads the job's URL itself: there is no plan, only the URL and the options */
@@ -335,11 +359,22 @@ typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const c
 static const struct {
 	DfuProtocolType protocol;
 	EngineNewFunc create;
+	gboolean actions; /* also runs refresh, confirm and reset jobs, without a plan */
 } engines[] = {
-        {DFU_PROTOCOL_SMP, smp_engine_new},
-        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create},
-        {DFU_PROTOCOL_ATFOTA, atfota_engine_create},
+        {DFU_PROTOCOL_SMP, smp_engine_new, TRUE},
+        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create, FALSE},
+        {DFU_PROTOCOL_ATFOTA, atfota_engine_create, FALSE},
 };
+
+static gboolean
+protocol_runs(DfuProtocolType protocol, DfuJobKind kind)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(engines); i++) {
+		if (engines[i].protocol == protocol)
+			return kind == DFU_JOB_KIND_UPDATE || engines[i].actions;
+	}
+	return FALSE;
+}
 
 static void
 start_update(Attempt *a, DfuPlan *plan)
@@ -350,6 +385,13 @@ start_update(Attempt *a, DfuPlan *plan)
 	const char *uri = dfu_config_resolve_target(self->config, dfu_job_get_target(a->job));
 	g_autoptr(DfuTarget) target = dfu_target_parse(uri, &error);
 
+	if (target != NULL && !protocol_runs(target->protocol, dfu_job_get_kind(a->job))) {
+		g_set_error(&error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target->uri,
+		            dfu_job_kind_to_string(dfu_job_get_kind(a->job)),
+		            dfu_protocol_to_string(target->protocol));
+		g_clear_pointer(&target, dfu_target_free);
+	}
 	for (guint i = 0; target != NULL && i < G_N_ELEMENTS(engines); i++) {
 		if (engines[i].protocol != target->protocol)
 			continue;
@@ -614,7 +656,7 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	a->done = done;
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
-	if (runner_fetches_itself(runner, job)) {
+	if (runner_fetches_itself(runner, job) || dfu_job_get_kind(job) != DFU_JOB_KIND_UPDATE) {
 		/* done is never called from inside start */
 		a->start_idle = g_idle_add(on_start_engine_idle, a);
 		return a;
@@ -645,8 +687,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
-	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
+	return g_strdup(dfu_target_device_key(target));
 }
 
 /* jobs on one adapter share its radio and connection slots */
@@ -663,12 +704,21 @@ runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
 	return g_strdup_printf("ble:%s", ble_adapter(self, target, uri));
 }
 
+static gboolean
+runner_supports_kind(DfuRunner *runner, const char *target, DfuJobKind kind)
+{
+	g_autoptr(DfuTarget) parsed = resolve_target((JobRunner *)runner, target, NULL);
+
+	return parsed != NULL && protocol_runs(parsed->protocol, kind);
+}
+
 static const DfuRunnerOps job_runner_ops = {
         .start = runner_start,
         .cancel = runner_cancel,
         .device_key = runner_device_key,
         .link_key = runner_link_key,
         .fetches_itself = runner_fetches_itself,
+        .supports_kind = runner_supports_kind,
 };
 
 DfuRunner *

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ble-buttonless.h"
 #include "ble-connect-queue.h"
+#include "ble-gatt-objects.h"
 #include "ble-reassembly.h"
 #include "bluez-errors.h"
 #include "bus-variant.h"
@@ -42,6 +44,7 @@ typedef enum {
 	BLE_CONNECTING,
 	BLE_RESOLVING,
 	BLE_FIND_GATT,
+	BLE_BUTTONLESS, /* the application was asked to reset into the bootloader */
 	BLE_NOTIFY,
 	BLE_WRITE,
 	BLE_OPEN,
@@ -54,9 +57,19 @@ typedef struct {
 	sd_bus_slot *slot;
 } WriteCall;
 
+/* one ATT write waiting to go */
+typedef struct {
+	GBytes *value;
+	gboolean to_packet; /* Nordic DFU: the packet characteristic, else the control point */
+} OutPiece;
+
 struct _BleTransport {
 	DfuTransport parent;
-	char *address;
+	BleProfile profile;
+	char *base_address; /* the one the target names */
+	char *address;      /* the one opened: the bootloader's after a buttonless entry */
+	gboolean entered;   /* a buttonless entry moved us to the bootloader */
+	gboolean enter_sent;
 	char *adapter;
 	char *adapter_path;
 	guint connect_timeout_ms;
@@ -70,7 +83,9 @@ struct _BleTransport {
 
 	BleState state;
 	char *device_path;
-	char *char_path;
+	char *char_path;   /* SMP, the Nordic control point or the buttonless characteristic */
+	char *packet_path; /* Nordic DFU packet characteristic */
+	gboolean bonded_buttonless;
 	gboolean connected;
 	gboolean resolved;
 	gboolean paired;
@@ -81,6 +96,7 @@ struct _BleTransport {
 	guint step_timer;
 	guint retry_timer;
 	gint64 connect_deadline;
+	gboolean keep_deadline; /* looking again within the same connect timeout */
 
 	guint16 mtu;
 	int notify_fd;
@@ -88,7 +104,7 @@ struct _BleTransport {
 	guint notify_watch;
 	guint write_watch;
 	gboolean notifying; /* StartNotify path */
-	GQueue outq;        /* GBytes*: whole writes, in order */
+	GQueue outq;        /* OutPiece*: whole writes, in order */
 	GList *write_calls; /* WriteCall*, WriteValue path */
 	BleReassembler *rx;
 
@@ -109,13 +125,6 @@ static char *
 adapter_path_for(const char *adapter)
 {
 	return g_strdup_printf("/org/bluez/%s", adapter);
-}
-
-static gboolean
-path_is_under(const char *path, const char *prefix)
-{
-	gsize n = strlen(prefix);
-	return g_str_has_prefix(path, prefix) && (path[n] == '\0' || path[n] == '/');
 }
 
 static GError *
@@ -196,10 +205,41 @@ open_failed(BleTransport *self, GError *error)
 	end_link(self, error, TRUE);
 }
 
+static void received(BleTransport *self, const guint8 *data, gsize len);
+
+/*
+ * What the device notified before its link went may still wait in the
+ * socket while BlueZ's signal that the link is gone came first (the answer
+ * to the request that made the device reset): it goes to the owner first.
+ * FALSE when the owner closed the link meanwhile.
+ */
+static gboolean
+drain_notifications(BleTransport *self)
+{
+	guint8 buf[NOTIFY_READ_SIZE];
+	int fd = self->notify_fd;
+
+	while (self->state == BLE_OPEN && fd >= 0 && self->notify_fd == fd) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((gsize)n <= sizeof(buf))
+			received(self, buf, n);
+	}
+	return self->state == BLE_OPEN;
+}
+
 /* the open link went away */
 static void
 link_lost(BleTransport *self, GError *error)
 {
+	if (!drain_notifications(self)) {
+		g_error_free(error);
+		return;
+	}
 	end_link(self, error, FALSE);
 }
 
@@ -207,7 +247,10 @@ link_lost(BleTransport *self, GError *error)
 static void
 link_ended(BleTransport *self, GError *error)
 {
-	end_link(self, error, self->state != BLE_OPEN);
+	if (self->state == BLE_OPEN)
+		link_lost(self, error);
+	else
+		end_link(self, error, TRUE);
 }
 
 static gboolean
@@ -286,7 +329,34 @@ static void
 received(BleTransport *self, const guint8 *data, gsize len)
 {
 	self->heard = TRUE;
-	ble_reassembler_feed(self->rx, data, len, on_message_packet, self);
+	/* a control point notification is one whole response */
+	if (self->profile == BLE_PROFILE_NRFDFU)
+		on_message_packet(data, len, self);
+	else
+		ble_reassembler_feed(self->rx, data, len, on_message_packet, self);
+}
+
+static void bootloader_entered(BleTransport *self);
+
+/* the application's answer to Enter; it resets into the bootloader once it is out */
+static void
+buttonless_indication(BleTransport *self, const guint8 *data, gsize len)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!self->enter_sent || !ble_buttonless_answer(data, len, self->address, &error))
+		return;
+	if (error != NULL) {
+		open_failed(self, g_steal_pointer(&error));
+		return;
+	}
+	g_debug("ble: %s: the application enters its bootloader", self->address);
+	if (!self->connected) {
+		bootloader_entered(self);
+		return;
+	}
+	/* the next step waits until the application's link is gone */
+	call_and_forget(self, self->device_path, IFACE_DEVICE, "Disconnect");
 }
 
 static void
@@ -295,6 +365,11 @@ device_changed(BleTransport *self, GVariant *changed)
 	gboolean was_connected = self->connected;
 
 	update_device(self, changed);
+	/* the application reset into the bootloader, whether it answered first or not */
+	if (was_connected && !self->connected && self->state == BLE_BUTTONLESS && self->enter_sent) {
+		bootloader_entered(self);
+		return;
+	}
 	if (was_connected && !self->connected && self->state >= BLE_RESOLVING) {
 		link_ended(self,
 		           g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: disconnected", self->address));
@@ -322,12 +397,16 @@ on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 		device_changed(self, changed);
 		return 0;
 	}
-	if (self->notifying && self->state == BLE_OPEN && g_strcmp0(path, self->char_path) == 0 &&
-	    g_strcmp0(iface, IFACE_CHAR) == 0 &&
+	if (self->notifying && (self->state == BLE_OPEN || self->state == BLE_BUTTONLESS) &&
+	    g_strcmp0(path, self->char_path) == 0 && g_strcmp0(iface, IFACE_CHAR) == 0 &&
 	    (value = g_variant_lookup_value(changed, "Value", G_VARIANT_TYPE_BYTESTRING)) != NULL) {
 		gsize len = 0;
 		const guint8 *data = g_variant_get_fixed_array(value, &len, 1);
-		received(self, data, len);
+
+		if (self->state == BLE_BUTTONLESS)
+			buttonless_indication(self, data, len);
+		else
+			received(self, data, len);
 	}
 	return 0;
 }
@@ -379,7 +458,7 @@ interfaces_added(BleTransport *self, sd_bus_message *m)
 	g_autoptr(GVariant) props = NULL;
 
 	if (self->state != BLE_DISCOVERING || sd_bus_message_read(m, "o", &path) < 0 ||
-	    !path_is_under(path, self->adapter_path))
+	    !ble_path_is_under(path, self->adapter_path))
 		return;
 	ifaces = dfu_bus_read_gvariant(m, NULL);
 	if (ifaces == NULL || !g_variant_is_of_type(ifaces, G_VARIANT_TYPE("a{sa{sv}}")))
@@ -407,9 +486,9 @@ interfaces_removed(BleTransport *self, sd_bus_message *m)
 		return;
 	}
 	/* the GATT objects go when the link goes; the device's own signal may come later */
-	if (self->state >= BLE_NOTIFY && self->char_path != NULL && path_is_under(self->char_path, path))
+	if (self->state >= BLE_NOTIFY && self->char_path != NULL && ble_path_is_under(self->char_path, path))
 		link_ended(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST,
-		                             "%s: the SMP characteristic went away", self->address));
+		                             "%s: the GATT characteristic went away", self->address));
 }
 
 static int
@@ -489,7 +568,7 @@ find_device(BleTransport *self, GVariant *objects, gboolean *adapter_found, GVar
 
 		if (adapter != NULL && g_strcmp0(path, self->adapter_path) == 0)
 			*adapter_found = TRUE;
-		if (found == NULL && props != NULL && path_is_under(path, self->adapter_path) &&
+		if (found == NULL && props != NULL && ble_path_is_under(path, self->adapter_path) &&
 		    device_matches(self, props)) {
 			found = g_strdup(path);
 			*device_props = g_steal_pointer(&props);
@@ -603,7 +682,8 @@ static void
 step_lookup(BleTransport *self)
 {
 	self->state = BLE_LOOKUP;
-	self->connect_deadline = g_get_monotonic_time() + (gint64)self->connect_timeout_ms * 1000;
+	if (!self->keep_deadline)
+		self->connect_deadline = g_get_monotonic_time() + (gint64)self->connect_timeout_ms * 1000;
 	step_call(self, "/", IFACE_OBJECTS, "GetManagedObjects", on_objects_for_device, NULL);
 }
 
@@ -631,6 +711,65 @@ connected_now(BleTransport *self)
 }
 
 static void on_connect_turn(gpointer user_data);
+
+/* the device object we watched is no concern any more */
+static void
+forget_device(BleTransport *self)
+{
+	self->props_match = sd_bus_slot_unref(self->props_match);
+	g_clear_pointer(&self->device_path, g_free);
+	self->connected = self->resolved = FALSE;
+	self->connect_issued = FALSE;
+}
+
+static gboolean
+on_look_again(gpointer user_data)
+{
+	BleTransport *self = user_data;
+
+	self->retry_timer = 0;
+	step_lookup(self);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * Nordic DFU: a device that does not connect may be resetting, or be in its
+ * bootloader at the address + 1 (or back in the application) after an update
+ * was cut short: look at the other address, within the same deadline.
+ */
+static void
+look_again(BleTransport *self)
+{
+	if (!self->entered) {
+		char *other = g_ascii_strcasecmp(self->address, self->base_address) == 0
+		                      ? ble_buttonless_bootloader_address(self->base_address)
+		                      : g_strdup(self->base_address);
+		g_free(self->address);
+		self->address = other;
+	}
+	forget_device(self);
+	self->keep_deadline = TRUE;
+	self->state = BLE_WAIT_TURN;
+	self->retry_timer = g_timeout_add(IN_PROGRESS_RETRY_MS, on_look_again, self);
+}
+
+/* the application reset into its bootloader: connect to that */
+static void
+bootloader_entered(BleTransport *self)
+{
+	self->entered = TRUE;
+	self->notifying = FALSE;
+	self->call = sd_bus_slot_unref(self->call);
+	g_clear_pointer(&self->char_path, g_free);
+	if (!self->bonded_buttonless) {
+		g_free(self->address);
+		self->address = ble_buttonless_bootloader_address(self->base_address);
+	}
+	g_debug("ble: %s: looking for the bootloader at %s", self->base_address, self->address);
+	forget_device(self);
+	self->keep_deadline = FALSE;
+	step_lookup(self);
+}
 
 /* the deadline set by step_connect keeps running while we wait */
 static void
@@ -673,6 +812,12 @@ on_connect_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		self->retry_timer = g_timeout_add(IN_PROGRESS_RETRY_MS, on_in_progress_retry, self);
 		return 0;
 	}
+	if (self->profile == BLE_PROFILE_NRFDFU &&
+	    g_get_monotonic_time() + IN_PROGRESS_RETRY_MS * 1000 < self->connect_deadline) {
+		g_debug("ble: %s: connect failed (%s)", self->address, name);
+		look_again(self);
+		return 0;
+	}
 	open_failed(self, message_error(self, m, "connect"));
 	return 0;
 }
@@ -690,8 +835,9 @@ on_connect_turn(gpointer user_data)
 static void
 step_connect(BleTransport *self)
 {
-	self->connect_deadline = g_get_monotonic_time() + (gint64)self->connect_timeout_ms * 1000;
-	arm_step_timer(self, self->connect_timeout_ms);
+	if (!self->keep_deadline)
+		self->connect_deadline = g_get_monotonic_time() + (gint64)self->connect_timeout_ms * 1000;
+	arm_step_timer(self, (guint)(remaining_connect_usec(self) / 1000));
 	if (self->connected) {
 		connected_now(self);
 		return;
@@ -704,45 +850,11 @@ step_connect(BleTransport *self)
 static char *
 find_smp_characteristic(BleTransport *self, GVariant *objects, guint16 *mtu)
 {
-	g_autofree char *service = NULL;
-	char *found = NULL;
-	GVariantIter iter;
-	const char *path;
-	GVariant *ifaces;
+	g_autofree char *service = ble_gatt_find_service(objects, self->device_path, BLE_SMP_SERVICE_UUID);
 
-	g_variant_iter_init(&iter, objects);
-	while (g_variant_iter_loop(&iter, "{&o@a{sa{sv}}}", &path, &ifaces)) {
-		g_autoptr(GVariant) props =
-		        g_variant_lookup_value(ifaces, IFACE_SERVICE, G_VARIANT_TYPE_VARDICT);
-		const char *uuid = NULL;
-
-		if (props != NULL && path_is_under(path, self->device_path) &&
-		    g_variant_lookup(props, "UUID", "&s", &uuid) &&
-		    g_ascii_strcasecmp(uuid, BLE_SMP_SERVICE_UUID) == 0 && service == NULL)
-			service = g_strdup(path);
-	}
 	if (service == NULL)
 		return NULL;
-	g_variant_iter_init(&iter, objects);
-	while (g_variant_iter_loop(&iter, "{&o@a{sa{sv}}}", &path, &ifaces)) {
-		g_autoptr(GVariant) props =
-		        g_variant_lookup_value(ifaces, IFACE_CHAR, G_VARIANT_TYPE_VARDICT);
-		const char *uuid = NULL;
-		const char *owner = NULL;
-
-		if (props == NULL || !g_variant_lookup(props, "UUID", "&s", &uuid) ||
-		    g_ascii_strcasecmp(uuid, BLE_SMP_CHARACTERISTIC_UUID) != 0)
-			continue;
-		if (g_variant_lookup(props, "Service", "&o", &owner) ? g_strcmp0(owner, service) != 0
-		                                                     : !path_is_under(path, service))
-			continue;
-		if (found != NULL)
-			continue;
-		if (!g_variant_lookup(props, "MTU", "q", mtu))
-			*mtu = ATT_DEFAULT_MTU;
-		found = g_strdup(path);
-	}
-	return found;
+	return ble_gatt_find_characteristic(objects, service, BLE_SMP_CHARACTERISTIC_UUID, mtu);
 }
 
 static void link_opened(BleTransport *self);
@@ -828,6 +940,20 @@ acquire_may_fall_back(sd_bus_message *m)
 	return FALSE;
 }
 
+static void step_buttonless_enter(BleTransport *self);
+
+/* notifications are on: SMP wants the write socket next; Nordic DFU writes through WriteValue only */
+static void
+notifications_on(BleTransport *self)
+{
+	if (self->state == BLE_BUTTONLESS)
+		step_buttonless_enter(self);
+	else if (self->profile == BLE_PROFILE_NRFDFU)
+		link_opened(self);
+	else
+		step_acquire_write(self);
+}
+
 static int
 on_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -839,7 +965,7 @@ on_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		return 0;
 	}
 	self->notifying = TRUE;
-	step_acquire_write(self);
+	notifications_on(self);
 	return 0;
 }
 
@@ -877,7 +1003,7 @@ on_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	}
 	self->notify_watch =
 	        g_unix_fd_add(self->notify_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_readable, self);
-	step_acquire_write(self);
+	notifications_on(self);
 	return 0;
 }
 
@@ -916,6 +1042,86 @@ step_acquire_write(BleTransport *self)
 }
 
 static int
+on_enter_written(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	BleTransport *self = userdata;
+
+	self->call = sd_bus_slot_unref(self->call);
+	/* an application that resets at once may not answer the write: its disconnect says enough */
+	if (sd_bus_message_is_method_error(m, NULL) && self->connected)
+		open_failed(self, message_error(self, m, "ask the application to enter its bootloader"));
+	return 0;
+}
+
+static void
+step_buttonless_enter(BleTransport *self)
+{
+	static const guint8 enter[] = {BLE_BUTTONLESS_ENTER};
+	g_autoptr(sd_bus_message) m = NULL;
+	int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ, self->char_path, IFACE_CHAR,
+	                                       "WriteValue");
+
+	if (r >= 0)
+		r = sd_bus_message_append_array(m, 'y', enter, sizeof(enter));
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", "request");
+	if (r < 0) {
+		open_failed(self, g_error_new(DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "WriteValue: %s",
+		                              g_strerror(-r)));
+		return;
+	}
+	self->enter_sent = TRUE;
+	step_call(self, self->char_path, IFACE_CHAR, "WriteValue", on_enter_written, m);
+}
+
+/*
+ * The bootloader's control point and packet characteristics, or else the
+ * application's buttonless one: indications on it first, then Enter.
+ */
+static void
+found_nrfdfu_gatt(BleTransport *self, GVariant *objects)
+{
+	g_autofree char *service = ble_gatt_find_service(objects, self->device_path, BLE_NRFDFU_SERVICE_UUID);
+	guint16 mtu = ATT_DEFAULT_MTU;
+
+	if (service != NULL) {
+		self->char_path =
+		        ble_gatt_find_characteristic(objects, service, BLE_NRFDFU_CONTROL_UUID, &mtu);
+		self->packet_path =
+		        ble_gatt_find_characteristic(objects, service, BLE_NRFDFU_PACKET_UUID, &mtu);
+	}
+	self->mtu = MAX(mtu, (guint16)ATT_DEFAULT_MTU);
+	if (self->char_path != NULL && self->packet_path != NULL) {
+		self->state = BLE_NOTIFY;
+		call_with_empty_options(self, "AcquireNotify", on_acquire_notify);
+		return;
+	}
+	g_clear_pointer(&self->char_path, g_free);
+	g_clear_pointer(&self->packet_path, g_free);
+	if (service != NULL && !self->entered) {
+		self->char_path =
+		        ble_gatt_find_characteristic(objects, service, BLE_NRFDFU_BUTTONLESS_UUID, &mtu);
+		self->bonded_buttonless = self->char_path == NULL;
+		if (self->char_path == NULL)
+			self->char_path = ble_gatt_find_characteristic(
+			        objects, service, BLE_NRFDFU_BUTTONLESS_BONDED_UUID, &mtu);
+	}
+	if (self->char_path == NULL) {
+		open_failed(self, g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		                              "%s: the device has no Nordic DFU service (%s)%s",
+		                              self->address, BLE_NRFDFU_SERVICE_UUID,
+		                              self->entered ? " after entering its bootloader" : ""));
+		return;
+	}
+	g_debug("ble: %s: the application offers buttonless DFU%s", self->address,
+	        self->bonded_buttonless ? " with bond sharing" : "");
+	/* indications: BlueZ has no socket for those */
+	self->state = BLE_BUTTONLESS;
+	self->enter_sent = FALSE;
+	step_call(self, self->char_path, IFACE_CHAR, "StartNotify", on_start_notify, NULL);
+}
+
+static int
 on_objects_for_gatt(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	BleTransport *self = userdata;
@@ -927,6 +1133,10 @@ on_objects_for_gatt(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	objects = read_objects(m, self, "list GATT objects");
 	if (objects == NULL)
 		return 0;
+	if (self->profile == BLE_PROFILE_NRFDFU) {
+		found_nrfdfu_gatt(self, objects);
+		return 0;
+	}
 	path = find_smp_characteristic(self, objects, &mtu);
 	if (path == NULL) {
 		open_failed(self, g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
@@ -981,13 +1191,32 @@ on_write_ready(gint fd, GIOCondition condition, gpointer user_data)
 }
 
 static void
+out_piece_free(OutPiece *piece)
+{
+	g_bytes_unref(piece->value);
+	g_free(piece);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OutPiece, out_piece_free)
+
+static void
+queue_write(BleTransport *self, GBytes *value, gboolean to_packet)
+{
+	OutPiece *piece = g_new0(OutPiece, 1);
+
+	piece->value = value;
+	piece->to_packet = to_packet;
+	g_queue_push_tail(&self->outq, piece);
+}
+
+static void
 pump_socket(BleTransport *self)
 {
-	GBytes *piece;
+	OutPiece *piece;
 
 	while ((piece = g_queue_peek_head(&self->outq)) != NULL) {
 		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(piece, &len);
+		const guint8 *data = g_bytes_get_data(piece->value, &len);
 		ssize_t n = send(self->write_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
@@ -1003,7 +1232,7 @@ pump_socket(BleTransport *self)
 			                                self->address, g_strerror(errno)));
 			return;
 		}
-		g_bytes_unref(g_queue_pop_head(&self->outq));
+		out_piece_free(g_queue_pop_head(&self->outq));
 	}
 }
 
@@ -1032,18 +1261,22 @@ static void
 pump_calls(BleTransport *self)
 {
 	while (!g_queue_is_empty(&self->outq) && g_list_length(self->write_calls) < MAX_WRITE_CALLS) {
-		g_autoptr(GBytes) piece = g_queue_pop_head(&self->outq);
+		g_autoptr(OutPiece) piece = g_queue_pop_head(&self->outq);
 		g_autoptr(sd_bus_message) m = NULL;
 		WriteCall *wc;
 		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(piece, &len);
-		int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ, self->char_path, IFACE_CHAR,
-		                                       "WriteValue");
+		const guint8 *data = g_bytes_get_data(piece->value, &len);
+		/* the Nordic control point answers every write; SMP and the packet characteristic do not */
+		gboolean request = self->profile == BLE_PROFILE_NRFDFU && !piece->to_packet;
+		int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ,
+		                                       piece->to_packet ? self->packet_path : self->char_path,
+		                                       IFACE_CHAR, "WriteValue");
 
 		if (r >= 0)
 			r = sd_bus_message_append_array(m, 'y', data, len);
 		if (r >= 0)
-			r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", "command");
+			r = sd_bus_message_append(m, "a{sv}", 1, "type", "s",
+			                          request ? "request" : "command");
 		if (r < 0) {
 			schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
 			                                self->address, g_strerror(-r)));
@@ -1089,10 +1322,24 @@ ble_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not connected", self->address);
 		return FALSE;
 	}
-	/* whole writes per message: a write never carries the end of one and the start of the next */
-	pieces = ble_split_message(data, len, max_write(self));
-	for (guint i = 0; i < pieces->len; i++)
-		g_queue_push_tail(&self->outq, g_bytes_ref(g_ptr_array_index(pieces, i)));
+	if (self->profile == BLE_PROFILE_NRFDFU) {
+		/* a write request's bytes go to the packet characteristic without the opcode */
+		gboolean to_packet = len > 0 && data[0] == BLE_NRFDFU_WRITE_OPCODE;
+		gsize skip = to_packet ? 1 : 0;
+
+		if (len == 0 || len - skip > max_write(self)) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR,
+			            "%s: a %" G_GSIZE_FORMAT "-byte request does not fit one write",
+			            self->address, len);
+			return FALSE;
+		}
+		queue_write(self, g_bytes_new(data + skip, len - skip), to_packet);
+	} else {
+		/* whole writes per message: a write never carries the end of one and the start of the next */
+		pieces = ble_split_message(data, len, max_write(self));
+		for (guint i = 0; i < pieces->len; i++)
+			queue_write(self, g_bytes_ref(g_ptr_array_index(pieces, i)), FALSE);
+	}
 	if (self->write_watch == 0)
 		pump(self);
 	return TRUE;
@@ -1114,6 +1361,7 @@ ble_open(DfuTransport *transport)
 		return;
 	}
 	self->heard = FALSE;
+	self->keep_deadline = FALSE;
 	step_lookup(self);
 }
 
@@ -1150,7 +1398,7 @@ ble_close(DfuTransport *transport)
 	self->call = sd_bus_slot_unref(self->call);
 	self->props_match = sd_bus_slot_unref(self->props_match);
 	g_list_free_full(g_steal_pointer(&self->write_calls), (GDestroyNotify)free_write_call);
-	g_queue_clear_full(&self->outq, (GDestroyNotify)g_bytes_unref);
+	g_queue_clear_full(&self->outq, (GDestroyNotify)out_piece_free);
 	close_fd(&self->notify_fd);
 	close_fd(&self->write_fd);
 	ble_reassembler_reset(self->rx);
@@ -1168,7 +1416,10 @@ ble_close(DfuTransport *transport)
 static gsize
 ble_max_message(DfuTransport *transport)
 {
-	return max_write((BleTransport *)transport);
+	BleTransport *self = (BleTransport *)transport;
+
+	/* a Nordic write request's opcode does not travel */
+	return max_write(self) + (self->profile == BLE_PROFILE_NRFDFU ? 1 : 0);
 }
 
 static gsize
@@ -1195,6 +1446,8 @@ ble_finalize(DfuTransport *transport)
 	g_free(self->adapter_path);
 	g_free(self->device_path);
 	g_free(self->char_path);
+	g_free(self->packet_path);
+	g_free(self->base_address);
 	g_free(self);
 }
 
@@ -1218,7 +1471,9 @@ dfu_ble_transport_new(const BleTransportOptions *options)
 	BleTransport *self = g_new0(BleTransport, 1);
 
 	self->parent.klass = &ble_class;
-	self->address = g_ascii_strup(options->address, -1);
+	self->profile = options->profile;
+	self->base_address = g_ascii_strup(options->address, -1);
+	self->address = g_strdup(self->base_address);
 	self->adapter = g_strdup(options->adapter);
 	self->adapter_path = adapter_path_for(options->adapter);
 	self->connect_timeout_ms = MAX(options->connect_timeout_ms, 1u);

@@ -6,14 +6,32 @@
 G_BEGIN_DECLS
 
 /*
- * SMP over GATT through bluetoothd's D-Bus API on the system bus: find the
- * adapter and the device (discovering it when BlueZ does not know it yet),
- * connect (one attempt per adapter at a time), find the SMP characteristic,
- * then move data through AcquireWrite/AcquireNotify sockets or, where BlueZ
- * refuses those, through WriteValue and Value change signals. A message
- * longer than one write is split into writes of at most MTU - 3 bytes.
+ * SMP or Nordic DFU over GATT through bluetoothd's D-Bus API on the system
+ * bus: find the adapter and the device (discovering it when BlueZ does not
+ * know it yet), connect (one attempt per adapter at a time), find the
+ * characteristics, then move data through AcquireWrite/AcquireNotify sockets
+ * or, where BlueZ refuses those, through WriteValue and Value change signals.
+ *
+ * SMP: a message longer than one write is split into writes of at most
+ * MTU - 3 bytes, and notifications are joined back into messages.
+ *
+ * Nordic DFU: a message is one request: a write request (opcode 0x08) goes
+ * without its opcode to the packet characteristic (write without response),
+ * any other to the control point (write with response), all through
+ * WriteValue so that they stay in order; each control point notification is
+ * one response. An application with the buttonless DFU characteristic is
+ * reset into its bootloader on the way (the bootloader then answers at the
+ * address + 1, or at the same address with bond sharing), and a device found
+ * at neither address is looked for at the other while the connect timeout
+ * lasts, as after a restart in the middle of an update.
  */
+typedef enum {
+	BLE_PROFILE_SMP,
+	BLE_PROFILE_NRFDFU,
+} BleProfile;
+
 typedef struct {
+	BleProfile profile;
 	const char *address; /* AA:BB:CC:DD:EE:FF */
 	const char *adapter; /* hci0 */
 	guint connect_timeout_ms;

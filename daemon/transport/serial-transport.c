@@ -15,6 +15,7 @@
 #include "serial-transport.h"
 #include "smp-console.h"
 #include "serial-framing.h"
+#include "usb-serial-number.h"
 
 /* a decoded frame is at most this large; bounds memory on garbage */
 #define SERIAL_MAX_FRAME (64 * 1024)
@@ -34,6 +35,7 @@ typedef struct {
 	SerialFramer *framer; /* NULL in stream mode: bytes pass through unframed */
 	gboolean rtscts;
 	GError *open_error;
+	char *usb_serial; /* of the USB device behind the port, once it was opened */
 } SerialTransport;
 
 static const struct {
@@ -255,10 +257,43 @@ dfu_serial_open_device(const char *path, GError **error)
 	return fd;
 }
 
+/*
+ * The port by its path, or else, when the path is gone and the port was a
+ * USB device's, the port that device has now: a device that reset may come
+ * back under another name.
+ */
+static int
+open_port(SerialTransport *self, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *real = NULL;
+	g_autofree char *node = NULL;
+	int fd = dfu_serial_open_device(self->path, &local);
+
+	if (fd >= 0) {
+		real = realpath(self->path, NULL);
+		node = real != NULL ? usb_serial_number_of_tty(usb_sysfs_root(), real) : NULL;
+		if (node != NULL) {
+			g_free(self->usb_serial);
+			self->usb_serial = g_steal_pointer(&node);
+		}
+		return fd;
+	}
+	if (self->usb_serial != NULL && g_error_matches(local, DFU_ERROR, DFU_STATUS_LINK_NOT_FOUND))
+		node = usb_tty_with_serial_number(usb_sysfs_root(), self->usb_serial);
+	if (node == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return -1;
+	}
+	g_debug("%s: gone; the USB device with serial number %s is at %s now", self->path, self->usb_serial,
+	        node);
+	return dfu_serial_open_device(node, error);
+}
+
 static gboolean
 serial_open_now(SerialTransport *self, GError **error)
 {
-	self->fd = dfu_serial_open_device(self->path, error);
+	self->fd = open_port(self, error);
 	if (self->fd < 0)
 		return FALSE;
 	/* other openers get EBUSY while we hold the line */
@@ -357,6 +392,7 @@ serial_finalize(DfuTransport *transport)
 	g_clear_pointer(&self->framer, serial_framer_free);
 	g_byte_array_unref(self->outq);
 	g_free(self->path);
+	g_free(self->usb_serial);
 	g_free(self);
 }
 

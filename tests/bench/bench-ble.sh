@@ -3,7 +3,9 @@
 # SMP-over-BLE goodput of `dfuctl start` through the daemon and the BlueZ
 # D-Bus API (dfu-sim-ble plays bluetoothd), as a fraction of what the
 # simulated link carries in ATT write values (dfu-sim-ble --print-ceiling),
-# plus four devices at once and the daemon's CPU time per uploaded MB.
+# plus four devices at once and the daemon's CPU time per uploaded MB; then
+# Nordic Secure DFU over the same link, entered through the buttonless
+# characteristic, against the same ceiling.
 #   tests/bench/bench-ble.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,10 +18,11 @@ RESPONSE_TIMEOUT=5 MAX_PARALLEL=8 ble_config MaxConnectionsPerAdapter=4
 start_dfud
 job=0
 
-# the upload phase from the job's own history: first and last upload line, in µs
+# the upload phase from the job's own history: first and last upload line (Nordic: from the
+# link's write size to the image sent and activated), in µs
 upload_span() {
 	dfuctl status --json -v "$1" | jq -r '
-		[.History[] | select(.[1] | test("uploading|upload complete")) | .[0]] | "\(.[0]) \(.[-1])"'
+		[.History[] | select(.[1] | test("uploading|upload complete|bytes per write|sent and activated")) | .[0]] | "\(.[0]) \(.[-1])"'
 }
 
 # the daemon's user+system CPU time so far, in clock ticks
@@ -54,12 +57,22 @@ bench() {
 	job=$((job + 1))
 	local addr
 	addr=$(printf 'C4:12:34:56:78:%02X' $job)
-	start_bench_sim "b$job" --device "$addr" --slot-size 1048576 --swap-ms 100 "${link[@]}" "${dev[@]}"
-	mkimage -o "$T/bench$job.bin" --version 2.0.$job --size $((kib * 1024)) --seed $job
+	local bundle=$T/bench$job.bin query=
+	if [ "${dev[0]:-}" = --protocol ] && [ "${dev[1]:-}" = nrfdfu ]; then
+		start_bench_sim "b$job" --device "$addr" --swap-ms 100 "${link[@]}" "${dev[@]}"
+		head -c $((kib * 1024)) /dev/urandom >"$T/nrf$job.bin"
+		"$MKIMAGE" nrf5 -o "$T/nrf$job.zip" --application "$T/nrf$job.bin"
+		bundle=$T/nrf$job.zip
+		query="?protocol=nrfdfu"
+	else
+		start_bench_sim "b$job" --device "$addr" --slot-size 1048576 --swap-ms 100 "${link[@]}" "${dev[@]}"
+		mkimage -o "$bundle" --version 2.0.$job --size $((kib * 1024)) --seed $job
+	fi
 	local size before after span goodput ceiling
-	size=$(stat -c %s "$T/bench$job.bin")
+	size=$(stat -c %s "$bundle")
+	[ -z "$query" ] || size=$((kib * 1024))
 	before=$(cpu_ticks)
-	dfuctl start "ble:$addr" "$T/bench$job.bin" >/dev/null
+	dfuctl start "ble:$addr$query" "$bundle" >/dev/null
 	after=$(cpu_ticks)
 	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
 	read -r first last <<<"$(upload_span $job)"
@@ -74,6 +87,8 @@ bench() {
 bench "(a) MTU 247, 1M, 7.5 ms, 4x2475" 256 --mtu 247 --phy 1M --interval-ms 7.5 -- --buf-count 4 --buf-size 2475
 bench "(b) MTU 498, 2M, 15 ms, 4x2475" 512 --mtu 498 --phy 2M --interval-ms 15 -- --buf-count 4 --buf-size 2475
 bench "(c) MTU 247, 1M, 7.5 ms, no params" 64 --mtu 247 --phy 1M --interval-ms 7.5 -- --no-params
+bench "(e) Nordic DFU, MTU 247, 1M, 7.5 ms" 256 --mtu 247 --phy 1M --interval-ms 7.5 -- --protocol nrfdfu --buttonless plain
+bench "(f) Nordic DFU, MTU 247, 2M, 7.5 ms" 256 --mtu 247 --phy 2M --interval-ms 7.5 -- --protocol nrfdfu --buttonless plain
 
 # four devices at once, each on its own simulated link of case (a)
 link=(--mtu 247 --phy 1M --interval-ms 7.5)

@@ -5,6 +5,8 @@
 # attempt from what the bootloader reports, and a refusal with its code.
 source "$(dirname "$0")/lib.sh"
 
+# the simulated USB ports' sysfs entries, where dfud looks a port up by its serial number
+export DFUD_TEST_SYSFS=$T/sysfs
 start_dfud
 python3 -c 'import random, sys; r = random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(20000)))' >"$T/app.bin"
 "$MKIMAGE" nrf5 -o "$T/app.zip" --application "$T/app.bin"
@@ -62,3 +64,27 @@ written=$(sim_state nrf5 .counters.bytes_written)
 # at most the object cut off is sent again (when the kill left half a frame on the line)
 [ "$written" -ge 20000 ] && [ "$written" -lt $((20000 + 4096)) ] || fail "wrote $written bytes after the restart"
 log "$(grep -o "resuming at [0-9]* of 20000" "$T/dfud.log" | tail -n1), $written bytes written"
+
+log "a legacy package (dfu_version 0.5) is refused before anything is sent"
+python3 - "$T/legacy.zip" <<'PY'
+import json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("manifest.json", json.dumps({"manifest": {"application": {"bin_file": "app.bin",
+               "dat_file": "app.dat", "init_packet_data": {"application_version": 4294967295}},
+               "dfu_version": 0.5}}))
+    z.writestr("app.bin", bytes(1024))
+    z.writestr("app.dat", bytes(14))
+PY
+start_sim nrf6 --protocol nrfdfu --baud 0
+expect_exit 1 dfuctl start "serial:$T/nrf6?protocol=nrfdfu" "$T/legacy.zip"
+expect_job 6 failed unsupported-bundle
+"$DFUCTL" status 6 | grep -q "legacy DFU package" || fail "the message does not say why: $("$DFUCTL" status 6)"
+[ "$(sim_state nrf6 .counters.requests)" = 0 ] || fail "the bootloader was sent $(sim_state nrf6 .counters.requests) requests"
+
+log "the port comes back under another name after the reset: found again by its USB serial number"
+start_sim nrf7 --protocol nrfdfu --baud 0 --reset-hangup --reenumerate --usb-serial 000683512345 --sysfs "$T/sysfs"
+expect_exit 0 dfuctl start "serial:$T/nrf7?protocol=nrfdfu" "$T/sd-app.zip"
+expect_job 7 succeeded success
+[ ! -e "$T/nrf7" ] || fail "the port came back under its old name"
+[ "$(sim_state nrf7 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
+grep -q "serial number 000683512345 is at /dev/pts/" "$T/dfud.log" || fail "the port was not found by its serial number"

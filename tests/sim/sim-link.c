@@ -33,6 +33,13 @@ struct _SimLink {
 	gint64 rx_ready_at; /* monotonic µs before which no more input is taken */
 	gint64 tx_ready_at;
 	GByteArray *out;
+	/* a USB device's port: its fake sysfs entry, and the name it has now */
+	char *usb_root;
+	char *usb_serial;
+	gboolean usb_rename;
+	guint generation;
+	char *current;   /* the symlink */
+	char *tty_entry; /* class/tty/pts!N */
 };
 
 static gboolean on_readable(int fd, GIOCondition cond, gpointer data);
@@ -50,12 +57,60 @@ us_to_ms_ceil(gint64 us)
 	return (guint)((us + 999) / 1000);
 }
 
+/* class/tty/pts!N/device -> devices/simusb/G/G:1.0; serial and idVendor in devices/simusb/G */
+static gboolean
+add_usb_entry(SimLink *link, const char *slave_name, GError **error)
+{
+	g_autofree char *usb_dir = g_strdup_printf("%s/devices/simusb/%u", link->usb_root, link->generation);
+	g_autofree char *iface = g_strdup_printf("%s/%u:1.0", usb_dir, link->generation);
+	g_autofree char *name = g_strdup(slave_name + strlen("/dev/"));
+	g_autofree char *serial_file = g_build_filename(usb_dir, "serial", NULL);
+	g_autofree char *vendor_file = g_build_filename(usb_dir, "idVendor", NULL);
+	g_autofree char *serial = g_strconcat(link->usb_serial, "\n", NULL);
+	g_autofree char *device = NULL;
+
+	g_strdelimit(name, "/", '!');
+	g_free(link->tty_entry);
+	link->tty_entry = g_strdup_printf("%s/class/tty/%s", link->usb_root, name);
+	device = g_build_filename(link->tty_entry, "device", NULL);
+	if (g_mkdir_with_parents(iface, 0755) < 0 || g_mkdir_with_parents(link->tty_entry, 0755) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot make %s: %s",
+		            link->tty_entry, g_strerror(errno));
+		return FALSE;
+	}
+	/* Nordic's USB vendor id */
+	if (!g_file_set_contents(serial_file, serial, -1, error) ||
+	    !g_file_set_contents(vendor_file, "1915\n", -1, error))
+		return FALSE;
+	g_unlink(device);
+	if (symlink(iface, device) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot link %s: %s", device,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* the port is gone: so is its sysfs entry */
+static void
+remove_usb_entry(SimLink *link)
+{
+	g_autofree char *device = NULL;
+
+	if (link->tty_entry == NULL)
+		return;
+	device = g_build_filename(link->tty_entry, "device", NULL);
+	g_unlink(device);
+	g_rmdir(link->tty_entry);
+	g_clear_pointer(&link->tty_entry, g_free);
+}
+
 static gboolean
 open_pty(SimLink *link, GError **error)
 {
 	struct termios tio;
 	const char *slave_name;
-	g_autofree char *tmp = g_strconcat(link->path, ".new", NULL);
+	g_autofree char *tmp = NULL;
 
 	link->master = posix_openpt(O_RDWR | O_NOCTTY);
 	if (link->master < 0 || grantpt(link->master) < 0 || unlockpt(link->master) < 0 ||
@@ -76,13 +131,21 @@ open_pty(SimLink *link, GError **error)
 		tcsetattr(link->slave, TCSANOW, &tio);
 		tcsetattr(link->master, TCSANOW, &tio);
 	}
+	link->generation++;
+	g_free(link->current);
+	link->current = link->usb_rename && link->generation > 1
+	                        ? g_strdup_printf("%s.%u", link->path, link->generation)
+	                        : g_strdup(link->path);
 	/* replace the symlink atomically so a host never sees a half-made one */
+	tmp = g_strconcat(link->current, ".new", NULL);
 	g_unlink(tmp);
-	if (symlink(slave_name, tmp) < 0 || g_rename(tmp, link->path) < 0) {
+	if (symlink(slave_name, tmp) < 0 || g_rename(tmp, link->current) < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot link %s to %s: %s",
-		            link->path, slave_name, g_strerror(errno));
+		            link->current, slave_name, g_strerror(errno));
 		return FALSE;
 	}
+	if (link->usb_root != NULL && !add_usb_entry(link, slave_name, error))
+		return FALSE;
 	link->rx_ready_at = 0;
 	link->tx_ready_at = 0;
 	link->in_watch = g_unix_fd_add(link->master, G_IO_IN, on_readable, link);
@@ -214,10 +277,14 @@ sim_link_free(SimLink *link)
 	if (link == NULL)
 		return;
 	close_pty(link);
+	remove_usb_entry(link);
 	g_clear_handle_id(&link->reappear_timer, g_source_remove);
-	g_unlink(link->path);
+	g_unlink(link->current);
 	g_byte_array_unref(link->out);
 	g_free(link->path);
+	g_free(link->current);
+	g_free(link->usb_root);
+	g_free(link->usb_serial);
 	g_free(link);
 }
 
@@ -253,9 +320,21 @@ void
 sim_link_hangup(SimLink *link, guint reappear_ms)
 {
 	close_pty(link);
-	g_unlink(link->path);
+	remove_usb_entry(link);
+	g_unlink(link->current);
 	g_byte_array_set_size(link->out, 0);
 	g_clear_handle_id(&link->reappear_timer, g_source_remove);
 	link->reappear_timer = g_timeout_add(reappear_ms, on_reappear, link);
 	link->on_idle(link->user_data);
+}
+
+gboolean
+sim_link_set_usb(SimLink *link, const char *root, const char *serial, gboolean rename, GError **error)
+{
+	g_autofree char *slave = link->current != NULL ? g_file_read_link(link->current, NULL) : NULL;
+
+	link->usb_root = g_strdup(root);
+	link->usb_serial = g_strdup(serial);
+	link->usb_rename = rename;
+	return slave == NULL || add_usb_entry(link, slave, error);
 }

@@ -23,6 +23,14 @@ void sim_link_free(SimLink *link);
 void sim_link_write(SimLink *link, const guint8 *data, gsize len);
 gboolean sim_link_is_busy(SimLink *link);
 void sim_link_hangup(SimLink *link, guint reappear_ms);
+/*
+ * The port is a USB device's with this serial number, as sysfs below root
+ * shows it (class/tty/pts!N/device and the USB device above it). With
+ * rename, a port that comes back after a hang-up has another name: the
+ * symlink is PATH.2, PATH.3, …, as a re-enumerated ttyACM0 becomes ttyACM1.
+ */
+gboolean sim_link_set_usb(SimLink *link, const char *root, const char *serial, gboolean rename,
+                          GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimLink, sim_link_free)
 

@@ -36,6 +36,9 @@ typedef struct {
 	gint nrf_app_version;
 	gint nrf_hw_version;
 	gint nrf_mtu;
+	char *usb_serial;
+	char *sysfs;
+	gboolean reenumerate;
 	SimDeviceOptions device;
 } SimOptions;
 
@@ -47,6 +50,8 @@ sim_options_clear(SimOptions *opts)
 	g_free(opts->state_file);
 	g_free(opts->framing);
 	g_free(opts->protocol);
+	g_free(opts->usb_serial);
+	g_free(opts->sysfs);
 	sim_device_options_clear(&opts->device);
 }
 
@@ -103,6 +108,12 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	         "nrfdfu: hardware version init packets must name, 0 = any", "N"},
 	        {"nrf-mtu", 0, 0, G_OPTION_ARG_INT, &opts->nrf_mtu,
 	         "nrfdfu: SLIP buffer size Get MTU reports", "BYTES"},
+	        {"usb-serial", 0, 0, G_OPTION_ARG_STRING, &opts->usb_serial,
+	         "The port is a USB device's with this serial number, shown in --sysfs", "SERIAL"},
+	        {"sysfs", 0, 0, G_OPTION_ARG_FILENAME, &opts->sysfs, "Fake sysfs tree for --usb-serial",
+	         "DIR"},
+	        {"reenumerate", 0, 0, G_OPTION_ARG_NONE, &opts->reenumerate,
+	         "After a hang-up the port comes back as LINK.2, LINK.3, ...", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- MCUmgr SMP device simulator");
@@ -221,6 +232,11 @@ main(int argc, char **argv)
 		                    sim_smp_server_output_idle, server, &error);
 		if (link != NULL)
 			sim_smp_server_set_link(server, link);
+	}
+	if (link != NULL && opts.usb_serial != NULL && opts.sysfs != NULL &&
+	    !sim_link_set_usb(link, opts.sysfs, opts.usb_serial, opts.reenumerate, &error)) {
+		g_printerr("dfu-sim: %s\n", error->message);
+		return 1;
 	}
 	if ((udp_server == NULL && link == NULL) || !write_state(server, udp_server, nrf_server, &error)) {
 		g_printerr("dfu-sim: %s\n", error->message);

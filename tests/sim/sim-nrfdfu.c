@@ -4,28 +4,14 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "nrf5-init-packet.h"
 #include "nrfdfu-commands.h"
 #include "sim-state-file.h"
 
 #define COMMAND_MAX 512
-#define HASH_TYPE_SHA256 3
 
-/* init packet types, indexed by InitCommand.type */
+/* init packet types, indexed by Nrf5InitPacket.type */
 static const char *const image_names[] = {"application", "softdevice", "bootloader", "softdevice_bootloader"};
-
-/* what the bootloader reads from an init packet */
-typedef struct {
-	guint32 fw_version;
-	guint32 hw_version;
-	guint32 type;
-	guint32 sd_size;
-	guint32 bl_size;
-	guint32 app_size;
-	guint32 hash_type;
-	guint8 hash[32];
-	gsize hash_len;
-	GArray *sd_req; /* guint32 */
-} InitCommand;
 
 typedef struct {
 	guint32 offset;
@@ -51,7 +37,7 @@ struct _SimNrfDfu {
 	GByteArray *command;
 	guint32 command_size;
 	gboolean command_valid;
-	InitCommand init;
+	Nrf5InitPacket *init; /* of the command object, once it was executed or checked */
 	guint32 image_size;
 
 	/* data: RAM progress, the object in progress (size 0: none), and what flash saved */
@@ -62,6 +48,7 @@ struct _SimNrfDfu {
 	guint32 object_size;
 
 	Installed installed[G_N_ELEMENTS(image_names)];
+	const char *activated;
 	struct {
 		guint64 requests;
 		guint64 responses;
@@ -92,7 +79,6 @@ sim_nrfdfu_new(const SimNrfDfuConfig *config, SimFaultPlan *faults, const SimNrf
 	dev->user_data = user_data;
 	dev->command = g_byte_array_new();
 	dev->image = g_byte_array_new();
-	dev->init.sd_req = g_array_new(FALSE, FALSE, sizeof(guint32));
 	dev->installed[0].version = config->app_version;
 	return dev;
 }
@@ -104,141 +90,20 @@ sim_nrfdfu_free(SimNrfDfu *dev)
 		return;
 	g_byte_array_unref(dev->command);
 	g_byte_array_unref(dev->image);
-	g_array_unref(dev->init.sd_req);
+	nrf5_init_packet_free(dev->init);
 	for (gsize i = 0; i < G_N_ELEMENTS(dev->installed); i++)
 		g_clear_pointer(&dev->installed[i].data, g_bytes_unref);
 	g_free(dev);
 }
 
-/* ---- init packet: a protobuf walk, enough for the fields the bootloader checks ---- */
-
-static gboolean
-read_varint(const guint8 **p, const guint8 *end, guint64 *value)
-{
-	*value = 0;
-	for (guint shift = 0; *p < end && shift < 64; shift += 7) {
-		guint8 b = *(*p)++;
-		*value |= (guint64)(b & 0x7F) << shift;
-		if ((b & 0x80) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-typedef gboolean (*FieldFunc)(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data);
-
-/* calls func for each field: varints with value, length-delimited ones with data */
-static gboolean
-walk(const guint8 *p, gsize size, FieldFunc func, gpointer user_data)
-{
-	const guint8 *end = p + size;
-
-	while (p < end) {
-		guint64 key, value;
-
-		if (!read_varint(&p, end, &key))
-			return FALSE;
-		if ((key & 7) == 0) {
-			if (!read_varint(&p, end, &value) || !func(key >> 3, value, NULL, 0, user_data))
-				return FALSE;
-		} else if ((key & 7) == 2) {
-			if (!read_varint(&p, end, &value) || value > (guint64)(end - p) ||
-			    !func(key >> 3, 0, p, value, user_data))
-				return FALSE;
-			p += value;
-		} else {
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean
-on_hash_field(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data)
-{
-	InitCommand *init = user_data;
-
-	if (field == 1)
-		init->hash_type = (guint32)value;
-	if (field == 2 && data != NULL && len <= sizeof(init->hash)) {
-		memcpy(init->hash, data, len);
-		init->hash_len = len;
-	}
-	return TRUE;
-}
-
-static gboolean
-on_init_field(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data)
-{
-	InitCommand *init = user_data;
-	guint32 *const numbers[] = {[1] = &init->fw_version, [2] = &init->hw_version, [4] = &init->type,
-	                            [5] = &init->sd_size,    [6] = &init->bl_size,    [7] = &init->app_size};
-
-	if (field < G_N_ELEMENTS(numbers) && numbers[field] != NULL && data == NULL) {
-		*numbers[field] = (guint32)value;
-		return TRUE;
-	}
-	if (field == 3 && data != NULL) {
-		const guint8 *p = data;
-		while (p < data + len) {
-			guint64 fwid;
-			guint32 v;
-			if (!read_varint(&p, data + len, &fwid))
-				return FALSE;
-			v = (guint32)fwid;
-			g_array_append_val(init->sd_req, v);
-		}
-		return TRUE;
-	}
-	if (field == 8 && data != NULL)
-		return walk(data, len, on_hash_field, init);
-	return TRUE;
-}
-
-typedef struct {
-	gboolean found;
-	InitCommand *init;
-} InitWalk;
-
-static gboolean
-on_init_walk_command(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data)
-{
-	InitWalk *w = user_data;
-
-	if (field == 2 && data != NULL) {
-		w->found = TRUE;
-		return walk(data, len, on_init_field, w->init);
-	}
-	return TRUE;
-}
-
-static gboolean
-on_signed_field(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data)
-{
-	if (field == 1 && data != NULL)
-		return walk(data, len, on_init_walk_command, user_data);
-	return TRUE;
-}
-
-static gboolean
-on_packet_field(guint field, guint64 value, const guint8 *data, gsize len, gpointer user_data)
-{
-	if (field == 1 && data != NULL)
-		return walk(data, len, on_init_walk_command, user_data);
-	if (field == 2 && data != NULL)
-		return walk(data, len, on_signed_field, user_data);
-	return TRUE;
-}
+/* ---- init packet ---- */
 
 static gboolean
 parse_init(SimNrfDfu *dev)
 {
-	InitWalk w = {FALSE, &dev->init};
-	GArray *sd_req = dev->init.sd_req;
-
-	g_array_set_size(sd_req, 0);
-	dev->init = (InitCommand){.sd_req = sd_req};
-	return walk(dev->command->data, dev->command->len, on_packet_field, &w) && w.found;
+	g_clear_pointer(&dev->init, nrf5_init_packet_free);
+	dev->init = nrf5_init_packet_parse(dev->command->data, dev->command->len, NULL);
+	return dev->init != NULL;
 }
 
 /* ---- responses ---- */
@@ -450,13 +315,13 @@ on_crc(SimNrfDfu *dev, const guint8 *params, gsize len)
 static gboolean
 sd_req_met(SimNrfDfu *dev)
 {
-	for (guint i = 0; i < dev->init.sd_req->len; i++) {
-		guint32 fwid = g_array_index(dev->init.sd_req, guint32, i);
+	for (guint i = 0; i < dev->init->sd_req->len; i++) {
+		guint32 fwid = g_array_index(dev->init->sd_req, guint32, i);
 		/* 0: the application needs no SoftDevice */
-		if (fwid == dev->config.sd_fwid || (fwid == 0 && dev->init.type == 0))
+		if (fwid == dev->config.sd_fwid || (fwid == 0 && dev->init->type == 0))
 			return TRUE;
 	}
-	return dev->init.sd_req->len == 0;
+	return dev->init->sd_req->len == 0;
 }
 
 /* prevalidation of the init packet; 0 when it passes, else the extended error */
@@ -465,18 +330,18 @@ validate_init(SimNrfDfu *dev)
 {
 	guint32 size;
 
-	if (!parse_init(dev) || dev->init.type >= G_N_ELEMENTS(image_names))
+	if (!parse_init(dev) || dev->init->type >= G_N_ELEMENTS(image_names))
 		return NRFDFU_EXT_INIT_COMMAND_INVALID;
-	size = dev->init.type == 0 ? dev->init.app_size : dev->init.sd_size + dev->init.bl_size;
+	size = dev->init->type == 0 ? dev->init->app_size : dev->init->sd_size + dev->init->bl_size;
 	if (size == 0)
 		return NRFDFU_EXT_INIT_COMMAND_INVALID;
-	if (dev->init.hash_type != HASH_TYPE_SHA256 || dev->init.hash_len != 32)
+	if (dev->init->hash_type != NRF5_INIT_HASH_SHA256 || dev->init->hash_len != 32)
 		return NRFDFU_EXT_WRONG_HASH_TYPE;
-	if (dev->config.hw_version != 0 && dev->init.hw_version != dev->config.hw_version)
+	if (dev->config.hw_version != 0 && dev->init->hw_version != dev->config.hw_version)
 		return NRFDFU_EXT_HW_VERSION_FAILURE;
 	if (!sd_req_met(dev))
 		return NRFDFU_EXT_SD_VERSION_FAILURE;
-	if (dev->init.type == 0 && dev->init.fw_version < dev->installed[0].version)
+	if (dev->init->type == 0 && dev->init->fw_version < dev->installed[0].version)
 		return NRFDFU_EXT_FW_VERSION_FAILURE;
 	if (size > dev->config.flash_size)
 		return NRFDFU_EXT_INSUFFICIENT_SPACE;
@@ -517,7 +382,7 @@ image_hash_matches(SimNrfDfu *dev)
 	EVP_Digest(dev->image->data, dev->image_size, digest, &n, EVP_sha256(), NULL);
 	/* nrfutil stores the digest little-endian */
 	for (gsize i = 0; i < sizeof(digest); i++) {
-		if (digest[i] != dev->init.hash[sizeof(digest) - 1 - i])
+		if (digest[i] != dev->init->hash[sizeof(digest) - 1 - i])
 			return FALSE;
 	}
 	return TRUE;
@@ -526,11 +391,12 @@ image_hash_matches(SimNrfDfu *dev)
 static void
 activate(SimNrfDfu *dev)
 {
-	Installed *slot = &dev->installed[dev->init.type];
+	Installed *slot = &dev->installed[dev->init->type];
 
 	g_clear_pointer(&slot->data, g_bytes_unref);
 	slot->data = g_bytes_new(dev->image->data, dev->image_size);
-	slot->version = dev->init.fw_version;
+	slot->version = dev->init->fw_version;
+	dev->activated = image_names[dev->init->type];
 	reset_progress(dev);
 	dev->counters.resets++;
 	dev->callbacks->reset(dev->user_data);
@@ -574,6 +440,7 @@ on_abort(SimNrfDfu *dev, const guint8 *params, gsize len)
 {
 	respond_result(dev, NRFDFU_OP_ABORT, NRFDFU_RESULT_SUCCESS);
 	sim_nrfdfu_disconnect(dev);
+	dev->activated = NULL;
 	dev->counters.resets++;
 	dev->callbacks->reset(dev->user_data);
 }
@@ -599,6 +466,9 @@ sim_nrfdfu_receive(SimNrfDfu *dev, const guint8 *request, gsize len)
 	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++) {
 		if (handlers[i].op != request[0])
 			continue;
+		/* the BLE transport hands these on, but no SDK answers them there: clients must not ask */
+		if (dev->config.gatt && (request[0] == NRFDFU_OP_PING || request[0] == NRFDFU_OP_GET_MTU))
+			break;
 		if (len - 1 < handlers[i].params) {
 			respond_result(dev, request[0], NRFDFU_RESULT_INVALID_PARAMETER);
 			return;
@@ -704,4 +574,10 @@ sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error)
 	json_generator_set_pretty(gen, TRUE);
 	text = json_generator_to_data(gen, NULL);
 	return g_file_set_contents(dev->config.state_file, text, -1, error);
+}
+
+const char *
+sim_nrfdfu_get_activated(SimNrfDfu *dev)
+{
+	return dev->activated;
 }

@@ -23,6 +23,7 @@ typedef struct {
 	guint32 hw_version;  /* init packets must name it; 0: not checked */
 	guint32 app_version; /* the running application's; lower versions are refused */
 	guint32 sd_fwid;     /* the SoftDevice present, 0 for none */
+	gboolean gatt;       /* over BLE: only the reduced opcode set, no ping or Get MTU */
 	const char *state_file;
 } SimNrfDfuConfig;
 
@@ -49,6 +50,8 @@ guint64 sim_nrfdfu_get_bytes_written(SimNrfDfu *dev);
 /* the installed image of an nrf5 image type name ("application"), NULL when none */
 GBytes *sim_nrfdfu_get_installed(SimNrfDfu *dev, const char *type);
 gboolean sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error);
+/* the image type the last reset activated ("application"), NULL when it came from an abort */
+const char *sim_nrfdfu_get_activated(SimNrfDfu *dev);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimNrfDfu, sim_nrfdfu_free)
 

@@ -245,6 +245,18 @@ on_reopen(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* largest write whose worst-case SLIP frame fits the bootloader's buffer (mtu 0: no SLIP), in flash words */
+static void
+set_chunk(NrfDfuEngine *self, guint mtu)
+{
+	gsize chunk = mtu != 0 ? ((mtu - 1) / 2 - 1) & ~(gsize)3 : G_MAXSIZE;
+	gsize link = dfu_transport_max_message(self->transport);
+
+	if (link > 1)
+		chunk = MIN(chunk, (link - 1) & ~(gsize)3);
+	self->chunk = MAX(chunk, 4);
+}
+
 static void
 on_opened(DfuTransport *transport, const GError *error, gpointer user_data)
 {
@@ -252,6 +264,16 @@ on_opened(DfuTransport *transport, const GError *error, gpointer user_data)
 
 	if (self->state != ST_OPENING)
 		return;
+	if (error == NULL && self->opt.gatt) {
+		/* the link itself proves the bootloader; the ATT MTU sets the writes */
+		self->deadline = 0;
+		set_chunk(self, 0);
+		dfu_engine_emit_log(&self->parent, "GATT: %" G_GSIZE_FORMAT " bytes per write", self->chunk);
+		self->type = NRFDFU_OBJECT_COMMAND;
+		self->after_prn = ST_SELECT;
+		enter(self, ST_SET_PRN);
+		return;
+	}
 	if (error == NULL) {
 		self->pings = 0;
 		enter(self, ST_PING);
@@ -300,18 +322,6 @@ static void
 enter_get_mtu(NrfDfuEngine *self)
 {
 	request(self, nrfdfu_request(NRFDFU_OP_GET_MTU, NULL, 0));
-}
-
-/* largest write whose worst-case SLIP frame fits the bootloader's buffer, in flash words */
-static void
-set_chunk(NrfDfuEngine *self, guint mtu)
-{
-	gsize chunk = ((mtu - 1) / 2 - 1) & ~(gsize)3;
-	gsize link = dfu_transport_max_message(self->transport);
-
-	if (link > 1)
-		chunk = MIN(chunk, (link - 1) & ~(gsize)3);
-	self->chunk = MAX(chunk, 4);
 }
 
 static void

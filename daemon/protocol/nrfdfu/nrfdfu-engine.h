@@ -14,6 +14,9 @@ typedef struct {
 	guint object_retries;       /* re-sends of an object whose CRC does not match */
 	guint reset_delay_ms;       /* before reconnecting after an image was activated */
 	guint reconnect_timeout_ms; /* how long the port may stay away after a reset */
+	/* over GATT: no ping or Get MTU (the bootloader need not answer them there); each
+	 * write carries what the transport's largest message holds */
+	gboolean gatt;
 } NrfDfuOptions;
 
 /*

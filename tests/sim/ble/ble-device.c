@@ -58,6 +58,9 @@ struct _BleDevice {
 	                            netbuf */
 	BleLink *link;           /* non-NULL while connected */
 	BleGatt *gatt;
+	gboolean stay_off;         /* the reboot under way does not come back */
+	const BleDeviceRole *role; /* NULL: an SMP device */
+	gpointer role_data;
 };
 
 static void update_presence(BleDevice *device);
@@ -105,8 +108,12 @@ drop_link(BleDevice *device)
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
 	g_queue_clear(&device->answer_fragments);
-	ble_smp_reassembly_reset(device->reassembly);
-	sim_smp_device_link_lost(device->smp);
+	if (device->role != NULL) {
+		device->role->link_lost(device, device->role_data);
+	} else {
+		ble_smp_reassembly_reset(device->reassembly);
+		sim_smp_device_link_lost(device->smp);
+	}
 	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(FALSE));
 	if (device->config.smp.verbose)
@@ -137,7 +144,7 @@ go_off_air(BleDevice *device)
 	drop_link(device);
 	update_presence(device);
 	g_clear_handle_id(&device->boot_timer, g_source_remove);
-	if (!device->config.no_return)
+	if (!device->config.no_return && !device->stay_off)
 		device->boot_timer =
 		        g_timeout_add(device->config.swap_ms + device->config.boot_ms, on_boot_done, device);
 }
@@ -147,6 +154,8 @@ link_can_deliver(gpointer user_data)
 {
 	BleDevice *device = user_data;
 
+	if (device->role != NULL)
+		return !device->reset_pending;
 	/* without drop-when-full a request waits in the link while every netbuf is taken */
 	return !device->reset_pending && (device->config.drop_when_full ||
 	                                  sim_smp_device_held(device->smp) < device->config.smp.buf_count);
@@ -162,13 +171,16 @@ smp_receive(const guint8 *msg, gsize len, gpointer user_data)
 }
 
 static void
-link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
+link_deliver_write(guint handle, const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
 
 	/* an unauthenticated write is refused with an ATT error the client never sees */
-	if (writes_allowed(device) &&
-	    !ble_smp_reassembly_feed(device->reassembly, value, len, smp_receive, device))
+	if (device->role != NULL) {
+		if (writes_allowed(device))
+			device->role->write(device, handle, value, len, device->role_data);
+	} else if (writes_allowed(device) &&
+	           !ble_smp_reassembly_feed(device->reassembly, value, len, smp_receive, device))
 		sim_smp_device_get_counters(device->smp)->bad_frames++;
 	if (device->pair_invocation != NULL && device->link != NULL &&
 	    ble_link_write_pending(device->link) == 0)
@@ -176,14 +188,16 @@ link_deliver_write(const guint8 *value, gsize len, gpointer user_data)
 }
 
 static void
-link_deliver_notify(const guint8 *value, gsize len, gpointer user_data)
+link_deliver_notify(guint handle, const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
-	guint left = GPOINTER_TO_UINT(g_queue_pop_head(&device->answer_fragments)) - 1;
 
-	ble_gatt_notify(device->gatt, value, len);
-	if (left > 0)
-		g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
+	ble_gatt_notify(device->gatt, handle, value, len);
+	if (!g_queue_is_empty(&device->answer_fragments)) {
+		guint left = GPOINTER_TO_UINT(g_queue_pop_head(&device->answer_fragments)) - 1;
+		if (left > 0)
+			g_queue_push_head(&device->answer_fragments, GUINT_TO_POINTER(left));
+	}
 	if (device->reset_pending && ble_link_notify_pending(device->link) == 0)
 		go_off_air(device);
 }
@@ -212,11 +226,11 @@ gatt_write_room(gpointer user_data)
 }
 
 static void
-gatt_write(const guint8 *value, gsize len, gpointer user_data)
+gatt_write(guint chr, const guint8 *value, gsize len, gpointer user_data)
 {
 	BleDevice *device = user_data;
 
-	ble_link_write(device->link, value, len);
+	ble_link_write(device->link, chr, value, len);
 }
 
 static gboolean
@@ -245,7 +259,7 @@ smp_send(GBytes *answer, gpointer user_data)
 		return;
 	g_queue_push_tail(&device->answer_fragments, GUINT_TO_POINTER((len + chunk - 1) / chunk));
 	for (gsize off = 0; off < len; off += chunk)
-		ble_link_notify(device->link, msg + off, MIN(chunk, len - off));
+		ble_link_notify(device->link, 0, msg + off, MIN(chunk, len - off));
 }
 
 static void
@@ -255,11 +269,7 @@ smp_rebooted(gpointer user_data)
 
 	ble_smp_reassembly_reset(device->reassembly);
 	/* the reset answer goes out before the link drops, however short the reset delay */
-	if (device->link != NULL && ble_link_notify_pending(device->link) > 0) {
-		device->reset_pending = TRUE;
-		return;
-	}
-	go_off_air(device);
+	ble_device_reboot(device, TRUE);
 }
 
 static void
@@ -316,7 +326,12 @@ update_presence(BleDevice *device)
 static void
 establish(BleDevice *device)
 {
-	BleGattConfig gatt_config = {.mtu = device->config.link.mtu, .acquire = device->config.acquire};
+	BleGattConfig gatt_config = {
+	        .mtu = device->config.link.mtu,
+	        .acquire = device->config.acquire,
+	        .service = device->role != NULL ? device->role->service(device, device->role_data)
+	                                        : &ble_gatt_smp_service,
+	};
 
 	device->link = ble_link_new(&device->config.link, &link_callbacks, device);
 	update_presence(device);
@@ -455,9 +470,9 @@ address_to_suffix(const char *address, char **path_part, char **file_part)
 }
 
 static void
-fill_properties(BleDevice *device)
+fill_properties(BleDevice *device, const char *service_uuid)
 {
-	const char *uuids[] = {BLE_SMP_SERVICE_UUID, NULL};
+	const char *uuids[] = {service_uuid, NULL};
 
 	ble_iface_set(device->iface, "Address", g_variant_new_string(device->address));
 	ble_iface_set(device->iface, "AddressType", g_variant_new_string("random"));
@@ -465,7 +480,7 @@ fill_properties(BleDevice *device)
 	ble_iface_set(device->iface, "Alias", g_variant_new_string("dfu-sim"));
 	ble_iface_set(device->iface, "Adapter",
 	              g_variant_new_object_path(ble_adapter_get_path(device->adapter)));
-	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(FALSE));
+	ble_iface_set(device->iface, "Paired", g_variant_new_boolean(device->paired));
 	ble_iface_set(device->iface, "Trusted", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "Blocked", g_variant_new_boolean(FALSE));
 	ble_iface_set(device->iface, "LegacyPairing", g_variant_new_boolean(FALSE));
@@ -474,8 +489,9 @@ fill_properties(BleDevice *device)
 	ble_iface_set(device->iface, "UUIDs", g_variant_new_strv(uuids, -1));
 }
 
-BleDevice *
-ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *config, GError **error)
+/* what every device has: address, path, state file, faults, the Device1 object */
+static BleDevice *
+device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *config, GError **error)
 {
 	g_autoptr(BleDevice) device = g_new0(BleDevice, 1);
 	g_autofree char *path_part = NULL;
@@ -486,6 +502,7 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->address = g_strdup(address);
 	device->log_prefix = g_strdup_printf("dfu-sim-ble: %s", address);
 	device->on_air = TRUE;
+	device->paired = config->bonded;
 	device->faults = sim_fault_plan_new();
 	g_queue_init(&device->answer_fragments);
 	if (!address_to_suffix(address, &path_part, &file_part)) {
@@ -500,6 +517,17 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 		if (!sim_fault_plan_add(device->faults, *f, error))
 			return NULL;
 	}
+	device->iface = ble_iface_new(device_xml, "org.bluez.Device1", device_methods, device);
+	return g_steal_pointer(&device);
+}
+
+BleDevice *
+ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *config, GError **error)
+{
+	g_autoptr(BleDevice) device = device_new(adapter, address, config, error);
+
+	if (device == NULL)
+		return NULL;
 	device->model = sim_mcuboot_new(&config->model, error);
 	if (device->model == NULL)
 		return NULL;
@@ -508,13 +536,35 @@ ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *
 	device->smp = sim_smp_device_new(&device->config.smp, device->model, device->faults, &smp_callbacks,
 	                                 device);
 	device->reassembly = ble_smp_reassembly_new(config->smp.buf_size, config->reassembly);
-	device->iface = ble_iface_new(device_xml, "org.bluez.Device1", device_methods, device);
-	fill_properties(device);
+	fill_properties(device, BLE_SMP_SERVICE_UUID);
 	if (!sim_smp_device_write_state(device->smp, error))
 		return NULL;
 	if (!config->hidden)
 		export_device(device);
 	return g_steal_pointer(&device);
+}
+
+BleDevice *
+ble_device_new_with_role(BleAdapter *adapter, const char *address, const BleDeviceConfig *config,
+                         gboolean on_air, const BleDeviceRole *role, gpointer role_data, GError **error)
+{
+	g_autoptr(BleDevice) device = device_new(adapter, address, config, error);
+
+	if (device == NULL)
+		return NULL;
+	device->role = role;
+	device->role_data = role_data;
+	device->on_air = on_air;
+	fill_properties(device, role->service(device, role_data)->uuid);
+	if (!config->hidden && on_air)
+		export_device(device);
+	return g_steal_pointer(&device);
+}
+
+void
+ble_device_set_uuids(BleDevice *device, const char *const *uuids)
+{
+	ble_iface_set(device->iface, "UUIDs", g_variant_new_strv(uuids, -1));
 }
 
 void
@@ -577,5 +627,57 @@ ble_device_remove(BleDevice *device)
 gboolean
 ble_device_write_state(BleDevice *device, GError **error)
 {
-	return sim_smp_device_write_state(device->smp, error);
+	/* a role keeps its own state */
+	return device->smp == NULL || sim_smp_device_write_state(device->smp, error);
+}
+
+void
+ble_device_notify(BleDevice *device, guint chr, const guint8 *value, gsize len)
+{
+	if (device->link != NULL)
+		ble_link_notify(device->link, chr, value, len);
+}
+
+void
+ble_device_reboot(BleDevice *device, gboolean come_back)
+{
+	device->stay_off = !come_back;
+	/* what the device said last goes out before the link drops */
+	if (device->link != NULL && ble_link_notify_pending(device->link) > 0) {
+		device->reset_pending = TRUE;
+		return;
+	}
+	go_off_air(device);
+}
+
+void
+ble_device_disconnect(BleDevice *device)
+{
+	drop_link(device);
+}
+
+void
+ble_device_boot(BleDevice *device)
+{
+	device->stay_off = FALSE;
+	g_clear_handle_id(&device->boot_timer, g_source_remove);
+	device->boot_timer = g_timeout_add(device->config.boot_ms, on_boot_done, device);
+}
+
+gboolean
+ble_device_is_paired(BleDevice *device)
+{
+	return device->paired;
+}
+
+const char *
+ble_device_get_address(BleDevice *device)
+{
+	return device->address;
+}
+
+gboolean
+ble_device_is_verbose(BleDevice *device)
+{
+	return device->config.smp.verbose;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ble-adapter.h"
+#include "ble-gatt.h"
 #include "ble-link-model.h"
 #include "sim-mcuboot.h"
 #include "sim-smp-device.h"
@@ -31,6 +32,7 @@ typedef struct {
 	guint swap_ms;
 	guint boot_ms;
 	gboolean no_return;
+	gboolean bonded; /* paired from the start */
 } BleDeviceConfig;
 
 /*
@@ -43,6 +45,37 @@ typedef struct _BleDevice BleDevice;
 
 BleDevice *ble_device_new(BleAdapter *adapter, const char *address, const BleDeviceConfig *config,
                           GError **error);
+
+/*
+ * What a device that is no SMP device does over its GATT service (the Nordic
+ * DFU bootloader, an application with a buttonless DFU characteristic).
+ * config's SMP and MCUboot fields are not used then.
+ */
+typedef struct {
+	/* the service the device shows on its next connection */
+	const BleGattServiceSpec *(*service)(BleDevice *device, gpointer user_data);
+	/* one ATT write reached the device */
+	void (*write)(BleDevice *device, guint chr, const guint8 *value, gsize len, gpointer user_data);
+	/* the link went away */
+	void (*link_lost)(BleDevice *device, gpointer user_data);
+} BleDeviceRole;
+
+/* on_air: advertising from the start */
+BleDevice *ble_device_new_with_role(BleAdapter *adapter, const char *address, const BleDeviceConfig *config,
+                                    gboolean on_air, const BleDeviceRole *role, gpointer role_data,
+                                    GError **error);
+/* a notification or indication on characteristic chr of the service */
+void ble_device_notify(BleDevice *device, guint chr, const guint8 *value, gsize len);
+/* reboots once what it notified is over the air: off the air, then back after swap and boot when come_back */
+void ble_device_reboot(BleDevice *device, gboolean come_back);
+/* the link drops (the device's own doing) */
+void ble_device_disconnect(BleDevice *device);
+/* starts advertising after the boot time */
+void ble_device_boot(BleDevice *device);
+gboolean ble_device_is_paired(BleDevice *device);
+const char *ble_device_get_address(BleDevice *device);
+/* the verbose flag's prefix for log lines */
+gboolean ble_device_is_verbose(BleDevice *device);
 void ble_device_free(BleDevice *device);
 const char *ble_device_get_path(BleDevice *device);
 /* exported on the bus (known to the adapter) */
@@ -52,6 +85,8 @@ void ble_device_discovery_changed(BleDevice *device);
 /* RemoveDevice(): disconnect and forget until seen again */
 void ble_device_remove(BleDevice *device);
 gboolean ble_device_write_state(BleDevice *device, GError **error);
+/* the service UUIDs the device advertises (Device1.UUIDs) instead of the SMP service's */
+void ble_device_set_uuids(BleDevice *device, const char *const *uuids);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BleDevice, ble_device_free)
 

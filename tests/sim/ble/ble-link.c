@@ -5,6 +5,7 @@
 #define BLE_MAX_EVENTS_PER_TICK 8
 
 typedef struct {
+	guint handle;
 	GBytes *value;
 	guint pdus_left; /* LL PDUs still to go over the air */
 } BleAttPdu;
@@ -105,10 +106,11 @@ schedule(BleLink *link)
 }
 
 static void
-enqueue(BleLink *link, GQueue *queue, const guint8 *value, gsize len)
+enqueue(BleLink *link, GQueue *queue, guint handle, const guint8 *value, gsize len)
 {
 	BleAttPdu *pdu = g_new0(BleAttPdu, 1);
 
+	pdu->handle = handle;
 	pdu->value = g_bytes_new(value, len);
 	pdu->pdus_left = ble_link_model_pdus_for_att(&link->model, len + BLE_ATT_HEADER);
 	g_queue_push_tail(queue, pdu);
@@ -116,15 +118,15 @@ enqueue(BleLink *link, GQueue *queue, const guint8 *value, gsize len)
 }
 
 void
-ble_link_write(BleLink *link, const guint8 *value, gsize len)
+ble_link_write(BleLink *link, guint handle, const guint8 *value, gsize len)
 {
-	enqueue(link, &link->writes, value, len);
+	enqueue(link, &link->writes, handle, value, len);
 }
 
 void
-ble_link_notify(BleLink *link, const guint8 *value, gsize len)
+ble_link_notify(BleLink *link, guint handle, const guint8 *value, gsize len)
 {
-	enqueue(link, &link->notifies, value, len);
+	enqueue(link, &link->notifies, handle, value, len);
 }
 
 guint
@@ -139,7 +141,7 @@ ble_link_notify_pending(BleLink *link)
 	return g_queue_get_length(&link->notifies);
 }
 
-typedef void (*DeliverFunc)(const guint8 *value, gsize len, gpointer user_data);
+typedef void (*DeliverFunc)(guint handle, const guint8 *value, gsize len, gpointer user_data);
 
 /* one direction of one event: PDUs go until the budget or the queue ends */
 static void
@@ -159,7 +161,8 @@ run_direction(BleLink *link, GQueue *queue, gboolean gated, DeliverFunc deliver)
 		if (gated && !link->callbacks.can_deliver(link->user_data))
 			break;
 		head = g_queue_pop_head(queue);
-		deliver(g_bytes_get_data(head->value, NULL), g_bytes_get_size(head->value), link->user_data);
+		deliver(head->handle, g_bytes_get_data(head->value, NULL), g_bytes_get_size(head->value),
+		        link->user_data);
 		att_pdu_free(head);
 		if (budget == 0)
 			break;

@@ -15,8 +15,9 @@ G_BEGIN_DECLS
 typedef struct {
 	/* may the device take the next write now? */
 	gboolean (*can_deliver)(gpointer user_data);
-	void (*deliver_write)(const guint8 *value, gsize len, gpointer user_data);
-	void (*deliver_notify)(const guint8 *value, gsize len, gpointer user_data);
+	/* handle: which characteristic, as the caller numbered them */
+	void (*deliver_write)(guint handle, const guint8 *value, gsize len, gpointer user_data);
+	void (*deliver_notify)(guint handle, const guint8 *value, gsize len, gpointer user_data);
 	/* the write queue has room again */
 	void (*write_space)(gpointer user_data);
 } BleLinkCallbacks;
@@ -28,9 +29,9 @@ BleLink *ble_link_new(const BleLinkModel *model, const BleLinkCallbacks *callbac
 void ble_link_free(BleLink *link);
 gboolean ble_link_write_room(BleLink *link);
 /* one ATT write value, client→device; the caller checked ble_link_write_room() */
-void ble_link_write(BleLink *link, const guint8 *value, gsize len);
+void ble_link_write(BleLink *link, guint handle, const guint8 *value, gsize len);
 /* one notification value, device→client */
-void ble_link_notify(BleLink *link, const guint8 *value, gsize len);
+void ble_link_notify(BleLink *link, guint handle, const guint8 *value, gsize len);
 /* writes not yet delivered to the device */
 guint ble_link_write_pending(BleLink *link);
 /* notifications not yet over the air */

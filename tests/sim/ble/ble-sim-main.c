@@ -7,6 +7,8 @@
  *   --bus ADDRESS          bus to own org.bluez on (default $DBUS_SYSTEM_BUS_ADDRESS)
  *   --adapter NAME         adapter object /org/bluez/NAME (default hci0)
  *   --device ADDR          one simulated device (repeatable), e.g. C4:12:34:56:78:9A
+ *   --device-uuids ADDR=UUID[,UUID...]
+ *                          the services that device advertises instead of SMP's (repeatable)
  *   --hidden               Device1 objects appear only once discovery has seen them
  *   --advertise-ms MS      advertising interval: time until discovery sees a device (100)
  *   --connect-ms MS        time Connect() takes to an advertising device (50)
@@ -32,6 +34,18 @@
  *   --pdus-per-event N (0 = as many as fit), --link-queue N (64 writes)
  *   --print-ceiling        print ceiling_att_value_bytes_per_s=... write_value_max=... and exit
  *
+ * Nordic Secure DFU (--protocol nrfdfu instead of the default smp)
+ *   --buttonless none|plain|bonded
+ *                          none: each --device is the bootloader (service FE59, control point
+ *                          and packet characteristics); plain: the device is the application
+ *                          with the buttonless characteristic 8EC90003, whose Enter request
+ *                          resets it into the bootloader at the address + 1; bonded: 8EC90004,
+ *                          the device starts paired and the bootloader keeps its address
+ *   --nrf-app-version N    running application version; lower ones are refused
+ *   --nrf-hw-version N     hardware version init packets must name, 0 = any
+ *   The state file holds the bootloader model's state (as dfu-sim --protocol nrfdfu);
+ *   disconnect-at=N and silent-after/drop-request faults apply to it.
+ *
  * Faults (--fault, repeatable)
  *   disconnect-at=N        drop the link once N upload bytes were received (also @N)
  *   drop-when-full         a request that comes while buf-count are held is discarded
@@ -50,12 +64,14 @@
 
 #include "ble-adapter.h"
 #include "ble-device.h"
+#include "ble-nrfdfu-target.h"
 #include "sim-device-options.h"
 
 typedef struct {
 	char *bus;
 	char *adapter;
 	char **devices;
+	char **device_uuids;
 	gboolean hidden;
 	gint advertise_ms;
 	gint connect_ms;
@@ -72,6 +88,10 @@ typedef struct {
 	gint pdus_per_event;
 	gint link_queue;
 	gboolean print_ceiling;
+	char *protocol;
+	char *buttonless;
+	gint nrf_app_version;
+	gint nrf_hw_version;
 	SimDeviceOptions device;
 } BleSimOptions;
 
@@ -81,9 +101,12 @@ ble_sim_options_clear(BleSimOptions *opts)
 	g_free(opts->bus);
 	g_free(opts->adapter);
 	g_strfreev(opts->devices);
+	g_strfreev(opts->device_uuids);
 	g_free(opts->require_pairing);
 	g_free(opts->state_dir);
 	g_free(opts->phy);
+	g_free(opts->protocol);
+	g_free(opts->buttonless);
 	sim_device_options_clear(&opts->device);
 }
 
@@ -95,6 +118,15 @@ static const struct {
 } pairing_modes[] = {
         {"notify", BLE_PAIRING_NOTIFY},
         {"silent", BLE_PAIRING_SILENT},
+};
+
+static const struct {
+	const char *name;
+	BleButtonless buttonless;
+} buttonless_modes[] = {
+        {"none", BLE_BUTTONLESS_NONE},
+        {"plain", BLE_BUTTONLESS_PLAIN},
+        {"bonded", BLE_BUTTONLESS_BONDED},
 };
 
 static void
@@ -112,6 +144,8 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 	        {"adapter", 0, 0, G_OPTION_ARG_STRING, &o->adapter, "Adapter name", "NAME"},
 	        {"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->devices, "Simulated device (repeatable)",
 	         "ADDR"},
+	        {"device-uuids", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->device_uuids,
+	         "Services a device advertises instead of SMP's (repeatable)", "ADDR=UUID[,UUID...]"},
 	        {"hidden", 0, 0, G_OPTION_ARG_NONE, &o->hidden, "Devices appear only through discovery",
 	         NULL},
 	        {"advertise-ms", 0, 0, G_OPTION_ARG_INT, &o->advertise_ms,
@@ -136,6 +170,13 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 	        {"link-queue", 0, 0, G_OPTION_ARG_INT, &o->link_queue, "Writes the link holds", "N"},
 	        {"print-ceiling", 0, 0, G_OPTION_ARG_NONE, &o->print_ceiling,
 	         "Print the link's ceiling and exit", NULL},
+	        {"protocol", 0, 0, G_OPTION_ARG_STRING, &o->protocol, "What the devices speak", "smp|nrfdfu"},
+	        {"buttonless", 0, 0, G_OPTION_ARG_STRING, &o->buttonless,
+	         "nrfdfu: how the application enters the bootloader", "none|plain|bonded"},
+	        {"nrf-app-version", 0, 0, G_OPTION_ARG_INT, &o->nrf_app_version,
+	         "nrfdfu: running application version", "N"},
+	        {"nrf-hw-version", 0, 0, G_OPTION_ARG_INT, &o->nrf_hw_version,
+	         "nrfdfu: hardware version init packets must name, 0 = any", "N"},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- BLE MCUmgr SMP device simulator");
@@ -147,6 +188,8 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 	/* string defaults are set here: GOption does not free a default it replaces */
 	set_default(&o->adapter, "hci0");
 	set_default(&o->phy, "1M");
+	set_default(&o->protocol, "smp");
+	set_default(&o->buttonless, "none");
 	if (*argc > 1) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unexpected argument %s",
 		            (*argv)[1]);
@@ -162,12 +205,27 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 	/* ATT MTU 23..517, LL payload 27..251 (Core spec limits); interval 7.5 ms..4 s */
 	if (o->mtu < 23 || o->mtu > 517 || o->data_length < 27 || o->data_length > 251 ||
 	    !(o->interval_ms >= 7.5 && o->interval_ms <= 4000.0) || o->pdus_per_event < 0 ||
-	    o->link_queue < 1 || o->swap_ms < 0 || o->advertise_ms < 0 || o->connect_ms < 0) {
+	    o->link_queue < 1 || o->swap_ms < 0 || o->advertise_ms < 0 || o->connect_ms < 0 ||
+	    o->nrf_app_version < 0 || o->nrf_hw_version < 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "a numeric option is out of range");
 		return FALSE;
 	}
 	return TRUE;
+}
+
+static gboolean
+parse_buttonless(const char *mode, BleButtonless *out, GError **error)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(buttonless_modes); i++) {
+		if (g_strcmp0(buttonless_modes[i].name, mode) == 0) {
+			*out = buttonless_modes[i].buttonless;
+			return TRUE;
+		}
+	}
+	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+	            "--buttonless must be none, plain or bonded");
+	return FALSE;
 }
 
 static gboolean
@@ -213,6 +271,22 @@ parse_faults(char **specs, GPtrArray *plan_specs, gboolean *drop_when_full, GErr
 	}
 	g_ptr_array_add(plan_specs, NULL);
 	return TRUE;
+}
+
+/* the --device-uuids of address, if any */
+static void
+advertise_uuids(const BleSimOptions *o, const char *address, BleDevice *device)
+{
+	for (char **spec = o->device_uuids; spec != NULL && *spec != NULL; spec++) {
+		const char *eq = strchr(*spec, '=');
+		g_auto(GStrv) uuids = NULL;
+
+		if (eq == NULL || strncmp(*spec, address, (gsize)(eq - *spec)) != 0 ||
+		    address[eq - *spec] != '\0')
+			continue;
+		uuids = g_strsplit(eq + 1, ",", -1);
+		ble_device_set_uuids(device, (const char *const *)uuids);
+	}
 }
 
 static gboolean
@@ -294,6 +368,11 @@ main(int argc, char **argv)
 	g_autoptr(BleAdapter) adapter = NULL;
 	BleDeviceConfig config = {0};
 	BleSimBus bus = {.loop = loop};
+	/* freed after the adapter, which holds their devices */
+	g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func((GDestroyNotify)ble_nrfdfu_target_free);
+	SimNrfDfuConfig nrf;
+	BleButtonless buttonless = BLE_BUTTONLESS_NONE;
+	gboolean nrfdfu;
 	const char *address;
 	guint owner_id;
 
@@ -307,8 +386,17 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (!parse_pairing(opts.require_pairing, &config.pairing, &error) ||
+	    !parse_buttonless(opts.buttonless, &buttonless, &error) ||
 	    !parse_faults(opts.device.faults, plan_specs, &config.drop_when_full, &error))
 		return fail(error, 2);
+	nrfdfu = g_strcmp0(opts.protocol, "nrfdfu") == 0;
+	if (!nrfdfu && g_strcmp0(opts.protocol, "smp") != 0) {
+		g_printerr("dfu-sim-ble: --protocol must be smp or nrfdfu\n");
+		return 2;
+	}
+	sim_nrfdfu_config_init(&nrf);
+	nrf.app_version = (guint32)opts.nrf_app_version;
+	nrf.hw_version = (guint32)opts.nrf_hw_version;
 	config.faults = (const char *const *)plan_specs->pdata;
 	if (opts.devices == NULL || opts.devices[0] == NULL) {
 		g_printerr("dfu-sim-ble: at least one --device is needed\n");
@@ -333,10 +421,20 @@ main(int argc, char **argv)
 	manager = g_dbus_object_manager_server_new("/");
 	adapter = ble_adapter_new(manager, opts.adapter);
 	for (char **d = opts.devices; *d != NULL; d++) {
-		BleDevice *device = ble_device_new(adapter, *d, &config, &error);
+		BleDevice *device;
+		BleNrfDfuTarget *target;
 
+		if (nrfdfu) {
+			target = ble_nrfdfu_target_new(adapter, *d, &config, &nrf, buttonless, &error);
+			if (target == NULL)
+				return fail(error, 2);
+			g_ptr_array_add(targets, target);
+			continue;
+		}
+		device = ble_device_new(adapter, *d, &config, &error);
 		if (device == NULL)
 			return fail(error, 2);
+		advertise_uuids(&opts, *d, device);
 		ble_adapter_add_device(adapter, device);
 	}
 	g_dbus_object_manager_server_set_connection(manager, connection);
@@ -350,6 +448,10 @@ main(int argc, char **argv)
 
 	if (!ble_adapter_write_state(adapter, &error))
 		return fail(error, 1);
+	for (guint i = 0; i < targets->len; i++) {
+		if (!ble_nrfdfu_target_write_state(g_ptr_array_index(targets, i), &error))
+			return fail(error, 1);
+	}
 	/* the devices and their objects go before the bus connection */
 	g_clear_pointer(&adapter, ble_adapter_free);
 	g_dbus_object_manager_server_set_connection(manager, NULL);

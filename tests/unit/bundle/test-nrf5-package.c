@@ -189,6 +189,80 @@ test_softdevice_bootloader_split(void)
 	expect_failure(bad, DFU_STATUS_MALFORMED_IMAGE, "softdevice_bootloader: sd_size 601");
 }
 
+/* the init packet's fields, and its type and size held against the manifest's entry */
+static void
+test_init_packet_checks(void)
+{
+	g_autoptr(GBytes) app = firmware(3084, 0xa5);
+	g_autoptr(GBytes) other = firmware(3000, 0xa5);
+	g_autoptr(GBytes) dat = nrf5_writer_init_packet(NRF5_IMAGE_APPLICATION, app);
+	g_autoptr(GBytes) bl_dat = nrf5_writer_init_packet(NRF5_IMAGE_BOOTLOADER, app);
+	Nrf5WriterImage good[] = {{NRF5_IMAGE_APPLICATION, app, dat}};
+	Nrf5WriterImage short_bin[] = {{NRF5_IMAGE_APPLICATION, other, dat}};
+	Nrf5WriterImage wrong_type[] = {{NRF5_IMAGE_APPLICATION, app, bl_dat}};
+	g_autoptr(GBytes) zip = package(good, 1);
+	g_autoptr(GBytes) zip_short = package(short_bin, 1);
+	g_autoptr(GBytes) zip_type = package(wrong_type, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = load(zip, &error);
+	g_autofree char *hash = NULL;
+	g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, app);
+	Nrf5Image *image;
+
+	g_assert_no_error(error);
+	image = g_ptr_array_index(plan->nrf5->images, 0);
+	g_assert_nonnull(image->init);
+	g_assert_cmpuint(image->init->type, ==, NRF5_INIT_APPLICATION);
+	g_assert_cmpuint(image->init->fw_version, ==, 1);
+	g_assert_cmpuint(image->init->hw_version, ==, 52);
+	g_assert_cmpuint(image->init->app_size, ==, 3084);
+	g_assert_cmpuint(image->init->sd_req->len, ==, 1);
+	g_assert_cmpuint(g_array_index(image->init->sd_req, guint32, 0), ==, 0);
+	g_assert_false(image->init->is_signed);
+	g_assert_cmpstr(nrf5_init_signature_to_string(image->init), ==, "unsigned");
+	hash = nrf5_init_packet_hash_hex(image->init);
+	/* stored byte-reversed, shown as sha256sum shows it */
+	g_assert_cmpstr(hash, ==, sha);
+
+	expect_failure(zip_short, DFU_STATUS_MALFORMED_IMAGE,
+	               "application.dat is for 3084 bytes, application.bin has 3000");
+	expect_failure(zip_type, DFU_STATUS_MALFORMED_IMAGE, "is for a bootloader image");
+}
+
+/* a signed init packet: the signature wraps the command */
+static void
+test_signed_init_packet(void)
+{
+	/* Packet { 2: SignedCommand { 1: Command { 1: 1, 2: InitCommand { 4: 2 } }, 2: 0, 3: 64 bytes } } */
+	guint8 signed_packet[2 + 2 + 6 + 2 + 2 + 64] = {0x12, 0x4c, 0x0a, 0x06, 0x08, 0x01, 0x12,
+	                                                0x02, 0x20, 0x02, 0x10, 0x00, 0x1a, 0x40};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Nrf5InitPacket) init = nrf5_init_packet_parse(signed_packet, sizeof(signed_packet), &error);
+	const guint8 garbage[] = {0x0f, 0xff};
+
+	g_assert_no_error(error);
+	g_assert_true(init->is_signed);
+	g_assert_cmpuint(init->type, ==, NRF5_INIT_BOOTLOADER);
+	g_assert_cmpuint(init->signature_len, ==, 64);
+	g_assert_cmpstr(nrf5_init_signature_to_string(init), ==, "ecdsa-p256-sha256");
+	g_assert_null(nrf5_init_packet_parse(garbage, sizeof(garbage), NULL));
+}
+
+/* nrfutil before 1.5 made packages for the legacy bootloader: refused, saying so */
+static void
+test_legacy_package(void)
+{
+	g_autoptr(GBytes) app = firmware(64, 1);
+	g_autoptr(GBytes) dat = firmware(14, 2);
+	BundleWriterEntry files[] = {{.name = "app.bin", .data = app}, {.name = "app.dat", .data = dat}};
+	g_autoptr(GBytes) zip = custom_package(
+	        "{\"manifest\":{\"application\":{\"bin_file\":\"app.bin\",\"dat_file\":\"app.dat\","
+	        "\"init_packet_data\":{\"application_version\":4294967295}},\"dfu_version\":0.5}}",
+	        files, 2);
+
+	expect_failure(zip, DFU_STATUS_UNSUPPORTED_BUNDLE, "legacy DFU package (dfu_version 0.5");
+}
+
 /* A Zephyr manifest is still read as one, even when it mentions "manifest" deeper down. */
 static void
 test_zephyr_not_nrf5(void)
@@ -234,6 +308,9 @@ main(int argc, char **argv)
 	g_test_add_func("/nrf5-package/missing-dat", test_missing_dat);
 	g_test_add_func("/nrf5-package/bad-sizes", test_bad_sizes);
 	g_test_add_func("/nrf5-package/softdevice-bootloader-split", test_softdevice_bootloader_split);
+	g_test_add_func("/nrf5-package/init-packet-checks", test_init_packet_checks);
+	g_test_add_func("/nrf5-package/signed-init-packet", test_signed_init_packet);
+	g_test_add_func("/nrf5-package/legacy", test_legacy_package);
 	g_test_add_func("/nrf5-package/zephyr-not-nrf5", test_zephyr_not_nrf5);
 	g_test_add_func("/nrf5-package/deep-manifest", test_deep_manifest);
 	return g_test_run();

@@ -228,6 +228,81 @@ test_config_devices_refused(Fixture *f, gconstpointer data)
 	}
 }
 
+static void
+write_drop_in(Fixture *f, const char *name, const char *contents)
+{
+	g_autofree char *dir = g_strconcat(f->conf, ".d", NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	write_file(path, contents);
+}
+
+/* drop-ins follow the main file in the order of their names, each overriding what came before */
+static void
+test_config_drop_ins(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuConfig) config = NULL;
+
+	write_file(f->conf, "[daemon]\nMaxAttempts=5\nMaxParallelJobs=2\n[http]\nProxy=http://a\n");
+	write_drop_in(f, "20-late.conf", "[daemon]\nMaxAttempts=9\n");
+	write_drop_in(f, "10-early.conf", "[daemon]\nMaxAttempts=7\nRetryDelaySec=1\n[http]\nProxy=\n");
+	write_drop_in(f, "30-ignored.conf.disabled", "[daemon]\nMaxAttempts=1\n");
+	config = dfu_config_load(f->conf, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->max_attempts, ==, 9);
+	g_assert_cmpuint(config->max_parallel_jobs, ==, 2);
+	g_assert_cmpuint(config->retry_delay_ms, ==, 1000);
+	g_assert_null(config->http_proxy);
+	g_clear_pointer(&config, dfu_config_free);
+
+	write_drop_in(f, "15-bad.conf", "[daemon]\nMaxAtempts=3\n");
+	config = dfu_config_load(f->conf, &error);
+	g_assert_null(config);
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "15-bad.conf"));
+	g_assert_nonnull(strstr(error->message, "MaxAtempts"));
+}
+
+/* a reload takes every value and device in place; a bad file changes nothing */
+static void
+test_config_reload(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuConfig) config = NULL;
+	g_autofree char *state_dir = NULL;
+
+	write_file(f->conf, "[daemon]\nMaxAttempts=5\n[ble]\nDefaultAdapter=hci1\n");
+	write_device_file(f, "a.conf", "[Device kitchen-node]\nTarget=serial:/dev/ttyACM0\n");
+	config = dfu_config_load(f->conf, &error);
+	g_assert_no_error(error);
+	state_dir = g_strdup(config->state_dir);
+
+	write_file(f->conf, "[daemon]\nMaxParallelJobs=1\n[http]\nHeaders=A: 1;B: 2\n");
+	write_drop_in(f, "10-size.conf", "[cache]\nMaxSize=1M\n");
+	write_device_file(f, "a.conf", "[Device cellar-node]\nTarget=serial:/dev/ttyACM1\nBoard=x\n");
+	g_setenv("STATE_DIRECTORY", "/elsewhere", TRUE);
+	g_assert_true(dfu_config_reload(config, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->max_attempts, ==, 3);
+	g_assert_cmpuint(config->max_parallel_jobs, ==, 1);
+	g_assert_cmpstr(config->ble_adapter, ==, "hci0");
+	g_assert_cmpstr(config->http_headers[1], ==, "B: 2");
+	g_assert_cmpuint(config->cache_max_bytes, ==, 1u << 20);
+	g_assert_null(dfu_config_resolve_target(config, "kitchen-node"));
+	g_assert_cmpstr(dfu_config_resolve_target(config, "cellar-node"), ==, "serial:/dev/ttyACM1");
+	g_assert_cmpstr(dfu_config_get_device_name(config, "serial:/dev/ttyACM1"), ==, "cellar-node");
+	g_assert_cmpstr(dfu_config_get_board(config, "serial:/dev/ttyACM1"), ==, "x");
+	g_assert_cmpstr(config->state_dir, ==, state_dir);
+
+	write_file(f->conf, "[daemon]\nMaxParallelJobs=zero\n");
+	g_assert_false(dfu_config_reload(config, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_cmpuint(config->max_parallel_jobs, ==, 1);
+	g_assert_cmpstr(dfu_config_resolve_target(config, "cellar-node"), ==, "serial:/dev/ttyACM1");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -243,6 +318,10 @@ main(int argc, char **argv)
 	g_test_add("/core/config/devices", Fixture, NULL, fixture_set_up, test_config_devices,
 	           fixture_tear_down);
 	g_test_add("/core/config/devices-refused", Fixture, NULL, fixture_set_up, test_config_devices_refused,
+	           fixture_tear_down);
+	g_test_add("/core/config/drop-ins", Fixture, NULL, fixture_set_up, test_config_drop_ins,
+	           fixture_tear_down);
+	g_test_add("/core/config/reload", Fixture, NULL, fixture_set_up, test_config_reload,
 	           fixture_tear_down);
 	return g_test_run();
 }
