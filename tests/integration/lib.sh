@@ -20,8 +20,6 @@ export DFUD_BUS=session
 export STATE_DIRECTORY=$T/state
 export CACHE_DIRECTORY=$T/cache
 export DFUD_CONFIG=$T/dfud.conf
-# as the systemd unit runs it: the memory of expired jobs goes back to the system
-export G_SLICE=always-malloc
 # the daemon's job events, in the journal's export format
 export DFUD_JOURNAL_EXPORT=$T/journal.export
 mkdir -p "$STATE_DIRECTORY" "$CACHE_DIRECTORY"
