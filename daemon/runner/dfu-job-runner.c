@@ -331,6 +331,7 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .stall_retries = config->atfota_stall_retries,
 	        .reset_timeout_ms = config->atfota_reset_timeout_ms,
 	        .result_timeout_ms = config->atfota_result_timeout_ms,
+	        .identity = dfu_job_get_device_identity(a->job),
 	};
 	DfuTransport *transport;
 

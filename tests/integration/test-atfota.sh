@@ -90,7 +90,10 @@ start_dfud
 wait_job_done 20 "$killed"
 expect_job "$killed" succeeded success
 expect_modem killed starts 1
+expect_modem killed downloads 1
 expect_modem killed version 2.0.0
+grep -q "the module is still downloading; following it" "$T/dfud.log" || fail "the restarted daemon did not follow the download"
+
 
 log "a modem delta image is activated by resetting the modem alone, which is switched on again"
 start_modem delta --lineage sm
@@ -130,6 +133,24 @@ if grep -q DFUD_TEST_CRASH_PHASE "$DFUD"; then
 	expect_modem held starts 1
 	expect_modem held resets 1
 	expect_modem held version 2.0.0
+
+	log "the same on Serial LTE Modem, which would take a second start and download the image again"
+	start_modem slmheld --lineage slm
+	end_dfud 10 || fail "dfud did not stop cleanly"
+	export DFUD_TEST_CRASH_PHASE=resetting
+	start_dfud
+	slmheld=$(submit "serial:$T/slmheld?protocol=atfota" "$URL" -o sec-tag=42)
+	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
+	DFUD_PID=
+	unset DFUD_TEST_CRASH_PHASE
+	expect_modem slmheld pending true
+	start_dfud
+	wait_job_done 20 "$slmheld"
+	expect_job "$slmheld" succeeded success
+	expect_modem slmheld downloads 1
+	expect_modem slmheld starts 1
+	expect_modem slmheld resets 1
+	expect_modem slmheld version 2.0.0
 else
 	log "dfud was built without -Dtest_hooks=true: no crash once the module holds the image"
 fi

@@ -23,6 +23,7 @@ struct _SimAtModem {
 	gboolean failed;    /* the one download error happened */
 	gboolean modem_off; /* AT#XMODEMRESET leaves the modem in CFUN=0 */
 	guint starts;
+	guint downloads; /* starts from the first byte */
 	guint stops;
 	guint resets;
 	guint modem_resets;
@@ -120,9 +121,13 @@ fota_start(SimAtModem *self, const char *command, const char *args)
 		emit(self, "ERROR");
 		return;
 	}
-	/* the same command resumes; another starts over */
-	if (g_strcmp0(self->last_start, command) != 0)
+	/* the same command resumes; another starts over, and so does Serial LTE Modem holding an image:
+	 * it downloads it a second time */
+	if (g_strcmp0(self->last_start, command) != 0 || self->pending || self->percent == 0) {
 		self->percent = 0;
+		self->pending = FALSE;
+		self->downloads++;
+	}
 	g_free(self->last_start);
 	self->last_start = g_strdup(command);
 	self->op = op;
@@ -300,11 +305,11 @@ char *
 sim_atmodem_state_json(SimAtModem *self)
 {
 	return g_strdup_printf("{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
-	                       "\"starts\": %u, \"stops\": %u, \"resets\": %u, \"modem_resets\": %u, "
-	                       "\"modem_off\": %s}\n",
+	                       "\"starts\": %u, \"downloads\": %u, \"stops\": %u, \"resets\": %u, "
+	                       "\"modem_resets\": %u, \"modem_off\": %s}\n",
 	                       self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
-	                       self->pending ? "true" : "false", self->starts, self->stops, self->resets,
-	                       self->modem_resets, self->modem_off ? "true" : "false");
+	                       self->pending ? "true" : "false", self->starts, self->downloads, self->stops,
+	                       self->resets, self->modem_resets, self->modem_off ? "true" : "false");
 }
 
 const char *

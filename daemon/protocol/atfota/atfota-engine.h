@@ -30,6 +30,8 @@ typedef struct {
 	guint stall_retries;     /* stalls stopped and resumed before the attempt fails */
 	guint reset_timeout_ms;  /* from AT#XRESET to Ready */
 	guint result_timeout_ms; /* from Ready to the update's result */
+	/* what an earlier attempt of the job left (the engine's identity a{sv}), NULL for none */
+	GVariant *identity;
 } AtfotaOptions;
 
 /* takes the transport, which must pass bytes through unframed */
