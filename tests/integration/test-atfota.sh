@@ -114,43 +114,35 @@ expect_job "$same" failed rolled-back
 	'{"fota-stage":5,"fota-status":0,"version-after":"#XSMVER: \"1.0.0\"","version-before":"#XSMVER: \"1.0.0\""}' ] ||
 	fail "DeviceError is $("$DFUCTL" status --json "$same" | jq -S -c .DeviceError)"
 
+# killed_when_held NAME LINEAGE: dfud dies once the module holds the image; after its restart
+# the update ends with that image installed, downloaded once
+killed_when_held() {
+	local name=$1 job
+	start_modem "$name" --lineage "$2"
+	end_dfud 10 || fail "dfud did not stop cleanly"
+	export DFUD_TEST_CRASH_PHASE=resetting
+	start_dfud
+	job=$(submit "serial:$T/$name?protocol=atfota" "$URL" -o sec-tag=42)
+	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
+	DFUD_PID=
+	unset DFUD_TEST_CRASH_PHASE
+	expect_modem "$name" pending true
+	start_dfud
+	wait_job_done 20 "$job"
+	expect_job "$job" succeeded success
+	expect_modem "$name" downloads 1
+	expect_modem "$name" starts 1
+	expect_modem "$name" resets 1
+	expect_modem "$name" version 2.0.0
+}
+
 if grep -q DFUD_TEST_CRASH_PHASE "$DFUD"; then
-	log "a daemon killed once the module holds the image finishes the update after its restart, with one download"
 	# the daemon dies on purpose: no core files from that
 	ulimit -c 0
-	start_modem held --lineage sm
-	end_dfud 10 || fail "dfud did not stop cleanly"
-	export DFUD_TEST_CRASH_PHASE=resetting
-	start_dfud
-	held=$(submit "serial:$T/held?protocol=atfota" "$URL" -o sec-tag=42)
-	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
-	DFUD_PID=
-	unset DFUD_TEST_CRASH_PHASE
-	expect_modem held pending true
-	start_dfud
-	wait_job_done 20 "$held"
-	expect_job "$held" succeeded success
-	expect_modem held starts 1
-	expect_modem held resets 1
-	expect_modem held version 2.0.0
-
+	log "a daemon killed once the module holds the image finishes the update after its restart, with one download"
+	killed_when_held held sm
 	log "the same on Serial LTE Modem, which would take a second start and download the image again"
-	start_modem slmheld --lineage slm
-	end_dfud 10 || fail "dfud did not stop cleanly"
-	export DFUD_TEST_CRASH_PHASE=resetting
-	start_dfud
-	slmheld=$(submit "serial:$T/slmheld?protocol=atfota" "$URL" -o sec-tag=42)
-	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
-	DFUD_PID=
-	unset DFUD_TEST_CRASH_PHASE
-	expect_modem slmheld pending true
-	start_dfud
-	wait_job_done 20 "$slmheld"
-	expect_job "$slmheld" succeeded success
-	expect_modem slmheld downloads 1
-	expect_modem slmheld starts 1
-	expect_modem slmheld resets 1
-	expect_modem slmheld version 2.0.0
+	killed_when_held slmheld slm
 else
 	log "dfud was built without -Dtest_hooks=true: no crash once the module holds the image"
 fi
