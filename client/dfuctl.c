@@ -87,7 +87,8 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	        {OPT_OPTION,
 	         {"option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &args->options,
 	          "Job option: confirm, force, allow-downgrade (true/false or images: 1,net), "
-	          "max-attempts (number), source-name; for atfota targets fota-op, sec-tag, pdn (numbers)",
+	          "max-attempts (number), source-name; for atfota targets fota-op, sec-tag, pdn (numbers), "
+	          "expected-version",
 	          "KEY=VALUE"}},
 	        {OPT_KEYS,
 	         {"keys", 0, 0, G_OPTION_ARG_FILENAME, &args->keys,

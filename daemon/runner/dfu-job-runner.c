@@ -323,6 +323,7 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .sec_tag = jo->sec_tag,
 	        .has_pdn = jo->has_pdn,
 	        .pdn = jo->pdn,
+	        .expected_version = jo->expected_version,
 	        .confirm = jo->confirm,
 	        .command_timeout_ms = config->atfota_command_timeout_ms,
 	        .ready_timeout_ms = config->atfota_ready_timeout_ms,

@@ -114,6 +114,22 @@ expect_job "$same" failed rolled-back
 	'{"fota-stage":5,"fota-status":0,"version-after":"#XSMVER: \"1.0.0\"","version-before":"#XSMVER: \"1.0.0\""}' ] ||
 	fail "DeviceError is $("$DFUCTL" status --json "$same" | jq -S -c .DeviceError)"
 
+log "expected-version: the version the module must run afterwards decides; one it runs already needs no download"
+start_modem want --lineage sm --running-version 1.0.0 --new-version 1.1.0
+expect_exit 0 dfuctl start -o sec-tag=42 -o expected-version=1.1.0 "serial:$T/want?protocol=atfota" "$URL"
+start_modem other --lineage sm --running-version 1.0.0 --new-version 1.1.0
+other=$(submit "serial:$T/other?protocol=atfota" "$URL" -o sec-tag=42 -o expected-version=1.1)
+wait_job_done 20 "$other"
+expect_job "$other" failed wrong-version
+[ "$("$DFUCTL" status --json "$other" | jq -r '.DeviceError["version-expected"]')" = 1.1 ] ||
+	fail "DeviceError is $("$DFUCTL" status --json "$other" | jq -S -c .DeviceError)"
+start_modem runs --lineage sm --running-version 1.1.0 --new-version 1.1.0
+expect_exit 2 dfuctl start -o sec-tag=42 -o expected-version=1.1.0 "serial:$T/runs?protocol=atfota" "$URL"
+expect_modem runs starts 0
+head -c 64 /dev/zero >"$T/other.bin"
+out=$("$DFUCTL" start -o expected-version=1.1.0 "serial:$T/runs" "$T/other.bin" 2>&1) && fail "an SMP job took expected-version"
+grep -q "apply to atfota targets only" <<<"$out" || fail "no reason given: $out"
+
 # killed_when_held NAME LINEAGE: dfud dies once the module holds the image; after its restart
 # the update ends with that image installed, downloaded once
 killed_when_held() {

@@ -2,6 +2,7 @@
 #include "atfota-engine.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "at-link.h"
 #include "dfu-error.h"
@@ -47,6 +48,7 @@ typedef struct {
 	DfuEngine parent;
 	AtfotaOptions opt;
 	char *url;
+	char *expected_version;
 	char *start_command;
 	AtLink *link;
 	AtfotaState state;
@@ -158,6 +160,8 @@ fota_device_error(AtfotaEngine *self, const AtLine *line)
 		g_variant_dict_insert(&dict, "version-before", "s", self->version_before);
 	if (line->stage == STAGE_COMPLETE && self->version_after != NULL)
 		g_variant_dict_insert(&dict, "version-after", "s", self->version_after);
+	if (line->stage == STAGE_COMPLETE && self->expected_version != NULL)
+		g_variant_dict_insert(&dict, "version-expected", "s", self->expected_version);
 	return g_variant_dict_end(&dict);
 }
 
@@ -241,6 +245,23 @@ version_command(AtfotaEngine *self)
 	if (self->opt.op == DFU_FOTA_OP_BOOTLOADER)
 		return NULL;
 	return modem_only(self) ? "AT+CGMR" : at_lineage_version_command(self->modem.lineage);
+}
+
+/* the version answer names the version: as a whole, not as the start of 1.10 when 1.1 is asked for */
+static gboolean
+names_version(const char *answer, const char *version)
+{
+	gsize n = strlen(version);
+
+	for (const char *p = answer != NULL ? strstr(answer, version) : NULL; p != NULL;
+	     p = strstr(p + 1, version)) {
+		gboolean start = p == answer || !(g_ascii_isalnum(p[-1]) || p[-1] == '.');
+		gboolean end = !(g_ascii_isalnum(p[n]) || p[n] == '.');
+
+		if (start && end)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static char *
@@ -337,6 +358,13 @@ on_baseline_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GErr
 	g_free(self->version_before);
 	self->version_before = join_lines(info);
 	dfu_engine_emit_log(&self->parent, "running before the update: %s", self->version_before);
+	/* nothing to download; a restarted job whose module held the image still activates it */
+	if (self->expected_version != NULL && names_version(self->version_before, self->expected_version) &&
+	    !started_before(self)) {
+		dfu_engine_emit_log(&self->parent, "the module runs %s already", self->expected_version);
+		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
+		return;
+	}
 	set_state(self, first_fota_state(self));
 }
 
@@ -584,6 +612,21 @@ static void
 judge(AtfotaEngine *self, const AtLine *result)
 {
 	gboolean changed = g_strcmp0(self->version_after, self->version_before) != 0;
+
+	/* the user said what must run: that alone decides a reported success */
+	if (result->status == STATUS_OK && self->expected_version != NULL) {
+		if (names_version(self->version_after, self->expected_version)) {
+			finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+			return;
+		}
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, DFU_STATUS_WRONG_VERSION,
+		                   "the module reports the update installed (%s) but runs %s, not %s: the "
+		                   "image at the URL is another version than the job expected",
+		                   result->text, self->version_after, self->expected_version),
+		       fota_device_error(self, result));
+		return;
+	}
 
 	if (result->status == STATUS_OK && (changed || version_command(self) == NULL)) {
 		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
@@ -874,6 +917,7 @@ atfota_finalize(DfuEngine *engine)
 	g_free(self->version_after);
 	g_free(self->result_text);
 	g_free(self->url);
+	g_free(self->expected_version);
 	g_free(self->start_command);
 	g_free(self);
 }
@@ -913,6 +957,8 @@ atfota_engine_new(DfuTransport *transport, const AtfotaOptions *options, const D
 		self->opt.op = DFU_FOTA_OP_APPLICATION;
 	self->url = g_strdup(options->url);
 	self->opt.url = self->url;
+	self->expected_version = g_strdup(options->expected_version);
+	self->opt.expected_version = self->expected_version;
 	self->start_command = start_command_new(&self->opt);
 	self->link = at_link_new(transport, options->terminator, &link_callbacks, self);
 	return &self->parent;

@@ -21,7 +21,8 @@ typedef struct {
 	guint sec_tag;
 	gboolean has_pdn;
 	guint pdn;
-	gboolean confirm; /* FALSE: stop once the module holds the image (STAGED) */
+	const char *expected_version; /* NULL: any version other than before will do */
+	gboolean confirm;             /* FALSE: stop once the module holds the image (STAGED) */
 	AtTerminator terminator;
 	guint command_timeout_ms;
 	guint ready_timeout_ms;  /* for Ready after opening, before probing with AT */
