@@ -130,6 +130,16 @@ head -c 64 /dev/zero >"$T/other.bin"
 out=$("$DFUCTL" start -o expected-version=1.1.0 "serial:$T/runs" "$T/other.bin" 2>&1) && fail "an SMP job took expected-version"
 grep -q "apply to atfota targets only" <<<"$out" || fail "no reason given: $out"
 
+log "Serial Modem powers its UART only while DTR is active: silent until then, and a clear failure when never"
+start_modem dtrlate --lineage sm --dtr-active-ms 1500
+expect_exit 0 dfuctl start -o sec-tag=42 "serial:$T/dtrlate?protocol=atfota" "$URL"
+expect_modem dtrlate starts 1
+start_modem dtroff --lineage sm --dtr-inactive
+dtroff=$(submit "serial:$T/dtroff?protocol=atfota" "$URL" -o sec-tag=42 -o max-attempts=1)
+wait_job_done 40 "$dtroff"
+expect_job "$dtroff" failed response-timeout
+"$DFUCTL" status "$dtroff" | grep -q "DTR line" || fail "the failure does not name DTR: $("$DFUCTL" status "$dtroff")"
+
 # killed_when_held NAME LINEAGE: dfud dies once the module holds the image; after its restart
 # the update ends with that image installed, downloaded once
 killed_when_held() {

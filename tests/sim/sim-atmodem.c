@@ -28,6 +28,8 @@ struct _SimAtModem {
 	guint resets;
 	guint modem_resets;
 	guint timer;
+	gboolean uart_off; /* DTR inactive */
+	guint dtr_timer;
 };
 
 static void
@@ -35,6 +37,8 @@ emit(SimAtModem *self, const char *line)
 {
 	g_autofree char *framed = g_strdup_printf("\r\n%s\r\n", line);
 
+	if (self->uart_off)
+		return;
 	self->output((const guint8 *)framed, strlen(framed), self->user_data);
 }
 
@@ -216,6 +220,16 @@ sim_atmodem_boot(SimAtModem *self)
 	self->timer = g_timeout_add(self->config.boot_ms, on_booted, self);
 }
 
+static gboolean
+on_dtr_active(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	self->dtr_timer = 0;
+	self->uart_off = FALSE;
+	return G_SOURCE_REMOVE;
+}
+
 static void
 command(SimAtModem *self, const char *line)
 {
@@ -258,6 +272,8 @@ sim_atmodem_input(SimAtModem *self, const guint8 *data, gsize len)
 	const char *term = self->config.terminator;
 	char *end;
 
+	if (self->uart_off)
+		return;
 	g_string_append_len(self->input, (const char *)data, len);
 	/* the firmware skips what precedes AT and ignores empty commands */
 	while ((end = strstr(self->input->str, term)) != NULL) {
@@ -286,6 +302,9 @@ sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpo
 	self->version = g_strdup(config->version != NULL ? config->version : "1.0.0");
 	if (self->config.new_version == NULL)
 		self->config.new_version = "2.0.0";
+	self->uart_off = config->dtr_active_ms > 0;
+	if (self->uart_off && config->dtr_active_ms != G_MAXUINT)
+		self->dtr_timer = g_timeout_add(config->dtr_active_ms, on_dtr_active, self);
 	return self;
 }
 
@@ -295,6 +314,7 @@ sim_atmodem_free(SimAtModem *self)
 	if (self == NULL)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_handle_id(&self->dtr_timer, g_source_remove);
 	g_string_free(self->input, TRUE);
 	g_free(self->version);
 	g_free(self->last_start);
