@@ -72,6 +72,8 @@ main(int argc, char **argv)
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
 	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE, dtr_inactive = FALSE;
 	gint dtr_active_ms = 0;
+	gboolean http = FALSE;
+	g_autofree char *ca_file = NULL;
 	SimAtModemConfig config = {0};
 	Sim sim = {0};
 	const GOptionEntry entries[] = {
@@ -103,6 +105,9 @@ main(int argc, char **argv)
 	        {"dtr-active-ms", 0, 0, G_OPTION_ARG_INT, &dtr_active_ms,
 	         "Serial Modem's DTR input goes active this long after start: the UART is off until then",
 	         "MS"},
+	        {"http", 0, 0, G_OPTION_ARG_NONE, &http,
+	         "Download the URL for real; the image's kind and version count", NULL},
+	        {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "CA for https URLs (with --http)", "PEM"},
 	        {"dtr-inactive", 0, 0, G_OPTION_ARG_NONE, &dtr_inactive,
 	         "DTR never goes active: the module neither hears nor speaks", NULL},
 	        G_OPTION_ENTRY_NULL,
@@ -138,6 +143,8 @@ main(int argc, char **argv)
 	config.confirm_error = confirm_error;
 	config.no_modem_reset = no_modem_reset;
 	config.dtr_active_ms = dtr_inactive ? G_MAXUINT : (guint)dtr_active_ms;
+	config.http = http;
+	config.ca_file = ca_file;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

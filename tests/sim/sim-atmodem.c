@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sim-atmodem.h"
 
+#include "sim-http-download.h"
+
 #include <string.h>
 
 /* the modem library's "voltage low": the update waits for a later reset */
@@ -29,6 +31,9 @@ struct _SimAtModem {
 	guint modem_resets;
 	guint timer;
 	gboolean uart_off; /* DTR inactive */
+	SimHttpDownload *http;
+	GByteArray *image;   /* what the download brought so far */
+	char *image_version; /* of the downloaded application image */
 	guint dtr_timer;
 };
 
@@ -93,6 +98,85 @@ on_start_idle(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* ---- a real download ---- */
+
+#define MCUBOOT_MAGIC 0x96f3b83du
+#define MCUBOOT_VERSION_OFFSET 20
+#define CAUSE_DOWNLOAD_FAILED 1
+#define CAUSE_TYPE_MISMATCH 3
+
+static gboolean
+is_mcuboot_image(GByteArray *image)
+{
+	return image->len >= MCUBOOT_VERSION_OFFSET + 8 &&
+	       (image->data[0] | image->data[1] << 8 | image->data[2] << 16 |
+	        (guint32)image->data[3] << 24) == MCUBOOT_MAGIC;
+}
+
+static void
+http_data(const guint8 *data, gsize len, guint64 total, gpointer user_data)
+{
+	SimAtModem *self = user_data;
+	guint percent;
+
+	g_byte_array_append(self->image, data, (guint)len);
+	percent = total > 0 ? (guint)MIN((guint64)self->image->len * 100 / total, 100) : 0;
+	/* the last percent waits for the image to be checked */
+	if (percent > self->percent && percent < 100) {
+		self->percent = percent;
+		emitf(self, "#XFOTA: 1,0,%u", percent);
+	}
+}
+
+/* the module checks what it got: an application update must be an MCUboot image, a modem one must not */
+static void
+http_done(guint http_status, const GError *error, gpointer user_data)
+{
+	SimAtModem *self = user_data;
+	const guint8 *v;
+
+	self->http = NULL;
+	self->downloading = FALSE;
+	if (error != NULL) {
+		/* the server has no such file: nothing to resume */
+		if (http_status >= 400)
+			g_byte_array_set_size(self->image, 0);
+		emitf(self, "#XFOTA: 1,1,%d", CAUSE_DOWNLOAD_FAILED);
+		return;
+	}
+	if (is_mcuboot_image(self->image) != (self->op == 1 || self->op == 5)) {
+		g_byte_array_set_size(self->image, 0);
+		self->percent = 0;
+		emitf(self, "#XFOTA: 1,1,%d", CAUSE_TYPE_MISMATCH);
+		return;
+	}
+	g_clear_pointer(&self->image_version, g_free);
+	if (self->op == 1) {
+		v = self->image->data + MCUBOOT_VERSION_OFFSET;
+		self->image_version = g_strdup_printf("%u.%u.%u", v[0], v[1], v[2] | v[3] << 8);
+	}
+	self->percent = 100;
+	emit(self, "#XFOTA: 1,0,100");
+	self->pending = TRUE;
+	emit(self, "#XFOTA: 4,0");
+}
+
+static const SimHttpDownloadCallbacks http_callbacks = {
+        .data = http_data,
+        .done = http_done,
+};
+
+/* the quoted URL of the start command; a download goes on from what the module holds */
+static void
+http_start(SimAtModem *self, const char *quoted)
+{
+	g_autofree char *url = g_strndup(quoted + 1, strlen(quoted) - MIN(strlen(quoted), 2));
+
+	emitf(self, "#XFOTA: 1,0,%u", self->percent);
+	self->http =
+	        sim_http_download_start(url, self->image->len, self->config.ca_file, &http_callbacks, self);
+}
+
 static gboolean
 supports_op(SimAtModem *self, guint op)
 {
@@ -131,6 +215,7 @@ fota_start(SimAtModem *self, const char *command, const char *args)
 		self->percent = 0;
 		self->pending = FALSE;
 		self->downloads++;
+		g_byte_array_set_size(self->image, 0);
 	}
 	g_free(self->last_start);
 	self->last_start = g_strdup(command);
@@ -138,7 +223,10 @@ fota_start(SimAtModem *self, const char *command, const char *args)
 	self->starts++;
 	self->downloading = TRUE;
 	emit(self, "OK");
-	self->timer = g_idle_add(on_start_idle, self);
+	if (self->config.http)
+		http_start(self, fields[1]);
+	else
+		self->timer = g_idle_add(on_start_idle, self);
 }
 
 static void
@@ -148,6 +236,7 @@ fota_stop(SimAtModem *self)
 	if (!self->downloading)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
 	self->downloading = FALSE;
 	self->stops++;
 	/* SLM prints no info field here */
@@ -171,7 +260,8 @@ activate(SimAtModem *self)
 		emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.activation_error);
 	} else {
 		g_free(self->version);
-		self->version = g_strdup(self->config.new_version);
+		self->version = g_strdup(self->image_version != NULL ? self->image_version
+		                                                     : self->config.new_version);
 		/* the new image booted, but marking it good failed */
 		if (self->config.confirm_error != 0)
 			emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.confirm_error);
@@ -216,6 +306,7 @@ void
 sim_atmodem_boot(SimAtModem *self)
 {
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
 	self->downloading = FALSE;
 	self->timer = g_timeout_add(self->config.boot_ms, on_booted, self);
 }
@@ -305,6 +396,7 @@ sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpo
 	self->uart_off = config->dtr_active_ms > 0;
 	if (self->uart_off && config->dtr_active_ms != G_MAXUINT)
 		self->dtr_timer = g_timeout_add(config->dtr_active_ms, on_dtr_active, self);
+	self->image = g_byte_array_new();
 	return self;
 }
 
@@ -315,6 +407,9 @@ sim_atmodem_free(SimAtModem *self)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_handle_id(&self->dtr_timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
+	g_byte_array_unref(self->image);
+	g_free(self->image_version);
 	g_string_free(self->input, TRUE);
 	g_free(self->version);
 	g_free(self->last_start);
