@@ -6,7 +6,6 @@
 # left it), and an image of the wrong kind for the op is refused.
 source "$(dirname "$0")/lib.sh"
 
-DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
 
 # start_modem NAME [dfu-sim-at options...]: a module on $T/NAME that fetches URLs from the test server
 start_modem() {
@@ -16,9 +15,6 @@ start_modem() {
 		--baud 0 --boot-ms 100 --http --ca-file "$CA_FILE" --lineage sm --running-version 1.0.0 "$@"
 }
 
-expect_modem() {
-	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
-}
 
 EXTRA_CONFIG="[atfota]
 CommandTimeoutSec=2

@@ -5,7 +5,6 @@
 # the module's failures end in their status codes.
 source "$(dirname "$0")/lib.sh"
 
-DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
 URL=https://updates.example/app_update.bin
 
 # start_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME
@@ -16,10 +15,6 @@ start_modem() {
 		--baud 0 --boot-ms 100 --step-ms 20 --step-percent 10 "$@"
 }
 
-# expect_modem NAME KEY VALUE: one field of the simulated module's state
-expect_modem() {
-	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
-}
 
 EXTRA_CONFIG="[atfota]
 CommandTimeoutSec=2

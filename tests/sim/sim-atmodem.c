@@ -177,6 +177,13 @@ http_start(SimAtModem *self, const char *quoted)
 	        sim_http_download_start(url, self->image->len, self->config.ca_file, &http_callbacks, self);
 }
 
+/* something of an earlier download to resume */
+static gboolean
+has_progress(SimAtModem *self)
+{
+	return self->config.http ? self->image->len > 0 : self->percent > 0;
+}
+
 static gboolean
 supports_op(SimAtModem *self, guint op)
 {
@@ -211,7 +218,7 @@ fota_start(SimAtModem *self, const char *command, const char *args)
 	}
 	/* the same command resumes; another starts over, and so does Serial LTE Modem holding an image:
 	 * it downloads it a second time */
-	if (g_strcmp0(self->last_start, command) != 0 || self->pending || self->percent == 0) {
+	if (g_strcmp0(self->last_start, command) != 0 || self->pending || !has_progress(self)) {
 		self->percent = 0;
 		self->pending = FALSE;
 		self->downloads++;
