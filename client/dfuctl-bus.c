@@ -143,40 +143,104 @@ job_compare_id(gconstpointer a, gconstpointer b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-GPtrArray *
-dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
+GVariant *
+dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error)
 {
 	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GVariant) objects = NULL;
-	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
-	GVariantIter iter;
-	const char *path;
-	GVariant *interfaces;
 	int r;
 
-	/* one call for every job and its properties, however long the queue */
+	/* one call for every object and its properties, however many there are */
 	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
 	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &bus_error, &reply,
 	                       NULL);
 	if (!dfuctl_bus_check(r, &bus_error, error))
 		return NULL;
-	objects = dfu_bus_read_gvariant(reply, error);
+	if (reply_cookie != NULL && sd_bus_message_get_cookie(reply, reply_cookie) < 0)
+		*reply_cookie = 0;
+	return dfu_bus_read_gvariant(reply, error);
+}
+
+/* calls each_object with the path and properties of every object that has interface */
+static gboolean
+for_each_object(sd_bus *bus, const char *interface,
+                void (*each_object)(const char *path, GVariant *properties, gpointer data), gpointer data,
+                GError **error)
+{
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
+	GVariantIter iter;
+	const char *path;
+	GVariant *interfaces;
+
 	if (objects == NULL)
-		return NULL;
+		return FALSE;
 	g_variant_iter_init(&iter, objects);
 	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &interfaces)) {
 		g_autoptr(GVariant) owned = interfaces;
 		g_autoptr(GVariant) properties =
-		        g_variant_lookup_value(interfaces, DFUCTL_JOB_INTERFACE, G_VARIANT_TYPE_VARDICT);
-		DfuctlJob *job;
+		        g_variant_lookup_value(interfaces, interface, G_VARIANT_TYPE_VARDICT);
 
-		if (properties == NULL)
-			continue;
-		job = dfuctl_job_new(path);
-		dfuctl_job_update(job, properties);
-		g_ptr_array_add(jobs, job);
+		if (properties != NULL)
+			each_object(path, properties, data);
 	}
+	return TRUE;
+}
+
+static void
+add_job(const char *path, GVariant *properties, gpointer data)
+{
+	DfuctlJob *job = dfuctl_job_new(path);
+
+	dfuctl_job_update(job, properties);
+	g_ptr_array_add(data, job);
+}
+
+GPtrArray *
+dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
+{
+	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
+
+	if (!for_each_object(bus, DFUCTL_JOB_INTERFACE, add_job, jobs, error))
+		return NULL;
 	g_ptr_array_sort(jobs, job_compare_id);
 	return g_steal_pointer(&jobs);
+}
+
+static void
+add_device(const char *path, GVariant *properties, gpointer data)
+{
+	GVariantBuilder device;
+	GVariantIter iter;
+	GVariant *entry;
+
+	g_variant_builder_init(&device, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&device, "{sv}", "Path", g_variant_new_object_path(path));
+	g_variant_iter_init(&iter, properties);
+	while ((entry = g_variant_iter_next_value(&iter)) != NULL) {
+		g_variant_builder_add_value(&device, entry);
+		g_variant_unref(entry);
+	}
+	g_ptr_array_add(data, g_variant_ref_sink(g_variant_builder_end(&device)));
+}
+
+static gint
+device_compare_name(gconstpointer a, gconstpointer b)
+{
+	const char *na = "";
+	const char *nb = "";
+
+	g_variant_lookup(*(GVariant **)a, "Name", "&s", &na);
+	g_variant_lookup(*(GVariant **)b, "Name", "&s", &nb);
+	return g_strcmp0(na, nb);
+}
+
+GPtrArray *
+dfuctl_bus_get_devices(sd_bus *bus, GError **error)
+{
+	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+
+	if (!for_each_object(bus, DFUCTL_DEVICE_INTERFACE, add_device, devices, error))
+		return NULL;
+	g_ptr_array_sort(devices, device_compare_name);
+	return g_steal_pointer(&devices);
 }

@@ -9,8 +9,10 @@
 #include "dfu-config-fetcher.h"
 #include "dfu-error.h"
 #include "dfu-file.h"
+#include "dfu-hex.h"
 #include "dfu-signature.h"
 #include "dfuctl-args.h"
+#include "dfuctl-bundle.h"
 #include "dfuctl-commands.h"
 #include "dfuctl-inspect.h"
 
@@ -33,16 +35,6 @@ sig_name(guint type)
 			return sig_names[i].name;
 	}
 	return "unknown";
-}
-
-static char *
-hex(const guint8 *data, gsize len)
-{
-	GString *text = g_string_sized_new(2 * len);
-
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(text, "%02x", data[i]);
-	return g_string_free(text, FALSE);
 }
 
 /* "0x00" for no SoftDevice, else the FWIDs in hex */
@@ -94,14 +86,14 @@ char *
 dfuctl_format_plan(const DfuPlan *plan)
 {
 	g_autoptr(GString) text = g_string_new(NULL);
-	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
+	g_autofree char *bundle_sha = dfu_hex_encode(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
 	g_string_append_printf(text, "kind: %s\nsha256: %s", dfu_bundle_kind_to_string(plan->kind),
 	                       bundle_sha);
 	for (guint i = 0; i < plan->images->len; i++) {
 		const DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		g_autofree char *hash = hex(img->info.hash, img->info.hash_len);
-		g_autofree char *file_sha = hex(img->file_sha256, sizeof(img->file_sha256));
+		g_autofree char *hash = dfu_hex_encode(img->info.hash, img->info.hash_len);
+		g_autofree char *file_sha = dfu_hex_encode(img->file_sha256, sizeof(img->file_sha256));
 
 		g_string_append_printf(text,
 		                       "\nimage %u: %s\n  version: %s\n  size: %zu\n  hash: %s\n"
@@ -115,13 +107,26 @@ dfuctl_format_plan(const DfuPlan *plan)
 	}
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++) {
 		const Nrf5Image *img = g_ptr_array_index(plan->nrf5->images, i);
-		g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
+		g_autofree char *file_sha =
+		        dfu_hex_encode(img->firmware_sha256, sizeof(img->firmware_sha256));
 
 		g_string_append_printf(
 		        text, "\n%s: %s\n  size: %zu\n  file sha256: %s\n  init packet: %s, %zu bytes",
 		        nrf5_image_type_to_string(img->type), img->bin_file, g_bytes_get_size(img->firmware),
 		        file_sha, img->dat_file, g_bytes_get_size(img->init_packet));
 		append_init_packet(text, img->init);
+	}
+	for (guint i = 0; plan->mesh != NULL && i < plan->mesh->images->len; i++) {
+		const MeshImage *img = g_ptr_array_index(plan->mesh->images, i);
+		g_autofree char *fwid = mesh_fwid_to_string(img->init.type, &img->init.fwid);
+
+		g_string_append_printf(
+		        text,
+		        "\nmesh %s: %s\n  size: %zu\n  firmware id: %s\n  init packet: %s, %s\n"
+		        "  segments: %u",
+		        mesh_dfu_type_to_string(img->init.type), img->files->bin_file,
+		        g_bytes_get_size(img->files->firmware), fwid, img->files->dat_file,
+		        img->init.is_signed ? "signed" : "unsigned", mesh_image_segments(img));
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
@@ -146,19 +151,19 @@ add_int(JsonBuilder *builder, const char *key, gint64 value)
 static void
 add_mcuboot_image(JsonBuilder *builder, const DfuPlanImage *img)
 {
-	g_autofree char *hash = hex(img->info.hash, img->info.hash_len);
-	g_autofree char *file_sha = hex(img->file_sha256, sizeof(img->file_sha256));
+	g_autofree char *hash = dfu_hex_encode(img->info.hash, img->info.hash_len);
+	g_autofree char *file_sha = dfu_hex_encode(img->file_sha256, sizeof(img->file_sha256));
 
 	json_builder_begin_object(builder);
-	add_int(builder, "index", img->image_index);
-	add_string(builder, "name", img->name);
-	add_string(builder, "version", img->version);
-	add_int(builder, "size", (gint64)g_bytes_get_size(img->data));
-	add_string(builder, "hash", hash);
-	add_string(builder, "file_sha256", file_sha);
-	add_string(builder, "board", img->board);
-	add_string(builder, "soc", img->soc);
-	add_string(builder, "signature", sig_name(img->info.sig_tlv_type));
+	add_int(builder, "Index", img->image_index);
+	add_string(builder, "Name", img->name);
+	add_string(builder, "Version", img->version);
+	add_int(builder, "Size", (gint64)g_bytes_get_size(img->data));
+	add_string(builder, "Hash", hash);
+	add_string(builder, "FileSha256", file_sha);
+	add_string(builder, "Board", img->board);
+	add_string(builder, "Soc", img->soc);
+	add_string(builder, "Signature", sig_name(img->info.sig_tlv_type));
 	json_builder_end_object(builder);
 }
 
@@ -168,18 +173,18 @@ add_init_packet(JsonBuilder *builder, const Nrf5InitPacket *init)
 	g_autofree char *hash = nrf5_init_packet_hash_hex(init);
 
 	json_builder_begin_object(builder);
-	add_string(builder, "type", nrf5_init_type_to_string(init->type));
-	add_int(builder, "fw_version", init->fw_version);
-	add_int(builder, "hw_version", init->hw_version);
-	json_builder_set_member_name(builder, "sd_req");
+	add_string(builder, "Type", nrf5_init_type_to_string(init->type));
+	add_int(builder, "FwVersion", init->fw_version);
+	add_int(builder, "HwVersion", init->hw_version);
+	json_builder_set_member_name(builder, "SdReq");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < init->sd_req->len; i++)
 		json_builder_add_int_value(builder, g_array_index(init->sd_req, guint32, i));
 	json_builder_end_array(builder);
-	add_string(builder, "hash_type", nrf5_init_hash_type_to_string(init->hash_type));
-	add_string(builder, "hash", hash);
-	add_string(builder, "signature", nrf5_init_signature_to_string(init));
-	json_builder_set_member_name(builder, "debug");
+	add_string(builder, "HashType", nrf5_init_hash_type_to_string(init->hash_type));
+	add_string(builder, "Hash", hash);
+	add_string(builder, "Signature", nrf5_init_signature_to_string(init));
+	json_builder_set_member_name(builder, "Debug");
 	json_builder_add_boolean_value(builder, init->is_debug);
 	json_builder_end_object(builder);
 }
@@ -187,16 +192,16 @@ add_init_packet(JsonBuilder *builder, const Nrf5InitPacket *init)
 static void
 add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 {
-	g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
+	g_autofree char *file_sha = dfu_hex_encode(img->firmware_sha256, sizeof(img->firmware_sha256));
 
 	json_builder_begin_object(builder);
-	add_string(builder, "type", nrf5_image_type_to_string(img->type));
-	add_string(builder, "name", img->bin_file);
-	add_int(builder, "size", (gint64)g_bytes_get_size(img->firmware));
-	add_string(builder, "file_sha256", file_sha);
-	add_string(builder, "init_packet", img->dat_file);
-	add_int(builder, "init_packet_size", (gint64)g_bytes_get_size(img->init_packet));
-	json_builder_set_member_name(builder, "init");
+	add_string(builder, "Type", nrf5_image_type_to_string(img->type));
+	add_string(builder, "Name", img->bin_file);
+	add_int(builder, "Size", (gint64)g_bytes_get_size(img->firmware));
+	add_string(builder, "FileSha256", file_sha);
+	add_string(builder, "InitPacket", img->dat_file);
+	add_int(builder, "InitPacketSize", (gint64)g_bytes_get_size(img->init_packet));
+	json_builder_set_member_name(builder, "Init");
 	if (img->init == NULL)
 		json_builder_add_null_value(builder);
 	else
@@ -204,20 +209,39 @@ add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 	json_builder_end_object(builder);
 }
 
+static void
+add_mesh_image(JsonBuilder *builder, const MeshImage *img)
+{
+	g_autofree char *fwid = mesh_fwid_to_string(img->init.type, &img->init.fwid);
+
+	json_builder_begin_object(builder);
+	add_string(builder, "type", mesh_dfu_type_to_string(img->init.type));
+	add_string(builder, "name", img->files->bin_file);
+	add_int(builder, "size", (gint64)g_bytes_get_size(img->files->firmware));
+	add_string(builder, "firmware_id", fwid);
+	add_string(builder, "init_packet", img->files->dat_file);
+	json_builder_set_member_name(builder, "signed");
+	json_builder_add_boolean_value(builder, img->init.is_signed);
+	add_int(builder, "segments", mesh_image_segments(img));
+	json_builder_end_object(builder);
+}
+
 /* the plan's members, into an object the caller began */
 static void
 add_plan_members(JsonBuilder *builder, const DfuPlan *plan)
 {
-	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
+	g_autofree char *bundle_sha = dfu_hex_encode(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
-	add_string(builder, "kind", dfu_bundle_kind_to_string(plan->kind));
-	add_string(builder, "sha256", bundle_sha);
-	json_builder_set_member_name(builder, "images");
+	add_string(builder, "Kind", dfu_bundle_kind_to_string(plan->kind));
+	add_string(builder, "Sha256", bundle_sha);
+	json_builder_set_member_name(builder, "Images");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < plan->images->len; i++)
 		add_mcuboot_image(builder, g_ptr_array_index(plan->images, i));
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++)
 		add_nrf5_image(builder, g_ptr_array_index(plan->nrf5->images, i));
+	for (guint i = 0; plan->mesh != NULL && i < plan->mesh->images->len; i++)
+		add_mesh_image(builder, g_ptr_array_index(plan->mesh->images, i));
 	json_builder_end_array(builder);
 }
 
@@ -339,11 +363,11 @@ dfuctl_json_inspection(const DfuPlan *plan, const DfuctlSignatureCheck *check)
 
 	json_builder_begin_object(builder);
 	add_plan_members(builder, plan);
-	json_builder_set_member_name(builder, "signature");
+	json_builder_set_member_name(builder, "Signature");
 	json_builder_begin_object(builder);
-	add_string(builder, "status", signature_states[check->state].name);
-	add_string(builder, "key", check->key);
-	add_string(builder, "message", check->message);
+	add_string(builder, "Status", signature_states[check->state].name);
+	add_string(builder, "Key", check->key);
+	add_string(builder, "Message", check->message);
 	json_builder_end_object(builder);
 	json_builder_end_object(builder);
 	return builder_to_json(builder);
@@ -405,12 +429,6 @@ remove_tree(const char *path)
 			g_unlink(child);
 	}
 	g_rmdir(path);
-}
-
-static gboolean
-is_url(const char *arg)
-{
-	return g_str_has_prefix(arg, "https://") || g_str_has_prefix(arg, "http://");
 }
 
 /* what a local inspection reads: the bundle and its signature, fetched or given */
@@ -525,12 +543,15 @@ dfuctl_cmd_inspect(const DfuctlArgs *args)
 		g_clear_error(&error);
 		config = dfu_config_new_default();
 	}
-	if (is_url(arg)) {
+	if (dfuctl_bundle_is_url(arg)) {
 		if (!fetch_input(arg, config, &in, &error)) {
 			g_printerr("dfuctl: %s\n", error->message);
 			return DFUCTL_EXIT_FAILURE;
 		}
 	} else {
+		/* the same plain refusal as start gives, before any parsing */
+		if (!dfuctl_bundle_check(arg, &error))
+			return dfuctl_fail(error);
 		local_input(arg, &in);
 	}
 	key_dir = pick_key_dir(args, config);

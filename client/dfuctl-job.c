@@ -11,6 +11,7 @@ typedef struct {
 
 static const DfuctlJobField job_fields[] = {
         {"Id", "t", offsetof(DfuctlJob, id)},
+        {"Kind", "s", offsetof(DfuctlJob, kind)},
         {"Target", "s", offsetof(DfuctlJob, target)},
         {"Source", "s", offsetof(DfuctlJob, source)},
         {"State", "s", offsetof(DfuctlJob, state)},
@@ -27,6 +28,8 @@ static const DfuctlJobField job_fields[] = {
         {"Created", "x", offsetof(DfuctlJob, created)},
         {"Started", "x", offsetof(DfuctlJob, started)},
         {"Finished", "x", offsetof(DfuctlJob, finished)},
+        {"MaxAttempts", "u", offsetof(DfuctlJob, max_attempts)},
+        {"RetryAt", "x", offsetof(DfuctlJob, retry_at)},
 };
 
 DfuctlJob *
@@ -35,6 +38,7 @@ dfuctl_job_new(const char *path)
 	DfuctlJob *job = g_new0(DfuctlJob, 1);
 
 	job->path = g_strdup(path);
+	job->kind = g_strdup("update");
 	job->target = g_strdup("");
 	job->source = g_strdup("");
 	job->state = g_strdup("");
@@ -51,12 +55,14 @@ dfuctl_job_free(DfuctlJob *job)
 	if (job == NULL)
 		return;
 	g_free(job->path);
+	g_free(job->kind);
 	g_free(job->target);
 	g_free(job->source);
 	g_free(job->state);
 	g_free(job->phase);
 	g_free(job->status_name);
 	g_free(job->message);
+	g_free(job->device);
 	g_variant_unref(job->device_error);
 	g_free(job);
 }
@@ -113,6 +119,19 @@ dfuctl_job_is_finished(const DfuctlJob *job)
 	       g_strcmp0(job->state, "cancelled") == 0;
 }
 
+const char *
+dfuctl_job_device(const DfuctlJob *job)
+{
+	return job->device != NULL ? job->device : job->target;
+}
+
+void
+dfuctl_job_set_device(DfuctlJob *job, const char *device)
+{
+	g_free(job->device);
+	job->device = g_strdup(device);
+}
+
 static GVariant *
 job_field_get(const DfuctlJob *job, const DfuctlJobField *field)
 {
@@ -142,5 +161,6 @@ dfuctl_job_to_variant(const DfuctlJob *job)
 	for (gsize i = 0; i < G_N_ELEMENTS(job_fields); i++)
 		g_variant_builder_add(&builder, "{sv}", job_fields[i].name,
 		                      job_field_get(job, &job_fields[i]));
+	g_variant_builder_add(&builder, "{sv}", "Device", g_variant_new_string(dfuctl_job_device(job)));
 	return g_variant_builder_end(&builder);
 }

@@ -6,12 +6,14 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "ble-scan.h"
 #include "bus-autoptr.h"
 #include "bus-connect.h"
 #include "bus-glib.h"
 #include "bus-manager.h"
 #include "dfu-config-fetcher.h"
 #include "dfu-error.h"
+#include "dfu-inventory.h"
 #include "dfu-job-runner.h"
 #include "dfu-manager.h"
 
@@ -23,9 +25,13 @@ enum {
 
 typedef struct {
 	GMainLoop *loop;
+	DfuConfig *config;
 	DfuManager *manager;
+	DfuInventory *inventory;
+	BleScan *ble_scan;
 	guint bus_source;
 	int exit_code;
+	gboolean ready; /* READY=1 was sent: the name is ours and the jobs are loading */
 } DfuDaemon;
 
 static void
@@ -69,11 +75,14 @@ daemon_reload_cb(gpointer user_data)
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=Reloading the configuration",
 	           g_get_monotonic_time());
-	if (dfu_manager_reload(self->manager, &error))
+	if (dfu_manager_reload(self->manager, &error)) {
+		dfu_inventory_sync_config(self->inventory, self->config);
 		g_message("configuration reloaded");
-	else
+	} else
 		g_warning("configuration not reloaded, the previous one stays: %s", error->message);
-	sd_notify(0, "READY=1");
+	/* a reload before start-up is complete must not announce it */
+	if (self->ready)
+		sd_notify(0, "READY=1");
 	daemon_notify_status(self);
 	return G_SOURCE_CONTINUE;
 }
@@ -108,6 +117,23 @@ daemon_bus_lost_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+static void
+daemon_ble_seen_cb(const char *target, gint64 when, gpointer user_data)
+{
+	dfu_inventory_ble_seen(user_data, target, when);
+}
+
+static void
+daemon_ble_gone_cb(const char *target, gpointer user_data)
+{
+	dfu_inventory_ble_gone(user_data, target);
+}
+
+static const BleScanCallbacks ble_scan_callbacks = {
+        .seen = daemon_ble_seen_cb,
+        .gone = daemon_ble_gone_cb,
+};
+
 static int
 daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -127,16 +153,32 @@ daemon_name_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
 	}
-	/* jobs are reloaded only once the name is ours, so two daemons never drive one device */
-	if (!dfu_manager_start(self->manager, &start_error)) {
+	/* jobs are reloaded only once the name is ours, so two daemons never drive one device; the
+	 * inventory first, so that it sees every reloaded job */
+	if (!dfu_inventory_load(self->inventory, self->config, &start_error) ||
+	    !dfu_manager_start(self->manager, &start_error)) {
 		g_printerr("dfud: %s\n", start_error->message);
 		daemon_quit(self, EXIT_FAILURE);
 		return 0;
 	}
+	self->ble_scan = ble_scan_new(self->config->ble_adapter, &ble_scan_callbacks, self->inventory);
 	g_info("ready on %s", DFU_BUS_NAME);
 	sd_notify(0, "READY=1");
+	self->ready = TRUE;
 	daemon_notify_status(self);
 	return 0;
+}
+
+static void
+daemon_job_added_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	dfu_inventory_job_added(user_data, job);
+}
+
+static void
+daemon_job_finished_cb(DfuManager *manager, DfuJob *job, gpointer user_data)
+{
+	dfu_inventory_job_finished(user_data, job);
 }
 
 static int
@@ -149,6 +191,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	g_autoptr(sd_bus) bus = NULL;
 	g_autoptr(DfuFetcher) fetcher = NULL;
 	g_autoptr(DfuManager) manager = NULL;
+	g_autoptr(DfuInventory) inventory = NULL;
 	g_autoptr(DfuBusManager) bus_manager = NULL;
 	g_autoptr(sd_bus_slot) name_slot = NULL;
 	DfuRunner *runner;
@@ -156,7 +199,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	guint sigint;
 	guint sighup;
 	guint watchdog;
-	gulong counts_handler;
+	gulong handlers[3];
 	int r;
 
 	bus = dfu_bus_connect(session, &error);
@@ -169,7 +212,8 @@ daemon_run(DfuConfig *config, gboolean session)
 	fetcher = dfu_fetcher_new_for_config(config);
 	manager = dfu_manager_new(config, runner);
 	dfu_manager_set_fetcher(manager, fetcher);
-	bus_manager = dfu_bus_manager_new(bus, manager, &auth, &error);
+	inventory = dfu_inventory_new(config->state_dir);
+	bus_manager = dfu_bus_manager_new(bus, manager, inventory, &auth, &error);
 	if (bus_manager == NULL) {
 		g_printerr("dfud: %s\n", error->message);
 		g_clear_object(&manager);
@@ -177,9 +221,14 @@ daemon_run(DfuConfig *config, gboolean session)
 		return EXIT_FAILURE;
 	}
 	self.loop = loop;
+	self.config = config;
 	self.manager = manager;
-	counts_handler =
+	self.inventory = inventory;
+	handlers[0] =
 	        g_signal_connect(manager, "counts-changed", G_CALLBACK(daemon_counts_changed_cb), &self);
+	handlers[1] = g_signal_connect(manager, "job-added", G_CALLBACK(daemon_job_added_cb), inventory);
+	handlers[2] =
+	        g_signal_connect(manager, "job-finished", G_CALLBACK(daemon_job_finished_cb), inventory);
 
 	r = sd_bus_request_name_async(bus, &name_slot, DFU_BUS_NAME, 0, daemon_name_reply_cb, &self);
 	if (r < 0) {
@@ -204,9 +253,13 @@ daemon_run(DfuConfig *config, gboolean session)
 	/* running attempts stop without finishing their jobs; they resume on the next start */
 	dfu_manager_shutdown(manager);
 	dfu_bus_manager_flush(bus_manager);
-	g_clear_signal_handler(&counts_handler, manager);
+	g_clear_pointer(&self.ble_scan, ble_scan_free);
+	dfu_inventory_flush(inventory);
+	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++)
+		g_clear_signal_handler(&handlers[i], manager);
 	g_clear_pointer(&name_slot, sd_bus_slot_unref);
 	g_clear_pointer(&bus_manager, dfu_bus_manager_free);
+	g_clear_object(&inventory);
 	g_clear_object(&manager);
 	dfu_job_runner_free(runner);
 	g_clear_pointer(&bus, sd_bus_flush_close_unref);

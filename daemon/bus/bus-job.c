@@ -88,6 +88,12 @@ job_message(DfuJob *job)
 }
 
 static const char *
+job_kind_name(DfuJob *job)
+{
+	return dfu_job_kind_to_string(dfu_job_get_kind(job));
+}
+
+static const char *
 job_source(DfuJob *job)
 {
 	const char *source = dfu_job_get_source(job);
@@ -107,6 +113,7 @@ typedef struct {
 /* the order is the order of the names in each PropertiesChanged */
 static const DfuBusJobProperty job_properties[] = {
         {"Id", 't', 0, .get_t = dfu_job_get_id},
+        {"Kind", 's', 0, .get_s = job_kind_name},
         {"Target", 's', 0, .get_s = dfu_job_get_target},
         {"Source", 's', 0, .get_s = job_source},
         {"State", 's', DFU_JOB_CHANGED_STATE, .get_s = job_state_name},
@@ -123,6 +130,8 @@ static const DfuBusJobProperty job_properties[] = {
         {"Created", 'x', 0, .get_x = dfu_job_get_created},
         {"Started", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_started},
         {"Finished", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_finished},
+        {"MaxAttempts", 'u', DFU_JOB_CHANGED_ATTEMPT, .get_u = dfu_job_get_max_attempts},
+        {"RetryAt", 'x', DFU_JOB_CHANGED_ATTEMPT, .get_x = dfu_job_get_retry_at},
 };
 
 static const DfuBusJobProperty *
@@ -253,6 +262,7 @@ static const sd_bus_vtable job_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetLog", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(xs)", entries), job_method_get_log,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         JOB_PROPERTY("Id", "t", SD_BUS_VTABLE_PROPERTY_CONST),
+        JOB_PROPERTY("Kind", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Target", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Source", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("State", "s", EMITS),
@@ -269,6 +279,8 @@ static const sd_bus_vtable job_vtable[] = {
         JOB_PROPERTY("Created", "x", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Started", "x", EMITS),
         JOB_PROPERTY("Finished", "x", EMITS),
+        JOB_PROPERTY("MaxAttempts", "u", EMITS),
+        JOB_PROPERTY("RetryAt", "x", EMITS),
         SD_BUS_VTABLE_END,
 };
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "bus-autoptr.h"
+#include "bus-device.h"
 #include "bus-errors.h"
 #include "bus-job.h"
 #include "bus-manager.h"
@@ -13,6 +14,7 @@ struct _DfuBusManager {
 	DfuManager *manager;
 	DfuBusAuth auth;
 	DfuBusJobs *jobs;
+	DfuBusDevices *devices;
 	sd_bus_slot *object_manager_slot;
 	sd_bus_slot *vtable_slot;
 	gulong handlers[5];
@@ -174,6 +176,14 @@ manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 }
 
 static int
+manager_method_refresh_devices(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+
+	return dfu_bus_devices_refresh_all(self->devices, m, ret_error);
+}
+
+static int
 manager_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                      sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
@@ -202,6 +212,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 manager_method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", jobs),
                                 manager_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RefreshDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
+                                manager_method_refresh_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Version", "s", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("QueueLength", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ActiveJobs", "u", manager_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -266,7 +278,8 @@ manager_loaded_cb(DfuManager *manager, gpointer user_data)
 }
 
 DfuBusManager *
-dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error)
+dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, DfuInventory *inventory, const DfuBusAuth *auth,
+                    GError **error)
 {
 	g_autoptr(DfuBusManager) self = g_new0(DfuBusManager, 1);
 	g_autoptr(GPtrArray) jobs = NULL;
@@ -287,6 +300,9 @@ dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GE
 	}
 	self->jobs = dfu_bus_jobs_new(bus, manager, auth, error);
 	if (self->jobs == NULL)
+		return NULL;
+	self->devices = dfu_bus_devices_new(bus, inventory, manager, auth, error);
+	if (self->devices == NULL)
 		return NULL;
 
 	jobs = dfu_manager_list_jobs(manager);
@@ -317,6 +333,7 @@ dfu_bus_manager_free(DfuBusManager *self)
 		return;
 	for (gsize i = 0; i < G_N_ELEMENTS(self->handlers); i++)
 		g_clear_signal_handler(&self->handlers[i], self->manager);
+	g_clear_pointer(&self->devices, dfu_bus_devices_free);
 	g_clear_pointer(&self->jobs, dfu_bus_jobs_free);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->object_manager_slot, sd_bus_slot_unref);

@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-auth.h"
+#include "dfu-inventory.h"
 #include "dfu-manager.h"
 
 G_BEGIN_DECLS
@@ -14,13 +15,14 @@ G_BEGIN_DECLS
 
 /*
  * org.dfud1.Manager and the ObjectManager at DFU_BUS_MANAGER_PATH, plus the
- * job objects of every job the manager holds. Requesting the bus name is
- * left to the caller.
+ * job objects of every job the manager holds and the device objects of every
+ * device of the inventory. Requesting the bus name is left to the caller.
  */
 typedef struct _DfuBusManager DfuBusManager;
 
 /* auth is copied */
-DfuBusManager *dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GError **error);
+DfuBusManager *dfu_bus_manager_new(sd_bus *bus, DfuManager *manager, DfuInventory *inventory,
+                                   const DfuBusAuth *auth, GError **error);
 void dfu_bus_manager_free(DfuBusManager *self);
 /* sends every batched job change now, e.g. before the daemon exits */
 void dfu_bus_manager_flush(DfuBusManager *self);

@@ -21,12 +21,14 @@ static const DfuBusOption option_table[] = {
         {"max-attempts", "u", offsetof(DfuJobOptions, max_attempts)},
         {"source-name", "s", offsetof(DfuJobOptions, name)},
         {"expected-sha256", "s", offsetof(DfuJobOptions, expected_sha256)},
+        {"fetch-only", "b", offsetof(DfuJobOptions, fetch_only)},
         {"signature-url", "s", offsetof(DfuJobOptions, signature_url)},
         {"signature", "ay", offsetof(DfuJobOptions, signature)},
         {"fota-op", "u", offsetof(DfuJobOptions, fota_op)},
         {"sec-tag", "u", offsetof(DfuJobOptions, sec_tag), offsetof(DfuJobOptions, has_sec_tag)},
         {"pdn", "u", offsetof(DfuJobOptions, pdn), offsetof(DfuJobOptions, has_pdn)},
         {"expected-version", "s", offsetof(DfuJobOptions, expected_version)},
+        {"mesh-interval", "u", offsetof(DfuJobOptions, mesh_interval_ms)},
 };
 
 /* the entry for key whose type is the value's, else the key's first (its type names the error) */

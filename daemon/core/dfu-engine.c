@@ -75,6 +75,15 @@ dfu_engine_emit_identity(DfuEngine *self, GVariant *identity)
 }
 
 void
+dfu_engine_emit_report(DfuEngine *self, GVariant *state)
+{
+	g_autoptr(GVariant) owned = g_variant_ref_sink(state);
+
+	if (self->callbacks->report != NULL)
+		self->callbacks->report(self, owned, self->user_data);
+}
+
+void
 dfu_engine_emit_done(DfuEngine *self, guint result, const GError *error, GVariant *device_error)
 {
 	self->callbacks->done(self, result, error, device_error, self->user_data);

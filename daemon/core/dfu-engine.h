@@ -29,6 +29,13 @@ typedef struct {
 	 */
 	void (*identity)(DfuEngine *engine, GVariant *identity, gpointer user_data);
 	/*
+	 * Optional: the device's state as the engine last read it, an a{sv} with
+	 * any of "images" aa{sv} (image u, slot u, version s, hash s, flags as),
+	 * "bootloader" s and "bootloader-mode" s. A report replaces the keys it
+	 * holds and leaves the others as an earlier report said them.
+	 */
+	void (*report)(DfuEngine *engine, GVariant *state, gpointer user_data);
+	/*
 	 * Called once, never from inside dfu_engine_start() or dfu_engine_cancel().
 	 * result is SUCCESS, STAGED or UP_TO_DATE when error is NULL; error's code
 	 * is a DfuStatus in DFU_ERROR; device_error is the device's raw answer
@@ -73,6 +80,8 @@ void dfu_engine_emit_phase(DfuEngine *self, DfuJobPhase phase);
 void dfu_engine_emit_progress(DfuEngine *self, guint64 done, guint64 total);
 void dfu_engine_emit_log(DfuEngine *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
 void dfu_engine_emit_identity(DfuEngine *self, GVariant *identity);
+/* state is floating or owned by the caller */
+void dfu_engine_emit_report(DfuEngine *self, GVariant *state);
 void dfu_engine_emit_done(DfuEngine *self, guint result, const GError *error, GVariant *device_error);
 /*
  * The usual way to end: keeps the outcome and reports it through done from

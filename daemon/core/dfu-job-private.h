@@ -7,6 +7,8 @@ G_BEGIN_DECLS
 
 /* the cache copy is only known once the import has hashed the bundle */
 void dfu_job_set_bundle_path(DfuJob *self, const char *bundle_path);
+/* set once, when a job that is no update is created */
+void dfu_job_set_kind(DfuJob *self, DfuJobKind kind);
 /* set once, when a job is created from a URL */
 void dfu_job_set_url(DfuJob *self, const char *url);
 void dfu_job_set_signature_path(DfuJob *self, const char *signature_path);

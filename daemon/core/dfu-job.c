@@ -25,6 +25,7 @@ typedef struct {
 struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
+	DfuJobKind kind;
 	char *target;
 	char *source;
 	char *url;
@@ -40,6 +41,8 @@ struct _DfuJob {
 	char *message;
 	GVariant *device_error;
 	guint attempt;
+	guint max_attempts;
+	gint64 retry_at;
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
@@ -47,6 +50,7 @@ struct _DfuJob {
 	guint cause_code;
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
+	GVariant *device_report;   /* a{sv}: what the engines read of the device's state */
 	char *found_framing;       /* the serial framing an attempt found the device to answer in */
 	gint64 created;
 	gint64 started;
@@ -64,6 +68,13 @@ static const char *const state_names[] = {
         [DFU_JOB_STATE_QUEUED] = "queued",       [DFU_JOB_STATE_RUNNING] = "running",
         [DFU_JOB_STATE_SUCCEEDED] = "succeeded", [DFU_JOB_STATE_FAILED] = "failed",
         [DFU_JOB_STATE_CANCELLED] = "cancelled",
+};
+
+static const char *const kind_names[] = {
+        [DFU_JOB_KIND_UPDATE] = "update",
+        [DFU_JOB_KIND_REFRESH] = "refresh",
+        [DFU_JOB_KIND_CONFIRM] = "confirm",
+        [DFU_JOB_KIND_RESET] = "reset",
 };
 
 static const char *const phase_names[] = {
@@ -106,6 +117,18 @@ dfu_job_state_from_string(const char *str, DfuJobState *state)
 		return FALSE;
 	*state = value;
 	return TRUE;
+}
+
+const char *
+dfu_job_kind_to_string(DfuJobKind kind)
+{
+	return (guint)kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "unknown";
+}
+
+static gboolean
+kind_from_string(const char *str, guint *value)
+{
+	return name_lookup(kind_names, G_N_ELEMENTS(kind_names), str, value);
 }
 
 const char *
@@ -155,6 +178,18 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 {
 	gboolean known_op = options->fota_op == 0;
 
+	if (options->mesh_interval_ms != 0 && protocol != DFU_PROTOCOL_MESHDFU) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "the option mesh-interval applies to meshdfu targets only");
+		return FALSE;
+	}
+	if (options->mesh_interval_ms != 0 && (options->mesh_interval_ms < DFU_MESH_INTERVAL_MIN_MS ||
+	                                       options->mesh_interval_ms > DFU_MESH_INTERVAL_MAX_MS)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "mesh-interval %u is outside %u to %u milliseconds", options->mesh_interval_ms,
+		            DFU_MESH_INTERVAL_MIN_MS, DFU_MESH_INTERVAL_MAX_MS);
+		return FALSE;
+	}
 	if (protocol != DFU_PROTOCOL_ATFOTA) {
 		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn &&
 		    options->expected_version == NULL)
@@ -222,6 +257,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->message);
 	g_variant_unref(self->device_error);
 	g_clear_pointer(&self->device_identity, g_variant_unref);
+	g_clear_pointer(&self->device_report, g_variant_unref);
 	g_free(self->found_framing);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
@@ -299,6 +335,20 @@ dfu_job_set_url(DfuJob *self, const char *url)
 	g_return_if_fail(DFU_IS_JOB(self));
 	g_free(self->url);
 	self->url = g_strdup(url);
+}
+
+DfuJobKind
+dfu_job_get_kind(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), DFU_JOB_KIND_UPDATE);
+	return self->kind;
+}
+
+void
+dfu_job_set_kind(DfuJob *self, DfuJobKind kind)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	self->kind = kind;
 }
 
 const char *
@@ -441,6 +491,44 @@ dfu_job_set_device_identity(DfuJob *self, GVariant *identity)
 		return;
 	g_clear_pointer(&self->device_identity, g_variant_unref);
 	self->device_identity = g_steal_pointer(&owned);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+}
+
+GVariant *
+dfu_job_get_device_report(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
+	return self->device_report;
+}
+
+void
+dfu_job_merge_device_report(DfuJob *self, GVariant *state)
+{
+	g_autoptr(GVariant) owned = g_variant_ref_sink(state);
+	GVariantBuilder merged;
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+
+	g_return_if_fail(DFU_IS_JOB(self));
+	g_variant_builder_init(&merged, G_VARIANT_TYPE_VARDICT);
+	if (self->device_report != NULL) {
+		g_variant_iter_init(&iter, self->device_report);
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+			g_autoptr(GVariant) replaced = g_variant_lookup_value(owned, key, NULL);
+
+			if (replaced == NULL)
+				g_variant_builder_add(&merged, "{sv}", key, value);
+			g_variant_unref(value);
+		}
+	}
+	g_variant_iter_init(&iter, owned);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_variant_builder_add(&merged, "{sv}", key, value);
+		g_variant_unref(value);
+	}
+	g_clear_pointer(&self->device_report, g_variant_unref);
+	self->device_report = g_variant_ref_sink(g_variant_builder_end(&merged));
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
 }
 
@@ -715,6 +803,31 @@ dfu_job_set_attempt(DfuJob *self, guint attempt)
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_ATTEMPT);
 }
 
+guint
+dfu_job_get_max_attempts(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->max_attempts;
+}
+
+gint64
+dfu_job_get_retry_at(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->retry_at;
+}
+
+void
+dfu_job_set_retry(DfuJob *self, gint64 retry_at, guint max_attempts)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->retry_at == retry_at && self->max_attempts == max_attempts)
+		return;
+	self->retry_at = retry_at;
+	self->max_attempts = max_attempts;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_ATTEMPT);
+}
+
 static void
 dfu_job_append_history(DfuJob *self, char *line)
 {
@@ -744,126 +857,136 @@ dfu_job_get_history(DfuJob *self)
 	return self->history;
 }
 
+/*
+ * Writers for the job document that leave out a member holding its default,
+ * which the reader restores when the member is absent: a job file holds what
+ * the job has, not its whole shape.
+ */
+static void
+json_put_string(JsonBuilder *builder, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_string_value(builder, value);
+}
+
+static void
+json_put_int(JsonBuilder *builder, const char *name, gint64 value)
+{
+	if (value == 0)
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_int_value(builder, value);
+}
+
+static void
+json_put_bool(JsonBuilder *builder, const char *name, gboolean value, gboolean default_value)
+{
+	if (!value == !default_value)
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_boolean_value(builder, value);
+}
+
+/* an a{sv} as GVariant text, which keeps the value types (u stays u) that JSON numbers would lose */
+static void
+json_put_vardict(JsonBuilder *builder, const char *name, GVariant *value)
+{
+	g_autofree char *text = NULL;
+
+	if (value == NULL || g_variant_n_children(value) == 0)
+		return;
+	text = g_variant_print(value, TRUE);
+	json_put_string(builder, name, text);
+}
+
+static void
+json_put_options(JsonBuilder *builder, const DfuJobOptions *options)
+{
+	json_builder_set_member_name(builder, "options");
+	json_builder_begin_object(builder);
+	json_put_bool(builder, "confirm", options->confirm, TRUE);
+	json_put_bool(builder, "force", options->force, FALSE);
+	json_put_bool(builder, "fetch-only", options->fetch_only, FALSE);
+	json_put_bool(builder, "allow-downgrade", options->allow_downgrade, FALSE);
+	json_put_string(builder, "allow-downgrade-images", options->allow_downgrade_images);
+	json_put_int(builder, "max-attempts", options->max_attempts);
+	json_put_string(builder, "source-name", options->name);
+	/* the signature bytes live on as the job's signature file */
+	json_put_string(builder, "expected-sha256", options->expected_sha256);
+	json_put_string(builder, "signature-url", options->signature_url);
+	json_put_int(builder, "fota-op", options->fota_op);
+	/* present or not is what tells a zero tag from none */
+	if (options->has_sec_tag) {
+		json_builder_set_member_name(builder, "sec-tag");
+		json_builder_add_int_value(builder, options->sec_tag);
+	}
+	if (options->has_pdn) {
+		json_builder_set_member_name(builder, "pdn");
+		json_builder_add_int_value(builder, options->pdn);
+	}
+	json_put_string(builder, "expected-version", options->expected_version);
+	json_put_int(builder, "mesh-interval", options->mesh_interval_ms);
+	json_builder_end_object(builder);
+}
+
 char *
 dfu_job_to_json(DfuJob *self)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *device_error_text = NULL;
 
 	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "id");
 	json_builder_add_int_value(builder, (gint64)self->id);
+	json_builder_set_member_name(builder, "kind");
+	json_builder_add_string_value(builder, dfu_job_kind_to_string(self->kind));
 	json_builder_set_member_name(builder, "target");
 	json_builder_add_string_value(builder, self->target);
-	json_builder_set_member_name(builder, "source");
-	json_builder_add_string_value(builder, self->source);
-	if (self->url != NULL) {
-		json_builder_set_member_name(builder, "url");
-		json_builder_add_string_value(builder, self->url);
-	}
-	if (self->bundle_path != NULL) {
-		json_builder_set_member_name(builder, "bundle-path");
-		json_builder_add_string_value(builder, self->bundle_path);
-	}
-	if (self->signature_path != NULL) {
-		json_builder_set_member_name(builder, "signature-path");
-		json_builder_add_string_value(builder, self->signature_path);
-	}
-	json_builder_set_member_name(builder, "options");
-	json_builder_begin_object(builder);
-	json_builder_set_member_name(builder, "confirm");
-	json_builder_add_boolean_value(builder, self->options.confirm);
-	json_builder_set_member_name(builder, "force");
-	json_builder_add_boolean_value(builder, self->options.force);
-	json_builder_set_member_name(builder, "allow-downgrade");
-	json_builder_add_boolean_value(builder, self->options.allow_downgrade);
-	if (self->options.allow_downgrade_images != NULL) {
-		json_builder_set_member_name(builder, "allow-downgrade-images");
-		json_builder_add_string_value(builder, self->options.allow_downgrade_images);
-	}
-	json_builder_set_member_name(builder, "max-attempts");
-	json_builder_add_int_value(builder, self->options.max_attempts);
-	if (self->options.name != NULL) {
-		json_builder_set_member_name(builder, "source-name");
-		json_builder_add_string_value(builder, self->options.name);
-	}
-	/* the signature bytes live on as the job's signature file */
-	if (self->options.expected_sha256 != NULL) {
-		json_builder_set_member_name(builder, "expected-sha256");
-		json_builder_add_string_value(builder, self->options.expected_sha256);
-	}
-	if (self->options.signature_url != NULL) {
-		json_builder_set_member_name(builder, "signature-url");
-		json_builder_add_string_value(builder, self->options.signature_url);
-	}
-	if (self->options.fota_op != 0) {
-		json_builder_set_member_name(builder, "fota-op");
-		json_builder_add_int_value(builder, self->options.fota_op);
-	}
-	if (self->options.has_sec_tag) {
-		json_builder_set_member_name(builder, "sec-tag");
-		json_builder_add_int_value(builder, self->options.sec_tag);
-	}
-	if (self->options.expected_version != NULL) {
-		json_builder_set_member_name(builder, "expected-version");
-		json_builder_add_string_value(builder, self->options.expected_version);
-	}
-	if (self->options.has_pdn) {
-		json_builder_set_member_name(builder, "pdn");
-		json_builder_add_int_value(builder, self->options.pdn);
-	}
-	json_builder_end_object(builder);
+	json_put_string(builder, "source", self->source);
+	json_put_string(builder, "url", self->url);
+	json_put_string(builder, "bundle-path", self->bundle_path);
+	json_put_string(builder, "signature-path", self->signature_path);
+	json_put_options(builder, &self->options);
 	json_builder_set_member_name(builder, "state");
 	json_builder_add_string_value(builder, dfu_job_state_to_string(self->state));
-	json_builder_set_member_name(builder, "phase");
-	json_builder_add_string_value(builder, dfu_job_phase_to_string(self->phase));
-	json_builder_set_member_name(builder, "bytes-done");
-	json_builder_add_int_value(builder, (gint64)self->bytes_done);
-	json_builder_set_member_name(builder, "bytes-total");
-	json_builder_add_int_value(builder, (gint64)self->bytes_total);
-	json_builder_set_member_name(builder, "status-code");
-	json_builder_add_int_value(builder, self->status_code);
-	json_builder_set_member_name(builder, "message");
-	json_builder_add_string_value(builder, dfu_job_get_message(self));
-	device_error_text = g_variant_print(self->device_error, TRUE);
-	/* GVariant text keeps the value types (u stays u) that JSON numbers would lose */
-	json_builder_set_member_name(builder, "device-error");
-	json_builder_add_string_value(builder, device_error_text);
-	json_builder_set_member_name(builder, "attempt");
-	json_builder_add_int_value(builder, self->attempt);
-	json_builder_set_member_name(builder, "device-changed");
-	json_builder_add_boolean_value(builder, self->device_changed);
-	json_builder_set_member_name(builder, "stopped-cleanly");
-	json_builder_add_boolean_value(builder, self->stopped_cleanly);
-	json_builder_set_member_name(builder, "crashes");
-	json_builder_add_int_value(builder, self->crashes);
-	json_builder_set_member_name(builder, "owner-uid");
-	json_builder_add_int_value(builder, self->owner_uid);
+	json_put_string(builder, "phase", dfu_job_phase_to_string(self->phase));
+	json_put_int(builder, "bytes-done", (gint64)self->bytes_done);
+	json_put_int(builder, "bytes-total", (gint64)self->bytes_total);
+	json_put_int(builder, "status-code", self->status_code);
+	json_put_string(builder, "message", self->message);
+	json_put_vardict(builder, "device-error", self->device_error);
+	json_put_int(builder, "attempt", self->attempt);
+	json_put_bool(builder, "device-changed", self->device_changed, FALSE);
+	json_put_bool(builder, "stopped-cleanly", self->stopped_cleanly, FALSE);
+	json_put_int(builder, "crashes", self->crashes);
+	/* -1 (unknown) is the default; 0 is root */
+	if (self->owner_uid != -1) {
+		json_builder_set_member_name(builder, "owner-uid");
+		json_builder_add_int_value(builder, self->owner_uid);
+	}
 	if (self->cause_code != DFU_STATUS_NONE) {
-		json_builder_set_member_name(builder, "cause-code");
-		json_builder_add_int_value(builder, self->cause_code);
-		json_builder_set_member_name(builder, "cause-message");
-		json_builder_add_string_value(builder, dfu_job_get_cause_message(self));
+		json_put_int(builder, "cause-code", self->cause_code);
+		json_put_string(builder, "cause-message", self->cause_message);
 	}
-	if (self->found_framing != NULL) {
-		json_builder_set_member_name(builder, "found-framing");
-		json_builder_add_string_value(builder, self->found_framing);
-	}
+	json_put_string(builder, "found-framing", self->found_framing);
+	/* kept even when empty: a job that has not seen its device has none at all */
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
 
-		json_builder_set_member_name(builder, "device-identity");
-		json_builder_add_string_value(builder, identity_text);
+		json_put_string(builder, "device-identity", identity_text);
 	}
-	json_builder_set_member_name(builder, "created");
-	json_builder_add_int_value(builder, self->created);
-	json_builder_set_member_name(builder, "started");
-	json_builder_add_int_value(builder, self->started);
-	json_builder_set_member_name(builder, "finished");
-	json_builder_add_int_value(builder, self->finished);
+	if (self->device_report != NULL) {
+		g_autofree char *report_text = g_variant_print(self->device_report, TRUE);
+
+		json_put_string(builder, "device-report", report_text);
+	}
+	json_put_int(builder, "created", self->created);
+	json_put_int(builder, "started", self->started);
+	json_put_int(builder, "finished", self->finished);
 	json_builder_set_member_name(builder, "history");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < self->history->len; i++)
@@ -873,7 +996,6 @@ dfu_job_to_json(DfuJob *self)
 
 	root = json_builder_get_root(builder);
 	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, TRUE);
 	return json_generator_to_data(generator, NULL);
 }
 
@@ -979,6 +1101,7 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	options->has_pdn = json_object_has_member(o, "pdn");
 	return json_read_bool(o, "confirm", &options->confirm, error) &&
 	       json_read_bool(o, "force", &options->force, error) &&
+	       json_read_bool(o, "fetch-only", &options->fetch_only, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
 	       json_read_string(o, "allow-downgrade-images", &options->allow_downgrade_images, error) &&
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&
@@ -988,6 +1111,7 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_uint(o, "fota-op", &options->fota_op, error) &&
 	       json_read_uint(o, "sec-tag", &options->sec_tag, error) &&
 	       json_read_uint(o, "pdn", &options->pdn, error) &&
+	       json_read_uint(o, "mesh-interval", &options->mesh_interval_ms, error) &&
 	       json_read_string(o, "expected-version", &options->expected_version, error);
 }
 
@@ -1090,6 +1214,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	gint64 id = 0;
 	guint state = DFU_JOB_STATE_QUEUED;
 	guint phase = DFU_JOB_PHASE_NONE;
+	guint kind = DFU_JOB_KIND_UPDATE;
 	g_autofree char *message = NULL;
 
 	g_return_val_if_fail(json != NULL, NULL);
@@ -1116,6 +1241,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 
 	job = g_object_new(DFU_TYPE_JOB, NULL);
 	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
+	    !json_read_enum(obj, "kind", kind_from_string, &kind, error) ||
 	    !json_read_string(obj, "target", &job->target, error) ||
 	    !json_read_string(obj, "source", &job->source, error) ||
 	    !json_read_string(obj, "url", &job->url, error) ||
@@ -1137,6 +1263,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_uint(obj, "cause-code", &job->cause_code, error) ||
 	    !json_read_string(obj, "cause-message", &job->cause_message, error) ||
 	    !json_read_vardict(obj, "device-identity", &job->device_identity, error) ||
+	    !json_read_vardict(obj, "device-report", &job->device_report, error) ||
 	    !json_read_string(obj, "found-framing", &job->found_framing, error) ||
 	    !json_read_int(obj, "created", 0, G_MAXINT64, &job->created, error) ||
 	    !json_read_int(obj, "started", 0, G_MAXINT64, &job->started, error) ||
@@ -1144,6 +1271,7 @@ dfu_job_new_from_json(const char *json, GError **error)
 	    !json_read_history(obj, job, error))
 		return NULL;
 	job->id = (guint64)id;
+	job->kind = kind;
 	job->state = state;
 	job->phase = phase;
 	if (message != NULL && message[0] != '\0')

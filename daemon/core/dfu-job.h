@@ -29,6 +29,14 @@ typedef enum {
 	DFU_JOB_PHASE_DONE,
 } DfuJobPhase;
 
+/* what a job does to its device; all but an update run without a bundle */
+typedef enum {
+	DFU_JOB_KIND_UPDATE,
+	DFU_JOB_KIND_REFRESH, /* reads the device's state and changes nothing */
+	DFU_JOB_KIND_CONFIRM, /* finishes a staged update: reset into it if needed, confirm it */
+	DFU_JOB_KIND_RESET,   /* resets a device with a staged update and reads it back */
+} DfuJobKind;
+
 /* what changed, passed with DfuJob::changed so that listeners can batch */
 typedef enum {
 	DFU_JOB_CHANGED_STATE = 1 << 0,
@@ -56,6 +64,7 @@ typedef struct {
 	guint max_attempts;     /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
 	gchar *name;            /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
 	gchar *expected_sha256; /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
+	gboolean fetch_only;    /* "fetch-only" b: download the bundle into the cache, install nothing */
 	gchar *signature_url;   /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
 	GBytes *signature;      /* "signature" ay: a detached signature, kept as the job's signature file */
 	/* atfota targets only: what the module downloads and how (AT#XFOTA=<op>,<url>,<sec_tag>,<pdn>) */
@@ -66,7 +75,13 @@ typedef struct {
 	gboolean has_pdn;
 	/* "expected-version" s: what the module's version answer must name after the update */
 	gchar *expected_version;
+	/* meshdfu targets only: "mesh-interval" u, milliseconds between DATA packets; 0 = configured */
+	guint mesh_interval_ms;
 } DfuJobOptions;
+
+/* the interval a mesh accepts: Nordic's documented floor, and a minute */
+#define DFU_MESH_INTERVAL_MIN_MS 60
+#define DFU_MESH_INTERVAL_MAX_MS 60000
 
 /* the AT#XFOTA ops a job may ask for */
 #define DFU_FOTA_OP_APPLICATION 1
@@ -91,6 +106,7 @@ DfuJob *dfu_job_new(guint64 id, const char *target, const char *source, const ch
                     const DfuJobOptions *options);
 
 guint64 dfu_job_get_id(DfuJob *self);
+DfuJobKind dfu_job_get_kind(DfuJob *self);
 const char *dfu_job_get_target(DfuJob *self);
 const char *dfu_job_get_source(DfuJob *self);
 /* where the bundle is fetched from, NULL for a bundle passed as a file descriptor */
@@ -112,6 +128,11 @@ const char *dfu_job_get_message(DfuJob *self);
 /* a{sv}, never NULL (empty dict when the device gave no error) */
 GVariant *dfu_job_get_device_error(DfuJob *self);
 guint dfu_job_get_attempt(DfuJob *self);
+/* the attempts the job may take, and when (realtime µs) the next one starts after a recoverable
+ * failure, 0 when none waits; kept by the manager, not persisted */
+guint dfu_job_get_max_attempts(DfuJob *self);
+gint64 dfu_job_get_retry_at(DfuJob *self);
+void dfu_job_set_retry(DfuJob *self, gint64 retry_at, guint max_attempts);
 /* TRUE once an attempt went as far as marking, resetting into or confirming the new image */
 gboolean dfu_job_get_device_changed(DfuJob *self);
 /*
@@ -120,6 +141,13 @@ gboolean dfu_job_get_device_changed(DfuJob *self);
  * NULL until then.
  */
 GVariant *dfu_job_get_device_identity(DfuJob *self);
+/*
+ * The device's state as the engine reported it (see DfuEngineCallbacks.report),
+ * merged key by key over the job's attempts; NULL until the first report.
+ */
+GVariant *dfu_job_get_device_report(DfuJob *self);
+/* a{sv}; floating refs are sunk */
+void dfu_job_merge_device_report(DfuJob *self, GVariant *state);
 /* the user who submitted the job, -1 when unknown (jobs from before it was kept) */
 gint64 dfu_job_get_owner_uid(DfuJob *self);
 void dfu_job_set_owner_uid(DfuJob *self, gint64 uid);
@@ -148,6 +176,7 @@ GPtrArray *dfu_job_get_history(DfuJob *self);
 
 const char *dfu_job_state_to_string(DfuJobState state);
 gboolean dfu_job_state_from_string(const char *str, DfuJobState *state);
+const char *dfu_job_kind_to_string(DfuJobKind kind);
 const char *dfu_job_phase_to_string(DfuJobPhase phase);
 gboolean dfu_job_phase_from_string(const char *str, DfuJobPhase *phase);
 

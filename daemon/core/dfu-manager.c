@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#if HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
@@ -24,6 +27,8 @@
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
 #define SHA256_HEX_LEN 64
+/* after this many expired jobs, their memory goes back to the system */
+#define TRIM_AFTER_EXPIRED 64
 /* stored jobs loaded in one go from the loop; callers are answered between two */
 #define LOAD_CHUNK 200
 #define LOAD_GATE_POLL_MS 50
@@ -93,6 +98,7 @@ struct _DfuManager {
 	GArray *load_ids; /* the stored jobs, while they load */
 	guint loaded;     /* how many of them */
 	guint load_id;
+	guint expired_untrimmed; /* jobs expired since the heap was last trimmed */
 	gboolean loading;
 	gboolean started;
 	gboolean stopping;
@@ -299,6 +305,13 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 		        g_timeout_add(PROGRESS_PERSIST_INTERVAL_MS - elapsed_ms, entry_persist_cb, entry);
 }
 
+static guint
+entry_max_attempts(DfuManager *self, ManagerEntry *entry)
+{
+	guint max = dfu_job_get_options(entry->job)->max_attempts;
+	return max != 0 ? max : self->config->max_attempts;
+}
+
 static char *manager_device_key(DfuManager *self, DfuJob *job);
 
 static ManagerEntry *
@@ -311,6 +324,7 @@ entry_new(DfuManager *self, DfuJob *job)
 	entry->job = g_object_ref(job);
 	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key);
 	entry->last_persist_us = g_get_monotonic_time();
+	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
 	return entry;
 }
@@ -418,13 +432,6 @@ entry_retry_cb(gpointer user_data)
 	entry->retry_id = 0;
 	manager_schedule(entry->manager);
 	return G_SOURCE_REMOVE;
-}
-
-static guint
-entry_max_attempts(DfuManager *self, ManagerEntry *entry)
-{
-	guint max = dfu_job_get_options(entry->job)->max_attempts;
-	return max != 0 ? max : self->config->max_attempts;
 }
 
 static guint
@@ -559,6 +566,8 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 		            dfu_status_to_name(code), message != NULL ? message : "", delay_ms);
 		dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
+		dfu_job_set_retry(job, g_get_real_time() + (gint64)delay_ms * 1000,
+		                  entry_max_attempts(self, entry));
 		entry_end(entry);
 		manager_journal(self, DFU_JOURNAL_RETRY, job,
 		                &(DfuJournalDetail){
@@ -595,6 +604,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 	entry_begin(entry);
 	dfu_job_log(job, "attempt %u started", attempt);
 	dfu_job_set_attempt(job, attempt);
+	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	dfu_job_set_stopped_cleanly(job, FALSE);
 	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);
@@ -618,7 +628,8 @@ entry_is_ready(ManagerEntry *entry)
 {
 	return dfu_job_get_state(entry->job) == DFU_JOB_STATE_QUEUED && entry->import_cancellable == NULL &&
 	       !entry_is_fetching(entry) && entry->retry_id == 0 &&
-	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry));
+	       (dfu_job_get_bundle_path(entry->job) != NULL || entry_fetches_itself(entry) ||
+	        dfu_job_get_kind(entry->job) != DFU_JOB_KIND_UPDATE);
 }
 
 static gint
@@ -731,7 +742,15 @@ manager_expire_cb(gpointer user_data)
 			break;
 		}
 		manager_remove_entry(self, entry);
+		self->expired_untrimmed++;
 	}
+#if HAVE_MALLOC_TRIM
+	/* the heap would otherwise keep the freed jobs' pages for good */
+	if (self->expired_untrimmed >= TRIM_AFTER_EXPIRED) {
+		malloc_trim(0);
+		self->expired_untrimmed = 0;
+	}
+#endif
 	return G_SOURCE_REMOVE;
 }
 
@@ -769,6 +788,13 @@ manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
 	entry_index_sync(entry);
 	dfu_job_log(entry->job, "bundle stored as %s", path);
 	entry->dirty = TRUE;
+	if (dfu_job_get_options(entry->job)->fetch_only) {
+		entry_end(entry);
+		manager_finish(self, entry, DFU_STATUS_SUCCESS,
+		               "bundle downloaded into the cache; nothing installed (fetch-only)", NULL);
+		manager_schedule(self);
+		return;
+	}
 	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
 	entry_end(entry);
 	manager_trim_cache(self);
@@ -1139,8 +1165,8 @@ manager_check_url(DfuManager *self, const char *url, GError **error)
 
 /* the checks and the bookkeeping shared by both ways of submitting */
 static ManagerEntry *
-manager_add_job(DfuManager *self, const char *target, const char *url, const DfuJobOptions *options,
-                GError **error)
+manager_add_job(DfuManager *self, const char *target, DfuJobKind kind, const char *url,
+                const DfuJobOptions *options, GError **error)
 {
 	static const DfuJobOptions no_options = {.confirm = TRUE};
 	g_autoptr(DfuTarget) parsed = NULL;
@@ -1164,23 +1190,38 @@ manager_add_job(DfuManager *self, const char *target, const char *url, const Dfu
 	parsed = dfu_target_parse(uri, error);
 	if (parsed == NULL)
 		return NULL;
+	if (kind != DFU_JOB_KIND_UPDATE &&
+	    (self->runner->ops->supports_kind == NULL ||
+	     !self->runner->ops->supports_kind(self->runner, parsed->uri, kind))) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target, dfu_job_kind_to_string(kind),
+		            dfu_protocol_to_string(parsed->protocol));
+		return NULL;
+	}
 	if (options == NULL)
 		options = &no_options;
+	/* a job without a bundle has no options that go with one */
 	if (!check_sha256(options->expected_sha256, error) || !check_signature(options, error) ||
 	    !check_bounds(options, error) ||
 	    !dfu_downgrade_names_check(options->allow_downgrade_images, error) ||
-	    !dfu_job_options_check_protocol(options, parsed->protocol, url, error))
+	    (kind == DFU_JOB_KIND_UPDATE &&
+	     !dfu_job_options_check_protocol(options, parsed->protocol, url, error)))
 		return NULL;
 	/* the counter is on disk before the id is handed out, so no id is ever reused */
 	if (!dfu_store_save_next_id(self->store, self->next_id + 1, error))
 		return NULL;
-	source = options->name != NULL ? options->name : url != NULL ? url : "";
+	/* a job without a bundle shows what it does */
+	source = options->name != NULL         ? options->name
+	         : url != NULL                 ? url
+	         : kind != DFU_JOB_KIND_UPDATE ? dfu_job_kind_to_string(kind)
+	                                       : "";
 	job = dfu_job_new(self->next_id++, parsed->uri, source, NULL, options);
+	dfu_job_set_kind(job, kind);
 	dfu_job_set_url(job, url);
 	if (g_strcmp0(uri, target) != 0)
 		dfu_job_log(job, "device '%s' is %s", target, parsed->uri);
 	dfu_job_log(job, "submitted");
-	dfu_job_set_phase(job, DFU_JOB_PHASE_FETCHING);
+	dfu_job_set_phase(job, kind == DFU_JOB_KIND_UPDATE ? DFU_JOB_PHASE_FETCHING : DFU_JOB_PHASE_WAITING);
 	if (options->signature != NULL) {
 		g_autofree char *sig_path = dfu_cache_store_signature(self->cache, dfu_job_get_id(job),
 		                                                      options->signature, error);
@@ -1222,7 +1263,7 @@ dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, const DfuJob
 	/* a descriptor that may never reach its end is refused before it becomes a job */
 	if (!dfu_bundle_import_check_fd(fd, NULL, error))
 		return NULL;
-	entry = manager_add_job(self, target, NULL, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, NULL, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_import(self, entry, fd);
@@ -1238,10 +1279,23 @@ dfu_manager_submit_url(DfuManager *self, const char *target, const char *url, co
 	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
 	if (!manager_check_url(self, url, error))
 		return NULL;
-	entry = manager_add_job(self, target, url, options, error);
+	entry = manager_add_job(self, target, DFU_JOB_KIND_UPDATE, url, options, error);
 	if (entry == NULL)
 		return NULL;
 	manager_start_fetch(self, entry);
+	return g_object_ref(entry->job);
+}
+
+DfuJob *
+dfu_manager_submit_action(DfuManager *self, const char *target, DfuJobKind kind, GError **error)
+{
+	ManagerEntry *entry;
+
+	g_return_val_if_fail(DFU_IS_MANAGER(self), NULL);
+	entry = manager_add_job(self, target, kind, NULL, NULL, error);
+	if (entry == NULL)
+		return NULL;
+	manager_schedule(self);
 	return g_object_ref(entry->job);
 }
 
@@ -1296,7 +1350,8 @@ manager_recover_entry(DfuManager *self, ManagerEntry *entry)
 		entry_end(entry);
 		return;
 	}
-	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry)) {
+	if (dfu_job_get_bundle_path(job) == NULL && !entry_fetches_itself(entry) &&
+	    dfu_job_get_kind(job) == DFU_JOB_KIND_UPDATE) {
 		manager_finish(self, entry, DFU_STATUS_BUNDLE_UNREADABLE,
 		               "the daemon stopped before the bundle was stored; submit the job again", NULL);
 		return;

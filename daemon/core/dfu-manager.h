@@ -63,6 +63,12 @@ DfuJob *dfu_manager_submit_fd(DfuManager *self, const char *target, int fd, cons
  */
 DfuJob *dfu_manager_submit_url(DfuManager *self, const char *target, const char *url,
                                const DfuJobOptions *options, GError **error);
+/*
+ * Creates a job of kind (refresh, confirm, reset) for target, which needs no
+ * bundle and queues at once: like an update it runs alone on its device.
+ * A target whose protocol cannot run the kind fails here with NOT_SUPPORTED.
+ */
+DfuJob *dfu_manager_submit_action(DfuManager *self, const char *target, DfuJobKind kind, GError **error);
 /* the downloader for submit_url; borrowed, set before start, and must outlive the manager */
 void dfu_manager_set_fetcher(DfuManager *self, DfuFetcher *fetcher);
 

@@ -32,6 +32,9 @@ typedef struct {
 	/* optional: TRUE when the job's device downloads the job's URL itself (a cellular modem);
 	 * the daemon then fetches nothing and the job runs without a bundle */
 	gboolean (*fetches_itself)(DfuRunner *runner, DfuJob *job);
+	/* optional: TRUE when jobs of kind can run on the protocol of target (a URI); without it
+	 * only updates run */
+	gboolean (*supports_kind)(DfuRunner *runner, const char *target, DfuJobKind kind);
 } DfuRunnerOps;
 
 struct _DfuRunner {

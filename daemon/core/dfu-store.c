@@ -62,8 +62,8 @@ store_job_path(DfuStore *store, guint64 id)
 	return g_build_filename(store->jobs_dir, name, NULL);
 }
 
-static gboolean
-store_write(const char *path, const char *contents, GError **error)
+gboolean
+dfu_store_write_file(const char *path, const char *contents, GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
 
@@ -80,7 +80,7 @@ dfu_store_save_job(DfuStore *store, DfuJob *job, GError **error)
 	g_autofree char *path = store_job_path(store, dfu_job_get_id(job));
 	g_autofree char *json = dfu_job_to_json(job);
 
-	return store_write(path, json, error);
+	return dfu_store_write_file(path, json, error);
 }
 
 gboolean
@@ -198,5 +198,5 @@ gboolean
 dfu_store_save_next_id(DfuStore *store, guint64 next_id, GError **error)
 {
 	g_autofree char *contents = g_strdup_printf("%" G_GUINT64_FORMAT "\n", next_id);
-	return store_write(store->next_id_path, contents, error);
+	return dfu_store_write_file(store->next_id_path, contents, error);
 }

@@ -33,6 +33,9 @@ DfuJob *dfu_store_load_job(DfuStore *store, guint64 id);
 guint64 dfu_store_load_next_id(DfuStore *store, GError **error);
 gboolean dfu_store_save_next_id(DfuStore *store, guint64 next_id, GError **error);
 
+/* writes a whole file of the state directory atomically and durably (write, fsync, rename) */
+gboolean dfu_store_write_file(const char *path, const char *contents, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuStore, dfu_store_free)
 
 G_END_DECLS

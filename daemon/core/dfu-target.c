@@ -478,3 +478,9 @@ dfu_target_free(DfuTarget *target)
 	g_free(target->uri);
 	g_free(target);
 }
+
+const char *
+dfu_target_device_key(const DfuTarget *target)
+{
+	return target->link == DFU_LINK_SERIAL ? target->path : target->address;
+}

@@ -67,6 +67,8 @@ typedef struct {
 
 DfuTarget *dfu_target_parse(const char *uri, GError **error);
 void dfu_target_free(DfuTarget *target);
+/* one device, however its URI was spelled: the tty, the BLE address or the UDP host:port */
+const char *dfu_target_device_key(const DfuTarget *target);
 const char *dfu_protocol_to_string(DfuProtocolType protocol);
 const char *dfu_framing_to_string(DfuFraming framing);
 /* "console" or "raw"; FALSE for anything else */

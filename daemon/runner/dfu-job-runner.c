@@ -17,6 +17,7 @@
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
+#include "meshdfu-engine.h"
 #include "nrfdfu-engine.h"
 #include "serial-transport.h"
 #include "smp-probed-engine.h"
@@ -107,6 +108,13 @@ on_engine_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
 }
 
 static void
+on_engine_report(DfuEngine *engine, GVariant *state, gpointer user_data)
+{
+	Attempt *a = user_data;
+	dfu_job_merge_device_report(a->job, g_variant_ref(state));
+}
+
+static void
 on_engine_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -123,6 +131,7 @@ static const DfuEngineCallbacks engine_callbacks = {
         .progress = on_engine_progress,
         .log = on_engine_log,
         .identity = on_engine_identity,
+        .report = on_engine_report,
         .done = on_engine_done,
 };
 
@@ -238,14 +247,17 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	        .allow_downgrade = jo->allow_downgrade,
 	        .allow_downgrade_images = jo->allow_downgrade_images,
 	        .identity = dfu_job_get_device_identity(a->job),
+	        .kind = dfu_job_get_kind(a->job),
 	};
 
-	if (plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+	if (plan != NULL && (plan->kind == DFU_BUNDLE_NRF5_ZIP || plan->kind == DFU_BUNDLE_MESH_ZIP)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "nRF5 DFU packages need a Nordic DFU target");
+		                    plan->kind == DFU_BUNDLE_NRF5_ZIP
+		                            ? "nRF5 DFU packages need a Nordic DFU target"
+		                            : "mesh DFU packages need a meshdfu target");
 		return NULL;
 	}
-	if (!check_downgrade_files(plan, jo->allow_downgrade_images, error))
+	if (plan != NULL && !check_downgrade_files(plan, jo->allow_downgrade_images, error))
 		return NULL;
 	transport = smp_transport_new(self, target, uri);
 	if (target->link == DFU_LINK_BLE)
@@ -294,7 +306,9 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "a Nordic DFU target takes an nRF5 DFU package");
+		                    plan->kind == DFU_BUNDLE_MESH_ZIP
+		                            ? "a mesh DFU package goes through a meshdfu target, not nrfdfu"
+		                            : "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
 	if (target->link == DFU_LINK_UDP) {
@@ -345,6 +359,44 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	return atfota_engine_new(transport, &opt, &engine_callbacks, a);
 }
 
+/* the mesh stack's UART runs at 115200 whatever the gateway's other serial devices do */
+#define MESH_DEFAULT_BAUD 115200
+
+/* nRF5 SDK for Mesh DFU through a serial node: the mesh serial framing, RTS/CTS unless turned off */
+static DfuEngine *
+meshdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
+{
+	DfuConfig *config = a->runner->config;
+	const DfuJobOptions *jo = dfu_job_get_options(a->job);
+	guint baud = target->baud != 0 ? target->baud : MESH_DEFAULT_BAUD;
+	const MeshDfuOptions opt = {
+	        .interval_ms = jo->mesh_interval_ms != 0 ? jo->mesh_interval_ms : config->meshdfu_interval_ms,
+	        .ack_timeout_ms = config->meshdfu_ack_timeout_ms,
+	        .tries = config->meshdfu_tries,
+	        .busy_timeout_ms = config->meshdfu_busy_timeout_ms,
+	        .state_wait_ms = config->meshdfu_state_wait_ms,
+	        .erase_page_ms = config->meshdfu_erase_page_ms,
+	        .fwid_timeout_ms = config->meshdfu_fwid_timeout_ms,
+	        .tail_quiet_ms = config->meshdfu_tail_quiet_ms,
+	        .end_timeout_ms = config->meshdfu_end_timeout_ms,
+	        .node_timeout_ms = config->meshdfu_node_timeout_ms,
+	        .identity = dfu_job_get_device_identity(a->job),
+	        .baud = baud,
+	        .rtscts = target->rtscts,
+	};
+	DfuTransport *transport;
+
+	if (plan->kind != DFU_BUNDLE_MESH_ZIP) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		                    "a meshdfu target takes a package of nrfutil dfu genpkg --mesh");
+		dfu_plan_free(plan);
+		return NULL;
+	}
+	transport = dfu_serial_transport_new(target->path, baud, DFU_FRAMING_MESH);
+	dfu_serial_transport_set_rtscts(transport, target->rtscts);
+	return meshdfu_engine_new(transport, plan, &opt, &engine_callbacks, a);
+}
+
 /* The engine of each protocol: it takes the plan and makes the transport it speaks over. */
 typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan,
                                     GError **error);
@@ -352,11 +404,23 @@ typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const c
 static const struct {
 	DfuProtocolType protocol;
 	EngineNewFunc create;
+	gboolean actions; /* also runs refresh, confirm and reset jobs, without a plan */
 } engines[] = {
-        {DFU_PROTOCOL_SMP, smp_engine_new},
-        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create},
-        {DFU_PROTOCOL_ATFOTA, atfota_engine_create},
+        {DFU_PROTOCOL_SMP, smp_engine_new, TRUE},
+        {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create, FALSE},
+        {DFU_PROTOCOL_ATFOTA, atfota_engine_create, FALSE},
+        {DFU_PROTOCOL_MESHDFU, meshdfu_engine_create, FALSE},
 };
+
+static gboolean
+protocol_runs(DfuProtocolType protocol, DfuJobKind kind)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(engines); i++) {
+		if (engines[i].protocol == protocol)
+			return kind == DFU_JOB_KIND_UPDATE || engines[i].actions;
+	}
+	return FALSE;
+}
 
 static void
 start_update(Attempt *a, DfuPlan *plan)
@@ -367,6 +431,13 @@ start_update(Attempt *a, DfuPlan *plan)
 	const char *uri = dfu_config_resolve_target(self->config, dfu_job_get_target(a->job));
 	g_autoptr(DfuTarget) target = dfu_target_parse(uri, &error);
 
+	if (target != NULL && !protocol_runs(target->protocol, dfu_job_get_kind(a->job))) {
+		g_set_error(&error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "%s: %s is not supported on %s targets", target->uri,
+		            dfu_job_kind_to_string(dfu_job_get_kind(a->job)),
+		            dfu_protocol_to_string(target->protocol));
+		g_clear_pointer(&target, dfu_target_free);
+	}
 	for (guint i = 0; target != NULL && i < G_N_ELEMENTS(engines); i++) {
 		if (engines[i].protocol != target->protocol)
 			continue;
@@ -436,9 +507,17 @@ test_crash_hook(const char *name)
 #endif
 }
 
+/*
+ * One bundle is checked at a time: it is mapped and its images inflated while
+ * it is, so jobs that start together would otherwise hold all their images in
+ * memory at once.
+ */
+static GMutex verify_lock;
+
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&verify_lock);
 	VerifyTask *vt = task_data;
 	const DfuVerifyOptions options = {
 	        .policy = vt->policy,
@@ -452,6 +531,9 @@ load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable 
 
 	test_crash_hook(vt->name);
 	plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
+	/* the images are sent from files: a running job holds no copy of them */
+	if (plan != NULL && !dfu_plan_stream_from_file(plan, vt->bundle_path, &error))
+		g_clear_pointer(&plan, dfu_plan_free);
 	if (plan == NULL)
 		g_task_return_error(task, error);
 	else
@@ -483,7 +565,7 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
-		            img->image_index, img->name, img->version, g_bytes_get_size(img->data),
+		            img->image_index, img->name, img->version, dfu_image_data_get_size(img->stream),
 		            img->slot == 0   ? ", built for slot 0"
 		            : img->slot == 1 ? ", built for slot 1"
 		                             : "");
@@ -620,7 +702,7 @@ runner_start(DfuRunner *runner, DfuJob *job, DfuRunnerDoneFunc done, gpointer us
 	a->done = done;
 	a->user_data = user_data;
 	a->cancellable = g_cancellable_new();
-	if (runner_fetches_itself(runner, job)) {
+	if (runner_fetches_itself(runner, job) || dfu_job_get_kind(job) != DFU_JOB_KIND_UPDATE) {
 		/* done is never called from inside start */
 		a->start_idle = g_idle_add(on_start_engine_idle, a);
 		return a;
@@ -651,8 +733,7 @@ runner_device_key(DfuRunner *runner, DfuJob *job)
 
 	if (target == NULL)
 		return g_strdup(dfu_job_get_target(job));
-	/* one device, however its URI was spelled: a tty, a BLE address or a UDP host:port */
-	return g_strdup(target->link == DFU_LINK_SERIAL ? target->path : target->address);
+	return g_strdup(dfu_target_device_key(target));
 }
 
 /* jobs on one adapter share its radio and connection slots */
@@ -669,12 +750,21 @@ runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
 	return g_strdup_printf("ble:%s", ble_adapter(self, target, uri));
 }
 
+static gboolean
+runner_supports_kind(DfuRunner *runner, const char *target, DfuJobKind kind)
+{
+	g_autoptr(DfuTarget) parsed = resolve_target((JobRunner *)runner, target, NULL);
+
+	return parsed != NULL && protocol_runs(parsed->protocol, kind);
+}
+
 static const DfuRunnerOps job_runner_ops = {
         .start = runner_start,
         .cancel = runner_cancel,
         .device_key = runner_device_key,
         .link_key = runner_link_key,
         .fetches_itself = runner_fetches_itself,
+        .supports_kind = runner_supports_kind,
 };
 
 DfuRunner *

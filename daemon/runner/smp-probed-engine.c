@@ -42,6 +42,12 @@ on_update_identity(DfuEngine *update, GVariant *identity, gpointer user_data)
 }
 
 static void
+on_update_report(DfuEngine *update, GVariant *state, gpointer user_data)
+{
+	dfu_engine_emit_report(user_data, g_variant_ref(state));
+}
+
+static void
 on_update_done(DfuEngine *update, guint result, const GError *error, GVariant *device_error,
                gpointer user_data)
 {
@@ -53,6 +59,7 @@ static const DfuEngineCallbacks update_callbacks = {
         .progress = on_update_progress,
         .log = on_update_log,
         .identity = on_update_identity,
+        .report = on_update_report,
         .done = on_update_done,
 };
 

@@ -44,6 +44,26 @@ dfu_test_repeat(const char *unit, gsize unit_len, gsize times)
 	return g_byte_array_free_to_bytes(buf);
 }
 
+static GLogWriterOutput
+capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+	GPtrArray *into = user_data;
+
+	if ((level & G_LOG_LEVEL_WARNING) == 0)
+		return g_log_writer_default(level, fields, n_fields, NULL);
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+			g_ptr_array_add(into, g_strdup(fields[i].value));
+	}
+	return G_LOG_WRITER_HANDLED;
+}
+
+void
+dfu_test_capture_warnings(GPtrArray *into)
+{
+	g_log_set_writer_func(capture_writer, into, NULL);
+}
+
 void
 dfu_test_collect_frame(const guint8 *msg, gsize len, gpointer user_data)
 {

@@ -279,6 +279,16 @@ expect_job() {
 		fail "job $1 is $state/$name, expected $2/$3 ($(job_prop "$1" Message))"
 }
 
+# dev_prop DEVICE JQ-FILTER: one device of the inventory, as dfuctl info --json shows it
+dev_prop() {
+	"$DFUCTL" info --json "$1" | jq -r "$2"
+}
+
+# running_version DEVICE: what the inventory says image 0 of the device runs
+running_version() {
+	dev_prop "$1" '.Images[] | select(.image == 0) | select(.flags | index("active")) | .version'
+}
+
 # the device's primary slot of image 0: "version confirmed-flag"
 primary_of() {
 	sim_state "$1" '.images[0].slots[] | select(.slot == 0) | "\(.version) \(.confirmed)"'

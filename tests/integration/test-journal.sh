@@ -71,7 +71,8 @@ log "every event is also a line on standard error, no debug line is"
 grep -q "dfud: job $ok_job for kitchen-node: started" "$T/dfud.log" || fail "no event line on stderr"
 if grep -q "attempt 1 started" "$T/dfud.log"; then fail "debug detail without --verbose"; fi
 
-log "dfud(8) lists every MESSAGE_ID the daemon sends"
+log "dfud(8) and the journal catalog explain every MESSAGE_ID the daemon sends"
 for id in $(journal | jq -r .MESSAGE_ID | sort -u); do
 	grep -q "$id" "$DFUD_SOURCE_ROOT/man/dfud.8.in" || fail "MESSAGE_ID $id is not documented"
+	grep -q "^-- $id$" "$DFUD_SOURCE_ROOT/catalog/dfud.catalog" || fail "MESSAGE_ID $id is not in the catalog"
 done

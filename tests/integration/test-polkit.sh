@@ -59,6 +59,8 @@ expect_job "$job" cancelled cancelled
 
 log "another user's job (the owner is kept across a restart) is cancel-any"
 job=$(submit "serial:$T/nothing-here" "$T/app.bin" -o max-attempts=100)
+# once an attempt ran, the bundle is stored and the job survives the restart
+wait_for 10 "job $job to run" bash -c "[ \$($DFUCTL status --json $job | jq .Attempt) -ge 1 ]"
 stop_dfud
 jq '."owner-uid" = 4242' "$STATE_DIRECTORY/jobs/$job.json" >"$T/job.json"
 mv "$T/job.json" "$STATE_DIRECTORY/jobs/$job.json"

@@ -5,10 +5,12 @@
 
 #include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-hex.h"
 #include "smp-boot-mode.h"
 #include "smp-client.h"
 #include "smp-commands.h"
 #include "smp-errors.h"
+#include "smp-report.h"
 #include "smp-upload.h"
 
 /* without params a serial device is assumed to have Zephyr's default 384-byte buffers */
@@ -31,6 +33,7 @@ typedef enum {
 	ST_BOOT_MODE,
 	ST_SLOT_INFO,
 	ST_READ_STATE,
+	ST_BOOTLOADER,
 	ST_IDENTIFY,
 	ST_UPLOAD,
 	ST_VERIFY,
@@ -122,15 +125,6 @@ update_log(SmpUpdate *self, const char *format, ...)
 	dfu_engine_emit_log(&self->parent, "%s", line);
 }
 
-static char *
-hash_to_hex(const guint8 *hash, gsize len)
-{
-	GString *s = g_string_new(NULL);
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(s, "%02x", hash[i]);
-	return g_string_free(s, FALSE);
-}
-
 static void
 stop_activity(SmpUpdate *self)
 {
@@ -208,6 +202,29 @@ check_device_error(SmpUpdate *self, const SmpMessage *rsp, const char *command, 
 	return TRUE;
 }
 
+/* every image list the device sends is what it holds now */
+static void
+report_slots(SmpUpdate *self, GPtrArray *slots)
+{
+	GVariantBuilder state;
+
+	if (slots == NULL || slots->len == 0)
+		return;
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", "images", smp_report_images(slots));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
+}
+
+static void
+report_string(SmpUpdate *self, const char *key, const char *value)
+{
+	GVariantBuilder state;
+
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", key, g_variant_new_string(value));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
+}
+
 static GPtrArray *
 parse_state(SmpUpdate *self, const SmpMessage *rsp, const char *command)
 {
@@ -219,6 +236,7 @@ parse_state(SmpUpdate *self, const SmpMessage *rsp, const char *command)
 	slots = smp_rsp_image_state(rsp->payload, &error);
 	if (slots == NULL)
 		finish(self, DFU_STATUS_NONE, error, NULL);
+	report_slots(self, slots);
 	return slots;
 }
 
@@ -255,7 +273,7 @@ describe_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, MIN(len, (gsize)8)) : g_strdup("-");
 		g_string_append_printf(s, "%simage %u slot %u: %s %s…%s%s%s", i > 0 ? "; " : "", slot->image,
 		                       slot->slot, slot->version != NULL ? slot->version : "?", hex,
 		                       slot->active ? " active" : "", slot->pending ? " pending" : "",
@@ -278,7 +296,7 @@ identity_from_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? hash_to_hex(h, len) : NULL;
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, len) : NULL;
 
 		if (hex != NULL)
 			g_variant_builder_add(hashes, "s", hex);
@@ -300,7 +318,7 @@ identity_known_hashes(SmpUpdate *self)
 		g_hash_table_add(known, g_strdup(had[i]));
 	for (guint i = 0; i < self->plan->images->len; i++) {
 		const DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
-		g_hash_table_add(known, hash_to_hex(img->info.hash, img->info.hash_len));
+		g_hash_table_add(known, dfu_hex_encode(img->info.hash, img->info.hash_len));
 	}
 	return known;
 }
@@ -338,7 +356,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 		if (slot != find_active(slots, slot->image) || slot->hash == NULL)
 			continue;
 		h = g_bytes_get_data(slot->hash, &len);
-		hex = hash_to_hex(h, len);
+		hex = dfu_hex_encode(h, len);
 		running++;
 		recognised += g_hash_table_contains(known, hex);
 	}
@@ -582,6 +600,7 @@ learn_mode(SmpUpdate *self, SmpBootMode mode, const char *clue)
 		return;
 	self->mode = mode;
 	update_log(self, "bootloader mode: %s (from %s)", mode_info(self)->name, clue);
+	report_string(self, "bootloader-mode", mode_info(self)->name);
 }
 
 static gboolean
@@ -606,8 +625,11 @@ on_boot_mode(SmpUpdate *self, const SmpMessage *rsp)
 	if (smp_response_get_error(rsp->payload, &err))
 		update_log(self, "device does not report its bootloader mode (%s)",
 		           err.v2 ? smp_group_rc_to_string(err.group, err.rc) : smp_rc_to_string(err.rc));
-	else
+	else {
+		/* only MCUboot answers the mode query */
+		report_string(self, "bootloader", "MCUboot");
 		learn_mode(self, smp_boot_mode_from_bootloader_info(rsp->payload), "bootloader info");
+	}
 	enter(self, ST_SLOT_INFO);
 }
 
@@ -690,7 +712,7 @@ on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
 		guint64 room = slot_room(rsp->payload, img->image_index);
-		gsize size = g_bytes_get_size(img->data);
+		gsize size = dfu_image_data_get_size(img->stream);
 
 		if (room == 0) {
 			update_log(self, "image %u: device reports no slot size", img->image_index);
@@ -883,6 +905,65 @@ settle_mode(SmpUpdate *self, GPtrArray *slots)
 	return TRUE;
 }
 
+/*
+ * Confirm and reset work on the staged images the device holds: one pending
+ * that has not booted yet, or one running for its test, not yet confirmed.
+ */
+static gboolean
+stage_work(SmpUpdate *self, GPtrArray *slots)
+{
+	g_autofree char *listed = NULL;
+
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		gboolean waiting = slot->pending && !slot->active;
+		gboolean on_trial = slot->active && !slot->confirmed && !slot->permanent &&
+		                    mode_info(self)->confirm != SMP_BOOT_STEP_NO;
+		gsize len = 0;
+		const guint8 *hash = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
+		ImageWork *w;
+
+		if ((!waiting && !on_trial) || hash == NULL)
+			continue;
+		w = g_new0(ImageWork, 1);
+		w->img = dfu_plan_image_new_held(slot->image, hash, len, slot->version);
+		g_ptr_array_add(self->plan->images, w->img);
+		g_ptr_array_add(self->work, w);
+		update_log(self, "image %u: %s %s in slot %u", slot->image,
+		           waiting ? "pending" : "running unconfirmed",
+		           slot->version != NULL ? slot->version : "?", slot->slot);
+	}
+	if (self->work->len > 0)
+		return TRUE;
+	listed = describe_slots(slots);
+	fail(self, DFU_STATUS_NOTHING_STAGED,
+	     "the device holds no image waiting for a reset or a confirmation; it lists: %s", listed);
+	return FALSE;
+}
+
+/* ---- refresh: the bootloader's name, then done ---- */
+
+static void
+enter_bootloader(SmpUpdate *self)
+{
+	request(self, SMP_OP_READ, SMP_GROUP_OS, SMP_OS_BOOTLOADER_INFO, NULL, self->opt.timeout_ms,
+	        self->opt.retries);
+}
+
+static void
+on_bootloader(SmpUpdate *self, const SmpMessage *rsp)
+{
+	g_auto(SmpError) err = {0};
+	g_autofree char *name = NULL;
+
+	/* optional, like the mode: a device without it is refreshed all the same */
+	if (!smp_response_get_error(rsp->payload, &err))
+		name = smp_map_get_text(rsp->payload, "bootloader");
+	if (name != NULL)
+		report_string(self, "bootloader", name);
+	finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+}
+
 static void
 on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -890,7 +971,15 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
-	if (slots == NULL || !check_identity(self, slots) || !settle_mode(self, slots) ||
+	if (slots == NULL || !check_identity(self, slots))
+		return;
+	if (self->opt.kind == DFU_JOB_KIND_REFRESH) {
+		learn_mode(self, smp_boot_mode_from_state(slots), "image list: an image runs from slot 1");
+		enter(self, ST_BOOTLOADER);
+		return;
+	}
+	if (!settle_mode(self, slots) ||
+	    (self->opt.kind != DFU_JOB_KIND_UPDATE && !stage_work(self, slots)) ||
 	    !check_images_exist(self, slots))
 		return;
 	/* hashes before and after in the log show an upload that did not come from here */
@@ -903,7 +992,7 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 		if (!plan_image(self, w, slots))
 			return;
 		if (w->upload)
-			self->upload_total += g_bytes_get_size(w->img->data);
+			self->upload_total += dfu_image_data_get_size(w->img->stream);
 		anything |= w->upload || w->test || w->confirm || (w->expect && self->need_reset);
 		update_log(self, "image %u: device runs %s; %s", w->img->image_index,
 		           w->old_version != NULL ? w->old_version : "nothing",
@@ -914,6 +1003,10 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 		                        : "up to date");
 	}
 	anything |= self->need_reset && self->opt.confirm;
+	if (self->opt.kind == DFU_JOB_KIND_RESET) {
+		enter(self, ST_RESET);
+		return;
+	}
 	if (!anything) {
 		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
 		return;
@@ -969,7 +1062,7 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	update_log(self, "image %u: upload complete", w->img->image_index);
 	/* the next image needs its own upload, not a restart of this one (nothing touches it after done) */
 	g_clear_pointer(&self->upload, smp_upload_free);
-	self->upload_base += g_bytes_get_size(w->img->data);
+	self->upload_base += dfu_image_data_get_size(w->img->stream);
 	self->cur++;
 	enter(self, ST_UPLOAD);
 }
@@ -1001,7 +1094,7 @@ enter_upload(SmpUpdate *self)
 		return;
 	}
 	params.image = w->img->image_index;
-	params.data = w->img->data;
+	params.data = w->img->stream;
 	params.file_sha = w->img->file_sha256;
 	params.max_message = self->max_message;
 	params.window = self->window;
@@ -1012,8 +1105,8 @@ enter_upload(SmpUpdate *self)
 	update_log(self,
 	           "image %u: uploading %s (%" G_GSIZE_FORMAT " bytes, version %s), %" G_GSIZE_FORMAT
 	           "-byte messages, window %u",
-	           w->img->image_index, w->img->name, g_bytes_get_size(w->img->data), w->img->version,
-	           self->max_message, self->window);
+	           w->img->image_index, w->img->name, dfu_image_data_get_size(w->img->stream),
+	           w->img->version, self->max_message, self->window);
 	self->upload = smp_upload_new(self->client, &params, &upload_callbacks, self);
 	smp_upload_start(self->upload);
 }
@@ -1047,7 +1140,7 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 			continue;
 		}
 		listed = describe_slots(slots);
-		hex = hash_to_hex(w->img->info.hash, 8);
+		hex = dfu_hex_encode(w->img->info.hash, 8);
 		fail(self, DFU_STATUS_IMAGE_REJECTED,
 		     "image %u: the device does not list the uploaded image (hash %s…) in slot %u; it "
 		     "lists: %s",
@@ -1126,6 +1219,7 @@ on_test(SmpUpdate *self, const SmpMessage *rsp)
 	if (check_device_error(self, rsp, "image test", DFU_STATUS_TEST_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
+	report_slots(self, slots);
 	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
 	                                                 w->img->info.hash_len)
 	                     : NULL;
@@ -1299,7 +1393,16 @@ enter_confirm(SmpUpdate *self)
 	ImageWork *w = next_work(self, G_STRUCT_OFFSET(ImageWork, confirm));
 
 	if (w == NULL) {
-		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+		/* a reset that booted a pending image leaves it running for its test */
+		self->cur = 0;
+		w = self->opt.kind == DFU_JOB_KIND_RESET ? next_work(self, G_STRUCT_OFFSET(ImageWork, expect))
+		                                         : NULL;
+		if (w != NULL)
+			update_log(self,
+			           "image %u: runs %s for its test; the next reset reverts it unless it is "
+			           "confirmed",
+			           w->img->image_index, w->img->version);
+		finish(self, w != NULL ? DFU_STATUS_STAGED : DFU_STATUS_SUCCESS, NULL, NULL);
 		return;
 	}
 	request(self, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_STATE,
@@ -1327,6 +1430,7 @@ on_confirm(SmpUpdate *self, const SmpMessage *rsp)
 	if (check_device_error(self, rsp, "image confirm", DFU_STATUS_CONFIRM_REFUSED))
 		return;
 	slots = smp_rsp_image_state(rsp->payload, NULL);
+	report_slots(self, slots);
 	slot = slots != NULL ? smp_image_state_find_hash(slots, w->img->image_index, w->img->info.hash,
 	                                                 w->img->info.hash_len)
 	                     : NULL;
@@ -1356,6 +1460,7 @@ static const StateOps state_table[ST_COUNT] = {
         [ST_BOOT_MODE] = {"boot mode", DFU_JOB_PHASE_INSPECTING, enter_boot_mode, on_boot_mode},
         [ST_SLOT_INFO] = {"slot info", DFU_JOB_PHASE_INSPECTING, enter_slot_info, on_slot_info},
         [ST_READ_STATE] = {"state", DFU_JOB_PHASE_INSPECTING, enter_read_state, on_read_state},
+        [ST_BOOTLOADER] = {"bootloader", DFU_JOB_PHASE_INSPECTING, enter_bootloader, on_bootloader},
         [ST_IDENTIFY] = {"identify", DFU_JOB_PHASE_NONE, enter_identify, on_identify},
         [ST_UPLOAD] = {"upload", DFU_JOB_PHASE_UPLOADING, enter_upload, NULL},
         [ST_VERIFY] = {"verify", DFU_JOB_PHASE_INSPECTING, enter_verify, on_verify},
@@ -1461,18 +1566,24 @@ smp_update_new(DfuTransport *transport, DfuPlan *plan, const SmpUpdateOptions *o
 
 	dfu_engine_init(&self->parent, &smp_update_class, callbacks, user_data);
 	self->transport = transport;
-	self->plan = plan;
 	self->opt = *options;
 	self->opt.identity = NULL;
 	self->downgrade_images = g_strdup(options->allow_downgrade_images);
 	self->opt.allow_downgrade_images = self->downgrade_images;
 	self->mode = SMP_BOOT_MODE_UNKNOWN;
+	/* the work of a job without a bundle comes from what the device holds */
+	self->plan = plan != NULL ? plan : dfu_plan_new_empty();
+	/* what the device holds was allowed when it was uploaded; only confirm confirms it */
+	if (options->kind != DFU_JOB_KIND_UPDATE) {
+		self->opt.allow_downgrade = TRUE;
+		self->opt.confirm = options->kind == DFU_JOB_KIND_CONFIRM;
+	}
 	self->identity = options->identity != NULL ? g_variant_ref(options->identity) : NULL;
 	self->client = smp_client_new(transport, &client_callbacks, self);
 	self->work = g_ptr_array_new_with_free_func((GDestroyNotify)image_work_free);
 	/* one work item per image number; the plan lists the builds of one image side by side */
-	for (guint i = 0; i < plan->images->len; i++) {
-		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+	for (guint i = 0; i < self->plan->images->len; i++) {
+		DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
 		ImageWork *w =
 		        self->work->len > 0 ? g_ptr_array_index(self->work, self->work->len - 1) : NULL;
 

@@ -28,10 +28,19 @@ typedef struct {
 	const char *allow_downgrade_images;
 	/* what an earlier attempt recorded of the device (borrowed a{sv}); NULL at first */
 	GVariant *identity;
+	/*
+	 * An update, or without a plan: refresh (read the device's state, change
+	 * nothing), confirm (boot a pending image with a reset if it does not run
+	 * yet, then confirm it; confirm a running unconfirmed one) or reset (reset
+	 * a device with such an image and read it back: the result is STAGED when
+	 * the pending image now runs for its test). Confirm and reset end with
+	 * NOTHING_STAGED on a device that holds no such image.
+	 */
+	DfuJobKind kind;
 } SmpUpdateOptions;
 
 /*
- * takes ownership of transport and plan; the engine's identity (see
+ * takes ownership of transport and plan (NULL for all kinds but an update); the engine's identity (see
  * DfuEngineCallbacks) is "hashes" (as, hex) of every image the device listed
  * when the job first reached it: after every reconnect the device must run
  * one of those or one of the plan's, or the job ends with DEVICE_MISMATCH

@@ -562,6 +562,12 @@ ble_device_new_with_role(BleAdapter *adapter, const char *address, const BleDevi
 }
 
 void
+ble_device_set_uuids(BleDevice *device, const char *const *uuids)
+{
+	ble_iface_set(device->iface, "UUIDs", g_variant_new_strv(uuids, -1));
+}
+
+void
 ble_device_free(BleDevice *device)
 {
 	if (device == NULL)

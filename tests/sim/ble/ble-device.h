@@ -85,6 +85,8 @@ void ble_device_discovery_changed(BleDevice *device);
 /* RemoveDevice(): disconnect and forget until seen again */
 void ble_device_remove(BleDevice *device);
 gboolean ble_device_write_state(BleDevice *device, GError **error);
+/* the service UUIDs the device advertises (Device1.UUIDs) instead of the SMP service's */
+void ble_device_set_uuids(BleDevice *device, const char *const *uuids);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BleDevice, ble_device_free)
 

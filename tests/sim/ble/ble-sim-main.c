@@ -7,6 +7,8 @@
  *   --bus ADDRESS          bus to own org.bluez on (default $DBUS_SYSTEM_BUS_ADDRESS)
  *   --adapter NAME         adapter object /org/bluez/NAME (default hci0)
  *   --device ADDR          one simulated device (repeatable), e.g. C4:12:34:56:78:9A
+ *   --device-uuids ADDR=UUID[,UUID...]
+ *                          the services that device advertises instead of SMP's (repeatable)
  *   --hidden               Device1 objects appear only once discovery has seen them
  *   --advertise-ms MS      advertising interval: time until discovery sees a device (100)
  *   --connect-ms MS        time Connect() takes to an advertising device (50)
@@ -69,6 +71,7 @@ typedef struct {
 	char *bus;
 	char *adapter;
 	char **devices;
+	char **device_uuids;
 	gboolean hidden;
 	gint advertise_ms;
 	gint connect_ms;
@@ -98,6 +101,7 @@ ble_sim_options_clear(BleSimOptions *opts)
 	g_free(opts->bus);
 	g_free(opts->adapter);
 	g_strfreev(opts->devices);
+	g_strfreev(opts->device_uuids);
 	g_free(opts->require_pairing);
 	g_free(opts->state_dir);
 	g_free(opts->phy);
@@ -140,6 +144,8 @@ parse_options(int *argc, char ***argv, BleSimOptions *o, BleDeviceConfig *config
 	        {"adapter", 0, 0, G_OPTION_ARG_STRING, &o->adapter, "Adapter name", "NAME"},
 	        {"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->devices, "Simulated device (repeatable)",
 	         "ADDR"},
+	        {"device-uuids", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->device_uuids,
+	         "Services a device advertises instead of SMP's (repeatable)", "ADDR=UUID[,UUID...]"},
 	        {"hidden", 0, 0, G_OPTION_ARG_NONE, &o->hidden, "Devices appear only through discovery",
 	         NULL},
 	        {"advertise-ms", 0, 0, G_OPTION_ARG_INT, &o->advertise_ms,
@@ -265,6 +271,22 @@ parse_faults(char **specs, GPtrArray *plan_specs, gboolean *drop_when_full, GErr
 	}
 	g_ptr_array_add(plan_specs, NULL);
 	return TRUE;
+}
+
+/* the --device-uuids of address, if any */
+static void
+advertise_uuids(const BleSimOptions *o, const char *address, BleDevice *device)
+{
+	for (char **spec = o->device_uuids; spec != NULL && *spec != NULL; spec++) {
+		const char *eq = strchr(*spec, '=');
+		g_auto(GStrv) uuids = NULL;
+
+		if (eq == NULL || strncmp(*spec, address, (gsize)(eq - *spec)) != 0 ||
+		    address[eq - *spec] != '\0')
+			continue;
+		uuids = g_strsplit(eq + 1, ",", -1);
+		ble_device_set_uuids(device, (const char *const *)uuids);
+	}
 }
 
 static gboolean
@@ -412,6 +434,7 @@ main(int argc, char **argv)
 		device = ble_device_new(adapter, *d, &config, &error);
 		if (device == NULL)
 			return fail(error, 2);
+		advertise_uuids(&opts, *d, device);
 		ble_adapter_add_device(adapter, device);
 	}
 	g_dbus_object_manager_server_set_connection(manager, connection);

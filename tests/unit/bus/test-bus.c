@@ -10,6 +10,7 @@
 
 #include "test-util.h"
 #include "bus-auth.h"
+#include "bus-device.h"
 #include "bus-glib.h"
 #include "bus-job.h"
 #include "bus-manager.h"
@@ -52,6 +53,7 @@ static struct {
 	ScriptedRunner runner;
 	DfuConfig *config;
 	DfuManager *manager;
+	DfuInventory *inventory;
 	DfuBusManager *bus_manager;
 } fx;
 
@@ -650,6 +652,18 @@ test_introspection_matches_xml(void)
 }
 
 static void
+test_device_introspection_matches_xml(void)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_hash_table_insert(fx.config->devices, g_strdup("node-1"), g_strdup("serial:/dev/ttyACM0"));
+	g_assert_true(dfu_inventory_load(fx.inventory, fx.config, &error));
+	g_assert_no_error(error);
+	assert_xml_matches(DFU_BUS_DEVICE_PATH_PREFIX "/node_2d1", DFU_BUS_DEVICE_INTERFACE,
+	                   "org.dfud1.Device.xml");
+}
+
+static void
 test_auth_decision(void)
 {
 	const DfuBusAuth system_bus = {.session_bus = FALSE, .own_uid = 1000};
@@ -760,7 +774,8 @@ fixture_setup(void)
 	fx.runner.parent.ops = &scripted_ops;
 	fx.config = dfu_config_new_default();
 	fx.manager = dfu_manager_new(fx.config, &fx.runner.parent);
-	fx.bus_manager = dfu_bus_manager_new(fx.service, fx.manager, &auth, &error);
+	fx.inventory = dfu_inventory_new(state);
+	fx.bus_manager = dfu_bus_manager_new(fx.service, fx.manager, fx.inventory, &auth, &error);
 	g_assert_no_error(error);
 	g_assert_true(dfu_manager_start(fx.manager, &error));
 	g_assert_no_error(error);
@@ -779,6 +794,7 @@ fixture_teardown(void)
 	g_clear_handle_id(&fx.runner.cancel_source, g_source_remove);
 	g_clear_object(&fx.runner.job);
 	g_clear_pointer(&fx.bus_manager, dfu_bus_manager_free);
+	g_clear_object(&fx.inventory);
 	g_clear_object(&fx.manager);
 	g_clear_pointer(&fx.config, dfu_config_free);
 	g_clear_handle_id(&fx.service_source, g_source_remove);
@@ -810,6 +826,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bus/job-log", test_job_log);
 	g_test_add_func("/bus/unknown-job", test_unknown_job);
 	g_test_add_func("/bus/introspection-matches-xml", test_introspection_matches_xml);
+	g_test_add_func("/bus/device-introspection-matches-xml", test_device_introspection_matches_xml);
 
 	fixture_setup();
 	result = g_test_run();

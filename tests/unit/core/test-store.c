@@ -10,19 +10,6 @@
 
 static GPtrArray *warnings;
 
-/* warnings are part of the contract here: a set-aside file must be reported */
-static GLogWriterOutput
-capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-	if ((level & G_LOG_LEVEL_WARNING) == 0)
-		return g_log_writer_default(level, fields, n_fields, user_data);
-	for (gsize i = 0; i < n_fields; i++) {
-		if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
-			g_ptr_array_add(warnings, g_strdup(fields[i].value));
-	}
-	return G_LOG_WRITER_HANDLED;
-}
-
 static gboolean
 warned_about(const char *text)
 {
@@ -202,7 +189,7 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	warnings = g_ptr_array_new_with_free_func(g_free);
-	g_log_set_writer_func(capture_writer, NULL, NULL);
+	dfu_test_capture_warnings(warnings);
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	g_test_add("/core/store/round-trip", Fixture, NULL, fixture_set_up, test_store_round_trip,
 	           fixture_tear_down);
