@@ -53,6 +53,7 @@ typedef enum {
 #define DFU_JOB_MAX_ATTEMPTS 100
 #define DFU_JOB_SOURCE_NAME_MAX 255 /* bytes of UTF-8 */
 #define DFU_JOB_URL_MAX 4096        /* bytes */
+#define DFU_JOB_VERSION_MAX 128     /* bytes of expected-version */
 
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
 typedef struct {
@@ -72,7 +73,15 @@ typedef struct {
 	gboolean has_sec_tag;
 	guint pdn; /* "pdn" u: a PDN other than the default */
 	gboolean has_pdn;
+	/* "expected-version" s: what the module's version answer must name after the update */
+	gchar *expected_version;
+	/* meshdfu targets only: "mesh-interval" u, milliseconds between DATA packets; 0 = configured */
+	guint mesh_interval_ms;
 } DfuJobOptions;
+
+/* the interval a mesh accepts: Nordic's documented floor, and a minute */
+#define DFU_MESH_INTERVAL_MIN_MS 60
+#define DFU_MESH_INTERVAL_MAX_MS 60000
 
 /* the AT#XFOTA ops a job may ask for */
 #define DFU_FOTA_OP_APPLICATION 1
