@@ -122,3 +122,28 @@ while IFS= read -r line; do
 	[ "${line:${#col}:5}" = node- ] || fail "DEVICE column misaligned: '$line' in $OUT"
 done < <(tail -n +2 <<<"$OUT")
 grep -q " node-3 " <<<"$OUT" || fail "node-3's jobs not named: $OUT"
+
+log "one key style in every JSON output: the D-Bus property style"
+# member names of dfuctl's objects; the dictionaries the daemon fills keep its keys
+keys_of() {
+	jq -r 'def k: if type == "object" then (to_entries[] | select(.key != "DeviceError" and .key != "Images")
+		| .key, (.value | k)) elif type == "array" then (.[] | k) else empty end; k'
+}
+mkimage -o "$T/app8.bin" --version 1.8.0 --size 6000 --seed 8
+json=$(
+	dfuctl codes --json
+	dfuctl inspect --json "$T/app8.bin"
+	dfuctl status --json
+	dfuctl status --json -v 1
+	dfuctl list --all --json
+	dfuctl devices --json
+	dfuctl info --json node-1
+	dfuctl history --json
+	dfuctl start --json --no-wait node-1 "$T/app8.bin"
+	dfuctl start --json node-2 "$T/app8.bin"
+	dfuctl watch --json --until-idle node-1
+) || fail "a JSON command failed"
+[ "$(keys_of <<<"$json" | sort -u | grep -c .)" -gt 40 ] || fail "too few keys seen: $json"
+if bad=$(keys_of <<<"$json" | sort -u | grep -vE '^[A-Z][A-Za-z0-9]*$'); then
+	fail "keys in another style: $bad"
+fi
