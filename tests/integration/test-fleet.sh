@@ -112,6 +112,13 @@ assert "node-2" in last[1] and "succeeded: success" in last[1], last
 PY
 [ "$(primary_of n1)" = "1.7.0 true" ] || fail "node-1 runs $(primary_of n1) after the terminal run"
 
+log "more jobs than the terminal has lines: plain lines instead"
+mkimage -o "$T/app4.bin" --version 1.7.1 --size 6000 --seed 4
+script -qec "stty cols 80 rows 2; exec '$DFUCTL' start node-2 node-1 '$T/app4.bin'" /dev/null >"$T/short.out" ||
+	fail "start on a short terminal failed: $(cat "$T/short.out")"
+grep -q $'\e\\[1A' "$T/short.out" && fail "redrawn on a terminal too short: $(cat -v "$T/short.out")"
+grep -q "^job [0-9]* node-1: succeeded: success" "$T/short.out" || fail "no plain lines: $(cat -v "$T/short.out")"
+
 log "list names the devices and lines up its columns"
 expect_exit 0 dfuctl list --all
 header=$(head -n1 <<<"$OUT")
