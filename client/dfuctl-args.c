@@ -14,7 +14,7 @@ static const DfuctlOption submit_options[] = {
         {"confirm", "b"},       {"force", "b"},       {"allow-downgrade", "bs"},
         {"max-attempts", "u"},  {"source-name", "s"}, {"expected-sha256", "s"},
         {"signature-url", "s"}, {"fota-op", "u"},     {"sec-tag", "u"},
-        {"pdn", "u"},
+        {"pdn", "u"},           {"fetch-only", "b"},
 };
 
 static gboolean
@@ -117,7 +117,8 @@ dfuctl_options_parse(const char *const *key_values, GError **error)
 			g_set_error(
 			        error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 			        "unknown option '%s' (known: confirm, force, allow-downgrade, max-attempts, "
-			        "source-name, expected-sha256, signature-url, fota-op, sec-tag, pdn)",
+			        "source-name, expected-sha256, signature-url, fota-op, sec-tag, pdn, "
+			        "fetch-only)",
 			        kv[0]);
 			return NULL;
 		}

@@ -7,7 +7,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libglib2.0-dev libsystemd-dev libcbor-dev libssl-dev libjson-glib-dev libzip-dev libcurl4-openssl-dev libbluetooth-dev
 	dbus-daemon jq clang-format groff-base
-	lighttpd lighttpd-mod-openssl openssl python3 python3-dbus python3-gi
+	lighttpd lighttpd-mod-openssl openssl python3 python3-dbus python3-gi curl swupdate
 )
 
 missing=()

@@ -4,6 +4,6 @@
 set -euo pipefail
 command -v clang-format >/dev/null || exit 77
 cd "$DFUD_SOURCE_ROOT"
-mapfile -t files < <(find daemon client tests man -name '*.[ch]' | sort)
+mapfile -t files < <(find daemon client hawkbit tests man -name '*.[ch]' | sort)
 clang-format --dry-run -Werror "${files[@]}"
 echo "${#files[@]} files formatted"

@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include "dfu-error.h"
 #include "dfu-fetch.h"
 
+#include "dfu-curl-loop.h"
 #include "dfu-file.h"
 
 #define FETCH_CHUNK_SIZE (64 * 1024)
@@ -21,10 +21,8 @@
 #define SHA256_HEX_LEN 64
 
 struct _DfuFetcher {
-	CURLM *multi;
-	guint timer_id;
+	DfuCurlLoop *loop;
 	GHashTable *transfers; /* partial file path → Transfer */
-	GHashTable *sockets;   /* fd → SocketWatch */
 	char *ca_file;
 	char *client_cert;
 	char *client_key;
@@ -67,18 +65,11 @@ struct _DfuFetch {
 	gboolean cancelled;
 };
 
-typedef struct {
-	DfuFetcher *fetcher;
-	guint source_id;
-} SocketWatch;
-
 typedef enum {
 	OUTCOME_COMPLETE,
 	OUTCOME_RESTART,
 	OUTCOME_FAILED,
 } Outcome;
-
-static void fetcher_check_done(DfuFetcher *self);
 
 static void
 fetch_free(DfuFetch *fetch)
@@ -88,18 +79,11 @@ fetch_free(DfuFetch *fetch)
 }
 
 static void
-socket_watch_free(SocketWatch *watch)
-{
-	g_clear_handle_id(&watch->source_id, g_source_remove);
-	g_free(watch);
-}
-
-static void
 transfer_free(Transfer *t)
 {
 	g_clear_handle_id(&t->reap_id, g_source_remove);
 	if (t->easy != NULL) {
-		curl_multi_remove_handle(t->fetcher->multi, t->easy);
+		curl_multi_remove_handle(dfu_curl_loop_get_multi(t->fetcher->loop), t->easy);
 		curl_easy_cleanup(t->easy);
 	}
 	if (t->fd >= 0)
@@ -325,7 +309,7 @@ transfer_start(Transfer *t, GError **error)
 	if (t->offset > 0)
 		range = g_strdup_printf("%" G_GUINT64_FORMAT "-", t->offset);
 	curl_easy_setopt(t->easy, CURLOPT_RANGE, range);
-	rc = curl_multi_add_handle(t->fetcher->multi, t->easy);
+	rc = curl_multi_add_handle(dfu_curl_loop_get_multi(t->fetcher->loop), t->easy);
 	if (rc != CURLM_OK) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot start %s: %s", t->url,
 		            curl_multi_strerror(rc));
@@ -606,110 +590,22 @@ transfer_finish(Transfer *t, CURLcode res)
 }
 
 static void
-fetcher_check_done(DfuFetcher *self)
+transfer_done_cb(CURL *easy, CURLcode res, gpointer user_data)
 {
-	CURLMsg *msg;
-	int left;
+	Transfer *t = NULL;
 
-	while ((msg = curl_multi_info_read(self->multi, &left)) != NULL) {
-		CURL *easy = msg->easy_handle;
-		CURLcode res = msg->data.result;
-		Transfer *t = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-		curl_multi_remove_handle(self->multi, easy);
-		transfer_finish(t, res);
-	}
-}
-
-static gboolean
-socket_ready_cb(int fd, GIOCondition condition, gpointer user_data)
-{
-	SocketWatch *watch = user_data;
-	DfuFetcher *self = watch->fetcher;
-	int flags = 0;
-	int running;
-
-	if (condition & G_IO_IN)
-		flags |= CURL_CSELECT_IN;
-	if (condition & G_IO_OUT)
-		flags |= CURL_CSELECT_OUT;
-	if (condition & (G_IO_ERR | G_IO_HUP))
-		flags |= CURL_CSELECT_ERR;
-	/* watch may be gone after this: libcurl can drop or replace it */
-	curl_multi_socket_action(self->multi, fd, flags, &running);
-	fetcher_check_done(self);
-	return G_SOURCE_CONTINUE;
-}
-
-static int
-socket_cb(CURL *easy, curl_socket_t fd, int what, void *user_data, void *socket_data)
-{
-	DfuFetcher *self = user_data;
-	SocketWatch *watch;
-	GIOCondition condition = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		g_hash_table_remove(self->sockets, GINT_TO_POINTER(fd));
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		condition |= G_IO_IN;
-	if (what & CURL_POLL_OUT)
-		condition |= G_IO_OUT;
-	watch = g_new0(SocketWatch, 1);
-	watch->fetcher = self;
-	watch->source_id = g_unix_fd_add(fd, condition, socket_ready_cb, watch);
-	g_hash_table_replace(self->sockets, GINT_TO_POINTER(fd), watch);
-	return 0;
-}
-
-static gboolean
-timeout_cb(gpointer user_data)
-{
-	DfuFetcher *self = user_data;
-	int running;
-
-	self->timer_id = 0;
-	curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	fetcher_check_done(self);
-	return G_SOURCE_REMOVE;
-}
-
-static int
-timer_cb(CURLM *multi, long timeout_ms, void *user_data)
-{
-	DfuFetcher *self = user_data;
-
-	g_clear_handle_id(&self->timer_id, g_source_remove);
-	if (timeout_ms >= 0)
-		self->timer_id = g_timeout_add((guint)timeout_ms, timeout_cb, self);
-	return 0;
-}
-
-static gpointer
-curl_init_once(gpointer data)
-{
-	return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+	transfer_finish(t, res);
 }
 
 DfuFetcher *
 dfu_fetcher_new(const DfuFetchSettings *settings)
 {
-	static GOnce once = G_ONCE_INIT;
 	DfuFetcher *self = g_new0(DfuFetcher, 1);
 
-	g_once(&once, curl_init_once, NULL);
-	self->multi = curl_multi_init();
+	self->loop = dfu_curl_loop_new(transfer_done_cb, self);
 	self->transfers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)transfer_free);
-	self->sockets = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)socket_watch_free);
 	dfu_fetcher_set_settings(self, settings);
-	curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
-	curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
 	return self;
 }
 
@@ -744,9 +640,7 @@ dfu_fetcher_free(DfuFetcher *self)
 	if (self == NULL)
 		return;
 	g_hash_table_destroy(self->transfers);
-	curl_multi_cleanup(self->multi);
-	g_hash_table_destroy(self->sockets);
-	g_clear_handle_id(&self->timer_id, g_source_remove);
+	dfu_curl_loop_free(self->loop);
 	curl_slist_free_all(self->headers);
 	g_slist_free_full(self->old_headers, (GDestroyNotify)curl_slist_free_all);
 	g_free(self->ca_file);
@@ -767,6 +661,25 @@ check_url(DfuFetcher *self, const char *url, GError **error)
 	            g_strcmp0(scheme, "http") == 0 ? "plain http is not allowed: %s" : "not an https URL: %s",
 	            url);
 	return FALSE;
+}
+
+/* a live transfer that a job expects this digest from: one download for one content, whatever the URLs */
+static Transfer *
+fetcher_find_digest(DfuFetcher *self, const char *expected)
+{
+	GHashTableIter iter;
+	Transfer *t;
+
+	g_hash_table_iter_init(&iter, self->transfers);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&t)) {
+		for (guint i = 0; t->reap_id == 0 && i < t->waiters->len; i++) {
+			DfuFetch *waiter = g_ptr_array_index(t->waiters, i);
+
+			if (waiter->expected != NULL && g_ascii_strcasecmp(waiter->expected, expected) == 0)
+				return t;
+		}
+	}
+	return NULL;
 }
 
 DfuFetch *
@@ -796,6 +709,8 @@ dfu_fetcher_fetch(DfuFetcher *self, const char *url, const char *expected_sha256
 		g_hash_table_steal(self->transfers, part_path);
 		t = NULL;
 	}
+	if (t == NULL && expected_sha256 != NULL)
+		t = fetcher_find_digest(self, expected_sha256);
 	if (t == NULL) {
 		g_autoptr(Transfer) fresh = transfer_new(self, url, cache_dir, part_path, error);
 

@@ -118,7 +118,8 @@ device_property_get(sd_bus *bus, const char *path, const char *interface, const 
 
 /* a Refresh, Confirm, Reset or RefreshDevices waiting for its authorization */
 typedef struct {
-	DfuBusDevices *owner;
+	DfuManager *manager;
+	DfuInventory *inventory;
 	char *name; /* NULL: every device that can be refreshed */
 	DfuJobKind kind;
 } DeviceRequest;
@@ -128,6 +129,8 @@ device_request_free(gpointer data)
 {
 	DeviceRequest *req = data;
 
+	g_object_unref(req->manager);
+	g_object_unref(req->inventory);
 	g_free(req->name);
 	g_free(req);
 }
@@ -136,7 +139,7 @@ device_request_free(gpointer data)
 static DfuJob *
 device_request_submit(DeviceRequest *req, sd_bus_message *m, const char *name, GError **error)
 {
-	DfuJob *job = dfu_manager_submit_action(req->owner->manager, name, req->kind, error);
+	DfuJob *job = dfu_manager_submit_action(req->manager, name, req->kind, error);
 	uid_t uid = (uid_t)-1;
 
 	/* the owner may cancel the job under org.dfud1.cancel-own */
@@ -153,7 +156,7 @@ device_job_allowed(sd_bus_message *m, gpointer user_data)
 	g_autoptr(DfuJob) job = NULL;
 	g_autofree char *path = NULL;
 
-	if (dfu_inventory_lookup(req->owner->inventory, req->name) == NULL) {
+	if (dfu_inventory_lookup(req->inventory, req->name) == NULL) {
 		sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_OBJECT, "the device %s is gone",
 		                           req->name);
 		return;
@@ -172,7 +175,7 @@ static void
 refresh_all_allowed(sd_bus_message *m, gpointer user_data)
 {
 	DeviceRequest *req = user_data;
-	g_autoptr(GPtrArray) devices = dfu_inventory_list(req->owner->inventory);
+	g_autoptr(GPtrArray) devices = dfu_inventory_list(req->inventory);
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(sd_bus_message) reply = NULL;
 	int r;
@@ -211,7 +214,8 @@ device_authorize(DfuBusDevices *self, sd_bus_message *m, const char *name, DfuJo
 	const char *details[] = {"device", name != NULL ? name : "", "kind", dfu_job_kind_to_string(kind),
 	                         NULL};
 
-	req->owner = self;
+	req->manager = g_object_ref(self->manager);
+	req->inventory = g_object_ref(self->inventory);
 	req->name = g_strdup(name);
 	req->kind = kind;
 	return dfu_bus_auth_check_async(&self->auth, m, DFU_BUS_ACTION_MANAGE_DEVICES, details,

@@ -21,6 +21,7 @@ static const DfuBusOption option_table[] = {
         {"max-attempts", "u", offsetof(DfuJobOptions, max_attempts)},
         {"source-name", "s", offsetof(DfuJobOptions, name)},
         {"expected-sha256", "s", offsetof(DfuJobOptions, expected_sha256)},
+        {"fetch-only", "b", offsetof(DfuJobOptions, fetch_only)},
         {"signature-url", "s", offsetof(DfuJobOptions, signature_url)},
         {"signature", "ay", offsetof(DfuJobOptions, signature)},
         {"fota-op", "u", offsetof(DfuJobOptions, fota_op)},

@@ -16,6 +16,7 @@
 /* a few thousand devices with a handful of images each */
 #define INVENTORY_FILE_MAX_SIZE (16 * 1024 * 1024)
 #define INVENTORY_FILE_MAX_DEPTH 8
+#define BLE_SEEN_RESOLUTION_US (60 * G_USEC_PER_SEC)
 
 struct _DfuInventory {
 	GObject parent_instance;
@@ -629,7 +630,8 @@ dfu_inventory_ble_seen(DfuInventory *self, const char *target, gint64 when)
 
 	g_return_if_fail(DFU_IS_INVENTORY(self));
 	device = inventory_ensure(self, target, DFU_DEVICE_FROM_BLE);
-	if (device == NULL || device->last_seen >= when)
+	/* a device advertises many times a second: its sightings reach the disk and the bus once a minute */
+	if (device == NULL || (device->last_seen > 0 && when - device->last_seen < BLE_SEEN_RESOLUTION_US))
 		return;
 	device->last_seen = when;
 	inventory_changed(self, device, SIGNAL_DEVICE_CHANGED);

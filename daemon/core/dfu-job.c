@@ -837,6 +837,8 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_boolean_value(builder, self->options.confirm);
 	json_builder_set_member_name(builder, "force");
 	json_builder_add_boolean_value(builder, self->options.force);
+	json_builder_set_member_name(builder, "fetch-only");
+	json_builder_add_boolean_value(builder, self->options.fetch_only);
 	json_builder_set_member_name(builder, "allow-downgrade");
 	json_builder_add_boolean_value(builder, self->options.allow_downgrade);
 	if (self->options.allow_downgrade_images != NULL) {
@@ -1040,6 +1042,7 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	options->has_pdn = json_object_has_member(o, "pdn");
 	return json_read_bool(o, "confirm", &options->confirm, error) &&
 	       json_read_bool(o, "force", &options->force, error) &&
+	       json_read_bool(o, "fetch-only", &options->fetch_only, error) &&
 	       json_read_bool(o, "allow-downgrade", &options->allow_downgrade, error) &&
 	       json_read_string(o, "allow-downgrade-images", &options->allow_downgrade_images, error) &&
 	       json_read_uint(o, "max-attempts", &options->max_attempts, error) &&

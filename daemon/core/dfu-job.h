@@ -63,6 +63,7 @@ typedef struct {
 	guint max_attempts;     /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
 	gchar *name;            /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
 	gchar *expected_sha256; /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
+	gboolean fetch_only;    /* "fetch-only" b: download the bundle into the cache, install nothing */
 	gchar *signature_url;   /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
 	GBytes *signature;      /* "signature" ay: a detached signature, kept as the job's signature file */
 	/* atfota targets only: what the module downloads and how (AT#XFOTA=<op>,<url>,<sec_tag>,<pdn>) */

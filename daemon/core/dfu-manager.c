@@ -770,6 +770,13 @@ manager_bundle_ready(DfuManager *self, ManagerEntry *entry, const char *path)
 	entry_index_sync(entry);
 	dfu_job_log(entry->job, "bundle stored as %s", path);
 	entry->dirty = TRUE;
+	if (dfu_job_get_options(entry->job)->fetch_only) {
+		entry_end(entry);
+		manager_finish(self, entry, DFU_STATUS_SUCCESS,
+		               "bundle downloaded into the cache; nothing installed (fetch-only)", NULL);
+		manager_schedule(self);
+		return;
+	}
 	dfu_job_set_phase(entry->job, DFU_JOB_PHASE_WAITING);
 	entry_end(entry);
 	manager_trim_cache(self);

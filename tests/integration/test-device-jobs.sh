@@ -89,7 +89,6 @@ expect_exit 0 dfuctl start -o confirm=false kitchen-node "$T/app4.bin"
 expect_exit 0 dfuctl reset kitchen-node
 [ "$(primary_of dev)" = "1.5.0 false" ] || fail "after the first reset $(primary_of dev)"
 expect_exit 0 dfuctl reset kitchen-node
-wait_for 10 "the revert" bash -c "[ \"\$(jq -r '.images[0].slots[] | select(.slot == 0) | .version' $T/dev.json)\" = 1.4.0 ]"
-expect_exit 0 dfuctl info --refresh kitchen-node
+[ "$(primary_of dev)" = "1.4.0 true" ] || fail "after the second reset $(primary_of dev)"
 [ "$(running_version kitchen-node)" = 1.4.0 ] || fail "after the revert the inventory says $(running_version kitchen-node)"
 [ "$(dev_prop kitchen-node .Staged)" = false ] || fail "staged after the revert"

@@ -201,6 +201,11 @@ test_inventory_persists(Fixture *f, gconstpointer data)
 	device = dfu_inventory_lookup(inventory, "ble:C4:12:34:56:78:9A");
 	g_assert_nonnull(device);
 	g_assert_cmpint(device->last_seen, ==, 1234);
+	/* advertisements count once a minute */
+	dfu_inventory_ble_seen(inventory, "ble:C4:12:34:56:78:9A", 1234 + G_USEC_PER_SEC);
+	g_assert_cmpint(device->last_seen, ==, 1234);
+	dfu_inventory_ble_seen(inventory, "ble:C4:12:34:56:78:9A", 1234 + 61 * G_USEC_PER_SEC);
+	g_assert_cmpint(device->last_seen, ==, 1234 + 61 * G_USEC_PER_SEC);
 
 	/* gone from BlueZ with nothing else to keep it: gone from the inventory */
 	dfu_inventory_ble_gone(inventory, "ble:C4:12:34:56:78:9A");

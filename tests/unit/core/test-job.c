@@ -174,6 +174,40 @@ test_job_json_round_trip(void)
 	g_assert_cmpstr(json, ==, json2);
 }
 
+/* a job without a bundle keeps its kind, and what the engines read of the device merges key by key */
+static void
+test_job_kind_and_report(void)
+{
+	g_autoptr(DfuJob) job = dfu_job_new(3, "serial:/dev/ttyACM0", "refresh", NULL, NULL);
+	g_autoptr(DfuJob) copy = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *json = NULL;
+	GVariantBuilder first, second;
+	const char *text = NULL;
+
+	g_assert_cmpint(dfu_job_get_kind(job), ==, DFU_JOB_KIND_UPDATE);
+	g_assert_null(dfu_job_get_device_report(job));
+	dfu_job_set_kind(job, DFU_JOB_KIND_REFRESH);
+	g_variant_builder_init(&first, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&first, "{sv}", "bootloader", g_variant_new_string("MCUboot"));
+	g_variant_builder_add(&first, "{sv}", "bootloader-mode", g_variant_new_string("overwrite only"));
+	dfu_job_merge_device_report(job, g_variant_builder_end(&first));
+	g_variant_builder_init(&second, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&second, "{sv}", "bootloader-mode", g_variant_new_string("swap using move"));
+	dfu_job_merge_device_report(job, g_variant_builder_end(&second));
+
+	json = dfu_job_to_json(job);
+	copy = dfu_job_new_from_json(json, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(dfu_job_get_kind(copy), ==, DFU_JOB_KIND_REFRESH);
+	g_assert_cmpstr(dfu_job_kind_to_string(dfu_job_get_kind(copy)), ==, "refresh");
+	g_assert_true(g_variant_lookup(dfu_job_get_device_report(copy), "bootloader", "&s", &text));
+	g_assert_cmpstr(text, ==, "MCUboot");
+	g_assert_true(g_variant_lookup(dfu_job_get_device_report(copy), "bootloader-mode", "&s", &text));
+	g_assert_cmpstr(text, ==, "swap using move");
+	g_assert_cmpuint(g_variant_n_children(dfu_job_get_device_report(copy)), ==, 2);
+}
+
 static void
 test_job_json_future_field(void)
 {
@@ -206,6 +240,8 @@ test_job_json_malformed(void)
 	        "{\"id\": 1, \"target\": null}",
 	        "{\"id\": 1, \"target\": \"x\", \"state\": \"exploded\"}",
 	        "{\"id\": 1, \"target\": \"x\", \"phase\": 3}",
+	        "{\"id\": 1, \"target\": \"x\", \"kind\": \"format\"}",
+	        "{\"id\": 1, \"target\": \"x\", \"device-report\": \"[1]\"}",
 	        "{\"id\": 1, \"target\": \"x\", \"history\": [\"ok\", 4]}",
 	        "{\"id\": 1, \"target\": \"x\", \"history\": \"line\"}",
 	        "{\"id\": 1, \"target\": \"x\", \"device-error\": [1]}",
@@ -342,6 +378,7 @@ main(int argc, char **argv)
 	g_test_add_func("/core/job/rate", test_job_rate);
 	g_test_add_func("/core/job/percentage", test_job_percentage);
 	g_test_add_func("/core/job/json-round-trip", test_job_json_round_trip);
+	g_test_add_func("/core/job/kind-and-report", test_job_kind_and_report);
 	g_test_add_func("/core/job/json-future-field", test_job_json_future_field);
 	g_test_add_func("/core/job/json-malformed", test_job_json_malformed);
 	g_test_add_func("/core/job/json-deep", test_job_json_deep);
