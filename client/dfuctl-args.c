@@ -7,15 +7,62 @@
 typedef struct {
 	const char *key;
 	const char *type;
+	const char *help;
 } DfuctlOption;
 
 /* the option names and types the daemon's Submit accepts */
 static const DfuctlOption submit_options[] = {
-        {"confirm", "b"},       {"force", "b"},       {"allow-downgrade", "bs"},
-        {"max-attempts", "u"},  {"source-name", "s"}, {"expected-sha256", "s"},
-        {"signature-url", "s"}, {"fota-op", "u"},     {"sec-tag", "u"},
-        {"pdn", "u"},           {"fetch-only", "b"},
+        {"confirm", "b", "false: stop once the image is uploaded and marked for test (staged)"},
+        {"force", "b", "upload again an image the device's secondary slot already holds"},
+        {"allow-downgrade", "bs",
+         "true, or image numbers or names (1,net): install an older version of those images"},
+        {"max-attempts", "u", "attempts when the job fails with a recoverable status (at most 100)"},
+        {"source-name", "s", "what the job shows as its source (default: the file's name)"},
+        {"expected-sha256", "s", "64 hex digits the bundle's SHA-256 must have"},
+        {"signature-url", "s", "with a bundle URL: where its detached signature is (default: URL.sig)"},
+        {"fota-op", "u", "atfota: 1 application, 2 modem delta, 3 full modem, 5 bootloader"},
+        {"sec-tag", "u", "atfota: the module's security tag for an https URL"},
+        {"pdn", "u", "atfota: the PDN to download through"},
+        {"fetch-only", "b", "only download the bundle into the daemon's cache (ends with success)"},
 };
+
+static const char *
+type_name(const char *type)
+{
+	if (strcmp(type, "bs") == 0)
+		return "boolean|images";
+	return type[0] == 'b' ? "boolean" : type[0] == 'u' ? "number" : "text";
+}
+
+char *
+dfuctl_options_help(void)
+{
+	GString *text = g_string_new("Job options (-o KEY=VALUE):\n");
+
+	for (gsize i = 0; i < G_N_ELEMENTS(submit_options); i++) {
+		g_autofree char *key =
+		        g_strdup_printf("%s=%s", submit_options[i].key, type_name(submit_options[i].type));
+		g_string_append_printf(text, "  %-31s %s\n", key, submit_options[i].help);
+	}
+	g_string_append(text, "Booleans are true/false, yes/no, on/off or 1/0; numbers are decimal.\n");
+	return g_string_free(text, FALSE);
+}
+
+gboolean
+dfuctl_options_want_help(const char *const *key_values)
+{
+	return key_values != NULL && g_strv_contains(key_values, "help");
+}
+
+static char *
+option_names(void)
+{
+	GString *text = g_string_new(NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(submit_options); i++)
+		g_string_append_printf(text, "%s%s", i > 0 ? ", " : "", submit_options[i].key);
+	return g_string_free(text, FALSE);
+}
 
 static gboolean
 parse_id(const char *str, guint64 *id)
@@ -114,12 +161,10 @@ dfuctl_options_parse(const char *const *key_values, GError **error)
 		}
 		opt = option_lookup(kv[0]);
 		if (opt == NULL) {
-			g_set_error(
-			        error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-			        "unknown option '%s' (known: confirm, force, allow-downgrade, max-attempts, "
-			        "source-name, expected-sha256, signature-url, fota-op, sec-tag, pdn, "
-			        "fetch-only)",
-			        kv[0]);
+			g_autofree char *names = option_names();
+
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+			            "unknown option '%s' (known: %s; see -o help)", kv[0], names);
 			return NULL;
 		}
 		value = parse_value(opt, kv[1]);
@@ -139,26 +184,37 @@ typedef struct {
 	int exit_code;
 } DfuctlExitCode;
 
+/* a job's final status code */
 static const DfuctlExitCode status_exit_codes[] = {
         {DFU_STATUS_SUCCESS, DFUCTL_EXIT_SUCCESS},
         {DFU_STATUS_STAGED, DFUCTL_EXIT_SUCCESS},
         {DFU_STATUS_UP_TO_DATE, DFUCTL_EXIT_NOTHING_TO_DO},
 };
 
-int
-dfuctl_exit_code_for_status(guint status_code)
+/* the status code of a refused request; not-found is also a bundle file that dfuctl cannot open */
+static const DfuctlExitCode error_exit_codes[] = {
+        {DFU_STATUS_NOT_FOUND, DFUCTL_EXIT_NOT_FOUND},
+};
+
+static int
+exit_code_lookup(const DfuctlExitCode *table, gsize n, guint status_code)
 {
-	for (gsize i = 0; i < G_N_ELEMENTS(status_exit_codes); i++) {
-		if (status_exit_codes[i].status_code == status_code)
-			return status_exit_codes[i].exit_code;
+	for (gsize i = 0; i < n; i++) {
+		if (table[i].status_code == status_code)
+			return table[i].exit_code;
 	}
 	return DFUCTL_EXIT_FAILURE;
 }
 
 int
+dfuctl_exit_code_for_status(guint status_code)
+{
+	return exit_code_lookup(status_exit_codes, G_N_ELEMENTS(status_exit_codes), status_code);
+}
+
+int
 dfuctl_exit_code_for_error(const GError *error)
 {
-	if (dfu_error_get_status(error) == DFU_STATUS_NOT_FOUND)
-		return DFUCTL_EXIT_NOT_FOUND;
-	return DFUCTL_EXIT_FAILURE;
+	return exit_code_lookup(error_exit_codes, G_N_ELEMENTS(error_exit_codes),
+	                        dfu_error_get_status(error));
 }

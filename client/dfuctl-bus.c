@@ -143,18 +143,11 @@ job_compare_id(gconstpointer a, gconstpointer b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/* calls each_object with the path and properties of every object that has interface */
-static gboolean
-for_each_object(sd_bus *bus, const char *interface,
-                void (*each_object)(const char *path, GVariant *properties, gpointer data), gpointer data,
-                GError **error)
+GVariant *
+dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error)
 {
 	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
-	g_autoptr(GVariant) objects = NULL;
-	GVariantIter iter;
-	const char *path;
-	GVariant *interfaces;
 	int r;
 
 	/* one call for every object and its properties, however many there are */
@@ -162,8 +155,23 @@ for_each_object(sd_bus *bus, const char *interface,
 	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &bus_error, &reply,
 	                       NULL);
 	if (!dfuctl_bus_check(r, &bus_error, error))
-		return FALSE;
-	objects = dfu_bus_read_gvariant(reply, error);
+		return NULL;
+	if (reply_cookie != NULL && sd_bus_message_get_cookie(reply, reply_cookie) < 0)
+		*reply_cookie = 0;
+	return dfu_bus_read_gvariant(reply, error);
+}
+
+/* calls each_object with the path and properties of every object that has interface */
+static gboolean
+for_each_object(sd_bus *bus, const char *interface,
+                void (*each_object)(const char *path, GVariant *properties, gpointer data), gpointer data,
+                GError **error)
+{
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
+	GVariantIter iter;
+	const char *path;
+	GVariant *interfaces;
+
 	if (objects == NULL)
 		return FALSE;
 	g_variant_iter_init(&iter, objects);

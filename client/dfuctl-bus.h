@@ -32,6 +32,9 @@ GVariant *dfuctl_bus_get_log(sd_bus *bus, const char *path, GError **error);
 GVariant *dfuctl_bus_get_history(sd_bus *bus, GError **error);
 /* the properties of the manager as a{sv} */
 GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
+/* every object of the daemon with its interfaces and properties (a{oa{sa{sv}}}); reply_cookie
+ * (optional) gets the cookie of the reply */
+GVariant *dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error);
 /* every job with its properties, in one call, by job number */
 GPtrArray *dfuctl_bus_get_jobs(sd_bus *bus, GError **error);
 /* every device as an a{sv} of its properties and "Path", by name */

@@ -2,53 +2,36 @@
 #include <errno.h>
 
 #include "dfu-error.h"
+#include "dfuctl-args.h"
 #include "dfuctl-bus.h"
+#include "dfuctl-fleet.h"
 #include "dfuctl-follow.h"
 #include "dfuctl-json.h"
 #include "dfuctl-output.h"
+#include "dfuctl-view.h"
 #include "bus-variant.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_slot, sd_bus_slot_unref)
 
-typedef struct {
-	DfuctlJob *job;
-	DfuctlProgress progress;
-} DfuctlFollowed;
+/* how often a terminal view is redrawn without news, for its countdowns */
+#define FOLLOW_TICK_US G_USEC_PER_SEC
 
 struct _DfuctlFollow {
 	sd_bus *bus;
 	char *daemon; /* unique name of the daemon */
 	DfuctlOutputMode mode;
-	GHashTable *jobs;         /* path -> DfuctlFollowed */
-	guint64 min_cookie;       /* signals up to this cookie are older than the state read */
-	gboolean all;             /* announce every job, not just the one followed */
-	DfuctlFollowed *followed; /* the one job followed, if any */
-	gboolean followed_done;
+	DfuctlView *view;
+	GHashTable *jobs;   /* path -> DfuctlJob shown */
+	DfuctlFleet *fleet; /* the daemon's devices, to name the device of a job */
+	guint64 min_cookie; /* signals up to this cookie are older than the state read */
+	gboolean watching;  /* shows jobs that come, their results and their removal */
+	GStrv filter;       /* what a watch shows, NULL: every job */
+	gboolean until_idle;
+	gboolean done;
 	gboolean daemon_gone;
 	GError *error; /* the first error met in a signal handler */
-	sd_bus_slot *slots[5];
+	sd_bus_slot *slots[4];
 };
-
-static void
-followed_free(DfuctlFollowed *followed)
-{
-	dfuctl_progress_clear(&followed->progress);
-	dfuctl_job_free(followed->job);
-	g_free(followed);
-}
-
-static DfuctlFollowed *
-follow_track(DfuctlFollow *self, DfuctlJob *job)
-{
-	DfuctlFollowed *followed = g_new0(DfuctlFollowed, 1);
-
-	/* several jobs cannot share one redrawn line */
-	dfuctl_progress_init(&followed->progress,
-	                     self->all && self->mode == DFUCTL_OUTPUT_TTY ? DFUCTL_OUTPUT_PLAIN : self->mode);
-	followed->job = job;
-	g_hash_table_replace(self->jobs, job->path, followed);
-	return followed;
-}
 
 /* FALSE for signals that the state read already covers */
 static gboolean
@@ -61,17 +44,6 @@ follow_is_new(DfuctlFollow *self, sd_bus_message *m)
 	return cookie > self->min_cookie;
 }
 
-static void
-follow_show(DfuctlFollow *self, DfuctlFollowed *followed, const char *event)
-{
-	if (self->mode == DFUCTL_OUTPUT_JSON && event != NULL) {
-		dfuctl_json_print_job(stdout, followed->job, event);
-		fflush(stdout);
-		return;
-	}
-	dfuctl_progress_show(&followed->progress, followed->job, g_get_monotonic_time(), stdout);
-}
-
 static int
 follow_fail(DfuctlFollow *self, GError *error)
 {
@@ -82,43 +54,121 @@ follow_fail(DfuctlFollow *self, GError *error)
 	return 0;
 }
 
+/* TRUE when none of the jobs shown waits or runs */
+static gboolean
+follow_idle(DfuctlFollow *self)
+{
+	GHashTableIter iter;
+	DfuctlJob *job;
+
+	g_hash_table_iter_init(&iter, self->jobs);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&job)) {
+		if (!dfuctl_job_is_finished(job))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+follow_check_done(DfuctlFollow *self)
+{
+	if (!self->watching || self->until_idle)
+		self->done = follow_idle(self);
+}
+
+static gboolean
+filter_matches(const char *item, const DfuctlJob *job)
+{
+	g_autofree char *path = dfuctl_job_path_from_arg(item, NULL);
+
+	if (path != NULL)
+		return g_strcmp0(path, job->path) == 0;
+	return g_strcmp0(item, job->target) == 0 || g_strcmp0(item, job->device) == 0;
+}
+
+static gboolean
+follow_wants(DfuctlFollow *self, const DfuctlJob *job)
+{
+	if (self->filter == NULL || self->filter[0] == NULL)
+		return TRUE;
+	for (guint i = 0; self->filter[i] != NULL; i++) {
+		if (filter_matches(self->filter[i], job))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* takes job; shows it when the watch's filter lets it through */
+static void
+follow_show_new(DfuctlFollow *self, DfuctlJob *job, const char *event)
+{
+	if (job->device == NULL)
+		dfuctl_job_set_device(job, dfuctl_fleet_name_for_target(self->fleet, job->target));
+	if (!follow_wants(self, job)) {
+		dfuctl_job_free(job);
+		return;
+	}
+	g_hash_table_replace(self->jobs, job->path, job);
+	dfuctl_view_add(self->view, job, event);
+}
+
+/* a watch tells each result once, when the job finishes */
+static void
+follow_report_finished(DfuctlFollow *self, const DfuctlJob *job)
+{
+	g_autofree char *result = NULL;
+
+	if (self->mode == DFUCTL_OUTPUT_JSON) {
+		dfuctl_json_print_job(stdout, job, "finished");
+	} else {
+		result = dfuctl_format_result(job);
+		printf("%s\n", result);
+	}
+	fflush(stdout);
+}
+
 static int
 on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	DfuctlFollow *self = userdata;
-	DfuctlFollowed *followed = g_hash_table_lookup(self->jobs, sd_bus_message_get_path(m));
+	DfuctlJob *job = g_hash_table_lookup(self->jobs, sd_bus_message_get_path(m));
 	g_autoptr(GVariant) changed = NULL;
 	GError *error = NULL;
 	const char *interface = NULL;
+	gboolean was_finished;
 
-	if (followed == NULL || !follow_is_new(self, m))
+	if (job == NULL || !follow_is_new(self, m))
 		return 0;
 	if (sd_bus_message_read(m, "s", &interface) < 0 || g_strcmp0(interface, DFUCTL_JOB_INTERFACE) != 0)
 		return 0;
 	changed = dfu_bus_read_gvariant(m, &error);
 	if (changed == NULL)
 		return follow_fail(self, error);
-	dfuctl_job_update(followed->job, changed);
-	follow_show(self, followed, "changed");
-	if (followed == self->followed && dfuctl_job_is_finished(followed->job))
-		self->followed_done = TRUE;
+	was_finished = dfuctl_job_is_finished(job);
+	dfuctl_job_update(job, changed);
+	dfuctl_view_changed(self->view, job, "changed");
+	if (self->watching && !was_finished && dfuctl_job_is_finished(job))
+		follow_report_finished(self, job);
+	follow_check_done(self);
 	return 0;
 }
 
 static void
 follow_add_from_interfaces(DfuctlFollow *self, const char *path, GVariant *interfaces, const char *event)
 {
-	g_autoptr(GVariant) properties =
+	g_autoptr(GVariant) job_props =
 	        g_variant_lookup_value(interfaces, DFUCTL_JOB_INTERFACE, G_VARIANT_TYPE_VARDICT);
-	DfuctlFollowed *followed;
+	g_autoptr(GVariant) device_props =
+	        g_variant_lookup_value(interfaces, DFUCTL_DEVICE_INTERFACE, G_VARIANT_TYPE_VARDICT);
 	DfuctlJob *job;
 
-	if (properties == NULL)
+	if (device_props != NULL)
+		dfuctl_fleet_add(self->fleet, path, device_props);
+	if (job_props == NULL || !self->watching)
 		return;
 	job = dfuctl_job_new(path);
-	dfuctl_job_update(job, properties);
-	followed = follow_track(self, job);
-	follow_show(self, followed, event);
+	dfuctl_job_update(job, job_props);
+	follow_show_new(self, job, event);
 }
 
 static int
@@ -129,14 +179,13 @@ on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	GError *error = NULL;
 	const char *path = NULL;
 
-	if (!self->all || !follow_is_new(self, m))
-		return 0;
-	if (sd_bus_message_read(m, "o", &path) < 0)
+	if (!follow_is_new(self, m) || sd_bus_message_read(m, "o", &path) < 0)
 		return 0;
 	interfaces = dfu_bus_read_gvariant(m, &error);
 	if (interfaces == NULL)
 		return follow_fail(self, error);
 	follow_add_from_interfaces(self, path, interfaces, "added");
+	follow_check_done(self);
 	return 0;
 }
 
@@ -144,44 +193,23 @@ static int
 on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	DfuctlFollow *self = userdata;
-	DfuctlFollowed *followed;
+	DfuctlJob *job;
 	const char *path = NULL;
 
-	if (!self->all || !follow_is_new(self, m) || sd_bus_message_read(m, "o", &path) < 0)
+	if (!follow_is_new(self, m) || sd_bus_message_read(m, "o", &path) < 0)
 		return 0;
-	followed = g_hash_table_lookup(self->jobs, path);
-	if (followed == NULL)
+	dfuctl_fleet_remove(self->fleet, path);
+	job = g_hash_table_lookup(self->jobs, path);
+	if (job == NULL || !self->watching)
 		return 0;
 	if (self->mode == DFUCTL_OUTPUT_JSON)
-		dfuctl_json_print_job(stdout, followed->job, "removed");
+		dfuctl_json_print_job(stdout, job, "removed");
 	else
-		printf("job %" G_GUINT64_FORMAT ": removed\n", followed->job->id);
+		printf("job %" G_GUINT64_FORMAT " %s: removed\n", job->id, dfuctl_job_device(job));
 	fflush(stdout);
+	dfuctl_view_remove(self->view, job);
 	g_hash_table_remove(self->jobs, path);
-	return 0;
-}
-
-static int
-on_job_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
-{
-	DfuctlFollow *self = userdata;
-	DfuctlFollowed *followed;
-	g_autofree char *result = NULL;
-	const char *path = NULL;
-	guint32 code = 0;
-
-	if (!self->all || !follow_is_new(self, m) || sd_bus_message_read(m, "ou", &path, &code) < 0)
-		return 0;
-	followed = g_hash_table_lookup(self->jobs, path);
-	if (followed == NULL)
-		return 0;
-	if (self->mode == DFUCTL_OUTPUT_JSON) {
-		dfuctl_json_print_job(stdout, followed->job, "finished");
-	} else {
-		result = dfuctl_format_result(followed->job);
-		printf("%s\n", result);
-	}
-	fflush(stdout);
+	follow_check_done(self);
 	return 0;
 }
 
@@ -221,11 +249,11 @@ dfuctl_follow_new(sd_bus *bus, DfuctlOutputMode mode, GError **error)
 	g_autofree char *properties = NULL;
 	g_autofree char *added = NULL;
 	g_autofree char *removed = NULL;
-	g_autofree char *finished = NULL;
 
 	self->bus = sd_bus_ref(bus);
 	self->mode = mode;
-	self->jobs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)followed_free);
+	self->jobs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)dfuctl_job_free);
+	self->fleet = dfuctl_fleet_new();
 	self->daemon = dfuctl_bus_get_daemon(bus, error);
 	if (self->daemon == NULL)
 		return NULL;
@@ -240,17 +268,13 @@ dfuctl_follow_new(sd_bus *bus, DfuctlOutputMode mode, GError **error)
 	removed = g_strdup_printf("type='signal',sender='%s',path='" DFUCTL_MANAGER_PATH "',"
 	                          "interface='org.freedesktop.DBus.ObjectManager',member='InterfacesRemoved'",
 	                          self->daemon);
-	finished = g_strdup_printf("type='signal',sender='%s',path='" DFUCTL_MANAGER_PATH "',"
-	                           "interface='" DFUCTL_MANAGER_INTERFACE "',member='JobFinished'",
-	                           self->daemon);
 	if (!follow_add_match(self, 0,
 	                      "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
 	                      "member='NameOwnerChanged',arg0='" DFUCTL_BUS_NAME "'",
 	                      on_name_owner_changed, error) ||
 	    !follow_add_match(self, 1, properties, on_properties_changed, error) ||
 	    !follow_add_match(self, 2, added, on_interfaces_added, error) ||
-	    !follow_add_match(self, 3, removed, on_interfaces_removed, error) ||
-	    !follow_add_match(self, 4, finished, on_job_finished, error))
+	    !follow_add_match(self, 3, removed, on_interfaces_removed, error))
 		return NULL;
 	return g_steal_pointer(&self);
 }
@@ -262,18 +286,23 @@ dfuctl_follow_free(DfuctlFollow *self)
 		return;
 	for (gsize i = 0; i < G_N_ELEMENTS(self->slots); i++)
 		g_clear_pointer(&self->slots[i], sd_bus_slot_unref);
+	g_clear_pointer(&self->view, dfuctl_view_free);
 	g_clear_pointer(&self->jobs, g_hash_table_unref);
+	g_clear_pointer(&self->fleet, dfuctl_fleet_free);
 	g_clear_error(&self->error);
+	g_strfreev(self->filter);
 	g_free(self->daemon);
 	sd_bus_unref(self->bus);
 	g_free(self);
 }
 
-/* dispatches signals until done is set, the daemon goes away or an error occurs */
+/* dispatches signals until done, the daemon goes away or an error occurs */
 static gboolean
-follow_run(DfuctlFollow *self, const gboolean *done, GError **error)
+follow_run(DfuctlFollow *self, GError **error)
 {
-	while (!*done) {
+	guint64 timeout = self->mode == DFUCTL_OUTPUT_TTY && !self->watching ? FOLLOW_TICK_US : UINT64_MAX;
+
+	while (!self->done) {
 		int r = sd_bus_process(self->bus, NULL);
 
 		if (self->error != NULL) {
@@ -287,7 +316,9 @@ follow_run(DfuctlFollow *self, const gboolean *done, GError **error)
 		if (r > 0)
 			continue;
 		if (r == 0)
-			r = sd_bus_wait(self->bus, UINT64_MAX);
+			r = sd_bus_wait(self->bus, timeout);
+		if (r == 0)
+			dfuctl_view_tick(self->view);
 		if (r < 0 && r != -EINTR) {
 			g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "lost the bus: %s",
 			            g_strerror(-r));
@@ -297,51 +328,88 @@ follow_run(DfuctlFollow *self, const gboolean *done, GError **error)
 	return TRUE;
 }
 
-DfuctlJob *
-dfuctl_follow_job(DfuctlFollow *self, const char *path, GError **error)
+/* reads every object of the daemon; what signals say from here on is news */
+static GVariant *
+follow_read_objects(DfuctlFollow *self, GError **error)
 {
-	DfuctlFollowed *followed;
-	DfuctlJob *job;
-	gboolean ok;
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(self->bus, &self->min_cookie, error);
+	g_autoptr(DfuctlFleet) fleet = NULL;
 
-	job = dfuctl_bus_get_job(self->bus, path, &self->min_cookie, error);
-	if (job == NULL)
+	if (objects == NULL)
 		return NULL;
-	followed = follow_track(self, job);
-	follow_show(self, followed, NULL);
-	self->followed = followed;
-	self->followed_done = dfuctl_job_is_finished(job);
-	ok = follow_run(self, &self->followed_done, error);
-	dfuctl_progress_finish(&followed->progress, stdout);
-	self->followed = NULL;
-	if (!ok)
+	fleet = dfuctl_fleet_new_from_objects(objects);
+	dfuctl_fleet_free(self->fleet);
+	self->fleet = g_steal_pointer(&fleet);
+	return g_steal_pointer(&objects);
+}
+
+static DfuctlJob *
+job_from_objects(GVariant *objects, const char *path)
+{
+	g_autoptr(GVariant) interfaces = g_variant_lookup_value(objects, path, G_VARIANT_TYPE("a{sa{sv}}"));
+	g_autoptr(GVariant) properties = NULL;
+	DfuctlJob *job;
+
+	if (interfaces != NULL)
+		properties = g_variant_lookup_value(interfaces, DFUCTL_JOB_INTERFACE, G_VARIANT_TYPE_VARDICT);
+	if (properties == NULL)
 		return NULL;
-	followed->job = NULL;
-	g_hash_table_remove(self->jobs, path);
+	job = dfuctl_job_new(path);
+	dfuctl_job_update(job, properties);
 	return job;
 }
 
-gboolean
-dfuctl_follow_all(DfuctlFollow *self, GError **error)
+GPtrArray *
+dfuctl_follow_jobs(DfuctlFollow *self, const char *const *paths, const char *const *devices, GError **error)
 {
-	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
-	g_autoptr(sd_bus_message) reply = NULL;
+	g_autoptr(GVariant) objects = follow_read_objects(self, error);
+	g_autoptr(GPtrArray) finished = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
+	gboolean ok;
+
+	if (objects == NULL)
+		return NULL;
+	self->view = dfuctl_view_new(self->mode, stdout);
+	for (guint i = 0; paths[i] != NULL; i++) {
+		DfuctlJob *job = job_from_objects(objects, paths[i]);
+
+		if (job == NULL) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND, "job %s is gone", paths[i]);
+			return NULL;
+		}
+		if (devices != NULL)
+			dfuctl_job_set_device(job, devices[i]);
+		follow_show_new(self, job, NULL);
+	}
+	follow_check_done(self);
+	ok = follow_run(self, error);
+	dfuctl_view_finish(self->view);
+	if (!ok)
+		return NULL;
+	for (guint i = 0; paths[i] != NULL; i++) {
+		gpointer key = NULL;
+		gpointer job = NULL;
+
+		if (g_hash_table_steal_extended(self->jobs, paths[i], &key, &job))
+			g_ptr_array_add(finished, job);
+	}
+	return g_steal_pointer(&finished);
+}
+
+gboolean
+dfuctl_follow_watch(DfuctlFollow *self, const char *const *filter, gboolean until_idle, GError **error)
+{
 	g_autoptr(GVariant) objects = NULL;
 	GVariantIter iter;
 	const char *path;
 	GVariant *interfaces;
-	gboolean never = FALSE;
-	int r;
 
-	self->all = TRUE;
-	r = sd_bus_call_method(self->bus, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
-	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &bus_error, &reply,
-	                       NULL);
-	if (!dfuctl_bus_check(r, &bus_error, error))
-		return FALSE;
-	if (sd_bus_message_get_cookie(reply, &self->min_cookie) < 0)
-		self->min_cookie = 0;
-	objects = dfu_bus_read_gvariant(reply, error);
+	self->watching = TRUE;
+	self->until_idle = until_idle;
+	self->filter = g_strdupv((GStrv)filter);
+	/* several jobs come and go: a line per change, not lines redrawn in place */
+	self->view =
+	        dfuctl_view_new(self->mode == DFUCTL_OUTPUT_TTY ? DFUCTL_OUTPUT_PLAIN : self->mode, stdout);
+	objects = follow_read_objects(self, error);
 	if (objects == NULL)
 		return FALSE;
 	g_variant_iter_init(&iter, objects);
@@ -349,5 +417,6 @@ dfuctl_follow_all(DfuctlFollow *self, GError **error)
 		follow_add_from_interfaces(self, path, interfaces, "present");
 		g_variant_unref(interfaces);
 	}
-	return follow_run(self, &never, error);
+	follow_check_done(self);
+	return follow_run(self, error);
 }

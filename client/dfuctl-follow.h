@@ -15,13 +15,24 @@ G_BEGIN_DECLS
  */
 typedef struct _DfuctlFollow DfuctlFollow;
 
-/* subscribes to the daemon's job signals; must be called before the job is submitted */
+/* subscribes to the daemon's job signals; must be called before the jobs are submitted */
 DfuctlFollow *dfuctl_follow_new(sd_bus *bus, DfuctlOutputMode mode, GError **error);
 void dfuctl_follow_free(DfuctlFollow *self);
-/* shows the job at path until it finishes; returns the finished job */
-DfuctlJob *dfuctl_follow_job(DfuctlFollow *self, const char *path, GError **error);
-/* shows every job and every change until the daemon stops or an error */
-gboolean dfuctl_follow_all(DfuctlFollow *self, GError **error);
+/*
+ * Shows the jobs at paths in one view, devices[i] naming the device of paths[i]
+ * (devices NULL: the daemon's name for each target), until all have finished;
+ * returns them finished, in the order of paths.
+ */
+GPtrArray *dfuctl_follow_jobs(DfuctlFollow *self, const char *const *paths, const char *const *devices,
+                              GError **error);
+/*
+ * Shows every job and every change, or those of the jobs and devices that filter
+ * names (job numbers or paths, device names or targets; NULL: all), until the
+ * daemon stops or an error, or with until_idle until none of them is queued or
+ * running.
+ */
+gboolean dfuctl_follow_watch(DfuctlFollow *self, const char *const *filter, gboolean until_idle,
+                             GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuctlFollow, dfuctl_follow_free)
 

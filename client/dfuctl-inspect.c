@@ -11,6 +11,7 @@
 #include "dfu-file.h"
 #include "dfu-signature.h"
 #include "dfuctl-args.h"
+#include "dfuctl-bundle.h"
 #include "dfuctl-commands.h"
 #include "dfuctl-inspect.h"
 
@@ -150,15 +151,15 @@ add_mcuboot_image(JsonBuilder *builder, const DfuPlanImage *img)
 	g_autofree char *file_sha = hex(img->file_sha256, sizeof(img->file_sha256));
 
 	json_builder_begin_object(builder);
-	add_int(builder, "index", img->image_index);
-	add_string(builder, "name", img->name);
-	add_string(builder, "version", img->version);
-	add_int(builder, "size", (gint64)g_bytes_get_size(img->data));
-	add_string(builder, "hash", hash);
-	add_string(builder, "file_sha256", file_sha);
-	add_string(builder, "board", img->board);
-	add_string(builder, "soc", img->soc);
-	add_string(builder, "signature", sig_name(img->info.sig_tlv_type));
+	add_int(builder, "Index", img->image_index);
+	add_string(builder, "Name", img->name);
+	add_string(builder, "Version", img->version);
+	add_int(builder, "Size", (gint64)g_bytes_get_size(img->data));
+	add_string(builder, "Hash", hash);
+	add_string(builder, "FileSha256", file_sha);
+	add_string(builder, "Board", img->board);
+	add_string(builder, "Soc", img->soc);
+	add_string(builder, "Signature", sig_name(img->info.sig_tlv_type));
 	json_builder_end_object(builder);
 }
 
@@ -168,18 +169,18 @@ add_init_packet(JsonBuilder *builder, const Nrf5InitPacket *init)
 	g_autofree char *hash = nrf5_init_packet_hash_hex(init);
 
 	json_builder_begin_object(builder);
-	add_string(builder, "type", nrf5_init_type_to_string(init->type));
-	add_int(builder, "fw_version", init->fw_version);
-	add_int(builder, "hw_version", init->hw_version);
-	json_builder_set_member_name(builder, "sd_req");
+	add_string(builder, "Type", nrf5_init_type_to_string(init->type));
+	add_int(builder, "FwVersion", init->fw_version);
+	add_int(builder, "HwVersion", init->hw_version);
+	json_builder_set_member_name(builder, "SdReq");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < init->sd_req->len; i++)
 		json_builder_add_int_value(builder, g_array_index(init->sd_req, guint32, i));
 	json_builder_end_array(builder);
-	add_string(builder, "hash_type", nrf5_init_hash_type_to_string(init->hash_type));
-	add_string(builder, "hash", hash);
-	add_string(builder, "signature", nrf5_init_signature_to_string(init));
-	json_builder_set_member_name(builder, "debug");
+	add_string(builder, "HashType", nrf5_init_hash_type_to_string(init->hash_type));
+	add_string(builder, "Hash", hash);
+	add_string(builder, "Signature", nrf5_init_signature_to_string(init));
+	json_builder_set_member_name(builder, "Debug");
 	json_builder_add_boolean_value(builder, init->is_debug);
 	json_builder_end_object(builder);
 }
@@ -190,13 +191,13 @@ add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 	g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
 
 	json_builder_begin_object(builder);
-	add_string(builder, "type", nrf5_image_type_to_string(img->type));
-	add_string(builder, "name", img->bin_file);
-	add_int(builder, "size", (gint64)g_bytes_get_size(img->firmware));
-	add_string(builder, "file_sha256", file_sha);
-	add_string(builder, "init_packet", img->dat_file);
-	add_int(builder, "init_packet_size", (gint64)g_bytes_get_size(img->init_packet));
-	json_builder_set_member_name(builder, "init");
+	add_string(builder, "Type", nrf5_image_type_to_string(img->type));
+	add_string(builder, "Name", img->bin_file);
+	add_int(builder, "Size", (gint64)g_bytes_get_size(img->firmware));
+	add_string(builder, "FileSha256", file_sha);
+	add_string(builder, "InitPacket", img->dat_file);
+	add_int(builder, "InitPacketSize", (gint64)g_bytes_get_size(img->init_packet));
+	json_builder_set_member_name(builder, "Init");
 	if (img->init == NULL)
 		json_builder_add_null_value(builder);
 	else
@@ -210,9 +211,9 @@ add_plan_members(JsonBuilder *builder, const DfuPlan *plan)
 {
 	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
-	add_string(builder, "kind", dfu_bundle_kind_to_string(plan->kind));
-	add_string(builder, "sha256", bundle_sha);
-	json_builder_set_member_name(builder, "images");
+	add_string(builder, "Kind", dfu_bundle_kind_to_string(plan->kind));
+	add_string(builder, "Sha256", bundle_sha);
+	json_builder_set_member_name(builder, "Images");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < plan->images->len; i++)
 		add_mcuboot_image(builder, g_ptr_array_index(plan->images, i));
@@ -339,11 +340,11 @@ dfuctl_json_inspection(const DfuPlan *plan, const DfuctlSignatureCheck *check)
 
 	json_builder_begin_object(builder);
 	add_plan_members(builder, plan);
-	json_builder_set_member_name(builder, "signature");
+	json_builder_set_member_name(builder, "Signature");
 	json_builder_begin_object(builder);
-	add_string(builder, "status", signature_states[check->state].name);
-	add_string(builder, "key", check->key);
-	add_string(builder, "message", check->message);
+	add_string(builder, "Status", signature_states[check->state].name);
+	add_string(builder, "Key", check->key);
+	add_string(builder, "Message", check->message);
 	json_builder_end_object(builder);
 	json_builder_end_object(builder);
 	return builder_to_json(builder);
@@ -405,12 +406,6 @@ remove_tree(const char *path)
 			g_unlink(child);
 	}
 	g_rmdir(path);
-}
-
-static gboolean
-is_url(const char *arg)
-{
-	return g_str_has_prefix(arg, "https://") || g_str_has_prefix(arg, "http://");
 }
 
 /* what a local inspection reads: the bundle and its signature, fetched or given */
@@ -525,12 +520,15 @@ dfuctl_cmd_inspect(const DfuctlArgs *args)
 		g_clear_error(&error);
 		config = dfu_config_new_default();
 	}
-	if (is_url(arg)) {
+	if (dfuctl_bundle_is_url(arg)) {
 		if (!fetch_input(arg, config, &in, &error)) {
 			g_printerr("dfuctl: %s\n", error->message);
 			return DFUCTL_EXIT_FAILURE;
 		}
 	} else {
+		/* the same plain refusal as start gives, before any parsing */
+		if (!dfuctl_bundle_check(arg, &error))
+			return dfuctl_fail(error);
 		local_input(arg, &in);
 	}
 	key_dir = pick_key_dir(args, config);

@@ -28,6 +28,8 @@ static const DfuctlJobField job_fields[] = {
         {"Created", "x", offsetof(DfuctlJob, created)},
         {"Started", "x", offsetof(DfuctlJob, started)},
         {"Finished", "x", offsetof(DfuctlJob, finished)},
+        {"MaxAttempts", "u", offsetof(DfuctlJob, max_attempts)},
+        {"RetryAt", "x", offsetof(DfuctlJob, retry_at)},
 };
 
 DfuctlJob *
@@ -60,6 +62,7 @@ dfuctl_job_free(DfuctlJob *job)
 	g_free(job->phase);
 	g_free(job->status_name);
 	g_free(job->message);
+	g_free(job->device);
 	g_variant_unref(job->device_error);
 	g_free(job);
 }
@@ -116,6 +119,19 @@ dfuctl_job_is_finished(const DfuctlJob *job)
 	       g_strcmp0(job->state, "cancelled") == 0;
 }
 
+const char *
+dfuctl_job_device(const DfuctlJob *job)
+{
+	return job->device != NULL ? job->device : job->target;
+}
+
+void
+dfuctl_job_set_device(DfuctlJob *job, const char *device)
+{
+	g_free(job->device);
+	job->device = g_strdup(device);
+}
+
 static GVariant *
 job_field_get(const DfuctlJob *job, const DfuctlJobField *field)
 {
@@ -145,5 +161,6 @@ dfuctl_job_to_variant(const DfuctlJob *job)
 	for (gsize i = 0; i < G_N_ELEMENTS(job_fields); i++)
 		g_variant_builder_add(&builder, "{sv}", job_fields[i].name,
 		                      job_field_get(job, &job_fields[i]));
+	g_variant_builder_add(&builder, "{sv}", "Device", g_variant_new_string(dfuctl_job_device(job)));
 	return g_variant_builder_end(&builder);
 }

@@ -50,17 +50,17 @@ dfuctl_json_status(const DfuStatusInfo *info)
 	g_autoptr(JsonNode) root = NULL;
 
 	json_builder_begin_object(builder);
-	json_builder_set_member_name(builder, "code");
+	json_builder_set_member_name(builder, "Code");
 	json_builder_add_int_value(builder, info->code);
-	json_builder_set_member_name(builder, "name");
+	json_builder_set_member_name(builder, "Name");
 	json_builder_add_string_value(builder, info->name);
-	json_builder_set_member_name(builder, "kind");
+	json_builder_set_member_name(builder, "Kind");
 	json_builder_add_string_value(builder, dfu_status_kind_to_string(dfu_status_kind(info->code)));
-	json_builder_set_member_name(builder, "dbus_error");
+	json_builder_set_member_name(builder, "DbusError");
 	json_builder_add_string_value(builder, info->dbus_error);
-	json_builder_set_member_name(builder, "summary");
+	json_builder_set_member_name(builder, "Summary");
 	json_builder_add_string_value(builder, info->summary);
-	json_builder_set_member_name(builder, "hint");
+	json_builder_set_member_name(builder, "Hint");
 	json_builder_add_string_value(builder, info->hint);
 	json_builder_end_object(builder);
 	root = json_builder_get_root(builder);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dfuctl-args.h"
 #include "dfuctl-output.h"
+#include "dfuctl-table.h"
 
 char *
 dfuctl_format_device_error(GVariant *device_error)
@@ -41,15 +42,16 @@ dfuctl_format_result(const DfuctlJob *job)
 	const char *hint;
 
 	if (dfuctl_exit_code_for_status(job->status_code) != DFUCTL_EXIT_FAILURE) {
-		g_string_append_printf(text, "job %" G_GUINT64_FORMAT " %s: %s (%u)", job->id, job->state,
-		                       job->status_name, job->status_code);
+		g_string_append_printf(text, "job %" G_GUINT64_FORMAT " %s %s: %s (%u)", job->id,
+		                       dfuctl_job_device(job), job->state, job->status_name,
+		                       job->status_code);
 		if (job->message[0] != '\0')
 			g_string_append_printf(text, ": %s", job->message);
 		return g_string_free(g_steal_pointer(&text), FALSE);
 	}
 
-	g_string_append_printf(text, "dfuctl: job %" G_GUINT64_FORMAT " failed: %s (%u): %s", job->id,
-	                       job->status_name, job->status_code,
+	g_string_append_printf(text, "dfuctl: job %" G_GUINT64_FORMAT " %s failed: %s (%u): %s", job->id,
+	                       dfuctl_job_device(job), job->status_name, job->status_code,
 	                       job->message[0] != '\0' ? job->message : dfu_status_to_name(job->status_code));
 	device_error = dfuctl_format_device_error(job->device_error);
 	if (device_error != NULL)
@@ -123,18 +125,23 @@ dfuctl_format_log(GVariant *entries)
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
-const char *
-dfuctl_format_job_header(void)
-{
-	return "ID     STATE      PHASE        PCT  STATUS             TARGET  SOURCE";
-}
-
 char *
-dfuctl_format_job_row(const DfuctlJob *job)
+dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too)
 {
-	return g_strdup_printf("%-6" G_GUINT64_FORMAT " %-10s %-12s %3u%% %-18s %s  %s", job->id, job->state,
-	                       job->phase, job->percentage, job->status_name, job->target,
-	                       job->source[0] != '\0' ? job->source : "-");
+	const char *const headers[] = {">ID", "STATE", "PHASE", ">PCT", "STATUS", "TARGET", "SOURCE", NULL};
+	g_autoptr(DfuctlTable) table = dfuctl_table_new(headers);
+
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuctlJob *job = g_ptr_array_index(jobs, i);
+		g_autofree char *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
+		g_autofree char *pct = g_strdup_printf("%u%%", job->percentage);
+		const char *const row[] = {id,          job->state, job->phase, pct, job->status_name,
+		                           job->target, job->source};
+
+		if (finished_too || !dfuctl_job_is_finished(job))
+			dfuctl_table_add_row(table, row);
+	}
+	return dfuctl_table_n_rows(table) > 0 ? dfuctl_table_format(table) : NULL;
 }
 
 static const char *

@@ -14,9 +14,9 @@ char *dfuctl_format_result(const DfuctlJob *job);
 char *dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose);
 /* the lines of a job's history, a(xs) as GetLog returns it */
 char *dfuctl_format_log(GVariant *entries);
-/* the header and one row of `dfuctl list` */
-const char *dfuctl_format_job_header(void);
-char *dfuctl_format_job_row(const DfuctlJob *job);
+/* the table of `dfuctl list`: DfuctlJob rows, the finished ones only with finished_too; NULL when
+ * no row is left */
+char *dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too);
 /* local time of µs since the epoch, "-" for 0 */
 char *dfuctl_format_time(gint64 usec);
 /* an entry of GetHistory (a{sv}): the device's name, else its target */

@@ -16,7 +16,9 @@ typedef enum {
 	OPT_ALL = 1 << 3,
 	OPT_OPTION = 1 << 4,
 	OPT_KEYS = 1 << 5,
-	OPT_REFRESH = 1 << 6,
+	OPT_ALL_DEVICES = 1 << 6,
+	OPT_UNTIL_IDLE = 1 << 7,
+	OPT_REFRESH = 1 << 8,
 } DfuctlOptionFlags;
 
 typedef struct {
@@ -29,10 +31,13 @@ typedef struct {
 	int (*run)(const DfuctlArgs *args);
 } DfuctlCommand;
 
+#define START_OPTIONS (OPT_JSON | OPT_NO_WAIT | OPT_OPTION | OPT_ALL_DEVICES)
+
 static const DfuctlCommand commands[] = {
-        {"start", "<target> <file-or-url>", "Update a device from a bundle file or URL and follow the job",
-         OPT_JSON | OPT_NO_WAIT | OPT_OPTION, 2, 2, dfuctl_cmd_start},
-        {"update", "<target> <file-or-url>", "The same as start", OPT_JSON | OPT_NO_WAIT | OPT_OPTION, 2, 2,
+        {"start", "<device>... <file-or-url>",
+         "Update devices from a bundle file or URL and follow the jobs (--all: every device)", START_OPTIONS,
+         0, G_MAXUINT, dfuctl_cmd_start},
+        {"update", "<device>... <file-or-url>", "The same as start", START_OPTIONS, 0, G_MAXUINT,
          dfuctl_cmd_start},
         {"status", "[<job>]", "Show the daemon or one job (a number or an object path)",
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
@@ -40,7 +45,8 @@ static const DfuctlCommand commands[] = {
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
         {"history", "[<device>]", "List the finished jobs, of one device (a name or a target) or all",
          OPT_JSON, 0, 1, dfuctl_cmd_history},
-        {"watch", "", "Follow all jobs until interrupted", OPT_JSON, 0, 0, dfuctl_cmd_watch},
+        {"watch", "[<job>|<device>...]", "Follow jobs until interrupted (--until-idle: until none runs)",
+         OPT_JSON | OPT_UNTIL_IDLE, 0, G_MAXUINT, dfuctl_cmd_watch},
         {"codes", "", "Print the status codes with hints", OPT_JSON, 0, 0, dfuctl_cmd_codes},
         {"devices", "", "List the devices the daemon knows, their versions and last results", OPT_JSON, 0, 0,
          dfuctl_cmd_devices},
@@ -68,14 +74,18 @@ static char *
 usage_summary(void)
 {
 	g_autoptr(GString) text = g_string_new("Commands:\n");
+	int width = 0;
 
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		width = MAX(width, (int)(strlen(commands[i].name) + 1 + strlen(commands[i].parameters)));
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
 		g_autofree char *call = g_strdup_printf("%s %s", commands[i].name, commands[i].parameters);
-		g_string_append_printf(text, "  %-24s %s\n", call, commands[i].summary);
+		g_string_append_printf(text, "  %-*s  %s\n", width, call, commands[i].summary);
 	}
 	g_string_append(
 	        text,
-	        "\nExit status: 0 success or staged, 1 failure, 2 nothing to do, 3 no such job or file.");
+	        "\nExit status: 0 success or staged, 1 failure, 2 nothing to do, 3 no such job, device or "
+	        "readable file.\nJob options: dfuctl start -o help.");
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
@@ -96,9 +106,18 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	        {OPT_ALL, {"all", 'a', 0, G_OPTION_ARG_NONE, &args->all, "Include finished jobs", NULL}},
 	        {OPT_OPTION,
 	         {"option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &args->options,
-	          "Job option: confirm, force, allow-downgrade (true/false or images: 1,net), "
-	          "max-attempts (number), source-name; for atfota targets fota-op, sec-tag, pdn (numbers)",
-	          "KEY=VALUE"}},
+	          "Job option (-o help lists them)", "KEY=VALUE"}},
+	        {OPT_ALL_DEVICES,
+	         {"all", 0, 0, G_OPTION_ARG_NONE, &args->all, "Update every device the daemon knows", NULL}},
+	        {OPT_ALL_DEVICES,
+	         {"match", 0, 0, G_OPTION_ARG_STRING, &args->match, "With --all: devices whose name matches",
+	          "GLOB"}},
+	        {OPT_ALL_DEVICES,
+	         {"board", 0, 0, G_OPTION_ARG_STRING, &args->board, "With --all: devices of this board",
+	          "BOARD"}},
+	        {OPT_UNTIL_IDLE,
+	         {"until-idle", 0, 0, G_OPTION_ARG_NONE, &args->until_idle,
+	          "Return once none of the jobs watched is queued or running", NULL}},
 	        {OPT_REFRESH,
 	         {"refresh", 0, 0, G_OPTION_ARG_NONE, &args->refresh,
 	          "Read the device's state first (a job through the queue)", NULL}},
@@ -113,6 +132,15 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 			g_array_append_val(entries, all_entries[i].entry);
 	}
 	return entries;
+}
+
+static void
+dfuctl_args_clear(DfuctlArgs *args)
+{
+	g_strfreev(args->options);
+	g_free(args->keys);
+	g_free(args->match);
+	g_free(args->board);
 }
 
 static int
@@ -131,22 +159,19 @@ run_command(const DfuctlCommand *cmd, int argc, char **argv, gboolean session)
 	g_option_context_add_main_entries(context, (const GOptionEntry *)entries->data, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("dfuctl %s: %s\n", cmd->name, error->message);
-		g_strfreev(args.options);
-		g_free(args.keys);
+		dfuctl_args_clear(&args);
 		return DFUCTL_EXIT_FAILURE;
 	}
 	/* argv[0] is the command itself */
 	n_args = (guint)argc - 1;
 	if (n_args < cmd->min_args || n_args > cmd->max_args) {
 		g_printerr("usage: dfuctl %s %s\n", cmd->name, cmd->parameters);
-		g_strfreev(args.options);
-		g_free(args.keys);
+		dfuctl_args_clear(&args);
 		return DFUCTL_EXIT_FAILURE;
 	}
 	args.positional = argv + 1;
 	exit_code = cmd->run(&args);
-	g_strfreev(args.options);
-	g_free(args.keys);
+	dfuctl_args_clear(&args);
 	return exit_code;
 }
 
@@ -172,7 +197,8 @@ main(int argc, char **argv)
 	const GOptionEntry entries[] = {
 	        {"session", 0, 0, G_OPTION_ARG_NONE, &session, "Use the session bus (also DFUD_BUS=session)",
 	         NULL},
-	        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+	        {"version", 0, 0, G_OPTION_ARG_NONE, &version,
+	         "Print the versions of dfuctl and dfud and exit", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = NULL;
@@ -193,10 +219,8 @@ main(int argc, char **argv)
 		g_printerr("dfuctl: %s\n", error->message);
 		return DFUCTL_EXIT_FAILURE;
 	}
-	if (version) {
-		g_print("dfuctl %s\n", PACKAGE_VERSION);
-		return DFUCTL_EXIT_SUCCESS;
-	}
+	if (version)
+		return dfuctl_cmd_version(session);
 	if (first >= argc) {
 		g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
 		g_printerr("%s", help);

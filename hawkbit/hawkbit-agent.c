@@ -45,7 +45,8 @@ job_finished(const char *path, guint code, gpointer user_data)
 		self->refresh_id = g_timeout_add_seconds(1, refresh_devices_cb, self);
 }
 
-/* keeps the org.dfud1.Device objects by device name, for the nodes' configData */
+/* keeps the org.dfud1.Device objects by name and by target URI (the name of a device that
+ * devices.d does not name), for the nodes' configData */
 static void
 agent_keep_devices(HbAgent *self, GVariant *objects)
 {
@@ -60,13 +61,15 @@ agent_keep_devices(HbAgent *self, GVariant *objects)
 		GVariant *props =
 		        g_variant_lookup_value(interfaces, "org.dfud1.Device", G_VARIANT_TYPE_VARDICT);
 		const char *name = NULL;
+		const char *target = NULL;
 
 		if (props == NULL)
 			continue;
 		if (g_variant_lookup(props, "Name", "&s", &name))
-			g_hash_table_insert(self->devices, g_strdup(name), props);
-		else
-			g_variant_unref(props);
+			g_hash_table_insert(self->devices, g_strdup(name), g_variant_ref(props));
+		if (g_variant_lookup(props, "Target", "&s", &target))
+			g_hash_table_insert(self->devices, g_strdup(target), g_variant_ref(props));
+		g_variant_unref(props);
 	}
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "dfu-error.h"
 #include "dfu-status.h"
 #include "hawkbit-ddi.h"
+#include "hawkbit-facts.h"
 #include "hawkbit-node.h"
 #include "hawkbit-record.h"
 
@@ -23,6 +25,7 @@ struct _HbNode {
 	gboolean deploying; /* a deploymentBase request or a submission is on its way */
 	gboolean closing;   /* the closing feedback is on its way */
 	gboolean configuring;
+	gboolean reporting; /* an update made beside the agent is being reported as installedBase */
 	gboolean cancelling;
 	gboolean refused;
 	char *phase;
@@ -251,18 +254,10 @@ node_job_over(HbNode *node, const char *state, guint code, const char *name, con
 	node_finish(node, code, name, message);
 }
 
-static const char *
-lookup_string(GVariant *props, const char *key)
-{
-	const char *value = NULL;
-
-	return props != NULL && g_variant_lookup(props, key, "&s", &value) ? value : NULL;
-}
-
 static void
 node_note_phase(HbNode *node, GVariant *props)
 {
-	const char *phase = lookup_string(props, "Phase");
+	const char *phase = hb_facts_lookup(props, "Phase");
 
 	if (phase != NULL) {
 		g_free(node->phase);
@@ -290,11 +285,12 @@ job_state_cb(const char *path, GVariant *props, const GError *error, gpointer us
 		return;
 	}
 	node_note_phase(node, props);
-	state = lookup_string(props, "State");
+	state = hb_facts_lookup(props, "State");
 	if (g_strcmp0(state, "queued") == 0 || g_strcmp0(state, "running") == 0)
 		return;
 	g_variant_lookup(props, "StatusCode", "u", &code);
-	node_job_over(node, state, code, lookup_string(props, "StatusName"), lookup_string(props, "Message"));
+	node_job_over(node, state, code, hb_facts_lookup(props, "StatusName"),
+	              hb_facts_lookup(props, "Message"));
 }
 
 void
@@ -312,7 +308,7 @@ hb_node_job_changed(HbNode *node, GVariant *changed)
 	guint32 attempt = 0;
 	gint64 now = g_get_monotonic_time();
 	g_autofree char *text = NULL;
-	const char *state = lookup_string(changed, "State");
+	const char *state = hb_facts_lookup(changed, "State");
 
 	node_note_phase(node, changed);
 	if (state != NULL && g_strcmp0(state, "queued") != 0 && g_strcmp0(state, "running") != 0) {
@@ -422,7 +418,7 @@ find_job(HbNode *node, GVariant *objects, const char *action)
 		g_autoptr(GVariant) owned = interfaces;
 		g_autoptr(GVariant) props =
 		        g_variant_lookup_value(interfaces, "org.dfud1.Job", G_VARIANT_TYPE_VARDICT);
-		const char *source = lookup_string(props, "Source");
+		const char *source = hb_facts_lookup(props, "Source");
 
 		if (source != NULL && g_str_has_prefix(source, prefix))
 			return g_strdup(path);
@@ -648,74 +644,13 @@ cancel_action_cb(const HbHttpReply *reply, gpointer user_data)
 
 /* --- configData -------------------------------------------------------------- */
 
-static void
-add_device_facts(GHashTable *facts, GVariant *device)
+/* dfud's org.dfud1.Device object of the node, NULL when dfud has none */
+static GVariant *
+node_device(HbNode *node)
 {
-	static const char *const keys[][2] = {
-	        {"Protocol", "protocol"},          {"Board", "board"},
-	        {"Bootloader", "bootloader"},      {"BootloaderMode", "bootloader-mode"},
-	        {"LastStatusName", "last-status"},
-	};
-	g_autoptr(GVariant) images = g_variant_lookup_value(device, "Images", G_VARIANT_TYPE("aa{sv}"));
-	GVariantIter iter;
-	GVariant *image;
-
-	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
-		const char *value = lookup_string(device, keys[i][0]);
-
-		if (value != NULL && value[0] != '\0')
-			g_hash_table_insert(facts, g_strdup(keys[i][1]), g_strdup(value));
-	}
-	if (images == NULL)
-		return;
-	g_variant_iter_init(&iter, images);
-	while ((image = g_variant_iter_next_value(&iter)) != NULL) {
-		g_autoptr(GVariant) owned = image;
-		guint32 number = 0, slot = 0;
-		const char *version = lookup_string(image, "version");
-		const char *hash = lookup_string(image, "hash");
-
-		g_variant_lookup(image, "image", "u", &number);
-		g_variant_lookup(image, "slot", "u", &slot);
-		if (version != NULL)
-			g_hash_table_insert(facts, g_strdup_printf("image%u.slot%u.version", number, slot),
-			                    g_strdup(version));
-		if (hash != NULL)
-			g_hash_table_insert(facts, g_strdup_printf("image%u.slot%u.hash", number, slot),
-			                    g_strdup(hash));
-	}
-}
-
-/* the node's facts for the server: what the config says, and what dfud knows of the device */
-static char *
-node_facts(HbNode *node)
-{
-	g_autoptr(GHashTable) facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	GVariant *device = g_hash_table_lookup(node->agent->devices, node->config->name);
-	const char *colon = strchr(node->config->target, ':');
 
-	g_hash_table_insert(facts, g_strdup("gateway"), g_strdup(node->agent->config->gateway_id));
-	g_hash_table_insert(facts, g_strdup("node"), g_strdup(node->config->name));
-	g_hash_table_insert(facts, g_strdup("target"), g_strdup(node->config->target));
-	if (colon != NULL)
-		g_hash_table_insert(facts, g_strdup("transport"),
-		                    g_strndup(node->config->target, (gsize)(colon - node->config->target)));
-	/* without dfud's device objects, what the last job of an action said */
-	if (node->rec->status_name != NULL &&
-	    (node->rec->stage == HB_STAGE_FINISHED || node->rec->stage == HB_STAGE_CLOSED)) {
-		g_hash_table_insert(facts, g_strdup("last-status"), g_strdup(node->rec->status_name));
-		g_hash_table_insert(facts, g_strdup("last-action"), g_strdup(node->rec->action));
-	}
-	if (device != NULL) {
-		const char *target = lookup_string(device, "Target");
-		const char *sep = target != NULL ? strchr(target, ':') : NULL;
-
-		if (sep != NULL)
-			g_hash_table_insert(facts, g_strdup("transport"),
-			                    g_strndup(target, (gsize)(sep - target)));
-		add_device_facts(facts, device);
-	}
-	return hb_ddi_config_data(facts);
+	return device != NULL ? device : g_hash_table_lookup(node->agent->devices, node->config->target);
 }
 
 static void
@@ -741,7 +676,8 @@ node_send_facts(HbNode *node, gboolean asked)
 
 	if (node->configuring)
 		return;
-	facts = node_facts(node);
+	facts = hb_facts_config_data(node->config, node->agent->config->gateway_id, node_device(node),
+	                             node->rec);
 	if (!asked && g_strcmp0(facts, node->rec->facts) == 0)
 		return;
 	/* taken as sent; a refusal clears it so that the next poll tries again */
@@ -750,6 +686,83 @@ node_send_facts(HbNode *node, gboolean asked)
 	node->configuring = TRUE;
 	url = g_strconcat(node->base, "/configData", NULL);
 	node_request(node, "PUT", url, facts, config_cb);
+}
+
+/* --- installedBase: updates made beside the agent ---------------------------- */
+
+static void
+installed_cb(const HbHttpReply *reply, gpointer user_data)
+{
+	HbNode *node = user_data;
+
+	node->reporting = FALSE;
+	/* 404: the server has no such distribution set; asking again would not change that */
+	if (reply->status != 200 && reply->status != 201 && reply->status != 404) {
+		g_warning("%s: installedBase answered %ld %s", node->config->controller_id, reply->status,
+		          reply->error != NULL ? reply->error : "");
+		g_clear_pointer(&node->rec->local_job, g_free);
+		return;
+	}
+	if (reply->status == 404)
+		g_message("%s: the server knows no distribution set for the local update",
+		          node->config->controller_id);
+	node_save(node);
+}
+
+static void
+local_job_cb(const char *path, GVariant *props, const GError *error, gpointer user_data)
+{
+	HbNode *node = user_data;
+	const char *source = hb_facts_lookup(props, "Source");
+	GVariant *device = node_device(node);
+	g_autofree char *prefix = g_strdup_printf("hawkbit %s ", node->config->controller_id);
+	g_autoptr(JsonBuilder) b = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *json = NULL;
+	g_autofree char *url = NULL;
+	const char *version;
+
+	version = hb_facts_running_version(device);
+	if (error != NULL || source == NULL || version == NULL || g_str_has_prefix(source, prefix)) {
+		/* one of the agent's own jobs, or nothing to say: not looked at again */
+		node->reporting = FALSE;
+		if (error == NULL) {
+			g_free(node->rec->local_job);
+			node->rec->local_job = g_strdup(path);
+			node_save(node);
+		}
+		return;
+	}
+	g_message("%s: updated beside the agent to %s (%s); reported as installedBase",
+	          node->config->controller_id, version, source);
+	g_free(node->rec->local_job);
+	node->rec->local_job = g_strdup(path);
+	b = json_builder_new_immutable();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, source);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, version);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json = json_to_string(root, FALSE);
+	url = g_strconcat(node->base, "/installedBase", NULL);
+	node_request(node, "PUT", url, json, installed_cb);
+}
+
+/* a successful job of the node that the agent did not submit: hawkBit's installedBase follows it */
+static void
+node_check_local_update(HbNode *node, GVariant *device)
+{
+	const char *last_job = NULL;
+
+	if (node->reporting || device == NULL || !g_variant_lookup(device, "LastJob", "&o", &last_job) ||
+	    strcmp(last_job, "/") == 0 || g_strcmp0(last_job, node->rec->job) == 0 ||
+	    g_strcmp0(last_job, node->rec->local_job) == 0 ||
+	    g_strcmp0(hb_facts_lookup(device, "LastStatusName"), "success") != 0)
+		return;
+	node->reporting = TRUE;
+	hb_dfud_get_job(node->agent->dfud, last_job, local_job_cb, node);
 }
 
 /* --- polling ----------------------------------------------------------------- */
@@ -811,6 +824,7 @@ node_follow(HbNode *node)
 	g_autofree char *action = NULL;
 
 	node_send_facts(node, p->config_href != NULL);
+	node_check_local_update(node, node_device(node));
 	if (p->cancel_href != NULL) {
 		if (!node->cancelling) {
 			node->cancelling = TRUE;

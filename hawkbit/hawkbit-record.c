@@ -31,6 +31,7 @@ hb_record_free(HbRecord *record)
 	g_free(record->status_name);
 	g_free(record->message);
 	g_free(record->facts);
+	g_free(record->local_job);
 	g_free(record);
 }
 
@@ -91,6 +92,7 @@ hb_record_load(const char *path, GError **error)
 	r->status_name = dup_member(o, "status-name");
 	r->message = dup_member(o, "message");
 	r->facts = dup_member(o, "facts");
+	r->local_job = dup_member(o, "local-job");
 	return g_steal_pointer(&r);
 }
 
@@ -130,6 +132,7 @@ hb_record_save(const HbRecord *r, const char *path, GError **error)
 	add_string(b, "status-name", r->status_name);
 	add_string(b, "message", r->message);
 	add_string(b, "facts", r->facts);
+	add_string(b, "local-job", r->local_job);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	text = json_to_string(root, TRUE);

@@ -27,6 +27,7 @@ typedef struct {
 	char *message;
 	gboolean cancelled; /* the job ended cancelled because the server asked */
 	char *facts;        /* the configData the server last took */
+	char *local_job;    /* the last update made beside the agent (dfuctl) that installedBase reported */
 } HbRecord;
 
 const char *hb_stage_to_string(HbStage stage);

@@ -130,6 +130,8 @@ static const DfuBusJobProperty job_properties[] = {
         {"Created", 'x', 0, .get_x = dfu_job_get_created},
         {"Started", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_started},
         {"Finished", 'x', DFU_JOB_CHANGED_TIMESTAMPS, .get_x = dfu_job_get_finished},
+        {"MaxAttempts", 'u', DFU_JOB_CHANGED_ATTEMPT, .get_u = dfu_job_get_max_attempts},
+        {"RetryAt", 'x', DFU_JOB_CHANGED_ATTEMPT, .get_x = dfu_job_get_retry_at},
 };
 
 static const DfuBusJobProperty *
@@ -277,6 +279,8 @@ static const sd_bus_vtable job_vtable[] = {
         JOB_PROPERTY("Created", "x", SD_BUS_VTABLE_PROPERTY_CONST),
         JOB_PROPERTY("Started", "x", EMITS),
         JOB_PROPERTY("Finished", "x", EMITS),
+        JOB_PROPERTY("MaxAttempts", "u", EMITS),
+        JOB_PROPERTY("RetryAt", "x", EMITS),
         SD_BUS_VTABLE_END,
 };
 

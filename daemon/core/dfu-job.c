@@ -41,6 +41,8 @@ struct _DfuJob {
 	char *message;
 	GVariant *device_error;
 	guint attempt;
+	guint max_attempts;
+	gint64 retry_at;
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
@@ -769,6 +771,31 @@ dfu_job_set_attempt(DfuJob *self, guint attempt)
 	if (self->attempt == attempt)
 		return;
 	self->attempt = attempt;
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_ATTEMPT);
+}
+
+guint
+dfu_job_get_max_attempts(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->max_attempts;
+}
+
+gint64
+dfu_job_get_retry_at(DfuJob *self)
+{
+	g_return_val_if_fail(DFU_IS_JOB(self), 0);
+	return self->retry_at;
+}
+
+void
+dfu_job_set_retry(DfuJob *self, gint64 retry_at, guint max_attempts)
+{
+	g_return_if_fail(DFU_IS_JOB(self));
+	if (self->retry_at == retry_at && self->max_attempts == max_attempts)
+		return;
+	self->retry_at = retry_at;
+	self->max_attempts = max_attempts;
 	dfu_job_emit_changed(self, DFU_JOB_CHANGED_ATTEMPT);
 }
 

@@ -119,6 +119,11 @@ const char *dfu_job_get_message(DfuJob *self);
 /* a{sv}, never NULL (empty dict when the device gave no error) */
 GVariant *dfu_job_get_device_error(DfuJob *self);
 guint dfu_job_get_attempt(DfuJob *self);
+/* the attempts the job may take, and when (realtime µs) the next one starts after a recoverable
+ * failure, 0 when none waits; kept by the manager, not persisted */
+guint dfu_job_get_max_attempts(DfuJob *self);
+gint64 dfu_job_get_retry_at(DfuJob *self);
+void dfu_job_set_retry(DfuJob *self, gint64 retry_at, guint max_attempts);
 /* TRUE once an attempt went as far as marking, resetting into or confirming the new image */
 gboolean dfu_job_get_device_changed(DfuJob *self);
 /*

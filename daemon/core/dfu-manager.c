@@ -299,6 +299,13 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 		        g_timeout_add(PROGRESS_PERSIST_INTERVAL_MS - elapsed_ms, entry_persist_cb, entry);
 }
 
+static guint
+entry_max_attempts(DfuManager *self, ManagerEntry *entry)
+{
+	guint max = dfu_job_get_options(entry->job)->max_attempts;
+	return max != 0 ? max : self->config->max_attempts;
+}
+
 static char *manager_device_key(DfuManager *self, DfuJob *job);
 
 static ManagerEntry *
@@ -311,6 +318,7 @@ entry_new(DfuManager *self, DfuJob *job)
 	entry->job = g_object_ref(job);
 	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key);
 	entry->last_persist_us = g_get_monotonic_time();
+	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
 	return entry;
 }
@@ -418,13 +426,6 @@ entry_retry_cb(gpointer user_data)
 	entry->retry_id = 0;
 	manager_schedule(entry->manager);
 	return G_SOURCE_REMOVE;
-}
-
-static guint
-entry_max_attempts(DfuManager *self, ManagerEntry *entry)
-{
-	guint max = dfu_job_get_options(entry->job)->max_attempts;
-	return max != 0 ? max : self->config->max_attempts;
 }
 
 static guint
@@ -559,6 +560,8 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 		            dfu_status_to_name(code), message != NULL ? message : "", delay_ms);
 		dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
 		dfu_job_set_state(job, DFU_JOB_STATE_QUEUED);
+		dfu_job_set_retry(job, g_get_real_time() + (gint64)delay_ms * 1000,
+		                  entry_max_attempts(self, entry));
 		entry_end(entry);
 		manager_journal(self, DFU_JOURNAL_RETRY, job,
 		                &(DfuJournalDetail){
@@ -595,6 +598,7 @@ manager_start_attempt(DfuManager *self, ManagerEntry *entry, char *device_key, c
 	entry_begin(entry);
 	dfu_job_log(job, "attempt %u started", attempt);
 	dfu_job_set_attempt(job, attempt);
+	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	dfu_job_set_stopped_cleanly(job, FALSE);
 	dfu_job_set_phase(job, DFU_JOB_PHASE_NONE);
 	dfu_job_set_state(job, DFU_JOB_STATE_RUNNING);

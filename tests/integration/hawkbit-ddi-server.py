@@ -5,7 +5,7 @@
 Device side, under /{tenant}/controller/v1/{controllerId}: the base poll with HAL links
 and the polling sleep, deploymentBase, its feedback (validated, 410 once the action is
 closed), cancelAction and its feedback, configData, installedBase and artifact
-downloads (Range, If-Range, If-Match, a quoted SHA-1 ETag, .MD5SUM).
+downloads (single and multipart Range, If-Range, If-Match, a quoted SHA-1 ETag, .MD5SUM).
 
 Control side for tests, under /_control (no authentication):
   POST /_control/config   {"sleep", "gateway_token", "target_tokens": {cid: token},
@@ -77,6 +77,19 @@ def add_artifacts(paths, sha256_override):
                      "sha256": sha256_override or hashlib.sha256(data).hexdigest()})
     artifacts[sm] = arts
     return sm
+
+
+def parse_range(spec, size):
+    """(start, end) of one "a-b", "a-" or "-n" range, None when it cannot be satisfied"""
+    m = re.fullmatch(r"(\d*)-(\d*)", spec.strip())
+    if not m or (m.group(1) == "" and m.group(2) == ""):
+        return None
+    if m.group(1) == "":
+        start, end = max(0, size - int(m.group(2))), size - 1
+    else:
+        start = int(m.group(1))
+        end = min(size - 1, int(m.group(2))) if m.group(2) != "" else size - 1
+    return (start, end) if start < size and start <= end else None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -394,17 +407,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
         if rng and (if_range is None or if_range == etag):
-            m = re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip())
-            if not m or (m.group(1) == "" and m.group(2) == ""):
+            spans = [parse_range(x, len(data)) for x in rng.strip().removeprefix("bytes=").split(",")]
+            if not rng.strip().startswith("bytes=") or None in spans:
                 return self.send(416, None, [("Content-Range", "bytes */%d" % len(data))])
-            if m.group(1) == "":
-                start = max(0, len(data) - int(m.group(2)))
-            else:
-                start = int(m.group(1))
-                if m.group(2) != "":
-                    end = min(end, int(m.group(2)))
-            if start >= len(data) or start > end:
-                return self.send(416, None, [("Content-Range", "bytes */%d" % len(data))])
+            if len(spans) > 1:
+                return self.multipart(data, spans, etag)
+            start, end = spans[0]
             status = 206
         body = data[start:end + 1]
         if faults.get("corrupt") and body:
@@ -447,6 +455,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
         except OSError:
             self.close_connection = True
+
+    def multipart(self, data, spans, etag):
+        """several ranges in one answer, as multipart/byteranges"""
+        boundary = "DDI_BYTERANGES"
+        parts = b""
+        for start, end in spans:
+            parts += ("--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
+                      % (boundary, start, end, len(data))).encode() + data[start:end + 1] + b"\r\n"
+        parts += ("--%s--\r\n" % boundary).encode()
+        return self.send(206, parts, [("ETag", etag), ("Accept-Ranges", "bytes")],
+                         ctype="multipart/byteranges; boundary=" + boundary)
 
     # --- control side ---
     def control(self, method, parts):

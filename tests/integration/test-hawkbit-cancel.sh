@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # dfud-hawkbit: a cancel from the server stops an upload, a cancel past the
 # point of no return is rejected, a wrong SHA-256 from the server and an action
-# with two artifacts fail with dfud's codes, and a refused token is retried.
+# with two artifacts fail with dfud's codes, a retried job is reported as such, and a
+# refused token is retried.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hawkbit-lib.sh"
 
-start_gateway
+MAX_ATTEMPTS=20 start_gateway
 
 start_sim slow --baud 115200
 start_sim booting --baud 0 --boot-ms 4000
@@ -21,6 +22,8 @@ Target=serial:$T/slow?baud=115200
 Target=serial:$T/booting
 [Node plain]
 Target=serial:$T/plain
+[Node late]
+Target=serial:$T/late
 [Node locked]
 Target=serial:$T/plain
 TargetToken=0123456789abcdef0123456789abcdef" write_agent_config
@@ -46,6 +49,17 @@ wait_for 20 "the cancel" action_is "$aid" CANCELED
 job=$(dfuctl list --all --json | jq -r 'select(.Source | startswith("hawkbit gw1-slow action")) | .Id')
 [ "$(job_prop "$job" State)" = cancelled ] || fail "the job is $(job_prop "$job" State)"
 [ "$(primary_of slow)" = "1.0.0 true" ] || fail "slow runs $(primary_of slow)"
+
+log "a job cancelled on the gateway ends its action as failed with dfud's code"
+ddi_create "$T/big.bin" gw1-slow
+aid=$ACTIONS
+wait_for 30 "the upload to slow" feedback_has "$aid" "uploading"
+job=$(dfuctl list --json | jq -r 'select(.Source | startswith("hawkbit gw1-slow action '"$aid"':")) | .Id')
+expect_exit 0 dfuctl abort "$job"
+wait_for 20 "the end" action_is "$aid" ERROR
+last=$(ddi_state ".actions[\"$aid\"].feedback[-1]")
+[ "$(jq -r .code <<<"$last")" = 200 ] || fail "code: $last"
+jq -e '.details[0] | contains("cancelled on the gateway")' <<<"$last" >/dev/null || fail "details: $last"
 
 log "a cancel while the node boots the new image is rejected; the update completes"
 mkimage -o "$T/small.bin" --version 1.2.0 --size 4000 --seed 2
@@ -78,6 +92,14 @@ ddi_ctl POST actions "{\"targets\": [\"gw1-plain\"], \"artifacts\": [\"$T/small.
 aid=$(ddi_state '.actions | keys | map(tonumber) | max')
 wait_for 20 "the refusal" action_is "$aid" ERROR
 [ "$(ddi_state ".actions[\"$aid\"].feedback[-1].code")" = 158 ] || fail "code: $(ddi_state ".actions[\"$aid\"].feedback")"
+
+log "a recoverable failure (the node is not plugged in yet) is retried, and the retry is reported"
+ddi_create "$T/small.bin" gw1-late
+aid=$ACTIONS
+wait_for 20 "the retry's feedback" feedback_has "$aid" "attempt 2: the previous one failed"
+start_sim late --baud 0
+wait_for 60 "the update" action_is "$aid" FINISHED
+[ "$(primary_of late)" = "1.2.0 true" ] || fail "late runs $(primary_of late)"
 
 log "a refused target token is retried until the server takes it"
 grep -q "gw1-locked: the server refused the target token (401)" "$T/hawkbit.log" || fail "no refusal logged"

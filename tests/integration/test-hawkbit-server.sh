@@ -34,9 +34,31 @@ art=$(jq -r '.deployment.chunks[0].artifacts[0]._links["download-http"].href' "$
 [ "$(code "${auth[@]}" -H 'Range: bytes=1000-' "$art")" = 206 ] || fail "no 206 for a range"
 cmp -s "$T/body" <(tail -c 2000 "$T/fw.bin") || fail "the range is not the file's end"
 [ "$(code "${auth[@]}" -H 'Range: bytes=3000-' "$art")" = 416 ] || fail "no 416 past the end"
+[ "$(code "${auth[@]}" -H 'Range: bytes=-10' "$art")" = 206 ] && cmp -s "$T/body" <(tail -c 10 "$T/fw.bin") ||
+	fail "a suffix range is not the file's end"
+[ "$(code "${auth[@]}" -H 'Range: bytes=0-9,100-109' "$art")" = 206 ] || fail "no 206 for two ranges"
+[ "$(grep -c "^Content-Range: bytes" "$T/body")" = 2 ] || fail "not two parts in the multipart answer"
 [ "$(code "${auth[@]}" -H 'If-Match: "0000"' "$art")" = 412 ] || fail "no 412 for a wrong If-Match"
 [ "$(code "${auth[@]}" -H 'Range: bytes=1000-' -H 'If-Range: "0000"' "$art")" = 200 ] || fail "If-Range ignored"
 [ "$(code "$art")" = 401 ] || fail "a download without a token was not refused"
+# fault knobs: a 5xx, a corrupted byte, a cut body
+ddi_ctl POST config '{"faults": {"fail_5xx": 1}}' >/dev/null
+[ "$(code "${auth[@]}" "$art")" = 503 ] || fail "no 503 from the fault knob"
+[ "$(code "${auth[@]}" "$art")" = 200 ] || fail "the 503 did not stop after one"
+ddi_ctl POST config '{"faults": {"corrupt": true}}' >/dev/null
+code "${auth[@]}" "$art" >/dev/null
+cmp -s "$T/body" "$T/fw.bin" && fail "the corrupt knob changed nothing"
+ddi_ctl POST config '{"faults": {"cut_after": 100, "cut_count": 1}}' >/dev/null
+code "${auth[@]}" "$art" >/dev/null || true
+[ "$(stat -c %s "$T/body")" = 100 ] || fail "the cut knob sent $(stat -c %s "$T/body") bytes"
+ddi_ctl POST config '{"faults": {}}' >/dev/null
+# artifacts on a "CDN" path that needs no token
+ddi_ctl POST config '{"cdn": true}' >/dev/null
+code "${auth[@]}" "$dep" >/dev/null
+cdn=$(jq -r '.deployment.chunks[0].artifacts[0]._links["download-http"].href' "$T/body")
+[[ $cdn == "$DDI_URL/cdn/"* ]] || fail "no CDN link: $cdn"
+[ "$(code "$cdn")" = 200 ] && cmp -s "$T/body" "$T/fw.bin" || fail "the CDN download failed"
+ddi_ctl POST config '{"cdn": false}' >/dev/null
 fb=$base/node-a/deploymentBase/$aid/feedback
 post() { code "${auth[@]}" -X POST -H 'Content-Type: application/json' -d "$1" "$fb"; }
 [ "$(post '{"status":{"result":{"finished":"none"}}}')" = 400 ] || fail "feedback without execution accepted"

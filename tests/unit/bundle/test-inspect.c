@@ -144,13 +144,13 @@ test_file_unsigned(Fixture *f, gconstpointer data)
 
 	inspect(f, "--json", f->bundle, NULL);
 	g_assert_cmpint(f->exit_status, ==, 0);
-	g_assert_cmpstr(json_object_get_string_member(json_member(f, "signature"), "status"), ==, "unsigned");
+	g_assert_cmpstr(json_object_get_string_member(json_member(f, "Signature"), "Status"), ==, "unsigned");
 	image = json_array_get_object_element(
-	        json_object_get_array_member(json_node_get_object(json_parser_get_root(f->json)), "images"),
+	        json_object_get_array_member(json_node_get_object(json_parser_get_root(f->json)), "Images"),
 	        0);
-	g_assert_cmpstr(json_object_get_string_member(image, "version"), ==, "3.1.0");
-	g_assert_cmpstr(json_object_get_string_member(image, "board"), ==, "nrf52840dk");
-	g_assert_cmpint(json_object_get_int_member(image, "size"), >, 800);
+	g_assert_cmpstr(json_object_get_string_member(image, "Version"), ==, "3.1.0");
+	g_assert_cmpstr(json_object_get_string_member(image, "Board"), ==, "nrf52840dk");
+	g_assert_cmpint(json_object_get_int_member(image, "Size"), >, 800);
 	inspect(f, f->bundle, NULL);
 	g_assert_cmpint(f->exit_status, ==, 0);
 	g_assert_nonnull(strstr(f->out, "\n  board: nrf52840dk\n"));
@@ -181,8 +181,8 @@ test_file_configured_keys(Fixture *f, gconstpointer data)
 	write_config(f, config);
 	inspect(f, "--json", f->bundle, NULL);
 	g_assert_cmpint(f->exit_status, ==, 0);
-	g_assert_cmpstr(json_object_get_string_member(json_member(f, "signature"), "status"), ==, "verified");
-	g_assert_cmpstr(json_object_get_string_member(json_member(f, "signature"), "key"), ==, key);
+	g_assert_cmpstr(json_object_get_string_member(json_member(f, "Signature"), "Status"), ==, "verified");
+	g_assert_cmpstr(json_object_get_string_member(json_member(f, "Signature"), "Key"), ==, key);
 }
 
 static void
@@ -275,15 +275,15 @@ test_url(Fixture *f, gconstpointer data)
 	/* no app.bundle.sig on the server yet */
 	inspect(f, "--json", url, NULL);
 	g_assert_cmpint(f->exit_status, ==, 0);
-	g_assert_cmpstr(json_object_get_string_member(json_member(f, "signature"), "status"), ==, "unsigned");
+	g_assert_cmpstr(json_object_get_string_member(json_member(f, "Signature"), "Status"), ==, "unsigned");
 	assert_runtime_empty(f);
 
 	sign(f, served, sig, TRUE);
 	inspect(f, "--json", url, NULL);
 	g_assert_cmpint(f->exit_status, ==, 0);
-	signature = json_member(f, "signature");
-	g_assert_cmpstr(json_object_get_string_member(signature, "status"), ==, "verified");
-	g_assert_cmpstr(json_object_get_string_member(signature, "key"), ==, key);
+	signature = json_member(f, "Signature");
+	g_assert_cmpstr(json_object_get_string_member(signature, "Status"), ==, "verified");
+	g_assert_cmpstr(json_object_get_string_member(signature, "Key"), ==, key);
 	assert_runtime_empty(f);
 
 	sign(f, served, sig, FALSE);

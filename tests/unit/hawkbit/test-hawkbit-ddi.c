@@ -6,6 +6,7 @@
 #include "dfu-error.h"
 #include "hawkbit-config.h"
 #include "hawkbit-ddi.h"
+#include "hawkbit-facts.h"
 #include "hawkbit-record.h"
 
 static GBytes *
@@ -196,6 +197,40 @@ test_record(void)
 	g_rmdir(dir);
 }
 
+static void
+test_facts(void)
+{
+	HbNodeConfig node = {.name = "kitchen", .target = "kitchen", .controller_id = "gw1-kitchen"};
+	g_autoptr(HbRecord) record = g_new0(HbRecord, 1);
+	g_autoptr(GVariant) device = g_variant_ref_sink(g_variant_new_parsed(
+	        "{'Name': <'kitchen'>, 'Target': <'serial:/dev/ttyACM0'>, 'Board': <'nrf52840dk'>, "
+	        "'Protocol': <'smp'>,"
+	        " 'Images': <[{'image': <uint32 0>, 'slot': <uint32 0>, 'version': <'1.2.0'>, 'hash': <'ab'>,"
+	        "              'flags': <['active', 'confirmed']>},"
+	        "             {'image': <uint32 0>, 'slot': <uint32 1>, 'version': <'1.1.0'>, 'hash': <'cd'>,"
+	        "              'flags': <@as []>}]>}"));
+	g_autofree char *bare = hb_facts_config_data(&node, "gw1", NULL, record);
+	g_autofree char *full = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *data;
+
+	g_assert_nonnull(strstr(bare, "\"gateway\":\"gw1\""));
+	g_assert_null(strstr(bare, "transport"));
+	hb_record_reset(record, "7");
+	record->stage = HB_STAGE_CLOSED;
+	record->status_name = g_strdup("success");
+	full = hb_facts_config_data(&node, "gw1", device, record);
+	root = json_from_string(full, NULL);
+	data = json_object_get_object_member(json_node_get_object(root), "data");
+	g_assert_cmpstr(json_object_get_string_member(data, "transport"), ==, "serial");
+	g_assert_cmpstr(json_object_get_string_member(data, "board"), ==, "nrf52840dk");
+	g_assert_cmpstr(json_object_get_string_member(data, "image0.slot0.version"), ==, "1.2.0");
+	g_assert_cmpstr(json_object_get_string_member(data, "image0.slot1.hash"), ==, "cd");
+	g_assert_cmpstr(json_object_get_string_member(data, "last-action"), ==, "7");
+	g_assert_cmpstr(hb_facts_running_version(device), ==, "1.2.0");
+	g_assert_null(hb_facts_running_version(NULL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,5 +242,6 @@ main(int argc, char **argv)
 	g_test_add_func("/hawkbit/feedback", test_feedback);
 	g_test_add_func("/hawkbit/controller-id", test_controller_id);
 	g_test_add_func("/hawkbit/record", test_record);
+	g_test_add_func("/hawkbit/facts", test_facts);
 	return g_test_run();
 }
