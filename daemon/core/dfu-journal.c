@@ -25,6 +25,9 @@ message_submitted(DfuJob *job, const char *who, const DfuJournalDetail *detail)
 {
 	const char *source = dfu_job_get_source(job);
 
+	if (dfu_job_get_kind(job) != DFU_JOB_KIND_UPDATE)
+		return g_strdup_printf("%s: %s submitted", who,
+		                       dfu_job_kind_to_string(dfu_job_get_kind(job)));
 	if (source == NULL || source[0] == '\0')
 		return g_strdup_printf("%s: submitted", who);
 	return g_strdup_printf("%s: submitted, installs %s", who, source);
@@ -103,6 +106,7 @@ journal_fields(DfuJournalEvent event, DfuJob *job, const DfuJournalDetail *detai
 	add_field(fields, "PRIORITY", priority);
 	add_field(fields, "SYSLOG_IDENTIFIER", "dfud");
 	add_field(fields, "DFUD_EVENT", kind->name);
+	add_field(fields, "DFUD_KIND", dfu_job_kind_to_string(dfu_job_get_kind(job)));
 	add_field(fields, "DFUD_JOB", id);
 	add_field(fields, "DFUD_TARGET", dfu_job_get_target(job));
 	add_field(fields, "DFUD_DEVICE", device);

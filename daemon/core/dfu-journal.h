@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 /*
  * The job events an operator reads in the journal, each with its own
  * MESSAGE_ID and the fields DFUD_JOB, DFUD_TARGET, DFUD_DEVICE, DFUD_EVENT,
- * DFUD_ATTEMPT and, where there is one, DFUD_STATUS_CODE and DFUD_STATUS_NAME.
+ * DFUD_KIND, DFUD_ATTEMPT and, where there is one, DFUD_STATUS_CODE and
+ * DFUD_STATUS_NAME.
  * Entries go to the journal, or, when DFUD_JOURNAL_EXPORT names a file, are
  * appended to it in the journal's export format (for tests without journald).
  */

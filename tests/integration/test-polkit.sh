@@ -73,6 +73,21 @@ printf 'org.dfud1.cancel-any yes\n' >"$ANSWERS"
 expect_exit 0 dfuctl abort "$job"
 expect_job "$job" cancelled cancelled
 
+log "reading a device is manage-devices (the device named in devices.d by a reload)"
+mkdir -p "$T/devices.d"
+printf '[Device kitchen-node]\nTarget=serial:%s\n' "$T/dev" >"$T/devices.d/kitchen.conf"
+kill -HUP "$DFUD_PID"
+wait_for 5 "the reload" grep -q "configuration reloaded" "$T/dfud.log"
+expect_exit 1 dfuctl info --refresh kitchen-node
+grep -q "Not authorized for org.dfud1.manage-devices" <<<"$OUT" || fail "refresh refusal says: $OUT"
+entry=$(tail -n1 "$T/polkit-calls.log")
+[ "$(jq -r .action <<<"$entry")" = org.dfud1.manage-devices ] || fail "refresh asked polkit for $entry"
+[ "$(jq -r .details.device <<<"$entry")/$(jq -r .details.kind <<<"$entry")" = kitchen-node/refresh ] ||
+	fail "no device and kind in the details: $entry"
+printf 'org.dfud1.manage-devices yes\n' >"$ANSWERS"
+expect_exit 0 dfuctl info --refresh kitchen-node
+grep -q "1.1.0 active" <<<"$OUT" || fail "the refreshed device shows no version: $OUT"
+
 log "polkit gone: the group rule again"
 kill -TERM "$POLKIT_PID"
 wait "$POLKIT_PID" 2>/dev/null || true

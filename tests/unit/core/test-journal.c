@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "test-util.h"
+#include "dfu-job-private.h"
 #include "dfu-journal.h"
 
 typedef struct {
@@ -118,6 +119,7 @@ test_events(Fixture *f, gconstpointer data)
 		g_assert_cmpstr(field(entries, i, "DFUD_DEVICE"), ==, "kitchen-node");
 		g_assert_cmpstr(field(entries, i, "DFUD_SOURCE"), ==, "app.bin");
 		g_assert_cmpstr(field(entries, i, "SYSLOG_IDENTIFIER"), ==, "dfud");
+		g_assert_cmpstr(field(entries, i, "DFUD_KIND"), ==, "update");
 		g_assert_nonnull(field(entries, i, "__REALTIME_TIMESTAMP"));
 	}
 	g_assert_cmpstr(field(entries, 0, "MESSAGE_ID"), ==, dfu_journal_message_id(DFU_JOURNAL_SUBMITTED));
@@ -178,6 +180,20 @@ test_multiline_message(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(field(entries, 1, "DFUD_EVENT"), ==, "submitted");
 }
 
+/* a job that reads or resets the device says what it does, not what it installs */
+static void
+test_device_job(Fixture *f, gconstpointer data)
+{
+	g_autoptr(DfuJob) job = make_job(9, "refresh");
+	g_autoptr(GPtrArray) entries = NULL;
+
+	dfu_job_set_kind(job, DFU_JOB_KIND_REFRESH);
+	dfu_journal_job_event(DFU_JOURNAL_SUBMITTED, job, &(DfuJournalDetail){.device = "kitchen-node"});
+	entries = read_export(f->path);
+	g_assert_cmpstr(field(entries, 0, "MESSAGE"), ==, "job 9 for kitchen-node: refresh submitted");
+	g_assert_cmpstr(field(entries, 0, "DFUD_KIND"), ==, "refresh");
+}
+
 static void
 test_message_ids(void)
 {
@@ -202,6 +218,7 @@ main(int argc, char **argv)
 	           fixture_tear_down);
 	g_test_add("/journal/multiline-message", Fixture, NULL, fixture_set_up, test_multiline_message,
 	           fixture_tear_down);
+	g_test_add("/journal/device-job", Fixture, NULL, fixture_set_up, test_device_job, fixture_tear_down);
 	g_test_add_func("/journal/message-ids", test_message_ids);
 	return g_test_run();
 }
