@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "dfu-image-data.h"
 #include "mcuboot-image.h"
 #include "nrf5-package.h"
 
@@ -18,7 +19,9 @@ typedef enum {
 typedef struct {
 	guint image_index;      /* MCUboot image number (0 = app core) */
 	char *name;             /* file name inside the bundle, or the bundle's own */
-	GBytes *data;           /* the bytes to upload, exactly as sent: the image without padding */
+	GBytes *data;           /* the bytes to upload, exactly as sent: the image without padding;
+	                         * NULL once dfu_plan_stream_from_file() took them out of memory */
+	DfuImageData *stream;   /* the same bytes as engines read them, in memory or from a file */
 	gsize padding;          /* bytes of imgtool padding and trailer dropped from the file */
 	guint8 file_sha256[32]; /* SHA-256 of data: the upload `sha` */
 	McubootImageInfo info;  /* header, version and the MCUboot image hash */
@@ -47,6 +50,13 @@ DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);
 /* name: what messages call the bundle, NULL for the file's base name */
 DfuPlan *dfu_plan_load_file(const char *path, const char *name, GError **error);
 void dfu_plan_free(DfuPlan *plan);
+/*
+ * Once a plan is checked: its images are read from files as they are sent
+ * instead of held in memory. A bare image is read from the bundle at path; the
+ * images of an archive are written to unnamed files beside it (kept where the
+ * file system has none). Failures are STORAGE_ERROR or BUNDLE_UNREADABLE.
+ */
+gboolean dfu_plan_stream_from_file(DfuPlan *plan, const char *path, GError **error);
 /* a plan without images, for work on what a device already holds */
 DfuPlan *dfu_plan_new_empty(void);
 /* an image a device holds, known by its number, hash and version only: no bytes to send */

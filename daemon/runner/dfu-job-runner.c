@@ -461,9 +461,17 @@ test_crash_hook(const char *name)
 #endif
 }
 
+/*
+ * One bundle is checked at a time: it is mapped and its images inflated while
+ * it is, so jobs that start together would otherwise hold all their images in
+ * memory at once.
+ */
+static GMutex verify_lock;
+
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&verify_lock);
 	VerifyTask *vt = task_data;
 	const DfuVerifyOptions options = {
 	        .policy = vt->policy,
@@ -477,6 +485,9 @@ load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable 
 
 	test_crash_hook(vt->name);
 	plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
+	/* the images are sent from files: a running job holds no copy of them */
+	if (plan != NULL && !dfu_plan_stream_from_file(plan, vt->bundle_path, &error))
+		g_clear_pointer(&plan, dfu_plan_free);
 	if (plan == NULL)
 		g_task_return_error(task, error);
 	else
@@ -508,7 +519,7 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
-		            img->image_index, img->name, img->version, g_bytes_get_size(img->data),
+		            img->image_index, img->name, img->version, dfu_image_data_get_size(img->stream),
 		            img->slot == 0   ? ", built for slot 0"
 		            : img->slot == 1 ? ", built for slot 1"
 		                             : "");

@@ -711,7 +711,7 @@ on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
 		guint64 room = slot_room(rsp->payload, img->image_index);
-		gsize size = g_bytes_get_size(img->data);
+		gsize size = dfu_image_data_get_size(img->stream);
 
 		if (room == 0) {
 			update_log(self, "image %u: device reports no slot size", img->image_index);
@@ -991,7 +991,7 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 		if (!plan_image(self, w, slots))
 			return;
 		if (w->upload)
-			self->upload_total += g_bytes_get_size(w->img->data);
+			self->upload_total += dfu_image_data_get_size(w->img->stream);
 		anything |= w->upload || w->test || w->confirm || (w->expect && self->need_reset);
 		update_log(self, "image %u: device runs %s; %s", w->img->image_index,
 		           w->old_version != NULL ? w->old_version : "nothing",
@@ -1061,7 +1061,7 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	update_log(self, "image %u: upload complete", w->img->image_index);
 	/* the next image needs its own upload, not a restart of this one (nothing touches it after done) */
 	g_clear_pointer(&self->upload, smp_upload_free);
-	self->upload_base += g_bytes_get_size(w->img->data);
+	self->upload_base += dfu_image_data_get_size(w->img->stream);
 	self->cur++;
 	enter(self, ST_UPLOAD);
 }
@@ -1093,7 +1093,7 @@ enter_upload(SmpUpdate *self)
 		return;
 	}
 	params.image = w->img->image_index;
-	params.data = w->img->data;
+	params.data = w->img->stream;
 	params.file_sha = w->img->file_sha256;
 	params.max_message = self->max_message;
 	params.window = self->window;
@@ -1104,8 +1104,8 @@ enter_upload(SmpUpdate *self)
 	update_log(self,
 	           "image %u: uploading %s (%" G_GSIZE_FORMAT " bytes, version %s), %" G_GSIZE_FORMAT
 	           "-byte messages, window %u",
-	           w->img->image_index, w->img->name, g_bytes_get_size(w->img->data), w->img->version,
-	           self->max_message, self->window);
+	           w->img->image_index, w->img->name, dfu_image_data_get_size(w->img->stream),
+	           w->img->version, self->max_message, self->window);
 	self->upload = smp_upload_new(self->client, &params, &upload_callbacks, self);
 	smp_upload_start(self->upload);
 }
