@@ -24,6 +24,7 @@ static const char *const kind_names[] = {
         [DFU_BUNDLE_MCUBOOT_IMAGE] = "mcuboot-image",
         [DFU_BUNDLE_ZEPHYR_ZIP] = "zephyr-zip",
         [DFU_BUNDLE_NRF5_ZIP] = "nrf5-zip",
+        [DFU_BUNDLE_MESH_ZIP] = "mesh-zip",
 };
 
 const char *
@@ -57,6 +58,7 @@ dfu_plan_free(DfuPlan *plan)
 		return;
 	g_clear_pointer(&plan->images, g_ptr_array_unref);
 	g_clear_pointer(&plan->nrf5, nrf5_package_free);
+	g_clear_pointer(&plan->mesh, mesh_package_free);
 	g_free(plan);
 }
 
@@ -181,6 +183,14 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 	manifest_bytes = dfu_zip_reader_read(reader, DFU_MANIFEST_NAME, error);
 	if (manifest_bytes == NULL)
 		return FALSE;
+	/* the files of an nRF5 package, but .dat files of the mesh's own making */
+	if (mesh_manifest_detect(manifest_bytes)) {
+		g_autoptr(Nrf5Package) files = nrf5_package_load_files(reader, manifest_bytes, error);
+
+		plan->kind = DFU_BUNDLE_MESH_ZIP;
+		plan->mesh = files != NULL ? mesh_package_load(files, manifest_bytes, error) : NULL;
+		return plan->mesh != NULL;
+	}
 	if (nrf5_manifest_detect(manifest_bytes)) {
 		plan->kind = DFU_BUNDLE_NRF5_ZIP;
 		plan->nrf5 = nrf5_package_load(reader, manifest_bytes, error);

@@ -5,6 +5,7 @@
 
 #include "dfu-image-data.h"
 #include "mcuboot-image.h"
+#include "mesh-package.h"
 #include "nrf5-package.h"
 
 G_BEGIN_DECLS
@@ -13,6 +14,7 @@ typedef enum {
 	DFU_BUNDLE_MCUBOOT_IMAGE, /* a bare signed MCUboot .bin */
 	DFU_BUNDLE_ZEPHYR_ZIP,    /* dfu_application.zip with manifest.json */
 	DFU_BUNDLE_NRF5_ZIP,      /* nRF5 SDK DFU package: .bin/.dat pairs */
+	DFU_BUNDLE_MESH_ZIP,      /* nRF5 SDK for Mesh DFU package: .bin/.dat pairs, mesh init packets */
 } DfuBundleKind;
 
 /* One image of a plan: what goes where, and how to recognise it on the device. */
@@ -36,15 +38,16 @@ typedef struct {
 	DfuBundleKind kind;
 	guint8 bundle_sha256[32];
 	/* DfuPlanImage*, ordered by image_index, then slot: an image may come as one build per
-	 * slot; empty for nRF5 */
+	 * slot; empty for nRF5 and mesh */
 	GPtrArray *images;
 	Nrf5Package *nrf5; /* only for DFU_BUNDLE_NRF5_ZIP */
+	MeshPackage *mesh; /* only for DFU_BUNDLE_MESH_ZIP */
 } DfuPlan;
 
 /*
- * Reads a bundle (bare MCUboot image, Zephyr dfu_application.zip or nRF5 DFU
- * package, told apart by content, not by name) and verifies every image in it. Failures are
- * 150-range DFU_ERROR codes with a message naming the file and what is wrong.
+ * Reads a bundle (bare MCUboot image, Zephyr dfu_application.zip, nRF5 DFU
+ * package or nRF5 SDK for Mesh package, told apart by content, not by name) and verifies every image in it.
+ * Failures are 150-range DFU_ERROR codes with a message naming the file and what is wrong.
  */
 DfuPlan *dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error);
 /* name: what messages call the bundle, NULL for the file's base name */

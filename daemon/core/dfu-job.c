@@ -176,6 +176,18 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 {
 	gboolean known_op = options->fota_op == 0;
 
+	if (options->mesh_interval_ms != 0 && protocol != DFU_PROTOCOL_MESHDFU) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "the option mesh-interval applies to meshdfu targets only");
+		return FALSE;
+	}
+	if (options->mesh_interval_ms != 0 && (options->mesh_interval_ms < DFU_MESH_INTERVAL_MIN_MS ||
+	                                       options->mesh_interval_ms > DFU_MESH_INTERVAL_MAX_MS)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "mesh-interval %u is outside %u to %u milliseconds", options->mesh_interval_ms,
+		            DFU_MESH_INTERVAL_MIN_MS, DFU_MESH_INTERVAL_MAX_MS);
+		return FALSE;
+	}
 	if (protocol != DFU_PROTOCOL_ATFOTA) {
 		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn)
 			return TRUE;
@@ -897,6 +909,7 @@ json_put_options(JsonBuilder *builder, const DfuJobOptions *options)
 		json_builder_set_member_name(builder, "pdn");
 		json_builder_add_int_value(builder, options->pdn);
 	}
+	json_put_int(builder, "mesh-interval", options->mesh_interval_ms);
 	json_builder_end_object(builder);
 }
 
@@ -1079,7 +1092,8 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_string(o, "signature-url", &options->signature_url, error) &&
 	       json_read_uint(o, "fota-op", &options->fota_op, error) &&
 	       json_read_uint(o, "sec-tag", &options->sec_tag, error) &&
-	       json_read_uint(o, "pdn", &options->pdn, error);
+	       json_read_uint(o, "pdn", &options->pdn, error) &&
+	       json_read_uint(o, "mesh-interval", &options->mesh_interval_ms, error);
 }
 
 static gboolean

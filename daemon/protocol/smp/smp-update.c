@@ -5,6 +5,7 @@
 
 #include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-hex.h"
 #include "smp-boot-mode.h"
 #include "smp-client.h"
 #include "smp-commands.h"
@@ -272,7 +273,7 @@ describe_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, MIN(len, (gsize)8)) : g_strdup("-");
 		g_string_append_printf(s, "%simage %u slot %u: %s %s…%s%s%s", i > 0 ? "; " : "", slot->image,
 		                       slot->slot, slot->version != NULL ? slot->version : "?", hex,
 		                       slot->active ? " active" : "", slot->pending ? " pending" : "",
@@ -295,7 +296,7 @@ identity_from_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, len) : NULL;
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, len) : NULL;
 
 		if (hex != NULL)
 			g_variant_builder_add(hashes, "s", hex);
@@ -317,7 +318,7 @@ identity_known_hashes(SmpUpdate *self)
 		g_hash_table_add(known, g_strdup(had[i]));
 	for (guint i = 0; i < self->plan->images->len; i++) {
 		const DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
-		g_hash_table_add(known, smp_hash_to_hex(img->info.hash, img->info.hash_len));
+		g_hash_table_add(known, dfu_hex_encode(img->info.hash, img->info.hash_len));
 	}
 	return known;
 }
@@ -355,7 +356,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 		if (slot != find_active(slots, slot->image) || slot->hash == NULL)
 			continue;
 		h = g_bytes_get_data(slot->hash, &len);
-		hex = smp_hash_to_hex(h, len);
+		hex = dfu_hex_encode(h, len);
 		running++;
 		recognised += g_hash_table_contains(known, hex);
 	}
@@ -1139,7 +1140,7 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 			continue;
 		}
 		listed = describe_slots(slots);
-		hex = smp_hash_to_hex(w->img->info.hash, 8);
+		hex = dfu_hex_encode(w->img->info.hash, 8);
 		fail(self, DFU_STATUS_IMAGE_REJECTED,
 		     "image %u: the device does not list the uploaded image (hash %s…) in slot %u; it "
 		     "lists: %s",
