@@ -25,6 +25,7 @@ typedef struct {
 	GPtrArray *live; /* TestAttempt */
 	guint started;
 	guint same_device_overlaps;
+	gboolean runs_kinds; /* refresh, confirm and reset jobs too */
 } TestRunner;
 
 typedef struct {
@@ -107,11 +108,19 @@ test_runner_link_key(DfuRunner *runner, DfuJob *job, guint *limit)
 	return g_strdup("adapter0");
 }
 
+/* with runs_kinds, serial devices can be refreshed, confirmed and reset; others only updated */
+static gboolean
+test_runner_supports_kind(DfuRunner *runner, const char *target, DfuJobKind kind)
+{
+	return ((TestRunner *)runner)->runs_kinds && g_str_has_prefix(target, "serial:");
+}
+
 static const DfuRunnerOps test_runner_ops = {
         .start = test_runner_start,
         .cancel = test_runner_cancel,
         .device_key = test_runner_device_key,
         .link_key = test_runner_link_key,
+        .supports_kind = test_runner_supports_kind,
 };
 
 /* finishes the held attempt of job id with code */
@@ -690,6 +699,63 @@ test_manager_restart(Fixture *f, gconstpointer data)
 	g_clear_object(&job);
 	job = submit(f, "serial:/dev/ttyA", "again");
 	g_assert_cmpuint(dfu_job_get_id(job), ==, id + 2);
+}
+
+/* jobs without a bundle: they wait for their device like updates, and survive a restart */
+static void
+test_manager_device_jobs(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) update = NULL;
+	g_autoptr(DfuJob) refresh = NULL;
+	g_autoptr(DfuJob) reset = NULL;
+	DfuJob *reloaded;
+	guint64 reset_id;
+
+	fixture_new_manager(f, script_hold);
+	/* a runner that runs no other kinds runs updates only */
+	g_assert_null(
+	        dfu_manager_submit_action(f->manager, "serial:/dev/ttyA", DFU_JOB_KIND_REFRESH, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
+	fixture_stop_manager(f);
+	g_clear_error(&error);
+
+	f->runner.runs_kinds = TRUE;
+	fixture_new_manager(f, script_hold);
+	g_assert_null(
+	        dfu_manager_submit_action(f->manager, "ble:C4:12:34:56:78:9A", DFU_JOB_KIND_RESET, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
+	g_assert_nonnull(strstr(error->message, "reset is not supported on smp targets"));
+
+	update = submit(f, "serial:/dev/ttyA", "image");
+	WAIT_UNTIL(f->runner.started == 1);
+	refresh = dfu_manager_submit_action(f->manager, "serial:/dev/ttyA", DFU_JOB_KIND_REFRESH, NULL);
+	g_assert_nonnull(refresh);
+	g_assert_cmpint(dfu_job_get_kind(refresh), ==, DFU_JOB_KIND_REFRESH);
+	g_assert_cmpstr(dfu_job_get_source(refresh), ==, "refresh");
+	drain_main_context();
+	/* the update holds the device */
+	g_assert_cmpuint(f->runner.started, ==, 1);
+	g_assert_cmpint(dfu_job_get_state(refresh), ==, DFU_JOB_STATE_QUEUED);
+	test_runner_release(&f->runner, dfu_job_get_id(update), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(f->runner.started == 2);
+	g_assert_cmpint(dfu_job_get_state(update), ==, DFU_JOB_STATE_SUCCEEDED);
+	test_runner_release(&f->runner, dfu_job_get_id(refresh), DFU_STATUS_SUCCESS);
+	WAIT_UNTIL(dfu_job_is_finished(refresh));
+	g_assert_cmpuint(dfu_job_get_status_code(refresh), ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpuint(f->runner.same_device_overlaps, ==, 0);
+
+	/* a job without a bundle is no job whose bundle got lost: it runs again after a restart */
+	reset = dfu_manager_submit_action(f->manager, "serial:/dev/ttyA", DFU_JOB_KIND_RESET, NULL);
+	reset_id = dfu_job_get_id(reset);
+	WAIT_UNTIL(f->runner.started == 3);
+	fixture_stop_manager(f);
+	fixture_new_manager(f, script_up_to_date);
+	reloaded = dfu_manager_lookup(f->manager, reset_id);
+	g_assert_nonnull(reloaded);
+	g_assert_cmpint(dfu_job_get_kind(reloaded), ==, DFU_JOB_KIND_RESET);
+	WAIT_UNTIL(dfu_job_is_finished(reloaded));
+	g_assert_cmpint(dfu_job_get_state(reloaded), ==, DFU_JOB_STATE_SUCCEEDED);
 }
 
 static void
@@ -1345,6 +1411,7 @@ main(int argc, char **argv)
 	g_test_add_func("/core/manager/retry-delay", test_manager_retry_delay);
 	ADD("/core/manager/success", test_manager_success);
 	ADD("/core/manager/bad-submit", test_manager_bad_submit);
+	ADD("/core/manager/device-jobs", test_manager_device_jobs);
 	ADD("/core/manager/named-device", test_manager_named_device);
 	ADD("/core/manager/one-per-device", test_manager_one_per_device);
 	ADD("/core/manager/parallel-limit", test_manager_parallel_limit);
