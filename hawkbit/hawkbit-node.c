@@ -25,6 +25,7 @@ struct _HbNode {
 	gboolean deploying; /* a deploymentBase request or a submission is on its way */
 	gboolean closing;   /* the closing feedback is on its way */
 	gboolean configuring;
+	gboolean confirming;
 	gboolean reporting; /* an update made beside the agent is being reported as installedBase */
 	gboolean cancelling;
 	gboolean refused;
@@ -817,6 +818,41 @@ node_forget_action(HbNode *node, const char *current)
 }
 
 static void
+confirm_cb(const HbHttpReply *reply, gpointer user_data)
+{
+	HbNode *node = user_data;
+
+	node->confirming = FALSE;
+	if (reply->status != 200)
+		g_warning("%s: the confirmation answered %ld %s", node->config->controller_id, reply->status,
+		          reply->error != NULL ? reply->error : "");
+}
+
+/* hawkBit's user-consent flow: the action starts once the device consents */
+static void
+node_confirm(HbNode *node, const char *href)
+{
+	g_autofree char *action = hb_ddi_href_action(href);
+	g_autofree char *url = NULL;
+	g_autofree char *json = NULL;
+	g_autofree char *detail = NULL;
+
+	if (node->confirming || action == NULL)
+		return;
+	if (!node->agent->config->auto_confirm) {
+		g_debug("%s: action %s waits for a consent (AutoConfirm=false)", node->config->controller_id,
+		        action);
+		return;
+	}
+	g_message("%s: consenting to action %s", node->config->controller_id, action);
+	detail = g_strdup_printf("consented by dfud-hawkbit on gateway %s", node->agent->config->gateway_id);
+	json = hb_ddi_confirmation(detail);
+	url = action_url(node, "confirmationBase", action, "/feedback");
+	node->confirming = TRUE;
+	node_request(node, "POST", url, json, confirm_cb);
+}
+
+static void
 node_follow(HbNode *node)
 {
 	HbPoll *p = &node->last;
@@ -830,6 +866,10 @@ node_follow(HbNode *node)
 			node->cancelling = TRUE;
 			node_request(node, "GET", p->cancel_href, NULL, cancel_action_cb);
 		}
+		return;
+	}
+	if (p->confirmation_href != NULL) {
+		node_confirm(node, p->confirmation_href);
 		return;
 	}
 	if (p->deployment_href == NULL) {
