@@ -317,6 +317,18 @@ hb_ddi_confirmation(const char *detail)
 }
 
 char *
+hb_ddi_installed_base(const char *name, const char *version)
+{
+	g_autoptr(JsonObject) o = json_object_new();
+	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+
+	json_object_set_string_member(o, "name", name);
+	json_object_set_string_member(o, "version", version);
+	json_node_set_object(root, o);
+	return json_to_string(root, FALSE);
+}
+
+char *
 hb_ddi_config_data(GHashTable *facts)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new_immutable();

@@ -54,6 +54,8 @@ char *hb_ddi_feedback(const char *execution, const char *finished, int code, con
                       guint cnt, guint of);
 /* consent to an action of the user-consent flow (confirmationBase feedback) */
 char *hb_ddi_confirmation(const char *detail);
+/* installedBase: the distribution set a node runs after an update made beside the agent */
+char *hb_ddi_installed_base(const char *name, const char *version);
 /* configData in merge mode from a string -> string table */
 char *hb_ddi_config_data(GHashTable *facts);
 

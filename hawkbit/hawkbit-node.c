@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -717,8 +716,6 @@ local_job_cb(const char *path, GVariant *props, const GError *error, gpointer us
 	const char *source = hb_facts_lookup(props, "Source");
 	GVariant *device = node_device(node);
 	g_autofree char *prefix = g_strdup_printf("hawkbit %s ", node->config->controller_id);
-	g_autoptr(JsonBuilder) b = NULL;
-	g_autoptr(JsonNode) root = NULL;
 	g_autofree char *json = NULL;
 	g_autofree char *url = NULL;
 	const char *version;
@@ -738,15 +735,7 @@ local_job_cb(const char *path, GVariant *props, const GError *error, gpointer us
 	          node->config->controller_id, version, source);
 	g_free(node->rec->local_job);
 	node->rec->local_job = g_strdup(path);
-	b = json_builder_new_immutable();
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, source);
-	json_builder_set_member_name(b, "version");
-	json_builder_add_string_value(b, version);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json = json_to_string(root, FALSE);
+	json = hb_ddi_installed_base(source, version);
 	url = g_strconcat(node->base, "/installedBase", NULL);
 	node_request(node, "PUT", url, json, installed_cb);
 }
