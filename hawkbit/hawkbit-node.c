@@ -609,7 +609,11 @@ node_cancel(HbNode *node, const char *stop_id)
 		                     "only downloaded; nothing was installed");
 		return;
 	case HB_STAGE_FINISHED:
-		node_cancel_feedback(node, stop_id, "rejected", "none", "the update had already ended");
+		/* a cancel whose confirmation did not get through is confirmed again */
+		if (r->cancelled)
+			node_send_closed(node);
+		else
+			node_cancel_feedback(node, stop_id, "rejected", "none", "the update had already ended");
 		return;
 	case HB_STAGE_SUBMITTING:
 		r->cancel_requested = TRUE;
