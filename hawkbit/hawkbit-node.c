@@ -436,6 +436,13 @@ node_adopt(HbNode *node, GVariant *objects)
 	if (r->stage != HB_STAGE_SUBMITTING || r->job != NULL || node->deploying)
 		return;
 	path = find_job(node, objects, r->action);
+	if (path == NULL && r->cancel_requested) {
+		r->cancelled = TRUE;
+		node_set_stage(node, HB_STAGE_CLOSED);
+		node_cancel_feedback(node, r->action, "closed", "success",
+		                     "cancelled before dfud got the update");
+		return;
+	}
 	if (path == NULL) {
 		g_message("%s: action %s never reached dfud; submitted again", node->config->controller_id,
 		          r->action);
@@ -613,7 +620,8 @@ node_cancel(HbNode *node, const char *stop_id)
 		if (r->cancelled)
 			node_send_closed(node);
 		else
-			node_cancel_feedback(node, stop_id, "rejected", "none", "the update had already ended");
+			node_cancel_feedback(node, stop_id, "rejected", "none",
+			                     "the update had already ended");
 		return;
 	case HB_STAGE_SUBMITTING:
 		r->cancel_requested = TRUE;
