@@ -433,7 +433,7 @@ node_adopt(HbNode *node, GVariant *objects)
 	HbRecord *r = node->rec;
 	g_autofree char *path = NULL;
 
-	if (r->stage != HB_STAGE_SUBMITTING || r->job != NULL || node->deploying)
+	if (r->stage != HB_STAGE_SUBMITTING || r->job != NULL || node->deploying || objects == NULL)
 		return;
 	path = find_job(node, objects, r->action);
 	if (path == NULL && r->cancel_requested) {
