@@ -24,6 +24,7 @@ static const DfuctlOption submit_options[] = {
         {"sec-tag", "u", "atfota: the module's security tag for an https URL"},
         {"pdn", "u", "atfota: the PDN to download through"},
         {"fetch-only", "b", "only download the bundle into the daemon's cache (ends with success)"},
+        {"mesh-interval", "u", "meshdfu: milliseconds between DATA packets (60 to 60000)"},
 };
 
 static const char *

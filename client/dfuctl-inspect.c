@@ -9,6 +9,7 @@
 #include "dfu-config-fetcher.h"
 #include "dfu-error.h"
 #include "dfu-file.h"
+#include "dfu-hex.h"
 #include "dfu-signature.h"
 #include "dfuctl-args.h"
 #include "dfuctl-bundle.h"
@@ -34,16 +35,6 @@ sig_name(guint type)
 			return sig_names[i].name;
 	}
 	return "unknown";
-}
-
-static char *
-hex(const guint8 *data, gsize len)
-{
-	GString *text = g_string_sized_new(2 * len);
-
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(text, "%02x", data[i]);
-	return g_string_free(text, FALSE);
 }
 
 /* "0x00" for no SoftDevice, else the FWIDs in hex */
@@ -95,14 +86,14 @@ char *
 dfuctl_format_plan(const DfuPlan *plan)
 {
 	g_autoptr(GString) text = g_string_new(NULL);
-	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
+	g_autofree char *bundle_sha = dfu_hex_encode(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
 	g_string_append_printf(text, "kind: %s\nsha256: %s", dfu_bundle_kind_to_string(plan->kind),
 	                       bundle_sha);
 	for (guint i = 0; i < plan->images->len; i++) {
 		const DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		g_autofree char *hash = hex(img->info.hash, img->info.hash_len);
-		g_autofree char *file_sha = hex(img->file_sha256, sizeof(img->file_sha256));
+		g_autofree char *hash = dfu_hex_encode(img->info.hash, img->info.hash_len);
+		g_autofree char *file_sha = dfu_hex_encode(img->file_sha256, sizeof(img->file_sha256));
 
 		g_string_append_printf(text,
 		                       "\nimage %u: %s\n  version: %s\n  size: %zu\n  hash: %s\n"
@@ -116,13 +107,26 @@ dfuctl_format_plan(const DfuPlan *plan)
 	}
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++) {
 		const Nrf5Image *img = g_ptr_array_index(plan->nrf5->images, i);
-		g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
+		g_autofree char *file_sha =
+		        dfu_hex_encode(img->firmware_sha256, sizeof(img->firmware_sha256));
 
 		g_string_append_printf(
 		        text, "\n%s: %s\n  size: %zu\n  file sha256: %s\n  init packet: %s, %zu bytes",
 		        nrf5_image_type_to_string(img->type), img->bin_file, g_bytes_get_size(img->firmware),
 		        file_sha, img->dat_file, g_bytes_get_size(img->init_packet));
 		append_init_packet(text, img->init);
+	}
+	for (guint i = 0; plan->mesh != NULL && i < plan->mesh->images->len; i++) {
+		const MeshImage *img = g_ptr_array_index(plan->mesh->images, i);
+		g_autofree char *fwid = mesh_fwid_to_string(img->init.type, &img->init.fwid);
+
+		g_string_append_printf(
+		        text,
+		        "\nmesh %s: %s\n  size: %zu\n  firmware id: %s\n  init packet: %s, %s\n"
+		        "  segments: %u",
+		        mesh_dfu_type_to_string(img->init.type), img->files->bin_file,
+		        g_bytes_get_size(img->files->firmware), fwid, img->files->dat_file,
+		        img->init.is_signed ? "signed" : "unsigned", mesh_image_segments(img));
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
@@ -147,8 +151,8 @@ add_int(JsonBuilder *builder, const char *key, gint64 value)
 static void
 add_mcuboot_image(JsonBuilder *builder, const DfuPlanImage *img)
 {
-	g_autofree char *hash = hex(img->info.hash, img->info.hash_len);
-	g_autofree char *file_sha = hex(img->file_sha256, sizeof(img->file_sha256));
+	g_autofree char *hash = dfu_hex_encode(img->info.hash, img->info.hash_len);
+	g_autofree char *file_sha = dfu_hex_encode(img->file_sha256, sizeof(img->file_sha256));
 
 	json_builder_begin_object(builder);
 	add_int(builder, "Index", img->image_index);
@@ -188,7 +192,7 @@ add_init_packet(JsonBuilder *builder, const Nrf5InitPacket *init)
 static void
 add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 {
-	g_autofree char *file_sha = hex(img->firmware_sha256, sizeof(img->firmware_sha256));
+	g_autofree char *file_sha = dfu_hex_encode(img->firmware_sha256, sizeof(img->firmware_sha256));
 
 	json_builder_begin_object(builder);
 	add_string(builder, "Type", nrf5_image_type_to_string(img->type));
@@ -205,11 +209,28 @@ add_nrf5_image(JsonBuilder *builder, const Nrf5Image *img)
 	json_builder_end_object(builder);
 }
 
+static void
+add_mesh_image(JsonBuilder *builder, const MeshImage *img)
+{
+	g_autofree char *fwid = mesh_fwid_to_string(img->init.type, &img->init.fwid);
+
+	json_builder_begin_object(builder);
+	add_string(builder, "type", mesh_dfu_type_to_string(img->init.type));
+	add_string(builder, "name", img->files->bin_file);
+	add_int(builder, "size", (gint64)g_bytes_get_size(img->files->firmware));
+	add_string(builder, "firmware_id", fwid);
+	add_string(builder, "init_packet", img->files->dat_file);
+	json_builder_set_member_name(builder, "signed");
+	json_builder_add_boolean_value(builder, img->init.is_signed);
+	add_int(builder, "segments", mesh_image_segments(img));
+	json_builder_end_object(builder);
+}
+
 /* the plan's members, into an object the caller began */
 static void
 add_plan_members(JsonBuilder *builder, const DfuPlan *plan)
 {
-	g_autofree char *bundle_sha = hex(plan->bundle_sha256, sizeof(plan->bundle_sha256));
+	g_autofree char *bundle_sha = dfu_hex_encode(plan->bundle_sha256, sizeof(plan->bundle_sha256));
 
 	add_string(builder, "Kind", dfu_bundle_kind_to_string(plan->kind));
 	add_string(builder, "Sha256", bundle_sha);
@@ -219,6 +240,8 @@ add_plan_members(JsonBuilder *builder, const DfuPlan *plan)
 		add_mcuboot_image(builder, g_ptr_array_index(plan->images, i));
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++)
 		add_nrf5_image(builder, g_ptr_array_index(plan->nrf5->images, i));
+	for (guint i = 0; plan->mesh != NULL && i < plan->mesh->images->len; i++)
+		add_mesh_image(builder, g_ptr_array_index(plan->mesh->images, i));
 	json_builder_end_array(builder);
 }
 

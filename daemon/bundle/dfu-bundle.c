@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE /* O_TMPFILE */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
 
 #include "dfu-bundle.h"
 #include "dfu-error.h"
+#include "dfu-file.h"
 #include "dfu-manifest.h"
 #include "dfu-zip-reader.h"
 
@@ -19,6 +24,7 @@ static const char *const kind_names[] = {
         [DFU_BUNDLE_MCUBOOT_IMAGE] = "mcuboot-image",
         [DFU_BUNDLE_ZEPHYR_ZIP] = "zephyr-zip",
         [DFU_BUNDLE_NRF5_ZIP] = "nrf5-zip",
+        [DFU_BUNDLE_MESH_ZIP] = "mesh-zip",
 };
 
 const char *
@@ -36,6 +42,7 @@ dfu_plan_image_free(DfuPlanImage *image)
 		return;
 	g_free(image->name);
 	g_clear_pointer(&image->data, g_bytes_unref);
+	g_clear_pointer(&image->stream, dfu_image_data_unref);
 	g_free(image->version);
 	g_free(image->board);
 	g_free(image->soc);
@@ -51,6 +58,7 @@ dfu_plan_free(DfuPlan *plan)
 		return;
 	g_clear_pointer(&plan->images, g_ptr_array_unref);
 	g_clear_pointer(&plan->nrf5, nrf5_package_free);
+	g_clear_pointer(&plan->mesh, mesh_package_free);
 	g_free(plan);
 }
 
@@ -73,6 +81,7 @@ dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len, c
 	image->slot = -1;
 	image->name = g_strdup_printf("image %u", image_index);
 	image->data = g_bytes_new(NULL, 0);
+	image->stream = dfu_image_data_new_bytes(image->data);
 	image->info.hash_len = MIN(hash_len, sizeof(image->info.hash));
 	memcpy(image->info.hash, hash, image->info.hash_len);
 	image->version = g_strdup(version != NULL ? version : "");
@@ -118,6 +127,7 @@ plan_image_new(const char *name, GBytes *data, guint image_index, GError **error
 	image->slot = -1;
 	image->name = g_strdup(name);
 	image->data = g_bytes_new_from_bytes(data, 0, image->info.total_size);
+	image->stream = dfu_image_data_new_bytes(image->data);
 	image->version = mcuboot_version_to_string(&image->info.version);
 	return g_steal_pointer(&image);
 }
@@ -173,6 +183,14 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 	manifest_bytes = dfu_zip_reader_read(reader, DFU_MANIFEST_NAME, error);
 	if (manifest_bytes == NULL)
 		return FALSE;
+	/* the files of an nRF5 package, but .dat files of the mesh's own making */
+	if (mesh_manifest_detect(manifest_bytes)) {
+		g_autoptr(Nrf5Package) files = nrf5_package_load_files(reader, manifest_bytes, error);
+
+		plan->kind = DFU_BUNDLE_MESH_ZIP;
+		plan->mesh = files != NULL ? mesh_package_load(files, manifest_bytes, error) : NULL;
+		return plan->mesh != NULL;
+	}
 	if (nrf5_manifest_detect(manifest_bytes)) {
 		plan->kind = DFU_BUNDLE_NRF5_ZIP;
 		plan->nrf5 = nrf5_package_load(reader, manifest_bytes, error);
@@ -287,4 +305,62 @@ dfu_plan_load_file(const char *path, const char *name, GError **error)
 	}
 	bytes = g_mapped_file_get_bytes(mapped);
 	return dfu_plan_load_bytes(bytes, name, error);
+}
+
+/* an archive's image, inflated into a file that has no name and goes with its descriptor */
+static int
+spill_image(const DfuPlanImage *img, const char *dir, GError **error)
+{
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(img->data, &len);
+	int fd = g_open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		/* kept in memory where the file system cannot make such a file */
+		if (errno == EOPNOTSUPP || errno == EISDIR)
+			return -1;
+		dfu_file_error(error, "create an image file in", dir, errno);
+		return -1;
+	}
+	if (!dfu_file_pwrite_all(fd, data, len, 0, img->name, error)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+gboolean
+dfu_plan_stream_from_file(DfuPlan *plan, const char *path, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+
+	for (guint i = 0; i < plan->images->len; i++) {
+		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+		gsize size = g_bytes_get_size(img->data);
+		int fd;
+
+		if (plan->kind == DFU_BUNDLE_MCUBOOT_IMAGE) {
+			/* the image is the start of the bundle file itself */
+			fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+			if (fd < 0) {
+				g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
+				            "cannot open %s: %s", path, g_strerror(errno));
+				return FALSE;
+			}
+		} else {
+			g_autoptr(GError) spill_error = NULL;
+
+			fd = spill_image(img, dir, &spill_error);
+			if (spill_error != NULL) {
+				g_propagate_error(error, g_steal_pointer(&spill_error));
+				return FALSE;
+			}
+			if (fd < 0)
+				continue;
+		}
+		g_clear_pointer(&img->stream, dfu_image_data_unref);
+		img->stream = dfu_image_data_new_file(fd, 0, size);
+		g_clear_pointer(&img->data, g_bytes_unref);
+	}
+	return TRUE;
 }

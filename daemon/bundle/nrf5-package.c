@@ -22,7 +22,7 @@ nrf5_image_type_to_string(Nrf5ImageType type)
 	return type_keys[type];
 }
 
-static void
+void
 nrf5_image_free(Nrf5Image *image)
 {
 	if (image == NULL)
@@ -35,8 +35,6 @@ nrf5_image_free(Nrf5Image *image)
 	g_free(image);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Nrf5Image, nrf5_image_free)
-
 void
 nrf5_package_free(Nrf5Package *package)
 {
@@ -46,22 +44,22 @@ nrf5_package_free(Nrf5Package *package)
 	g_free(package);
 }
 
-static JsonObject *
-member_object(JsonObject *object, const char *key)
+JsonObject *
+nrf5_json_member_object(JsonObject *object, const char *key)
 {
-	JsonNode *node = json_object_get_member(object, key);
+	JsonNode *node = object != NULL ? json_object_get_member(object, key) : NULL;
 
 	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
 }
 
-static JsonObject *
-manifest_object(JsonParser *parser)
+JsonObject *
+nrf5_manifest_object(JsonParser *parser)
 {
 	JsonNode *root = json_parser_get_root(parser);
 
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
 		return NULL;
-	return member_object(json_node_get_object(root), "manifest");
+	return nrf5_json_member_object(json_node_get_object(root), "manifest");
 }
 
 gboolean
@@ -69,7 +67,7 @@ nrf5_manifest_detect(GBytes *manifest)
 {
 	g_autoptr(JsonParser) parser = dfu_manifest_load_json(manifest, NULL);
 
-	return parser != NULL && manifest_object(parser) != NULL;
+	return parser != NULL && nrf5_manifest_object(parser) != NULL;
 }
 
 static char *
@@ -109,7 +107,7 @@ read_member(DfuZipReader *reader, const char *type, const char *file, GError **e
 static gboolean
 read_split(JsonObject *entry, Nrf5Image *image, GError **error)
 {
-	JsonObject *meta = member_object(entry, "info_read_only_metadata");
+	JsonObject *meta = nrf5_json_member_object(entry, "info_read_only_metadata");
 	const char *type = nrf5_image_type_to_string(image->type);
 	JsonNode *sd, *bl;
 	gint64 sd_size, bl_size;
@@ -244,8 +242,8 @@ check_dfu_version(JsonObject *entries, GError **error)
 	return FALSE;
 }
 
-Nrf5Package *
-nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
+static Nrf5Package *
+package_load(DfuZipReader *reader, GBytes *manifest, gboolean secure_dfu, GError **error)
 {
 	g_autoptr(Nrf5Package) package = g_new0(Nrf5Package, 1);
 	g_autoptr(JsonParser) parser = NULL;
@@ -256,13 +254,13 @@ nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
 	parser = dfu_manifest_load_json(manifest, error);
 	if (parser == NULL)
 		return NULL;
-	entries = manifest_object(parser);
+	entries = nrf5_manifest_object(parser);
 	if (entries == NULL) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_MALFORMED_MANIFEST,
 		                    DFU_MANIFEST_NAME ": no \"manifest\" object");
 		return NULL;
 	}
-	if (!check_dfu_version(entries, error))
+	if (secure_dfu && !check_dfu_version(entries, error))
 		return NULL;
 	for (gsize type = 0; type < G_N_ELEMENTS(type_keys); type++) {
 		JsonNode *node = json_object_get_member(entries, type_keys[type]);
@@ -286,4 +284,16 @@ nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
 		return NULL;
 	}
 	return g_steal_pointer(&package);
+}
+
+Nrf5Package *
+nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error)
+{
+	return package_load(reader, manifest, TRUE, error);
+}
+
+Nrf5Package *
+nrf5_package_load_files(DfuZipReader *reader, GBytes *manifest, GError **error)
+{
+	return package_load(reader, manifest, FALSE, error);
 }

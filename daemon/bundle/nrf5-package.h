@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "dfu-zip-reader.h"
 #include "nrf5-init-packet.h"
@@ -31,9 +32,17 @@ typedef struct {
 	Nrf5InitPacket *init; /* what the init packet says; NULL when it cannot be read */
 } Nrf5Image;
 
+void nrf5_image_free(Nrf5Image *image);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Nrf5Image, nrf5_image_free)
+
 typedef struct {
 	GPtrArray *images; /* Nrf5Image*, in send order */
 } Nrf5Package;
+
+/* the top-level "manifest" object of a parsed manifest.json, NULL when there is none */
+JsonObject *nrf5_manifest_object(JsonParser *parser);
+/* the member key of object when it is an object; NULL otherwise (also for a NULL object) */
+JsonObject *nrf5_json_member_object(JsonObject *object, const char *key);
 
 /* TRUE when manifest.json has the nRF5 shape (a top-level "manifest" object). */
 gboolean nrf5_manifest_detect(GBytes *manifest);
@@ -46,6 +55,8 @@ gboolean nrf5_manifest_detect(GBytes *manifest);
  * UNSUPPORTED_BUNDLE.
  */
 Nrf5Package *nrf5_package_load(DfuZipReader *reader, GBytes *manifest, GError **error);
+/* the same files of any nRF5-shaped package, whatever its dfu_version: mesh packages say 0.8 */
+Nrf5Package *nrf5_package_load_files(DfuZipReader *reader, GBytes *manifest, GError **error);
 void nrf5_package_free(Nrf5Package *package);
 const char *nrf5_image_type_to_string(Nrf5ImageType type);
 

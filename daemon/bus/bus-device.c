@@ -323,6 +323,9 @@ devices_add(DfuBusDevices *self, const DfuDevice *device)
 	obj->name = g_strdup(device->name);
 	obj->path = dfu_bus_device_path(device->name);
 	if (g_hash_table_contains(self->objects, obj->path)) {
+		/* "a-b" and "a_2db" escape alike: the second is not shown rather than shown as the first */
+		g_warning("device %s has the object path of another device, %s; rename one in devices.d",
+		          device->name, obj->path);
 		bus_device_free(obj);
 		return;
 	}

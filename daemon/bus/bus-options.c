@@ -27,6 +27,7 @@ static const DfuBusOption option_table[] = {
         {"fota-op", "u", offsetof(DfuJobOptions, fota_op)},
         {"sec-tag", "u", offsetof(DfuJobOptions, sec_tag), offsetof(DfuJobOptions, has_sec_tag)},
         {"pdn", "u", offsetof(DfuJobOptions, pdn), offsetof(DfuJobOptions, has_pdn)},
+        {"mesh-interval", "u", offsetof(DfuJobOptions, mesh_interval_ms)},
 };
 
 /* the entry for key whose type is the value's, else the key's first (its type names the error) */

@@ -77,6 +77,16 @@ static const ConfigKey config_keys[] = {
         {"atfota", "StallRetries", CONFIG_UINT, OFF(atfota_stall_retries), "3", 0},
         {"atfota", "ResetTimeoutSec", CONFIG_MILLIS, OFF(atfota_reset_timeout_ms), "120", 1},
         {"atfota", "ResultTimeoutSec", CONFIG_MILLIS, OFF(atfota_result_timeout_ms), "60", 1},
+        {"meshdfu", "IntervalSec", CONFIG_MILLIS, OFF(meshdfu_interval_ms), "0.5", 1},
+        {"meshdfu", "AckTimeoutSec", CONFIG_MILLIS, OFF(meshdfu_ack_timeout_ms), "0.5", 1},
+        {"meshdfu", "Tries", CONFIG_UINT, OFF(meshdfu_tries), "10", 1},
+        {"meshdfu", "BusyTimeoutSec", CONFIG_MILLIS, OFF(meshdfu_busy_timeout_ms), "30", 1},
+        {"meshdfu", "StateWaitSec", CONFIG_MILLIS, OFF(meshdfu_state_wait_ms), "2", 0},
+        {"meshdfu", "EraseTimePerPageSec", CONFIG_MILLIS, OFF(meshdfu_erase_page_ms), "0.143", 0},
+        {"meshdfu", "FirmwareIdTimeoutSec", CONFIG_MILLIS, OFF(meshdfu_fwid_timeout_ms), "10", 1},
+        {"meshdfu", "TailQuietSec", CONFIG_MILLIS, OFF(meshdfu_tail_quiet_ms), "20", 1},
+        {"meshdfu", "EndTimeoutSec", CONFIG_MILLIS, OFF(meshdfu_end_timeout_ms), "120", 1},
+        {"meshdfu", "NodeTimeoutSec", CONFIG_MILLIS, OFF(meshdfu_node_timeout_ms), "600", 1},
 };
 
 /* what a bad value should have been, for the error message */

@@ -61,6 +61,17 @@ typedef struct {
 	guint atfota_stall_retries;      /* StallRetries=3: stalls stopped and resumed per attempt */
 	guint atfota_reset_timeout_ms;   /* ResetTimeoutSec=120: from AT#XRESET to Ready */
 	guint atfota_result_timeout_ms;  /* ResultTimeoutSec=60: from Ready to the update's result */
+	/* [meshdfu] */
+	guint meshdfu_interval_ms;     /* IntervalSec=0.5: between DATA packets, unless the job says */
+	guint meshdfu_ack_timeout_ms;  /* AckTimeoutSec=0.5: for the serial node's answer to a packet */
+	guint meshdfu_tries;           /* Tries=10: sends of a packet (and Echo probes) before giving up */
+	guint meshdfu_busy_timeout_ms; /* BusyTimeoutSec=30: how long BUSY answers count as waiting */
+	guint meshdfu_state_wait_ms;   /* StateWaitSec=2: after each of the two STATE packets */
+	guint meshdfu_erase_page_ms;   /* EraseTimePerPageSec=0.143: bank erase wait per 4 KiB after START */
+	guint meshdfu_fwid_timeout_ms; /* FirmwareIdTimeoutSec=10: for the node's firmware ID beacon */
+	guint meshdfu_tail_quiet_ms;   /* TailQuietSec=20: no data request this long ends the transfer */
+	guint meshdfu_end_timeout_ms;  /* EndTimeoutSec=120: for the serial node's end, flash and restart */
+	guint meshdfu_node_timeout_ms; /* NodeTimeoutSec=600: nodes drop a transfer without data this long */
 	/* the main file, read again on reload; its drop-ins are <path>.d/ *.conf */
 	char *path;
 	/* paths: from STATE_DIRECTORY / CACHE_DIRECTORY, else the built-in defaults */

@@ -176,6 +176,18 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 {
 	gboolean known_op = options->fota_op == 0;
 
+	if (options->mesh_interval_ms != 0 && protocol != DFU_PROTOCOL_MESHDFU) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "the option mesh-interval applies to meshdfu targets only");
+		return FALSE;
+	}
+	if (options->mesh_interval_ms != 0 && (options->mesh_interval_ms < DFU_MESH_INTERVAL_MIN_MS ||
+	                                       options->mesh_interval_ms > DFU_MESH_INTERVAL_MAX_MS)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "mesh-interval %u is outside %u to %u milliseconds", options->mesh_interval_ms,
+		            DFU_MESH_INTERVAL_MIN_MS, DFU_MESH_INTERVAL_MAX_MS);
+		return FALSE;
+	}
 	if (protocol != DFU_PROTOCOL_ATFOTA) {
 		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn)
 			return TRUE;
@@ -828,13 +840,85 @@ dfu_job_get_history(DfuJob *self)
 	return self->history;
 }
 
+/*
+ * Writers for the job document that leave out a member holding its default,
+ * which the reader restores when the member is absent: a job file holds what
+ * the job has, not its whole shape.
+ */
+static void
+json_put_string(JsonBuilder *builder, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_string_value(builder, value);
+}
+
+static void
+json_put_int(JsonBuilder *builder, const char *name, gint64 value)
+{
+	if (value == 0)
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_int_value(builder, value);
+}
+
+static void
+json_put_bool(JsonBuilder *builder, const char *name, gboolean value, gboolean default_value)
+{
+	if (!value == !default_value)
+		return;
+	json_builder_set_member_name(builder, name);
+	json_builder_add_boolean_value(builder, value);
+}
+
+/* an a{sv} as GVariant text, which keeps the value types (u stays u) that JSON numbers would lose */
+static void
+json_put_vardict(JsonBuilder *builder, const char *name, GVariant *value)
+{
+	g_autofree char *text = NULL;
+
+	if (value == NULL || g_variant_n_children(value) == 0)
+		return;
+	text = g_variant_print(value, TRUE);
+	json_put_string(builder, name, text);
+}
+
+static void
+json_put_options(JsonBuilder *builder, const DfuJobOptions *options)
+{
+	json_builder_set_member_name(builder, "options");
+	json_builder_begin_object(builder);
+	json_put_bool(builder, "confirm", options->confirm, TRUE);
+	json_put_bool(builder, "force", options->force, FALSE);
+	json_put_bool(builder, "fetch-only", options->fetch_only, FALSE);
+	json_put_bool(builder, "allow-downgrade", options->allow_downgrade, FALSE);
+	json_put_string(builder, "allow-downgrade-images", options->allow_downgrade_images);
+	json_put_int(builder, "max-attempts", options->max_attempts);
+	json_put_string(builder, "source-name", options->name);
+	/* the signature bytes live on as the job's signature file */
+	json_put_string(builder, "expected-sha256", options->expected_sha256);
+	json_put_string(builder, "signature-url", options->signature_url);
+	json_put_int(builder, "fota-op", options->fota_op);
+	/* present or not is what tells a zero tag from none */
+	if (options->has_sec_tag) {
+		json_builder_set_member_name(builder, "sec-tag");
+		json_builder_add_int_value(builder, options->sec_tag);
+	}
+	if (options->has_pdn) {
+		json_builder_set_member_name(builder, "pdn");
+		json_builder_add_int_value(builder, options->pdn);
+	}
+	json_put_int(builder, "mesh-interval", options->mesh_interval_ms);
+	json_builder_end_object(builder);
+}
+
 char *
 dfu_job_to_json(DfuJob *self)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *device_error_text = NULL;
 
 	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
 	json_builder_begin_object(builder);
@@ -844,116 +928,47 @@ dfu_job_to_json(DfuJob *self)
 	json_builder_add_string_value(builder, dfu_job_kind_to_string(self->kind));
 	json_builder_set_member_name(builder, "target");
 	json_builder_add_string_value(builder, self->target);
-	json_builder_set_member_name(builder, "source");
-	json_builder_add_string_value(builder, self->source);
-	if (self->url != NULL) {
-		json_builder_set_member_name(builder, "url");
-		json_builder_add_string_value(builder, self->url);
-	}
-	if (self->bundle_path != NULL) {
-		json_builder_set_member_name(builder, "bundle-path");
-		json_builder_add_string_value(builder, self->bundle_path);
-	}
-	if (self->signature_path != NULL) {
-		json_builder_set_member_name(builder, "signature-path");
-		json_builder_add_string_value(builder, self->signature_path);
-	}
-	json_builder_set_member_name(builder, "options");
-	json_builder_begin_object(builder);
-	json_builder_set_member_name(builder, "confirm");
-	json_builder_add_boolean_value(builder, self->options.confirm);
-	json_builder_set_member_name(builder, "force");
-	json_builder_add_boolean_value(builder, self->options.force);
-	json_builder_set_member_name(builder, "fetch-only");
-	json_builder_add_boolean_value(builder, self->options.fetch_only);
-	json_builder_set_member_name(builder, "allow-downgrade");
-	json_builder_add_boolean_value(builder, self->options.allow_downgrade);
-	if (self->options.allow_downgrade_images != NULL) {
-		json_builder_set_member_name(builder, "allow-downgrade-images");
-		json_builder_add_string_value(builder, self->options.allow_downgrade_images);
-	}
-	json_builder_set_member_name(builder, "max-attempts");
-	json_builder_add_int_value(builder, self->options.max_attempts);
-	if (self->options.name != NULL) {
-		json_builder_set_member_name(builder, "source-name");
-		json_builder_add_string_value(builder, self->options.name);
-	}
-	/* the signature bytes live on as the job's signature file */
-	if (self->options.expected_sha256 != NULL) {
-		json_builder_set_member_name(builder, "expected-sha256");
-		json_builder_add_string_value(builder, self->options.expected_sha256);
-	}
-	if (self->options.signature_url != NULL) {
-		json_builder_set_member_name(builder, "signature-url");
-		json_builder_add_string_value(builder, self->options.signature_url);
-	}
-	if (self->options.fota_op != 0) {
-		json_builder_set_member_name(builder, "fota-op");
-		json_builder_add_int_value(builder, self->options.fota_op);
-	}
-	if (self->options.has_sec_tag) {
-		json_builder_set_member_name(builder, "sec-tag");
-		json_builder_add_int_value(builder, self->options.sec_tag);
-	}
-	if (self->options.has_pdn) {
-		json_builder_set_member_name(builder, "pdn");
-		json_builder_add_int_value(builder, self->options.pdn);
-	}
-	json_builder_end_object(builder);
+	json_put_string(builder, "source", self->source);
+	json_put_string(builder, "url", self->url);
+	json_put_string(builder, "bundle-path", self->bundle_path);
+	json_put_string(builder, "signature-path", self->signature_path);
+	json_put_options(builder, &self->options);
 	json_builder_set_member_name(builder, "state");
 	json_builder_add_string_value(builder, dfu_job_state_to_string(self->state));
-	json_builder_set_member_name(builder, "phase");
-	json_builder_add_string_value(builder, dfu_job_phase_to_string(self->phase));
-	json_builder_set_member_name(builder, "bytes-done");
-	json_builder_add_int_value(builder, (gint64)self->bytes_done);
-	json_builder_set_member_name(builder, "bytes-total");
-	json_builder_add_int_value(builder, (gint64)self->bytes_total);
-	json_builder_set_member_name(builder, "status-code");
-	json_builder_add_int_value(builder, self->status_code);
-	json_builder_set_member_name(builder, "message");
-	json_builder_add_string_value(builder, dfu_job_get_message(self));
-	device_error_text = g_variant_print(self->device_error, TRUE);
-	/* GVariant text keeps the value types (u stays u) that JSON numbers would lose */
-	json_builder_set_member_name(builder, "device-error");
-	json_builder_add_string_value(builder, device_error_text);
-	json_builder_set_member_name(builder, "attempt");
-	json_builder_add_int_value(builder, self->attempt);
-	json_builder_set_member_name(builder, "device-changed");
-	json_builder_add_boolean_value(builder, self->device_changed);
-	json_builder_set_member_name(builder, "stopped-cleanly");
-	json_builder_add_boolean_value(builder, self->stopped_cleanly);
-	json_builder_set_member_name(builder, "crashes");
-	json_builder_add_int_value(builder, self->crashes);
-	json_builder_set_member_name(builder, "owner-uid");
-	json_builder_add_int_value(builder, self->owner_uid);
+	json_put_string(builder, "phase", dfu_job_phase_to_string(self->phase));
+	json_put_int(builder, "bytes-done", (gint64)self->bytes_done);
+	json_put_int(builder, "bytes-total", (gint64)self->bytes_total);
+	json_put_int(builder, "status-code", self->status_code);
+	json_put_string(builder, "message", self->message);
+	json_put_vardict(builder, "device-error", self->device_error);
+	json_put_int(builder, "attempt", self->attempt);
+	json_put_bool(builder, "device-changed", self->device_changed, FALSE);
+	json_put_bool(builder, "stopped-cleanly", self->stopped_cleanly, FALSE);
+	json_put_int(builder, "crashes", self->crashes);
+	/* -1 (unknown) is the default; 0 is root */
+	if (self->owner_uid != -1) {
+		json_builder_set_member_name(builder, "owner-uid");
+		json_builder_add_int_value(builder, self->owner_uid);
+	}
 	if (self->cause_code != DFU_STATUS_NONE) {
-		json_builder_set_member_name(builder, "cause-code");
-		json_builder_add_int_value(builder, self->cause_code);
-		json_builder_set_member_name(builder, "cause-message");
-		json_builder_add_string_value(builder, dfu_job_get_cause_message(self));
+		json_put_int(builder, "cause-code", self->cause_code);
+		json_put_string(builder, "cause-message", self->cause_message);
 	}
-	if (self->found_framing != NULL) {
-		json_builder_set_member_name(builder, "found-framing");
-		json_builder_add_string_value(builder, self->found_framing);
-	}
+	json_put_string(builder, "found-framing", self->found_framing);
+	/* kept even when empty: a job that has not seen its device has none at all */
 	if (self->device_identity != NULL) {
 		g_autofree char *identity_text = g_variant_print(self->device_identity, TRUE);
 
-		json_builder_set_member_name(builder, "device-identity");
-		json_builder_add_string_value(builder, identity_text);
+		json_put_string(builder, "device-identity", identity_text);
 	}
 	if (self->device_report != NULL) {
 		g_autofree char *report_text = g_variant_print(self->device_report, TRUE);
 
-		json_builder_set_member_name(builder, "device-report");
-		json_builder_add_string_value(builder, report_text);
+		json_put_string(builder, "device-report", report_text);
 	}
-	json_builder_set_member_name(builder, "created");
-	json_builder_add_int_value(builder, self->created);
-	json_builder_set_member_name(builder, "started");
-	json_builder_add_int_value(builder, self->started);
-	json_builder_set_member_name(builder, "finished");
-	json_builder_add_int_value(builder, self->finished);
+	json_put_int(builder, "created", self->created);
+	json_put_int(builder, "started", self->started);
+	json_put_int(builder, "finished", self->finished);
 	json_builder_set_member_name(builder, "history");
 	json_builder_begin_array(builder);
 	for (guint i = 0; i < self->history->len; i++)
@@ -963,7 +978,6 @@ dfu_job_to_json(DfuJob *self)
 
 	root = json_builder_get_root(builder);
 	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, TRUE);
 	return json_generator_to_data(generator, NULL);
 }
 
@@ -1078,7 +1092,8 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_string(o, "signature-url", &options->signature_url, error) &&
 	       json_read_uint(o, "fota-op", &options->fota_op, error) &&
 	       json_read_uint(o, "sec-tag", &options->sec_tag, error) &&
-	       json_read_uint(o, "pdn", &options->pdn, error);
+	       json_read_uint(o, "pdn", &options->pdn, error) &&
+	       json_read_uint(o, "mesh-interval", &options->mesh_interval_ms, error);
 }
 
 static gboolean

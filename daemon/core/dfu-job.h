@@ -72,7 +72,13 @@ typedef struct {
 	gboolean has_sec_tag;
 	guint pdn; /* "pdn" u: a PDN other than the default */
 	gboolean has_pdn;
+	/* meshdfu targets only: "mesh-interval" u, milliseconds between DATA packets; 0 = configured */
+	guint mesh_interval_ms;
 } DfuJobOptions;
+
+/* the interval a mesh accepts: Nordic's documented floor, and a minute */
+#define DFU_MESH_INTERVAL_MIN_MS 60
+#define DFU_MESH_INTERVAL_MAX_MS 60000
 
 /* the AT#XFOTA ops a job may ask for */
 #define DFU_FOTA_OP_APPLICATION 1

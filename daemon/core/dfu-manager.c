@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#if HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include "dfu-bundle-import.h"
 #include "dfu-cache.h"
@@ -24,6 +27,8 @@
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
 #define SHA256_HEX_LEN 64
+/* after this many expired jobs, their memory goes back to the system */
+#define TRIM_AFTER_EXPIRED 64
 /* stored jobs loaded in one go from the loop; callers are answered between two */
 #define LOAD_CHUNK 200
 #define LOAD_GATE_POLL_MS 50
@@ -93,6 +98,7 @@ struct _DfuManager {
 	GArray *load_ids; /* the stored jobs, while they load */
 	guint loaded;     /* how many of them */
 	guint load_id;
+	guint expired_untrimmed; /* jobs expired since the heap was last trimmed */
 	gboolean loading;
 	gboolean started;
 	gboolean stopping;
@@ -736,7 +742,15 @@ manager_expire_cb(gpointer user_data)
 			break;
 		}
 		manager_remove_entry(self, entry);
+		self->expired_untrimmed++;
 	}
+#if HAVE_MALLOC_TRIM
+	/* the heap would otherwise keep the freed jobs' pages for good */
+	if (self->expired_untrimmed >= TRIM_AFTER_EXPIRED) {
+		malloc_trim(0);
+		self->expired_untrimmed = 0;
+	}
+#endif
 	return G_SOURCE_REMOVE;
 }
 

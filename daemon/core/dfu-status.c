@@ -93,6 +93,32 @@ static const DfuStatusInfo status_table[] = {
          "neither the images it had nor the new ones: another device may have been plugged into the "
          "port or taken the address. Nothing more was sent; check which device is attached and "
          "start the job again."},
+        {DFU_STATUS_MESH_SILENT, "mesh-silent", "MeshSilent",
+         "The mesh node sent nothing at all, not even to the Echo probe",
+         "The firmware on the serial node has no mesh serial interface: a plain application such as "
+         "ble_app_blinky flashed by an earlier DFU, a dfu_no_serial build, NRF_MESH_SERIAL_ENABLE off "
+         "or nrf_mesh_serial_enable() never called. Or the port is not the node's, or a custom "
+         "board's UART pins are wrong. Flash a mesh image with serial through the debugger."},
+        {DFU_STATUS_MESH_GARBLED, "mesh-garbled", "MeshGarbled",
+         "The mesh node sent bytes that are no mesh serial frames",
+         "A baud rate mismatch: the mesh stack and its bootloader run at 115200 (nrfutil's serial "
+         "default is 38400); give the node's rate with baud= in the target. Or another program "
+         "writes to the port."},
+        {DFU_STATUS_MESH_NOT_HEARD, "mesh-not-heard", "MeshNotHeard",
+         "The mesh node talks but does not hear the gateway",
+         "It sends frames (its start event, firmware ID beacons) but never answers the Echo: a "
+         "flow control mismatch (the node runs RTS/CTS; rtscts=false only for a build without it), "
+         "a CTS line that never asserts, or a USB-UART bridge in a bad state (unplug it; a DK's "
+         "interface MCU may need its firmware flashed again)."},
+        {DFU_STATUS_MESH_ECHO_MISMATCH, "mesh-echo-mismatch", "MeshEchoMismatch",
+         "The mesh node echoed other bytes than it was sent",
+         "Bytes are lost or changed on the line, or another program talks to the node at the same "
+         "time: check the cable, the baud rate and flow control, and what else opens the port."},
+        {DFU_STATUS_MESH_BOOTLOADER, "mesh-bootloader", "MeshBootloader",
+         "The serial node runs the mesh bootloader, not its application",
+         "The bootloader stays after a forced reboot or when the application is invalid; with a valid "
+         "application it returns to it after 10 s. Mesh DFU runs in the application: reset the node "
+         "and start the job again; an invalid application needs a debugger."},
 
         {DFU_STATUS_BUNDLE_UNREADABLE, "bundle-unreadable", "BundleUnreadable",
          "The bundle could not be read",
@@ -129,6 +155,16 @@ static const DfuStatusInfo status_table[] = {
          "The URL is wrong or the bundle was removed (404), or the server wants credentials or a "
          "client certificate (401, 403): check the URL, [http] Headers and ClientCertificate. "
          "DeviceError holds the HTTP status; the job is not retried."},
+        {DFU_STATUS_MESH_NOT_NEWER, "mesh-not-newer", "MeshNotNewer",
+         "The mesh would ignore the package: its version is not higher than the node's",
+         "Mesh nodes take only a strictly higher version of the firmware they run and ignore anything "
+         "else without a word. Build the package with a higher version (nrfutil genpkg "
+         "--application-version, or the version byte of --bootloader-id)."},
+        {DFU_STATUS_MESH_OTHER_FIRMWARE, "mesh-other-firmware", "MeshOtherFirmware",
+         "The mesh would ignore the package: it is for another company, application or bootloader",
+         "Nodes take only firmware with the company and application ID (or bootloader ID) of their "
+         "device page and ignore anything else without a word: check --company-id, "
+         "--application-id and --bootloader-id of nrfutil genpkg."},
 
         {DFU_STATUS_CANCELLED, "cancelled", "Cancelled", "The job was cancelled", ""},
         {DFU_STATUS_PERMISSION_DENIED, "permission-denied", "PermissionDenied",

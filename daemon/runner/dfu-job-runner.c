@@ -17,6 +17,7 @@
 #include "dfu-job-private.h"
 #include "dfu-target.h"
 #include "dfu-verify.h"
+#include "meshdfu-engine.h"
 #include "nrfdfu-engine.h"
 #include "serial-transport.h"
 #include "smp-probed-engine.h"
@@ -249,9 +250,11 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	        .kind = dfu_job_get_kind(a->job),
 	};
 
-	if (plan != NULL && plan->kind == DFU_BUNDLE_NRF5_ZIP) {
+	if (plan != NULL && (plan->kind == DFU_BUNDLE_NRF5_ZIP || plan->kind == DFU_BUNDLE_MESH_ZIP)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "nRF5 DFU packages need a Nordic DFU target");
+		                    plan->kind == DFU_BUNDLE_NRF5_ZIP
+		                            ? "nRF5 DFU packages need a Nordic DFU target"
+		                            : "mesh DFU packages need a meshdfu target");
 		return NULL;
 	}
 	if (plan != NULL && !check_downgrade_files(plan, jo->allow_downgrade_images, error))
@@ -303,7 +306,9 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 
 	if (plan->kind != DFU_BUNDLE_NRF5_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		                    "a Nordic DFU target takes an nRF5 DFU package");
+		                    plan->kind == DFU_BUNDLE_MESH_ZIP
+		                            ? "a mesh DFU package goes through a meshdfu target, not nrfdfu"
+		                            : "a Nordic DFU target takes an nRF5 DFU package");
 		return NULL;
 	}
 	if (target->link == DFU_LINK_UDP) {
@@ -352,6 +357,44 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	return atfota_engine_new(transport, &opt, &engine_callbacks, a);
 }
 
+/* the mesh stack's UART runs at 115200 whatever the gateway's other serial devices do */
+#define MESH_DEFAULT_BAUD 115200
+
+/* nRF5 SDK for Mesh DFU through a serial node: the mesh serial framing, RTS/CTS unless turned off */
+static DfuEngine *
+meshdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
+{
+	DfuConfig *config = a->runner->config;
+	const DfuJobOptions *jo = dfu_job_get_options(a->job);
+	guint baud = target->baud != 0 ? target->baud : MESH_DEFAULT_BAUD;
+	const MeshDfuOptions opt = {
+	        .interval_ms = jo->mesh_interval_ms != 0 ? jo->mesh_interval_ms : config->meshdfu_interval_ms,
+	        .ack_timeout_ms = config->meshdfu_ack_timeout_ms,
+	        .tries = config->meshdfu_tries,
+	        .busy_timeout_ms = config->meshdfu_busy_timeout_ms,
+	        .state_wait_ms = config->meshdfu_state_wait_ms,
+	        .erase_page_ms = config->meshdfu_erase_page_ms,
+	        .fwid_timeout_ms = config->meshdfu_fwid_timeout_ms,
+	        .tail_quiet_ms = config->meshdfu_tail_quiet_ms,
+	        .end_timeout_ms = config->meshdfu_end_timeout_ms,
+	        .node_timeout_ms = config->meshdfu_node_timeout_ms,
+	        .identity = dfu_job_get_device_identity(a->job),
+	        .baud = baud,
+	        .rtscts = target->rtscts,
+	};
+	DfuTransport *transport;
+
+	if (plan->kind != DFU_BUNDLE_MESH_ZIP) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		                    "a meshdfu target takes a package of nrfutil dfu genpkg --mesh");
+		dfu_plan_free(plan);
+		return NULL;
+	}
+	transport = dfu_serial_transport_new(target->path, baud, DFU_FRAMING_MESH);
+	dfu_serial_transport_set_rtscts(transport, target->rtscts);
+	return meshdfu_engine_new(transport, plan, &opt, &engine_callbacks, a);
+}
+
 /* The engine of each protocol: it takes the plan and makes the transport it speaks over. */
 typedef DfuEngine *(*EngineNewFunc)(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan,
                                     GError **error);
@@ -364,6 +407,7 @@ static const struct {
         {DFU_PROTOCOL_SMP, smp_engine_new, TRUE},
         {DFU_PROTOCOL_NRFDFU, nrfdfu_engine_create, FALSE},
         {DFU_PROTOCOL_ATFOTA, atfota_engine_create, FALSE},
+        {DFU_PROTOCOL_MESHDFU, meshdfu_engine_create, FALSE},
 };
 
 static gboolean
@@ -461,9 +505,17 @@ test_crash_hook(const char *name)
 #endif
 }
 
+/*
+ * One bundle is checked at a time: it is mapped and its images inflated while
+ * it is, so jobs that start together would otherwise hold all their images in
+ * memory at once.
+ */
+static GMutex verify_lock;
+
 static void
 load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&verify_lock);
 	VerifyTask *vt = task_data;
 	const DfuVerifyOptions options = {
 	        .policy = vt->policy,
@@ -477,6 +529,9 @@ load_plan_thread(GTask *task, gpointer source, gpointer task_data, GCancellable 
 
 	test_crash_hook(vt->name);
 	plan = dfu_verify_load_file(vt->bundle_path, vt->name, &options, vt->log, &error);
+	/* the images are sent from files: a running job holds no copy of them */
+	if (plan != NULL && !dfu_plan_stream_from_file(plan, vt->bundle_path, &error))
+		g_clear_pointer(&plan, dfu_plan_free);
 	if (plan == NULL)
 		g_task_return_error(task, error);
 	else
@@ -508,7 +563,7 @@ on_plan_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 	for (guint i = 0; i < plan->images->len; i++) {
 		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
 		dfu_job_log(a->job, "bundle: image %u %s, version %s, %" G_GSIZE_FORMAT " bytes%s",
-		            img->image_index, img->name, img->version, g_bytes_get_size(img->data),
+		            img->image_index, img->name, img->version, dfu_image_data_get_size(img->stream),
 		            img->slot == 0   ? ", built for slot 0"
 		            : img->slot == 1 ? ", built for slot 1"
 		                             : "");

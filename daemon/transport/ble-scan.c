@@ -135,11 +135,16 @@ on_objects_listed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 static void
 list_objects(BleScan *self)
 {
+	g_autoptr(sd_bus_message) m = NULL;
 	int r;
 
 	self->list_call = sd_bus_slot_unref(self->list_call);
-	r = sd_bus_call_method_async(self->bus, &self->list_call, BLUEZ, "/", IFACE_OBJECTS,
-	                             "GetManagedObjects", on_objects_listed, self, NULL);
+	r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ, "/", IFACE_OBJECTS, "GetManagedObjects");
+	/* watching starts no bluetoothd that is not running: a job for a BLE device may */
+	if (r >= 0)
+		r = sd_bus_message_set_auto_start(m, 0);
+	if (r >= 0)
+		r = sd_bus_call_async(self->bus, &self->list_call, m, on_objects_listed, self, 0);
 	if (r < 0)
 		g_debug("ble scan: cannot ask BlueZ for its devices: %s", g_strerror(-r));
 }

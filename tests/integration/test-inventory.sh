@@ -55,6 +55,15 @@ expect_exit 0 dfuctl info "serial:$T/loose?baud=115200"
 [ "$(running_version "serial:$T/loose?baud=115200")" = 3.0.0 ] || fail "a refused job lost what it read"
 grep -q "/org/dfud1/device/serial_3a" "$T/monitor.log" || fail "no InterfacesAdded for the new device"
 
+log "a Nordic DFU device names its bootloader"
+start_sim nrf --protocol nrfdfu --baud 0
+head -c 4000 /dev/urandom >"$T/nrf-app.bin"
+"$MKIMAGE" nrf5 -o "$T/nrf-app.zip" --application "$T/nrf-app.bin"
+expect_exit 0 dfuctl start "serial:$T/nrf?protocol=nrfdfu" "$T/nrf-app.zip"
+[ "$(dev_prop "serial:$T/nrf?protocol=nrfdfu" .Bootloader)" = "nRF5 SDK Secure DFU" ] ||
+	fail "bootloader $(dev_prop "serial:$T/nrf?protocol=nrfdfu" .Bootloader)"
+[ "$(dev_prop "serial:$T/nrf?protocol=nrfdfu" .Protocol)" = nrfdfu ] || fail "protocol of the Nordic device"
+
 log "a staged update"
 mkimage -o "$T/app2.bin" --version 1.3.0 --size 5000 --seed 2
 expect_exit 0 dfuctl start -o confirm=false kitchen-node "$T/app2.bin"
@@ -67,7 +76,7 @@ stop_dfud
 start_dfud
 [ "$(running_version kitchen-node)" = 1.2.0 ] || fail "after the restart runs $(running_version kitchen-node)"
 [ "$(dev_prop kitchen-node .Staged)" = true ] || fail "not staged after the restart"
-[ "$(dev_prop kitchen-node .LastJob)" = /org/dfud1/job/3 ] || fail "job $(dev_prop kitchen-node .LastJob)"
+[ "$(dev_prop kitchen-node .LastJob)" = /org/dfud1/job/4 ] || fail "job $(dev_prop kitchen-node .LastJob)"
 [ "$(dev_prop "serial:$T/loose?baud=115200" .LastStatusName)" = downgrade ] || fail "the URI device was lost"
 
 log "a device taken out of devices.d goes; one with jobs stays under its URI"
@@ -81,10 +90,19 @@ expect_exit 3 dfuctl info kitchen-node
 [ "$(running_version "serial:$T/dev")" = 1.2.0 ] || fail "the unnamed device lost its state"
 expect_exit 0 dfuctl info shed
 
+log "a reload takes new devices of devices.d and drops gone ones, announcing both"
+printf '[Device pump]\nTarget=serial:%s/pump\n' "$T" >"$T/devices.d/site.conf"
+kill -HUP "$DFUD_PID"
+wait_for 10 "the device of the reload" "$DFUCTL" info pump
+[ "$(dev_prop pump .Target)" = "serial:$T/pump" ] || fail "target $(dev_prop pump .Target)"
+expect_exit 3 dfuctl info shed
+grep -A1 "member=InterfacesRemoved" "$T/monitor.log" | grep -q '"/org/dfud1/device/shed"' ||
+	fail "no InterfacesRemoved for the dropped device"
+
 log "a corrupt inventory file is set aside"
 kill9_dfud
 echo '{"devices": [{"name": 1}]}' >"$STATE_DIRECTORY/devices.json"
 start_dfud
 [ -f "$STATE_DIRECTORY/devices.json.corrupt" ] || fail "the corrupt file was not kept"
-expect_exit 0 dfuctl info shed
+expect_exit 0 dfuctl info pump
 grep -q "devices.json is unusable" "$T/dfud.log" || fail "the corrupt file was not logged"

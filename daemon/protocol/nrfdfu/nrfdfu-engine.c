@@ -300,6 +300,11 @@ enter_ping(NrfDfuEngine *self)
 static void
 on_ping(NrfDfuEngine *self, const NrfDfuResponse *rsp)
 {
+	GVariantBuilder state;
+
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", "bootloader", g_variant_new_string("nRF5 SDK Secure DFU"));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
 	self->deadline = 0;
 	self->after_prn = ST_GET_MTU;
 	enter(self, ST_SET_PRN);

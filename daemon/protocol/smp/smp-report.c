@@ -1,17 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "smp-report.h"
 
+#include "dfu-hex.h"
 #include "smp-commands.h"
-
-char *
-smp_hash_to_hex(const guint8 *hash, gsize len)
-{
-	GString *s = g_string_sized_new(len * 2);
-
-	for (gsize i = 0; i < len; i++)
-		g_string_append_printf(s, "%02x", hash[i]);
-	return g_string_free(s, FALSE);
-}
 
 static GVariant *
 slot_flags(const SmpImageSlot *slot)
@@ -43,7 +34,7 @@ smp_report_images(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *hash = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = hash != NULL ? smp_hash_to_hex(hash, len) : g_strdup("");
+		g_autofree char *hex = hash != NULL ? dfu_hex_encode(hash, len) : g_strdup("");
 
 		g_variant_builder_open(&images, G_VARIANT_TYPE_VARDICT);
 		g_variant_builder_add(&images, "{sv}", "image", g_variant_new_uint32(slot->image));

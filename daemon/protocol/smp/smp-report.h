@@ -5,8 +5,6 @@
 
 G_BEGIN_DECLS
 
-/* lower-case hex of a hash */
-char *smp_hash_to_hex(const guint8 *hash, gsize len);
 /*
  * An image list (SmpImageSlot*) as the engine reports it (see
  * DfuEngineCallbacks.report): aa{sv} with image u, slot u, version s, hash s

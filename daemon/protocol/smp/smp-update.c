@@ -5,6 +5,7 @@
 
 #include "dfu-downgrade.h"
 #include "dfu-error.h"
+#include "dfu-hex.h"
 #include "smp-boot-mode.h"
 #include "smp-client.h"
 #include "smp-commands.h"
@@ -272,7 +273,7 @@ describe_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, MIN(len, (gsize)8)) : g_strdup("-");
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, MIN(len, (gsize)8)) : g_strdup("-");
 		g_string_append_printf(s, "%simage %u slot %u: %s %s…%s%s%s", i > 0 ? "; " : "", slot->image,
 		                       slot->slot, slot->version != NULL ? slot->version : "?", hex,
 		                       slot->active ? " active" : "", slot->pending ? " pending" : "",
@@ -295,7 +296,7 @@ identity_from_slots(GPtrArray *slots)
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
 		const guint8 *h = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
-		g_autofree char *hex = h != NULL ? smp_hash_to_hex(h, len) : NULL;
+		g_autofree char *hex = h != NULL ? dfu_hex_encode(h, len) : NULL;
 
 		if (hex != NULL)
 			g_variant_builder_add(hashes, "s", hex);
@@ -317,7 +318,7 @@ identity_known_hashes(SmpUpdate *self)
 		g_hash_table_add(known, g_strdup(had[i]));
 	for (guint i = 0; i < self->plan->images->len; i++) {
 		const DfuPlanImage *img = g_ptr_array_index(self->plan->images, i);
-		g_hash_table_add(known, smp_hash_to_hex(img->info.hash, img->info.hash_len));
+		g_hash_table_add(known, dfu_hex_encode(img->info.hash, img->info.hash_len));
 	}
 	return known;
 }
@@ -355,7 +356,7 @@ check_identity(SmpUpdate *self, GPtrArray *slots)
 		if (slot != find_active(slots, slot->image) || slot->hash == NULL)
 			continue;
 		h = g_bytes_get_data(slot->hash, &len);
-		hex = smp_hash_to_hex(h, len);
+		hex = dfu_hex_encode(h, len);
 		running++;
 		recognised += g_hash_table_contains(known, hex);
 	}
@@ -711,7 +712,7 @@ on_slot_info(SmpUpdate *self, const SmpMessage *rsp)
 	for (guint i = 0; i < self->work->len; i++) {
 		const DfuPlanImage *img = ((ImageWork *)g_ptr_array_index(self->work, i))->img;
 		guint64 room = slot_room(rsp->payload, img->image_index);
-		gsize size = g_bytes_get_size(img->data);
+		gsize size = dfu_image_data_get_size(img->stream);
 
 		if (room == 0) {
 			update_log(self, "image %u: device reports no slot size", img->image_index);
@@ -991,7 +992,7 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 		if (!plan_image(self, w, slots))
 			return;
 		if (w->upload)
-			self->upload_total += g_bytes_get_size(w->img->data);
+			self->upload_total += dfu_image_data_get_size(w->img->stream);
 		anything |= w->upload || w->test || w->confirm || (w->expect && self->need_reset);
 		update_log(self, "image %u: device runs %s; %s", w->img->image_index,
 		           w->old_version != NULL ? w->old_version : "nothing",
@@ -1061,7 +1062,7 @@ on_upload_done(SmpUpload *upload, const GError *error, GVariant *device_error, g
 	update_log(self, "image %u: upload complete", w->img->image_index);
 	/* the next image needs its own upload, not a restart of this one (nothing touches it after done) */
 	g_clear_pointer(&self->upload, smp_upload_free);
-	self->upload_base += g_bytes_get_size(w->img->data);
+	self->upload_base += dfu_image_data_get_size(w->img->stream);
 	self->cur++;
 	enter(self, ST_UPLOAD);
 }
@@ -1093,7 +1094,7 @@ enter_upload(SmpUpdate *self)
 		return;
 	}
 	params.image = w->img->image_index;
-	params.data = w->img->data;
+	params.data = w->img->stream;
 	params.file_sha = w->img->file_sha256;
 	params.max_message = self->max_message;
 	params.window = self->window;
@@ -1104,8 +1105,8 @@ enter_upload(SmpUpdate *self)
 	update_log(self,
 	           "image %u: uploading %s (%" G_GSIZE_FORMAT " bytes, version %s), %" G_GSIZE_FORMAT
 	           "-byte messages, window %u",
-	           w->img->image_index, w->img->name, g_bytes_get_size(w->img->data), w->img->version,
-	           self->max_message, self->window);
+	           w->img->image_index, w->img->name, dfu_image_data_get_size(w->img->stream),
+	           w->img->version, self->max_message, self->window);
 	self->upload = smp_upload_new(self->client, &params, &upload_callbacks, self);
 	smp_upload_start(self->upload);
 }
@@ -1139,7 +1140,7 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 			continue;
 		}
 		listed = describe_slots(slots);
-		hex = smp_hash_to_hex(w->img->info.hash, 8);
+		hex = dfu_hex_encode(w->img->info.hash, 8);
 		fail(self, DFU_STATUS_IMAGE_REJECTED,
 		     "image %u: the device does not list the uploaded image (hash %s…) in slot %u; it "
 		     "lists: %s",

@@ -34,7 +34,7 @@ struct _SmpUpload {
 gsize
 smp_upload_chunk_size(const SmpUploadParams *params, guint64 off)
 {
-	gsize total = g_bytes_get_size(params->data);
+	gsize total = dfu_image_data_get_size(params->data);
 	gsize sha_len = off == 0 ? 32 : 0;
 	gsize fixed =
 	        SMP_HEADER_SIZE + smp_cmd_image_upload_size(params->image, off, 0, total, sha_len, FALSE);
@@ -83,16 +83,23 @@ static void on_chunk_response(SmpClient *client, const SmpMessage *rsp, const GE
 static gboolean
 send_chunk(SmpUpload *self)
 {
-	const guint8 *data = g_bytes_get_data(self->params.data, NULL);
 	gsize len = smp_upload_chunk_size(&self->params, self->next_off);
 	gboolean first = self->next_off == 0;
+	g_autofree guint8 *data = NULL;
+	g_autoptr(GError) error = NULL;
 	Chunk *c;
 
 	if (len == 0) {
-		g_autoptr(GError) error = g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
-		                                      "the device's buffer (%" G_GSIZE_FORMAT
-		                                      " bytes) is too small for an upload chunk",
-		                                      self->params.max_message);
+		g_set_error(&error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "the device's buffer (%" G_GSIZE_FORMAT
+		            " bytes) is too small for an upload chunk",
+		            self->params.max_message);
+		finish(self, error, NULL);
+		return FALSE;
+	}
+	/* only the chunk on its way is in memory, whatever the image's size */
+	data = g_malloc(len);
+	if (!dfu_image_data_read(self->params.data, self->next_off, data, len, &error)) {
 		finish(self, error, NULL);
 		return FALSE;
 	}
@@ -106,7 +113,7 @@ send_chunk(SmpUpload *self)
 		self->probing = TRUE;
 	c->handle = smp_client_request(
 	        self->client, SMP_OP_WRITE, SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD,
-	        smp_cmd_image_upload(self->params.image, c->off, data + c->off, len, self->total,
+	        smp_cmd_image_upload(self->params.image, c->off, data, len, self->total,
 	                             first ? self->params.file_sha : NULL, first ? 32 : 0, FALSE),
 	        first ? self->params.first_timeout_ms : self->params.timeout_ms, 0, on_chunk_response, c);
 	return TRUE;
@@ -244,7 +251,7 @@ smp_upload_new(SmpClient *client, const SmpUploadParams *params, const SmpUpload
 	self->params.window = MAX(1u, params->window);
 	self->callbacks = callbacks;
 	self->user_data = user_data;
-	self->total = g_bytes_get_size(params->data);
+	self->total = dfu_image_data_get_size(params->data);
 	self->window = self->params.window_guessed ? 1 : self->params.window;
 	g_queue_init(&self->inflight);
 	return self;

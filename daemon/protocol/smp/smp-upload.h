@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "dfu-image-data.h"
 #include "smp-client.h"
 
 G_BEGIN_DECLS
@@ -19,7 +20,7 @@ typedef struct _SmpUpload SmpUpload;
 
 typedef struct {
 	guint image;
-	GBytes *data;           /* borrowed, outlives the upload */
+	DfuImageData *data;     /* borrowed, outlives the upload; read a chunk at a time */
 	const guint8 *file_sha; /* 32 bytes, the resume key */
 	gsize max_message;      /* largest SMP message (header included) the device takes */
 	guint window;           /* most requests in flight */

@@ -102,6 +102,17 @@ bundle_writer_zip(const BundleWriterEntry *entries, gsize n_entries, GError **er
 	return result;
 }
 
+char *
+bundle_writer_json_text(JsonBuilder *builder)
+{
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(builder);
+
+	json_generator_set_root(generator, root);
+	json_generator_set_pretty(generator, TRUE);
+	return json_generator_to_data(generator, NULL);
+}
+
 /* Adds an index-like member as an integer or, like the NCS generator, as a string. */
 static void
 add_index(JsonBuilder *builder, const char *key, guint value, gboolean as_string)
@@ -169,8 +180,6 @@ bundle_writer_manifest(const BundleWriterImage *images, gsize n_images,
                        const BundleWriterManifestOptions *opts)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
-	g_autoptr(JsonGenerator) generator = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
 
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "format-version");
@@ -186,10 +195,7 @@ bundle_writer_manifest(const BundleWriterImage *images, gsize n_images,
 	json_builder_add_string_value(builder, "dfu_application");
 	json_builder_end_object(builder);
 
-	root = json_builder_get_root(builder);
-	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, TRUE);
-	return json_generator_to_data(generator, NULL);
+	return bundle_writer_json_text(builder);
 }
 
 GBytes *

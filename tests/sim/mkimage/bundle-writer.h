@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,9 @@ typedef struct {
 GBytes *bundle_writer_zip(const BundleWriterEntry *entries, gsize n_entries, GError **error);
 char *bundle_writer_manifest(const BundleWriterImage *images, gsize n_images,
                              const BundleWriterManifestOptions *opts);
+/* the pretty-printed JSON of what builder built */
+char *bundle_writer_json_text(JsonBuilder *builder);
+
 /* a whole dfu_application.zip: the images plus their manifest.json */
 GBytes *bundle_writer_dfu_zip(const BundleWriterImage *images, gsize n_images,
                               const BundleWriterManifestOptions *opts, GError **error);

@@ -6,6 +6,7 @@
 #include "bundle-writer.h"
 #include "dfu-error.h"
 #include "mcuboot-writer.h"
+#include "mesh-writer.h"
 #include "nrf5-writer.h"
 
 typedef gboolean (*CommandFunc)(int argc, char **argv, GError **error);
@@ -246,12 +247,104 @@ cmd_nrf5(int argc, char **argv, GError **error)
 
 static const struct {
 	const char *name;
+	MeshDfuType type;
+} mesh_types[] = {
+        {"application", MESH_DFU_TYPE_APPLICATION},
+        {"bootloader", MESH_DFU_TYPE_BOOTLOADER},
+        {"softdevice", MESH_DFU_TYPE_SOFTDEVICE},
+};
+
+/* the firmware of a mesh package: a file, or --size bytes of a seeded pattern */
+static GBytes *
+mesh_firmware(const char *path, gint64 size, gint64 seed, GError **error)
+{
+	g_autofree char *contents = NULL;
+	gsize len = 0;
+	guint8 *data;
+
+	if (path != NULL)
+		return g_file_get_contents(path, &contents, &len, error)
+		               ? g_bytes_new_take(g_steal_pointer(&contents), len)
+		               : NULL;
+	if (size <= 0) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "give --firmware or --size");
+		return NULL;
+	}
+	data = g_malloc(size);
+	mcuboot_writer_fill_payload(data, size, (guint32)seed);
+	return g_bytes_new_take(data, size);
+}
+
+static gboolean
+cmd_mesh(int argc, char **argv, GError **error)
+{
+	g_autofree char *output = NULL;
+	g_autofree char *firmware_path = NULL;
+	g_autofree char *type = NULL;
+	g_autofree char *key_path = NULL;
+	g_autoptr(GOptionContext) context =
+	        g_option_context_new("- write a package as nrfutil dfu genpkg --mesh does");
+	EVP_PKEY *key = NULL;
+	g_autoptr(GBytes) zip = NULL;
+	gint64 size = 0, seed = 1, company = 0x59, app_id = 1, app_version = 1, bl_id = 0x0101,
+	       sd_id = 0x00CB;
+	MeshWriterImage image = {0};
+	gsize i;
+	const GOptionEntry entries[] = {
+	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
+	        {"type", 0, 0, G_OPTION_ARG_STRING, &type, "application (default), bootloader or softdevice",
+	         "TYPE"},
+	        {"firmware", 0, 0, G_OPTION_ARG_FILENAME, &firmware_path, "Firmware binary", "FILE"},
+	        {"size", 0, 0, G_OPTION_ARG_INT64, &size, "Generated firmware of this size", "N"},
+	        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the generated firmware", "N"},
+	        {"company-id", 0, 0, G_OPTION_ARG_INT64, &company, "Company ID", "N"},
+	        {"application-id", 0, 0, G_OPTION_ARG_INT64, &app_id, "Application ID", "N"},
+	        {"application-version", 0, 0, G_OPTION_ARG_INT64, &app_version, "Application version", "N"},
+	        {"bootloader-id", 0, 0, G_OPTION_ARG_INT64, &bl_id, "Bootloader version << 8 | ID", "N"},
+	        {"sd-id", 0, 0, G_OPTION_ARG_INT64, &sd_id, "The new SoftDevice's ID", "N"},
+	        {"key", 0, 0, G_OPTION_ARG_FILENAME, &key_path, "EC P-256 private key (PEM) to sign with",
+	         "FILE"},
+	        G_OPTION_ENTRY_NULL,
+	};
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, error))
+		return FALSE;
+	for (i = 0; i < G_N_ELEMENTS(mesh_types) &&
+	            g_strcmp0(type != NULL ? type : "application", mesh_types[i].name);
+	     i++)
+		;
+	if (i == G_N_ELEMENTS(mesh_types)) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "unknown type %s", type);
+		return FALSE;
+	}
+	if (key_path != NULL && (key = mcuboot_writer_load_private_key(key_path, error)) == NULL)
+		return FALSE;
+	image.type = mesh_types[i].type;
+	image.firmware = mesh_firmware(firmware_path, size, seed, error);
+	if (image.firmware == NULL) {
+		EVP_PKEY_free(key);
+		return FALSE;
+	}
+	image.fwid = (MeshFwid){.sd = (guint16)sd_id,
+	                        .bl_id = (guint8)bl_id,
+	                        .bl_version = (guint8)(bl_id >> 8),
+	                        .company = (guint32)company,
+	                        .app_id = (guint16)app_id,
+	                        .app_version = (guint32)app_version};
+	zip = mesh_writer_zip(&image, 1, key, error);
+	g_bytes_unref(image.firmware);
+	EVP_PKEY_free(key);
+	return zip != NULL && write_output(output, zip, error);
+}
+
+static const struct {
+	const char *name;
 	CommandFunc func;
 } commands[] = {
-        {"image", cmd_image},
-        {"zip", cmd_zip},
-        {"keygen", cmd_keygen},
-        {"nrf5", cmd_nrf5},
+        {"image", cmd_image}, {"zip", cmd_zip},   {"keygen", cmd_keygen},
+        {"nrf5", cmd_nrf5},   {"mesh", cmd_mesh},
 };
 
 int
@@ -260,7 +353,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s image|zip|nrf5|keygen [OPTION...]\n", argv[0]);
+		fprintf(stderr, "usage: %s image|zip|nrf5|mesh|keygen [OPTION...]\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
@@ -273,6 +366,6 @@ main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		}
 	}
-	fprintf(stderr, "%s: unknown command %s (image, zip, nrf5 or keygen)\n", argv[0], argv[1]);
+	fprintf(stderr, "%s: unknown command %s (image, zip, nrf5, mesh or keygen)\n", argv[0], argv[1]);
 	return EXIT_FAILURE;
 }

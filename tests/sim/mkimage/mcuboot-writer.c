@@ -54,8 +54,8 @@ mcuboot_writer_fill_payload(guint8 *buf, gsize len, guint32 seed)
 	}
 }
 
-static EVP_PKEY *
-load_private_key(const char *path, GError **error)
+EVP_PKEY *
+mcuboot_writer_load_private_key(const char *path, GError **error)
 {
 	g_autoptr(BIO) bio = BIO_new_file(path, "r");
 	g_autoptr(EVP_PKEY) key = NULL;
@@ -105,7 +105,7 @@ static gboolean
 append_signature(GByteArray *buf, const char *key_path, const EVP_MD *md, const guint8 *digest,
                  gsize digest_len, GError **error)
 {
-	g_autoptr(EVP_PKEY) key = load_private_key(key_path, error);
+	g_autoptr(EVP_PKEY) key = mcuboot_writer_load_private_key(key_path, error);
 	g_autofree guint8 *pub = NULL;
 	g_autofree guint8 *sig = NULL;
 	guint8 keyhash[EVP_MAX_MD_SIZE];
@@ -283,7 +283,7 @@ mcuboot_writer_generate_ed25519_key(const char *path, GError **error)
 gboolean
 mcuboot_writer_export_public_key(const char *key_path, const char *pub_path, GError **error)
 {
-	g_autoptr(EVP_PKEY) key = load_private_key(key_path, error);
+	g_autoptr(EVP_PKEY) key = mcuboot_writer_load_private_key(key_path, error);
 
 	return key != NULL && write_pem(pub_path, key, TRUE, error);
 }

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include <openssl/evp.h>
+
 #include "mcuboot-image.h"
 
 G_BEGIN_DECLS
@@ -37,6 +39,8 @@ GBytes *mcuboot_writer_build(const McubootWriterOptions *opts, GError **error);
 void mcuboot_writer_fill_payload(guint8 *buf, gsize len, guint32 seed);
 /* writes a fresh EC P-256 private key as PEM, for signing tests */
 gboolean mcuboot_writer_generate_key(const char *path, GError **error);
+/* a PEM private key file */
+EVP_PKEY *mcuboot_writer_load_private_key(const char *path, GError **error);
 /* writes a fresh Ed25519 private key as PEM */
 gboolean mcuboot_writer_generate_ed25519_key(const char *path, GError **error);
 /* writes the public half of a PEM private key, as a verifier's key directory holds it */

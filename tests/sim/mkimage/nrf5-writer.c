@@ -101,8 +101,6 @@ char *
 nrf5_writer_manifest(const Nrf5WriterImage *images, gsize n_images)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
-	g_autoptr(JsonGenerator) generator = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
 
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "manifest");
@@ -122,10 +120,7 @@ nrf5_writer_manifest(const Nrf5WriterImage *images, gsize n_images)
 	json_builder_end_object(builder);
 	json_builder_end_object(builder);
 
-	root = json_builder_get_root(builder);
-	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, TRUE);
-	return json_generator_to_data(generator, NULL);
+	return bundle_writer_json_text(builder);
 }
 
 GBytes *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
@@ -582,6 +583,63 @@ test_load_file(void)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* the stream reads back exactly the image, from the file it was put in */
+static void
+assert_streams(DfuPlanImage *img, GBytes *expected)
+{
+	gsize len = g_bytes_get_size(expected);
+	g_autofree guint8 *buf = g_malloc(len);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_null(img->data);
+	g_assert_cmpuint(dfu_image_data_get_size(img->stream), ==, len);
+	g_assert_true(dfu_image_data_read(img->stream, 0, buf, len, &error));
+	g_assert_no_error(error);
+	g_assert_cmpmem(buf, len, g_bytes_get_data(expected, NULL), len);
+}
+
+/* a checked plan sends its images from files: the bare bundle itself, an archive's inflated beside it */
+static void
+test_stream_from_file(void)
+{
+	g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
+	g_autofree char *bare = g_build_filename(dir, "app.bin", NULL);
+	g_autofree char *archive = g_build_filename(dir, "dfu_application.zip", NULL);
+	g_autoptr(GBytes) app = make_image(1, 3000, 5);
+	g_autoptr(GBytes) net = make_image(2, 700, 6);
+	const BundleWriterImage images[] = {{"app.bin", app, 0}, {"net.bin", net, 1}};
+	BundleWriterManifestOptions opts = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) zip = bundle_writer_dfu_zip(images, G_N_ELEMENTS(images), &opts, &error);
+	g_autoptr(DfuPlan) bare_plan = NULL;
+	g_autoptr(DfuPlan) zip_plan = NULL;
+	guint8 byte = 0;
+
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(bare, g_bytes_get_data(app, NULL), g_bytes_get_size(app), NULL));
+	g_assert_true(g_file_set_contents(archive, g_bytes_get_data(zip, NULL), g_bytes_get_size(zip), NULL));
+	bare_plan = dfu_plan_load_file(bare, NULL, &error);
+	g_assert_no_error(error);
+	zip_plan = dfu_plan_load_file(archive, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(dfu_plan_stream_from_file(bare_plan, bare, &error));
+	g_assert_no_error(error);
+	g_assert_true(dfu_plan_stream_from_file(zip_plan, archive, &error));
+	g_assert_no_error(error);
+	assert_streams(g_ptr_array_index(bare_plan->images, 0), app);
+	assert_streams(g_ptr_array_index(zip_plan->images, 0), app);
+	assert_streams(g_ptr_array_index(zip_plan->images, 1), net);
+	/* the inflated images have no name: the folder holds only what was put there */
+	g_assert_cmpint(g_unlink(archive), ==, 0);
+	/* a bundle cut short under a running job is an error, not stale bytes */
+	g_assert_cmpint(truncate(bare, 100), ==, 0);
+	g_assert_false(dfu_image_data_read(((DfuPlanImage *)g_ptr_array_index(bare_plan->images, 0))->stream,
+	                                   200, &byte, 1, &error));
+	g_assert_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE);
+	g_assert_cmpint(g_unlink(bare), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 static void
 test_kind_names(void)
 {
@@ -616,6 +674,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/bundle/bare-image", test_bare_image);
+	g_test_add_func("/bundle/stream-from-file", test_stream_from_file);
 	g_test_add_func("/bundle/padded-image", test_padded_image);
 	g_test_add_func("/bundle/image-with-trailing-data", test_image_with_trailing_data);
 	g_test_add_func("/bundle/zip-string-index", test_zip_string_index);

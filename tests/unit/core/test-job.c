@@ -370,6 +370,37 @@ test_job_fota_options_json(void)
 	g_assert_false(o->has_pdn);
 }
 
+/* a job file holds what the job has: members at their defaults are left out and read back as such */
+static void
+test_job_json_compact(void)
+{
+	DfuJobOptions options = {.confirm = FALSE};
+	g_autoptr(DfuJob) job = dfu_job_new(12, "serial:/dev/ttyACM0", "", "/c/b.bundle", &options);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *json = NULL;
+	g_autoptr(DfuJob) copy = NULL;
+
+	dfu_job_set_phase(job, DFU_JOB_PHASE_WAITING);
+	json = dfu_job_to_json(job);
+	g_test_message("%s", json);
+	g_assert_null(strchr(json, '\n'));
+	g_assert_null(strstr(json, "bytes-done"));
+	g_assert_null(strstr(json, "device-error"));
+	g_assert_null(strstr(json, "\"source\""));
+	g_assert_null(strstr(json, "\"force\""));
+	g_assert_nonnull(strstr(json, "\"confirm\":false"));
+	g_assert_cmpuint(strlen(json), <, 200);
+	copy = dfu_job_new_from_json(json, &error);
+	g_assert_no_error(error);
+	g_assert_false(dfu_job_get_options(copy)->confirm);
+	g_assert_cmpstr(dfu_job_get_source(copy), ==, "");
+	g_assert_cmpstr(dfu_job_get_message(copy), ==, "");
+	g_assert_cmpuint(g_variant_n_children(dfu_job_get_device_error(copy)), ==, 0);
+	g_assert_null(dfu_job_get_device_identity(copy));
+	g_assert_cmpint(dfu_job_get_phase(copy), ==, DFU_JOB_PHASE_WAITING);
+	g_assert_cmpint(dfu_job_get_created(copy), ==, dfu_job_get_created(job));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,6 +409,7 @@ main(int argc, char **argv)
 	g_test_add_func("/core/job/rate", test_job_rate);
 	g_test_add_func("/core/job/percentage", test_job_percentage);
 	g_test_add_func("/core/job/json-round-trip", test_job_json_round_trip);
+	g_test_add_func("/core/job/json-compact", test_job_json_compact);
 	g_test_add_func("/core/job/kind-and-report", test_job_kind_and_report);
 	g_test_add_func("/core/job/json-future-field", test_job_json_future_field);
 	g_test_add_func("/core/job/json-malformed", test_job_json_malformed);

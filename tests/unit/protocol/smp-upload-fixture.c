@@ -59,7 +59,8 @@ upload_fixture_init(UploadFixture *f, const TestDeviceConfig *config, gsize payl
 	f->client = smp_client_new(f->host, &client_callbacks, f);
 	dfu_transport_open(f->host);
 	g_main_loop_run(f->loop);
-	f->params = (SmpUploadParams){.data = f->image,
+	f->image_data = dfu_image_data_new_bytes(f->image);
+	f->params = (SmpUploadParams){.data = f->image_data,
 	                              .file_sha = f->sha,
 	                              .max_message = 256,
 	                              .window = 4,
@@ -91,6 +92,7 @@ upload_fixture_clear(UploadFixture *f)
 	g_clear_pointer(&f->host, dfu_transport_free);
 	g_clear_pointer(&f->dev, test_device_free);
 	g_clear_pointer(&f->image, g_bytes_unref);
+	g_clear_pointer(&f->image_data, dfu_image_data_unref);
 	g_clear_error(&f->error);
 	g_clear_pointer(&f->device_error, g_variant_unref);
 	g_clear_pointer(&f->loop, g_main_loop_unref);

@@ -15,6 +15,7 @@ typedef struct {
 	SmpClient *client;
 	SmpUpload *upload;
 	GBytes *image;
+	DfuImageData *image_data; /* what the upload reads: image, unless a test gives another */
 	guint8 sha[32];
 	SmpUploadParams params;
 	guint done_calls;

@@ -66,7 +66,9 @@ test_padded_image(void)
 	fixture_init(&f, &default_device, 0);
 	g_bytes_unref(f.image);
 	f.image = g_bytes_ref(pi->data);
-	f.params.data = f.image;
+	dfu_image_data_unref(f.image_data);
+	f.image_data = dfu_image_data_ref(pi->stream);
+	f.params.data = f.image_data;
 	f.params.file_sha = pi->file_sha256;
 	upload_fixture_run(&f);
 	assert_complete(&f);

@@ -30,7 +30,7 @@ fixture_init(Fixture *f, guint buf_count, guint window, gsize payload)
 static guint
 count_chunks(const SmpUploadParams *params)
 {
-	gsize total = g_bytes_get_size(params->data);
+	gsize total = dfu_image_data_get_size(params->data);
 	guint n = 0;
 
 	for (guint64 off = 0; off < total; n++)
