@@ -265,6 +265,9 @@ hb_config_load(const char *path, GError **error)
 	c->client_key = g_key_file_get_string(kf, GROUP, "ClientKey", NULL);
 	c->proxy = g_key_file_get_string(kf, GROUP, "Proxy", NULL);
 	c->allow_http = g_key_file_get_boolean(kf, GROUP, "AllowPlainHttp", NULL);
+	/* a gateway has no user at the node to ask: unless told otherwise it consents itself */
+	c->auto_confirm = !g_key_file_has_key(kf, GROUP, "AutoConfirm", NULL) ||
+	                  g_key_file_get_boolean(kf, GROUP, "AutoConfirm", NULL);
 	if (!c->allow_http && g_str_has_prefix(c->url, "http://")) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "%s: Url is plain http but AllowPlainHttp is not true", path);

@@ -23,6 +23,7 @@ typedef struct {
 	char *client_key;
 	char *proxy;
 	gboolean allow_http;
+	gboolean auto_confirm; /* consent to actions of hawkBit's user-consent flow */
 	double max_rate;
 	guint max_connections;
 	double start_jitter_s;

@@ -102,6 +102,7 @@ hb_ddi_parse_poll(GBytes *body, HbPoll *poll, GError **error)
 	poll->cancel_href = link_href(links, "cancelAction");
 	poll->config_href = link_href(links, "configData");
 	poll->installed_href = link_href(links, "installedBase");
+	poll->confirmation_href = link_href(links, "confirmationBase");
 	return TRUE;
 }
 
@@ -112,6 +113,7 @@ hb_poll_clear(HbPoll *poll)
 	g_clear_pointer(&poll->cancel_href, g_free);
 	g_clear_pointer(&poll->config_href, g_free);
 	g_clear_pointer(&poll->installed_href, g_free);
+	g_clear_pointer(&poll->confirmation_href, g_free);
 }
 
 static gboolean
@@ -293,6 +295,36 @@ hb_ddi_feedback(const char *execution, const char *finished, int code, const cha
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
+	return json_to_string(root, FALSE);
+}
+
+char *
+hb_ddi_confirmation(const char *detail)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new_immutable();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "confirmation");
+	json_builder_add_string_value(b, "confirmed");
+	json_builder_set_member_name(b, "details");
+	json_builder_begin_array(b);
+	json_builder_add_string_value(b, detail);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return json_to_string(root, FALSE);
+}
+
+char *
+hb_ddi_installed_base(const char *name, const char *version)
+{
+	g_autoptr(JsonObject) o = json_object_new();
+	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+
+	json_object_set_string_member(o, "name", name);
+	json_object_set_string_member(o, "version", version);
+	json_node_set_object(root, o);
 	return json_to_string(root, FALSE);
 }
 

@@ -14,6 +14,7 @@ typedef struct {
 	char *cancel_href;
 	char *config_href;
 	char *installed_href;
+	char *confirmation_href; /* the user-consent flow: the action waits for the device's consent */
 } HbPoll;
 
 typedef enum {
@@ -51,6 +52,10 @@ char *hb_ddi_href_action(const char *href);
 /* feedback: code < 0 leaves it out; details NULL-terminated; of > 0 adds result.progress */
 char *hb_ddi_feedback(const char *execution, const char *finished, int code, const char *const *details,
                       guint cnt, guint of);
+/* consent to an action of the user-consent flow (confirmationBase feedback) */
+char *hb_ddi_confirmation(const char *detail);
+/* installedBase: the distribution set a node runs after an update made beside the agent */
+char *hb_ddi_installed_base(const char *name, const char *version);
 /* configData in merge mode from a string -> string table */
 char *hb_ddi_config_data(GHashTable *facts);
 

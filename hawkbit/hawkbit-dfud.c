@@ -17,6 +17,9 @@ struct _HbDfud {
 	sd_bus_slot *finished_slot;
 	sd_bus_slot *changed_slot;
 	sd_bus_slot *owner_slot;
+	sd_bus_slot *manager_slot;
+	/* dfud is on the bus and has loaded its stored jobs: a job it does not know is gone */
+	gboolean loaded;
 	HbDfudEvents events;
 	gpointer user_data;
 };
@@ -71,6 +74,11 @@ job_reply_cb(sd_bus_message *reply, void *user_data, sd_bus_error *ret_error)
 	g_autoptr(GVariant) value = NULL;
 	const char *path = call->path;
 
+	/* while dfud loads its stored jobs after a start, a job not there yet is no gone job */
+	if (error != NULL && error->code == DFU_STATUS_NOT_FOUND && !call->dfud->loaded) {
+		g_clear_error(&error);
+		error = g_error_new(DFU_ERROR, DFU_STATUS_DAEMON_STOPPED, "dfud is loading its jobs");
+	}
 	if (error == NULL && !sd_bus_message_is_empty(reply)) {
 		value = dfu_bus_read_gvariant(reply, &error);
 		if (value != NULL && g_variant_is_of_type(value, G_VARIANT_TYPE_OBJECT_PATH)) {
@@ -197,6 +205,11 @@ hb_dfud_get_objects(HbDfud *self, HbDfudObjectsDone done, gpointer user_data)
 	int r;
 
 	call->objects_done = done;
+	/* a list without the jobs still loading would tell of submissions that never happened */
+	if (!self->loaded) {
+		call_started(call, NULL, -EAGAIN);
+		return;
+	}
 	r = sd_bus_call_method_async(self->bus, &slot, DFUD_NAME, DFUD_PATH,
 	                             "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
 	                             objects_reply_cb, call, NULL);
@@ -230,14 +243,68 @@ properties_changed_cb(sd_bus_message *m, void *user_data, sd_bus_error *ret_erro
 	return 0;
 }
 
+static void
+dfud_set_loaded(HbDfud *self)
+{
+	if (self->loaded)
+		return;
+	self->loaded = TRUE;
+	self->events.daemon_appeared(self->user_data);
+}
+
+static int
+loading_reply_cb(sd_bus_message *reply, void *user_data, sd_bus_error *ret_error)
+{
+	HbDfud *self = user_data;
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	int loading = 0;
+
+	/* not there: its NameOwnerChanged asks again; a dfud without the property loads before it answers */
+	if (e != NULL && (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+	                  sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)))
+		return 0;
+	if (e == NULL && sd_bus_message_read(reply, "v", "b", &loading) >= 0 && loading)
+		return 0;
+	dfud_set_loaded(self);
+	return 0;
+}
+
+static void
+dfud_query_loading(HbDfud *self)
+{
+	self->loaded = FALSE;
+	if (sd_bus_call_method_async(self->bus, NULL, DFUD_NAME, DFUD_PATH, "org.freedesktop.DBus.Properties",
+	                             "Get", loading_reply_cb, self, "ss", MANAGER_INTERFACE, "Loading") < 0)
+		g_warning("cannot ask dfud whether it is loading its jobs");
+}
+
+static int
+manager_changed_cb(sd_bus_message *m, void *user_data, sd_bus_error *ret_error)
+{
+	HbDfud *self = user_data;
+	g_autoptr(GVariant) changed = NULL;
+	const char *interface = NULL;
+	gboolean loading = TRUE;
+
+	if (sd_bus_message_read(m, "s", &interface) < 0 || g_strcmp0(interface, MANAGER_INTERFACE) != 0)
+		return 0;
+	changed = dfu_bus_read_gvariant(m, NULL);
+	if (changed != NULL && g_variant_lookup(changed, "Loading", "b", &loading) && !loading)
+		dfud_set_loaded(self);
+	return 0;
+}
+
 static int
 owner_changed_cb(sd_bus_message *m, void *user_data, sd_bus_error *ret_error)
 {
 	HbDfud *self = user_data;
 	const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
 
-	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && new_owner[0] != '\0')
-		self->events.daemon_appeared(self->user_data);
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+		return 0;
+	self->loaded = FALSE;
+	if (new_owner[0] != '\0')
+		dfud_query_loading(self);
 	return 0;
 }
 
@@ -278,6 +345,12 @@ hb_dfud_new(const HbDfudEvents *events, gpointer user_data, GError **error)
 		        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
 		        "member='NameOwnerChanged',arg0='" DFUD_NAME "'",
 		        owner_changed_cb, self);
+	if (r >= 0)
+		r = sd_bus_add_match(self->bus, &self->manager_slot,
+		                     "type='signal',sender='" DFUD_NAME
+		                     "',interface='org.freedesktop.DBus.Properties',"
+		                     "member='PropertiesChanged',path='" DFUD_PATH "'",
+		                     manager_changed_cb, self);
 	if (r < 0) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot watch dfud's signals: %s",
 		            g_strerror(-r));
@@ -285,6 +358,7 @@ hb_dfud_new(const HbDfudEvents *events, gpointer user_data, GError **error)
 		return NULL;
 	}
 	self->source_id = dfu_bus_attach_glib(self->bus, NULL, bus_closed_cb, self);
+	dfud_query_loading(self);
 	return self;
 }
 
@@ -296,6 +370,7 @@ hb_dfud_free(HbDfud *self)
 	sd_bus_slot_unref(self->finished_slot);
 	sd_bus_slot_unref(self->changed_slot);
 	sd_bus_slot_unref(self->owner_slot);
+	sd_bus_slot_unref(self->manager_slot);
 	g_clear_handle_id(&self->source_id, g_source_remove);
 	sd_bus_flush_close_unref(self->bus);
 	g_free(self);

@@ -16,7 +16,8 @@ typedef struct {
 	/* a job's properties changed (a{sv} of the changed ones) */
 	void (*job_changed)(const char *path, GVariant *changed, gpointer user_data);
 	void (*job_finished)(const char *path, guint code, gpointer user_data);
-	/* dfud (re)appeared on the bus: what was missed while it was away must be read again */
+	/* dfud (re)appeared on the bus and has loaded its stored jobs: what was missed while it was
+	 * away must be read again */
 	void (*daemon_appeared)(gpointer user_data);
 	/* the bus connection is gone: nothing more can happen */
 	void (*bus_closed)(gpointer user_data);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "dfu-error.h"
@@ -25,6 +24,7 @@ struct _HbNode {
 	gboolean deploying; /* a deploymentBase request or a submission is on its way */
 	gboolean closing;   /* the closing feedback is on its way */
 	gboolean configuring;
+	gboolean confirming;
 	gboolean reporting; /* an update made beside the agent is being reported as installedBase */
 	gboolean cancelling;
 	gboolean refused;
@@ -433,9 +433,16 @@ node_adopt(HbNode *node, GVariant *objects)
 	HbRecord *r = node->rec;
 	g_autofree char *path = NULL;
 
-	if (r->stage != HB_STAGE_SUBMITTING || r->job != NULL || node->deploying)
+	if (r->stage != HB_STAGE_SUBMITTING || r->job != NULL || node->deploying || objects == NULL)
 		return;
 	path = find_job(node, objects, r->action);
+	if (path == NULL && r->cancel_requested) {
+		r->cancelled = TRUE;
+		node_set_stage(node, HB_STAGE_CLOSED);
+		node_cancel_feedback(node, r->action, "closed", "success",
+		                     "cancelled before dfud got the update");
+		return;
+	}
 	if (path == NULL) {
 		g_message("%s: action %s never reached dfud; submitted again", node->config->controller_id,
 		          r->action);
@@ -609,7 +616,12 @@ node_cancel(HbNode *node, const char *stop_id)
 		                     "only downloaded; nothing was installed");
 		return;
 	case HB_STAGE_FINISHED:
-		node_cancel_feedback(node, stop_id, "rejected", "none", "the update had already ended");
+		/* a cancel whose confirmation did not get through is confirmed again */
+		if (r->cancelled)
+			node_send_closed(node);
+		else
+			node_cancel_feedback(node, stop_id, "rejected", "none",
+			                     "the update had already ended");
 		return;
 	case HB_STAGE_SUBMITTING:
 		r->cancel_requested = TRUE;
@@ -716,8 +728,6 @@ local_job_cb(const char *path, GVariant *props, const GError *error, gpointer us
 	const char *source = hb_facts_lookup(props, "Source");
 	GVariant *device = node_device(node);
 	g_autofree char *prefix = g_strdup_printf("hawkbit %s ", node->config->controller_id);
-	g_autoptr(JsonBuilder) b = NULL;
-	g_autoptr(JsonNode) root = NULL;
 	g_autofree char *json = NULL;
 	g_autofree char *url = NULL;
 	const char *version;
@@ -737,15 +747,7 @@ local_job_cb(const char *path, GVariant *props, const GError *error, gpointer us
 	          node->config->controller_id, version, source);
 	g_free(node->rec->local_job);
 	node->rec->local_job = g_strdup(path);
-	b = json_builder_new_immutable();
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, source);
-	json_builder_set_member_name(b, "version");
-	json_builder_add_string_value(b, version);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json = json_to_string(root, FALSE);
+	json = hb_ddi_installed_base(source, version);
 	url = g_strconcat(node->base, "/installedBase", NULL);
 	node_request(node, "PUT", url, json, installed_cb);
 }
@@ -817,6 +819,41 @@ node_forget_action(HbNode *node, const char *current)
 }
 
 static void
+confirm_cb(const HbHttpReply *reply, gpointer user_data)
+{
+	HbNode *node = user_data;
+
+	node->confirming = FALSE;
+	if (reply->status != 200)
+		g_warning("%s: the confirmation answered %ld %s", node->config->controller_id, reply->status,
+		          reply->error != NULL ? reply->error : "");
+}
+
+/* hawkBit's user-consent flow: the action starts once the device consents */
+static void
+node_confirm(HbNode *node, const char *href)
+{
+	g_autofree char *action = hb_ddi_href_action(href);
+	g_autofree char *url = NULL;
+	g_autofree char *json = NULL;
+	g_autofree char *detail = NULL;
+
+	if (node->confirming || action == NULL)
+		return;
+	if (!node->agent->config->auto_confirm) {
+		g_debug("%s: action %s waits for a consent (AutoConfirm=false)", node->config->controller_id,
+		        action);
+		return;
+	}
+	g_message("%s: consenting to action %s", node->config->controller_id, action);
+	detail = g_strdup_printf("consented by dfud-hawkbit on gateway %s", node->agent->config->gateway_id);
+	json = hb_ddi_confirmation(detail);
+	url = action_url(node, "confirmationBase", action, "/feedback");
+	node->confirming = TRUE;
+	node_request(node, "POST", url, json, confirm_cb);
+}
+
+static void
 node_follow(HbNode *node)
 {
 	HbPoll *p = &node->last;
@@ -830,6 +867,10 @@ node_follow(HbNode *node)
 			node->cancelling = TRUE;
 			node_request(node, "GET", p->cancel_href, NULL, cancel_action_cb);
 		}
+		return;
+	}
+	if (p->confirmation_href != NULL) {
+		node_confirm(node, p->confirmation_href);
 		return;
 	}
 	if (p->deployment_href == NULL) {

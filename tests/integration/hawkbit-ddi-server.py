@@ -11,7 +11,8 @@ Control side for tests, under /_control (no authentication):
   POST /_control/config   {"sleep", "gateway_token", "target_tokens": {cid: token},
                            "anonymous", "anonymous_download", "faults": {...}, "cdn"}
   POST /_control/actions  {"targets": [cid...], "file": path, "download", "update",
-                           "maintenance_window", "sha256" (override), "artifacts": [paths]}
+                           "maintenance_window", "sha256" (override), "artifacts": [paths],
+                           "confirmation_required" (the user-consent flow: confirmationBase first)}
   POST /_control/actions/{id}         change download/update/maintenance_window
   POST /_control/actions/{id}/cancel  ask the target to cancel
   POST /_control/targets/{cid}/request-config
@@ -186,6 +187,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "deploymentBase", 3): self.feedback,
             ("GET", "cancelAction", 2): self.cancel_action,
             ("POST", "cancelAction", 3): self.cancel_feedback,
+            ("GET", "confirmationBase", 2): self.confirmation,
+            ("POST", "confirmationBase", 3): self.confirmation_feedback,
             ("PUT", "configData", 1): self.config_data,
             ("GET", "installedBase", 2): self.installed_get,
             ("PUT", "installedBase", 1): self.installed_put,
@@ -214,6 +217,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             act = (active_actions(cid) or [None])[0]
             if act is not None and act["canceling"]:
                 links["cancelAction"] = {"href": "%s/cancelAction/%d" % (base, act["id"])}
+            elif act is not None and act["confirmation"]:
+                links["confirmationBase"] = {"href": "%s/confirmationBase/%d?c=%d" % (base, act["id"],
+                                                                                      action_hash(act))}
             elif act is not None:
                 links["deploymentBase"] = {"href": "%s/deploymentBase/%d?c=%d" % (base, act["id"], action_hash(act))}
             else:
@@ -265,6 +271,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
             act = self.action_of(cid, rest[1])
             return self.send(200, self.deployment_body(cid, act))
 
+    def confirmation(self, cid, rest, query):
+        with lock:
+            act = self.action_of(cid, rest[1])
+            if not act["confirmation"]:
+                return self.error(404, "action %d waits for no confirmation" % act["id"])
+            body = self.deployment_body(cid, act)
+            return self.send(200, {"id": body["id"], "confirmation": body["deployment"],
+                                   "actionHistory": body["actionHistory"]})
+
+    def confirmation_feedback(self, cid, rest, query):
+        if rest[2] != "feedback":
+            return self.error(404, "no such resource")
+        body = self.body_json()
+        if not isinstance(body, dict) or body.get("confirmation") not in ("confirmed", "denied"):
+            return self.error(400, "confirmation must be confirmed or denied")
+        with lock:
+            act = self.action_of(cid, rest[1])
+            if not act["active"] or not act["confirmation"]:
+                return self.error(410, "action %d waits for no confirmation" % act["id"])
+            act["confirmation_feedback"].append({k: body.get(k) for k in ("confirmation", "code", "details")})
+            if body["confirmation"] == "confirmed":
+                act["confirmation"] = False
+                act["status"] = "RUNNING"
+        return self.send(200, None)
+
     def installed_get(self, cid, rest, query):
         with lock:
             act = self.action_of(cid, rest[1])
@@ -307,6 +338,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.error(400, why)
             if not act["active"]:
                 return self.error(410, "action %d is closed" % act["id"])
+            if act["confirmation"]:
+                return self.error(404, "action %d waits for its confirmation" % act["id"])
             st = body["status"]
             act[log_key].append({"execution": st["execution"], "finished": st["result"]["finished"],
                                  "code": st.get("code"), "details": st.get("details", []),
@@ -522,8 +555,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "update": body.get("update", "forced"),
                             "maintenance_window": body.get("maintenance_window"),
                             "name": body.get("name", "firmware"), "version": body.get("version", "1.0.0"),
-                            "active": True, "canceling": False, "status": "RUNNING", "messages": [],
-                            "feedback": [], "cancel_feedback": [], "created": time.time()}
+                            "active": True, "canceling": False, "messages": [],
+                            "confirmation": bool(body.get("confirmation_required")),
+                            "status": "WAIT_FOR_CONFIRMATION" if body.get("confirmation_required") else "RUNNING",
+                            "feedback": [], "cancel_feedback": [], "confirmation_feedback": [],
+                            "created": time.time()}
             ids.append(aid)
         return self.send(200, {"actions": ids}, ctype="application/json")
 

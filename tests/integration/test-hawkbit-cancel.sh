@@ -101,6 +101,15 @@ start_sim late --baud 0
 wait_for 60 "the update" action_is "$aid" FINISHED
 [ "$(primary_of late)" = "1.2.0 true" ] || fail "late runs $(primary_of late)"
 
+log "an action of the user-consent flow is consented to, then installed"
+mkimage -o "$T/consent.bin" --version 1.3.0 --size 4000 --seed 6
+DDI_ACTION_EXTRA=', "confirmation_required": true' ddi_create "$T/consent.bin" gw1-plain
+aid=$ACTIONS
+wait_for 30 "the update" action_is "$aid" FINISHED
+[ "$(ddi_state ".actions[\"$aid\"].confirmation_feedback[0].confirmation")" = confirmed ] ||
+	fail "no consent: $(ddi_state ".actions[\"$aid\"].confirmation_feedback")"
+[ "$(primary_of plain)" = "1.3.0 true" ] || fail "plain runs $(primary_of plain)"
+
 log "a refused target token is retried until the server takes it"
 grep -q "gw1-locked: the server refused the target token (401)" "$T/hawkbit.log" || fail "no refusal logged"
 [ "$(ddi_state '.targets["gw1-locked"]')" = null ] || fail "a refused poll created the target"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # dfud-hawkbit across interruptions: a closed maintenance window (download now,
 # install when it opens), an artifact download cut and resumed, the agent and
-# the daemon killed with SIGKILL mid-action, and a second agent for other nodes.
+# the daemon killed with SIGKILL mid-action, the agent stopped between recording a
+# submission and its answer, and a second agent for other nodes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hawkbit-lib.sh"
 
@@ -96,6 +97,32 @@ start_dfud
 wait_for 60 "the report" action_is "$aid" FINISHED
 [ "$(jobs_of gw1-daemonkill | wc -l)" = 1 ] || fail "the action ran twice"
 [ "$(primary_of daemonkill)" = "1.3.0 true" ] || fail "daemonkill runs $(primary_of daemonkill)"
+
+log "the agent stopped between its record of a submission and dfud's answer"
+stop_agent "$A_PID"
+mkimage -o "$T/s.bin" --version 1.4.0 --size 5000 --seed 4
+ddi_create "$T/s.bin" gw1-resume
+adopt=$ACTIONS
+ddi_create "$T/s.bin" gw1-window
+again=$ACTIONS
+# dfud got the first submission; the second never reached it
+url=$(curl -sf -H "Authorization: GatewayToken gwtoken" "$DDI_URL/DEFAULT/controller/v1/gw1-resume/deploymentBase/$adopt" |
+	jq -r '.deployment.chunks[0].artifacts[0]._links["download-http"].href')
+"$DFUCTL" start --no-wait -o "source-name=hawkbit gw1-resume action $adopt: s.bin" \
+	-o "expected-sha256=$(sha256_of "$T/s.bin")" "serial:$T/resume" "$url" >/dev/null || fail "cannot submit"
+for pair in "gw1-resume $adopt" "gw1-window $again"; do
+	read -r cid aid <<<"$pair"
+	printf '{"action": "%s", "stage": "submitting"}\n' "$aid" >"$T/hawkbit-state/$cid.json"
+done
+start_agent
+A_PID=$AGENT_PID
+wait_for 30 "the adopted job's report" action_is "$adopt" FINISHED
+wait_for 30 "the resubmitted job's report" action_is "$again" FINISHED
+[ "$(jobs_of gw1-resume | wc -l)" = 2 ] || fail "the adopted action was submitted again"
+[ "$(jobs_of gw1-window | wc -l)" = 3 ] || fail "the lost submission was not made again"
+grep -q "gw1-resume: action $adopt is dfud job .*, found again" "$T/hawkbit.log" || fail "no adoption logged"
+[ "$(primary_of resume)" = "1.4.0 true" ] && [ "$(primary_of window)" = "1.4.0 true" ] ||
+	fail "resume runs $(primary_of resume), window $(primary_of window)"
 
 log "a second agent, another gateway id, for the other node"
 AGENT=second AGENT_CONFIG="StartJitterSec=0.2

@@ -47,6 +47,7 @@ test_poll(void)
 	g_assert_cmpuint(poll.sleep_s, ==, 30);
 	g_assert_nonnull(poll.config_href);
 	g_assert_null(poll.cancel_href);
+	g_assert_null(poll.confirmation_href);
 	action = hb_ddi_href_action(poll.deployment_href);
 	g_assert_cmpstr(action, ==, "5");
 	hb_poll_clear(&poll);
@@ -155,6 +156,18 @@ test_feedback(void)
 }
 
 static void
+test_confirmation(void)
+{
+	g_autofree char *consent = hb_ddi_confirmation("by the gateway");
+	g_autoptr(JsonNode) root = json_from_string(consent, NULL);
+	JsonObject *o = json_node_get_object(root);
+
+	g_assert_cmpstr(json_object_get_string_member(o, "confirmation"), ==, "confirmed");
+	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(o, "details"), 0), ==,
+	                "by the gateway");
+}
+
+static void
 test_controller_id(void)
 {
 	g_autofree char *a = hb_config_expand_id("%g-%n", "gw1", "kitchen");
@@ -240,6 +253,7 @@ main(int argc, char **argv)
 	g_test_add_func("/hawkbit/deployment", test_deployment);
 	g_test_add_func("/hawkbit/cancel", test_cancel);
 	g_test_add_func("/hawkbit/feedback", test_feedback);
+	g_test_add_func("/hawkbit/confirmation", test_confirmation);
 	g_test_add_func("/hawkbit/controller-id", test_controller_id);
 	g_test_add_func("/hawkbit/record", test_record);
 	g_test_add_func("/hawkbit/facts", test_facts);
