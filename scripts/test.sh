@@ -23,8 +23,9 @@ run_suite() {
 count() {
 	local log=$1/meson-logs/testlog.json
 	[ -f "$log" ] || { echo "0 0"; return; }
-	jq -s '[map(select(.result == "OK" or .result == "EXPECTEDFAIL")) | length,
-	        map(select(.result == "FAIL" or .result == "TIMEOUT" or .result == "ERROR" or .result == "UNEXPECTEDPASS")) | length] | @sh' -r "$log"
+	# each count in parentheses: a bare comma binds tighter than the pipe
+	jq -s '[(map(select(.result == "OK" or .result == "EXPECTEDFAIL")) | length),
+	        (map(select(.result == "FAIL" or .result == "TIMEOUT" or .result == "ERROR" or .result == "UNEXPECTEDPASS")) | length)] | @sh' -r "$log"
 }
 
 status=0
