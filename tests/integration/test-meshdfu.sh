@@ -83,6 +83,16 @@ wait_for 5 "every node to run version 2" bash -c \
 [ "$(sim_state full '[.remote[].requests] | add')" -gt 0 ] || fail "no remote node missed a segment"
 grep -q "nodes beyond it cannot confirm receipt" <<<"$(dfuctl status -v "$job")" || fail "the job does not say what progress means"
 
+log "BUSY while the nodes erase their bank, and answers lost on the line, cost only time"
+start_mesh busy --remote-nodes 1 --erase-ms-per-page 400 --drop-acks 7
+job=$(submit "serial:$T/busy?protocol=meshdfu" "$T/app.zip")
+wait_job_done 30 "$job"
+expect_job "$job" succeeded success
+[ "$(sim_state busy .busy_answers)" -gt 0 ] || fail "the node never answered BUSY"
+grep -q "the serial node is busy" <<<"$(dfuctl status -v "$job")" || fail "the wait for BUSY is not in the history"
+wait_for 5 "every node to run version 2" bash -c \
+	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/busy.json)\" = '[2]' ]"
+
 log "through a serial node that only relays, the nodes' requests reach dfud and are answered first"
 start_mesh relay --relay-only --remote-nodes 3 --remote-loss 15 --seed 5
 job=$(submit "serial:$T/relay?protocol=meshdfu" "$T/app.zip")
