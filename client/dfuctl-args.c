@@ -23,6 +23,7 @@ static const DfuctlOption submit_options[] = {
         {"fota-op", "u", "atfota: 1 application, 2 modem delta, 3 full modem, 5 bootloader"},
         {"sec-tag", "u", "atfota: the module's security tag for an https URL"},
         {"pdn", "u", "atfota: the PDN to download through"},
+        {"expected-version", "s", "atfota: the version the module must run afterwards"},
         {"fetch-only", "b", "only download the bundle into the daemon's cache (ends with success)"},
         {"mesh-interval", "u", "meshdfu: milliseconds between DATA packets (60 to 60000)"},
 };

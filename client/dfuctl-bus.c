@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dfu-error.h"
 #include "dfuctl-bus.h"
+#include "dfuctl-fleet.h"
 
 #include "bus-connect.h"
 #include "bus-variant.h"
@@ -161,19 +162,14 @@ dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error)
 	return dfu_bus_read_gvariant(reply, error);
 }
 
-/* calls each_object with the path and properties of every object that has interface */
-static gboolean
-for_each_object(sd_bus *bus, const char *interface,
-                void (*each_object)(const char *path, GVariant *properties, gpointer data), gpointer data,
-                GError **error)
+void
+dfuctl_bus_for_each_object(GVariant *objects, const char *interface, DfuctlBusObjectFunc each_object,
+                           gpointer data)
 {
-	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
 	GVariantIter iter;
 	const char *path;
 	GVariant *interfaces;
 
-	if (objects == NULL)
-		return FALSE;
 	g_variant_iter_init(&iter, objects);
 	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &interfaces)) {
 		g_autoptr(GVariant) owned = interfaces;
@@ -183,7 +179,6 @@ for_each_object(sd_bus *bus, const char *interface,
 		if (properties != NULL)
 			each_object(path, properties, data);
 	}
-	return TRUE;
 }
 
 static void
@@ -198,10 +193,20 @@ add_job(const char *path, GVariant *properties, gpointer data)
 GPtrArray *
 dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
 {
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
 	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
+	g_autoptr(DfuctlFleet) fleet = NULL;
 
-	if (!for_each_object(bus, DFUCTL_JOB_INTERFACE, add_job, jobs, error))
+	if (objects == NULL)
 		return NULL;
+	/* the same reply names the devices of the jobs */
+	fleet = dfuctl_fleet_new_from_objects(objects);
+	dfuctl_bus_for_each_object(objects, DFUCTL_JOB_INTERFACE, add_job, jobs);
+	for (guint i = 0; i < jobs->len; i++) {
+		DfuctlJob *job = g_ptr_array_index(jobs, i);
+
+		dfuctl_job_set_device(job, dfuctl_fleet_name_for_target(fleet, job->target));
+	}
 	g_ptr_array_sort(jobs, job_compare_id);
 	return g_steal_pointer(&jobs);
 }
@@ -237,10 +242,12 @@ device_compare_name(gconstpointer a, gconstpointer b)
 GPtrArray *
 dfuctl_bus_get_devices(sd_bus *bus, GError **error)
 {
+	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
 	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
 
-	if (!for_each_object(bus, DFUCTL_DEVICE_INTERFACE, add_device, devices, error))
+	if (objects == NULL)
 		return NULL;
+	dfuctl_bus_for_each_object(objects, DFUCTL_DEVICE_INTERFACE, add_device, devices);
 	g_ptr_array_sort(devices, device_compare_name);
 	return g_steal_pointer(&devices);
 }

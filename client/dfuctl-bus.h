@@ -35,7 +35,13 @@ GVariant *dfuctl_bus_get_manager(sd_bus *bus, GError **error);
 /* every object of the daemon with its interfaces and properties (a{oa{sa{sv}}}); reply_cookie
  * (optional) gets the cookie of the reply */
 GVariant *dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error);
-/* every job with its properties, in one call, by job number */
+typedef void (*DfuctlBusObjectFunc)(const char *path, GVariant *properties, gpointer data);
+/* calls each_object with the path and properties (a{sv}) of every object of objects (as
+ * dfuctl_bus_get_objects returns them) that has interface */
+void dfuctl_bus_for_each_object(GVariant *objects, const char *interface, DfuctlBusObjectFunc each_object,
+                                gpointer data);
+/* every job with its properties and its device's name where the daemon has one, in one call, by
+ * job number */
 GPtrArray *dfuctl_bus_get_jobs(sd_bus *bus, GError **error);
 /* every device as an a{sv} of its properties and "Path", by name */
 GPtrArray *dfuctl_bus_get_devices(sd_bus *bus, GError **error);

@@ -7,19 +7,7 @@
 #include "dfuctl-bus.h"
 #include "dfuctl-json.h"
 #include "dfuctl-output.h"
-
-static int
-device_fail(const GError *error)
-{
-	g_printerr("dfuctl: %s\n", error->message);
-	return dfuctl_exit_code_for_error(error);
-}
-
-static gboolean
-session_bus(const DfuctlArgs *args)
-{
-	return args->session || g_strcmp0(g_getenv("DFUD_BUS"), "session") == 0;
-}
+#include "dfuctl-table.h"
 
 static const char *
 device_string(GVariant *device, const char *key)
@@ -103,50 +91,37 @@ print_json(GVariant *device)
 static void
 print_table(GPtrArray *devices)
 {
-	const char *header[] = {"NAME", "TARGET", "VERSIONS", "LAST RESULT"};
-	g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
-	glong width[G_N_ELEMENTS(header)];
+	const char *const headers[] = {"NAME", "TARGET", "VERSIONS", "LAST RESULT", NULL};
+	g_autoptr(DfuctlTable) table = dfuctl_table_new(headers);
+	g_autofree char *text = NULL;
 
-	for (gsize c = 0; c < G_N_ELEMENTS(header); c++) {
-		width[c] = g_utf8_strlen(header[c], -1);
-		g_ptr_array_add(cells, g_strdup(header[c]));
-	}
 	for (guint i = 0; i < devices->len; i++) {
 		GVariant *device = g_ptr_array_index(devices, i);
 		g_autofree char *versions = device_versions(device);
+		g_autofree char *shown = device_staged(device) && !g_str_has_suffix(versions, "pending")
+		                                 ? g_strconcat(versions, ", staged", NULL)
+		                                 : g_strdup(versions);
+		g_autofree char *result = device_last_result(device);
+		const char *const row[] = {device_string(device, "Name"), device_string(device, "Target"),
+		                           shown, result};
 
-		g_ptr_array_add(cells, g_strdup(device_string(device, "Name")));
-		g_ptr_array_add(cells, g_strdup(device_string(device, "Target")));
-		g_ptr_array_add(cells, device_staged(device) && !g_str_has_suffix(versions, "pending")
-		                               ? g_strconcat(versions, ", staged", NULL)
-		                               : g_strdup(versions));
-		g_ptr_array_add(cells, device_last_result(device));
+		dfuctl_table_add_row(table, row);
 	}
-	for (guint i = 0; i < cells->len; i++)
-		width[i % G_N_ELEMENTS(header)] =
-		        MAX(width[i % G_N_ELEMENTS(header)], g_utf8_strlen(g_ptr_array_index(cells, i), -1));
-	for (guint i = 0; i < cells->len; i++) {
-		gsize c = i % G_N_ELEMENTS(header);
-		const char *cell = g_ptr_array_index(cells, i);
-
-		if (c + 1 == G_N_ELEMENTS(header))
-			g_print("%s\n", cell);
-		else
-			g_print("%s%*s  ", cell, (int)(width[c] - g_utf8_strlen(cell, -1)), "");
-	}
+	text = dfuctl_table_format(table);
+	g_print("%s", text);
 }
 
 int
 dfuctl_cmd_devices(const DfuctlArgs *args)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(sd_bus) bus = dfuctl_bus_open(session_bus(args), &error);
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(dfuctl_use_session_bus(args), &error);
 	g_autoptr(GPtrArray) devices = NULL;
 
 	if (bus != NULL)
 		devices = dfuctl_bus_get_devices(bus, &error);
 	if (devices == NULL)
-		return device_fail(error);
+		return dfuctl_fail(error);
 	if (args->json) {
 		for (guint i = 0; i < devices->len; i++)
 			print_json(g_ptr_array_index(devices, i));
@@ -247,14 +222,14 @@ run_device_job(const DfuctlArgs *args, sd_bus *bus, const char *path, const char
 	if (!args->no_wait) {
 		follow = dfuctl_follow_new(bus, dfuctl_output_mode(args), &error);
 		if (follow == NULL)
-			return device_fail(error);
+			return dfuctl_fail(error);
 	}
 	r = sd_bus_call_method(bus, DFUCTL_BUS_NAME, path, DFUCTL_DEVICE_INTERFACE, method, &bus_error,
 	                       &reply, NULL);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "o", &job);
 	if (!dfuctl_bus_check(r, &bus_error, &error))
-		return device_fail(error);
+		return dfuctl_fail(error);
 	return dfuctl_finish_job(args, follow, job);
 }
 
@@ -271,20 +246,20 @@ int
 dfuctl_cmd_info(const DfuctlArgs *args)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(sd_bus) bus = dfuctl_bus_open(session_bus(args), &error);
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(dfuctl_use_session_bus(args), &error);
 	g_autoptr(GVariant) device = NULL;
 	int exit_code = DFUCTL_EXIT_SUCCESS;
 
 	if (bus != NULL)
 		device = find_device(bus, args->positional[0], &error);
 	if (device == NULL)
-		return device_fail(error);
+		return dfuctl_fail(error);
 	if (args->refresh) {
 		exit_code = run_device_job(args, bus, device_path(device), "Refresh");
 		g_clear_pointer(&device, g_variant_unref);
 		device = find_device(bus, args->positional[0], &error);
 		if (device == NULL)
-			return device_fail(error);
+			return dfuctl_fail(error);
 	}
 	if (args->json)
 		print_json(device);
@@ -297,13 +272,13 @@ static int
 device_job(const DfuctlArgs *args, const char *method)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(sd_bus) bus = dfuctl_bus_open(session_bus(args), &error);
+	g_autoptr(sd_bus) bus = dfuctl_bus_open(dfuctl_use_session_bus(args), &error);
 	g_autoptr(GVariant) device = NULL;
 
 	if (bus != NULL)
 		device = find_device(bus, args->positional[0], &error);
 	if (device == NULL)
-		return device_fail(error);
+		return dfuctl_fail(error);
 	return run_device_job(args, bus, device_path(device), method);
 }
 

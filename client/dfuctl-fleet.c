@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fnmatch.h>
+
 #include "dfuctl-bus.h"
 #include "dfuctl-fleet.h"
 
@@ -64,23 +66,18 @@ dfuctl_fleet_remove(DfuctlFleet *fleet, const char *path)
 	g_hash_table_remove(fleet->devices, path);
 }
 
+static void
+add_device(const char *path, GVariant *properties, gpointer data)
+{
+	dfuctl_fleet_add(data, path, properties);
+}
+
 DfuctlFleet *
 dfuctl_fleet_new_from_objects(GVariant *objects)
 {
 	DfuctlFleet *fleet = dfuctl_fleet_new();
-	GVariantIter iter;
-	const char *path;
-	GVariant *interfaces;
 
-	g_variant_iter_init(&iter, objects);
-	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &interfaces)) {
-		g_autoptr(GVariant) owned = interfaces;
-		g_autoptr(GVariant) properties =
-		        g_variant_lookup_value(interfaces, DFUCTL_DEVICE_INTERFACE, G_VARIANT_TYPE_VARDICT);
-
-		if (properties != NULL)
-			dfuctl_fleet_add(fleet, path, properties);
-	}
+	dfuctl_bus_for_each_object(objects, DFUCTL_DEVICE_INTERFACE, add_device, fleet);
 	return fleet;
 }
 
@@ -107,7 +104,7 @@ dfuctl_fleet_select(const DfuctlFleet *fleet, const char *glob, const char *boar
 
 	g_hash_table_iter_init(&iter, fleet->devices);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&device)) {
-		if (glob != NULL && !g_pattern_match_simple(glob, device->name))
+		if (glob != NULL && fnmatch(glob, device->name, 0) != 0)
 			continue;
 		if (board != NULL && g_strcmp0(board, device->board) != 0)
 			continue;

@@ -29,8 +29,8 @@ void dfuctl_fleet_free(DfuctlFleet *fleet);
 /* adds or replaces the device at path from the properties of its org.dfud1.Device (a{sv}) */
 void dfuctl_fleet_add(DfuctlFleet *fleet, const char *path, GVariant *properties);
 void dfuctl_fleet_remove(DfuctlFleet *fleet, const char *path);
-/* the names of the devices whose name matches glob and whose board is board (each NULL: any),
- * sorted */
+/* the names of the devices whose name matches the shell pattern glob and whose board is board
+ * (each NULL: any), sorted */
 GStrv dfuctl_fleet_select(const DfuctlFleet *fleet, const char *glob, const char *board);
 /* the name of the device with this target URI, NULL when none */
 const char *dfuctl_fleet_name_for_target(const DfuctlFleet *fleet, const char *target);

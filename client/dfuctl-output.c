@@ -128,15 +128,16 @@ dfuctl_format_log(GVariant *entries)
 char *
 dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too)
 {
-	const char *const headers[] = {">ID", "STATE", "PHASE", ">PCT", "STATUS", "TARGET", "SOURCE", NULL};
+	const char *const headers[] = {">ID", "STATE", "PHASE", ">PCT", "STATUS", "DEVICE", "SOURCE", NULL};
 	g_autoptr(DfuctlTable) table = dfuctl_table_new(headers);
 
 	for (guint i = 0; i < jobs->len; i++) {
 		DfuctlJob *job = g_ptr_array_index(jobs, i);
 		g_autofree char *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
 		g_autofree char *pct = g_strdup_printf("%u%%", job->percentage);
-		const char *const row[] = {id,          job->state, job->phase, pct, job->status_name,
-		                           job->target, job->source};
+		const char *const row[] = {id,         job->state,       job->phase,
+		                           pct,        job->status_name, dfuctl_job_device(job),
+		                           job->source};
 
 		if (finished_too || !dfuctl_job_is_finished(job))
 			dfuctl_table_add_row(table, row);

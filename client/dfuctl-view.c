@@ -139,11 +139,27 @@ show_plain(DfuctlView *view, ViewRow *row)
 		fprintf(view->out, "%s\n", line);
 }
 
+/* more lines than the terminal has cannot be redrawn in place: from then on, plain lines */
+static void
+fall_back_when_too_tall(DfuctlView *view)
+{
+	struct winsize ws = {0};
+
+	if (view->mode != DFUCTL_OUTPUT_TTY || ioctl(fileno(view->out), TIOCGWINSZ, &ws) != 0 ||
+	    ws.ws_row == 0 || view->rows->len < ws.ws_row)
+		return;
+	if (view->drawn > 0)
+		fputc('\n', view->out);
+	view->drawn = 0;
+	view->mode = DFUCTL_OUTPUT_PLAIN;
+}
+
 static void
 show(DfuctlView *view, ViewRow *row, const char *event)
 {
 	gboolean urgent;
 
+	fall_back_when_too_tall(view);
 	switch (view->mode) {
 	case DFUCTL_OUTPUT_TTY:
 		urgent = g_strcmp0(row->state, row->job->state) != 0 ||

@@ -27,6 +27,7 @@ static const DfuBusOption option_table[] = {
         {"fota-op", "u", offsetof(DfuJobOptions, fota_op)},
         {"sec-tag", "u", offsetof(DfuJobOptions, sec_tag), offsetof(DfuJobOptions, has_sec_tag)},
         {"pdn", "u", offsetof(DfuJobOptions, pdn), offsetof(DfuJobOptions, has_pdn)},
+        {"expected-version", "s", offsetof(DfuJobOptions, expected_version)},
         {"mesh-interval", "u", offsetof(DfuJobOptions, mesh_interval_ms)},
 };
 

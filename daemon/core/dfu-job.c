@@ -153,6 +153,7 @@ dfu_job_options_clear(DfuJobOptions *options)
 	g_clear_pointer(&options->name, g_free);
 	g_clear_pointer(&options->expected_sha256, g_free);
 	g_clear_pointer(&options->signature_url, g_free);
+	g_clear_pointer(&options->expected_version, g_free);
 	g_clear_pointer(&options->allow_downgrade_images, g_free);
 	g_clear_pointer(&options->signature, g_bytes_unref);
 }
@@ -163,6 +164,7 @@ dfu_job_options_copy(DfuJobOptions *dest, const DfuJobOptions *src)
 	*dest = *src;
 	dest->name = g_strdup(src->name);
 	dest->expected_sha256 = g_strdup(src->expected_sha256);
+	dest->expected_version = g_strdup(src->expected_version);
 	dest->signature_url = g_strdup(src->signature_url);
 	dest->allow_downgrade_images = g_strdup(src->allow_downgrade_images);
 	dest->signature = src->signature != NULL ? g_bytes_ref(src->signature) : NULL;
@@ -189,10 +191,12 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 		return FALSE;
 	}
 	if (protocol != DFU_PROTOCOL_ATFOTA) {
-		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn)
+		if (options->fota_op == 0 && !options->has_sec_tag && !options->has_pdn &&
+		    options->expected_version == NULL)
 			return TRUE;
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "the options fota-op, sec-tag and pdn apply to atfota targets only");
+		                    "the options fota-op, sec-tag, pdn and expected-version apply to atfota "
+		                    "targets only");
 		return FALSE;
 	}
 	/* the module downloads the image itself: there is nothing to hand it but a URL */
@@ -208,6 +212,19 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 		            "fota-op %u is none of 1 (application), 2 (modem delta), 3 (full modem), "
 		            "5 (bootloader)",
 		            options->fota_op);
+		return FALSE;
+	}
+	if (options->expected_version != NULL && (options->expected_version[0] == '\0' ||
+	                                          strlen(options->expected_version) > DFU_JOB_VERSION_MAX ||
+	                                          !g_utf8_validate(options->expected_version, -1, NULL))) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "expected-version must be 1 to %d bytes of UTF-8", DFU_JOB_VERSION_MAX);
+		return FALSE;
+	}
+	if (options->expected_version != NULL && options->fota_op == DFU_FOTA_OP_BOOTLOADER) {
+		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		                    "expected-version does not apply to a bootloader update: the module "
+		                    "reports no bootloader version");
 		return FALSE;
 	}
 	if (g_str_has_prefix(url, "https:") && !options->has_sec_tag) {
@@ -909,6 +926,7 @@ json_put_options(JsonBuilder *builder, const DfuJobOptions *options)
 		json_builder_set_member_name(builder, "pdn");
 		json_builder_add_int_value(builder, options->pdn);
 	}
+	json_put_string(builder, "expected-version", options->expected_version);
 	json_put_int(builder, "mesh-interval", options->mesh_interval_ms);
 	json_builder_end_object(builder);
 }
@@ -1093,7 +1111,8 @@ json_read_options(JsonObject *obj, DfuJobOptions *options, GError **error)
 	       json_read_uint(o, "fota-op", &options->fota_op, error) &&
 	       json_read_uint(o, "sec-tag", &options->sec_tag, error) &&
 	       json_read_uint(o, "pdn", &options->pdn, error) &&
-	       json_read_uint(o, "mesh-interval", &options->mesh_interval_ms, error);
+	       json_read_uint(o, "mesh-interval", &options->mesh_interval_ms, error) &&
+	       json_read_string(o, "expected-version", &options->expected_version, error);
 }
 
 static gboolean

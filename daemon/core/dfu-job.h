@@ -53,6 +53,7 @@ typedef enum {
 #define DFU_JOB_MAX_ATTEMPTS 100
 #define DFU_JOB_SOURCE_NAME_MAX 255 /* bytes of UTF-8 */
 #define DFU_JOB_URL_MAX 4096        /* bytes */
+#define DFU_JOB_VERSION_MAX 128     /* bytes of expected-version */
 
 /* options accepted in Submit(..., a{sv} options); unknown keys are refused */
 typedef struct {
@@ -72,6 +73,8 @@ typedef struct {
 	gboolean has_sec_tag;
 	guint pdn; /* "pdn" u: a PDN other than the default */
 	gboolean has_pdn;
+	/* "expected-version" s: what the module's version answer must name after the update */
+	gchar *expected_version;
 	/* meshdfu targets only: "mesh-interval" u, milliseconds between DATA packets; 0 = configured */
 	guint mesh_interval_ms;
 } DfuJobOptions;

@@ -337,6 +337,7 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .sec_tag = jo->sec_tag,
 	        .has_pdn = jo->has_pdn,
 	        .pdn = jo->pdn,
+	        .expected_version = jo->expected_version,
 	        .confirm = jo->confirm,
 	        .command_timeout_ms = config->atfota_command_timeout_ms,
 	        .ready_timeout_ms = config->atfota_ready_timeout_ms,
@@ -345,6 +346,7 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .stall_retries = config->atfota_stall_retries,
 	        .reset_timeout_ms = config->atfota_reset_timeout_ms,
 	        .result_timeout_ms = config->atfota_result_timeout_ms,
+	        .identity = dfu_job_get_device_identity(a->job),
 	};
 	DfuTransport *transport;
 

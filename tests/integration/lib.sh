@@ -535,6 +535,14 @@ sha256_of() {
 	sha256sum <"$1" | cut -d' ' -f1
 }
 
+# ---- nRF91 modules: dfu-sim-at on a pty ----
+DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
+
+# expect_modem NAME KEY VALUE: one field of the simulated module's state
+expect_modem() {
+	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
+}
+
 # ---- BLE: dfu-sim-ble plays bluetoothd on the private bus ----
 DFU_SIM_BLE=$DFUD_BUILD_ROOT/tests/sim/ble/dfu-sim-ble
 

@@ -5,7 +5,6 @@
 # the module's failures end in their status codes.
 source "$(dirname "$0")/lib.sh"
 
-DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
 URL=https://updates.example/app_update.bin
 
 # start_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME
@@ -16,10 +15,6 @@ start_modem() {
 		--baud 0 --boot-ms 100 --step-ms 20 --step-percent 10 "$@"
 }
 
-# expect_modem NAME KEY VALUE: one field of the simulated module's state
-expect_modem() {
-	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
-}
 
 EXTRA_CONFIG="[atfota]
 CommandTimeoutSec=2
@@ -90,7 +85,10 @@ start_dfud
 wait_job_done 20 "$killed"
 expect_job "$killed" succeeded success
 expect_modem killed starts 1
+expect_modem killed downloads 1
 expect_modem killed version 2.0.0
+grep -q "the module is still downloading; following it" "$T/dfud.log" || fail "the restarted daemon did not follow the download"
+
 
 log "a modem delta image is activated by resetting the modem alone, which is switched on again"
 start_modem delta --lineage sm
@@ -111,25 +109,61 @@ expect_job "$same" failed rolled-back
 	'{"fota-stage":5,"fota-status":0,"version-after":"#XSMVER: \"1.0.0\"","version-before":"#XSMVER: \"1.0.0\""}' ] ||
 	fail "DeviceError is $("$DFUCTL" status --json "$same" | jq -S -c .DeviceError)"
 
-if grep -q DFUD_TEST_CRASH_PHASE "$DFUD"; then
-	log "a daemon killed once the module holds the image finishes the update after its restart, with one download"
-	# the daemon dies on purpose: no core files from that
-	ulimit -c 0
-	start_modem held --lineage sm
+log "expected-version: the version the module must run afterwards decides; one it runs already needs no download"
+start_modem want --lineage sm --running-version 1.0.0 --new-version 1.1.0
+expect_exit 0 dfuctl start -o sec-tag=42 -o expected-version=1.1.0 "serial:$T/want?protocol=atfota" "$URL"
+start_modem other --lineage sm --running-version 1.0.0 --new-version 1.1.0
+other=$(submit "serial:$T/other?protocol=atfota" "$URL" -o sec-tag=42 -o expected-version=1.1)
+wait_job_done 20 "$other"
+expect_job "$other" failed wrong-version
+[ "$("$DFUCTL" status --json "$other" | jq -r '.DeviceError["version-expected"]')" = 1.1 ] ||
+	fail "DeviceError is $("$DFUCTL" status --json "$other" | jq -S -c .DeviceError)"
+start_modem runs --lineage sm --running-version 1.1.0 --new-version 1.1.0
+expect_exit 2 dfuctl start -o sec-tag=42 -o expected-version=1.1.0 "serial:$T/runs?protocol=atfota" "$URL"
+expect_modem runs starts 0
+head -c 64 /dev/zero >"$T/other.bin"
+out=$("$DFUCTL" start -o expected-version=1.1.0 "serial:$T/runs" "$T/other.bin" 2>&1) && fail "an SMP job took expected-version"
+grep -q "apply to atfota targets only" <<<"$out" || fail "no reason given: $out"
+
+log "Serial Modem powers its UART only while DTR is active: silent until then, and a clear failure when never"
+start_modem dtrlate --lineage sm --dtr-active-ms 1500
+expect_exit 0 dfuctl start -o sec-tag=42 "serial:$T/dtrlate?protocol=atfota" "$URL"
+expect_modem dtrlate starts 1
+start_modem dtroff --lineage sm --dtr-inactive
+dtroff=$(submit "serial:$T/dtroff?protocol=atfota" "$URL" -o sec-tag=42 -o max-attempts=1)
+wait_job_done 40 "$dtroff"
+expect_job "$dtroff" failed response-timeout
+"$DFUCTL" status "$dtroff" | grep -q "DTR line" || fail "the failure does not name DTR: $("$DFUCTL" status "$dtroff")"
+
+# killed_when_held NAME LINEAGE: dfud dies once the module holds the image; after its restart
+# the update ends with that image installed, downloaded once
+killed_when_held() {
+	local name=$1 job
+	start_modem "$name" --lineage "$2"
 	end_dfud 10 || fail "dfud did not stop cleanly"
 	export DFUD_TEST_CRASH_PHASE=resetting
 	start_dfud
-	held=$(submit "serial:$T/held?protocol=atfota" "$URL" -o sec-tag=42)
+	job=$(submit "serial:$T/$name?protocol=atfota" "$URL" -o sec-tag=42)
 	wait "$DFUD_PID" && fail "dfud did not die when the module held the image"
 	DFUD_PID=
 	unset DFUD_TEST_CRASH_PHASE
-	expect_modem held pending true
+	expect_modem "$name" pending true
 	start_dfud
-	wait_job_done 20 "$held"
-	expect_job "$held" succeeded success
-	expect_modem held starts 1
-	expect_modem held resets 1
-	expect_modem held version 2.0.0
+	wait_job_done 20 "$job"
+	expect_job "$job" succeeded success
+	expect_modem "$name" downloads 1
+	expect_modem "$name" starts 1
+	expect_modem "$name" resets 1
+	expect_modem "$name" version 2.0.0
+}
+
+if grep -q DFUD_TEST_CRASH_PHASE "$DFUD"; then
+	# the daemon dies on purpose: no core files from that
+	ulimit -c 0
+	log "a daemon killed once the module holds the image finishes the update after its restart, with one download"
+	killed_when_held held sm
+	log "the same on Serial LTE Modem, which would take a second start and download the image again"
+	killed_when_held slmheld slm
 else
 	log "dfud was built without -Dtest_hooks=true: no crash once the module holds the image"
 fi

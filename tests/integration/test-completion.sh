@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The bash completion of dfuctl, sourced into a shell and asked as bash asks it:
-# commands, options, job options, job numbers from the daemon.
+# commands, options, job options, device names and job numbers from the daemon.
 source "$(dirname "$0")/lib.sh"
 
 COMPLETION=$(dirname "$0")/../../completion/dfuctl.bash
@@ -50,14 +50,21 @@ mkdir -p "$T/bundles"
 : >"$T/bundles/app.bin"
 offers_only "dfuctl inspect $T/bundles/a" "$T/bundles/app.bin"
 
-log "job numbers come from the daemon"
+log "device names and job numbers come from the daemon"
+mkdir -p "$T/devices.d"
+printf '[Device kitchen-node]\nTarget=serial:%s/dev\n[Device porch]\nTarget=udp:192.0.2.1\n' "$T" \
+	>"$T/devices.d/site.conf"
 start_dfud
+offers_only "dfuctl start kit" kitchen-node
+offers_only "dfuctl info " kitchen-node porch
+offers "dfuctl watch " kitchen-node porch
+offers_only "dfuctl --session confirm p" porch
 start_sim dev --baud 0 --running-version 1.0.0 --boot-ms 5000
 mkimage -o "$T/app.bin" --version 1.2.0 --size 4000 --seed 1
-expect_exit 0 dfuctl start "serial:$T/dev" "$T/app.bin"
+expect_exit 0 dfuctl start kitchen-node "$T/app.bin"
 mkimage -o "$T/app2.bin" --version 1.3.0 --size 4000 --seed 2
 # the device takes seconds to boot after its reset: the job is unfinished for a while
-running=$(submit "serial:$T/dev" "$T/app2.bin")
+running=$(submit kitchen-node "$T/app2.bin")
 offers_only "dfuctl status " 1 "$running"
 offers_only "dfuctl abort " "$running"
 offers "dfuctl watch " 1 "$running"

@@ -11,8 +11,10 @@ mkdir -p "$T/devices.d"
 cat >"$T/devices.d/fleet.conf" <<CONF
 [Device node-1]
 Target=serial:$T/n1
+Board=nrf52840dk
 [Device node-2]
 Target=serial:$T/n2
+Board=nrf5340dk
 [Device node-3]
 Target=serial:$T/gone
 CONF
@@ -55,6 +57,20 @@ grep -qF "did you mean 'serial:$T/n2'?" <<<"$OUT" || fail "no hint among several
 grep -Eq "^$T/n2 +- +refused: invalid-argument " <<<"$OUT" || fail "no refused row: $OUT"
 [ "$(primary_of n1)" = "1.3.0 true" ] || fail "the other device was not updated"
 
+log "--all takes the daemon's devices, by name or board"
+mkimage -o "$T/app5.bin" --version 1.5.0 --size 6000 --seed 5
+expect_exit 0 dfuctl start --all --match 'node-[12]' "$T/app5.bin"
+grep -q '^2 devices: 2 updated, 0 up to date, 0 failed$' <<<"$OUT" || fail "--match: $OUT"
+[ "$(primary_of n1)" = "1.5.0 true" ] && [ "$(primary_of n2)" = "1.5.0 true" ] || fail "--match did not update both"
+mkimage -o "$T/app6.bin" --version 1.6.0 --size 6000 --seed 6
+expect_exit 0 dfuctl start --all --board nrf5340dk "$T/app6.bin"
+grep -q "^job [0-9]* node-2: succeeded" <<<"$OUT" || fail "--board: $OUT"
+[ "$(primary_of n2)" = "1.6.0 true" ] && [ "$(primary_of n1)" = "1.5.0 true" ] || fail "--board picked the wrong devices"
+expect_exit 3 dfuctl start --all --match 'porch-*' "$T/app6.bin"
+grep -qF "no device named like porch-* known to dfud" <<<"$OUT" || fail "no match: $OUT"
+expect_exit 1 dfuctl start --match 'node-*' node-1 "$T/app6.bin"
+grep -q -- "--match and --board go with --all" <<<"$OUT" || fail "--match without --all: $OUT"
+
 log "bundles that cannot be read: exit 3 and a plain message, for start and inspect"
 for cmd in "start node-1" inspect; do
 	# shellcheck disable=SC2086
@@ -76,7 +92,7 @@ for cmd in "start node-1" inspect; do
 done
 
 log "on a narrow terminal every line is redrawn in place and fits"
-mkimage -o "$T/app3.bin" --version 1.4.0 --size 30000 --seed 3
+mkimage -o "$T/app3.bin" --version 1.7.0 --size 30000 --seed 3
 script -qec "stty cols 40 rows 24; exec '$DFUCTL' start node-2 node-1 '$T/app3.bin'" /dev/null >"$T/tty.out" ||
 	fail "start on a terminal failed: $(cat "$T/tty.out")"
 python3 - "$T/tty.out" <<'PY' || fail "the terminal view is wrong: $(cat -v "$T/tty.out")"
@@ -94,4 +110,47 @@ last = [l for l in lines if l.startswith("job ")][-2:]
 assert last[0].startswith("job ") and "node-1" in last[0] and "succeeded: success" in last[0], last
 assert "node-2" in last[1] and "succeeded: success" in last[1], last
 PY
-[ "$(primary_of n1)" = "1.4.0 true" ] || fail "node-1 runs $(primary_of n1) after the terminal run"
+[ "$(primary_of n1)" = "1.7.0 true" ] || fail "node-1 runs $(primary_of n1) after the terminal run"
+
+log "more jobs than the terminal has lines: plain lines instead"
+mkimage -o "$T/app4.bin" --version 1.7.1 --size 6000 --seed 4
+script -qec "stty cols 80 rows 2; exec '$DFUCTL' start node-2 node-1 '$T/app4.bin'" /dev/null >"$T/short.out" ||
+	fail "start on a short terminal failed: $(cat "$T/short.out")"
+grep -q $'\e\\[1A' "$T/short.out" && fail "redrawn on a terminal too short: $(cat -v "$T/short.out")"
+grep -q "^job [0-9]* node-1: succeeded: success" "$T/short.out" || fail "no plain lines: $(cat -v "$T/short.out")"
+
+log "list names the devices and lines up its columns"
+expect_exit 0 dfuctl list --all
+header=$(head -n1 <<<"$OUT")
+grep -q "DEVICE" <<<"$header" || fail "no DEVICE column: $OUT"
+col=${header%%DEVICE*}
+# every job of this test is for a device of devices.d, named in the same column
+while IFS= read -r line; do
+	[ "${line:${#col}:5}" = node- ] || fail "DEVICE column misaligned: '$line' in $OUT"
+done < <(tail -n +2 <<<"$OUT")
+grep -q " node-3 " <<<"$OUT" || fail "node-3's jobs not named: $OUT"
+
+log "one key style in every JSON output: the D-Bus property style"
+# member names of dfuctl's objects; the dictionaries the daemon fills keep its keys
+keys_of() {
+	jq -r 'def k: if type == "object" then (to_entries[] | select(.key != "DeviceError" and .key != "Images")
+		| .key, (.value | k)) elif type == "array" then (.[] | k) else empty end; k'
+}
+mkimage -o "$T/app8.bin" --version 1.8.0 --size 6000 --seed 8
+json=$(
+	dfuctl codes --json
+	dfuctl inspect --json "$T/app8.bin"
+	dfuctl status --json
+	dfuctl status --json -v 1
+	dfuctl list --all --json
+	dfuctl devices --json
+	dfuctl info --json node-1
+	dfuctl history --json
+	dfuctl start --json --no-wait node-1 "$T/app8.bin"
+	dfuctl start --json node-2 "$T/app8.bin"
+	dfuctl watch --json --until-idle node-1
+) || fail "a JSON command failed"
+[ "$(keys_of <<<"$json" | sort -u | grep -c .)" -gt 40 ] || fail "too few keys seen: $json"
+if bad=$(keys_of <<<"$json" | sort -u | grep -vE '^[A-Z][A-Za-z0-9]*$'); then
+	fail "keys in another style: $bad"
+fi

@@ -70,7 +70,10 @@ main(int argc, char **argv)
 	g_autofree char *new_version = NULL;
 	gint64 activation_error = 0, confirm_error = 0;
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
-	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE;
+	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE, dtr_inactive = FALSE;
+	gint dtr_active_ms = 0;
+	gboolean http = FALSE;
+	g_autofree char *ca_file = NULL;
 	SimAtModemConfig config = {0};
 	Sim sim = {0};
 	const GOptionEntry entries[] = {
@@ -99,6 +102,14 @@ main(int argc, char **argv)
 	         "The new version runs but the result after the reset is 5,1 with this info", "INFO"},
 	        {"no-modem-reset", 0, 0, G_OPTION_ARG_NONE, &no_modem_reset,
 	         "Answer ERROR to AT#XMODEMRESET, as early SLM", NULL},
+	        {"dtr-active-ms", 0, 0, G_OPTION_ARG_INT, &dtr_active_ms,
+	         "Serial Modem's DTR input goes active this long after start: the UART is off until then",
+	         "MS"},
+	        {"http", 0, 0, G_OPTION_ARG_NONE, &http,
+	         "Download the URL for real; the image's kind and version count", NULL},
+	        {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "CA for https URLs (with --http)", "PEM"},
+	        {"dtr-inactive", 0, 0, G_OPTION_ARG_NONE, &dtr_inactive,
+	         "DTR never goes active: the module neither hears nor speaks", NULL},
 	        G_OPTION_ENTRY_NULL,
 	};
 
@@ -113,7 +124,7 @@ main(int argc, char **argv)
 			config.terminator = terminators[i].bytes;
 	}
 	if (link_path == NULL || config.terminator == NULL || baud < 0 || boot_ms < 0 || step_ms < 1 ||
-	    step_percent < 1 || stall_at < 0 || download_error < 0 ||
+	    step_percent < 1 || stall_at < 0 || download_error < 0 || dtr_active_ms < 0 ||
 	    (lineage != NULL && g_strcmp0(lineage, "sm") != 0 && g_strcmp0(lineage, "slm") != 0)) {
 		g_printerr("dfu-sim-at: --link is required; an option is out of range\n");
 		return 2;
@@ -131,6 +142,9 @@ main(int argc, char **argv)
 	config.init_error = init_error;
 	config.confirm_error = confirm_error;
 	config.no_modem_reset = no_modem_reset;
+	config.dtr_active_ms = dtr_inactive ? G_MAXUINT : (guint)dtr_active_ms;
+	config.http = http;
+	config.ca_file = ca_file;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

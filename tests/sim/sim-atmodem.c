@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sim-atmodem.h"
 
+#include "sim-http-download.h"
+
 #include <string.h>
 
 /* the modem library's "voltage low": the update waits for a later reset */
@@ -23,10 +25,16 @@ struct _SimAtModem {
 	gboolean failed;    /* the one download error happened */
 	gboolean modem_off; /* AT#XMODEMRESET leaves the modem in CFUN=0 */
 	guint starts;
+	guint downloads; /* starts from the first byte */
 	guint stops;
 	guint resets;
 	guint modem_resets;
 	guint timer;
+	gboolean uart_off; /* DTR inactive */
+	SimHttpDownload *http;
+	GByteArray *image;   /* what the download brought so far */
+	char *image_version; /* of the downloaded application image */
+	guint dtr_timer;
 };
 
 static void
@@ -34,6 +42,8 @@ emit(SimAtModem *self, const char *line)
 {
 	g_autofree char *framed = g_strdup_printf("\r\n%s\r\n", line);
 
+	if (self->uart_off)
+		return;
 	self->output((const guint8 *)framed, strlen(framed), self->user_data);
 }
 
@@ -88,6 +98,92 @@ on_start_idle(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* ---- a real download ---- */
+
+#define MCUBOOT_MAGIC 0x96f3b83du
+#define MCUBOOT_VERSION_OFFSET 20
+#define CAUSE_DOWNLOAD_FAILED 1
+#define CAUSE_TYPE_MISMATCH 3
+
+static gboolean
+is_mcuboot_image(GByteArray *image)
+{
+	return image->len >= MCUBOOT_VERSION_OFFSET + 8 &&
+	       (image->data[0] | image->data[1] << 8 | image->data[2] << 16 |
+	        (guint32)image->data[3] << 24) == MCUBOOT_MAGIC;
+}
+
+static void
+http_data(const guint8 *data, gsize len, guint64 total, gpointer user_data)
+{
+	SimAtModem *self = user_data;
+	guint percent;
+
+	g_byte_array_append(self->image, data, (guint)len);
+	percent = total > 0 ? (guint)MIN((guint64)self->image->len * 100 / total, 100) : 0;
+	/* the last percent waits for the image to be checked */
+	if (percent > self->percent && percent < 100) {
+		self->percent = percent;
+		emitf(self, "#XFOTA: 1,0,%u", percent);
+	}
+}
+
+/* the module checks what it got: an application update must be an MCUboot image, a modem one must not */
+static void
+http_done(guint http_status, const GError *error, gpointer user_data)
+{
+	SimAtModem *self = user_data;
+	const guint8 *v;
+
+	self->http = NULL;
+	self->downloading = FALSE;
+	if (error != NULL) {
+		/* the server has no such file: nothing to resume */
+		if (http_status >= 400)
+			g_byte_array_set_size(self->image, 0);
+		emitf(self, "#XFOTA: 1,1,%d", CAUSE_DOWNLOAD_FAILED);
+		return;
+	}
+	if (is_mcuboot_image(self->image) != (self->op == 1 || self->op == 5)) {
+		g_byte_array_set_size(self->image, 0);
+		self->percent = 0;
+		emitf(self, "#XFOTA: 1,1,%d", CAUSE_TYPE_MISMATCH);
+		return;
+	}
+	g_clear_pointer(&self->image_version, g_free);
+	if (self->op == 1) {
+		v = self->image->data + MCUBOOT_VERSION_OFFSET;
+		self->image_version = g_strdup_printf("%u.%u.%u", v[0], v[1], v[2] | v[3] << 8);
+	}
+	self->percent = 100;
+	emit(self, "#XFOTA: 1,0,100");
+	self->pending = TRUE;
+	emit(self, "#XFOTA: 4,0");
+}
+
+static const SimHttpDownloadCallbacks http_callbacks = {
+        .data = http_data,
+        .done = http_done,
+};
+
+/* the quoted URL of the start command; a download goes on from what the module holds */
+static void
+http_start(SimAtModem *self, const char *quoted)
+{
+	g_autofree char *url = g_strndup(quoted + 1, strlen(quoted) - MIN(strlen(quoted), 2));
+
+	emitf(self, "#XFOTA: 1,0,%u", self->percent);
+	self->http =
+	        sim_http_download_start(url, self->image->len, self->config.ca_file, &http_callbacks, self);
+}
+
+/* something of an earlier download to resume */
+static gboolean
+has_progress(SimAtModem *self)
+{
+	return self->config.http ? self->image->len > 0 : self->percent > 0;
+}
+
 static gboolean
 supports_op(SimAtModem *self, guint op)
 {
@@ -120,16 +216,24 @@ fota_start(SimAtModem *self, const char *command, const char *args)
 		emit(self, "ERROR");
 		return;
 	}
-	/* the same command resumes; another starts over */
-	if (g_strcmp0(self->last_start, command) != 0)
+	/* the same command resumes; another starts over, and so does Serial LTE Modem holding an image:
+	 * it downloads it a second time */
+	if (g_strcmp0(self->last_start, command) != 0 || self->pending || !has_progress(self)) {
 		self->percent = 0;
+		self->pending = FALSE;
+		self->downloads++;
+		g_byte_array_set_size(self->image, 0);
+	}
 	g_free(self->last_start);
 	self->last_start = g_strdup(command);
 	self->op = op;
 	self->starts++;
 	self->downloading = TRUE;
 	emit(self, "OK");
-	self->timer = g_idle_add(on_start_idle, self);
+	if (self->config.http)
+		http_start(self, fields[1]);
+	else
+		self->timer = g_idle_add(on_start_idle, self);
 }
 
 static void
@@ -139,6 +243,7 @@ fota_stop(SimAtModem *self)
 	if (!self->downloading)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
 	self->downloading = FALSE;
 	self->stops++;
 	/* SLM prints no info field here */
@@ -162,7 +267,8 @@ activate(SimAtModem *self)
 		emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.activation_error);
 	} else {
 		g_free(self->version);
-		self->version = g_strdup(self->config.new_version);
+		self->version = g_strdup(self->image_version != NULL ? self->image_version
+		                                                     : self->config.new_version);
 		/* the new image booted, but marking it good failed */
 		if (self->config.confirm_error != 0)
 			emitf(self, "#XFOTA: 5,1,%" G_GINT64_FORMAT, self->config.confirm_error);
@@ -207,8 +313,19 @@ void
 sim_atmodem_boot(SimAtModem *self)
 {
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
 	self->downloading = FALSE;
 	self->timer = g_timeout_add(self->config.boot_ms, on_booted, self);
+}
+
+static gboolean
+on_dtr_active(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	self->dtr_timer = 0;
+	self->uart_off = FALSE;
+	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -253,6 +370,8 @@ sim_atmodem_input(SimAtModem *self, const guint8 *data, gsize len)
 	const char *term = self->config.terminator;
 	char *end;
 
+	if (self->uart_off)
+		return;
 	g_string_append_len(self->input, (const char *)data, len);
 	/* the firmware skips what precedes AT and ignores empty commands */
 	while ((end = strstr(self->input->str, term)) != NULL) {
@@ -281,6 +400,10 @@ sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpo
 	self->version = g_strdup(config->version != NULL ? config->version : "1.0.0");
 	if (self->config.new_version == NULL)
 		self->config.new_version = "2.0.0";
+	self->uart_off = config->dtr_active_ms > 0;
+	if (self->uart_off && config->dtr_active_ms != G_MAXUINT)
+		self->dtr_timer = g_timeout_add(config->dtr_active_ms, on_dtr_active, self);
+	self->image = g_byte_array_new();
 	return self;
 }
 
@@ -290,6 +413,10 @@ sim_atmodem_free(SimAtModem *self)
 	if (self == NULL)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
+	g_clear_handle_id(&self->dtr_timer, g_source_remove);
+	g_clear_pointer(&self->http, sim_http_download_cancel);
+	g_byte_array_unref(self->image);
+	g_free(self->image_version);
 	g_string_free(self->input, TRUE);
 	g_free(self->version);
 	g_free(self->last_start);
@@ -300,11 +427,11 @@ char *
 sim_atmodem_state_json(SimAtModem *self)
 {
 	return g_strdup_printf("{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
-	                       "\"starts\": %u, \"stops\": %u, \"resets\": %u, \"modem_resets\": %u, "
-	                       "\"modem_off\": %s}\n",
+	                       "\"starts\": %u, \"downloads\": %u, \"stops\": %u, \"resets\": %u, "
+	                       "\"modem_resets\": %u, \"modem_off\": %s}\n",
 	                       self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
-	                       self->pending ? "true" : "false", self->starts, self->stops, self->resets,
-	                       self->modem_resets, self->modem_off ? "true" : "false");
+	                       self->pending ? "true" : "false", self->starts, self->downloads, self->stops,
+	                       self->resets, self->modem_resets, self->modem_off ? "true" : "false");
 }
 
 const char *

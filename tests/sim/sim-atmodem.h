@@ -27,6 +27,14 @@ typedef struct {
 	gboolean init_error;     /* boots into INIT ERROR instead of Ready */
 	gint64 confirm_error;    /* the new version runs, but #XFOTA: 5,1,<info>: confirming it failed */
 	gboolean no_modem_reset; /* early SLM: no AT#XMODEMRESET */
+	/* Serial Modem powers its UART only while DTR is active: deaf and mute until this long after
+	 * start (the host's GPIO or a button activates it); G_MAXUINT never, 0 at once */
+	guint dtr_active_ms;
+	/* fetch the URL for real (else progress runs on timers): a failed transfer is #XFOTA: 1,1,1,
+	 * an image of the wrong kind for the op 1,1,3, an application image's own version runs after
+	 * the update; ca_file: what https servers are checked against */
+	gboolean http;
+	const char *ca_file;
 } SimAtModemConfig;
 
 typedef struct _SimAtModem SimAtModem;

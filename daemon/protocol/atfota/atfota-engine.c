@@ -2,6 +2,7 @@
 #include "atfota-engine.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "at-link.h"
 #include "dfu-error.h"
@@ -31,6 +32,7 @@ typedef enum {
 	ST_CONNECTING,       /* open, then Ready or an answered probe */
 	ST_DETECTING,        /* lineage and ops */
 	ST_READING_BASELINE, /* the version that runs before the update */
+	ST_LISTENING,        /* restarted on SLM: a download still running shows by its notifications */
 	ST_STARTING,         /* AT#XFOTA=<op>,<url>... until its final result */
 	ST_DOWNLOADING,      /* #XFOTA: 1,0,<pct> ... until 4,0 */
 	ST_STOPPING,         /* stalled: AT#XFOTA=0, then the same start again */
@@ -46,6 +48,7 @@ typedef struct {
 	DfuEngine parent;
 	AtfotaOptions opt;
 	char *url;
+	char *expected_version;
 	char *start_command;
 	AtLink *link;
 	AtfotaState state;
@@ -56,6 +59,7 @@ typedef struct {
 	gboolean downloaded;  /* 4,0 came before the start's OK */
 	gboolean expect_stop; /* our own AT#XFOTA=0: its cancel notification is no failure */
 	gboolean adopted;     /* activating an image the module held before this attempt started */
+	gboolean probing;     /* resetting to learn whether the module holds the image */
 	char *version_before;
 	char *version_after;
 	char *result_text; /* the #XFOTA: 4,1 or 5,... line of the activation */
@@ -156,6 +160,8 @@ fota_device_error(AtfotaEngine *self, const AtLine *line)
 		g_variant_dict_insert(&dict, "version-before", "s", self->version_before);
 	if (line->stage == STAGE_COMPLETE && self->version_after != NULL)
 		g_variant_dict_insert(&dict, "version-after", "s", self->version_after);
+	if (line->stage == STAGE_COMPLETE && self->expected_version != NULL)
+		g_variant_dict_insert(&dict, "version-expected", "s", self->expected_version);
 	return g_variant_dict_end(&dict);
 }
 
@@ -197,12 +203,65 @@ modem_only(AtfotaEngine *self)
 }
 
 /* what shows whether the update took; a bootloader update changes none of the versions read here */
+/* the start an earlier attempt had the module run: the identity the job kept */
+#define IDENTITY_START "fota-start"
+
+static gboolean
+started_before(AtfotaEngine *self)
+{
+	const char *start = NULL;
+
+	return self->opt.identity != NULL &&
+	       g_variant_lookup(self->opt.identity, IDENTITY_START, "&s", &start) &&
+	       g_strcmp0(start, self->start_command) == 0;
+}
+
+/* the module runs our start: a later attempt, also after a restart of the daemon, knows it */
+static void
+remember_start(AtfotaEngine *self)
+{
+	GVariantDict dict;
+
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, IDENTITY_START, "s", self->start_command);
+	dfu_engine_emit_identity(&self->parent, g_variant_dict_end(&dict));
+}
+
+/*
+ * Serial LTE Modem, unlike Serial Modem, takes a second start while it
+ * holds a downloaded image, and downloads it again: when an earlier attempt
+ * started this download (the daemon may have died since), find out first
+ * what the module does.
+ */
+static AtfotaState
+first_fota_state(AtfotaEngine *self)
+{
+	return self->modem.lineage == AT_LINEAGE_SLM && started_before(self) ? ST_LISTENING : ST_STARTING;
+}
+
 static const char *
 version_command(AtfotaEngine *self)
 {
 	if (self->opt.op == DFU_FOTA_OP_BOOTLOADER)
 		return NULL;
 	return modem_only(self) ? "AT+CGMR" : at_lineage_version_command(self->modem.lineage);
+}
+
+/* the version answer names the version: as a whole, not as the start of 1.10 when 1.1 is asked for */
+static gboolean
+names_version(const char *answer, const char *version)
+{
+	gsize n = strlen(version);
+
+	for (const char *p = answer != NULL ? strstr(answer, version) : NULL; p != NULL;
+	     p = strstr(p + 1, version)) {
+		gboolean start = p == answer || !(g_ascii_isalnum(p[-1]) || p[-1] == '.');
+		gboolean end = !(g_ascii_isalnum(p[n]) || p[n] == '.');
+
+		if (start && end)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static char *
@@ -262,7 +321,7 @@ on_detected(AtLink *link, const AtModemInfo *info, const GError *error, gpointer
 		fail(self, refused);
 		return;
 	}
-	set_state(self, version_command(self) != NULL ? ST_READING_BASELINE : ST_STARTING);
+	set_state(self, version_command(self) != NULL ? ST_READING_BASELINE : first_fota_state(self));
 }
 
 static void
@@ -299,7 +358,14 @@ on_baseline_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GErr
 	g_free(self->version_before);
 	self->version_before = join_lines(info);
 	dfu_engine_emit_log(&self->parent, "running before the update: %s", self->version_before);
-	set_state(self, ST_STARTING);
+	/* nothing to download; a restarted job whose module held the image still activates it */
+	if (self->expected_version != NULL && names_version(self->version_before, self->expected_version) &&
+	    !started_before(self)) {
+		dfu_engine_emit_log(&self->parent, "the module runs %s already", self->expected_version);
+		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
+		return;
+	}
+	set_state(self, first_fota_state(self));
 }
 
 static void
@@ -326,6 +392,7 @@ on_start_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError 
 		return;
 	}
 	if (final->kind == AT_LINE_OK) {
+		remember_start(self);
 		if (self->downloaded)
 			activate(self);
 		else
@@ -335,6 +402,7 @@ on_start_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError 
 	/* after a restart of the daemon the module may still be downloading this very image */
 	if (self->start_errno == -EALREADY || self->start_errno == -EINPROGRESS) {
 		dfu_engine_emit_log(&self->parent, "the module is already downloading; following it");
+		remember_start(self);
 		set_state(self, ST_DOWNLOADING);
 		return;
 	}
@@ -428,6 +496,41 @@ enter_stopping(AtfotaEngine *self)
 	send_or_fail(self, "AT#XFOTA=0", on_stop_reply);
 }
 
+/* silence: no download runs; a reset activates an image the module holds, and without one no result comes */
+static gboolean
+on_listen_timeout(gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	self->timer = 0;
+	dfu_engine_emit_log(&self->parent, "the module is not downloading: resetting it to learn whether it "
+	                                   "holds the image");
+	self->probing = TRUE;
+	set_state(self, ST_RESETTING);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+enter_listening(AtfotaEngine *self)
+{
+	dfu_engine_emit_log(&self->parent,
+	                    "an earlier attempt started this download: listening to the module");
+	self->timer = g_timeout_add(self->opt.stall_timeout_ms, on_listen_timeout, self);
+}
+
+static void on_fota_download(AtfotaEngine *self, const AtLine *line);
+
+/* the download an earlier attempt started goes on: follow it without a start of its own */
+static void
+on_fota_listening(AtfotaEngine *self, const AtLine *line)
+{
+	if (line->stage == STAGE_DOWNLOADING && line->status == STATUS_OK) {
+		dfu_engine_emit_log(&self->parent, "the module is still downloading; following it");
+		set_state(self, ST_DOWNLOADING);
+	}
+	on_fota_download(self, line);
+}
+
 static void
 downloaded(AtfotaEngine *self)
 {
@@ -509,6 +612,21 @@ static void
 judge(AtfotaEngine *self, const AtLine *result)
 {
 	gboolean changed = g_strcmp0(self->version_after, self->version_before) != 0;
+
+	/* the user said what must run: that alone decides a reported success */
+	if (result->status == STATUS_OK && self->expected_version != NULL) {
+		if (names_version(self->version_after, self->expected_version)) {
+			finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
+			return;
+		}
+		finish(self, DFU_STATUS_NONE,
+		       g_error_new(DFU_ERROR, DFU_STATUS_WRONG_VERSION,
+		                   "the module reports the update installed (%s) but runs %s, not %s: the "
+		                   "image at the URL is another version than the job expected",
+		                   result->text, self->version_after, self->expected_version),
+		       fota_device_error(self, result));
+		return;
+	}
 
 	if (result->status == STATUS_OK && (changed || version_command(self) == NULL)) {
 		finish(self, DFU_STATUS_SUCCESS, NULL, NULL);
@@ -599,6 +717,13 @@ on_result_timeout(gpointer user_data)
 	AtfotaEngine *self = user_data;
 
 	self->timer = 0;
+	if (self->probing) {
+		self->probing = FALSE;
+		dfu_engine_emit_log(&self->parent,
+		                    "the module held no downloaded image: starting the download");
+		set_state(self, ST_STARTING);
+		return G_SOURCE_REMOVE;
+	}
 	fail_no_result(self);
 	return G_SOURCE_REMOVE;
 }
@@ -681,6 +806,7 @@ static const struct {
         {ST_CONNECTING, DFU_JOB_PHASE_CONNECTING, enter_connecting, NULL},
         {ST_DETECTING, DFU_JOB_PHASE_INSPECTING, enter_detecting, NULL},
         {ST_READING_BASELINE, DFU_JOB_PHASE_INSPECTING, enter_reading_baseline, NULL},
+        {ST_LISTENING, DFU_JOB_PHASE_FETCHING, enter_listening, on_fota_listening},
         {ST_STARTING, DFU_JOB_PHASE_FETCHING, enter_starting, on_fota_download},
         {ST_DOWNLOADING, DFU_JOB_PHASE_FETCHING, enter_downloading, on_fota_download},
         {ST_STOPPING, DFU_JOB_PHASE_FETCHING, enter_stopping, on_fota_download},
@@ -765,7 +891,8 @@ static void
 atfota_cancel(DfuEngine *engine)
 {
 	AtfotaEngine *self = (AtfotaEngine *)engine;
-	gboolean downloading = self->state == ST_STARTING || self->state == ST_DOWNLOADING;
+	gboolean downloading =
+	        self->state == ST_STARTING || self->state == ST_DOWNLOADING || self->state == ST_LISTENING;
 
 	if (self->state == ST_DONE)
 		return;
@@ -790,6 +917,7 @@ atfota_finalize(DfuEngine *engine)
 	g_free(self->version_after);
 	g_free(self->result_text);
 	g_free(self->url);
+	g_free(self->expected_version);
 	g_free(self->start_command);
 	g_free(self);
 }
@@ -829,6 +957,8 @@ atfota_engine_new(DfuTransport *transport, const AtfotaOptions *options, const D
 		self->opt.op = DFU_FOTA_OP_APPLICATION;
 	self->url = g_strdup(options->url);
 	self->opt.url = self->url;
+	self->expected_version = g_strdup(options->expected_version);
+	self->opt.expected_version = self->expected_version;
 	self->start_command = start_command_new(&self->opt);
 	self->link = at_link_new(transport, options->terminator, &link_callbacks, self);
 	return &self->parent;

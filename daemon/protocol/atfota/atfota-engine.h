@@ -21,7 +21,8 @@ typedef struct {
 	guint sec_tag;
 	gboolean has_pdn;
 	guint pdn;
-	gboolean confirm; /* FALSE: stop once the module holds the image (STAGED) */
+	const char *expected_version; /* NULL: any version other than before will do */
+	gboolean confirm;             /* FALSE: stop once the module holds the image (STAGED) */
 	AtTerminator terminator;
 	guint command_timeout_ms;
 	guint ready_timeout_ms;  /* for Ready after opening, before probing with AT */
@@ -30,6 +31,8 @@ typedef struct {
 	guint stall_retries;     /* stalls stopped and resumed before the attempt fails */
 	guint reset_timeout_ms;  /* from AT#XRESET to Ready */
 	guint result_timeout_ms; /* from Ready to the update's result */
+	/* what an earlier attempt of the job left (the engine's identity a{sv}), NULL for none */
+	GVariant *identity;
 } AtfotaOptions;
 
 /* takes the transport, which must pass bytes through unframed */

@@ -445,7 +445,7 @@ test_fleet(void)
 	        " @o '/org/dfud1/job/1': {'org.dfud1.Job': {'Target': <'serial:/dev/ttyACM0'>}}}"));
 	g_autoptr(DfuctlFleet) fleet = dfuctl_fleet_new_from_objects(objects);
 	g_auto(GStrv) all = dfuctl_fleet_select(fleet, NULL, NULL);
-	g_auto(GStrv) nodes = dfuctl_fleet_select(fleet, "node-*", NULL);
+	g_auto(GStrv) nodes = dfuctl_fleet_select(fleet, "node-[0-9]", NULL);
 	g_auto(GStrv) boards = dfuctl_fleet_select(fleet, NULL, "nrf52840dk");
 	g_auto(GStrv) none = dfuctl_fleet_select(fleet, "node-*", "esp32");
 	const char *const want_all[] = {"node-1", "node-2", "porch", NULL};

@@ -18,6 +18,7 @@ typedef struct {
 	guint result;
 	GError *error;
 	GVariant *device_error;
+	GVariant *identity; /* what the engine asked the job to keep */
 } Fixture;
 
 static void
@@ -80,9 +81,19 @@ on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_e
 	g_main_loop_quit(f->loop);
 }
 
+static void
+on_identity(DfuEngine *engine, GVariant *identity, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	g_clear_pointer(&f->identity, g_variant_unref);
+	f->identity = g_variant_ref_sink(identity);
+}
+
 static const DfuEngineCallbacks engine_callbacks = {
         .phase = on_phase,
         .progress = on_progress,
+        .identity = on_identity,
         .done = on_done,
 };
 
@@ -146,6 +157,7 @@ fixture_clear(Fixture *f)
 	g_main_loop_unref(f->loop);
 	g_clear_error(&f->error);
 	g_clear_pointer(&f->device_error, g_variant_unref);
+	g_clear_pointer(&f->identity, g_variant_unref);
 }
 
 static void
@@ -219,6 +231,64 @@ test_adopts_downloaded_image(void)
 		g_assert_cmpuint(f.max_percent, ==, 100);
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
+		fixture_clear(&f);
+	}
+}
+
+/*
+ * Serial LTE Modem takes a second start while it holds an image and
+ * downloads it again: an attempt that knows an earlier one started the
+ * download resets the module instead, and gets the held image's result.
+ */
+static void
+test_slm_held_image(void)
+{
+	Fixture f = {0};
+	AtfotaOptions opt = base_options;
+
+	opt.confirm = FALSE;
+	fixture_run(&f, &opt, &base_modem);
+	g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+	g_assert_nonnull(f.identity);
+	opt.confirm = TRUE;
+	opt.identity = f.identity;
+	fixture_attach(&f, &opt);
+	g_assert_no_error(f.error);
+	g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
+	g_assert_cmpuint(sim_atmodem_get_resets(f.modem), ==, 1);
+	g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
+	fixture_clear(&f);
+}
+
+/* expected-version decides, as a whole version: 2.0 is not 2.0.0, nor the start of 2.0.1 */
+static void
+test_expected_version(void)
+{
+	static const struct {
+		const char *expected;
+		guint result;
+		gint code;
+	} cases[] = {
+	        {"2.0.0", DFU_STATUS_SUCCESS, 0},
+	        {"2.0", DFU_STATUS_NONE, DFU_STATUS_WRONG_VERSION},
+	        {"1.0.0", DFU_STATUS_UP_TO_DATE, 0},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+
+		opt.expected_version = cases[i].expected;
+		fixture_run(&f, &opt, &base_modem);
+		g_assert_cmpuint(f.result, ==, cases[i].result);
+		if (cases[i].code != 0)
+			g_assert_error(f.error, DFU_ERROR, cases[i].code);
+		else
+			g_assert_no_error(f.error);
+		/* a module that runs the expected version already is not touched */
+		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==,
+		                 cases[i].result == DFU_STATUS_UP_TO_DATE ? 0 : 1);
 		fixture_clear(&f);
 	}
 }
@@ -418,5 +488,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atfota/failures", test_failures);
 	g_test_add_func("/atfota/adopts-downloaded-image", test_adopts_downloaded_image);
 	g_test_add_func("/atfota/version-checked", test_version_checked);
+	g_test_add_func("/atfota/slm-held-image", test_slm_held_image);
+	g_test_add_func("/atfota/expected-version", test_expected_version);
 	return g_test_run();
 }
