@@ -261,7 +261,7 @@ dfu_job_finalize(GObject *object)
 	g_free(self->found_framing);
 	g_free(self->cause_message);
 	g_ptr_array_unref(self->history);
-	g_array_unref(self->samples);
+	g_clear_pointer(&self->samples, g_array_unref);
 	G_OBJECT_CLASS(dfu_job_parent_class)->finalize(object);
 }
 
@@ -275,14 +275,24 @@ dfu_job_class_init(DfuJobClass *klass)
 	                                       NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
+/* one empty a{sv} that every job without a device error shares */
+static GVariant *
+empty_vardict(void)
+{
+	static GVariant *empty;
+
+	if (g_once_init_enter(&empty))
+		g_once_init_leave(&empty, g_variant_ref_sink(g_variant_new("a{sv}", NULL)));
+	return g_variant_ref(empty);
+}
+
 static void
 dfu_job_init(DfuJob *self)
 {
 	self->options.confirm = TRUE;
 	self->owner_uid = -1;
-	self->device_error = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
+	self->device_error = empty_vardict();
 	self->history = g_ptr_array_new_with_free_func(g_free);
-	self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
 }
 
 DfuJob *
@@ -684,7 +694,7 @@ dfu_job_set_state(DfuJob *self, DfuJobState state)
 	}
 	/* a new attempt starts its own rate window */
 	if (state != DFU_JOB_STATE_RUNNING) {
-		g_array_set_size(self->samples, 0);
+		g_clear_pointer(&self->samples, g_array_unref);
 		if (self->bytes_per_second != 0) {
 			self->bytes_per_second = 0;
 			mask |= DFU_JOB_CHANGED_PROGRESS;
@@ -715,6 +725,9 @@ dfu_job_compute_rate(DfuJob *self, gint64 now_us, guint64 bytes_done)
 	guint drop = 0;
 	gint64 span;
 
+	/* only a job making progress has a window: a stored job costs no memory for it */
+	if (self->samples == NULL)
+		self->samples = g_array_new(FALSE, FALSE, sizeof(RateSample));
 	/* progress going back (a resumed upload) invalidates the window */
 	if (self->samples->len > 0 &&
 	    bytes_done < g_array_index(self->samples, RateSample, self->samples->len - 1).bytes)
@@ -773,7 +786,7 @@ dfu_job_set_result(DfuJob *self, guint status_code, const char *message, GVarian
 	if (device_error != NULL)
 		error_dict = g_variant_ref_sink(device_error);
 	else
-		error_dict = g_variant_ref_sink(g_variant_new("a{sv}", NULL));
+		error_dict = empty_vardict();
 	g_return_if_fail(g_variant_is_of_type(error_dict, G_VARIANT_TYPE_VARDICT));
 
 	if (self->status_code != status_code) {

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <errno.h>
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "ble-reassembly.h"
 #include "dfu-error.h"
+#include "udp-socket.h"
 #include "udp-transport.h"
 
-/* any UDP payload fits: a reply may be larger than the request and than the device's receive limit */
-#define UDP_RECV_SIZE 65536
 #define UDP_HEADER 8
 #define IPV4_HEADER 20
 #define IPV6_HEADER 40
+/* a name may resolve to many addresses: the device may answer from any of these */
+#define MAX_KNOWN_ADDRESSES 16
 
 typedef struct {
 	DfuTransport parent;
@@ -24,15 +22,15 @@ typedef struct {
 	gsize max_datagram;
 	char *name; /* host:port, for messages */
 	GCancellable *resolving;
-	struct sockaddr_storage peer;
+	GSocketAddressEnumerator *enumerator;
+	GArray *addresses;            /* struct sockaddr_storage: every address the host resolved to */
+	struct sockaddr_storage peer; /* the first: where requests go */
 	socklen_t peer_len;
-	int fd;
-	guint read_watch;
+	UdpSocket *sock; /* shared with every other UDP device of the same family */
+	guint subscription;
 	guint open_idle;
-	guint8 *buf;
 	/* splits a datagram that holds several messages; never carries a tail to the next datagram */
 	BleReassembler *messages;
-	guint64 foreign; /* datagrams from other addresses, dropped */
 } UdpTransport;
 
 static void udp_close(DfuTransport *transport);
@@ -48,123 +46,83 @@ on_open_idle(gpointer user_data)
 }
 
 static void
-lost(UdpTransport *self, const char *why)
-{
-	g_autoptr(GError) error = g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: %s", self->name, why);
-
-	udp_close(&self->parent);
-	dfu_transport_emit_closed(&self->parent, error);
-}
-
-/* the Zephyr server answers from the address it was asked at: anything else is not the device */
-static gboolean
-from_peer(UdpTransport *self, const struct sockaddr_storage *from)
-{
-	if (from->ss_family != self->peer.ss_family)
-		return FALSE;
-	if (from->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)from;
-		const struct sockaddr_in *b = (const struct sockaddr_in *)&self->peer;
-		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-	} else {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)from;
-		const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&self->peer;
-		return a->sin6_port == b->sin6_port &&
-		       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
-	}
-}
-
-static void
 on_message(const guint8 *msg, gsize len, gpointer user_data)
 {
 	UdpTransport *self = user_data;
 
 	/* a callback may have closed the transport: the rest of the datagram is then dropped */
-	if (self->fd >= 0)
+	if (self->sock != NULL)
 		dfu_transport_emit_packet(&self->parent, msg, len);
 }
 
-static gboolean
-on_readable(gint fd, GIOCondition condition, gpointer user_data)
+static void
+on_datagram(const guint8 *data, gsize len, gpointer user_data)
 {
 	UdpTransport *self = user_data;
 
-	for (;;) {
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(fd, self->buf, UDP_RECV_SIZE, 0, (struct sockaddr *)&from, &from_len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return G_SOURCE_CONTINUE;
-		if (n < 0) {
-			self->read_watch = 0;
-			lost(self, g_strerror(errno));
-			return G_SOURCE_REMOVE;
-		}
-		if (!from_peer(self, &from)) {
-			if (self->foreign++ == 0)
-				g_message("%s: dropping datagrams that do not come from the device",
-				          self->name);
-			continue;
-		}
-		ble_reassembler_feed(self->messages, self->buf, (gsize)n, on_message, self);
-		/* the device never continues a message in the next datagram */
-		ble_reassembler_reset(self->messages);
-		if (self->fd < 0)
-			return G_SOURCE_REMOVE;
-	}
+	ble_reassembler_feed(self->messages, data, len, on_message, self);
+	/* the device never continues a message in the next datagram */
+	ble_reassembler_reset(self->messages);
 }
 
 static gboolean
-open_socket(UdpTransport *self, GSocketAddress *address, GError **error)
+open_socket(UdpTransport *self, GError **error)
 {
-	g_autoptr(GError) native_error = NULL;
-	int family = g_socket_address_get_family(address);
+	g_autoptr(GError) socket_error = NULL;
 
-	if (!g_socket_address_to_native(address, &self->peer, sizeof(self->peer), &native_error)) {
+	self->peer = g_array_index(self->addresses, struct sockaddr_storage, 0);
+	self->peer_len =
+	        self->peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	self->sock = udp_socket_get(self->peer.ss_family, &socket_error);
+	if (self->sock == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_CONNECT_FAILED, "%s: %s", self->name,
-		            native_error->message);
+		            socket_error->message);
 		return FALSE;
 	}
-	self->peer_len = (socklen_t)g_socket_address_get_native_size(address);
-	/* the kernel binds an ephemeral port on the first send; the device answers to it */
-	self->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-	if (self->fd < 0) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_CONNECT_FAILED, "%s: cannot make a UDP socket: %s",
-		            self->name, g_strerror(errno));
-		return FALSE;
-	}
-	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN, on_readable, self);
+	self->subscription = udp_socket_subscribe(self->sock, self->addresses, on_datagram, self);
 	return TRUE;
 }
 
 static void
-on_resolved(GObject *source, GAsyncResult *res, gpointer user_data)
+resolved_all(UdpTransport *self, const GError *error)
 {
-	g_autoptr(GError) error = NULL;
 	g_autoptr(GError) open_error = NULL;
-	g_autoptr(GSocketAddress) address =
-	        g_socket_address_enumerator_next_finish(G_SOCKET_ADDRESS_ENUMERATOR(source), res, &error);
-	UdpTransport *self = user_data;
 
-	/* closed or freed meanwhile: self may be gone */
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		return;
 	g_clear_object(&self->resolving);
-	if (address == NULL) {
+	g_clear_object(&self->enumerator);
+	if (self->addresses->len == 0) {
 		gboolean unknown =
 		        error == NULL || g_error_matches(error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND);
 		g_set_error(&open_error, DFU_ERROR,
 		            unknown ? DFU_STATUS_LINK_NOT_FOUND : DFU_STATUS_CONNECT_FAILED,
 		            "%s: cannot resolve host '%s': %s", self->name, self->host,
 		            error != NULL ? error->message : "no addresses");
-	} else if (open_socket(self, address, &open_error)) {
-		g_autofree char *text = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address));
-		g_debug("%s: sending to %s", self->name, text);
+	} else if (open_socket(self, &open_error)) {
+		g_debug("%s: sending to the first of %u addresses", self->name, self->addresses->len);
 	}
 	dfu_transport_emit_opened(&self->parent, open_error);
+}
+
+static void
+on_resolved(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketAddress) address =
+	        g_socket_address_enumerator_next_finish(G_SOCKET_ADDRESS_ENUMERATOR(source), res, &error);
+	UdpTransport *self = user_data;
+	struct sockaddr_storage native = {0};
+
+	/* closed or freed meanwhile: self may be gone */
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	if (address == NULL || self->addresses->len >= MAX_KNOWN_ADDRESSES) {
+		resolved_all(self, error);
+		return;
+	}
+	if (g_socket_address_to_native(address, &native, sizeof(native), NULL) &&
+	    (native.ss_family == AF_INET || native.ss_family == AF_INET6))
+		g_array_append_val(self->addresses, native);
+	g_socket_address_enumerator_next_async(self->enumerator, self->resolving, on_resolved, self);
 }
 
 static void
@@ -172,9 +130,8 @@ udp_open(DfuTransport *transport)
 {
 	UdpTransport *self = (UdpTransport *)transport;
 	g_autoptr(GSocketConnectable) connectable = NULL;
-	g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
 
-	if (self->fd >= 0) {
+	if (self->sock != NULL) {
 		/* opened is reported from the loop, never from inside open() */
 		if (self->open_idle == 0)
 			self->open_idle = g_idle_add(on_open_idle, self);
@@ -184,18 +141,19 @@ udp_open(DfuTransport *transport)
 		return;
 	/* literal addresses (zone included) resolve without asking anyone, names through GResolver */
 	connectable = g_network_address_new(self->host, (guint16)self->port);
-	enumerator = g_socket_connectable_enumerate(connectable);
+	self->enumerator = g_socket_connectable_enumerate(connectable);
 	self->resolving = g_cancellable_new();
-	g_socket_address_enumerator_next_async(enumerator, self->resolving, on_resolved, self);
+	g_array_set_size(self->addresses, 0);
+	g_socket_address_enumerator_next_async(self->enumerator, self->resolving, on_resolved, self);
 }
 
 static gboolean
 udp_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
 {
 	UdpTransport *self = (UdpTransport *)transport;
-	ssize_t n;
+	g_autoptr(GError) send_error = NULL;
 
-	if (self->fd < 0) {
+	if (self->sock == NULL) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: not open", self->name);
 		return FALSE;
 	}
@@ -206,14 +164,11 @@ udp_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
 		            self->name, len, self->max_datagram);
 		return FALSE;
 	}
-	do
-		n = sendto(self->fd, data, len, 0, (const struct sockaddr *)&self->peer, self->peer_len);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
+	if (udp_socket_send(self->sock, &self->peer, self->peer_len, data, len, &send_error))
 		return TRUE;
 	/* a full socket buffer or an unreachable network loses this datagram like the network would */
 	g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: datagram not sent: %s", self->name,
-	            g_strerror(errno));
+	            send_error->message);
 	return FALSE;
 }
 
@@ -226,16 +181,12 @@ udp_close(DfuTransport *transport)
 		g_cancellable_cancel(self->resolving);
 		g_clear_object(&self->resolving);
 	}
-	g_clear_handle_id(&self->read_watch, g_source_remove);
+	g_clear_object(&self->enumerator);
 	g_clear_handle_id(&self->open_idle, g_source_remove);
-	if (self->fd >= 0) {
-		close(self->fd);
-		self->fd = -1;
+	if (self->sock != NULL) {
+		udp_socket_unsubscribe(self->sock, self->subscription);
+		g_clear_pointer(&self->sock, udp_socket_unref);
 	}
-	if (self->foreign > 0)
-		g_message("%s: dropped %" G_GUINT64_FORMAT " datagrams from other addresses", self->name,
-		          self->foreign);
-	self->foreign = 0;
 	transport->is_open = FALSE;
 }
 
@@ -260,7 +211,7 @@ udp_finalize(DfuTransport *transport)
 
 	udp_close(transport);
 	ble_reassembler_free(self->messages);
-	g_free(self->buf);
+	g_array_unref(self->addresses);
 	g_free(self->name);
 	g_free(self->host);
 	g_free(self);
@@ -295,8 +246,7 @@ dfu_udp_transport_new(const char *host, guint port, gsize max_datagram)
 	self->max_datagram = max_datagram;
 	self->name = strchr(host, ':') != NULL ? g_strdup_printf("udp:[%s]:%u", host, port)
 	                                       : g_strdup_printf("udp:%s:%u", host, port);
-	self->fd = -1;
-	self->buf = g_malloc(UDP_RECV_SIZE);
+	self->addresses = g_array_new(FALSE, TRUE, sizeof(struct sockaddr_storage));
 	self->messages = ble_reassembler_new();
 	return &self->parent;
 }

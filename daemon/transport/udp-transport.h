@@ -7,9 +7,11 @@ G_BEGIN_DECLS
 
 /*
  * SMP over UDP (Zephyr's smp_udp): one SMP message per datagram, no framing.
- * Opening resolves the host without blocking and makes an unconnected socket
- * on an ephemeral port; only datagrams from the device's address and port
- * are taken, others are dropped and counted. UDP has no link to lose: an
+ * Opening resolves the host without blocking, to every address it has, and
+ * joins the daemon's one socket of that family (udp-socket.h): requests go to
+ * the first address, and replies are taken from any of them at the device's
+ * port (a node with several IPv6 addresses may answer from another one than
+ * was asked); others are dropped and counted. UDP has no link to lose: an
  * ICMP "port unreachable" is not reported on an unconnected socket, so a
  * device that is away shows as silence (response timeout), never as closed.
  * A message must fit one datagram of max_datagram bytes; longer ones are

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Every MCUboot mode end to end, and what must fail before or right after the
+# Every MCUboot mode end to end (single slot and firmware loader through a reset
+# into the bootloader), and what must fail before or right after the
 # upload: an image linked for the other slot, an equal version, an image the
 # bootloader rejects, a bundle image the device has no slots for, a downgrade
 # of one image of a bundle.
@@ -36,9 +37,18 @@ ram-load 1 --bootloader-mode ram-load
 ram-load-silent 1 --bootloader-mode ram-load --no-bootloader-info
 ram-load-revert 1 --bootloader-mode ram-load-revert
 ram-load-revert-silent 1 --bootloader-mode ram-load-revert --no-bootloader-info
+single 0 --bootloader-mode single
+firmware-loader 0 --bootloader-mode firmware-loader
+recovery 0 --bootloader-mode single --in-bootloader --no-params
 MODES
 grep -q "bootloader mode: direct-XIP or RAM-load (from a bare rc 8 to the state write)" "$T/dfud.log" ||
 	fail "the clue that decided the mode is not logged"
+grep -q "device runs its bootloader (serial recovery); sending the image there" "$T/dfud.log" ||
+	fail "serial recovery not entered"
+grep -q "device runs its bootloader (firmware loader); sending the image there" "$T/dfud.log" ||
+	fail "firmware loader not entered"
+grep -q "device runs MCUboot's serial recovery (it lists no running image and no hashes)" "$T/dfud.log" ||
+	fail "a device already in serial recovery not recognised"
 
 log "direct-XIP: an image linked for slot 0 while slot 0 runs is refused at its first chunk"
 start_sim wrong-slot --baud 0 --running-version 1.0.0 --bootloader-mode direct-xip
@@ -83,6 +93,13 @@ start_job 1 "serial:$T/equal" "$T/v2.bin"
 expect_job $n failed downgrade
 grep -q "not newer" <<<"$(job_prop $n Message)" || fail "message: $(job_prop $n Message)"
 [ "$(uploaded equal)" -eq 0 ] || fail "equal version uploaded"
+
+log "single slot, a device that ignores boot mode 1: not-supported, nothing sent"
+start_sim no-boot-mode --baud 0 --running-version 1.0.0 --bootloader-mode single --ignore-boot-mode
+start_job 1 "serial:$T/no-boot-mode" "$T/v2.bin"
+expect_job $n failed not-supported
+grep -q "did not stay in the bootloader" <<<"$(job_prop $n Message)" || fail "message: $(job_prop $n Message)"
+[ "$(uploaded no-boot-mode)" -eq 0 ] || fail "wrote $(uploaded no-boot-mode) bytes to the application"
 
 log "RAM-load: the bootloader rejects the image after the reset"
 start_sim rejects --baud 0 --running-version 1.0.0 --bootloader-mode ram-load --boot-rejects

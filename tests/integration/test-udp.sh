@@ -36,6 +36,29 @@ else
 	log "SKIP: ::1 cannot be bound here, no IPv6 case"
 fi
 
+log "two devices at once share the daemon's one IPv4 socket"
+# the UDP sockets dfud holds: its fds that /proc/net/udp lists
+dfud_udp_sockets() {
+	local inodes
+	inodes=$(find "/proc/$DFUD_PID/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n')
+	[ -n "$inodes" ] || { echo 0; return; }
+	awk 'NR > 1 { print $10 }' /proc/net/udp /proc/net/udp6 | grep -cxF "$inodes" || true
+}
+pa=$(free_udp_port 127.0.0.1) || fail "no free UDP port on 127.0.0.1"
+start_udp_sim pair-a "127.0.0.1:$pa" --udp-delay-ms 20
+pb=$(free_udp_port 127.0.0.1) || fail "no free UDP port on 127.0.0.1"
+start_udp_sim pair-b "127.0.0.1:$pb" --udp-delay-ms 20
+ja=$(dfuctl start --no-wait "udp:127.0.0.1:$pa" "$T/app2.bin") || fail "cannot submit to pair-a"
+jb=$(dfuctl start --no-wait "udp:127.0.0.1:$pb" "$T/app2.bin") || fail "cannot submit to pair-b"
+wait_for 10 "both UDP jobs uploading" bash -c "[ \"\$('$DFUCTL' status --json $ja | jq -r .Phase)\" = uploading ] &&
+	[ \"\$('$DFUCTL' status --json $jb | jq -r .Phase)\" = uploading ]"
+[ "$(dfud_udp_sockets)" = 1 ] || fail "dfud holds $(dfud_udp_sockets) UDP sockets for two devices"
+wait_for 30 "both UDP jobs ending" bash -c "'$DFUCTL' status --json $ja | jq -e '.State == \"succeeded\"' &&
+	'$DFUCTL' status --json $jb | jq -e '.State == \"succeeded\"'"
+[ "$(primary_of pair-a)" = "1.3.0 true" ] && [ "$(primary_of pair-b)" = "1.3.0 true" ] ||
+	fail "pair runs $(primary_of pair-a) and $(primary_of pair-b)"
+[ "$(dfud_udp_sockets)" = 0 ] || fail "dfud keeps $(dfud_udp_sockets) UDP sockets with no job"
+
 log "10 % of datagrams lost, either way"
 port=$(free_udp_port 127.0.0.1) || fail "no free UDP port on 127.0.0.1"
 start_udp_sim lossy "127.0.0.1:$port" --udp-loss 10 --udp-seed 7

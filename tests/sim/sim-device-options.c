@@ -55,6 +55,10 @@ sim_device_options_add_entries(SimDeviceOptions *o, GOptionContext *context)
 	         "MODE"},
 	        {"no-bootloader-info", 0, 0, G_OPTION_ARG_NONE, &o->no_bootloader_info,
 	         "Answer bootloader info with ENOTSUP", NULL},
+	        {"in-bootloader", 0, 0, G_OPTION_ARG_NONE, &o->in_bootloader,
+	         "single, firmware-loader: start in serial recovery or the firmware loader", NULL},
+	        {"ignore-boot-mode", 0, 0, G_OPTION_ARG_NONE, &o->ignore_boot_mode,
+	         "A reset with boot_mode 1 starts the application again", NULL},
 	        {"allow-wrong-slot", 0, 0, G_OPTION_ARG_NONE, &o->allow_wrong_slot,
 	         "Direct-XIP: take ROM_FIXED images linked for the other slot", NULL},
 	        {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->faults, "Inject a fault (repeatable)", "SPEC"},
@@ -130,6 +134,8 @@ sim_device_options_apply(SimDeviceOptions *o, SimMcubootConfig *model, SimSmpDev
 	if (o->bootloader_mode != NULL && !parse_boot_mode(o->bootloader_mode, &model->mode, error))
 		return FALSE;
 	model->no_bootloader_info = o->no_bootloader_info;
+	model->start_in_loader = o->in_bootloader;
+	model->ignore_boot_mode = o->ignore_boot_mode;
 	model->allow_wrong_slot = o->allow_wrong_slot;
 	model->images = (guint)o->images;
 	model->slot_size = (gsize)o->slot_size;

@@ -24,6 +24,8 @@ typedef struct {
 	gboolean refuse_test;
 	char *bootloader_mode;
 	gboolean no_bootloader_info;
+	gboolean in_bootloader;
+	gboolean ignore_boot_mode;
 	gboolean allow_wrong_slot;
 	char **faults;
 	gboolean verbose;

@@ -47,6 +47,8 @@ struct _SimMcuboot {
 	SimImage *images;
 	SimUpload upload;
 	guint64 generation;
+	gboolean loader_requested;
+	gboolean in_loader;
 };
 
 static void
@@ -102,10 +104,12 @@ slot_at(SimImage *img, guint slot)
 	return slot == 0 ? &img->primary : &img->secondary;
 }
 
-/* where an upload goes: the secondary, or the slot that does not run */
+/* where an upload goes: the secondary, the slot that does not run, or the loader's slot 0 */
 static SimSlot *
 upload_slot(SimMcuboot *self, SimImage *img)
 {
+	if (self->in_loader)
+		return &img->primary;
 	return sim_mcuboot_equal_slots(self) ? slot_at(img, 1 - img->active) : &img->secondary;
 }
 
@@ -137,6 +141,7 @@ sim_mcuboot_new(const SimMcubootConfig *config, GError **error)
 	g_autoptr(SimMcuboot) self = g_new0(SimMcuboot, 1);
 
 	self->config = *config;
+	self->in_loader = config->start_in_loader && modes[config->mode].slots == 1;
 	self->images = g_new0(SimImage, MAX(config->images, 1));
 	self->config.images = MAX(config->images, 1);
 	for (guint i = 0; i < self->config.images; i++) {
@@ -296,8 +301,9 @@ sim_mcuboot_slot_state(SimMcuboot *self, guint image, guint slot, SimSlotState *
 	if (sim_mcuboot_equal_slots(self)) {
 		equal_slot_state(self, img, slot, out);
 	} else if (slot == 0) {
-		out->active = TRUE;
-		out->confirmed = img->primary_confirmed;
+		/* the loader runs, not the application in slot 0 */
+		out->active = !self->in_loader;
+		out->confirmed = img->primary_confirmed && !self->in_loader;
 	} else {
 		out->pending = img->pending != SIM_PENDING_NONE;
 		out->permanent = img->pending == SIM_PENDING_PERM;
@@ -370,7 +376,7 @@ upload_start(SimMcuboot *self, const SimUploadRequest *req, SimUploadResult *out
 	img = &self->images[req->image];
 	if (req->upgrade && !upload_is_newer(self, img, req->data))
 		return SIM_IMG_ERR_CURRENT_VERSION_IS_NEWER;
-	if (sim_mcuboot_get_slots(self) < 2 || secondary_in_use(self, img))
+	if (!self->in_loader && (sim_mcuboot_get_slots(self) < 2 || secondary_in_use(self, img)))
 		return SIM_IMG_ERR_NO_FREE_SLOT;
 
 	memset(&self->upload, 0, sizeof(self->upload));
@@ -634,10 +640,28 @@ boot_equal_slots(SimMcuboot *self, guint image)
 	}
 }
 
+gboolean
+sim_mcuboot_request_loader(SimMcuboot *self)
+{
+	if ((self->config.mode != SIM_BOOT_SINGLE && self->config.mode != SIM_BOOT_FIRMWARE_LOADER) ||
+	    self->config.ignore_boot_mode)
+		return FALSE;
+	self->loader_requested = TRUE;
+	return TRUE;
+}
+
+gboolean
+sim_mcuboot_in_loader(SimMcuboot *self)
+{
+	return self->in_loader;
+}
+
 void
 sim_mcuboot_reboot(SimMcuboot *self)
 {
 	memset(&self->upload, 0, sizeof(self->upload));
+	self->in_loader = self->loader_requested;
+	self->loader_requested = FALSE;
 	for (guint i = 0; i < self->config.images; i++) {
 		SimImage *img = &self->images[i];
 

@@ -68,6 +68,8 @@ typedef struct {
 	guint write_us_per_kb;
 	SimBootMode mode;
 	gboolean no_bootloader_info; /* bootloader info not built in: rc 8 */
+	gboolean start_in_loader;    /* single slot, firmware loader: the bootloader has the device */
+	gboolean ignore_boot_mode;   /* a reset with boot_mode 1 reboots into the application */
 	gboolean allow_wrong_slot;   /* img_mgmt takes ROM_FIXED images linked for the other slot */
 } SimMcubootConfig;
 
@@ -128,6 +130,17 @@ SimImgErr sim_mcuboot_state_write(SimMcuboot *self, const guint8 *hash, gsize ha
 SimImgErr sim_mcuboot_erase(SimMcuboot *self, guint image, guint64 *delay_us);
 /* a reboot: upload state (RAM) is lost, then the bootloader swaps or reverts */
 void sim_mcuboot_reboot(SimMcuboot *self);
+/*
+ * Single slot and firmware loader: the next reboot stays in MCUboot's serial
+ * recovery, or starts the firmware loader (a reset with boot_mode 1, as
+ * Zephyr's retention boot mode asks for); FALSE in the other modes. There an
+ * upload goes straight to slot 0 and nothing runs from it until the next
+ * reboot, which starts the application again. FALSE too when the device
+ * ignores boot modes.
+ */
+gboolean sim_mcuboot_request_loader(SimMcuboot *self);
+/* the device runs its serial recovery or firmware loader, not the application */
+gboolean sim_mcuboot_in_loader(SimMcuboot *self);
 
 /* bumped whenever slot contents or flags change; for the state file */
 guint64 sim_mcuboot_get_generation(SimMcuboot *self);

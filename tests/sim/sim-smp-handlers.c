@@ -40,6 +40,11 @@ handle_echo(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 static void
 handle_reset(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 {
+	guint64 boot_mode = 0;
+
+	/* CONFIG_MCUMGR_GRP_OS_RESET_BOOT_MODE: 1 reboots into the bootloader (or its loader) */
+	if (smp_map_get_uint(req, "boot_mode", &boot_mode) && boot_mode == 1)
+		sim_mcuboot_request_loader(ctx->model);
 	reply->payload = smp_map_new();
 	reply->reset = TRUE;
 }
@@ -122,8 +127,8 @@ handle_state_write(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 	gboolean confirm = FALSE;
 	SimImgErr rc;
 
-	/* direct-XIP without revert and RAM-load build no state write handler */
-	if (!sim_mcuboot_has_state_write(ctx->model)) {
+	/* direct-XIP without revert and RAM-load build no state write handler, nor does a loader */
+	if (!sim_mcuboot_has_state_write(ctx->model) || sim_mcuboot_in_loader(ctx->model)) {
 		reply_smp_error(reply, SMP_RC_ENOTSUP);
 		return;
 	}
@@ -239,12 +244,62 @@ handle_slot_info(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
 	smp_map_add_item(reply->payload, "images", images);
 }
 
-static const struct {
+/* MCUboot's serial recovery lists slot and version ("x.y.z.build") only */
+static void
+handle_recovery_list(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	cbor_item_t *images = cbor_new_indefinite_array();
+	SimSlotState state;
+
+	if (sim_mcuboot_slot_state(ctx->model, 0, 0, &state)) {
+		cbor_item_t *entry = smp_map_new();
+		g_autofree char *version =
+		        g_strdup_printf("%u.%u.%u.%u", state.info.version.major, state.info.version.minor,
+		                        state.info.version.revision, state.info.version.build);
+
+		smp_map_add_uint(entry, "slot", 0);
+		smp_map_add_text(entry, "version", version);
+		if (!cbor_array_push(images, entry))
+			g_error("out of memory building the image list");
+		cbor_decref(&entry);
+	}
+	reply->payload = smp_map_new();
+	smp_map_add_item(reply->payload, "images", images);
+}
+
+/* boot_serial answers an upload with rc 0 and the offset */
+static void
+handle_recovery_upload(SimHandlerContext *ctx, cbor_item_t *req, SimReply *reply)
+{
+	handle_upload(ctx, req, reply);
+	if (!reply->failed) {
+		cbor_item_t *payload = smp_map_new();
+		guint64 off = 0;
+
+		smp_map_get_uint(reply->payload, "off", &off);
+		smp_map_add_uint(payload, "rc", 0);
+		smp_map_add_uint(payload, "off", off);
+		cbor_decref(&reply->payload);
+		reply->payload = payload;
+	}
+}
+
+typedef struct {
 	guint group;
 	guint id;
 	SimHandlerFunc read;
 	SimHandlerFunc write;
-} handlers[] = {
+} SimHandler;
+
+/* MCUboot's serial recovery: what boot_serial.c answers, everything else a bare rc 8 */
+static const SimHandler recovery_handlers[] = {
+        {SMP_GROUP_OS, SMP_OS_ECHO, handle_echo, handle_echo},
+        {SMP_GROUP_OS, SMP_OS_RESET, NULL, handle_reset},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_STATE, handle_recovery_list, NULL},
+        {SMP_GROUP_IMAGE, SMP_IMAGE_UPLOAD, NULL, handle_recovery_upload},
+};
+
+static const SimHandler handlers[] = {
         {SMP_GROUP_OS, SMP_OS_ECHO, handle_echo, handle_echo},
         {SMP_GROUP_OS, SMP_OS_RESET, NULL, handle_reset},
         {SMP_GROUP_OS, SMP_OS_PARAMS, handle_params, NULL},
@@ -258,18 +313,24 @@ static const struct {
 void
 sim_smp_handle(SimHandlerContext *ctx, const SmpMessage *req, SimReply *reply)
 {
+	/* a single-slot device in its bootloader speaks MCUboot's serial recovery */
+	gboolean recovery = sim_mcuboot_in_loader(ctx->model) && sim_mcuboot_get_slots(ctx->model) == 1 &&
+	                    sim_mcuboot_get_mode_number(ctx->model) == 0;
+	const SimHandler *table = recovery ? recovery_handlers : handlers;
+	gsize n = recovery ? G_N_ELEMENTS(recovery_handlers) : G_N_ELEMENTS(handlers);
+
 	memset(reply, 0, sizeof(*reply));
 	if (req->payload == NULL || !cbor_isa_map(req->payload)) {
 		reply_smp_error(reply, SMP_RC_EINVAL);
 		return;
 	}
-	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++) {
+	for (gsize i = 0; i < n; i++) {
 		SimHandlerFunc func;
 
-		if (handlers[i].group != req->hdr.group || handlers[i].id != req->hdr.id)
+		if (table[i].group != req->hdr.group || table[i].id != req->hdr.id)
 			continue;
-		func = req->hdr.op == SMP_OP_READ    ? handlers[i].read
-		       : req->hdr.op == SMP_OP_WRITE ? handlers[i].write
+		func = req->hdr.op == SMP_OP_READ    ? table[i].read
+		       : req->hdr.op == SMP_OP_WRITE ? table[i].write
 		                                     : NULL;
 		if (func != NULL) {
 			func(ctx, req->payload, reply);

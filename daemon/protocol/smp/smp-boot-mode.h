@@ -36,7 +36,8 @@ typedef enum {
 typedef struct {
 	SmpBootMode mode;
 	const char *name;
-	gboolean updatable;   /* the running application can take an image into another slot */
+	gboolean updatable;   /* the running application can take an image into another slot; if
+	                       * not, it goes through the bootloader after a reset into it */
 	gboolean equal_slots; /* the highest version boots; uploads go to the non-active slot */
 	SmpBootStep test;     /* state write test before the reset */
 	SmpBootStep confirm;  /* state write confirm after the reset */

@@ -94,6 +94,16 @@ smp_cmd_reset(gboolean force)
 }
 
 cbor_item_t *
+smp_cmd_reset_to_bootloader(void)
+{
+	cbor_item_t *map = smp_map_new();
+
+	/* CONFIG_MCUMGR_GRP_OS_RESET_BOOT_MODE: the retention boot mode the bootloader reads */
+	smp_map_add_uint(map, "boot_mode", 1);
+	return map;
+}
+
+cbor_item_t *
 smp_cmd_bootloader_query(const char *query)
 {
 	cbor_item_t *map = smp_map_new();
@@ -239,11 +249,12 @@ image_slot_parse(cbor_item_t *entry, GError **error)
 	slot->image = (guint)image;
 	slot->slot = (guint)slot_nr;
 	slot->version = smp_map_get_text(entry, "version");
+	/* MCUboot's serial recovery lists slot and version only: a hash is optional */
 	slot->hash = smp_map_get_bytes(entry, "hash");
-	if (slot->version == NULL || slot->hash == NULL) {
+	if (slot->version == NULL || (smp_map_get(entry, "hash") != NULL && slot->hash == NULL)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_PROTOCOL_ERROR,
-		            "image state entry for image %u slot %u lacks version or hash", slot->image,
-		            slot->slot);
+		            "image state entry for image %u slot %u lacks a version or has a bad hash",
+		            slot->image, slot->slot);
 		return NULL;
 	}
 	/* frugal lists send only the true flags */
@@ -285,9 +296,10 @@ smp_image_state_find_hash(GPtrArray *slots, guint image, const guint8 *hash, gsi
 	for (guint i = 0; slots != NULL && i < slots->len; i++) {
 		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
 		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(slot->hash, &len);
+		const guint8 *data = slot->hash != NULL ? g_bytes_get_data(slot->hash, &len) : NULL;
 
-		if (slot->image == image && len == hash_len && (len == 0 || memcmp(data, hash, len) == 0))
+		if (data != NULL && slot->image == image && len == hash_len &&
+		    (len == 0 || memcmp(data, hash, len) == 0))
 			return slot;
 	}
 	return NULL;

@@ -22,6 +22,8 @@ gsize smp_cmd_image_upload_size(guint32 image, guint64 off, gsize data_len, guin
 /* state write: confirm FALSE = test; hash NULL with confirm = confirm the running image */
 cbor_item_t *smp_cmd_image_state_write(const guint8 *hash, gsize hash_len, gboolean confirm);
 cbor_item_t *smp_cmd_reset(gboolean force);
+/* a reset into the bootloader's serial recovery or firmware loader (Zephyr's boot_mode 1) */
+cbor_item_t *smp_cmd_reset_to_bootloader(void);
 /* bootloader info (OS 8) asking one question, e.g. "mode" */
 cbor_item_t *smp_cmd_bootloader_query(const char *query);
 /* an echo request whose whole message (header included) is message_size bytes, or NULL if too small */
@@ -39,7 +41,7 @@ typedef struct {
 	guint image;
 	guint slot;
 	char *version;
-	GBytes *hash;
+	GBytes *hash; /* NULL when the device lists none (MCUboot's serial recovery) */
 	gboolean bootable;
 	gboolean pending;
 	gboolean confirmed;

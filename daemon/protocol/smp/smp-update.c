@@ -75,6 +75,9 @@ typedef struct {
 	guint cur;
 	gboolean need_reset;
 	gboolean reset_forced;
+	/* single slot, firmware loader: the reset goes into the bootloader, which takes the image */
+	gboolean loader_asked;
+	gboolean in_loader;
 	guint reset_resends;
 	gsize max_message;
 	guint window;
@@ -592,6 +595,13 @@ mode_info(SmpUpdate *self)
 	return smp_boot_mode_info(self->mode);
 }
 
+/* the application cannot take an image itself: the bootloader's serial recovery or loader will */
+static gboolean
+via_loader(SmpUpdate *self)
+{
+	return !mode_info(self)->updatable || self->in_loader;
+}
+
 /* takes the mode a clue gives while the mode is still unknown */
 static void
 learn_mode(SmpUpdate *self, SmpBootMode mode, const char *clue)
@@ -818,7 +828,7 @@ plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 		w->old_hash = g_bytes_ref(active->hash);
 	g_free(w->old_version);
 	w->old_version = active != NULL ? g_strdup(active->version) : NULL;
-	w->target_slot = equal && active != NULL ? 1 - MIN(active->slot, 1u) : 1;
+	w->target_slot = self->in_loader ? 0 : equal && active != NULL ? 1 - MIN(active->slot, 1u) : 1;
 	if (!choose_variant(self, w, active))
 		return FALSE;
 	img = w->img;
@@ -852,7 +862,9 @@ plan_image(SmpUpdate *self, ImageWork *w, GPtrArray *slots)
 		return TRUE;
 	}
 	w->upload = TRUE;
-	w->test = mode_info(self)->test != SMP_BOOT_STEP_NO;
+	w->test = mode_info(self)->test != SMP_BOOT_STEP_NO && !via_loader(self);
+	/* what the bootloader writes to slot 0 runs at the next reset: nothing to test or confirm */
+	w->confirm = w->confirm && !via_loader(self);
 	return TRUE;
 }
 
@@ -892,17 +904,33 @@ settle_mode(SmpUpdate *self, GPtrArray *slots)
 		           img->info.flags & SMP_IMAGE_F_RAM_LOAD ? "image header: RAM_LOAD flag"
 		                                                  : "image header: ROM_FIXED flag");
 	}
-	if (self->mode == SMP_BOOT_MODE_UNKNOWN)
+	if (self->mode == SMP_BOOT_MODE_UNKNOWN && !self->in_loader)
 		update_log(self, "bootloader mode: no clue yet, running the swap sequence; a bare rc 8 to "
 		                 "the test would mean direct-XIP or RAM-load");
-	if (!mode_info(self)->updatable) {
-		fail(self, DFU_STATUS_NOT_SUPPORTED,
-		     "the bootloader runs in %s mode: the application cannot take a new image; update "
-		     "through the bootloader (serial recovery) instead",
-		     mode_info(self)->name);
-		return FALSE;
-	}
 	return TRUE;
+}
+
+/* nothing runs from a slot while the bootloader or its loader has the device */
+static gboolean
+lists_running_image(GPtrArray *slots)
+{
+	for (guint i = 0; i < slots->len; i++) {
+		if (((const SmpImageSlot *)g_ptr_array_index(slots, i))->active)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* MCUboot's serial recovery lists slots and versions only; an application lists hashes */
+static gboolean
+lists_serial_recovery(GPtrArray *slots)
+{
+	for (guint i = 0; i < slots->len; i++) {
+		const SmpImageSlot *slot = g_ptr_array_index(slots, i);
+		if (slot->active || slot->hash != NULL)
+			return FALSE;
+	}
+	return slots->len > 0;
 }
 
 /*
@@ -971,7 +999,15 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	g_autofree char *listed = NULL;
 	gboolean anything = FALSE;
 
-	if (slots == NULL || !check_identity(self, slots))
+	if (slots == NULL)
+		return;
+	if (self->opt.kind == DFU_JOB_KIND_UPDATE && !self->in_loader && lists_serial_recovery(slots)) {
+		update_log(self, "device runs MCUboot's serial recovery (it lists no running image and no "
+		                 "hashes); sending the image there");
+		self->loader_asked = self->in_loader = TRUE;
+	}
+	/* the bootloader lists no hashes to tell the device by; the job put it there a moment ago */
+	if (!self->in_loader && !check_identity(self, slots))
 		return;
 	if (self->opt.kind == DFU_JOB_KIND_REFRESH) {
 		learn_mode(self, smp_boot_mode_from_state(slots), "image list: an image runs from slot 1");
@@ -1009,6 +1045,15 @@ on_read_state(SmpUpdate *self, const SmpMessage *rsp)
 	}
 	if (!anything) {
 		finish(self, DFU_STATUS_UP_TO_DATE, NULL, NULL);
+		return;
+	}
+	if (self->opt.kind == DFU_JOB_KIND_UPDATE && via_loader(self) && !self->in_loader) {
+		update_log(self,
+		           "the bootloader runs in %s mode: the application cannot take a new image; "
+		           "resetting into the bootloader (boot mode 1) to send it there",
+		           mode_info(self)->name);
+		self->loader_asked = TRUE;
+		enter(self, ST_RESET);
 		return;
 	}
 	self->cur = 0;
@@ -1113,6 +1158,19 @@ enter_upload(SmpUpdate *self)
 
 /* ---- verify: the secondary slot must list what was sent, before test ---- */
 
+/* MCUboot's serial recovery lists no hashes: there the version it lists must be the image's */
+static gboolean
+slot_holds(SmpUpdate *self, const SmpImageSlot *slot, const DfuPlanImage *img)
+{
+	McubootVersion listed = {0};
+
+	if (slot_has_hash(slot, img))
+		return TRUE;
+	return self->in_loader && slot != NULL && slot->hash == NULL &&
+	       mcuboot_version_parse(slot->version, &listed) &&
+	       mcuboot_version_compare(&listed, &img->info.version) == 0;
+}
+
 static void
 enter_verify(SmpUpdate *self)
 {
@@ -1134,8 +1192,8 @@ on_verify(SmpUpdate *self, const SmpMessage *rsp)
 
 		if (!w->test && !w->upload)
 			continue;
-		if (slot_has_hash(smp_image_state_find_slot(slots, w->img->image_index, w->target_slot),
-		                  w->img)) {
+		if (slot_holds(self, smp_image_state_find_slot(slots, w->img->image_index, w->target_slot),
+		               w->img)) {
 			self->need_reset |= !w->test;
 			continue;
 		}
@@ -1242,7 +1300,9 @@ on_test(SmpUpdate *self, const SmpMessage *rsp)
 static void
 enter_reset(SmpUpdate *self)
 {
-	request(self, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET, smp_cmd_reset(self->reset_forced),
+	request(self, SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET,
+	        self->loader_asked && !self->in_loader ? smp_cmd_reset_to_bootloader()
+	                                               : smp_cmd_reset(self->reset_forced),
 	        self->opt.timeout_ms, 0);
 }
 
@@ -1305,6 +1365,44 @@ poll_again(SmpUpdate *self)
 	self->timer = g_timeout_add(poll_interval(self, BOOT_POLL_INTERVAL_MS), on_boot_poll, self);
 }
 
+/*
+ * Around the bootloader: after the reset into it, a list with an image
+ * running is the application not yet gone (or one that ignored boot mode
+ * 1); after the reset out of it, a list without one is the bootloader still.
+ * FALSE when the wait goes on or the job ended.
+ */
+static gboolean
+loader_settled(SmpUpdate *self, GPtrArray *slots)
+{
+	gboolean running = lists_running_image(slots);
+
+	if (!self->loader_asked)
+		return TRUE;
+	if (self->in_loader && running) {
+		self->in_loader = FALSE;
+		return TRUE;
+	}
+	if (self->in_loader ||
+	    (running && g_get_monotonic_time() - self->reset_at <
+	                        (gint64)MAX(RESET_GRACE_MS, self->opt.timeout_ms) * 1000)) {
+		poll_again(self);
+		return FALSE;
+	}
+	if (running) {
+		fail(self, DFU_STATUS_NOT_SUPPORTED,
+		     "the bootloader runs in %s mode and the device did not stay in the bootloader after a "
+		     "reset with boot mode 1 (it needs CONFIG_MCUMGR_GRP_OS_RESET_BOOT_MODE and a bootloader "
+		     "that reads it); put it into serial recovery by hand",
+		     mode_info(self)->name);
+		return FALSE;
+	}
+	update_log(self, "device runs its bootloader (%s); sending the image there",
+	           self->mode == SMP_BOOT_MODE_FIRMWARE_LOADER ? "firmware loader" : "serial recovery");
+	self->in_loader = TRUE;
+	enter(self, ST_PARAMS);
+	return FALSE;
+}
+
 static void
 on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 {
@@ -1314,7 +1412,7 @@ on_wait_back(SmpUpdate *self, const SmpMessage *rsp)
 	        mode_info(self)->equal_slots && g_get_monotonic_time() - self->reset_at >= settle_us;
 	g_autofree char *listed_back = NULL;
 
-	if (slots == NULL)
+	if (slots == NULL || !loader_settled(self, slots))
 		return;
 	/*
 	 * A test image still pending means the old image has not rebooted yet;

@@ -874,17 +874,39 @@ test_mode_from_image_list(void)
 	fixture_clear(&f);
 }
 
+/*
+ * One slot: the application cannot take the image, so the reset goes into
+ * MCUboot's serial recovery (which lists no hashes and has no state write),
+ * the image goes to slot 0 there, and the next reset runs it. A firmware
+ * loader takes it the same way.
+ */
 static void
-test_mode_from_slot_info(void)
+test_mode_via_bootloader(void)
 {
-	g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
-	Fixture f = {0};
+	static const struct {
+		SimBootMode mode;
+		gboolean bootloader_info;
+		const char *logged;
+		const char *entered;
+	} cases[] = {
+	        {SIM_BOOT_SINGLE, FALSE, "(from slot info: one slot only)", "(serial recovery)"},
+	        {SIM_BOOT_FIRMWARE_LOADER, TRUE, "bootloader mode: firmware loader (from bootloader info)",
+	         "(firmware loader)"},
+	};
 
-	run_mode(&f, image, SIM_BOOT_SINGLE, FALSE, FALSE);
-	assert_failed(&f, DFU_STATUS_NOT_SUPPORTED);
-	assert_logged(&f, "(from slot info: one slot only)");
-	g_assert_cmpuint(f.dev->upload_bytes, ==, 0);
-	fixture_clear(&f);
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) image = test_image_new(2, 0, 3000, 1);
+		Fixture f = {0};
+
+		run_mode(&f, image, cases[i].mode, cases[i].bootloader_info, FALSE);
+		assert_result(&f, DFU_STATUS_SUCCESS);
+		assert_logged(&f, cases[i].logged);
+		assert_logged(&f, "resetting into the bootloader (boot mode 1)");
+		assert_logged(&f, cases[i].entered);
+		assert_active_slot(&f, 0, f.img[0]);
+		g_assert_false(sim_mcuboot_in_loader(f.dev->model));
+		fixture_clear(&f);
+	}
 }
 
 /*
@@ -1010,7 +1032,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smp-update/multi-image", test_multi_image);
 	g_test_add_func("/smp-update/mode-sequences", test_mode_sequences);
 	g_test_add_func("/smp-update/mode-from-image-list", test_mode_from_image_list);
-	g_test_add_func("/smp-update/mode-from-slot-info", test_mode_from_slot_info);
+	g_test_add_func("/smp-update/mode-via-bootloader", test_mode_via_bootloader);
 	g_test_add_func("/smp-update/mode-equal-version", test_mode_equal_version);
 	g_test_add_func("/smp-update/mode-wrong-slot", test_mode_wrong_slot);
 	g_test_add_func("/smp-update/mode-rejected-after-reset", test_mode_rejected_after_reset);

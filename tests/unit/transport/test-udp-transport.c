@@ -2,7 +2,8 @@
 /*
  * The UDP transport against sockets in the test playing the device: one
  * message per datagram both ways, replies larger than a request, several
- * messages in one datagram, datagrams from other addresses ignored, the
+ * messages in one datagram, datagrams from other addresses ignored, one
+ * socket shared by the transports of several devices, the
  * datagram limit, host names that do not resolve, IPv4 and IPv6.
  */
 #include <arpa/inet.h>
@@ -282,6 +283,46 @@ test_udp_reopen(void)
 	fixture_clear(&f);
 }
 
+/* two devices: one socket, one local port, and each transport gets only its own device's answers */
+static void
+test_udp_shared_socket(void)
+{
+	Fixture a;
+	Fixture b;
+	g_autoptr(GByteArray) request = smp_message(16, 4, 0);
+	g_autoptr(GByteArray) answer = smp_message(20, 4, 0x66);
+	guint8 buf[64];
+
+	g_assert_true(fixture_init(&a, AF_INET, "127.0.0.1", 1232));
+	g_assert_true(fixture_init(&b, AF_INET, "127.0.0.1", 1232));
+	open_ok(&a);
+	open_ok(&b);
+	g_assert_true(dfu_transport_send(a.t, request->data, request->len, NULL));
+	g_assert_true(dfu_transport_send(b.t, request->data, request->len, NULL));
+	g_assert_cmpint(device_receive(&a, buf, sizeof(buf)), ==, 16);
+	g_assert_cmpint(device_receive(&b, buf, sizeof(buf)), ==, 16);
+	g_assert_cmpuint(a.client_len, ==, b.client_len);
+	g_assert_cmpmem(&a.client, a.client_len, &b.client, b.client_len);
+
+	reply_from(&b, b.device, answer);
+	run_for(&b, 5000);
+	g_assert_cmpuint(b.rec.packets->len, ==, 1);
+	g_assert_cmpuint(a.rec.packets->len, ==, 0);
+	/* b's device is a stranger to a */
+	reply_from(&a, b.device, answer);
+	reply_from(&a, a.device, request);
+	run_for(&a, 5000);
+	g_assert_cmpuint(a.rec.packets->len, ==, 1);
+	g_assert_cmpuint(g_bytes_get_size(a.rec.packets->pdata[0]), ==, 16);
+	g_assert_cmpuint(b.rec.packets->len, ==, 2);
+	fixture_clear(&b);
+	/* the socket stays for the transport that still holds it */
+	reply_from(&a, a.device, request);
+	run_for(&a, 5000);
+	g_assert_cmpuint(a.rec.packets->len, ==, 2);
+	fixture_clear(&a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -291,5 +332,6 @@ main(int argc, char **argv)
 	g_test_add_func("/transport/udp/max-message", test_udp_max_message);
 	g_test_add_func("/transport/udp/unresolvable", test_udp_unresolvable);
 	g_test_add_func("/transport/udp/reopen", test_udp_reopen);
+	g_test_add_func("/transport/udp/shared-socket", test_udp_shared_socket);
 	return g_test_run();
 }
