@@ -18,6 +18,12 @@ start_mesh() {
 		--baud 0 --time-scale "$SCALE" --beacon-ms 50 "$@"
 }
 
+# expect_all_updated NAME: every node of mesh NAME runs version 2 soon (remote nodes validate first)
+expect_all_updated() {
+	wait_for 5 "every node of $1 to run version 2" bash -c \
+		"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/$1.json)\" = '[2]' ]"
+}
+
 # the mesh's 600 s data timeout, scaled as the simulator scales it
 EXTRA_CONFIG="[meshdfu]
 IntervalSec=0.01
@@ -78,10 +84,18 @@ job=$(submit "serial:$T/full?protocol=meshdfu" "$T/app.zip")
 wait_job_done 30 "$job"
 expect_job "$job" succeeded success
 [ "$(job_prop "$job" Percentage)" = 100 ] || fail "the job ended at $(job_prop "$job" Percentage) %"
-wait_for 5 "every node to run version 2" bash -c \
-	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/full.json)\" = '[2]' ]"
+expect_all_updated full
 [ "$(sim_state full '[.remote[].requests] | add')" -gt 0 ] || fail "no remote node missed a segment"
 grep -q "nodes beyond it cannot confirm receipt" <<<"$(dfuctl status -v "$job")" || fail "the job does not say what progress means"
+
+log "BUSY while the nodes erase their bank, and answers lost on the line, cost only time"
+start_mesh busy --remote-nodes 1 --erase-ms-per-page 400 --drop-acks 7
+job=$(submit "serial:$T/busy?protocol=meshdfu" "$T/app.zip")
+wait_job_done 30 "$job"
+expect_job "$job" succeeded success
+[ "$(sim_state busy .busy_answers)" -gt 0 ] || fail "the node never answered BUSY"
+grep -q "the serial node is busy" <<<"$(dfuctl status -v "$job")" || fail "the wait for BUSY is not in the history"
+expect_all_updated busy
 
 log "through a serial node that only relays, the nodes' requests reach dfud and are answered first"
 start_mesh relay --relay-only --remote-nodes 3 --remote-loss 15 --seed 5
@@ -104,8 +118,7 @@ wait_job_done 60 "$job"
 expect_job "$job" succeeded success
 [ "$(sim_state killed '.tids | unique | length')" = 1 ] || fail "transactions: $(sim_state killed .tids)"
 grep -q "resuming transaction" <<<"$(dfuctl status -v "$job")" || fail "the job did not resume its transaction"
-wait_for 5 "every node to run version 2" bash -c \
-	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/killed.json)\" = '[2]' ]"
+expect_all_updated killed
 
 log "the USB-UART bridge vanishes and returns: the next attempt goes on with the same transaction"
 start_mesh bridge --remote-nodes 2 --hangup-at 120
@@ -129,8 +142,7 @@ wait_job_done 60 "$job"
 expect_job "$job" succeeded success
 [ "$(sim_state expired '.tids | unique | length')" = 2 ] || fail "transactions: $(sim_state expired .tids)"
 grep -q "the nodes dropped transaction" <<<"$(dfuctl status -v "$job")" || fail "the job did not start over"
-wait_for 5 "every node to run version 2" bash -c \
-	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/expired.json)\" = '[2]' ]"
+expect_all_updated expired
 
 log "the serial node restarts mid-transfer: the transaction is announced again and its gaps are served"
 start_mesh reset --remote-nodes 2 --reboot-at 100
@@ -140,8 +152,7 @@ expect_job "$job" succeeded success
 [ "$(sim_state reset '.tids | unique | length')" = 1 ] || fail "transactions: $(sim_state reset .tids)"
 [ "$(sim_state reset .forwarded_requests)" -gt 0 ] || fail "the serial node asked for nothing"
 grep -q "restarted during the transfer" <<<"$(dfuctl status -v "$job")" || fail "the restart is not in the history"
-wait_for 5 "every node to run version 2" bash -c \
-	"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/reset.json)\" = '[2]' ]"
+expect_all_updated reset
 
 log "cancel stops the broadcast and aborts on the serial node"
 start_mesh cancel --remote-nodes 2

@@ -87,7 +87,7 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = g_option_context_new("- nRF5 SDK for Mesh DFU simulator");
 	g_autofree char *link_path = NULL;
 	gint baud = 115200, remote_nodes = 3, remote_loss = 0, seed = 1, beacon_ms = 100, byte_loss = 0,
-	     drop_acks = 0, reboot_at = 0, hangup_at = 0;
+	     drop_acks = 0, reboot_at = 0, hangup_at = 0, erase_page_ms = 0;
 	gint64 company = 0x59, app_id = 1, app_version = 1, bl_id = 1, bl_version = 1, sd = 0xCB;
 	gdouble time_scale = 1;
 	gboolean bootloader = FALSE, relay_only = FALSE, no_serial = FALSE, wrong_baud = FALSE,
@@ -127,6 +127,8 @@ main(int argc, char **argv)
 	         "N"},
 	        {"reboot-at", 0, 0, G_OPTION_ARG_INT, &reboot_at, "Restart the serial node once at segment N",
 	         "N"},
+	        {"erase-ms-per-page", 0, 0, G_OPTION_ARG_INT, &erase_page_ms,
+	         "Bank erase per 4 KiB in real time (BUSY meanwhile)", "MS"},
 	        {"hangup-at", 0, 0, G_OPTION_ARG_INT, &hangup_at,
 	         "The USB-UART bridge vanishes once at segment N and comes back", "N"},
 	        G_OPTION_ENTRY_NULL,
@@ -139,7 +141,7 @@ main(int argc, char **argv)
 	}
 	if (link_path == NULL || baud < 0 || remote_nodes < 0 || remote_loss < 0 || remote_loss > 100 ||
 	    beacon_ms < 0 || byte_loss < 0 || drop_acks < 0 || reboot_at < 0 || hangup_at < 0 ||
-	    time_scale <= 0) {
+	    erase_page_ms < 0 || time_scale <= 0) {
 		g_printerr("dfu-sim-mesh: --link is required; an option is out of range\n");
 		return 2;
 	}
@@ -164,6 +166,7 @@ main(int argc, char **argv)
 	config.drop_acks = (guint)drop_acks;
 	config.reboot_at = (guint)reboot_at;
 	config.hangup_at = (guint)hangup_at;
+	config.erase_page_ms = (guint)erase_page_ms;
 
 	sim.mesh = sim_mesh_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

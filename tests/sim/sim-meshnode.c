@@ -70,6 +70,7 @@ struct _SimMesh {
 	guint aborts;
 	guint forwarded_requests;
 	guint restarts;
+	guint busy_answers;
 	guint32 garbage_rng;
 };
 
@@ -350,13 +351,18 @@ node_receive(SimNode *node, const guint8 *p, gsize len)
 		node->state = NODE_TARGET;
 		node->have = g_new0(guint8, node->total + 1);
 		node->busy = TRUE;
-		node->erase_timer = g_timeout_add(scaled(mesh, pages * ERASE_PAGE_MS), on_erased, node);
+		node->erase_timer =
+		        g_timeout_add(mesh->cfg.erase_page_ms != 0 ? pages * mesh->cfg.erase_page_ms
+		                                                   : scaled(mesh, pages * ERASE_PAGE_MS),
+		                      on_erased, node);
 		if (node->index == 0)
 			emit_transfer_event(node, MESH_EVT_DFU_START, MESH_ROLE_TARGET, -1);
 		return MESH_STATUS_SUCCESS;
 	}
-	if (node->busy)
+	if (node->busy) {
+		mesh->busy_answers++;
 		return MESH_STATUS_BUSY;
+	}
 	/* a node that missed START cannot take data */
 	if (node->state == NODE_READY)
 		return MESH_STATUS_INVALID_DATA;
@@ -687,6 +693,10 @@ sim_mesh_state_json(SimMesh *mesh)
 	json_builder_add_int_value(b, mesh->forwarded_requests);
 	json_builder_set_member_name(b, "restarts");
 	json_builder_add_int_value(b, mesh->restarts);
+	json_builder_set_member_name(b, "busy_answers");
+	json_builder_add_int_value(b, mesh->busy_answers);
+	json_builder_set_member_name(b, "acks");
+	json_builder_add_int_value(b, mesh->acks);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);

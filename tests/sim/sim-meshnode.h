@@ -26,6 +26,7 @@ typedef struct {
 	guint remote_loss;      /* percent of DATA packets each remote node misses */
 	guint32 seed;           /* of the losses */
 	double time_scale;      /* mesh delays are divided by this */
+	guint erase_page_ms;    /* bank erase per 4 KiB in real time; 0: the nRF52 one, scaled */
 	guint beacon_ms;        /* firmware ID beacons of an idle serial node, real time */
 	gboolean no_serial;     /* the application has no mesh serial: silent */
 	gboolean wrong_baud;    /* the line runs at another rate: garbage out, nothing understood */

@@ -224,8 +224,13 @@ on_command_answer(MeshDfuEngine *self, const MeshEvent *event)
 	g_clear_handle_id(&self->ack_timer, g_source_remove);
 	/* BUSY is the node erasing or writing flash: the same packet again, later */
 	if (event->status == MESH_STATUS_BUSY) {
-		if (self->busy_since_us == 0)
+		if (self->busy_since_us == 0) {
 			self->busy_since_us = now;
+			dfu_engine_emit_log(&self->parent,
+			                    "the serial node is busy with the %s packet (erasing or "
+			                    "writing flash): sending it again later",
+			                    self->pending_what);
+		}
 		if (now - self->busy_since_us > (gint64)self->opt.busy_timeout_ms * 1000) {
 			fail(self, DFU_STATUS_DEVICE_BUSY,
 			     "the serial node answered BUSY to the %s packet for %u s: its bank erase takes "
