@@ -201,6 +201,14 @@ node_finish_error(HbNode *node, const GError *error)
 
 /* --- the dfud job ------------------------------------------------------------ */
 
+/* one form for every request the server did not take */
+static void
+node_warn_reply(HbNode *node, const char *what, const HbHttpReply *reply)
+{
+	g_warning("%s: %s answered %ld %s", node->config->controller_id, what, reply->status,
+	          reply->error != NULL ? reply->error : "");
+}
+
 static void
 cancel_feedback_cb(const HbHttpReply *reply, gpointer user_data)
 {
@@ -208,8 +216,7 @@ cancel_feedback_cb(const HbHttpReply *reply, gpointer user_data)
 
 	node->cancelling = FALSE;
 	if (reply->status != 200)
-		g_warning("%s: the cancel feedback got %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "the cancel feedback", reply);
 }
 
 static void
@@ -521,8 +528,7 @@ deployment_cb(const HbHttpReply *reply, gpointer user_data)
 
 	node->deploying = FALSE;
 	if (reply->status != 200) {
-		g_warning("%s: deploymentBase answered %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "deploymentBase", reply);
 		return;
 	}
 	if (!hb_ddi_parse_deployment(reply->body, node->agent->config->allow_http, &d, &error)) {
@@ -643,7 +649,7 @@ cancel_action_cb(const HbHttpReply *reply, gpointer user_data)
 
 	node->cancelling = FALSE;
 	if (reply->status != 200) {
-		g_warning("%s: cancelAction answered %ld", node->config->controller_id, reply->status);
+		node_warn_reply(node, "cancelAction", reply);
 		return;
 	}
 	stop_id = hb_ddi_parse_cancel(reply->body, &error);
@@ -672,8 +678,7 @@ config_cb(const HbHttpReply *reply, gpointer user_data)
 
 	node->configuring = FALSE;
 	if (reply->status != 200) {
-		g_warning("%s: configData answered %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "configData", reply);
 		g_clear_pointer(&node->rec->facts, g_free);
 		return;
 	}
@@ -710,8 +715,7 @@ installed_cb(const HbHttpReply *reply, gpointer user_data)
 	node->reporting = FALSE;
 	/* 404: the server has no such distribution set; asking again would not change that */
 	if (reply->status != 200 && reply->status != 201 && reply->status != 404) {
-		g_warning("%s: installedBase answered %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "installedBase", reply);
 		g_clear_pointer(&node->rec->local_job, g_free);
 		return;
 	}
@@ -825,8 +829,7 @@ confirm_cb(const HbHttpReply *reply, gpointer user_data)
 
 	node->confirming = FALSE;
 	if (reply->status != 200)
-		g_warning("%s: the confirmation answered %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "the confirmation", reply);
 }
 
 /* hawkBit's user-consent flow: the action starts once the device consents */
@@ -925,8 +928,7 @@ poll_cb(const HbHttpReply *reply, gpointer user_data)
 		return;
 	}
 	if (reply->status != 200 && reply->status != 304) {
-		g_warning("%s: poll answered %ld %s", node->config->controller_id, reply->status,
-		          reply->error != NULL ? reply->error : "");
+		node_warn_reply(node, "poll", reply);
 		node_schedule(node, node->agent->config->retry_s);
 		return;
 	}
