@@ -32,6 +32,10 @@ struct _SimLink {
 	guint reappear_timer;
 	gint64 rx_ready_at; /* monotonic µs before which no more input is taken */
 	gint64 tx_ready_at;
+	/* bytes were waiting when the line became free: the next ones follow on the wire
+	 * without a gap, however late the timer fired */
+	gboolean rx_backlog;
+	gboolean tx_backlog;
 	GByteArray *out;
 	/* a USB device's port: its fake sysfs entry, and the name it has now */
 	char *usb_root;
@@ -148,6 +152,8 @@ open_pty(SimLink *link, GError **error)
 		return FALSE;
 	link->rx_ready_at = 0;
 	link->tx_ready_at = 0;
+	link->rx_backlog = FALSE;
+	link->tx_backlog = FALSE;
 	link->in_watch = g_unix_fd_add(link->master, G_IO_IN, on_readable, link);
 	return TRUE;
 }
@@ -173,6 +179,7 @@ on_input_allowed(gpointer data)
 	SimLink *link = data;
 
 	link->in_timer = 0;
+	link->rx_backlog = TRUE;
 	link->in_watch = g_unix_fd_add(link->master, G_IO_IN, on_readable, link);
 	return G_SOURCE_REMOVE;
 }
@@ -196,7 +203,9 @@ on_readable(int fd, GIOCondition cond, gpointer data)
 	if (n <= 0)
 		return G_SOURCE_CONTINUE;
 	if (link->rate > 0)
-		link->rx_ready_at = MAX(now, link->rx_ready_at) + wire_time_us(link, (gsize)n);
+		link->rx_ready_at = (link->rx_backlog ? link->rx_ready_at : MAX(now, link->rx_ready_at)) +
+		                    wire_time_us(link, (gsize)n);
+	link->rx_backlog = FALSE;
 	link->on_data(buf, (gsize)n, link->user_data);
 	return G_SOURCE_CONTINUE;
 }
@@ -207,6 +216,7 @@ on_output_timer(gpointer data)
 	SimLink *link = data;
 
 	link->out_timer = 0;
+	link->tx_backlog = TRUE;
 	flush_output(link);
 	return G_SOURCE_REMOVE;
 }
@@ -244,7 +254,10 @@ flush_output(SimLink *link)
 		}
 		g_byte_array_remove_range(link->out, 0, (guint)n);
 		if (link->rate > 0)
-			link->tx_ready_at = MAX(now, link->tx_ready_at) + wire_time_us(link, (gsize)n);
+			link->tx_ready_at =
+			        (link->tx_backlog ? link->tx_ready_at : MAX(now, link->tx_ready_at)) +
+			        wire_time_us(link, (gsize)n);
+		link->tx_backlog = FALSE;
 	}
 	if (link->out->len == 0)
 		link->on_idle(link->user_data);
