@@ -36,6 +36,8 @@ typedef struct {
 	gint nrf_app_version;
 	gint nrf_hw_version;
 	gint nrf_mtu;
+	gint nrf_erase_us;
+	gint nrf_word_write_us;
 	char *usb_serial;
 	char *sysfs;
 	gboolean reenumerate;
@@ -63,7 +65,7 @@ apply_nrfdfu_options(SimOptions *opts, const SimServerConfig *server, SimNrfDfuS
                      GError **error)
 {
 	if (opts->udp != NULL || opts->nrf_mtu < 11 || opts->nrf_mtu > 65535 || opts->nrf_app_version < 0 ||
-	    opts->nrf_hw_version < 0) {
+	    opts->nrf_hw_version < 0 || opts->nrf_erase_us < 0 || opts->nrf_word_write_us < 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		                    "--protocol nrfdfu takes --link and sensible --nrf-* values");
 		return FALSE;
@@ -72,6 +74,8 @@ apply_nrfdfu_options(SimOptions *opts, const SimServerConfig *server, SimNrfDfuS
 	nrf->device.mtu = (guint)opts->nrf_mtu;
 	nrf->device.app_version = (guint32)opts->nrf_app_version;
 	nrf->device.hw_version = (guint32)opts->nrf_hw_version;
+	nrf->device.erase_us = (guint)opts->nrf_erase_us;
+	nrf->device.word_write_us = (guint)opts->nrf_word_write_us;
 	nrf->device.state_file = opts->state_file;
 	nrf->boot_ms = (guint)opts->device.boot_ms;
 	nrf->reset_hangup = server->reset_hangup;
@@ -108,6 +112,10 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	         "nrfdfu: hardware version init packets must name, 0 = any", "N"},
 	        {"nrf-mtu", 0, 0, G_OPTION_ARG_INT, &opts->nrf_mtu,
 	         "nrfdfu: SLIP buffer size Get MTU reports", "BYTES"},
+	        {"nrf-erase-us", 0, 0, G_OPTION_ARG_INT, &opts->nrf_erase_us,
+	         "nrfdfu: flash time to erase a data object's page", "US"},
+	        {"nrf-word-write-us", 0, 0, G_OPTION_ARG_INT, &opts->nrf_word_write_us,
+	         "nrfdfu: flash time to program one 4-byte word", "US"},
 	        {"usb-serial", 0, 0, G_OPTION_ARG_STRING, &opts->usb_serial,
 	         "The port is a USB device's with this serial number, shown in --sysfs", "SERIAL"},
 	        {"sysfs", 0, 0, G_OPTION_ARG_FILENAME, &opts->sysfs, "Fake sysfs tree for --usb-serial",

@@ -12,6 +12,8 @@ struct _SimNrfDfuServer {
 	SimLink *link;
 	SlipDecoder *decoder;
 	GQueue responses; /* GBytes*, SLIP frames waiting for the link */
+	GQueue held;      /* GBytes*, requests that came in while an answer waits for flash */
+	guint flash_timer;
 	gboolean down;
 	gboolean dirty; /* the state file is behind */
 	guint boot_timer;
@@ -21,7 +23,8 @@ struct _SimNrfDfuServer {
 static void
 flush_responses(SimNrfDfuServer *server)
 {
-	while (!sim_link_is_busy(server->link) && !g_queue_is_empty(&server->responses)) {
+	while (server->flash_timer == 0 && !sim_link_is_busy(server->link) &&
+	       !g_queue_is_empty(&server->responses)) {
 		g_autoptr(GBytes) frame = g_queue_pop_head(&server->responses);
 		sim_link_write(server->link, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 	}
@@ -80,6 +83,7 @@ device_hang_up(gpointer user_data)
 
 	/* the port goes away: the bootloader's transport deactivates and reloads its settings */
 	g_queue_clear_full(&server->responses, (GDestroyNotify)g_bytes_unref);
+	g_queue_clear_full(&server->held, (GDestroyNotify)g_bytes_unref);
 	slip_decoder_reset(server->decoder);
 	sim_nrfdfu_disconnect(server->device);
 	sim_link_hangup(server->link, server->config.boot_ms);
@@ -102,6 +106,7 @@ sim_nrfdfu_server_new(const SimNrfDfuServerConfig *config, SimFaultPlan *faults)
 	/* the SDK's SLIP buffer is the MTU it reports */
 	server->decoder = slip_decoder_new(config->device.mtu);
 	g_queue_init(&server->responses);
+	g_queue_init(&server->held);
 	return server;
 }
 
@@ -113,7 +118,9 @@ sim_nrfdfu_server_free(SimNrfDfuServer *server)
 	sim_nrfdfu_free(server->device);
 	g_clear_handle_id(&server->boot_timer, g_source_remove);
 	g_clear_handle_id(&server->hangup_timer, g_source_remove);
+	g_clear_handle_id(&server->flash_timer, g_source_remove);
 	g_queue_clear_full(&server->responses, (GDestroyNotify)g_bytes_unref);
+	g_queue_clear_full(&server->held, (GDestroyNotify)g_bytes_unref);
 	slip_decoder_free(server->decoder);
 	g_free(server);
 }
@@ -131,15 +138,54 @@ sim_nrfdfu_server_write_state(SimNrfDfuServer *server, GError **error)
 	return sim_nrfdfu_write_state(server->device, error);
 }
 
+static gboolean on_flash_done(gpointer user_data);
+
 static void
-on_frame(const guint8 *msg, gsize len, gpointer user_data)
+handle_request(SimNrfDfuServer *server, const guint8 *msg, gsize len)
 {
-	SimNrfDfuServer *server = user_data;
+	gint64 wait;
 
 	/* writes are many; anything else may change what the state file shows */
 	if (msg[0] != NRFDFU_OP_WRITE)
 		server->dirty = TRUE;
 	sim_nrfdfu_receive(server->device, msg, len);
+	/* the bootloader handles one request at a time: all else waits with the answer */
+	wait = (sim_nrfdfu_take_flash_wait(server->device) + 999) / 1000;
+	if (wait == 0)
+		return;
+	server->flash_timer = g_timeout_add((guint)wait, on_flash_done, server);
+	/* a reset comes after the answer */
+	if (server->hangup_timer != 0) {
+		g_source_remove(server->hangup_timer);
+		server->hangup_timer =
+		        g_timeout_add((guint)wait + RESET_HANGUP_DELAY_MS, on_reset_hangup, server);
+	}
+}
+
+static gboolean
+on_flash_done(gpointer user_data)
+{
+	SimNrfDfuServer *server = user_data;
+
+	server->flash_timer = 0;
+	flush_responses(server);
+	while (server->flash_timer == 0 && !g_queue_is_empty(&server->held)) {
+		g_autoptr(GBytes) msg = g_queue_pop_head(&server->held);
+		handle_request(server, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg));
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_frame(const guint8 *msg, gsize len, gpointer user_data)
+{
+	SimNrfDfuServer *server = user_data;
+
+	if (server->flash_timer != 0) {
+		g_queue_push_tail(&server->held, g_bytes_new(msg, len));
+		return;
+	}
+	handle_request(server, msg, len);
 }
 
 void

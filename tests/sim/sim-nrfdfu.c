@@ -47,6 +47,10 @@ struct _SimNrfDfu {
 	guint32 object_start;
 	guint32 object_size;
 
+	gint64 flash_free_at; /* monotonic µs when the flash queue is empty */
+	gint64 flash_wait;
+	gint64 image_start; /* when the image's first data object was created */
+
 	Installed installed[G_N_ELEMENTS(image_names)];
 	const char *activated;
 	struct {
@@ -257,6 +261,11 @@ create_data(SimNrfDfu *dev, guint32 size)
 	else if (size > dev->config.data_max)
 		result = NRFDFU_RESULT_INSUFFICIENT_RESOURCES;
 	if (result == NRFDFU_RESULT_SUCCESS) {
+		gint64 now = g_get_monotonic_time();
+
+		if (start == 0)
+			dev->image_start = now;
+		dev->flash_free_at = MAX(now, dev->flash_free_at) + dev->config.erase_us;
 		dev->ram = dev->saved;
 		dev->object_start = start;
 		dev->object_size = size;
@@ -294,6 +303,8 @@ on_write(SimNrfDfu *dev, const guint8 *data, gsize len)
 		dev->ram.crc = nrfdfu_crc32(dev->ram.crc, data, len);
 		dev->ram.offset += (guint32)len;
 		dev->counters.bytes_written += len;
+		dev->flash_free_at = MAX(g_get_monotonic_time(), dev->flash_free_at) +
+		                     (gint64)((len + 3) / 4) * dev->config.word_write_us;
 		if (sim_fault_plan_take_threshold(dev->faults, SIM_FAULT_HANGUP_AT,
 		                                  dev->counters.bytes_written)) {
 			dev->callbacks->hang_up(dev->user_data);
@@ -397,6 +408,11 @@ activate(SimNrfDfu *dev)
 	slot->data = g_bytes_new(dev->image->data, dev->image_size);
 	slot->version = dev->init->fw_version;
 	dev->activated = image_names[dev->init->type];
+	/* the transfer's span as the device sees it, the same for any client */
+	g_printerr("dfu-sim: nrfdfu: %s of %u bytes: %" G_GINT64_FORMAT
+	           " us from the first data create to activation\n",
+	           dev->activated, dev->image_size,
+	           g_get_monotonic_time() + dev->flash_wait - dev->image_start);
 	reset_progress(dev);
 	dev->counters.resets++;
 	dev->callbacks->reset(dev->user_data);
@@ -412,6 +428,8 @@ execute_data(SimNrfDfu *dev)
 	}
 	dev->object_size = 0;
 	dev->saved = dev->ram;
+	/* the request handler answers once the object's pages are written */
+	dev->flash_wait = MAX(dev->flash_free_at - g_get_monotonic_time(), 0);
 	if (dev->ram.offset < dev->image_size) {
 		respond_result(dev, NRFDFU_OP_EXECUTE, NRFDFU_RESULT_SUCCESS);
 		return;
@@ -498,6 +516,15 @@ void
 sim_nrfdfu_add_bad_frames(SimNrfDfu *dev, guint n)
 {
 	dev->counters.bad_frames += n;
+}
+
+gint64
+sim_nrfdfu_take_flash_wait(SimNrfDfu *dev)
+{
+	gint64 wait = dev->flash_wait;
+
+	dev->flash_wait = 0;
+	return wait;
 }
 
 guint64

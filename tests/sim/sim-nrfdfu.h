@@ -24,6 +24,10 @@ typedef struct {
 	guint32 app_version; /* the running application's; lower versions are refused */
 	guint32 sd_fwid;     /* the SoftDevice present, 0 for none */
 	gboolean gatt;       /* over BLE: only the reduced opcode set, no ping or Get MTU */
+	/* flash timing: a create erases the object's page, each write programs its words; the
+	 * queue runs behind the link and an execute answers once it is empty */
+	guint erase_us;
+	guint word_write_us;
 	const char *state_file;
 } SimNrfDfuConfig;
 
@@ -45,6 +49,8 @@ void sim_nrfdfu_receive(SimNrfDfu *dev, const guint8 *request, gsize len);
 /* the transport went down (cable, USB reset): progress falls back to what flash holds */
 void sim_nrfdfu_disconnect(SimNrfDfu *dev);
 void sim_nrfdfu_add_bad_frames(SimNrfDfu *dev, guint n);
+/* how long the answer just given must wait for the flash queue, in µs; 0 when it need not */
+gint64 sim_nrfdfu_take_flash_wait(SimNrfDfu *dev);
 /* firmware bytes accepted into data objects over the model's life */
 guint64 sim_nrfdfu_get_bytes_written(SimNrfDfu *dev);
 /* the installed image of an nrf5 image type name ("application"), NULL when none */
