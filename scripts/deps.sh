@@ -9,6 +9,9 @@ packages=(
 	dbus-daemon jq clang-format groff-base
 	lighttpd lighttpd-mod-openssl openssl python3 python3-dbus python3-gi curl swupdate
 )
+# test-nrfdfu-js and bench-nrfdfu run Nordic's pc-nrf-dfu-js: Debian's node and npm unless
+# a node of another origin (whose package carries npm itself) is there already
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

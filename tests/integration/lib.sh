@@ -163,6 +163,33 @@ run_sim() {
 	rm -f "$fifo"
 }
 
+# pc_nrf_dfu_js: Nordic's pc-nrf-dfu-js from npm, installed into the build tree
+# once; sets NRFDFU_JS (the command that runs nrfdfu-js-client.js with it) or
+# NRFDFU_JS_MISSING (why it cannot run) and returns 1
+pc_nrf_dfu_js() {
+	local dir=$DFUD_BUILD_ROOT/npm-cache/pc-nrf-dfu-js
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		NRFDFU_JS_MISSING="node or npm is not installed"
+		return 1
+	fi
+	if [ ! -f "$dir/node_modules/pc-nrf-dfu-js/package.json" ] || [ ! -f "$dir/node_modules/debug/package.json" ]; then
+		mkdir -p "$dir"
+		# serialport is a peer dependency the pty stand-in replaces
+		if ! (cd "$dir" && npm install --no-save --no-audit --no-fund --legacy-peer-deps \
+			pc-nrf-dfu-js@0.2.12 debug@4 >"$T/npm.log" 2>&1); then
+			NRFDFU_JS_MISSING="pc-nrf-dfu-js could not be installed from npm ($(tail -n1 "$T/npm.log"))"
+			return 1
+		fi
+	fi
+	# pc-nrf-dfu-js loads serialport for its USB transport, unused here: the pty
+	# stand-in of nrfdfu-js-client.js carries the bytes, so a stub spares the
+	# native build
+	mkdir -p "$T/stub/serialport"
+	echo 'module.exports = function SerialPort() { throw new Error("serialport stub: not for use"); };' \
+		>"$T/stub/serialport/index.js"
+	NRFDFU_JS=(env "NODE_PATH=$dir/node_modules:$T/stub" node "$DFUD_SOURCE_ROOT/tests/integration/nrfdfu-js-client.js")
+}
+
 # start_sim NAME [dfu-sim options...]: a simulated device linked at $T/NAME
 start_sim() {
 	local name=$1
