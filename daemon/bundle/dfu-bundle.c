@@ -307,60 +307,78 @@ dfu_plan_load_file(const char *path, const char *name, GError **error)
 	return dfu_plan_load_bytes(bytes, name, error);
 }
 
-/* an archive's image, inflated into a file that has no name and goes with its descriptor */
-static int
-spill_image(const DfuPlanImage *img, const char *dir, GError **error)
+/* the image's bytes from fd from now on, out of memory */
+static void
+stream_from(GBytes **data, DfuImageData **stream, int fd)
+{
+	gsize size = g_bytes_get_size(*data);
+
+	g_clear_pointer(stream, dfu_image_data_unref);
+	*stream = dfu_image_data_new_file(fd, 0, size);
+	g_clear_pointer(data, g_bytes_unref);
+}
+
+/* an archive's image, inflated into a file that has no name and goes with its descriptor;
+ * kept in memory where the file system cannot make such a file */
+static gboolean
+spill_image(GBytes **data, DfuImageData **stream, const char *name, const char *dir, GError **error)
 {
 	gsize len = 0;
-	const guint8 *data = g_bytes_get_data(img->data, &len);
+	const guint8 *bytes = g_bytes_get_data(*data, &len);
 	int fd = g_open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		/* kept in memory where the file system cannot make such a file */
 		if (errno == EOPNOTSUPP || errno == EISDIR)
-			return -1;
+			return TRUE;
 		dfu_file_error(error, "create an image file in", dir, errno);
-		return -1;
+		return FALSE;
 	}
-	if (!dfu_file_pwrite_all(fd, data, len, 0, img->name, error)) {
+	if (!dfu_file_pwrite_all(fd, bytes, len, 0, name, error)) {
 		close(fd);
-		return -1;
+		return FALSE;
 	}
-	return fd;
+	stream_from(data, stream, fd);
+	return TRUE;
+}
+
+/* the images of an archive, each in an unnamed file beside it */
+static gboolean
+spill_images(DfuPlan *plan, const char *dir, GError **error)
+{
+	for (guint i = 0; i < plan->images->len; i++) {
+		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
+
+		if (!spill_image(&img->data, &img->stream, img->name, dir, error))
+			return FALSE;
+	}
+	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++) {
+		Nrf5Image *img = g_ptr_array_index(plan->nrf5->images, i);
+
+		if (!spill_image(&img->firmware, &img->stream, img->bin_file, dir, error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean
 dfu_plan_stream_from_file(DfuPlan *plan, const char *path, GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
+	DfuPlanImage *img;
+	int fd;
 
-	for (guint i = 0; i < plan->images->len; i++) {
-		DfuPlanImage *img = g_ptr_array_index(plan->images, i);
-		gsize size = g_bytes_get_size(img->data);
-		int fd;
-
-		if (plan->kind == DFU_BUNDLE_MCUBOOT_IMAGE) {
-			/* the image is the start of the bundle file itself */
-			fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
-			if (fd < 0) {
-				g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE,
-				            "cannot open %s: %s", path, g_strerror(errno));
-				return FALSE;
-			}
-		} else {
-			g_autoptr(GError) spill_error = NULL;
-
-			fd = spill_image(img, dir, &spill_error);
-			if (spill_error != NULL) {
-				g_propagate_error(error, g_steal_pointer(&spill_error));
-				return FALSE;
-			}
-			if (fd < 0)
-				continue;
-		}
-		g_clear_pointer(&img->stream, dfu_image_data_unref);
-		img->stream = dfu_image_data_new_file(fd, 0, size);
-		g_clear_pointer(&img->data, g_bytes_unref);
+	if (plan->kind != DFU_BUNDLE_MCUBOOT_IMAGE)
+		return spill_images(plan, dir, error);
+	if (plan->images->len == 0)
+		return TRUE;
+	/* a bare image is the start of the bundle file itself */
+	img = g_ptr_array_index(plan->images, 0);
+	fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "cannot open %s: %s", path,
+		            g_strerror(errno));
+		return FALSE;
 	}
+	stream_from(&img->data, &img->stream, fd);
 	return TRUE;
 }

@@ -30,6 +30,7 @@ nrf5_image_free(Nrf5Image *image)
 	g_free(image->bin_file);
 	g_free(image->dat_file);
 	g_clear_pointer(&image->firmware, g_bytes_unref);
+	g_clear_pointer(&image->stream, dfu_image_data_unref);
 	g_clear_pointer(&image->init_packet, g_bytes_unref);
 	nrf5_init_packet_free(image->init);
 	g_free(image);
@@ -200,6 +201,7 @@ load_image(DfuZipReader *reader, JsonObject *entry, Nrf5ImageType type, GError *
 	image->firmware = read_member(reader, key, image->bin_file, error);
 	if (image->firmware == NULL)
 		return NULL;
+	image->stream = dfu_image_data_new_bytes(image->firmware);
 	image->init_packet = read_member(reader, key, image->dat_file, error);
 	if (image->init_packet == NULL)
 		return NULL;

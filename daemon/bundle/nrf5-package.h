@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "dfu-image-data.h"
 #include "dfu-zip-reader.h"
 #include "nrf5-init-packet.h"
 
@@ -24,8 +25,9 @@ typedef struct {
 	Nrf5ImageType type;
 	char *bin_file;
 	char *dat_file;
-	GBytes *firmware;    /* the .bin, sent as data objects */
-	GBytes *init_packet; /* the .dat, sent verbatim as the command object */
+	GBytes *firmware;     /* the .bin, sent as data objects; NULL once streamed from a file */
+	DfuImageData *stream; /* the .bin as the engine reads it, in memory or from a file */
+	GBytes *init_packet;  /* the .dat, sent verbatim as the command object */
 	guint8 firmware_sha256[32];
 	guint32 sd_size; /* SoftDevice+bootloader split, 0 when not given */
 	guint32 bl_size;

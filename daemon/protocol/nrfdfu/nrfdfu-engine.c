@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nrfdfu-engine.h"
 
+#include <string.h>
+
 #include "dfu-error.h"
 #include "nrfdfu-commands.h"
 
@@ -12,6 +14,8 @@
 /* a second inconsistency in one image starts the image over (doc §7.3) */
 #define MAX_INCONSISTENCIES 1
 #define MAX_RESTARTS 1
+/* bytes read at a time to compute a CRC over what the bootloader holds */
+#define CRC_READ 4096
 
 typedef enum {
 	ST_IDLE,
@@ -61,6 +65,17 @@ typedef struct {
 	guint restarts;
 	gboolean check_start;
 	gboolean boundary_execute; /* an execute on resume: 0x08 means it was executed before */
+
+	/* CRC-32 of the selected bytes [0, crc_off), and of [0, mark_off) at the object's start:
+	 * the image is read from its file, so a CRC is extended rather than computed again */
+	NrfDfuObjectType crc_type;
+	guint crc_image;
+	guint32 crc_off;
+	guint32 crc;
+	guint32 mark_off;
+	guint32 mark_crc;
+	gboolean mark_known;
+	guint8 *buf; /* one write, or one CRC read */
 } NrfDfuEngine;
 
 typedef struct {
@@ -93,26 +108,86 @@ cur_image(NrfDfuEngine *self)
 	return g_ptr_array_index(self->plan->nrf5->images, self->image);
 }
 
-/* the bytes of the selected object type: the init packet or the firmware */
-static const guint8 *
-cur_bytes(NrfDfuEngine *self, gsize *len)
-{
-	Nrf5Image *img = cur_image(self);
-	return g_bytes_get_data(self->type == NRFDFU_OBJECT_COMMAND ? img->init_packet : img->firmware, len);
-}
-
 static guint32
 cur_len(NrfDfuEngine *self)
 {
-	gsize len = 0;
-	cur_bytes(self, &len);
-	return (guint32)len;
+	Nrf5Image *img = cur_image(self);
+
+	if (self->type == NRFDFU_OBJECT_COMMAND)
+		return (guint32)g_bytes_get_size(img->init_packet);
+	return (guint32)dfu_image_data_get_size(img->stream);
 }
 
-static guint32
-crc_upto(NrfDfuEngine *self, guint32 offset)
+/* len bytes at off of the selected object type: the init packet, or the firmware from its file */
+static gboolean
+read_bytes(NrfDfuEngine *self, guint32 off, gsize len, GError **error)
 {
-	return nrfdfu_crc32(0, cur_bytes(self, NULL), offset);
+	Nrf5Image *img = cur_image(self);
+
+	if (self->type == NRFDFU_OBJECT_COMMAND) {
+		memcpy(self->buf, (const guint8 *)g_bytes_get_data(img->init_packet, NULL) + off, len);
+		return TRUE;
+	}
+	return dfu_image_data_read(img->stream, off, self->buf, len, error);
+}
+
+/* the running CRC belongs to the selected bytes; another type or image starts it again */
+static void
+crc_sync(NrfDfuEngine *self)
+{
+	if (self->crc_type == self->type && self->crc_image == self->image)
+		return;
+	self->crc_type = self->type;
+	self->crc_image = self->image;
+	self->crc_off = self->crc = 0;
+	self->mark_known = FALSE;
+}
+
+static void
+note_mark(NrfDfuEngine *self)
+{
+	if (self->crc_off != self->mark_off)
+		return;
+	self->mark_crc = self->crc;
+	self->mark_known = TRUE;
+}
+
+/* bytes at off going out: the running CRC takes them when they continue it */
+static void
+crc_feed(NrfDfuEngine *self, guint32 off, const guint8 *data, gsize n)
+{
+	crc_sync(self);
+	if (self->crc_off != off)
+		return;
+	note_mark(self);
+	self->crc = nrfdfu_crc32(self->crc, data, n);
+	self->crc_off += (guint32)n;
+	note_mark(self);
+}
+
+/* CRC-32 of the selected bytes [0, offset), read on from the nearest point known before it */
+static gboolean
+crc_upto(NrfDfuEngine *self, guint32 offset, guint32 *crc, GError **error)
+{
+	crc_sync(self);
+	if (offset < self->crc_off) {
+		gboolean from_mark = self->mark_known && offset >= self->mark_off;
+
+		self->crc_off = from_mark ? self->mark_off : 0;
+		self->crc = from_mark ? self->mark_crc : 0;
+	}
+	while (self->crc_off < offset) {
+		gsize n = MIN(CRC_READ, offset - self->crc_off);
+
+		/* stop at the object's start to remember its CRC */
+		if (self->crc_off < self->mark_off)
+			n = MIN(n, self->mark_off - self->crc_off);
+		if (!read_bytes(self, self->crc_off, n, error))
+			return FALSE;
+		crc_feed(self, self->crc_off, self->buf, n);
+	}
+	*crc = self->crc;
+	return TRUE;
 }
 
 static const char *
@@ -163,6 +238,22 @@ static void
 fail_error(NrfDfuEngine *self, GError *error)
 {
 	finish(self, DFU_STATUS_NONE, error, NULL);
+}
+
+/* does the bootloader's CRC of [0, offset) match the image? FALSE with the job failed when
+ * the image cannot be read */
+static gboolean
+crc_matches(NrfDfuEngine *self, guint32 offset, guint32 crc, gboolean *matches)
+{
+	g_autoptr(GError) error = NULL;
+	guint32 mine = 0;
+
+	if (!crc_upto(self, offset, &mine, &error)) {
+		fail_error(self, g_steal_pointer(&error));
+		return FALSE;
+	}
+	*matches = mine == crc;
+	return TRUE;
 }
 
 static gboolean
@@ -225,6 +316,12 @@ set_object(NrfDfuEngine *self, guint32 start, guint32 sent)
 	self->obj_end = MIN(start + self->max_size, cur_len(self));
 	self->sent = sent;
 	self->retries = 0;
+	crc_sync(self);
+	if (self->mark_off != start) {
+		self->mark_off = start;
+		self->mark_known = FALSE;
+		note_mark(self);
+	}
 }
 
 /* ---- connecting ---- */
@@ -255,6 +352,8 @@ set_chunk(NrfDfuEngine *self, guint mtu)
 	if (link > 1)
 		chunk = MIN(chunk, (link - 1) & ~(gsize)3);
 	self->chunk = MAX(chunk, 4);
+	g_free(self->buf);
+	self->buf = g_malloc(MAX(self->chunk, CRC_READ));
 }
 
 static void
@@ -399,6 +498,7 @@ static void
 select_command(NrfDfuEngine *self, guint32 offset, guint32 crc)
 {
 	guint32 len = cur_len(self);
+	gboolean matches = FALSE;
 
 	if (len > self->max_size) {
 		fail(self, DFU_STATUS_IMAGE_TOO_LARGE, "init packet of %s: %u bytes, the bootloader takes %u",
@@ -406,7 +506,9 @@ select_command(NrfDfuEngine *self, guint32 offset, guint32 crc)
 		return;
 	}
 	self->max_size = len;
-	if (offset == 0 || offset > len || crc != crc_upto(self, offset)) {
+	if (offset > 0 && offset <= len && !crc_matches(self, offset, crc, &matches))
+		return;
+	if (offset == 0 || offset > len || !matches) {
 		/* creating it again discards the data progress, so only when it differs */
 		set_object(self, 0, 0);
 		enter(self, ST_CREATE);
@@ -421,13 +523,16 @@ static void
 select_data(NrfDfuEngine *self, guint32 offset, guint32 crc)
 {
 	guint32 len = cur_len(self);
+	gboolean matches = TRUE;
 	guint32 r;
 
 	if (offset > len) {
 		restart_image(self, "the bootloader reports more firmware than the image has");
 		return;
 	}
-	if (offset > 0 && crc != crc_upto(self, offset)) {
+	if (offset > 0 && !crc_matches(self, offset, crc, &matches))
+		return;
+	if (!matches) {
 		guint32 start;
 
 		if (!inconsistent(self,
@@ -517,6 +622,7 @@ on_check_start(NrfDfuEngine *self, const NrfDfuResponse *rsp)
 	guint32 offset = 0, crc = 0;
 	guint32 len = cur_len(self);
 	guint32 created = self->obj_end - self->obj_start;
+	gboolean matches = FALSE;
 
 	if (!nrfdfu_response_get_crc(rsp, &offset, &crc, &error)) {
 		fail_error(self, g_steal_pointer(&error));
@@ -526,7 +632,9 @@ on_check_start(NrfDfuEngine *self, const NrfDfuResponse *rsp)
 		enter(self, ST_WRITE);
 		return;
 	}
-	if (offset >= len || offset % self->max_size != 0 || crc != crc_upto(self, offset)) {
+	if (offset < len && offset % self->max_size == 0 && !crc_matches(self, offset, crc, &matches))
+		return;
+	if (!matches) {
 		restart_image(self, "the bootloader starts the object where the image has no boundary");
 		return;
 	}
@@ -545,12 +653,17 @@ on_check_start(NrfDfuEngine *self, const NrfDfuResponse *rsp)
 static void
 enter_write(NrfDfuEngine *self)
 {
-	const guint8 *data = cur_bytes(self, NULL);
-
 	while (self->sent < self->obj_end) {
 		gsize n = MIN(self->chunk, self->obj_end - self->sent);
-		g_autoptr(GBytes) req = nrfdfu_request(NRFDFU_OP_WRITE, data + self->sent, n);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) req = NULL;
 
+		if (!read_bytes(self, self->sent, n, &error)) {
+			fail_error(self, g_steal_pointer(&error));
+			return;
+		}
+		crc_feed(self, self->sent, self->buf, n);
+		req = nrfdfu_request(NRFDFU_OP_WRITE, self->buf, n);
 		if (!send_request(self, req, 0))
 			return;
 		self->sent += n;
@@ -593,6 +706,7 @@ check_crc(NrfDfuEngine *self, const NrfDfuResponse *rsp, guint32 expected)
 {
 	g_autoptr(GError) error = NULL;
 	guint32 offset = 0, crc = 0;
+	gboolean matches = FALSE;
 
 	if (rsp->result != NRFDFU_RESULT_SUCCESS) {
 		fail_refused(self, rsp);
@@ -602,7 +716,9 @@ check_crc(NrfDfuEngine *self, const NrfDfuResponse *rsp, guint32 expected)
 		fail_error(self, g_steal_pointer(&error));
 		return;
 	}
-	if (offset != expected || crc != crc_upto(self, expected)) {
+	if (offset == expected && !crc_matches(self, expected, crc, &matches))
+		return;
+	if (!matches) {
 		object_mismatch(self, offset);
 		return;
 	}
@@ -635,7 +751,7 @@ enter_execute(NrfDfuEngine *self)
 static void
 image_done(NrfDfuEngine *self)
 {
-	self->done_before += g_bytes_get_size(cur_image(self)->firmware);
+	self->done_before += dfu_image_data_get_size(cur_image(self)->stream);
 	self->image++;
 	if (self->image == self->plan->nrf5->images->len) {
 		dfu_engine_emit_progress(&self->parent, self->total, self->total);
@@ -827,6 +943,7 @@ nrfdfu_engine_finalize(DfuEngine *engine)
 	g_clear_handle_id(&self->timer, g_source_remove);
 	dfu_transport_free(self->transport);
 	dfu_plan_free(self->plan);
+	g_free(self->buf);
 	g_free(self);
 }
 
@@ -849,10 +966,11 @@ nrfdfu_engine_new(DfuTransport *transport, DfuPlan *plan, const NrfDfuOptions *o
 	self->opt = *options;
 	self->prn = options->prn;
 	self->phase = DFU_JOB_PHASE_NONE;
+	self->buf = g_malloc(CRC_READ);
 	dfu_transport_set_callbacks(transport, &transport_callbacks, self);
 	for (guint i = 0; plan->nrf5 != NULL && i < plan->nrf5->images->len; i++) {
 		Nrf5Image *img = g_ptr_array_index(plan->nrf5->images, i);
-		self->total += g_bytes_get_size(img->firmware);
+		self->total += dfu_image_data_get_size(img->stream);
 	}
 	return &self->parent;
 }
