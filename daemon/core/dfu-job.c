@@ -199,10 +199,17 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 		                    "targets only");
 		return FALSE;
 	}
-	/* the module downloads the image itself: there is nothing to hand it but a URL */
-	if (url == NULL) {
+	/* a file is pushed over the UART: there is no download for these options to steer */
+	if (url == NULL && (options->has_sec_tag || options->has_pdn)) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
-		                    "an atfota target downloads its image itself: give a URL, not a file");
+		                    "sec-tag and pdn steer the module's own download: they apply to a URL, "
+		                    "not to a file the daemon pushes");
+		return FALSE;
+	}
+	if (url == NULL && options->fota_op == DFU_FOTA_OP_MODEM_FULL) {
+		g_set_error_literal(
+		        error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		        "a full modem image (fota-op=3) cannot be pushed from a file: give its URL");
 		return FALSE;
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(fota_ops); i++)
@@ -227,7 +234,7 @@ dfu_job_options_check_protocol(const DfuJobOptions *options, guint protocol, con
 		                    "reports no bootloader version");
 		return FALSE;
 	}
-	if (g_str_has_prefix(url, "https:") && !options->has_sec_tag) {
+	if (url != NULL && g_str_has_prefix(url, "https:") && !options->has_sec_tag) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		                    "an https URL needs the sec-tag option: the tag under which the module "
 		                    "holds the server's CA certificate (AT%CMNG)");

@@ -93,6 +93,16 @@ static const DfuStatusInfo status_table[] = {
          "neither the images it had nor the new ones: another device may have been plugged into the "
          "port or taken the address. Nothing more was sent; check which device is attached and "
          "start the job again."},
+        {DFU_STATUS_PUSH_NOT_SUPPORTED, "push-not-supported", "PushNotSupported",
+         "The module cannot take an image from the host: it needs a URL",
+         "Only Serial Modem firmware with AT#XDFUINIT takes an image over the UART; Serial LTE Modem "
+         "and older Serial Modem builds download it themselves. Put the image on a server the module "
+         "reaches and start the job with its URL. Nothing was sent to the module."},
+        {DFU_STATUS_PUSH_FAILED, "push-failed", "PushFailed",
+         "The module refused the pushed image or a part of it",
+         "It answered ERROR or #XDFU with -1 to AT#XDFUINIT or to a write, again and again: the image "
+         "may not fit its update area, or the UART loses bytes (check flow control and the baud "
+         "rate). The module keeps its old firmware; the next attempt pushes from the start."},
         {DFU_STATUS_MESH_SILENT, "mesh-silent", "MeshSilent",
          "The mesh node sent nothing at all, not even to the Echo probe",
          "The firmware on the serial node has no mesh serial interface: a plain application such as "
@@ -155,6 +165,11 @@ static const DfuStatusInfo status_table[] = {
          "The URL is wrong or the bundle was removed (404), or the server wants credentials or a "
          "client certificate (401, 403): check the URL, [http] Headers and ClientCertificate. "
          "DeviceError holds the HTTP status; the job is not retried."},
+        {DFU_STATUS_IMAGE_KIND_MISMATCH, "image-kind-mismatch", "ImageKindMismatch",
+         "The image is of another kind than the update asks for",
+         "An nRF91 application or bootloader update (fota-op 1 or 5) needs an MCUboot image; a modem "
+         "update (fota-op 2 or 3) must not get one. Check the fota-op option and the file: nothing "
+         "was downloaded by or sent to the module."},
         {DFU_STATUS_MESH_NOT_NEWER, "mesh-not-newer", "MeshNotNewer",
          "The mesh would ignore the package: its version is not higher than the node's",
          "Mesh nodes take only a strictly higher version of the firmware they run and ignore anything "

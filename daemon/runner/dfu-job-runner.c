@@ -324,7 +324,7 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	return nrfdfu_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
-/* the module downloads the job's URL itself: there is no plan, only the URL and the options */
+/* the module downloads the job's URL itself, or the engine pushes the job's file: no plan either way */
 static DfuEngine *
 atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *plan, GError **error)
 {
@@ -333,6 +333,8 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	AtfotaOptions opt = {
 	        .op = jo->fota_op,
 	        .url = dfu_job_get_url(a->job),
+	        .file = dfu_job_get_url(a->job) == NULL ? dfu_job_get_bundle_path(a->job) : NULL,
+	        .source = dfu_job_get_source(a->job),
 	        .has_sec_tag = jo->has_sec_tag,
 	        .sec_tag = jo->sec_tag,
 	        .has_pdn = jo->has_pdn,

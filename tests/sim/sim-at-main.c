@@ -71,7 +71,7 @@ main(int argc, char **argv)
 	gint64 activation_error = 0, confirm_error = 0;
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
 	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE, dtr_inactive = FALSE;
-	gint dtr_active_ms = 0;
+	gint dtr_active_ms = 0, dfu_write_ms = 0, dfu_write_error = 0, datamode_timeout_ms = 1000;
 	gboolean http = FALSE;
 	g_autofree char *ca_file = NULL;
 	SimAtModemConfig config = {0};
@@ -108,6 +108,12 @@ main(int argc, char **argv)
 	        {"http", 0, 0, G_OPTION_ARG_NONE, &http,
 	         "Download the URL for real; the image's kind and version count", NULL},
 	        {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "CA for https URLs (with --http)", "PEM"},
+	        {"dfu-write-ms", 0, 0, G_OPTION_ARG_INT, &dfu_write_ms,
+	         "Serial Modem reports each pushed chunk (AT#XDFUWRITE) this long after its data", "MS"},
+	        {"dfu-write-error", 0, 0, G_OPTION_ARG_INT, &dfu_write_error,
+	         "The Nth AT#XDFUWRITE fails once with #XDFU: <type>,1,-1", "N"},
+	        {"datamode-timeout-ms", 0, 0, G_OPTION_ARG_INT, &datamode_timeout_ms,
+	         "A pushed chunk whose bytes stop this long is dropped and data mode ends", "MS"},
 	        {"dtr-inactive", 0, 0, G_OPTION_ARG_NONE, &dtr_inactive,
 	         "DTR never goes active: the module neither hears nor speaks", NULL},
 	        G_OPTION_ENTRY_NULL,
@@ -124,7 +130,8 @@ main(int argc, char **argv)
 			config.terminator = terminators[i].bytes;
 	}
 	if (link_path == NULL || config.terminator == NULL || baud < 0 || boot_ms < 0 || step_ms < 1 ||
-	    step_percent < 1 || stall_at < 0 || download_error < 0 || dtr_active_ms < 0 ||
+	    step_percent < 1 || stall_at < 0 || download_error < 0 || dtr_active_ms < 0 || dfu_write_ms < 0 ||
+	    dfu_write_error < 0 || datamode_timeout_ms < 1 ||
 	    (lineage != NULL && g_strcmp0(lineage, "sm") != 0 && g_strcmp0(lineage, "slm") != 0)) {
 		g_printerr("dfu-sim-at: --link is required; an option is out of range\n");
 		return 2;
@@ -145,6 +152,9 @@ main(int argc, char **argv)
 	config.dtr_active_ms = dtr_inactive ? G_MAXUINT : (guint)dtr_active_ms;
 	config.http = http;
 	config.ca_file = ca_file;
+	config.dfu_write_ms = dfu_write_ms;
+	config.dfu_write_error = dfu_write_error;
+	config.datamode_timeout_ms = datamode_timeout_ms;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

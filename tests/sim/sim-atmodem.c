@@ -35,6 +35,20 @@ struct _SimAtModem {
 	GByteArray *image;   /* what the download brought so far */
 	char *image_version; /* of the downloaded application image */
 	guint dtr_timer;
+	/* host-pushed DFU */
+	gboolean dfu_inited;
+	guint dfu_type;
+	GByteArray *dfu_image; /* AT#XDFUINIT's size, filled by the writes */
+	guint64 dfu_filled;    /* bytes from 0 written without a gap */
+	gboolean datamode;
+	guint64 write_addr;
+	GByteArray *chunk; /* data mode: the bytes of the write so far */
+	gsize write_len;
+	guint dfu_timer;
+	guint datamode_timer;
+	guint dfu_inits;
+	guint dfu_writes;
+	guint dfu_applies;
 };
 
 static void
@@ -315,6 +329,11 @@ sim_atmodem_boot(SimAtModem *self)
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_pointer(&self->http, sim_http_download_cancel);
 	self->downloading = FALSE;
+	/* an unapplied push is lost with the RAM that held its state */
+	g_clear_handle_id(&self->dfu_timer, g_source_remove);
+	g_clear_handle_id(&self->datamode_timer, g_source_remove);
+	self->datamode = FALSE;
+	self->dfu_inited = FALSE;
 	self->timer = g_timeout_add(self->config.boot_ms, on_booted, self);
 }
 
@@ -328,12 +347,203 @@ on_dtr_active(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* ---- host-pushed DFU (Serial Modem) ---- */
+
+#define DFU_TYPE_APP 0
+#define DFU_TYPE_DELTA 1
+#define DFU_TYPE_BOOTLOADER 3
+#define DFU_MAX_SIZE (4u * 1024 * 1024)
+#define DFU_MAX_WRITE 8192
+
+/* the #XFOTA op whose activation a pushed image of this type gets; this build has no full modem DFU */
+static const struct {
+	guint type;
+	guint op;
+} dfu_types[] = {{DFU_TYPE_APP, 1}, {DFU_TYPE_DELTA, 2}, {DFU_TYPE_BOOTLOADER, 5}};
+
+static guint
+dfu_op(guint64 type)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(dfu_types); i++) {
+		if (dfu_types[i].type == type)
+			return dfu_types[i].op;
+	}
+	return 0;
+}
+
+/* "<n>,<n>..." after the command's '=': exactly n numbers */
+static gboolean
+dfu_args(const char *args, guint64 *values, guint n)
+{
+	g_auto(GStrv) fields = g_strsplit(args, ",", -1);
+
+	if (g_strv_length(fields) != n)
+		return FALSE;
+	for (guint i = 0; i < n; i++) {
+		if (!g_ascii_string_to_unsigned(fields[i], 10, 0, G_MAXUINT32, &values[i], NULL))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+dfu_init(SimAtModem *self, const char *args)
+{
+	guint64 v[2];
+
+	if (!dfu_args(args, v, 2) || dfu_op(v[0]) == 0 || v[1] == 0 || v[1] > DFU_MAX_SIZE) {
+		emit(self, "ERROR");
+		return;
+	}
+	/* the update area starts over; an image an earlier push or download left is dropped */
+	self->dfu_inited = TRUE;
+	self->dfu_type = v[0];
+	g_byte_array_set_size(self->dfu_image, v[1]);
+	memset(self->dfu_image->data, 0xff, v[1]);
+	self->dfu_filled = 0;
+	self->pending = FALSE;
+	self->dfu_inits++;
+	emit(self, "OK");
+}
+
+static void
+dfu_write_report(SimAtModem *self, gboolean ok)
+{
+	emit(self, "#XDATAMODE: 0");
+	emitf(self, "#XDFU: %u,1,%d", self->dfu_type, ok ? 0 : -1);
+}
+
+static gboolean
+on_dfu_written(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+	gboolean ok = self->config.dfu_write_error == 0 || self->dfu_writes != self->config.dfu_write_error;
+
+	self->dfu_timer = 0;
+	if (ok) {
+		memcpy(self->dfu_image->data + self->write_addr, self->chunk->data, self->chunk->len);
+		if (self->write_addr <= self->dfu_filled)
+			self->dfu_filled = MAX(self->dfu_filled, self->write_addr + self->chunk->len);
+	}
+	self->config.dfu_write_error = ok ? self->config.dfu_write_error : 0;
+	dfu_write_report(self, ok);
+	return G_SOURCE_REMOVE;
+}
+
+/* the host stopped sending in the middle of a chunk: data mode ends without it */
+static gboolean
+on_datamode_timeout(gpointer user_data)
+{
+	SimAtModem *self = user_data;
+
+	self->datamode_timer = 0;
+	self->datamode = FALSE;
+	dfu_write_report(self, FALSE);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+dfu_write(SimAtModem *self, const char *args)
+{
+	guint64 v[3];
+
+	if (!self->dfu_inited || !dfu_args(args, v, 3) || v[0] != self->dfu_type || v[2] == 0 ||
+	    v[2] > DFU_MAX_WRITE || v[1] + v[2] > self->dfu_image->len) {
+		emit(self, "ERROR");
+		return;
+	}
+	self->write_addr = v[1];
+	self->write_len = v[2];
+	g_byte_array_set_size(self->chunk, 0);
+	self->datamode = TRUE;
+	self->dfu_writes++;
+	emit(self, "OK");
+	self->datamode_timer = g_timeout_add(self->config.datamode_timeout_ms, on_datamode_timeout, self);
+}
+
+/* data mode takes exactly the write's length; what follows is commands again */
+static gsize
+datamode_input(SimAtModem *self, const guint8 *data, gsize len)
+{
+	gsize n = MIN(len, self->write_len - self->chunk->len);
+
+	g_byte_array_append(self->chunk, data, n);
+	g_clear_handle_id(&self->datamode_timer, g_source_remove);
+	if (self->chunk->len < self->write_len) {
+		self->datamode_timer =
+		        g_timeout_add(self->config.datamode_timeout_ms, on_datamode_timeout, self);
+		return n;
+	}
+	self->datamode = FALSE;
+	self->dfu_timer = g_timeout_add(self->config.dfu_write_ms, on_dfu_written, self);
+	return n;
+}
+
+/* the image is checked as a downloaded one is: whole, and of the kind its type needs */
+static void
+dfu_apply(SimAtModem *self, const char *args)
+{
+	guint64 type;
+	gboolean ok;
+
+	if (!self->dfu_inited || !dfu_args(args, &type, 1) || type != self->dfu_type) {
+		emit(self, "ERROR");
+		return;
+	}
+	self->dfu_applies++;
+	ok = self->dfu_filled == self->dfu_image->len &&
+	     is_mcuboot_image(self->dfu_image) == (self->dfu_type != DFU_TYPE_DELTA);
+	emit(self, "OK");
+	emitf(self, "#XDFU: %u,2,%d", self->dfu_type, ok ? 0 : -1);
+	if (!ok)
+		return;
+	self->dfu_inited = FALSE;
+	self->op = dfu_op(type);
+	g_clear_pointer(&self->image_version, g_free);
+	if (self->op == 1) {
+		const guint8 *v = self->dfu_image->data + MCUBOOT_VERSION_OFFSET;
+		self->image_version = g_strdup_printf("%u.%u.%u", v[0], v[1], v[2] | v[3] << 8);
+	}
+	self->pending = TRUE;
+}
+
+static const struct {
+	const char *prefix;
+	void (*handle)(SimAtModem *self, const char *args);
+} dfu_commands[] = {
+        {"AT#XDFUINIT=", dfu_init},
+        {"AT#XDFUWRITE=", dfu_write},
+        {"AT#XDFUAPPLY=", dfu_apply},
+};
+
+/* TRUE when line is one of Serial Modem's DFU commands, handled */
+static gboolean
+dfu_command(SimAtModem *self, const char *line)
+{
+	if (!self->config.serial_modem)
+		return FALSE;
+	if (strcmp(line, "AT#XDFUINIT=?") == 0) {
+		emit(self, "#XDFUINIT: (0,1,3),<size>");
+		emit(self, "OK");
+		return TRUE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(dfu_commands); i++) {
+		if (g_str_has_prefix(line, dfu_commands[i].prefix)) {
+			dfu_commands[i].handle(self, line + strlen(dfu_commands[i].prefix));
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
 static void
 command(SimAtModem *self, const char *line)
 {
 	const char *version_command = self->config.serial_modem ? "AT#XSMVER" : "AT#XSLMVER";
 
-	if (strcmp(line, "AT") == 0) {
+	if (dfu_command(self, line)) {
+		return;
+	} else if (strcmp(line, "AT") == 0) {
 		emit(self, "OK");
 	} else if (strcmp(line, version_command) == 0) {
 		emitf(self, "%s: \"%s\"", version_command + 2, self->version);
@@ -372,15 +582,27 @@ sim_atmodem_input(SimAtModem *self, const guint8 *data, gsize len)
 
 	if (self->uart_off)
 		return;
+	if (self->datamode) {
+		gsize n = datamode_input(self, data, len);
+		data += n;
+		len -= n;
+	}
 	g_string_append_len(self->input, (const char *)data, len);
 	/* the firmware skips what precedes AT and ignores empty commands */
-	while ((end = strstr(self->input->str, term)) != NULL) {
+	while (!self->datamode && (end = strstr(self->input->str, term)) != NULL) {
 		g_autofree char *line = g_strndup(self->input->str, end - self->input->str);
 		char *at = strstr(line, "AT");
 
 		g_string_erase(self->input, 0, end - self->input->str + strlen(term));
 		if (at != NULL)
 			command(self, at);
+	}
+	/* bytes after the write command, already here, are its data */
+	if (self->datamode && self->input->len > 0) {
+		g_autoptr(GString) rest = g_string_new_len(self->input->str, self->input->len);
+
+		g_string_truncate(self->input, 0);
+		sim_atmodem_input(self, (const guint8 *)rest->str, rest->len);
 	}
 }
 
@@ -404,6 +626,10 @@ sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpo
 	if (self->uart_off && config->dtr_active_ms != G_MAXUINT)
 		self->dtr_timer = g_timeout_add(config->dtr_active_ms, on_dtr_active, self);
 	self->image = g_byte_array_new();
+	self->dfu_image = g_byte_array_new();
+	self->chunk = g_byte_array_new();
+	if (self->config.datamode_timeout_ms == 0)
+		self->config.datamode_timeout_ms = 1000;
 	return self;
 }
 
@@ -414,8 +640,12 @@ sim_atmodem_free(SimAtModem *self)
 		return;
 	g_clear_handle_id(&self->timer, g_source_remove);
 	g_clear_handle_id(&self->dtr_timer, g_source_remove);
+	g_clear_handle_id(&self->dfu_timer, g_source_remove);
+	g_clear_handle_id(&self->datamode_timer, g_source_remove);
 	g_clear_pointer(&self->http, sim_http_download_cancel);
 	g_byte_array_unref(self->image);
+	g_byte_array_unref(self->dfu_image);
+	g_byte_array_unref(self->chunk);
 	g_free(self->image_version);
 	g_string_free(self->input, TRUE);
 	g_free(self->version);
@@ -426,12 +656,15 @@ sim_atmodem_free(SimAtModem *self)
 char *
 sim_atmodem_state_json(SimAtModem *self)
 {
-	return g_strdup_printf("{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
-	                       "\"starts\": %u, \"downloads\": %u, \"stops\": %u, \"resets\": %u, "
-	                       "\"modem_resets\": %u, \"modem_off\": %s}\n",
-	                       self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
-	                       self->pending ? "true" : "false", self->starts, self->downloads, self->stops,
-	                       self->resets, self->modem_resets, self->modem_off ? "true" : "false");
+	return g_strdup_printf(
+	        "{\"lineage\": \"%s\", \"version\": \"%s\", \"percent\": %u, \"pending\": %s, "
+	        "\"starts\": %u, \"downloads\": %u, \"stops\": %u, \"resets\": %u, "
+	        "\"modem_resets\": %u, \"modem_off\": %s, \"dfu_inits\": %u, \"dfu_writes\": %u, "
+	        "\"dfu_filled\": %" G_GUINT64_FORMAT ", \"dfu_applies\": %u}\n",
+	        self->config.serial_modem ? "sm" : "slm", self->version, self->percent,
+	        self->pending ? "true" : "false", self->starts, self->downloads, self->stops, self->resets,
+	        self->modem_resets, self->modem_off ? "true" : "false", self->dfu_inits, self->dfu_writes,
+	        self->dfu_filled, self->dfu_applies);
 }
 
 const char *
@@ -474,4 +707,16 @@ const char *
 sim_atmodem_get_last_start(SimAtModem *self)
 {
 	return self->last_start;
+}
+
+guint
+sim_atmodem_get_dfu_inits(SimAtModem *self)
+{
+	return self->dfu_inits;
+}
+
+guint
+sim_atmodem_get_dfu_applies(SimAtModem *self)
+{
+	return self->dfu_applies;
 }

@@ -9,6 +9,7 @@ G_BEGIN_DECLS
  * An nRF91 module running Nordic's Serial LTE Modem (SLM) or Serial Modem
  * (SM) firmware, as far as a host updating it sees: AT commands in, lines
  * out, an #XFOTA download that progresses on timers (nothing is fetched),
+ * or on Serial Modem an image the host pushes with AT#XDFU* commands,
  * installation at AT#XRESET and the result after Ready. Without I/O: the
  * caller feeds the bytes the host sent and carries the bytes it writes.
  */
@@ -35,6 +36,12 @@ typedef struct {
 	 * the update; ca_file: what https servers are checked against */
 	gboolean http;
 	const char *ca_file;
+	/* Serial Modem's host-pushed DFU (AT#XDFUINIT/WRITE/APPLY; Serial LTE Modem has none): each
+	 * written chunk is reported this long after its last byte; the write_error-th write fails once
+	 * (#XDFU: <type>,1,-1); a chunk whose bytes stop coming for datamode_timeout_ms is dropped */
+	guint dfu_write_ms;
+	guint dfu_write_error;
+	guint datamode_timeout_ms;
 } SimAtModemConfig;
 
 typedef struct _SimAtModem SimAtModem;
@@ -57,6 +64,9 @@ guint sim_atmodem_get_resets(SimAtModem *modem);
 guint sim_atmodem_get_modem_resets(SimAtModem *modem);
 /* left in CFUN=0 by a modem reset and not switched on again */
 gboolean sim_atmodem_get_modem_off(SimAtModem *modem);
+/* AT#XDFUINIT and AT#XDFUAPPLY received */
+guint sim_atmodem_get_dfu_inits(SimAtModem *modem);
+guint sim_atmodem_get_dfu_applies(SimAtModem *modem);
 /* the last start command, as sent */
 const char *sim_atmodem_get_last_start(SimAtModem *modem);
 

@@ -219,6 +219,12 @@ at_link_send(AtLink *self, const char *command, guint timeout_ms, AtLinkReplyFun
 	return TRUE;
 }
 
+gboolean
+at_link_send_data(AtLink *self, const guint8 *data, gsize len, GError **error)
+{
+	return dfu_transport_send(self->transport, data, len, error);
+}
+
 void
 at_link_abandon(AtLink *self)
 {
@@ -321,11 +327,10 @@ detect_send(AtLink *self, const char *command, AtLinkReplyFunc reply)
 		finish_detect(self, error);
 }
 
-/* "#XFOTA: (0,1,2,3,7,9),<file_url>,..." lists the ops of this build */
-static guint32
-parse_ops(GPtrArray *info)
+guint32
+at_parse_list_bits(GPtrArray *info)
 {
-	guint32 ops = 0;
+	guint32 bits = 0;
 
 	for (guint i = 0; i < info->len; i++) {
 		const char *open = strchr(g_ptr_array_index(info, i), '(');
@@ -335,13 +340,13 @@ parse_ops(GPtrArray *info)
 		g_auto(GStrv) items = list != NULL ? g_strsplit(list, ",", -1) : NULL;
 
 		for (guint k = 0; items != NULL && items[k] != NULL; k++) {
-			guint64 op;
+			guint64 n;
 
-			if (g_ascii_string_to_unsigned(g_strstrip(items[k]), 10, 0, 31, &op, NULL))
-				ops |= 1u << op;
+			if (g_ascii_string_to_unsigned(g_strstrip(items[k]), 10, 0, 31, &n, NULL))
+				bits |= 1u << n;
 		}
 	}
-	return ops;
+	return bits;
 }
 
 static void
@@ -353,7 +358,7 @@ on_ops_reply(AtLink *self, const AtLine *final, GPtrArray *info, const GError *e
 		finish_detect(self, error);
 		return;
 	}
-	self->detected.ops = final->kind == AT_LINE_OK ? parse_ops(info) : 0;
+	self->detected.ops = final->kind == AT_LINE_OK ? at_parse_list_bits(info) : 0;
 	if (self->detected.ops == 0)
 		failed = g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
 		                     "%s %s offers no AT#XFOTA: build it with FOTA support",

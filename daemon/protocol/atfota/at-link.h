@@ -36,6 +36,9 @@ void at_link_open(AtLink *link);
 gboolean at_link_send(AtLink *link, const char *command, guint timeout_ms, AtLinkReplyFunc reply,
                       gpointer user_data, GError **error);
 
+/* raw bytes for a command that put the module in data mode (AT#XDFUWRITE after its OK) */
+gboolean at_link_send_data(AtLink *link, const guint8 *data, gsize len, GError **error);
+
 /* forgets the command in flight without a reply (the module rebooted before answering it) */
 void at_link_abandon(AtLink *link);
 
@@ -59,6 +62,9 @@ void at_modem_info_clear(AtModemInfo *info);
 const char *at_lineage_to_string(AtLineage lineage);
 /* the version command of a lineage */
 const char *at_lineage_version_command(AtLineage lineage);
+
+/* the numbers in the parenthesised list of a test command's answer ("#XFOTA: (0,1,2,3,7,9),..."), as bits */
+guint32 at_parse_list_bits(GPtrArray *info);
 
 typedef void (*AtLinkDetectFunc)(AtLink *link, const AtModemInfo *info, const GError *error,
                                  gpointer user_data);

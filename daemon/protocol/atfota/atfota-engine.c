@@ -2,9 +2,14 @@
 #include "atfota-engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "at-link.h"
+#include "atfota-image.h"
+#include "atfota-push.h"
 #include "dfu-error.h"
 #include "dfu-job.h"
 
@@ -41,6 +46,8 @@ typedef enum {
 	ST_MODEM_RESETTING,  /* AT#XMODEMRESET: the result comes before its OK */
 	ST_ENABLING_MODEM,   /* AT+CFUN=1: the modem reset leaves the modem off */
 	ST_READING_VERSION,  /* what runs now */
+	ST_PUSH_PROBING,     /* a local image: AT#XDFUINIT=? lists the image types the module takes */
+	ST_PUSHING,          /* AT#XDFUINIT, AT#XDFUWRITE..., AT#XDFUAPPLY */
 	ST_DONE,
 } AtfotaState;
 
@@ -63,7 +70,33 @@ typedef struct {
 	char *version_before;
 	char *version_after;
 	char *result_text; /* the #XFOTA: 4,1 or 5,... line of the activation */
+	char *file;        /* a local image the host pushes; NULL: the module downloads url */
+	char *source;
+	DfuImageData *image; /* the file, open */
+	AtfotaPush *push;
 } AtfotaEngine;
+
+/* the image type of AT#XDFUINIT for each op; a full modem image comes in segments dfud does not push */
+static const struct {
+	guint op;
+	guint type;
+} push_types[] = {
+        {DFU_FOTA_OP_APPLICATION, 0},
+        {DFU_FOTA_OP_MODEM_DELTA, 1},
+        {DFU_FOTA_OP_BOOTLOADER, 3},
+};
+
+static gboolean
+push_type(guint op, guint *type)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(push_types); i++) {
+		if (push_types[i].op == op) {
+			*type = push_types[i].type;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
 
 /* how the module's failures end a job, first match wins */
 static const struct {
@@ -236,6 +269,8 @@ remember_start(AtfotaEngine *self)
 static AtfotaState
 first_fota_state(AtfotaEngine *self)
 {
+	if (self->file != NULL)
+		return ST_PUSHING;
 	return self->modem.lineage == AT_LINEAGE_SLM && started_before(self) ? ST_LISTENING : ST_STARTING;
 }
 
@@ -284,7 +319,9 @@ on_ready(AtLink *link, const GError *error, gpointer user_data)
 		/* a module that reboots at once never answers the reset itself */
 		at_link_abandon(self->link);
 		dfu_engine_emit_log(&self->parent, "the module is back");
-		set_state(self, ST_VERIFYING);
+		/* Serial Modem may report no #XFOTA result for a pushed image: what runs tells */
+		set_state(self, self->file != NULL && version_command(self) != NULL ? ST_READING_VERSION
+		                                                                    : ST_VERIFYING);
 		return;
 	}
 	set_state(self, ST_DETECTING);
@@ -294,6 +331,49 @@ static void
 enter_connecting(AtfotaEngine *self)
 {
 	at_link_open(self->link);
+}
+
+/* nothing was sent to the module but questions: the image has to come from a URL */
+static void
+refuse_push(AtfotaEngine *self, const char *why)
+{
+	finish(self, DFU_STATUS_NONE,
+	       g_error_new(DFU_ERROR, DFU_STATUS_PUSH_NOT_SUPPORTED,
+	                   "%s: the module cannot take %s from the host; put the image on a server the "
+	                   "module reaches and start the job with its URL",
+	                   why, self->opt.source),
+	       NULL);
+}
+
+static void
+on_push_probe_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error,
+                    gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	guint type = 0;
+	g_autofree char *why = NULL;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	push_type(self->opt.op, &type);
+	if (final->kind != AT_LINE_OK) {
+		refuse_push(self, "the firmware has no AT#XDFUINIT");
+		return;
+	}
+	if ((at_parse_list_bits(info) & (1u << type)) == 0) {
+		why = g_strdup_printf("the firmware's AT#XDFUINIT does not take image type %u", type);
+		refuse_push(self, why);
+		return;
+	}
+	set_state(self, version_command(self) != NULL ? ST_READING_BASELINE : ST_PUSHING);
+}
+
+static void
+enter_push_probing(AtfotaEngine *self)
+{
+	send_or_fail(self, "AT#XDFUINIT=?", on_push_probe_reply);
 }
 
 static void
@@ -311,6 +391,14 @@ on_detected(AtLink *link, const AtModemInfo *info, const GError *error, gpointer
 	self->modem.ops = info->ops;
 	dfu_engine_emit_log(&self->parent, "%s, %s; AT#XFOTA ops 0x%x", at_lineage_to_string(info->lineage),
 	                    info->version, info->ops);
+	if (self->file != NULL && info->lineage == AT_LINEAGE_SLM) {
+		refuse_push(self, "Serial LTE Modem firmware downloads its images itself");
+		return;
+	}
+	if (self->file != NULL) {
+		set_state(self, ST_PUSH_PROBING);
+		return;
+	}
 	if ((info->ops & (1u << self->opt.op)) == 0) {
 		g_autoptr(GError) refused =
 		        g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
@@ -348,6 +436,28 @@ reply_ok(AtfotaEngine *self, const char *command, const AtLine *final, const GEr
 	return FALSE;
 }
 
+/* the version that ran before a push is judged against, also when an earlier attempt's image took */
+#define IDENTITY_VERSION_BEFORE "fota-version-before"
+
+static void
+keep_version_before(AtfotaEngine *self)
+{
+	const char *before = NULL;
+	GVariantDict dict;
+
+	if (self->opt.identity != NULL &&
+	    g_variant_lookup(self->opt.identity, IDENTITY_VERSION_BEFORE, "&s", &before)) {
+		dfu_engine_emit_log(&self->parent, "an earlier attempt started its push while %s ran",
+		                    before);
+		g_free(self->version_before);
+		self->version_before = g_strdup(before);
+		return;
+	}
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, IDENTITY_VERSION_BEFORE, "s", self->version_before);
+	dfu_engine_emit_identity(&self->parent, g_variant_dict_end(&dict));
+}
+
 static void
 on_baseline_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
 {
@@ -358,6 +468,8 @@ on_baseline_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GErr
 	g_free(self->version_before);
 	self->version_before = join_lines(info);
 	dfu_engine_emit_log(&self->parent, "running before the update: %s", self->version_before);
+	if (self->file != NULL)
+		keep_version_before(self);
 	/* nothing to download; a restarted job whose module held the image still activates it */
 	if (self->expected_version != NULL && names_version(self->version_before, self->expected_version) &&
 	    !started_before(self)) {
@@ -535,7 +647,8 @@ static void
 downloaded(AtfotaEngine *self)
 {
 	dfu_engine_emit_log(&self->parent, "the module holds the new image");
-	dfu_engine_emit_progress(&self->parent, 100, 100);
+	if (self->file == NULL)
+		dfu_engine_emit_progress(&self->parent, 100, 100);
 	if (!self->opt.confirm) {
 		finish(self, DFU_STATUS_STAGED, NULL, NULL);
 		return;
@@ -544,6 +657,55 @@ downloaded(AtfotaEngine *self)
 		self->downloaded = TRUE;
 	else
 		activate(self);
+}
+
+static void
+on_push_progress(guint64 done, guint64 total, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	dfu_engine_emit_progress(&self->parent, done, total);
+}
+
+static void
+on_push_log(const char *line, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	dfu_engine_emit_log(&self->parent, "%s", line);
+}
+
+static void
+on_push_done(const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+
+	if (error != NULL) {
+		fail(self, error);
+		return;
+	}
+	downloaded(self);
+}
+
+static const AtfotaPushCallbacks push_callbacks = {
+        .progress = on_push_progress,
+        .log = on_push_log,
+        .done = on_push_done,
+};
+
+/* a push starts from offset 0: AT#XDFUINIT starts the module's update area over */
+static void
+enter_pushing(AtfotaEngine *self)
+{
+	AtfotaPushOptions opt = {
+	        .chunk_size = self->opt.push_chunk_size,
+	        .command_timeout_ms = self->opt.command_timeout_ms,
+	        .write_timeout_ms = self->opt.stall_timeout_ms,
+	        .write_retries = self->opt.stall_retries,
+	};
+
+	push_type(self->opt.op, &opt.type);
+	g_clear_pointer(&self->push, atfota_push_free);
+	self->push = atfota_push_new(self->link, self->image, &opt, &push_callbacks, self);
+	atfota_push_start(self->push);
 }
 
 static void
@@ -654,13 +816,30 @@ judge(AtfotaEngine *self, const AtLine *result)
 	fail_fota(self, result);
 }
 
+/* a pushed image without a result of the module's own stands on the version that runs */
+static void
+activation_result(AtfotaEngine *self, AtLine *result)
+{
+	if (self->result_text != NULL) {
+		at_line_classify(self->result_text, result);
+		return;
+	}
+	*result = (AtLine){
+	        .kind = AT_LINE_FOTA,
+	        .text = "no #XFOTA result after the reset",
+	        .code = -1,
+	        .stage = STAGE_COMPLETE,
+	        .status = STATUS_OK,
+	};
+}
+
 static void
 on_version_reply(AtLink *link, const AtLine *final, GPtrArray *info, const GError *error, gpointer user_data)
 {
 	AtfotaEngine *self = user_data;
 	AtLine result;
 
-	at_line_classify(self->result_text, &result);
+	activation_result(self, &result);
 	if (error == NULL && final->kind == AT_LINE_OK) {
 		g_free(self->version_after);
 		self->version_after = join_lines(info);
@@ -687,11 +866,11 @@ conclude(AtfotaEngine *self)
 {
 	AtLine result;
 
-	if (self->result_text == NULL) {
+	if (self->result_text == NULL && self->file == NULL) {
 		fail_no_result(self);
 		return;
 	}
-	at_line_classify(self->result_text, &result);
+	activation_result(self, &result);
 	if (result.stage != STAGE_COMPLETE) {
 		fail_fota(self, &result);
 		return;
@@ -711,6 +890,14 @@ keep_result(AtfotaEngine *self, const AtLine *line)
 	self->result_text = g_strdup(line->text);
 }
 
+/* after a push the version is read at once; a result the module reports meanwhile still counts */
+static void
+on_fota_late_result(AtfotaEngine *self, const AtLine *line)
+{
+	if (line->stage == STAGE_COMPLETE)
+		keep_result(self, line);
+}
+
 static gboolean
 on_result_timeout(gpointer user_data)
 {
@@ -722,6 +909,10 @@ on_result_timeout(gpointer user_data)
 		dfu_engine_emit_log(&self->parent,
 		                    "the module held no downloaded image: starting the download");
 		set_state(self, ST_STARTING);
+		return G_SOURCE_REMOVE;
+	}
+	if (self->file != NULL) {
+		conclude(self);
 		return G_SOURCE_REMOVE;
 	}
 	fail_no_result(self);
@@ -814,7 +1005,9 @@ static const struct {
         {ST_VERIFYING, DFU_JOB_PHASE_CONFIRMING, enter_verifying, on_fota_result},
         {ST_MODEM_RESETTING, DFU_JOB_PHASE_RESETTING, enter_modem_resetting, on_fota_modem_reset},
         {ST_ENABLING_MODEM, DFU_JOB_PHASE_CONFIRMING, enter_enabling_modem, NULL},
-        {ST_READING_VERSION, DFU_JOB_PHASE_CONFIRMING, enter_reading_version, NULL},
+        {ST_READING_VERSION, DFU_JOB_PHASE_CONFIRMING, enter_reading_version, on_fota_late_result},
+        {ST_PUSH_PROBING, DFU_JOB_PHASE_INSPECTING, enter_push_probing, NULL},
+        {ST_PUSHING, DFU_JOB_PHASE_UPLOADING, enter_pushing, NULL},
 };
 
 static void
@@ -836,6 +1029,10 @@ on_notification(AtLink *link, const AtLine *line, gpointer user_data)
 {
 	AtfotaEngine *self = user_data;
 
+	if (self->state == ST_PUSHING && line->kind == AT_LINE_TEXT) {
+		atfota_push_notification(self->push, line);
+		return;
+	}
 	if (line->kind != AT_LINE_FOTA)
 		return;
 	dfu_engine_emit_log(&self->parent, "< %s", line->text);
@@ -871,13 +1068,49 @@ static const AtLinkCallbacks link_callbacks = {
         .notification = on_notification,
 };
 
+/* the local image, open; its kind checked against the op before anything reaches the module */
+static gboolean
+open_image(AtfotaEngine *self, GError **error)
+{
+	int fd = open(self->file, O_RDONLY | O_CLOEXEC);
+	guint8 head[ATFOTA_IMAGE_HEAD_SIZE] = {0};
+	guint type;
+	struct stat st;
+
+	if (!push_type(self->opt.op, &type)) {
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
+		            "fota-op %u cannot be pushed from a file: a full modem image goes in segments "
+		            "through the module's bootloader mode; give its URL",
+		            self->opt.op);
+		return FALSE;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE, "cannot read %s: %s", self->file,
+		            fd < 0 ? g_strerror(errno) : "empty");
+		if (fd >= 0)
+			close(fd);
+		return FALSE;
+	}
+	self->image = dfu_image_data_new_file(fd, 0, st.st_size);
+	return dfu_image_data_read(self->image, 0, head, MIN(sizeof(head), (gsize)st.st_size), error) &&
+	       atfota_image_check(self->opt.op, head, MIN(sizeof(head), (gsize)st.st_size), self->opt.source,
+	                          error);
+}
+
 static void
 atfota_start(DfuEngine *engine)
 {
 	AtfotaEngine *self = (AtfotaEngine *)engine;
+	GError *error = NULL;
 
+	if (self->file != NULL && !open_image(self, &error)) {
+		finish(self, DFU_STATUS_NONE, error, NULL);
+		return;
+	}
 	/* the module fails such a start anyway; refusing it here sends nothing at all */
-	if (g_str_has_prefix(self->url, "https:") && !self->opt.has_sec_tag) {
+	if (self->url != NULL && g_str_has_prefix(self->url, "https:") && !self->opt.has_sec_tag) {
 		finish(self, DFU_STATUS_NONE,
 		       g_error_new(DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		                   "%s is an https URL: the module needs a sec-tag for it", self->url),
@@ -896,6 +1129,9 @@ atfota_cancel(DfuEngine *engine)
 
 	if (self->state == ST_DONE)
 		return;
+	/* a push stops between two steps: the module keeps its old firmware, never told to apply the image */
+	if (self->state == ST_PUSHING)
+		at_link_abandon(self->link);
 	/* the module would go on downloading after the job is gone */
 	if (downloading) {
 		at_link_abandon(self->link);
@@ -911,6 +1147,10 @@ atfota_finalize(DfuEngine *engine)
 	AtfotaEngine *self = (AtfotaEngine *)engine;
 
 	g_clear_handle_id(&self->timer, g_source_remove);
+	atfota_push_free(self->push);
+	g_clear_pointer(&self->image, dfu_image_data_unref);
+	g_free(self->file);
+	g_free(self->source);
 	at_link_free(self->link);
 	at_modem_info_clear(&self->modem);
 	g_free(self->version_before);
@@ -959,7 +1199,13 @@ atfota_engine_new(DfuTransport *transport, const AtfotaOptions *options, const D
 	self->opt.url = self->url;
 	self->expected_version = g_strdup(options->expected_version);
 	self->opt.expected_version = self->expected_version;
-	self->start_command = start_command_new(&self->opt);
+	self->file = g_strdup(options->file);
+	self->opt.file = self->file;
+	self->source = g_strdup(options->source != NULL ? options->source : options->file);
+	self->opt.source = self->source;
+	if (self->opt.push_chunk_size == 0)
+		self->opt.push_chunk_size = ATFOTA_PUSH_CHUNK_SIZE;
+	self->start_command = options->url != NULL ? start_command_new(&self->opt) : NULL;
 	self->link = at_link_new(transport, options->terminator, &link_callbacks, self);
 	return &self->parent;
 }

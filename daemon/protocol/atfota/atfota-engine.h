@@ -12,11 +12,21 @@ G_BEGIN_DECLS
  * a URL with AT#XFOTA, downloads the image over LTE, reports #XFOTA
  * notifications, and installs the image at its next reset. This engine
  * drives and watches that: start, progress, a stalled download stopped and
- * resumed, the reset, the result the module reports after it.
+ * resumed, the reset, the result the module reports after it. Given a local
+ * file instead, the engine pushes the image over the UART itself where the
+ * firmware takes one (Serial Modem's AT#XDFU* commands), then activates and
+ * verifies it the same way.
  */
+/* what Nordic's own host script writes per AT#XDFUWRITE */
+#define ATFOTA_PUSH_CHUNK_SIZE 4096
+
 typedef struct {
 	guint op; /* DFU_FOTA_OP_* */
 	const char *url;
+	/* instead of url: a local image the host pushes over the UART (Serial Modem with AT#XDFUINIT) */
+	const char *file;
+	const char *source;    /* what the image is called in messages; NULL: file */
+	gsize push_chunk_size; /* bytes per AT#XDFUWRITE; 0: ATFOTA_PUSH_CHUNK_SIZE */
 	gboolean has_sec_tag;
 	guint sec_tag;
 	gboolean has_pdn;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atfota-engine.h"
 #include "dfu-error.h"
@@ -65,8 +67,8 @@ on_progress(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data)
 {
 	Fixture *f = user_data;
 
-	g_assert_cmpuint(total, ==, 100);
-	f->max_percent = MAX(f->max_percent, (guint)done);
+	g_assert_cmpuint(done, <=, total);
+	f->max_percent = MAX(f->max_percent, (guint)(done * 100 / total));
 }
 
 static void
@@ -283,7 +285,7 @@ test_expected_version(void)
 		fixture_run(&f, &opt, &base_modem);
 		g_assert_cmpuint(f.result, ==, cases[i].result);
 		if (cases[i].code != 0)
-			g_assert_error(f.error, DFU_ERROR, cases[i].code);
+			g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
 		else
 			g_assert_no_error(f.error);
 		/* a module that runs the expected version already is not touched */
@@ -474,6 +476,109 @@ test_failures(void)
 	}
 }
 
+/* an image of size bytes in a file: an MCUboot header's magic and version (2.3.4) or none */
+static char *
+write_image(gboolean mcuboot, gsize size)
+{
+	g_autofree guint8 *data = g_malloc(size);
+	char *path = NULL;
+	int fd = g_file_open_tmp("atfota-push-XXXXXX", &path, NULL);
+
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	for (gsize i = 0; i < size; i++)
+		data[i] = (guint8)(i * 7);
+	if (mcuboot) {
+		static const guint8 head[] = {0x3d, 0xb8, 0xf3, 0x96};
+		static const guint8 version[] = {2, 3, 4, 0};
+
+		memcpy(data, head, sizeof(head));
+		memcpy(data + 20, version, sizeof(version));
+	}
+	g_assert_true(g_file_set_contents(path, (const char *)data, size, NULL));
+	return path;
+}
+
+static void
+test_push(void)
+{
+	static const struct {
+		guint op;
+		gboolean mcuboot;
+		guint write_error;
+		const char *version; /* what runs afterwards */
+		gboolean modem_reset;
+	} cases[] = {
+	        {1, TRUE, 0, "2.3.4", FALSE},
+	        /* a chunk the module fails is written again */
+	        {1, TRUE, 3, "2.3.4", FALSE},
+	        {2, FALSE, 0, "2.0.0", TRUE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+		g_autofree char *path = write_image(cases[i].mcuboot, 5000);
+
+		opt.op = cases[i].op;
+		opt.url = NULL;
+		opt.file = path;
+		opt.push_chunk_size = 1024;
+		modem.serial_modem = TRUE;
+		modem.dfu_write_error = cases[i].write_error;
+		fixture_run(&f, &opt, &modem);
+		g_assert_no_error(f.error);
+		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_cmpuint(f.max_percent, ==, 100);
+		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, cases[i].version);
+		g_assert_cmpuint(sim_atmodem_get_dfu_inits(f.modem), ==, 1);
+		g_assert_cmpuint(sim_atmodem_get_dfu_applies(f.modem), ==, 1);
+		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
+		g_assert_cmpuint(sim_atmodem_get_modem_resets(f.modem), ==, cases[i].modem_reset);
+		g_unlink(path);
+		fixture_clear(&f);
+	}
+}
+
+/* refused before any DFU command: firmware without the commands, an image of the wrong kind */
+static void
+test_push_refused(void)
+{
+	static const struct {
+		guint op;
+		gboolean mcuboot;
+		gboolean serial_modem;
+		DfuStatus code;
+		gboolean silent; /* not a byte went to the module */
+	} cases[] = {
+	        {1, TRUE, FALSE, DFU_STATUS_PUSH_NOT_SUPPORTED, FALSE},
+	        {2, TRUE, TRUE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
+	        {1, FALSE, TRUE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
+	        {3, FALSE, TRUE, DFU_STATUS_NOT_SUPPORTED, TRUE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+		g_autofree char *path = write_image(cases[i].mcuboot, 3000);
+
+		opt.op = cases[i].op;
+		opt.url = NULL;
+		opt.file = path;
+		modem.serial_modem = cases[i].serial_modem;
+		fixture_run(&f, &opt, &modem);
+		g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
+		g_assert_cmpuint(sim_atmodem_get_dfu_inits(f.modem), ==, 0);
+		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
+		if (cases[i].silent)
+			g_assert_cmpuint(f.bytes_sent, ==, 0);
+		g_unlink(path);
+		fixture_clear(&f);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -490,5 +595,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atfota/version-checked", test_version_checked);
 	g_test_add_func("/atfota/slm-held-image", test_slm_held_image);
 	g_test_add_func("/atfota/expected-version", test_expected_version);
+	g_test_add_func("/atfota/push", test_push);
+	g_test_add_func("/atfota/push-refused", test_push_refused);
 	return g_test_run();
 }
