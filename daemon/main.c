@@ -212,6 +212,7 @@ daemon_run(DfuConfig *config, gboolean session)
 	fetcher = dfu_fetcher_new_for_config(config);
 	manager = dfu_manager_new(config, runner);
 	dfu_manager_set_fetcher(manager, fetcher);
+	dfu_job_runner_set_fetcher(runner, fetcher);
 	inventory = dfu_inventory_new(config->state_dir);
 	bus_manager = dfu_bus_manager_new(bus, manager, inventory, &auth, &error);
 	if (bus_manager == NULL) {

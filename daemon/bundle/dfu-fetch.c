@@ -22,7 +22,8 @@
 
 struct _DfuFetcher {
 	DfuCurlLoop *loop;
-	GHashTable *transfers; /* partial file path → Transfer */
+	DfuCurlLoop *peek_loop; /* the first bytes of a file, for a look at its kind */
+	GHashTable *transfers;  /* partial file path → Transfer */
 	char *ca_file;
 	char *client_cert;
 	char *client_key;
@@ -318,20 +319,13 @@ transfer_start(Transfer *t, GError **error)
 	return TRUE;
 }
 
+/* what every request of the fetcher's makes of its settings */
 static void
-transfer_configure(Transfer *t)
+configure_easy(DfuFetcher *f, CURL *easy, const char *url)
 {
-	DfuFetcher *f = t->fetcher;
 	const char *protocols = f->allow_http ? "http,https" : "https";
-	CURL *easy = t->easy;
 
-	curl_easy_setopt(easy, CURLOPT_URL, t->url);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "dfud/" PACKAGE_VERSION);
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -358,6 +352,20 @@ transfer_configure(Transfer *t)
 		curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, (long)f->low_speed_limit);
 		curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)f->low_speed_time_s);
 	}
+}
+
+static void
+transfer_configure(Transfer *t)
+{
+	CURL *easy = t->easy;
+
+	configure_easy(t->fetcher, easy, t->url);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
 }
 
 static Transfer *
@@ -598,12 +606,99 @@ transfer_done_cb(CURL *easy, CURLcode res, gpointer user_data)
 	transfer_finish(t, res);
 }
 
+static gboolean check_url(DfuFetcher *self, const char *url, GError **error);
+
+struct _DfuPeek {
+	DfuFetcher *fetcher;
+	CURL *easy;
+	GByteArray *head;
+	gsize want;
+	DfuPeekDoneFunc done;
+	gpointer user_data;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void
+peek_free(DfuPeek *peek)
+{
+	curl_easy_cleanup(peek->easy);
+	g_byte_array_unref(peek->head);
+	g_free(peek);
+}
+
+/* enough bytes end the transfer: the write error that follows is no failure */
+static size_t
+peek_write_cb(char *data, size_t size, size_t nmemb, void *user_data)
+{
+	DfuPeek *peek = user_data;
+	gsize len = size * nmemb;
+
+	g_byte_array_append(peek->head, (const guint8 *)data, MIN(len, peek->want - peek->head->len));
+	return peek->head->len < peek->want ? len : 0;
+}
+
+static void
+peek_done_cb(CURL *easy, CURLcode res, gpointer user_data)
+{
+	DfuPeek *peek = NULL;
+	long code = 0;
+	g_autoptr(GError) error = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&peek);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && peek->head->len == peek->want))
+		error = g_error_new(DFU_ERROR, DFU_STATUS_FETCH_FAILED, "%s",
+		                    peek->errbuf[0] != '\0' ? peek->errbuf : curl_easy_strerror(res));
+	else if (code != 200 && code != 206)
+		error = g_error_new(DFU_ERROR, http_status_to_dfu(code), "HTTP status %ld", code);
+	peek->done(error == NULL ? peek->head->data : NULL, error == NULL ? peek->head->len : 0, error,
+	           peek->user_data);
+	peek_free(peek);
+}
+
+DfuPeek *
+dfu_fetcher_peek(DfuFetcher *self, const char *url, gsize len, DfuPeekDoneFunc done, gpointer user_data,
+                 GError **error)
+{
+	g_autofree char *range = g_strdup_printf("0-%" G_GSIZE_FORMAT, len - 1);
+	DfuPeek *peek;
+
+	if (!check_url(self, url, error))
+		return NULL;
+	peek = g_new0(DfuPeek, 1);
+	peek->fetcher = self;
+	peek->head = g_byte_array_sized_new(len);
+	peek->want = len;
+	peek->done = done;
+	peek->user_data = user_data;
+	peek->easy = curl_easy_init();
+	configure_easy(self, peek->easy, url);
+	curl_easy_setopt(peek->easy, CURLOPT_PRIVATE, peek);
+	curl_easy_setopt(peek->easy, CURLOPT_RANGE, range);
+	curl_easy_setopt(peek->easy, CURLOPT_WRITEFUNCTION, peek_write_cb);
+	curl_easy_setopt(peek->easy, CURLOPT_WRITEDATA, peek);
+	curl_easy_setopt(peek->easy, CURLOPT_ERRORBUFFER, peek->errbuf);
+	curl_easy_setopt(peek->easy, CURLOPT_TIMEOUT, (long)DFU_PEEK_TIMEOUT_S);
+	curl_multi_add_handle(dfu_curl_loop_get_multi(self->peek_loop), peek->easy);
+	return peek;
+}
+
+void
+dfu_peek_cancel(DfuPeek *peek)
+{
+	if (peek == NULL)
+		return;
+	curl_multi_remove_handle(dfu_curl_loop_get_multi(peek->fetcher->peek_loop), peek->easy);
+	peek_free(peek);
+}
+
 DfuFetcher *
 dfu_fetcher_new(const DfuFetchSettings *settings)
 {
 	DfuFetcher *self = g_new0(DfuFetcher, 1);
 
 	self->loop = dfu_curl_loop_new(transfer_done_cb, self);
+	self->peek_loop = dfu_curl_loop_new(peek_done_cb, self);
 	self->transfers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)transfer_free);
 	dfu_fetcher_set_settings(self, settings);
 	return self;
@@ -641,6 +736,8 @@ dfu_fetcher_free(DfuFetcher *self)
 		return;
 	g_hash_table_destroy(self->transfers);
 	dfu_curl_loop_free(self->loop);
+	/* a peek still running is its owner's to cancel first */
+	dfu_curl_loop_free(self->peek_loop);
 	curl_slist_free_all(self->headers);
 	g_slist_free_full(self->old_headers, (GDestroyNotify)curl_slist_free_all);
 	g_free(self->ca_file);

@@ -60,6 +60,23 @@ DfuFetch *dfu_fetcher_fetch(DfuFetcher *self, const char *url, const char *expec
  */
 void dfu_fetch_cancel(DfuFetch *fetch);
 
+/*
+ * The first len bytes of the file at url (a Range request; a server that
+ * ignores it is cut off after len bytes), with the fetcher's settings and
+ * nothing stored: for a look at what a file is before anything else fetches
+ * it. done is called once, from the loop, with head and its length (fewer
+ * than len for a shorter file), or with an error in DFU_ERROR (FETCH_FAILED,
+ * FETCH_REFUSED); the handle is invalid once done returns. Fails at once
+ * like dfu_fetcher_fetch() for a URL the fetcher does not take.
+ */
+#define DFU_PEEK_TIMEOUT_S 10
+typedef struct _DfuPeek DfuPeek;
+typedef void (*DfuPeekDoneFunc)(const guint8 *head, gsize len, const GError *error, gpointer user_data);
+DfuPeek *dfu_fetcher_peek(DfuFetcher *self, const char *url, gsize len, DfuPeekDoneFunc done,
+                          gpointer user_data, GError **error);
+/* nothing is called afterwards; not from inside done */
+void dfu_peek_cancel(DfuPeek *peek);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuFetcher, dfu_fetcher_free)
 
 G_END_DECLS

@@ -30,7 +30,8 @@
 typedef struct {
 	DfuRunner parent;
 	DfuConfig *config;
-	char *exe; /* the daemon's own program, for the bundle check process */
+	char *exe;           /* the daemon's own program, for the bundle check process */
+	DfuFetcher *fetcher; /* borrowed */
 } JobRunner;
 
 typedef struct {
@@ -349,6 +350,7 @@ atfota_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	        .reset_timeout_ms = config->atfota_reset_timeout_ms,
 	        .result_timeout_ms = config->atfota_result_timeout_ms,
 	        .identity = dfu_job_get_device_identity(a->job),
+	        .fetcher = a->runner->fetcher,
 	};
 	DfuTransport *transport;
 
@@ -784,6 +786,12 @@ dfu_job_runner_new(DfuConfig *config)
 		self->exe = g_strdup("/proc/self/exe");
 	}
 	return &self->parent;
+}
+
+void
+dfu_job_runner_set_fetcher(DfuRunner *runner, DfuFetcher *fetcher)
+{
+	((JobRunner *)runner)->fetcher = fetcher;
 }
 
 void

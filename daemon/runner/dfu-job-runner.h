@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dfu-config.h"
+#include "dfu-fetch.h"
 #include "dfu-runner.h"
 
 G_BEGIN_DECLS
@@ -13,6 +14,9 @@ G_BEGIN_DECLS
  */
 DfuRunner *dfu_job_runner_new(DfuConfig *config);
 void dfu_job_runner_free(DfuRunner *runner);
+/* the daemon's fetcher (borrowed, it outlives the runner's attempts): atfota jobs look at the
+ * first bytes of their URL with it; without one they do not */
+void dfu_job_runner_set_fetcher(DfuRunner *runner, DfuFetcher *fetcher);
 
 /* the daemon's option that runs dfu_job_runner_check_bundle() in a process of its own */
 #define DFU_CHECK_BUNDLE_OPTION "--check-bundle"

@@ -412,7 +412,8 @@ p.add_argument("--port-file", required=True)
 p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 p.add_argument("--no-range", action="store_true", help="ignore Range headers")
 p.add_argument("--status", type=int, default=0, help="answer every request with this status")
-p.add_argument("--cut", type=int, default=0, help="hang up after this many body bytes, first GET only")
+p.add_argument("--cut", type=int, default=0,
+               help="hang up after this many body bytes, first GET to the end of the file only")
 p.add_argument("--rate", type=int, default=0, help="bytes per second")
 a = p.parse_args()
 lock = threading.Lock()
@@ -444,25 +445,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.empty(404)
         with open(path, "rb") as f:
             data = f.read()
-        start, status = 0, 200
+        start, end, status = 0, len(data) - 1, 200
         rng = self.headers.get("Range")
         if rng and not a.no_range and rng.startswith("bytes="):
-            start = int(rng[6:].split("-")[0])
+            first, last = rng[6:].split("-")
+            start = int(first)
+            if last:
+                end = min(int(last), end)
             if start >= len(data):
                 return self.empty(416, [("Content-Range", "bytes */%d" % len(data))])
             status = 206
-        body = data[start:]
+        body = data[start:end + 1]
         self.record(status)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))
         if not a.no_range:
             self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         limit = len(body)
         with lock:
-            if a.cut and self.path not in cut_paths:
+            if a.cut and end == len(data) - 1 and self.path not in cut_paths:
                 cut_paths.add(self.path)
                 limit = min(a.cut, limit)
         sent = 0

@@ -3,7 +3,9 @@
 # nRF91 modules that really download the URL they are given, from a server
 # on loopback: the image's own version runs afterwards, a missing file and a
 # cut connection fail the download (the next attempt resumes where the cut
-# left it), and an image of the wrong kind for the op is refused.
+# left it), and an image of the wrong kind for the op is refused: by the
+# daemon from the file's first bytes when it reaches the server, else by the
+# module after its download.
 source "$(dirname "$0")/lib.sh"
 
 
@@ -16,7 +18,10 @@ start_modem() {
 }
 
 
-EXTRA_CONFIG="[atfota]
+make_ca
+EXTRA_CONFIG="[http]
+CAFile=$CA_FILE
+[atfota]
 CommandTimeoutSec=2
 ReadyTimeoutSec=0.5
 StallTimeoutSec=5
@@ -24,7 +29,6 @@ ResetTimeoutSec=5
 ResultTimeoutSec=5"
 write_config
 start_dfud
-make_ca
 mkimage -o "$WWW/app_update.bin" --version 2.1.0 --size 60000 --seed 3
 size=$(stat -c %s "$WWW/app_update.bin")
 
@@ -44,7 +48,10 @@ start_modem missing
 missing=$(submit "serial:$T/missing?protocol=atfota" "$PY_URL/nothing.bin" -o sec-tag=42 -o max-attempts=1)
 wait_job_done 20 "$missing"
 expect_job "$missing" failed fetch-failed
-[ "$(pyhttpd_count "GET /nothing.bin 404")" = 1 ] || fail "no 404: $(cat "$T/pyhttpd.log")"
+# the daemon's look at the first bytes, then the module's download
+[ "$(pyhttpd_count "GET /nothing.bin 404")" = 2 ] || fail "no 404: $(cat "$T/pyhttpd.log")"
+grep -q "the daemon cannot read .*nothing.bin.*checks the image itself" "$T/dfud.log" ||
+	fail "the daemon did not say that the module checks the image"
 stop_pyhttpd
 
 log "the server cuts the connection half way: the next attempt resumes from there"
@@ -58,11 +65,30 @@ expect_modem cut downloads 1
 [ "$(pyhttpd_count "range=bytes=30000-")" = 1 ] || fail "the resume did not start at 30000: $(cat "$T/pyhttpd.log")"
 stop_pyhttpd
 
-log "an application image for a modem delta update: the module refuses it after the download"
+log "an application image for a modem delta update: the daemon refuses it from its first bytes, before any download"
 start_pyhttpd
 start_modem kind
 kind=$(submit "serial:$T/kind?protocol=atfota" "$PY_URL/app_update.bin" -o sec-tag=42 -o fota-op=2)
 wait_job_done 20 "$kind"
-expect_job "$kind" failed unsupported-bundle
+expect_job "$kind" failed image-kind-mismatch
+expect_modem kind starts 0
 expect_modem kind version 1.0.0
+[ "$(pyhttpd_count "GET /app_update.bin 206 range=bytes=0-31")" = 1 ] && [ "$(grep -c . "$T/pyhttpd.log")" = 1 ] ||
+	fail "more than the first bytes were fetched: $(cat "$T/pyhttpd.log")"
 stop_pyhttpd
+
+log "a server the daemon cannot read (it lacks the server's CA): the module refuses the image after its download"
+end_dfud 10 || fail "dfud did not stop cleanly"
+EXTRA_CONFIG=${EXTRA_CONFIG/CAFile=$CA_FILE/} write_config
+start_dfud
+start_pyhttpd
+start_modem kindca
+kind=$(submit "serial:$T/kindca?protocol=atfota" "$PY_URL/app_update.bin" -o sec-tag=42 -o fota-op=2)
+wait_job_done 20 "$kind"
+expect_job "$kind" failed unsupported-bundle
+expect_modem kindca starts 1
+expect_modem kindca version 1.0.0
+grep -q "the daemon cannot read https://.*checks the image itself" "$T/dfud.log" ||
+	fail "the daemon did not say that the module checks the image"
+stop_pyhttpd
+end_dfud 10 || fail "dfud did not stop cleanly"

@@ -34,8 +34,9 @@
 
 typedef enum {
 	ST_IDLE,
-	ST_CONNECTING,       /* open, then Ready or an answered probe */
-	ST_DETECTING,        /* lineage and ops */
+	ST_PEEKING,    /* the first bytes at the URL, when the daemon reaches it, tell the image's kind */
+	ST_CONNECTING, /* open, then Ready or an answered probe */
+	ST_DETECTING,  /* lineage and ops */
 	ST_READING_BASELINE, /* the version that runs before the update */
 	ST_LISTENING,        /* restarted on SLM: a download still running shows by its notifications */
 	ST_STARTING,         /* AT#XFOTA=<op>,<url>... until its final result */
@@ -74,6 +75,7 @@ typedef struct {
 	char *source;
 	DfuImageData *image; /* the file, open */
 	AtfotaPush *push;
+	DfuPeek *peek;
 } AtfotaEngine;
 
 /* the image type of AT#XDFUINIT for each op; a full modem image comes in segments dfud does not push */
@@ -988,12 +990,51 @@ enter_enabling_modem(AtfotaEngine *self)
 	send_or_fail(self, "AT+CFUN=1", on_cfun_reply);
 }
 
+static void
+on_peek_done(const guint8 *head, gsize len, const GError *error, gpointer user_data)
+{
+	AtfotaEngine *self = user_data;
+	g_autoptr(GError) mismatch = NULL;
+
+	self->peek = NULL;
+	if (error != NULL) {
+		dfu_engine_emit_log(&self->parent,
+		                    "the daemon cannot read %s (%s): the module, which may use another "
+		                    "network, checks the image itself",
+		                    self->url, error->message);
+	} else if (!atfota_image_check(self->opt.op, head, len, self->url, &mismatch)) {
+		finish(self, DFU_STATUS_NONE, g_steal_pointer(&mismatch), NULL);
+		return;
+	} else {
+		dfu_engine_emit_log(&self->parent, "the first bytes at the URL suit fota-op %u",
+		                    self->opt.op);
+	}
+	set_state(self, ST_CONNECTING);
+}
+
+/* the image's kind is checked before the module spends its LTE data on a wrong one */
+static void
+enter_peeking(AtfotaEngine *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	self->peek = dfu_fetcher_peek(self->opt.fetcher, self->url, ATFOTA_IMAGE_HEAD_SIZE, on_peek_done,
+	                              self, &error);
+	if (self->peek != NULL)
+		return;
+	dfu_engine_emit_log(&self->parent,
+	                    "the daemon does not fetch %s (%s): the module checks the image itself",
+	                    self->url, error->message);
+	set_state(self, ST_CONNECTING);
+}
+
 static const struct {
 	AtfotaState state;
 	DfuJobPhase phase;
 	void (*enter)(AtfotaEngine *self);
 	void (*on_fota)(AtfotaEngine *self, const AtLine *line);
 } states[] = {
+        {ST_PEEKING, DFU_JOB_PHASE_INSPECTING, enter_peeking, NULL},
         {ST_CONNECTING, DFU_JOB_PHASE_CONNECTING, enter_connecting, NULL},
         {ST_DETECTING, DFU_JOB_PHASE_INSPECTING, enter_detecting, NULL},
         {ST_READING_BASELINE, DFU_JOB_PHASE_INSPECTING, enter_reading_baseline, NULL},
@@ -1117,7 +1158,7 @@ atfota_start(DfuEngine *engine)
 		       NULL);
 		return;
 	}
-	set_state(self, ST_CONNECTING);
+	set_state(self, self->url != NULL && self->opt.fetcher != NULL ? ST_PEEKING : ST_CONNECTING);
 }
 
 static void
@@ -1129,6 +1170,7 @@ atfota_cancel(DfuEngine *engine)
 
 	if (self->state == ST_DONE)
 		return;
+	g_clear_pointer(&self->peek, dfu_peek_cancel);
 	/* a push stops between two steps: the module keeps its old firmware, never told to apply the image */
 	if (self->state == ST_PUSHING)
 		at_link_abandon(self->link);
@@ -1148,6 +1190,7 @@ atfota_finalize(DfuEngine *engine)
 
 	g_clear_handle_id(&self->timer, g_source_remove);
 	atfota_push_free(self->push);
+	dfu_peek_cancel(self->peek);
 	g_clear_pointer(&self->image, dfu_image_data_unref);
 	g_free(self->file);
 	g_free(self->source);

@@ -3,6 +3,7 @@
 
 #include "at-line.h"
 #include "dfu-engine.h"
+#include "dfu-fetch.h"
 #include "dfu-transport.h"
 
 G_BEGIN_DECLS
@@ -43,6 +44,9 @@ typedef struct {
 	guint result_timeout_ms; /* from Ready to the update's result */
 	/* what an earlier attempt of the job left (the engine's identity a{sv}), NULL for none */
 	GVariant *identity;
+	/* borrowed: the first bytes at url are checked against the op before the module downloads
+	 * them, when the daemon reaches the server; NULL: the module's own check alone */
+	DfuFetcher *fetcher;
 } AtfotaOptions;
 
 /* takes the transport, which must pass bytes through unframed */
