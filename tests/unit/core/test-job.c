@@ -331,7 +331,12 @@ test_job_fota_options(void)
 	        {DFU_PROTOCOL_ATFOTA, "https://h/a.bin", {.has_sec_tag = TRUE, .sec_tag = 0}, NULL},
 	        {DFU_PROTOCOL_ATFOTA, "https://h/a.bin", {.fota_op = 2}, "needs the sec-tag option"},
 	        {DFU_PROTOCOL_ATFOTA, "http://h/a.bin", {.fota_op = 4}, "fota-op 4 is none of"},
-	        {DFU_PROTOCOL_ATFOTA, NULL, {.confirm = TRUE}, "give a URL, not a file"},
+	        /* a file is pushed: the options of the module's own download do not go with it */
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.confirm = TRUE}, NULL},
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.fota_op = 2}, NULL},
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.has_sec_tag = TRUE}, "not to a file"},
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.has_pdn = TRUE}, "not to a file"},
+	        {DFU_PROTOCOL_ATFOTA, NULL, {.fota_op = 3}, "give its URL"},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
