@@ -173,6 +173,7 @@ print_images(GVariant *device)
 		g_autofree char *flag_text = NULL;
 		const char *version = "?";
 		const char *hash = "";
+		const char *id = NULL;
 		guint32 index = 0, slot = 0;
 
 		g_variant_lookup(image, "image", "u", &index);
@@ -183,6 +184,9 @@ print_images(GVariant *device)
 		flag_text = flags != NULL ? g_strjoinv(" ", (char **)flags) : g_strdup("");
 		g_print("  image %u slot %u: %s%s%s\n    hash %s\n", index, slot, version,
 		        flag_text[0] != '\0' ? " " : "", flag_text, hash[0] != '\0' ? hash : "-");
+		/* what a mesh node's firmware is, beside its version */
+		if (g_variant_lookup(image, "firmware-id", "&s", &id))
+			g_print("    firmware id %s\n", id);
 	}
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -13,6 +14,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ECDSA_SIG, ECDSA_SIG_free)
 
 #define TLV_HEADER_SIZE 4
 
@@ -157,6 +159,25 @@ dfu_key_ring_load(const char *dir, GError **error)
 	return g_steal_pointer(&ring);
 }
 
+DfuKeyRing *
+dfu_key_ring_load_file(const char *path, GError **error)
+{
+	g_autoptr(DfuKeyRing) ring = g_new0(DfuKeyRing, 1);
+	TrustedKey *tk;
+
+	g_return_val_if_fail(path != NULL, NULL);
+	ring->dir = g_strdup(path);
+	ring->keys = g_ptr_array_new_with_free_func((GDestroyNotify)trusted_key_free);
+	tk = trusted_key_load(path);
+	if (tk == NULL) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE,
+		            "%s is no readable EC P-256 or Ed25519 public key (PEM)", path);
+		return NULL;
+	}
+	g_ptr_array_add(ring->keys, tk);
+	return g_steal_pointer(&ring);
+}
+
 /* ECDSA hashes the message with SHA-256 first; Ed25519 takes the message itself. */
 static gboolean
 verify_message(const TrustedKey *tk, const guint8 *msg, gsize msg_len, const guint8 *sig, gsize sig_len)
@@ -203,6 +224,72 @@ dfu_signature_verify_bundle(DfuKeyRing *ring, GBytes *bundle, GBytes *signature,
 	g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE,
 	            "signature does not verify with any of the %u keys in %s", ring->keys->len, ring->dir);
 	return NULL;
+}
+
+/* r||s as two 32-byte big-endian numbers, in the DER form OpenSSL verifies */
+static guint8 *
+raw_to_der(const guint8 *sig, gsize *der_len)
+{
+	g_autoptr(ECDSA_SIG) ecdsa = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, 32, NULL);
+	BIGNUM *s = BN_bin2bn(sig + 32, 32, NULL);
+	guint8 *der = NULL;
+	int len;
+
+	if (ecdsa == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(ecdsa, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		return NULL;
+	}
+	len = i2d_ECDSA_SIG(ecdsa, &der);
+	if (len <= 0)
+		return NULL;
+	*der_len = (gsize)len;
+	return der;
+}
+
+const char *
+dfu_signature_verify_raw_p256(DfuKeyRing *ring, GBytes *message, const guint8 *sig, GError **error)
+{
+	gsize len = 0, der_len = 0;
+	const guint8 *data;
+	guint8 *der;
+	guint tried = 0;
+
+	g_return_val_if_fail(ring != NULL && message != NULL && sig != NULL, NULL);
+	data = g_bytes_get_data(message, &len);
+	der = raw_to_der(sig, &der_len);
+	for (guint i = 0; der != NULL && i < ring->keys->len; i++) {
+		const TrustedKey *tk = g_ptr_array_index(ring->keys, i);
+
+		if (tk->algorithm != KEY_ECDSA_P256)
+			continue;
+		tried++;
+		if (verify_message(tk, data, len, der, der_len)) {
+			OPENSSL_free(der);
+			return tk->path;
+		}
+	}
+	OPENSSL_free(der);
+	if (tried == 0)
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE, "%s holds no EC P-256 key",
+		            ring->dir);
+	else
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE,
+		            "the signature does not verify with the %u EC P-256 key%s of %s", tried,
+		            tried == 1 ? "" : "s", ring->dir);
+	return NULL;
+}
+
+gboolean
+dfu_key_ring_has_p256(DfuKeyRing *ring)
+{
+	g_return_val_if_fail(ring != NULL, FALSE);
+	for (guint i = 0; i < ring->keys->len; i++) {
+		if (((const TrustedKey *)g_ptr_array_index(ring->keys, i))->algorithm == KEY_ECDSA_P256)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static guint16

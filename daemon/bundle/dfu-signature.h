@@ -15,7 +15,11 @@ typedef struct _DfuKeyRing DfuKeyRing;
 
 /* Fails with BAD_SIGNATURE when the directory cannot be read or holds no usable key. */
 DfuKeyRing *dfu_key_ring_load(const char *dir, GError **error);
+/* One key file as a ring of its own, e.g. the key a device holds; BAD_SIGNATURE when unusable. */
+DfuKeyRing *dfu_key_ring_load_file(const char *path, GError **error);
 guint dfu_key_ring_get_size(DfuKeyRing *ring);
+/* TRUE when the ring holds an EC P-256 key */
+gboolean dfu_key_ring_has_p256(DfuKeyRing *ring);
 void dfu_key_ring_free(DfuKeyRing *ring);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuKeyRing, dfu_key_ring_free)
@@ -26,6 +30,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DfuKeyRing, dfu_key_ring_free)
  * verified (owned by @ring), or NULL with DFU_ERROR BAD_SIGNATURE.
  */
 const char *dfu_signature_verify_bundle(DfuKeyRing *ring, GBytes *bundle, GBytes *signature, GError **error);
+
+/*
+ * Checks a raw 64-byte ECDSA P-256 signature (r||s, big-endian halves) over
+ * the SHA-256 of @message with each P-256 key of @ring, as the nRF5 SDK for
+ * Mesh signs. Returns the key file that verified (owned by @ring), or NULL
+ * with BAD_SIGNATURE.
+ */
+const char *dfu_signature_verify_raw_p256(DfuKeyRing *ring, GBytes *message, const guint8 *sig,
+                                          GError **error);
 
 /*
  * Checks an MCUboot image's signature TLV (ECDSA_SIG, or ED25519 over the image

@@ -178,6 +178,36 @@ check_image_signatures(DfuKeyRing *ring, const DfuPlan *plan, gboolean bundle_ve
 }
 
 /*
+ * Mesh init packets carry a raw P-256 signature for the nodes' device page
+ * key: one that the trusted P-256 keys are there to check must verify.
+ */
+static gboolean
+check_mesh_signatures(DfuKeyRing *ring, const MeshPackage *package, GPtrArray *log, GError **error)
+{
+	for (guint i = 0; i < package->images->len; i++) {
+		const MeshImage *image = g_ptr_array_index(package->images, i);
+		const char *type = mesh_dfu_type_to_string(image->init.type);
+		const char *key;
+
+		if (!image->init.is_signed) {
+			log_line(log, "mesh %s carries no signature", type);
+			continue;
+		}
+		if (!dfu_key_ring_has_p256(ring)) {
+			log_line(log, "mesh %s: no trusted EC P-256 key to check its signature with", type);
+			continue;
+		}
+		key = mesh_image_verify(image, ring, error);
+		if (key == NULL) {
+			g_prefix_error(error, "mesh %s: ", type);
+			return FALSE;
+		}
+		log_line(log, "mesh %s: signature verified with key %s", type, key);
+	}
+	return TRUE;
+}
+
+/*
  * The checks over the bundle's raw bytes, run before any of its contents is
  * parsed: a hostile zip or manifest meets the parsers only when it is signed
  * by a trusted key or the policy lets unsigned bundles through. *ring is left
@@ -224,6 +254,8 @@ dfu_verify_load_file(const char *path, const char *name, const DfuVerifyOptions 
 		return NULL;
 	/* nRF5 packages carry their signatures in the init packets, for the bootloader to check */
 	if (ring != NULL && !check_image_signatures(ring, plan, verified, log, error))
+		return NULL;
+	if (ring != NULL && plan->mesh != NULL && !check_mesh_signatures(ring, plan->mesh, log, error))
 		return NULL;
 	if (!check_board(plan, options, log, error))
 		return NULL;

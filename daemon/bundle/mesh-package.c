@@ -165,6 +165,31 @@ mesh_init_packet_unsigned(const MeshInitPacket *init)
 	return g_bytes_new(out, 10 + n);
 }
 
+GBytes *
+mesh_signed_message(const MeshInitPacket *init, GBytes *firmware)
+{
+	g_autoptr(GBytes) head = mesh_init_packet_unsigned(init);
+	GByteArray *message = g_byte_array_sized_new(g_bytes_get_size(head) + g_bytes_get_size(firmware));
+
+	g_byte_array_append(message, g_bytes_get_data(head, NULL), g_bytes_get_size(head));
+	g_byte_array_append(message, g_bytes_get_data(firmware, NULL), g_bytes_get_size(firmware));
+	return g_byte_array_free_to_bytes(message);
+}
+
+const char *
+mesh_image_verify(const MeshImage *image, DfuKeyRing *ring, GError **error)
+{
+	g_autoptr(GBytes) message = NULL;
+	const char *type = mesh_dfu_type_to_string(image->init.type);
+
+	if (!image->init.is_signed) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_BAD_SIGNATURE, "the %s is not signed", type);
+		return NULL;
+	}
+	message = mesh_signed_message(&image->init, image->files->firmware);
+	return dfu_signature_verify_raw_p256(ring, message, image->init.signature, error);
+}
+
 guint
 mesh_image_segments(const MeshImage *image)
 {
@@ -380,8 +405,10 @@ load_image(JsonObject *manifest, Nrf5Image *nrf5, GError **error)
 		;
 	if (i == G_N_ELEMENTS(types)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		            "%s: a mesh transfer carries one firmware type; build separate SoftDevice and "
-		            "bootloader packages",
+		            "%s: a mesh transfer carries one firmware type (SoftDevice 1, bootloader 2 or "
+		            "application 4) and the mesh has none for a SoftDevice and bootloader in one "
+		            "image; nrfutil joins the two whenever both are given, so build one package "
+		            "with --softdevice and another with --bootloader and send them in that order",
 		            type);
 		return NULL;
 	}

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "dfu-signature.h"
 #include "nrf5-package.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,14 @@ void mesh_package_free(MeshPackage *package);
 
 /* DATA segments of a transfer: 16 firmware bytes each, then 4 of signature when signed */
 guint mesh_image_segments(const MeshImage *image);
+
+/* what a mesh signature covers: the unsigned init packet, then the firmware */
+GBytes *mesh_signed_message(const MeshInitPacket *init, GBytes *firmware);
+/*
+ * Checks the image's signature against the P-256 keys of @ring; returns the
+ * key file that verified, or NULL with BAD_SIGNATURE (also when unsigned).
+ */
+const char *mesh_image_verify(const MeshImage *image, DfuKeyRing *ring, GError **error);
 
 gboolean mesh_init_packet_parse(const guint8 *data, gsize len, MeshInitPacket *init, GError **error);
 /* the init packet without its signature: what the signature covers, before the firmware */

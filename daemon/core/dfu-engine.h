@@ -37,7 +37,8 @@ typedef struct {
 	void (*report)(DfuEngine *engine, GVariant *state, gpointer user_data);
 	/*
 	 * Called once, never from inside dfu_engine_start() or dfu_engine_cancel().
-	 * result is SUCCESS, STAGED or UP_TO_DATE when error is NULL; error's code
+	 * result is SUCCESS, STAGED or UP_TO_DATE when error is NULL or holds that
+	 * same code (then its message is the outcome's own); else error's code
 	 * is a DfuStatus in DFU_ERROR; device_error is the device's raw answer
 	 * (a{sv}, floating refs are sunk) or NULL.
 	 */

@@ -129,6 +129,13 @@ static const DfuStatusInfo status_table[] = {
          "The bootloader stays after a forced reboot or when the application is invalid; with a valid "
          "application it returns to it after 10 s. Mesh DFU runs in the application: reset the node "
          "and start the job again; an invalid application needs a debugger."},
+        {DFU_STATUS_MESH_LINE_ERRORS, "mesh-line-errors", "MeshLineErrors",
+         "Bytes are lost or garbled on the UART to the mesh node",
+         "The node answers, but its packets keep going wrong after the gateway realigned its frame "
+         "parser: the mesh serial frames have no checksum and no resynchronisation, so one lost "
+         "byte shifts every frame after it. Check the cable, that both ends run RTS/CTS (rtscts= in "
+         "the target) and the same baud rate, and the USB-UART bridge; then start the job again: "
+         "it goes on with the transaction while the nodes still wait for it."},
 
         {DFU_STATUS_BUNDLE_UNREADABLE, "bundle-unreadable", "BundleUnreadable",
          "The bundle could not be read",
@@ -180,6 +187,16 @@ static const DfuStatusInfo status_table[] = {
          "Nodes take only firmware with the company and application ID (or bootloader ID) of their "
          "device page and ignore anything else without a word: check --company-id, "
          "--application-id and --bootloader-id of nrfutil genpkg."},
+        {DFU_STATUS_MESH_UNSIGNED, "mesh-unsigned", "MeshUnsigned",
+         "The serial node holds a public key but the mesh package is not signed",
+         "A node whose device page holds a public key discards an unsigned transfer after the last "
+         "segment (end reason 4, unauthorized). Sign the package with the private half of that key: "
+         "nrfutil dfu genpkg --mesh --key-file. Nothing was sent."},
+        {DFU_STATUS_MESH_WRONG_KEY, "mesh-wrong-key", "MeshWrongKey",
+         "The mesh package's signature does not verify with the serial node's public key",
+         "The package is signed with another key than the one on the node's device page (pubkey= of "
+         "the target), or it was changed after signing; the nodes would discard it after the last "
+         "segment. Sign it again with the right key. Nothing was sent."},
 
         {DFU_STATUS_CANCELLED, "cancelled", "Cancelled", "The job was cancelled", ""},
         {DFU_STATUS_PERMISSION_DENIED, "permission-denied", "PermissionDenied",

@@ -86,6 +86,16 @@ parse_rtscts(DfuTarget *target, const char *value)
 }
 
 static gboolean
+parse_pubkey(DfuTarget *target, const char *value)
+{
+	if (!g_path_is_absolute(value))
+		return FALSE;
+	g_free(target->pubkey);
+	target->pubkey = g_strdup(value);
+	return TRUE;
+}
+
+static gboolean
 parse_protocol(DfuTarget *target, const char *value)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(protocol_names); i++) {
@@ -153,6 +163,7 @@ static const TargetOption target_options[] = {
          "a datagram size from " G_STRINGIFY(DFU_UDP_MIN_DATAGRAM) " to " G_STRINGIFY(
                  DFU_UDP_MAX_DATAGRAM) " bytes"},
         {"framing", LINK_MASK(DFU_LINK_SERIAL), parse_framing, "console or raw"},
+        {"pubkey", LINK_MASK(DFU_LINK_SERIAL), parse_pubkey, "an absolute path of a PEM public key"},
 };
 
 static const TargetOption *
@@ -388,6 +399,8 @@ target_normalise(const DfuTarget *target, gboolean adapter_given)
 		g_string_append_printf(str, "%cframing=%s", sep, dfu_framing_to_string(target->framing));
 	if (target->terminator != NULL)
 		g_string_append_printf(str, "&terminator=%s", target->terminator);
+	if (target->pubkey != NULL)
+		g_string_append_printf(str, "&pubkey=%s", target->pubkey);
 	/* each protocol names only what differs from its own default */
 	if (target->rtscts != (target->protocol == DFU_PROTOCOL_MESHDFU))
 		g_string_append_printf(str, "&rtscts=%s", target->rtscts ? "true" : "false");
@@ -458,6 +471,11 @@ dfu_target_parse(const char *uri, GError **error)
 		            "target '%s': rtscts applies to protocol=atfota and protocol=meshdfu only", uri);
 		return NULL;
 	}
+	if (option_given(seen, "pubkey") && target->protocol != DFU_PROTOCOL_MESHDFU) {
+		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
+		            "target '%s': pubkey applies to protocol=meshdfu only", uri);
+		return NULL;
+	}
 	/* the mesh stack and its bootloader run with hardware flow control */
 	if (!option_given(seen, "rtscts") && target->protocol == DFU_PROTOCOL_MESHDFU)
 		target->rtscts = TRUE;
@@ -475,6 +493,7 @@ dfu_target_free(DfuTarget *target)
 	g_free(target->adapter);
 	g_free(target->host);
 	g_free(target->terminator);
+	g_free(target->pubkey);
 	g_free(target->uri);
 	g_free(target);
 }

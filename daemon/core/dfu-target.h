@@ -41,7 +41,8 @@ typedef enum {
  * A parsed target URI:
  *   serial:/dev/ttyACM0?baud=115200[&protocol=smp|nrfdfu|atfota|meshdfu][&framing=console|raw]
  *     with atfota also [&terminator=cr|lf|crlf][&rtscts=true|false]
- *     with meshdfu also [&rtscts=true|false]: on unless turned off
+ *     with meshdfu also [&rtscts=true|false]: on unless turned off, and
+ *     [&pubkey=/PATH.pem]: the public key on the serial node's device page
  *   ble:C4:12:34:56:78:9A[?adapter=hci0&protocol=smp|nrfdfu]
  *   udp:HOST[:PORT][?mtu=N&protocol=smp], HOST an IPv4 address, a host name
  *   or an IPv6 address in brackets with an optional zone: [fe80::1%eth0]
@@ -62,6 +63,7 @@ typedef struct {
 	guint mtu;              /* udp: largest datagram; 0 = configured default */
 	char *terminator;       /* serial atfota: AT command terminator "cr", "lf" or "crlf"; NULL = cr */
 	gboolean rtscts;        /* serial atfota, meshdfu: hardware flow control */
+	char *pubkey;           /* serial meshdfu: PEM of the device page's public key; NULL none */
 	char *uri;              /* normalised form, used as the device key */
 } DfuTarget;
 

@@ -373,7 +373,7 @@ meshdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuP
 	DfuConfig *config = a->runner->config;
 	const DfuJobOptions *jo = dfu_job_get_options(a->job);
 	guint baud = target->baud != 0 ? target->baud : MESH_DEFAULT_BAUD;
-	const MeshDfuOptions opt = {
+	MeshDfuOptions opt = {
 	        .interval_ms = jo->mesh_interval_ms != 0 ? jo->mesh_interval_ms : config->meshdfu_interval_ms,
 	        .ack_timeout_ms = config->meshdfu_ack_timeout_ms,
 	        .tries = config->meshdfu_tries,
@@ -393,6 +393,12 @@ meshdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuP
 	if (plan->kind != DFU_BUNDLE_MESH_ZIP) {
 		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
 		                    "a meshdfu target takes a package of nrfutil dfu genpkg --mesh");
+		dfu_plan_free(plan);
+		return NULL;
+	}
+	if (target->pubkey != NULL &&
+	    (opt.node_key = dfu_key_ring_load_file(target->pubkey, error)) == NULL) {
+		g_prefix_error(error, "pubkey of the target: ");
 		dfu_plan_free(plan);
 		return NULL;
 	}

@@ -579,6 +579,35 @@ expect_modem() {
 	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"
 }
 
+# ---- nRF5 SDK for Mesh: dfu-sim-mesh on a pty, its mesh 100 times faster ----
+DFU_SIM_MESH=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-mesh
+
+# start_mesh NAME [dfu-sim-mesh options...]: a simulated mesh whose serial node is linked at $T/NAME
+start_mesh() {
+	local name=$1
+	shift
+	run_sim "$name" "READY $T/$name" "$DFU_SIM_MESH" --link "$T/$name" --state-file "$T/$name.json" \
+		--baud 0 --time-scale 100 --beacon-ms 50 "$@"
+}
+
+# expect_all_updated NAME: every node of mesh NAME runs version 2 soon (remote nodes validate first)
+expect_all_updated() {
+	wait_for 5 "every node of $1 to run version 2" bash -c \
+		"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/$1.json)\" = '[2]' ]"
+}
+
+# timings for that mesh; NodeTimeoutSec is its 600 s data timeout, scaled as the simulator scales it
+MESH_CONFIG="[meshdfu]
+IntervalSec=0.01
+AckTimeoutSec=0.2
+Tries=5
+StateWaitSec=0.05
+EraseTimePerPageSec=0.002
+FirmwareIdTimeoutSec=2
+TailQuietSec=0.6
+EndTimeoutSec=10
+NodeTimeoutSec=6"
+
 # ---- BLE: dfu-sim-ble plays bluetoothd on the private bus ----
 DFU_SIM_BLE=$DFUD_BUILD_ROOT/tests/sim/ble/dfu-sim-ble
 

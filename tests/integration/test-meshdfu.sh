@@ -7,34 +7,7 @@
 # node that restarts, and stop when cancelled. The mesh runs 100 times faster.
 source "$(dirname "$0")/lib.sh"
 
-DFU_SIM_MESH=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-mesh
-SCALE=100
-
-# start_mesh NAME [dfu-sim-mesh options...]: a simulated mesh whose serial node is linked at $T/NAME
-start_mesh() {
-	local name=$1
-	shift
-	run_sim "$name" "READY $T/$name" "$DFU_SIM_MESH" --link "$T/$name" --state-file "$T/$name.json" \
-		--baud 0 --time-scale "$SCALE" --beacon-ms 50 "$@"
-}
-
-# expect_all_updated NAME: every node of mesh NAME runs version 2 soon (remote nodes validate first)
-expect_all_updated() {
-	wait_for 5 "every node of $1 to run version 2" bash -c \
-		"[ \"\$(jq '[.serial, .remote[]] | map(.version) | unique' -c $T/$1.json)\" = '[2]' ]"
-}
-
-# the mesh's 600 s data timeout, scaled as the simulator scales it
-EXTRA_CONFIG="[meshdfu]
-IntervalSec=0.01
-AckTimeoutSec=0.2
-Tries=5
-StateWaitSec=0.05
-EraseTimePerPageSec=0.002
-FirmwareIdTimeoutSec=2
-TailQuietSec=0.6
-EndTimeoutSec=10
-NodeTimeoutSec=6"
+EXTRA_CONFIG=$MESH_CONFIG
 write_config
 start_dfud
 
@@ -87,6 +60,8 @@ expect_job "$job" succeeded success
 expect_all_updated full
 [ "$(sim_state full '[.remote[].requests] | add')" -gt 0 ] || fail "no remote node missed a segment"
 grep -q "nodes beyond it cannot confirm receipt" <<<"$(dfuctl status -v "$job")" || fail "the job does not say what progress means"
+[[ "$(job_prop "$job" Message)" == *"nodes beyond the serial node cannot confirm receipt"* ]] ||
+	fail "the outcome does not say what the mesh cannot tell: $(job_prop "$job" Message)"
 
 log "BUSY while the nodes erase their bank, and answers lost on the line, cost only time"
 start_mesh busy --remote-nodes 1 --erase-ms-per-page 400 --drop-acks 7

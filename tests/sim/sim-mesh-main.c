@@ -86,6 +86,7 @@ main(int argc, char **argv)
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	g_autoptr(GOptionContext) context = g_option_context_new("- nRF5 SDK for Mesh DFU simulator");
 	g_autofree char *link_path = NULL;
+	g_autofree char *key_path = NULL;
 	gint baud = 115200, remote_nodes = 3, remote_loss = 0, seed = 1, beacon_ms = 100, byte_loss = 0,
 	     drop_acks = 0, reboot_at = 0, hangup_at = 0, erase_page_ms = 0;
 	gint64 company = 0x59, app_id = 1, app_version = 1, bl_id = 1, bl_version = 1, sd = 0xCB;
@@ -129,6 +130,8 @@ main(int argc, char **argv)
 	         "N"},
 	        {"erase-ms-per-page", 0, 0, G_OPTION_ARG_INT, &erase_page_ms,
 	         "Bank erase per 4 KiB in real time (BUSY meanwhile)", "MS"},
+	        {"public-key", 0, 0, G_OPTION_ARG_FILENAME, &key_path,
+	         "EC P-256 public key (PEM) on every device page: transfers must be signed with it", "FILE"},
 	        {"hangup-at", 0, 0, G_OPTION_ARG_INT, &hangup_at,
 	         "The USB-UART bridge vanishes once at segment N and comes back", "N"},
 	        G_OPTION_ENTRY_NULL,
@@ -167,6 +170,10 @@ main(int argc, char **argv)
 	config.reboot_at = (guint)reboot_at;
 	config.hangup_at = (guint)hangup_at;
 	config.erase_page_ms = (guint)erase_page_ms;
+	if (key_path != NULL && (config.public_key = dfu_key_ring_load_file(key_path, &error)) == NULL) {
+		g_printerr("dfu-sim-mesh: %s\n", error->message);
+		return 2;
+	}
 
 	sim.mesh = sim_mesh_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);
@@ -187,6 +194,7 @@ main(int argc, char **argv)
 	g_clear_pointer(&sim.link, sim_link_free);
 	save_state(&sim);
 	sim_mesh_free(sim.mesh);
+	g_clear_pointer(&config.public_key, dfu_key_ring_free);
 	g_free(sim.state_file);
 	return 0;
 }

@@ -36,9 +36,13 @@ typedef struct {
 	guint32 tid;
 	guint8 type;
 	MeshFwid new_fwid;
-	guint total;   /* segments of the transfer */
-	guint8 *have;  /* per segment, index 1..total */
-	guint highest; /* the newest segment seen */
+	guint total; /* segments of the transfer */
+	guint32 start_addr;
+	guint32 length;  /* bytes of firmware */
+	guint16 sig_len; /* bytes of signature after it */
+	guint8 *have;    /* per segment, index 1..total */
+	guint8 *data;    /* what the segments held, 16 bytes each */
+	guint highest;   /* the newest segment seen */
 	guint received;
 	gboolean busy; /* erasing the bank */
 	guint erase_timer;
@@ -71,6 +75,7 @@ struct _SimMesh {
 	guint forwarded_requests;
 	guint restarts;
 	guint busy_answers;
+	guint unauthorized; /* transfers a node discarded for their signature */
 	guint32 garbage_rng;
 };
 
@@ -154,6 +159,7 @@ node_reset(SimNode *node)
 	g_clear_handle_id(&node->validate_timer, g_source_remove);
 	g_clear_handle_id(&node->timeout_timer, g_source_remove);
 	g_clear_pointer(&node->have, g_free);
+	g_clear_pointer(&node->data, g_free);
 	node->state = NODE_IDLE;
 	node->tid = 0;
 	node->total = 0;
@@ -229,6 +235,45 @@ on_restarted(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* with a key on the device page, the signature after the firmware must verify with it */
+static gboolean
+node_authorized(SimNode *node)
+{
+	DfuKeyRing *key = node->mesh->cfg.public_key;
+	MeshInitPacket init = {.type = node->type,
+	                       .start_addr = node->start_addr,
+	                       .length = node->length,
+	                       .fwid = node->new_fwid};
+	gsize fw_segments = (node->length + MESH_SEGMENT_SIZE - 1) / MESH_SEGMENT_SIZE;
+	g_autoptr(GBytes) firmware = NULL;
+	g_autoptr(GBytes) message = NULL;
+
+	if (key == NULL)
+		return TRUE;
+	if (node->sig_len != MESH_SIGNATURE_SIZE)
+		return FALSE;
+	firmware = g_bytes_new(node->data, node->length);
+	message = mesh_signed_message(&init, firmware);
+	return dfu_signature_verify_raw_p256(key, message, node->data + fw_segments * MESH_SEGMENT_SIZE,
+	                                     NULL) != NULL;
+}
+
+/* the type's part of the firmware ID changes, the rest stays */
+static void
+node_take_fwid(SimNode *node)
+{
+	if (node->type == MESH_DFU_TYPE_APPLICATION) {
+		node->fwid.company = node->new_fwid.company;
+		node->fwid.app_id = node->new_fwid.app_id;
+		node->fwid.app_version = node->new_fwid.app_version;
+	} else if (node->type == MESH_DFU_TYPE_BOOTLOADER) {
+		node->fwid.bl_id = node->new_fwid.bl_id;
+		node->fwid.bl_version = node->new_fwid.bl_version;
+	} else {
+		node->fwid.sd = node->new_fwid.sd;
+	}
+}
+
 /* the bank is valid: the node flashes it and restarts with the new firmware */
 static gboolean
 on_validated(gpointer user_data)
@@ -237,6 +282,13 @@ on_validated(gpointer user_data)
 	SimMesh *mesh = node->mesh;
 
 	node->validate_timer = 0;
+	if (!node_authorized(node)) {
+		mesh->unauthorized++;
+		if (node->index == 0)
+			emit_transfer_event(node, MESH_EVT_DFU_END, MESH_ROLE_TARGET, 4);
+		node_reset(node);
+		return G_SOURCE_REMOVE;
+	}
 	if (node->index == 0) {
 		guint8 msg[24] = {MESH_EVT_BANK_AVAILABLE};
 		gsize n = 1 + put_transfer(node, MESH_ROLE_TARGET, msg + 1) - 1;
@@ -250,7 +302,7 @@ on_validated(gpointer user_data)
 		emit(mesh, msg, n + 9);
 		g_timeout_add(scaled(mesh, RESTART_MS), on_restarted, node);
 	}
-	node->fwid = node->new_fwid;
+	node_take_fwid(node);
 	node->updates++;
 	node_reset(node);
 	return G_SOURCE_REMOVE;
@@ -277,11 +329,12 @@ on_erased(gpointer user_data)
 }
 
 static void
-node_store(SimNode *node, guint segment)
+node_store(SimNode *node, guint segment, const guint8 *bytes, gsize len)
 {
 	if (segment == 0 || segment > node->total || node->have[segment])
 		return;
 	node->have[segment] = 1;
+	memcpy(node->data + (segment - 1) * MESH_SEGMENT_SIZE, bytes, MIN(len, MESH_SEGMENT_SIZE));
 	node->received++;
 	node->highest = MAX(node->highest, segment);
 	if (node->received == node->total) {
@@ -344,12 +397,16 @@ node_receive(SimNode *node, const guint8 *p, gsize len)
 			g_array_append_val(mesh->tids, tid);
 		node->total =
 		        (words * 4 + MESH_SEGMENT_SIZE - 1) / MESH_SEGMENT_SIZE + sig_len / MESH_SEGMENT_SIZE;
+		node->start_addr = mesh_get_le(p + 8, 4);
+		node->length = words * 4;
+		node->sig_len = sig_len;
 		if (node->state == NODE_RELAY) {
 			emit_transfer_event(node, MESH_EVT_DFU_START, MESH_ROLE_RELAY, -1);
 			return MESH_STATUS_SUCCESS;
 		}
 		node->state = NODE_TARGET;
 		node->have = g_new0(guint8, node->total + 1);
+		node->data = g_malloc0((gsize)node->total * MESH_SEGMENT_SIZE);
 		node->busy = TRUE;
 		node->erase_timer =
 		        g_timeout_add(mesh->cfg.erase_page_ms != 0 ? pages * mesh->cfg.erase_page_ms
@@ -368,7 +425,7 @@ node_receive(SimNode *node, const guint8 *p, gsize len)
 		return MESH_STATUS_INVALID_DATA;
 	touch(node);
 	if (node->state == NODE_TARGET)
-		node_store(node, mesh_get_le(p + 2, 2));
+		node_store(node, mesh_get_le(p + 2, 2), p + 8, len - 8);
 	return MESH_STATUS_SUCCESS;
 }
 
@@ -394,7 +451,8 @@ send_request(SimNode *node)
 	node->requests++;
 	if (node->index != 0 && mesh->serial->have != NULL && mesh->serial->tid == node->tid &&
 	    segment <= mesh->serial->total && mesh->serial->have[segment]) {
-		node_store(node, segment);
+		node_store(node, segment, mesh->serial->data + (segment - 1) * MESH_SEGMENT_SIZE,
+		           MESH_SEGMENT_SIZE);
 		return;
 	}
 	mesh_put_le(msg + 1, MESH_PACKET_DATA_REQ, 2);
@@ -695,6 +753,8 @@ sim_mesh_state_json(SimMesh *mesh)
 	json_builder_add_int_value(b, mesh->restarts);
 	json_builder_set_member_name(b, "busy_answers");
 	json_builder_add_int_value(b, mesh->busy_answers);
+	json_builder_set_member_name(b, "unauthorized");
+	json_builder_add_int_value(b, mesh->unauthorized);
 	json_builder_set_member_name(b, "acks");
 	json_builder_add_int_value(b, mesh->acks);
 	json_builder_end_object(b);

@@ -36,6 +36,7 @@ typedef struct {
 	guint drop_acks;        /* every Nth answer to a DFU packet is lost; 0 never */
 	guint reboot_at;        /* the serial node restarts once when segment N reaches it; 0 never */
 	guint hangup_at;        /* the USB-UART bridge vanishes once when segment N reaches it; 0 never */
+	DfuKeyRing *public_key; /* on every device page: transfers must verify with it; NULL none */
 } SimMeshConfig;
 
 typedef struct _SimMesh SimMesh;

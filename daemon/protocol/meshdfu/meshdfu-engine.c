@@ -13,7 +13,14 @@
 #define PAGE_SIZE 4096
 /* the identity is kept at most this often while segments go out */
 #define IDENTITY_INTERVAL_US (2 * G_USEC_PER_SEC)
-/* a serial node that restarts more often than this during one attempt is broken */
+/*
+ * Empty Echo frames ("01 02") that realign a frame parser that lost count: a
+ * parser in the middle of a frame of up to 255 bytes is through it within
+ * them, and from then on takes 01 or 02 for a length and lands on a frame
+ * boundary. The node answers each with an empty Echo response.
+ */
+#define RESYNC_FRAMES 128
+/* a serial node that loses the transfer this often without a segment taken in between is broken */
 #define MAX_NODE_RESTARTS 5
 
 typedef enum {
@@ -43,6 +50,9 @@ struct _MeshDfuEngine {
 	DfuTransport *transport;
 	DfuPlan *plan;
 	const MeshImage *image;
+	guint image_index;    /* of the package's images, sent in order */
+	guint64 bytes_before; /* of the images sent before this one */
+	guint64 bytes_total;  /* of all images */
 	MeshDfuState state;
 	guint timer;       /* the state's own wait */
 	guint quiet_timer; /* drain and tail: restarted by traffic */
@@ -73,14 +83,18 @@ struct _MeshDfuEngine {
 	gboolean have_fwid;
 	guint8 serial_role; /* MESH_ROLE_*, from the start event */
 	gboolean ended;
-	gboolean restarted; /* since the end of the transfer */
-	guint node_restarts;
+	gboolean restarted;  /* since the end of the transfer */
+	guint node_restarts; /* in a row, without a segment taken in between */
+	guint restart_next;  /* the segment due at the last of them */
+	guint resyncs;
+	guint resync_answers; /* empty Echo responses: the node hears the gateway */
 	gint64 identity_us;
 	char *package_id;
 };
 
 static void set_state(MeshDfuEngine *self, MeshDfuState state);
 static void send_next(MeshDfuEngine *self);
+static void image_done(MeshDfuEngine *self, const char *message);
 
 static void
 stop_timers(MeshDfuEngine *self)
@@ -114,20 +128,25 @@ static void G_GNUC_PRINTF(3, 4) fail(MeshDfuEngine *self, DfuStatus code, const 
 	finish(self, DFU_STATUS_NONE, g_error_new_literal(DFU_ERROR, code, message));
 }
 
-static guint
-segment_bytes(MeshDfuEngine *self, guint segments)
+/* the outcome's message says what the mesh can and cannot tell */
+static void
+succeed(MeshDfuEngine *self, const char *message)
 {
-	gsize total = g_bytes_get_size(self->image->files->firmware) +
-	              (self->image->init.is_signed ? MESH_SIGNATURE_SIZE : 0);
+	finish(self, DFU_STATUS_SUCCESS, g_error_new_literal(DFU_ERROR, DFU_STATUS_SUCCESS, message));
+}
 
-	return (guint)MIN((gsize)segments * MESH_SEGMENT_SIZE, total);
+static gsize
+image_bytes(const MeshImage *image)
+{
+	return g_bytes_get_size(image->files->firmware) + (image->init.is_signed ? MESH_SIGNATURE_SIZE : 0);
 }
 
 static void
 emit_progress(MeshDfuEngine *self)
 {
-	dfu_engine_emit_progress(&self->parent, segment_bytes(self, self->acked),
-	                         segment_bytes(self, self->total));
+	gsize done = MIN((gsize)self->acked * MESH_SEGMENT_SIZE, image_bytes(self->image));
+
+	dfu_engine_emit_progress(&self->parent, self->bytes_before + done, self->bytes_total);
 }
 
 /* what a later attempt needs to go on with this transaction while the nodes still wait for it */
@@ -139,6 +158,7 @@ keep_identity(MeshDfuEngine *self)
 	self->identity_us = g_get_monotonic_time();
 	g_variant_dict_init(&dict, NULL);
 	g_variant_dict_insert(&dict, "mesh-package", "s", self->package_id);
+	g_variant_dict_insert(&dict, "mesh-image", "u", self->image_index);
 	g_variant_dict_insert(&dict, "mesh-tid", "u", self->tid);
 	g_variant_dict_insert(&dict, "mesh-next", "u", self->next);
 	g_variant_dict_insert(&dict, "mesh-time", "x", g_get_real_time());
@@ -158,6 +178,27 @@ write_message(MeshDfuEngine *self, const MeshMessage *msg)
 		return TRUE;
 	finish(self, DFU_STATUS_NONE, g_steal_pointer(&error));
 	return FALSE;
+}
+
+/* the serial interface has no resynchronisation of its own: one lost byte shifts every frame after it */
+static gboolean
+resync(MeshDfuEngine *self)
+{
+	MeshMessage msg;
+
+	if (self->resyncs == 0)
+		dfu_engine_emit_log(&self->parent,
+		                    "the %s packet went unanswered twice or came garbled: bytes may be lost "
+		                    "on the line; realigning the node's frame parser with %u empty Echo "
+		                    "frames before each such resend",
+		                    self->pending_what, RESYNC_FRAMES);
+	self->resyncs++;
+	mesh_message_echo(&msg, NULL, 0);
+	for (guint i = 0; i < RESYNC_FRAMES; i++) {
+		if (!write_message(self, &msg))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static void
@@ -192,17 +233,40 @@ static const struct {
         {"DATA_RSP", "the link or the serial node went away while missed segments were served"},
 };
 
+/*
+ * The node answered the realigning Echo frames, yet packets still go wrong:
+ * bytes are lost or garbled on the line, not the node gone.
+ */
+static gboolean
+fail_line_errors(MeshDfuEngine *self, const char *what)
+{
+	if (self->resyncs == 0 || self->resync_answers == 0)
+		return FALSE;
+	fail(self, DFU_STATUS_MESH_LINE_ERRORS,
+	     "%s, although the node answered %u of the empty Echo frames of %u realignments of its frame "
+	     "parser: bytes are lost or garbled on the UART",
+	     what, self->resync_answers, self->resyncs);
+	return TRUE;
+}
+
 static gboolean
 on_ack_timeout(gpointer user_data)
 {
 	MeshDfuEngine *self = user_data;
 	const char *cause = "the link went away";
+	g_autofree char *what = NULL;
 
 	self->ack_timer = 0;
 	if (self->pending_sends < self->opt.tries) {
-		resend(self);
+		/* a lost answer costs one resend; a second silence looks like a parser out of step */
+		if (self->pending_sends < 2 || resync(self))
+			resend(self);
 		return G_SOURCE_REMOVE;
 	}
+	what = g_strdup_printf("the serial node did not answer the %s packet, sent %u times",
+	                       self->pending_what, self->pending_sends);
+	if (fail_line_errors(self, what))
+		return G_SOURCE_REMOVE;
 	for (gsize i = 0; i < G_N_ELEMENTS(silence_causes); i++) {
 		if (g_strcmp0(silence_causes[i].what, self->pending_what) == 0)
 			cause = silence_causes[i].cause;
@@ -497,6 +561,34 @@ compare_fwid(MeshDfuType type, const MeshFwid *node, const MeshFwid *package, gb
 	return 0;
 }
 
+/* what the serial node runs, for the device inventory */
+static void
+report_node(MeshDfuEngine *self)
+{
+	const MeshFwid *fwid = &self->node_fwid;
+	g_autofree char *id =
+	        g_strdup_printf("company 0x%08x application 0x%04x", fwid->company, fwid->app_id);
+	g_autofree char *version = g_strdup_printf("%u", fwid->app_version);
+	g_autofree char *bootloader =
+	        g_strdup_printf("nRF5 SDK for Mesh, bootloader id %u version %u, SoftDevice 0x%04x",
+	                        fwid->bl_id, fwid->bl_version, fwid->sd);
+	const char *flags[] = {"active", NULL};
+	GVariantBuilder image, images, state;
+
+	g_variant_builder_init(&image, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&image, "{sv}", "image", g_variant_new_uint32(0));
+	g_variant_builder_add(&image, "{sv}", "slot", g_variant_new_uint32(0));
+	g_variant_builder_add(&image, "{sv}", "version", g_variant_new_string(version));
+	g_variant_builder_add(&image, "{sv}", "firmware-id", g_variant_new_string(id));
+	g_variant_builder_add(&image, "{sv}", "flags", g_variant_new_strv(flags, -1));
+	g_variant_builder_init(&images, G_VARIANT_TYPE("aa{sv}"));
+	g_variant_builder_add_value(&images, g_variant_builder_end(&image));
+	g_variant_builder_init(&state, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&state, "{sv}", "images", g_variant_builder_end(&images));
+	g_variant_builder_add(&state, "{sv}", "bootloader", g_variant_new_string(bootloader));
+	dfu_engine_emit_report(&self->parent, g_variant_builder_end(&state));
+}
+
 static void
 check_fwid(MeshDfuEngine *self)
 {
@@ -507,6 +599,7 @@ check_fwid(MeshDfuEngine *self)
 	gint newer = compare_fwid(init->type, &self->node_fwid, &init->fwid, &same_line);
 
 	g_clear_handle_id(&self->timer, g_source_remove);
+	report_node(self);
 	dfu_engine_emit_log(&self->parent, "the serial node runs %s; the package holds %s", node, package);
 	if (!same_line) {
 		fail(self, DFU_STATUS_MESH_OTHER_FIRMWARE,
@@ -517,9 +610,9 @@ check_fwid(MeshDfuEngine *self)
 	}
 	/* an earlier attempt's transfer that ended while the daemon was away */
 	if (newer == 0 && self->resuming) {
-		dfu_engine_emit_log(&self->parent, "the serial node already runs the package's firmware: the "
-		                                   "transfer of an earlier attempt ended");
-		finish(self, DFU_STATUS_SUCCESS, NULL);
+		image_done(self,
+		           "the serial node already runs the package's firmware: the transfer of an "
+		           "earlier attempt ended; nodes beyond the serial node cannot confirm receipt");
 		return;
 	}
 	if (newer <= 0) {
@@ -652,10 +745,16 @@ after_interval(MeshDfuEngine *self)
 static void
 reannounce(MeshDfuEngine *self, const char *why)
 {
+	if (self->next != self->restart_next)
+		self->node_restarts = 0;
+	self->restart_next = self->next;
 	if (++self->node_restarts > MAX_NODE_RESTARTS) {
-		fail(self, DFU_STATUS_DEVICE_ERROR,
-		     "the serial node lost the transfer %u times (%s): it keeps restarting",
-		     self->node_restarts, why);
+		g_autofree char *what = g_strdup_printf(
+		        "the serial node lost the transfer %u times in a row (%s)", self->node_restarts, why);
+
+		if (fail_line_errors(self, what))
+			return;
+		fail(self, DFU_STATUS_DEVICE_ERROR, "%s without taking a segment: it keeps restarting", what);
 		return;
 	}
 	dfu_engine_emit_log(
@@ -675,8 +774,15 @@ on_data_answer(MeshDfuEngine *self, const MeshEvent *answer)
 	guint16 segment = (guint16)(self->pending.data[3] | (self->pending.data[4] << 8));
 	gboolean response = self->pending.data[1] == (MESH_PACKET_DATA_RSP & 0xFF);
 
-	/* wrong transaction ID: the node is back in its idle state */
+	/* wrong transaction ID: a frame garbled on the line the first time, the node back in idle the second
+	 */
 	if (answer->status == MESH_STATUS_INVALID_DATA || answer->status == MESH_STATUS_INVALID_PARAMETER) {
+		if (self->pending_sends < 2) {
+			self->pending_answer = on_data_answer;
+			if (resync(self))
+				resend(self);
+			return;
+		}
 		reannounce(self, "the serial node no longer knows the transaction");
 		return;
 	}
@@ -766,6 +872,14 @@ enter_tail(MeshDfuEngine *self)
 static void
 on_request(MeshDfuEngine *self, const MeshEvent *event)
 {
+	/* the frames carry no checksum: a START that lost a byte still parses, with another length */
+	if (event->tid == self->tid && event->segment > self->total) {
+		fail(self, DFU_STATUS_MESH_LINE_ERRORS,
+		     "a node asks for segment %u of transaction 0x%08x, which has %u: it took a START "
+		     "garbled on the UART and waits for segments that do not exist until it times out",
+		     event->segment, self->tid, self->total);
+		return;
+	}
 	if (event->tid != self->tid || event->segment == 0 || event->segment >= self->next)
 		return;
 	for (guint i = 0; i < self->requests->len; i++) {
@@ -791,12 +905,14 @@ judge_new_fwid(MeshDfuEngine *self)
 	gboolean same_line = FALSE;
 	g_autofree char *node = mesh_fwid_to_string(init->type, &self->node_fwid);
 
+	report_node(self);
 	if (compare_fwid(init->type, &self->node_fwid, &init->fwid, &same_line) == 0 && same_line) {
-		dfu_engine_emit_log(&self->parent,
-		                    "the serial node restarted with %s; nodes beyond it cannot "
-		                    "confirm receipt",
-		                    node);
-		finish(self, DFU_STATUS_SUCCESS, NULL);
+		g_autofree char *message = g_strdup_printf(
+		        "the serial node restarted with %s; nodes beyond the serial node cannot confirm "
+		        "receipt: the mesh does not acknowledge, they restart when they validated it",
+		        node);
+
+		image_done(self, message);
 		return;
 	}
 	fail(self, DFU_STATUS_WRONG_VERSION, "the serial node restarted but runs %s", node);
@@ -807,11 +923,16 @@ on_end_timeout(gpointer user_data)
 {
 	MeshDfuEngine *self = user_data;
 
+	g_autofree char *what =
+	        g_strdup_printf("the serial node did not %s within %u s after the transfer (its role: %s)",
+	                        self->ended ? "restart with the new firmware ID" : "end the transfer",
+	                        self->opt.end_timeout_ms / 1000, role_name(self->serial_role));
+
 	self->timer = 0;
-	fail(self, DFU_STATUS_DEVICE_NOT_BACK,
-	     "the serial node did not %s within %u s after the transfer (its role: %s)",
-	     self->ended ? "restart with the new firmware ID" : "end the transfer",
-	     self->opt.end_timeout_ms / 1000, role_name(self->serial_role));
+	/* after line errors, a packet that went through garbled is the likelier cause */
+	if (!self->ended && fail_line_errors(self, what))
+		return G_SOURCE_REMOVE;
+	fail(self, DFU_STATUS_DEVICE_NOT_BACK, "%s", what);
 	return G_SOURCE_REMOVE;
 }
 
@@ -820,10 +941,9 @@ enter_ending(MeshDfuEngine *self)
 {
 	/* a relay keeps nothing: the tail was all there was to do */
 	if (self->serial_role == MESH_ROLE_RELAY) {
-		dfu_engine_emit_log(&self->parent,
-		                    "the serial node relayed the transfer; nodes beyond it "
-		                    "cannot confirm receipt, they restart when they validated it");
-		finish(self, DFU_STATUS_SUCCESS, NULL);
+		image_done(self, "the serial node relayed the transfer; nodes beyond the serial node cannot "
+		                 "confirm receipt: the mesh does not acknowledge, they restart when they "
+		                 "validated it");
 		return;
 	}
 	if (self->restarted && self->have_fwid) {
@@ -942,6 +1062,8 @@ on_packet(DfuTransport *transport, const guint8 *data, gsize len, gpointer user_
 		self->noise_frames++;
 		return;
 	}
+	if (event.opcode == MESH_EVT_ECHO_RSP && event.payload_len == 0)
+		self->resync_answers++;
 	for (gsize i = 0; i < G_N_ELEMENTS(states); i++) {
 		if (states[i].state == self->state && states[i].on_frame != NULL)
 			states[i].on_frame(self, &event);
@@ -994,20 +1116,86 @@ static const DfuTransportCallbacks transport_callbacks = {
         .closed = on_closed,
 };
 
+/* a new transaction for the package's image @index, from its first segment */
+static void
+select_image(MeshDfuEngine *self, guint index)
+{
+	self->image_index = index;
+	self->image = g_ptr_array_index(self->plan->mesh->images, index);
+	self->total = mesh_image_segments(self->image);
+	self->bytes_before = 0;
+	for (guint i = 0; i < index; i++)
+		self->bytes_before += image_bytes(g_ptr_array_index(self->plan->mesh->images, i));
+	self->tid = 0;
+	self->next = 1;
+	self->acked = 0;
+	self->resuming = FALSE;
+	self->state_sends = 0;
+	g_array_set_size(self->requests, 0);
+	self->serial_role = MESH_ROLE_NONE;
+	self->ended = FALSE;
+	self->restarted = FALSE;
+	self->node_restarts = 0;
+	self->restart_next = 0;
+	self->echo_sends = 0;
+	self->echo_wrong = FALSE;
+	self->frames = 0;
+	self->noise_frames = 0;
+	g_array_set_size(self->echo_payloads, 0);
+}
+
+static void
+new_tid(MeshDfuEngine *self)
+{
+	while (self->tid == 0 || self->tid == self->stale_tid)
+		self->tid = g_random_int();
+}
+
+/* the serial node runs the image: the next one goes as nrfutil sends it, from the Echo on */
+static void
+image_done(MeshDfuEngine *self, const char *message)
+{
+	guint n = self->plan->mesh->images->len;
+
+	if (self->image_index + 1 >= n) {
+		g_autofree char *all = n > 1 ? g_strdup_printf("%u images sent; %s", n, message) : NULL;
+
+		succeed(self, all != NULL ? all : message);
+		return;
+	}
+	dfu_engine_emit_log(&self->parent, "%s %s done (%s); image %u of %u follows",
+	                    mesh_dfu_type_to_string(self->image->init.type), n > 1 ? "image" : "transfer",
+	                    message, self->image_index + 2, n);
+	select_image(self, self->image_index + 1);
+	new_tid(self);
+	keep_identity(self);
+	set_state(self, ST_ECHO);
+}
+
 /* the transaction an earlier attempt began, if the nodes still wait for it */
 static void
 take_identity(MeshDfuEngine *self)
 {
 	const char *package = NULL;
 	guint32 tid = 0;
-	guint next = 0;
+	guint next = 0, index = 0;
 	gint64 when = 0;
 	gint64 idle_ms;
 
 	if (self->opt.identity == NULL ||
 	    !g_variant_lookup(self->opt.identity, "mesh-package", "&s", &package) ||
-	    g_strcmp0(package, self->package_id) != 0 ||
-	    !g_variant_lookup(self->opt.identity, "mesh-tid", "u", &tid) ||
+	    g_strcmp0(package, self->package_id) != 0)
+		return;
+	/* the images before it are on the nodes already */
+	if (g_variant_lookup(self->opt.identity, "mesh-image", "u", &index) && index > 0 &&
+	    index < self->plan->mesh->images->len) {
+		select_image(self, index);
+		dfu_engine_emit_log(&self->parent,
+		                    "images 1 to %u of the package were sent by an earlier "
+		                    "attempt",
+		                    index);
+	}
+	if (!g_variant_lookup(self->opt.identity, "mesh-tid", "u", &tid) ||
 	    !g_variant_lookup(self->opt.identity, "mesh-next", "u", &next) ||
 	    !g_variant_lookup(self->opt.identity, "mesh-time", "x", &when))
 		return;
@@ -1031,27 +1219,58 @@ take_identity(MeshDfuEngine *self)
 	        self->tid, self->next, (self->opt.node_timeout_ms - idle_ms) / 1000);
 }
 
+/*
+ * A node whose device page holds a public key discards a transfer it cannot
+ * verify only after the last segment: that is refused here, before a byte.
+ */
+static gboolean
+check_signatures(MeshDfuEngine *self)
+{
+	for (guint i = 0; self->opt.node_key != NULL && i < self->plan->mesh->images->len; i++) {
+		const MeshImage *image = g_ptr_array_index(self->plan->mesh->images, i);
+		const char *type = mesh_dfu_type_to_string(image->init.type);
+		g_autoptr(GError) error = NULL;
+		const char *key;
+
+		if (!image->init.is_signed) {
+			fail(self, DFU_STATUS_MESH_UNSIGNED,
+			     "the serial node's device page holds a public key but the package's %s is not "
+			     "signed: the nodes would discard it after the last segment (end reason 4); sign "
+			     "it with nrfutil dfu genpkg --mesh --key-file",
+			     type);
+			return FALSE;
+		}
+		key = mesh_image_verify(image, self->opt.node_key, &error);
+		if (key == NULL) {
+			fail(self, DFU_STATUS_MESH_WRONG_KEY,
+			     "the package's %s is signed, but not with the key on the serial node's device "
+			     "page (%s): the nodes would discard it after the last segment",
+			     type, error->message);
+			return FALSE;
+		}
+		dfu_engine_emit_log(&self->parent,
+		                    "the %s's signature verifies with the serial node's key %s", type, key);
+	}
+	return TRUE;
+}
+
 static void
 meshdfu_start(DfuEngine *engine)
 {
 	MeshDfuEngine *self = (MeshDfuEngine *)engine;
 
-	if (self->plan->kind != DFU_BUNDLE_MESH_ZIP || self->plan->mesh->images->len != 1) {
-		finish(self, DFU_STATUS_NONE,
-		       g_error_new_literal(
-		               DFU_ERROR, DFU_STATUS_UNSUPPORTED_BUNDLE,
-		               self->plan->kind != DFU_BUNDLE_MESH_ZIP
-		                       ? "a meshdfu target takes an nrfutil mesh DFU package"
-		                       : "a mesh transfer carries one firmware: give one package per "
-		                         "firmware type"));
+	if (self->plan->kind != DFU_BUNDLE_MESH_ZIP || self->plan->mesh->images->len == 0) {
+		fail(self, DFU_STATUS_UNSUPPORTED_BUNDLE,
+		     "a meshdfu target takes an nrfutil mesh DFU package");
 		return;
 	}
-	self->image = g_ptr_array_index(self->plan->mesh->images, 0);
-	self->total = mesh_image_segments(self->image);
-	self->next = 1;
+	if (!check_signatures(self))
+		return;
+	for (guint i = 0; i < self->plan->mesh->images->len; i++)
+		self->bytes_total += image_bytes(g_ptr_array_index(self->plan->mesh->images, i));
+	select_image(self, 0);
 	take_identity(self);
-	while (self->tid == 0)
-		self->tid = g_random_int();
+	new_tid(self);
 	set_state(self, ST_OPENING);
 }
 
@@ -1081,6 +1300,7 @@ meshdfu_finalize(DfuEngine *engine)
 	dfu_transport_free(self->transport);
 	dfu_plan_free(self->plan);
 	g_clear_pointer(&self->opt.identity, g_variant_unref);
+	g_clear_pointer(&self->opt.node_key, dfu_key_ring_free);
 	g_array_unref(self->echo_payloads);
 	g_array_unref(self->requests);
 	g_free(self->package_id);

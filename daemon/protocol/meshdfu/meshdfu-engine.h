@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * for missed segments served first, a tail until the mesh is quiet, then the
  * serial node's end and restart with the new firmware ID. The mesh itself
  * never acknowledges: progress counts the segments the serial node took.
+ * A package of several images goes image by image (SoftDevice, bootloader,
+ * application), each its own transaction after the node restarted with the
+ * one before. With node_key, every image must carry a signature that key
+ * verifies, or nothing is sent.
  */
 typedef struct {
 	guint interval_ms;     /* between DATA packets, after the answer */
@@ -30,6 +34,7 @@ typedef struct {
 	GVariant *identity;    /* a{sv} kept by the job: the transaction to resume, or NULL */
 	guint baud;            /* of the link, for messages */
 	gboolean rtscts;
+	DfuKeyRing *node_key; /* the public key of the serial node's device page, or NULL; taken */
 } MeshDfuOptions;
 
 /* takes the transport (mesh serial framing) and the plan (a DFU_BUNDLE_MESH_ZIP) */

@@ -287,14 +287,16 @@ cmd_mesh(int argc, char **argv, GError **error)
 	        g_option_context_new("- write a package as nrfutil dfu genpkg --mesh does");
 	EVP_PKEY *key = NULL;
 	g_autoptr(GBytes) zip = NULL;
+	g_auto(GStrv) type_names = NULL;
 	gint64 size = 0, seed = 1, company = 0x59, app_id = 1, app_version = 1, bl_id = 0x0101,
 	       sd_id = 0x00CB;
-	MeshWriterImage image = {0};
-	gsize i;
+	MeshWriterImage images[G_N_ELEMENTS(mesh_types)] = {0};
+	gsize n_images = 0;
+	gboolean ok = TRUE;
 	const GOptionEntry entries[] = {
 	        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file", "FILE"},
-	        {"type", 0, 0, G_OPTION_ARG_STRING, &type, "application (default), bootloader or softdevice",
-	         "TYPE"},
+	        {"type", 0, 0, G_OPTION_ARG_STRING, &type,
+	         "application (default), bootloader or softdevice, or several joined by commas", "TYPE"},
 	        {"firmware", 0, 0, G_OPTION_ARG_FILENAME, &firmware_path, "Firmware binary", "FILE"},
 	        {"size", 0, 0, G_OPTION_ARG_INT64, &size, "Generated firmware of this size", "N"},
 	        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the generated firmware", "N"},
@@ -311,30 +313,35 @@ cmd_mesh(int argc, char **argv, GError **error)
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, error))
 		return FALSE;
-	for (i = 0; i < G_N_ELEMENTS(mesh_types) &&
-	            g_strcmp0(type != NULL ? type : "application", mesh_types[i].name);
-	     i++)
-		;
-	if (i == G_N_ELEMENTS(mesh_types)) {
-		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "unknown type %s", type);
-		return FALSE;
+	type_names = g_strsplit(type != NULL ? type : "application", ",", -1);
+	for (gsize t = 0; type_names[t] != NULL; t++) {
+		gsize i;
+
+		for (i = 0; i < G_N_ELEMENTS(mesh_types) && g_strcmp0(type_names[t], mesh_types[i].name); i++)
+			;
+		if (i == G_N_ELEMENTS(mesh_types) || n_images == G_N_ELEMENTS(images)) {
+			g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "unknown type %s",
+			            type_names[t]);
+			return FALSE;
+		}
+		images[n_images++].type = mesh_types[i].type;
 	}
 	if (key_path != NULL && (key = mcuboot_writer_load_private_key(key_path, error)) == NULL)
 		return FALSE;
-	image.type = mesh_types[i].type;
-	image.firmware = mesh_firmware(firmware_path, size, seed, error);
-	if (image.firmware == NULL) {
-		EVP_PKEY_free(key);
-		return FALSE;
+	for (gsize i = 0; ok && i < n_images; i++) {
+		images[i].firmware = mesh_firmware(firmware_path, size, seed + (gint64)i, error);
+		ok = images[i].firmware != NULL;
+		images[i].fwid = (MeshFwid){.sd = (guint16)sd_id,
+		                            .bl_id = (guint8)bl_id,
+		                            .bl_version = (guint8)(bl_id >> 8),
+		                            .company = (guint32)company,
+		                            .app_id = (guint16)app_id,
+		                            .app_version = (guint32)app_version};
 	}
-	image.fwid = (MeshFwid){.sd = (guint16)sd_id,
-	                        .bl_id = (guint8)bl_id,
-	                        .bl_version = (guint8)(bl_id >> 8),
-	                        .company = (guint32)company,
-	                        .app_id = (guint16)app_id,
-	                        .app_version = (guint32)app_version};
-	zip = mesh_writer_zip(&image, 1, key, error);
-	g_bytes_unref(image.firmware);
+	if (ok)
+		zip = mesh_writer_zip(images, n_images, key, error);
+	for (gsize i = 0; i < n_images; i++)
+		g_clear_pointer(&images[i].firmware, g_bytes_unref);
 	EVP_PKEY_free(key);
 	return zip != NULL && write_output(output, zip, error);
 }

@@ -29,7 +29,7 @@ static gboolean
 sign(const MeshInitPacket *init, GBytes *firmware, EVP_PKEY *key, guint8 out[MESH_SIGNATURE_SIZE],
      GError **error)
 {
-	g_autoptr(GBytes) head = mesh_init_packet_unsigned(init);
+	g_autoptr(GBytes) message = mesh_signed_message(init, firmware);
 	g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
 	g_autoptr(ECDSA_SIG) sig = NULL;
 	guint8 der[80];
@@ -37,8 +37,7 @@ sign(const MeshInitPacket *init, GBytes *firmware, EVP_PKEY *key, guint8 out[MES
 	gsize der_len = sizeof(der);
 
 	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) <= 0 ||
-	    EVP_DigestSignUpdate(ctx, g_bytes_get_data(head, NULL), g_bytes_get_size(head)) <= 0 ||
-	    EVP_DigestSignUpdate(ctx, g_bytes_get_data(firmware, NULL), g_bytes_get_size(firmware)) <= 0 ||
+	    EVP_DigestSignUpdate(ctx, g_bytes_get_data(message, NULL), g_bytes_get_size(message)) <= 0 ||
 	    EVP_DigestSignFinal(ctx, der, &der_len) <= 0 ||
 	    (sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL ||
 	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) != 32 ||

@@ -30,7 +30,7 @@ app_image(GBytes *fw, guint32 version)
 }
 
 static DfuPlan *
-load_ok(GBytes *zip)
+load_images(GBytes *zip, guint n_images)
 {
 	g_autoptr(GError) error = NULL;
 	DfuPlan *plan = dfu_plan_load_bytes(zip, "mesh.zip", &error);
@@ -39,8 +39,14 @@ load_ok(GBytes *zip)
 	g_assert_cmpint(plan->kind, ==, DFU_BUNDLE_MESH_ZIP);
 	g_assert_cmpstr(dfu_bundle_kind_to_string(plan->kind), ==, "mesh-zip");
 	g_assert_null(plan->nrf5);
-	g_assert_cmpuint(plan->mesh->images->len, ==, 1);
+	g_assert_cmpuint(plan->mesh->images->len, ==, n_images);
 	return plan;
+}
+
+static DfuPlan *
+load_ok(GBytes *zip)
+{
+	return load_images(zip, 1);
 }
 
 /* the example of the reference: company 0x59, app 1, version 2, an unsigned 20-byte .dat */
@@ -170,6 +176,54 @@ test_cross_checks(void)
 	expect_failure(unaligned, DFU_STATUS_MALFORMED_IMAGE, "32-bit words");
 }
 
+/* nrfutil joins SoftDevice and bootloader into one image, which no mesh transfer can carry */
+static void
+test_softdevice_bootloader(void)
+{
+	static const char manifest[] =
+	        "{\"manifest\": {\"dfu_version\": 0.8,"
+	        " \"application\": {\"bin_file\": \"application.bin\", \"dat_file\": \"application.dat\","
+	        "  \"init_packet_data\": {\"company_id\": 89, \"start_addr\": 4294967295}},"
+	        " \"softdevice_bootloader\": {\"bin_file\": \"sd_bl.bin\", \"dat_file\": \"sd_bl.dat\","
+	        "  \"init_packet_data\": {\"start_addr\": 4294967295}}}}";
+	g_autoptr(GBytes) fw = firmware(1024, 6);
+	g_autoptr(GBytes) dat = g_bytes_new_static("\x03", 1);
+	g_autoptr(GBytes) manifest_bytes = g_bytes_new_static(manifest, strlen(manifest));
+	const BundleWriterEntry entries[] = {
+	        {.name = "application.bin", .data = fw},
+	        {.name = "application.dat", .data = dat},
+	        {.name = "sd_bl.bin", .data = fw},
+	        {.name = "sd_bl.dat", .data = dat},
+	        {.name = "manifest.json", .data = manifest_bytes},
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) zip = bundle_writer_zip(entries, G_N_ELEMENTS(entries), &error);
+
+	g_assert_no_error(error);
+	expect_failure(zip, DFU_STATUS_UNSUPPORTED_BUNDLE,
+	               "build one package with --softdevice and another with --bootloader");
+}
+
+/* several types in one package go in the order the mesh takes them: SoftDevice, bootloader, application */
+static void
+test_send_order(void)
+{
+	g_autoptr(GBytes) fw = firmware(1024, 7);
+	MeshWriterImage images[] = {
+	        app_image(fw, 2),
+	        {.type = MESH_DFU_TYPE_BOOTLOADER, .firmware = fw, .fwid = {.bl_id = 1, .bl_version = 2}},
+	        {.type = MESH_DFU_TYPE_SOFTDEVICE, .firmware = fw, .fwid = {.sd = 0xCB}},
+	};
+	g_autoptr(GBytes) zip = mesh_writer_zip(images, G_N_ELEMENTS(images), NULL, NULL);
+	g_autoptr(DfuPlan) plan = load_images(zip, 3);
+	static const MeshDfuType order[] = {MESH_DFU_TYPE_SOFTDEVICE, MESH_DFU_TYPE_BOOTLOADER,
+	                                    MESH_DFU_TYPE_APPLICATION};
+
+	for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+		g_assert_cmpint(((const MeshImage *)g_ptr_array_index(plan->mesh->images, i))->init.type, ==,
+		                order[i]);
+}
+
 static void
 test_init_packet_parse(void)
 {
@@ -201,5 +255,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mesh-package/bootloader", test_bootloader_fwid);
 	g_test_add_func("/mesh-package/cross-checks", test_cross_checks);
 	g_test_add_func("/mesh-package/init-packet", test_init_packet_parse);
+	g_test_add_func("/mesh-package/softdevice-bootloader", test_softdevice_bootloader);
+	g_test_add_func("/mesh-package/send-order", test_send_order);
 	return g_test_run();
 }
