@@ -284,6 +284,35 @@ smp_engine_new(Attempt *a, const DfuTarget *target, const char *uri, DfuPlan *pl
 	return smp_update_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 
+/* the device report's entry that keeps the USB serial number of a job's serial port */
+#define USB_SERIAL_KEY "usb-serial-number"
+
+static const char *
+job_usb_serial(DfuJob *job)
+{
+	GVariant *report = dfu_job_get_device_report(job);
+	const char *serial = NULL;
+
+	if (report != NULL)
+		g_variant_lookup(report, USB_SERIAL_KEY, "&s", &serial);
+	return serial;
+}
+
+/* persisted with the job, so that a daemon started again mid-update finds a port that came
+ * back under another name */
+static void
+on_usb_serial_learned(const char *serial, gpointer user_data)
+{
+	Attempt *a = user_data;
+	GVariantDict report;
+
+	if (g_strcmp0(job_usb_serial(a->job), serial) == 0)
+		return;
+	g_variant_dict_init(&report, NULL);
+	g_variant_dict_insert(&report, USB_SERIAL_KEY, "s", serial);
+	dfu_job_merge_device_report(a->job, g_variant_dict_end(&report));
+}
+
 /*
  * Nordic Secure DFU over a serial port (SLIP) or BLE. PRN off: the UART's
  * flow control, and over BLE the link's own, pace the writes; a CRC mismatch
@@ -319,9 +348,12 @@ nrfdfu_engine_create(Attempt *a, const DfuTarget *target, const char *uri, DfuPl
 	}
 	if (target->link == DFU_LINK_BLE)
 		transport = ble_transport_new(self, target, uri, BLE_PROFILE_NRFDFU);
-	else
+	else {
 		transport =
 		        dfu_serial_transport_new(target->path, serial_baud(self, target), DFU_FRAMING_SLIP);
+		dfu_serial_transport_set_usb_serial(transport, job_usb_serial(a->job), on_usb_serial_learned,
+		                                    a);
+	}
 	return nrfdfu_engine_new(transport, g_steal_pointer(&owned_plan), &opt, &engine_callbacks, a);
 }
 

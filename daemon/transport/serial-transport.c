@@ -36,6 +36,8 @@ typedef struct {
 	gboolean rtscts;
 	GError *open_error;
 	char *usb_serial; /* of the USB device behind the port, once it was opened */
+	DfuUsbSerialFunc usb_learned;
+	gpointer usb_user_data;
 } SerialTransport;
 
 static const struct {
@@ -276,6 +278,8 @@ open_port(SerialTransport *self, GError **error)
 		if (node != NULL) {
 			g_free(self->usb_serial);
 			self->usb_serial = g_steal_pointer(&node);
+			if (self->usb_learned != NULL)
+				self->usb_learned(self->usb_serial, self->usb_user_data);
 		}
 		return fd;
 	}
@@ -453,4 +457,19 @@ dfu_serial_transport_set_rtscts(DfuTransport *transport, gboolean rtscts)
 
 	g_return_if_fail(transport->klass->open == serial_open);
 	self->rtscts = rtscts;
+}
+
+void
+dfu_serial_transport_set_usb_serial(DfuTransport *transport, const char *serial, DfuUsbSerialFunc learned,
+                                    gpointer user_data)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	g_return_if_fail(transport->klass->open == serial_open);
+	if (serial != NULL) {
+		g_free(self->usb_serial);
+		self->usb_serial = g_strdup(serial);
+	}
+	self->usb_learned = learned;
+	self->usb_user_data = user_data;
 }

@@ -21,6 +21,14 @@ void dfu_serial_transport_set_framing(DfuTransport *transport, DfuFraming framin
  * rtscts turns on hardware flow control.
  */
 DfuTransport *dfu_serial_transport_new_stream(const char *path, guint baud, gboolean rtscts);
+/*
+ * The serial number of the USB device behind the port, known from before (a
+ * job's earlier run): when the path is gone the port is looked up by it.
+ * learned, when not NULL, is called whenever an open finds the number.
+ */
+typedef void (*DfuUsbSerialFunc)(const char *serial, gpointer user_data);
+void dfu_serial_transport_set_usb_serial(DfuTransport *transport, const char *serial,
+                                         DfuUsbSerialFunc learned, gpointer user_data);
 /* hardware flow control from the next open on */
 void dfu_serial_transport_set_rtscts(DfuTransport *transport, gboolean rtscts);
 /*

@@ -88,3 +88,18 @@ expect_job 7 succeeded success
 [ ! -e "$T/nrf7" ] || fail "the port came back under its old name"
 [ "$(sim_state nrf7 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
 grep -q "serial number 000683512345 is at /dev/pts/" "$T/dfud.log" || fail "the port was not found by its serial number"
+
+log "dfud killed after the port came back under another name: the job kept its serial number"
+start_sim nrf8 --protocol nrfdfu --baud 115200 --reset-hangup --reenumerate --usb-serial 000683599999 --sysfs "$T/sysfs"
+expect_exit 0 dfuctl start --no-wait "serial:$T/nrf8?protocol=nrfdfu" "$T/sd-app.zip"
+# the SoftDevice is in, the port is back as nrf8.2 and the application is on its way
+wait_for 30 "job 8 sending the application" bash -c \
+	"[ -e '$T/nrf8.2' ] && [ \"\$($DFUCTL status --json 8 | jq -r .BytesDone)\" -gt 12000 ]"
+grep -rq '000683599999' "$STATE_DIRECTORY" || fail "the job file does not keep the USB serial number"
+kill9_dfud
+logged=$(wc -l <"$T/dfud.log")
+start_dfud
+wait_for 30 "job 8 to end" bash -c "[ \"\$($DFUCTL status --json 8 | jq -r .State)\" = succeeded ]"
+[ "$(sim_state nrf8 .images.application.sha256)" = "$sha" ] || fail "the application is not installed"
+tail -n +"$((logged + 1))" "$T/dfud.log" | grep -q "serial number 000683599999 is at /dev/pts/" ||
+	fail "the restarted daemon did not find the port by its serial number"
