@@ -1074,6 +1074,32 @@ step_buttonless_enter(BleTransport *self)
 	step_call(self, self->char_path, IFACE_CHAR, "WriteValue", on_enter_written, m);
 }
 
+static gboolean
+on_gatt_recheck(gpointer user_data)
+{
+	BleTransport *self = user_data;
+
+	self->retry_timer = 0;
+	step_find_gatt(self);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * After an entry with bond sharing BlueZ may still show the application's GATT
+ * database, cached for the bond, until the bootloader's Service Changed has it
+ * discover the services again: look again while the connect time lasts.
+ */
+static gboolean
+wait_for_rediscovery(BleTransport *self)
+{
+	if (!self->entered || !self->bonded_buttonless ||
+	    g_get_monotonic_time() + IN_PROGRESS_RETRY_MS * 1000 >= self->connect_deadline)
+		return FALSE;
+	g_debug("ble: %s: no control point yet, BlueZ still lists the application's services", self->address);
+	self->retry_timer = g_timeout_add(IN_PROGRESS_RETRY_MS, on_gatt_recheck, self);
+	return TRUE;
+}
+
 /*
  * The bootloader's control point and packet characteristics, or else the
  * application's buttonless one: indications on it first, then Enter.
@@ -1106,6 +1132,8 @@ found_nrfdfu_gatt(BleTransport *self, GVariant *objects)
 			self->char_path = ble_gatt_find_characteristic(
 			        objects, service, BLE_NRFDFU_BUTTONLESS_BONDED_UUID, &mtu);
 	}
+	if (self->char_path == NULL && wait_for_rediscovery(self))
+		return;
 	if (self->char_path == NULL) {
 		open_failed(self, g_error_new(DFU_ERROR, DFU_STATUS_NOT_SUPPORTED,
 		                              "%s: the device has no Nordic DFU service (%s)%s",

@@ -43,13 +43,15 @@ nrf_ok plain
 grep -q "$A1: connected" "$T/plain.log" || fail "no connection to the bootloader at $A1"
 stop_ble_sim
 
-log "buttonless with bond sharing: the bootloader keeps the address; SoftDevice first, then the application"
+log "buttonless with bond sharing: the bootloader keeps the address (BlueZ shows the application's cached services until Service Changed); SoftDevice first, then the application"
 start_ble_sim bonded --protocol nrfdfu --buttonless bonded --device "$A" --swap-ms 100
 expect_exit 0 dfuctl start "ble:$A?protocol=nrfdfu" "$T/sd-app.zip"
 expect_job $((job += 1)) succeeded success
 nrf_ok bonded
 [ "$(ble_state bonded $A .images.softdevice.sha256)" = "$sd_sha" ] || fail "the SoftDevice is not installed"
 grep -q "$A: the application offers buttonless DFU with bond sharing" "$T/dfud.log" || fail "no bond-sharing entry"
+grep -q "$A: no control point yet, BlueZ still lists the application's services" "$T/dfud.log" ||
+	fail "the bootloader's services were not awaited behind BlueZ's cache"
 ! grep -q "$A1: connected" "$T/bonded.log" || fail "the bonded bootloader moved to $A1"
 [ "$(ble_state bonded $A .counters.bytes_written)" = 39000 ] || fail "wrote $(ble_state bonded $A .counters.bytes_written) bytes"
 stop_ble_sim

@@ -58,10 +58,17 @@ struct _BleDevice {
 	                            netbuf */
 	BleLink *link;           /* non-NULL while connected */
 	BleGatt *gatt;
+	/* BlueZ keeps a bonded device's GATT database by address: what it showed last, and the
+	 * timer after which the device's Service Changed has it discover the services again */
+	const BleGattServiceSpec *cached_service;
+	guint rediscover_timer;
 	gboolean stay_off;         /* the reboot under way does not come back */
 	const BleDeviceRole *role; /* NULL: an SMP device */
 	gpointer role_data;
 };
+
+/* from a bonded device's connection to BlueZ's discovering its changed services */
+#define REDISCOVER_MS 150
 
 static void update_presence(BleDevice *device);
 static void complete_pairing(BleDevice *device);
@@ -105,6 +112,7 @@ drop_link(BleDevice *device)
 		g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&device->pair_invocation),
 		                                           "org.bluez.Error.AuthenticationFailed",
 		                                           "Authentication Failed");
+	g_clear_handle_id(&device->rediscover_timer, g_source_remove);
 	g_clear_pointer(&device->gatt, ble_gatt_free);
 	g_clear_pointer(&device->link, ble_link_free);
 	g_queue_clear(&device->answer_fragments);
@@ -324,21 +332,49 @@ update_presence(BleDevice *device)
 }
 
 static void
-establish(BleDevice *device)
+export_gatt(BleDevice *device, const BleGattServiceSpec *service)
 {
 	BleGattConfig gatt_config = {
 	        .mtu = device->config.link.mtu,
 	        .acquire = device->config.acquire,
-	        .service = device->role != NULL ? device->role->service(device, device->role_data)
-	                                        : &ble_gatt_smp_service,
+	        .service = service,
 	};
+
+	g_clear_pointer(&device->gatt, ble_gatt_free);
+	device->gatt = ble_gatt_new(ble_adapter_get_manager(device->adapter), device->path, &gatt_config,
+	                            &gatt_callbacks, device);
+	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(TRUE));
+}
+
+/* the device's Service Changed indication: BlueZ drops its cache and discovers again */
+static gboolean
+on_rediscover(gpointer data)
+{
+	BleDevice *device = data;
+
+	device->rediscover_timer = 0;
+	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(FALSE));
+	export_gatt(device, device->cached_service);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+establish(BleDevice *device)
+{
+	const BleGattServiceSpec *service = device->role != NULL
+	                                            ? device->role->service(device, device->role_data)
+	                                            : &ble_gatt_smp_service;
+	/* a bonded device's database comes from the cache first, even when it changed */
+	gboolean stale =
+	        device->paired && device->cached_service != NULL && device->cached_service != service;
 
 	device->link = ble_link_new(&device->config.link, &link_callbacks, device);
 	update_presence(device);
 	ble_iface_set(device->iface, "Connected", g_variant_new_boolean(TRUE));
-	device->gatt = ble_gatt_new(ble_adapter_get_manager(device->adapter), device->path, &gatt_config,
-	                            &gatt_callbacks, device);
-	ble_iface_set(device->iface, "ServicesResolved", g_variant_new_boolean(TRUE));
+	export_gatt(device, stale ? device->cached_service : service);
+	device->cached_service = service;
+	if (stale)
+		device->rediscover_timer = g_timeout_add(REDISCOVER_MS, on_rediscover, device);
 	if (device->config.smp.verbose)
 		g_printerr("%s: connected\n", device->log_prefix);
 }

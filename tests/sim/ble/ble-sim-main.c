@@ -40,7 +40,10 @@
  *                          and packet characteristics); plain: the device is the application
  *                          with the buttonless characteristic 8EC90003, whose Enter request
  *                          resets it into the bootloader at the address + 1; bonded: 8EC90004,
- *                          the device starts paired and the bootloader keeps its address
+ *                          the device starts paired and the bootloader keeps its address;
+ *                          as BlueZ does for a bond, a connection shows the GATT services
+ *                          cached from the last one until the device's Service Changed has
+ *                          them discovered again (150 ms later)
  *   --nrf-app-version N    running application version; lower ones are refused
  *   --nrf-hw-version N     hardware version init packets must name, 0 = any
  *   The state file holds the bootloader model's state (as dfu-sim --protocol nrfdfu);
