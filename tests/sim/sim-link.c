@@ -61,11 +61,13 @@ us_to_ms_ceil(gint64 us)
 	return (guint)((us + 999) / 1000);
 }
 
-/* class/tty/pts!N/device -> devices/simusb/G/G:1.0; serial and idVendor in devices/simusb/G */
+/* class/tty/pts!N/device -> devices/simusb/S-G/G:1.0; serial and idVendor in devices/simusb/S-G,
+ * named for the serial number too, so that simulators sharing a tree keep apart */
 static gboolean
 add_usb_entry(SimLink *link, const char *slave_name, GError **error)
 {
-	g_autofree char *usb_dir = g_strdup_printf("%s/devices/simusb/%u", link->usb_root, link->generation);
+	g_autofree char *usb_dir = g_strdup_printf("%s/devices/simusb/%s-%u", link->usb_root,
+	                                           link->usb_serial, link->generation);
 	g_autofree char *iface = g_strdup_printf("%s/%u:1.0", usb_dir, link->generation);
 	g_autofree char *name = g_strdup(slave_name + strlen("/dev/"));
 	g_autofree char *serial_file = g_build_filename(usb_dir, "serial", NULL);
