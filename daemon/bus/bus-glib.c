@@ -2,6 +2,7 @@
 #include <poll.h>
 
 #include "bus-glib.h"
+#include "dfu-fd-watch.h"
 
 typedef struct {
 	GSource source;
@@ -121,6 +122,7 @@ dfu_bus_source_new(sd_bus *bus)
 	self->bus = sd_bus_ref(bus);
 	self->condition = G_IO_IN;
 	self->fd_tag = g_source_add_unix_fd(source, fd, self->condition | G_IO_ERR | G_IO_HUP);
+	dfu_fd_watch_prepare(source);
 	return source;
 }
 

@@ -17,6 +17,7 @@
 #include "bus-autoptr.h"
 #include "bus-glib.h"
 #include "dfu-error.h"
+#include "dfu-fd-watch.h"
 
 #define BLUEZ "org.bluez"
 #define IFACE_ADAPTER "org.bluez.Adapter1"
@@ -1002,7 +1003,7 @@ on_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 		return 0;
 	}
 	self->notify_watch =
-	        g_unix_fd_add(self->notify_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_readable, self);
+	        dfu_fd_watch_add(self->notify_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_readable, self);
 	notifications_on(self);
 	return 0;
 }
@@ -1252,7 +1253,7 @@ pump_socket(BleTransport *self)
 		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			if (self->write_watch == 0)
 				self->write_watch =
-				        g_unix_fd_add(self->write_fd, G_IO_OUT, on_write_ready, self);
+				        dfu_fd_watch_add(self->write_fd, G_IO_OUT, on_write_ready, self);
 			return;
 		}
 		if (n < 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dfu-error.h"
+#include "dfu-fd-watch.h"
 #include "serial-transport.h"
 #include "smp-console.h"
 #include "serial-framing.h"
@@ -166,7 +167,7 @@ flush_outq(SerialTransport *self)
 		return FALSE;
 	}
 	if (self->outq->len > 0 && self->write_watch == 0)
-		self->write_watch = g_unix_fd_add(self->fd, G_IO_OUT, on_writable, self);
+		self->write_watch = dfu_fd_watch_add(self->fd, G_IO_OUT, on_writable, self);
 	return TRUE;
 }
 
@@ -311,7 +312,7 @@ serial_open_now(SerialTransport *self, GError **error)
 	if (self->framer != NULL)
 		serial_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
-	self->read_watch = g_unix_fd_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
+	self->read_watch = dfu_fd_watch_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
 	return TRUE;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dfu-error.h"
+#include "dfu-fd-watch.h"
 
 /* any UDP payload fits: a reply may be larger than the request and than the device's receive limit */
 #define UDP_RECV_SIZE 65536
@@ -132,7 +133,7 @@ udp_socket_get(int family, GError **error)
 	self->refs = 1;
 	self->fd = fd;
 	self->buf = g_malloc(UDP_RECV_SIZE);
-	self->read_watch = g_unix_fd_add(fd, G_IO_IN, on_readable, self);
+	self->read_watch = dfu_fd_watch_add(fd, G_IO_IN, on_readable, self);
 	*slot = self;
 	return self;
 }
