@@ -2,9 +2,16 @@
 #include "dfu-job-index.h"
 
 typedef struct {
+	char *key;        /* NULL for the devices that share no link */
+	GSequence *heads; /* DeviceQueue* that hold a queued job, by their oldest one's id */
+	guint devices;    /* the link lives as long as a device has it */
+} LinkQueue;
+
+typedef struct {
 	char *key;
+	LinkQueue *link;
 	GSequence *queued;         /* DfuJobIndexNode*, by id */
-	GSequenceIter *heads_iter; /* in the index's heads while a job is queued */
+	GSequenceIter *heads_iter; /* in its link's heads while a job is queued */
 	guint nodes;               /* the queue lives as long as a job has its key */
 } DeviceQueue;
 
@@ -20,7 +27,8 @@ struct _DfuJobIndexNode {
 
 struct _DfuJobIndex {
 	GHashTable *devices; /* key -> DeviceQueue */
-	GSequence *heads;    /* DeviceQueue* that hold a queued job, by their oldest one's id */
+	GHashTable *links;   /* key -> LinkQueue */
+	LinkQueue *unshared;
 	GSequence *finished; /* DfuJobIndexNode*, by finished time, then id */
 	GHashTable *bundles; /* path -> how many holds */
 };
@@ -60,6 +68,37 @@ device_compare_head(gconstpointer a, gconstpointer b, gpointer user_data)
 	return compare_ids(device_head((DeviceQueue *)a)->id, device_head((DeviceQueue *)b)->id);
 }
 
+/* probe: the id a NULL item stands for, in a search */
+static guint64
+device_head_id(const DeviceQueue *device, const guint64 *probe)
+{
+	return device != NULL ? device_head((DeviceQueue *)device)->id : *probe;
+}
+
+static gint
+device_compare_probe(gconstpointer a, gconstpointer b, gpointer probe)
+{
+	return compare_ids(device_head_id(a, probe), device_head_id(b, probe));
+}
+
+static LinkQueue *
+link_new(const char *key)
+{
+	LinkQueue *link = g_new0(LinkQueue, 1);
+
+	link->key = g_strdup(key);
+	link->heads = g_sequence_new(NULL);
+	return link;
+}
+
+static void
+link_free(LinkQueue *link)
+{
+	g_sequence_free(link->heads);
+	g_free(link->key);
+	g_free(link);
+}
+
 static void
 device_free(DeviceQueue *device)
 {
@@ -74,7 +113,8 @@ dfu_job_index_new(void)
 	DfuJobIndex *index = g_new0(DfuJobIndex, 1);
 
 	index->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)device_free);
-	index->heads = g_sequence_new(NULL);
+	index->links = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)link_free);
+	index->unshared = link_new(NULL);
 	index->finished = g_sequence_new(NULL);
 	index->bundles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return index;
@@ -85,22 +125,48 @@ dfu_job_index_free(DfuJobIndex *index)
 {
 	if (index == NULL)
 		return;
-	g_sequence_free(index->heads);
 	g_sequence_free(index->finished);
 	g_hash_table_unref(index->devices);
+	g_hash_table_unref(index->links);
+	link_free(index->unshared);
 	g_hash_table_unref(index->bundles);
 	g_free(index);
 }
 
+static LinkQueue *
+link_take(DfuJobIndex *index, const char *link_key)
+{
+	LinkQueue *link;
+
+	if (link_key == NULL)
+		return index->unshared;
+	link = g_hash_table_lookup(index->links, link_key);
+	if (link == NULL) {
+		link = link_new(link_key);
+		g_hash_table_insert(index->links, link->key, link);
+	}
+	link->devices++;
+	return link;
+}
+
+static void
+link_release(DfuJobIndex *index, LinkQueue *link)
+{
+	if (link != index->unshared && --link->devices == 0)
+		g_hash_table_remove(index->links, link->key);
+}
+
 DfuJobIndexNode *
-dfu_job_index_add(DfuJobIndex *index, gpointer item, guint64 id, const char *device_key)
+dfu_job_index_add(DfuJobIndex *index, gpointer item, guint64 id, const char *device_key, const char *link_key)
 {
 	DfuJobIndexNode *node = g_new0(DfuJobIndexNode, 1);
 	DeviceQueue *device = g_hash_table_lookup(index->devices, device_key);
 
+	/* a device keeps the link its first job named */
 	if (device == NULL) {
 		device = g_new0(DeviceQueue, 1);
 		device->key = g_strdup(device_key);
+		device->link = link_take(index, link_key);
 		device->queued = g_sequence_new(NULL);
 		g_hash_table_insert(index->devices, device->key, device);
 	}
@@ -120,12 +186,14 @@ dfu_job_index_remove(DfuJobIndex *index, DfuJobIndexNode *node)
 	dfu_job_index_set_finished(index, node, 0);
 	for (guint slot = 0; slot < DFU_JOB_INDEX_HOLD_SLOTS; slot++)
 		dfu_job_index_hold(index, node, slot, NULL);
-	if (--device->nodes == 0)
+	if (--device->nodes == 0) {
+		link_release(index, device->link);
 		g_hash_table_remove(index->devices, device->key);
+	}
 	g_free(node);
 }
 
-/* the device's place among the heads follows its oldest queued job */
+/* the device's place among its link's heads follows its oldest queued job */
 static void
 device_detach(DfuJobIndex *index, DeviceQueue *device)
 {
@@ -140,7 +208,7 @@ device_attach(DfuJobIndex *index, DeviceQueue *device)
 {
 	if (g_sequence_is_empty(device->queued))
 		return;
-	device->heads_iter = g_sequence_insert_sorted(index->heads, device, device_compare_head, NULL);
+	device->heads_iter = g_sequence_insert_sorted(device->link->heads, device, device_compare_head, NULL);
 }
 
 void
@@ -220,15 +288,90 @@ dfu_job_index_live_bundles(DfuJobIndex *index)
 	return index->bundles;
 }
 
-GPtrArray *
-dfu_job_index_queue_heads(DfuJobIndex *index)
+const char *
+dfu_job_index_link_key(DfuJobIndexNode *node)
 {
-	GPtrArray *heads = g_ptr_array_sized_new(g_sequence_get_length(index->heads));
+	return node->device->link->key;
+}
 
-	for (GSequenceIter *it = g_sequence_get_begin_iter(index->heads); !g_sequence_iter_is_end(it);
-	     it = g_sequence_iter_next(it))
-		g_ptr_array_add(heads, device_head(g_sequence_get(it))->item);
-	return heads;
+/* where a link's walk stands: the id of the head it offered last */
+typedef struct {
+	LinkQueue *link;
+	guint64 last;
+	gboolean started;
+} LinkCursor;
+
+/* the link's first device head after the one it offered last, NULL at its end */
+static DeviceQueue *
+cursor_peek(LinkCursor *cursor)
+{
+	GSequenceIter *it = cursor->started ? g_sequence_search(cursor->link->heads, NULL,
+	                                                        device_compare_probe, &cursor->last)
+	                                    : g_sequence_get_begin_iter(cursor->link->heads);
+
+	/* a search lands after the equals, but be sure the last head is not offered twice */
+	while (!g_sequence_iter_is_end(it) && cursor->started &&
+	       device_head(g_sequence_get(it))->id <= cursor->last)
+		it = g_sequence_iter_next(it);
+	return g_sequence_iter_is_end(it) ? NULL : g_sequence_get(it);
+}
+
+static void
+add_cursor(GArray *cursors, LinkQueue *link)
+{
+	LinkCursor cursor = {.link = link};
+
+	if (!g_sequence_is_empty(link->heads))
+		g_array_append_val(cursors, cursor);
+}
+
+void
+dfu_job_index_visit_heads(DfuJobIndex *index, DfuJobIndexVisit visit, gpointer user_data)
+{
+	g_autoptr(GArray) cursors = g_array_new(FALSE, FALSE, sizeof(LinkCursor));
+	GHashTableIter iter;
+	gpointer link;
+
+	add_cursor(cursors, index->unshared);
+	g_hash_table_iter_init(&iter, index->links);
+	while (g_hash_table_iter_next(&iter, NULL, &link))
+		add_cursor(cursors, link);
+	/*
+	 * The heads of all links merged by id. The cursors search again after each
+	 * visit rather than hold an iterator, since a visit may move heads: a job that
+	 * starts leaves its device's queue.
+	 */
+	while (cursors->len > 0) {
+		DfuJobIndexNode *first = NULL;
+		guint at = 0;
+
+		for (guint i = 0; i < cursors->len;) {
+			DeviceQueue *device = cursor_peek(&g_array_index(cursors, LinkCursor, i));
+
+			if (device == NULL) {
+				g_array_remove_index_fast(cursors, i);
+				continue;
+			}
+			if (first == NULL || device_head(device)->id < first->id) {
+				first = device_head(device);
+				at = i;
+			}
+			i++;
+		}
+		if (first == NULL)
+			return;
+		g_array_index(cursors, LinkCursor, at).last = first->id;
+		g_array_index(cursors, LinkCursor, at).started = TRUE;
+		switch (visit(first->item, user_data)) {
+		case DFU_JOB_INDEX_NEXT:
+			break;
+		case DFU_JOB_INDEX_SKIP_LINK:
+			g_array_remove_index_fast(cursors, at);
+			break;
+		case DFU_JOB_INDEX_STOP:
+			return;
+		}
+	}
 }
 
 gpointer

@@ -313,16 +313,18 @@ entry_max_attempts(DfuManager *self, ManagerEntry *entry)
 }
 
 static char *manager_device_key(DfuManager *self, DfuJob *job);
+static char *manager_shared_link(DfuManager *self, DfuJob *job, guint *limit);
 
 static ManagerEntry *
 entry_new(DfuManager *self, DfuJob *job)
 {
 	ManagerEntry *entry = g_new0(ManagerEntry, 1);
 	g_autofree char *device_key = manager_device_key(self, job);
+	g_autofree char *link_key = manager_shared_link(self, job, NULL);
 
 	entry->manager = self;
 	entry->job = g_object_ref(job);
-	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key);
+	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key, link_key);
 	entry->last_persist_us = g_get_monotonic_time();
 	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
@@ -455,16 +457,24 @@ manager_link_release(DfuManager *self, ManagerEntry *entry)
 		g_hash_table_remove(self->link_use, key);
 }
 
+/* the link the job's device shares with others and how many attempts it carries at once; NULL for none */
+static char *
+manager_shared_link(DfuManager *self, DfuJob *job, guint *limit)
+{
+	guint ignored = 0;
+
+	if (self->runner->ops->link_key == NULL)
+		return NULL;
+	return self->runner->ops->link_key(self->runner, job, limit != NULL ? limit : &ignored);
+}
+
 /* FALSE when the job's device shares no link or its link has room */
 static gboolean
 manager_link_full(DfuManager *self, DfuJob *job, char **link_key)
 {
 	guint limit = 0;
 
-	*link_key = NULL;
-	if (self->runner->ops->link_key == NULL)
-		return FALSE;
-	*link_key = self->runner->ops->link_key(self->runner, job, &limit);
+	*link_key = manager_shared_link(self, job, &limit);
 	return *link_key != NULL && limit > 0 && manager_link_use(self, *link_key) >= limit;
 }
 
@@ -661,39 +671,44 @@ manager_device_key(DfuManager *self, DfuJob *job)
 	return key != NULL ? key : g_strdup(dfu_job_get_target(job));
 }
 
+/* one queued head offered by the index: start it, pass it, or pass its whole full link */
+static DfuJobIndexVisitResult
+manager_schedule_head(gpointer item, gpointer user_data)
+{
+	ManagerEntry *entry = item;
+	DfuManager *self = user_data;
+	const char *key = dfu_job_index_device_key(entry->node);
+	g_autofree char *link_key = NULL;
+
+	if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
+		return DFU_JOB_INDEX_STOP;
+	if (!entry_is_ready(entry) || g_hash_table_contains(self->busy_keys, key))
+		return DFU_JOB_INDEX_NEXT;
+	if (manager_link_full(self, entry->job, &link_key))
+		return g_strcmp0(link_key, dfu_job_index_link_key(entry->node)) == 0 ? DFU_JOB_INDEX_SKIP_LINK
+		                                                                     : DFU_JOB_INDEX_NEXT;
+	/* nothing more starts until the others are done and it can run alone */
+	if (entry_is_suspect(entry) && g_hash_table_size(self->busy_keys) > 0)
+		return DFU_JOB_INDEX_STOP;
+	manager_start_attempt(self, entry, g_strdup(key), g_steal_pointer(&link_key));
+	return entry_is_suspect(entry) ? DFU_JOB_INDEX_STOP : DFU_JOB_INDEX_NEXT;
+}
+
 /*
  * Only the oldest queued job of each device may start: when it is still
  * importing or backing off, the device's later jobs wait their turn. The
- * devices are taken in the order of those jobs' ids.
+ * devices are taken in the order of those jobs' ids, a link that is full
+ * passed over with all its devices.
  */
 static gboolean
 manager_schedule_cb(gpointer user_data)
 {
 	DfuManager *self = user_data;
-	g_autoptr(GPtrArray) heads = NULL;
 
 	self->schedule_id = 0;
 	if (self->suspects_running > 0)
 		return G_SOURCE_REMOVE;
-	heads = dfu_job_index_queue_heads(self->index);
-	for (guint i = 0; i < heads->len; i++) {
-		ManagerEntry *entry = g_ptr_array_index(heads, i);
-		const char *key = dfu_job_index_device_key(entry->node);
-		g_autofree char *link_key = NULL;
-
-		if (g_hash_table_size(self->busy_keys) >= self->config->max_parallel_jobs)
-			break;
-		if (!entry_is_ready(entry) || g_hash_table_contains(self->busy_keys, key))
-			continue;
-		if (manager_link_full(self, entry->job, &link_key))
-			continue;
-		/* nothing more starts until the others are done and it can run alone */
-		if (entry_is_suspect(entry) && g_hash_table_size(self->busy_keys) > 0)
-			break;
-		manager_start_attempt(self, entry, g_strdup(key), g_steal_pointer(&link_key));
-		if (entry_is_suspect(entry))
-			break;
-	}
+	dfu_job_index_visit_heads(self->index, manager_schedule_head, self);
 	return G_SOURCE_REMOVE;
 }
 
