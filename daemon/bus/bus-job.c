@@ -16,6 +16,7 @@ struct _DfuBusJobs {
 	GHashTable *objects; /* &DfuBusJob.id -> DfuBusJob */
 	sd_bus_slot *vtable_slot;
 	sd_bus_slot *enumerator_slot;
+	gulong changed_handler;
 };
 
 typedef struct {
@@ -23,7 +24,6 @@ typedef struct {
 	DfuBusJobs *owner;
 	DfuJob *job;
 	char *path;
-	gulong changed_handler;
 	guint pending; /* DfuJobChanged bits not yet emitted */
 	guint flush_source;
 	gint64 last_emit; /* monotonic µs */
@@ -36,7 +36,6 @@ static void
 bus_job_free(DfuBusJob *obj)
 {
 	g_clear_handle_id(&obj->flush_source, g_source_remove);
-	g_clear_signal_handler(&obj->changed_handler, obj->job);
 	g_clear_object(&obj->job);
 	g_free(obj->path);
 	g_free(obj);
@@ -361,15 +360,18 @@ bus_job_flush_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* through the manager, which follows all its jobs at once */
 static void
-bus_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
+bus_job_changed_cb(DfuManager *manager, DfuJob *job, guint mask, gpointer user_data)
 {
-	DfuBusJob *obj = user_data;
+	DfuBusJobs *self = user_data;
+	guint64 id = dfu_job_get_id(job);
+	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
 	gint64 due;
 	gint64 now;
 
 	mask &= ~DFU_JOB_CHANGED_RECORD;
-	if (mask == 0)
+	if (mask == 0 || obj == NULL || obj->job != job)
 		return;
 	obj->pending |= mask;
 	if (mask & URGENT_CHANGES) {
@@ -402,7 +404,6 @@ dfu_bus_jobs_add(DfuBusJobs *self, DfuJob *job)
 	obj->owner = self;
 	obj->job = g_object_ref(job);
 	obj->path = dfu_bus_job_path(id);
-	obj->changed_handler = g_signal_connect(job, "changed", G_CALLBACK(bus_job_changed_cb), obj);
 	g_hash_table_insert(self->objects, &obj->id, obj);
 
 	r = sd_bus_emit_object_added(self->bus, obj->path);
@@ -458,6 +459,8 @@ dfu_bus_jobs_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GErro
 	self->auth = *auth;
 	self->objects =
 	        g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)bus_job_free);
+	self->changed_handler =
+	        g_signal_connect(manager, "job-changed", G_CALLBACK(bus_job_changed_cb), self);
 
 	r = sd_bus_add_fallback_vtable(bus, &self->vtable_slot, DFU_BUS_JOB_PATH_PREFIX,
 	                               DFU_BUS_JOB_INTERFACE, job_vtable, job_find, self);
@@ -483,6 +486,7 @@ dfu_bus_jobs_free(DfuBusJobs *self)
 		return;
 	g_clear_pointer(&self->enumerator_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
+	g_clear_signal_handler(&self->changed_handler, self->manager);
 	g_clear_pointer(&self->objects, g_hash_table_unref);
 	g_clear_object(&self->manager);
 	g_clear_pointer(&self->bus, sd_bus_unref);

@@ -116,7 +116,8 @@ dfu_job_index_new(void)
 	index->links = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)link_free);
 	index->unshared = link_new(NULL);
 	index->finished = g_sequence_new(NULL);
-	index->bundles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	index->bundles =
+	        g_hash_table_new_full(g_str_hash, g_str_equal, (GDestroyNotify)g_ref_string_release, NULL);
 	return index;
 }
 
@@ -243,23 +244,24 @@ dfu_job_index_set_finished(DfuJobIndex *index, DfuJobIndexNode *node, gint64 fin
 		        g_sequence_insert_sorted(index->finished, node, node_compare_finished, NULL);
 }
 
+/* path: an interned string (GRefString), as the holds keep them */
 static void
-bundle_release(DfuJobIndex *index, const char *path)
+bundle_release(DfuJobIndex *index, char *path)
 {
 	guint count = GPOINTER_TO_UINT(g_hash_table_lookup(index->bundles, path));
 
 	if (count > 1)
-		g_hash_table_insert(index->bundles, g_strdup(path), GUINT_TO_POINTER(count - 1));
+		g_hash_table_insert(index->bundles, g_ref_string_acquire(path), GUINT_TO_POINTER(count - 1));
 	else
 		g_hash_table_remove(index->bundles, path);
 }
 
 static void
-bundle_take(DfuJobIndex *index, const char *path)
+bundle_take(DfuJobIndex *index, char *path)
 {
 	guint count = GPOINTER_TO_UINT(g_hash_table_lookup(index->bundles, path));
 
-	g_hash_table_insert(index->bundles, g_strdup(path), GUINT_TO_POINTER(count + 1));
+	g_hash_table_insert(index->bundles, g_ref_string_acquire(path), GUINT_TO_POINTER(count + 1));
 }
 
 void
@@ -268,12 +270,14 @@ dfu_job_index_hold(DfuJobIndex *index, DfuJobIndexNode *node, guint slot, const 
 	g_return_if_fail(slot < DFU_JOB_INDEX_HOLD_SLOTS);
 	if (g_strcmp0(node->held[slot], path) == 0)
 		return;
-	if (node->held[slot] != NULL)
+	if (node->held[slot] != NULL) {
 		bundle_release(index, node->held[slot]);
-	g_free(node->held[slot]);
-	node->held[slot] = g_strdup(path);
+		g_ref_string_release(node->held[slot]);
+	}
+	/* interned: the jobs that hold one bundle share one copy of its path */
+	node->held[slot] = path != NULL ? g_ref_string_new_intern(path) : NULL;
 	if (path != NULL)
-		bundle_take(index, path);
+		bundle_take(index, node->held[slot]);
 }
 
 const char *

@@ -26,6 +26,7 @@ struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
 	DfuJobKind kind;
+	/* shared: many jobs name one target, source and bundle (GRefString, interned) */
 	char *target;
 	char *source;
 	char *url;
@@ -250,15 +251,28 @@ dfu_job_emit_changed(DfuJob *self, guint mask)
 		g_signal_emit(self, signals[SIGNAL_CHANGED], 0, mask);
 }
 
+/* an interned copy of str, NULL for NULL */
+static char *
+shared_string(const char *str)
+{
+	return str != NULL ? g_ref_string_new_intern(str) : NULL;
+}
+
+static void
+shared_string_clear(char **str)
+{
+	g_clear_pointer(str, g_ref_string_release);
+}
+
 static void
 dfu_job_finalize(GObject *object)
 {
 	DfuJob *self = DFU_JOB(object);
 
-	g_free(self->target);
-	g_free(self->source);
+	shared_string_clear(&self->target);
+	shared_string_clear(&self->source);
 	g_free(self->url);
-	g_free(self->bundle_path);
+	shared_string_clear(&self->bundle_path);
 	g_free(self->signature_path);
 	dfu_job_options_clear(&self->options);
 	g_free(self->message);
@@ -309,9 +323,9 @@ dfu_job_new(guint64 id, const char *target, const char *source, const char *bund
 	DfuJob *self = g_object_new(DFU_TYPE_JOB, NULL);
 
 	self->id = id;
-	self->target = g_strdup(target != NULL ? target : "");
-	self->source = g_strdup(source != NULL ? source : "");
-	self->bundle_path = g_strdup(bundle_path);
+	self->target = shared_string(target != NULL ? target : "");
+	self->source = shared_string(source != NULL ? source : "");
+	self->bundle_path = shared_string(bundle_path);
 	if (options != NULL)
 		dfu_job_options_copy(&self->options, options);
 	self->created = g_get_real_time();
@@ -379,8 +393,8 @@ void
 dfu_job_set_bundle_path(DfuJob *self, const char *bundle_path)
 {
 	g_return_if_fail(DFU_IS_JOB(self));
-	g_free(self->bundle_path);
-	self->bundle_path = g_strdup(bundle_path);
+	shared_string_clear(&self->bundle_path);
+	self->bundle_path = shared_string(bundle_path);
 }
 
 const char *
@@ -1037,18 +1051,30 @@ json_member_value(JsonObject *obj, const char *name, GType type, JsonNode **node
 	return TRUE;
 }
 
+/* shared: value is an interned string (see shared_string()) */
 static gboolean
-json_read_string(JsonObject *obj, const char *name, char **value, GError **error)
+json_read_string_as(JsonObject *obj, const char *name, char **value, gboolean shared, GError **error)
 {
 	JsonNode *node = NULL;
 
 	if (!json_member_value(obj, name, G_TYPE_STRING, &node, error))
 		return FALSE;
-	if (node != NULL) {
+	if (node == NULL)
+		return TRUE;
+	if (shared) {
+		shared_string_clear(value);
+		*value = shared_string(json_node_get_string(node));
+	} else {
 		g_free(*value);
 		*value = g_strdup(json_node_get_string(node));
 	}
 	return TRUE;
+}
+
+static gboolean
+json_read_string(JsonObject *obj, const char *name, char **value, GError **error)
+{
+	return json_read_string_as(obj, name, value, FALSE, error);
 }
 
 static gboolean
@@ -1262,10 +1288,10 @@ dfu_job_new_from_json(const char *json, GError **error)
 	job = g_object_new(DFU_TYPE_JOB, NULL);
 	if (!json_read_int(obj, "id", 1, G_MAXINT64, &id, error) ||
 	    !json_read_enum(obj, "kind", kind_from_string, &kind, error) ||
-	    !json_read_string(obj, "target", &job->target, error) ||
-	    !json_read_string(obj, "source", &job->source, error) ||
+	    !json_read_string_as(obj, "target", &job->target, TRUE, error) ||
+	    !json_read_string_as(obj, "source", &job->source, TRUE, error) ||
 	    !json_read_string(obj, "url", &job->url, error) ||
-	    !json_read_string(obj, "bundle-path", &job->bundle_path, error) ||
+	    !json_read_string_as(obj, "bundle-path", &job->bundle_path, TRUE, error) ||
 	    !json_read_string(obj, "signature-path", &job->signature_path, error) ||
 	    !json_read_options(obj, &job->options, error) ||
 	    !json_read_enum(obj, "state", state_from_string, &state, error) ||
@@ -1297,6 +1323,6 @@ dfu_job_new_from_json(const char *json, GError **error)
 	if (message != NULL && message[0] != '\0')
 		job->message = g_steal_pointer(&message);
 	if (job->source == NULL)
-		job->source = g_strdup("");
+		job->source = shared_string("");
 	return g_steal_pointer(&job);
 }

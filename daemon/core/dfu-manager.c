@@ -56,7 +56,6 @@ typedef struct {
 	DfuManager *manager;
 	DfuJob *job;
 	DfuJobIndexNode *node;
-	gulong changed_id;
 	GCancellable *import_cancellable; /* set while the bundle is being copied */
 	DfuFetch *fetch;                  /* set while the bundle is being downloaded */
 	DfuFetch *signature_fetch;        /* set while its detached signature is */
@@ -99,6 +98,7 @@ struct _DfuManager {
 	guint loaded;     /* how many of them */
 	guint load_id;
 	guint expired_untrimmed; /* jobs expired since the heap was last trimmed */
+	gulong job_changed_hook; /* one for all jobs: a handler on each would cost every job memory */
 	gboolean loading;
 	gboolean started;
 	gboolean stopping;
@@ -110,6 +110,7 @@ enum {
 	SIGNAL_JOB_ADDED,
 	SIGNAL_JOB_REMOVED,
 	SIGNAL_JOB_FINISHED,
+	SIGNAL_JOB_CHANGED,
 	SIGNAL_COUNTS_CHANGED,
 	SIGNAL_LOADED,
 	SIGNAL_LAST,
@@ -305,6 +306,24 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 		        g_timeout_add(PROGRESS_PERSIST_INTERVAL_MS - elapsed_ms, entry_persist_cb, entry);
 }
 
+/* every job's "changed", the manager's own and others' alike: only its own are its business */
+static gboolean
+manager_job_changed_hook(GSignalInvocationHint *hint, guint n_values, const GValue *values,
+                         gpointer user_data)
+{
+	DfuManager *self = user_data;
+	DfuJob *job = g_value_get_object(&values[0]);
+	guint mask = g_value_get_uint(&values[1]);
+	guint64 id = dfu_job_get_id(job);
+	ManagerEntry *entry = g_hash_table_lookup(self->entries, &id);
+
+	if (entry != NULL && entry->job == job) {
+		entry_job_changed_cb(job, mask, entry);
+		g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job, mask);
+	}
+	return TRUE;
+}
+
 static guint
 entry_max_attempts(DfuManager *self, ManagerEntry *entry)
 {
@@ -327,7 +346,6 @@ entry_new(DfuManager *self, DfuJob *job)
 	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key, link_key);
 	entry->last_persist_us = g_get_monotonic_time();
 	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
-	entry->changed_id = g_signal_connect(job, "changed", G_CALLBACK(entry_job_changed_cb), entry);
 	return entry;
 }
 
@@ -353,7 +371,6 @@ static void
 entry_free(ManagerEntry *entry)
 {
 	entry_stop_fetch(entry);
-	g_clear_signal_handler(&entry->changed_id, entry->job);
 	g_clear_handle_id(&entry->retry_id, g_source_remove);
 	g_clear_handle_id(&entry->persist_id, g_source_remove);
 	if (entry->import_cancellable != NULL)
@@ -1651,6 +1668,7 @@ dfu_manager_finalize(GObject *object)
 {
 	DfuManager *self = DFU_MANAGER(object);
 
+	g_signal_remove_emission_hook(g_signal_lookup("changed", DFU_TYPE_JOB), self->job_changed_hook);
 	g_hash_table_unref(self->entries);
 	g_clear_pointer(&self->load_ids, g_array_unref);
 	g_hash_table_unref(self->busy_keys);
@@ -1676,6 +1694,11 @@ dfu_manager_class_init(DfuManagerClass *klass)
 	signals[SIGNAL_JOB_FINISHED] =
 	        g_signal_new("job-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 	                     G_TYPE_NONE, 1, DFU_TYPE_JOB);
+	/* the "changed" signal that the manager's emission hook follows exists from here on */
+	g_type_class_ref(DFU_TYPE_JOB);
+	signals[SIGNAL_JOB_CHANGED] =
+	        g_signal_new("job-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+	                     G_TYPE_NONE, 2, DFU_TYPE_JOB, G_TYPE_UINT);
 	signals[SIGNAL_COUNTS_CHANGED] = g_signal_new("counts-changed", G_TYPE_FROM_CLASS(klass),
 	                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 	signals[SIGNAL_LOADED] = g_signal_new("loaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
@@ -1691,6 +1714,8 @@ dfu_manager_init(DfuManager *self)
 	self->link_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->index = dfu_job_index_new();
 	self->next_id = 1;
+	self->job_changed_hook = g_signal_add_emission_hook(g_signal_lookup("changed", DFU_TYPE_JOB), 0,
+	                                                    manager_job_changed_hook, self, NULL);
 }
 
 DfuManager *

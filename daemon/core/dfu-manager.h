@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  *   "job-added"    (DfuJob *job)      a new or reloaded job exists
  *   "job-removed"  (DfuJob *job)      a finished job expired
  *   "job-finished" (DfuJob *job)      a job reached succeeded/failed/cancelled
+ *   "job-changed"  (DfuJob *job, guint DfuJobChanged mask)
+ *                                     one of its jobs emitted "changed"
  *   "counts-changed" ()               QueueLength or ActiveJobs changed
  *   "loaded"       ()                 every stored job is loaded (Loading went false)
  */
