@@ -112,7 +112,7 @@ static void
 on_engine_report(DfuEngine *engine, GVariant *state, gpointer user_data)
 {
 	Attempt *a = user_data;
-	dfu_job_merge_device_report(a->job, g_variant_ref(state));
+	dfu_job_merge_device_report(a->job, state);
 }
 
 static void
