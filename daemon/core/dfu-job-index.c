@@ -178,6 +178,12 @@ dfu_job_index_add(DfuJobIndex *index, gpointer item, guint64 id, const char *dev
 	return node;
 }
 
+gboolean
+dfu_job_index_has_device(DfuJobIndex *index, const char *device_key)
+{
+	return g_hash_table_contains(index->devices, device_key);
+}
+
 void
 dfu_job_index_remove(DfuJobIndex *index, DfuJobIndexNode *node)
 {

@@ -34,6 +34,8 @@ void dfu_job_index_free(DfuJobIndex *index);
  */
 DfuJobIndexNode *dfu_job_index_add(DfuJobIndex *index, gpointer item, guint64 id, const char *device_key,
                                    const char *link_key);
+/* whether a job of the device is in the index, so that its link is known already */
+gboolean dfu_job_index_has_device(DfuJobIndex *index, const char *device_key);
 /* forgets the node and everything it held */
 void dfu_job_index_remove(DfuJobIndex *index, DfuJobIndexNode *node);
 

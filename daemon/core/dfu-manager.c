@@ -339,7 +339,10 @@ entry_new(DfuManager *self, DfuJob *job)
 {
 	ManagerEntry *entry = g_new0(ManagerEntry, 1);
 	g_autofree char *device_key = manager_device_key(self, job);
-	g_autofree char *link_key = manager_shared_link(self, job, NULL);
+	/* the device's first job names its link: parsed once a device, not once a job */
+	g_autofree char *link_key = dfu_job_index_has_device(self->index, device_key)
+	                                    ? NULL
+	                                    : manager_shared_link(self, job, NULL);
 
 	entry->manager = self;
 	entry->job = g_object_ref(job);

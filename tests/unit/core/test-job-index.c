@@ -86,6 +86,8 @@ test_index_link_queues(void)
 	nodes[6] = add_queued(index, "c7", 7, "C7", "LC");
 	nodes[7] = add_queued(index, "u8", 8, "U8", NULL);
 	g_assert_cmpstr(dfu_job_index_link_key(nodes[2]), ==, "LB");
+	g_assert_true(dfu_job_index_has_device(index, "B1"));
+	g_assert_false(dfu_job_index_has_device(index, "B2"));
 	g_assert_null(dfu_job_index_link_key(nodes[1]));
 	assert_heads(index, "b1 u2 b3 u4 b5 c7 u8");
 
@@ -106,6 +108,7 @@ test_index_link_queues(void)
 	for (guint i = 0; i < G_N_ELEMENTS(nodes); i++)
 		dfu_job_index_remove(index, nodes[i]);
 	assert_heads(index, "");
+	g_assert_false(dfu_job_index_has_device(index, "B1"));
 	nodes[0] = add_queued(index, "b9", 9, "B9", "LB");
 	g_assert_cmpstr(dfu_job_index_link_key(nodes[0]), ==, "LB");
 	assert_heads(index, "b9");
