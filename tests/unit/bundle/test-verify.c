@@ -7,6 +7,7 @@
 #include "dfu-error.h"
 #include "dfu-verify.h"
 #include "mcuboot-writer.h"
+#include "mesh-writer.h"
 #include "test-util.h"
 
 /* Keys made and bundles signed with the openssl commands that the documentation gives. */
@@ -304,6 +305,43 @@ test_image_signature_other_key(Fixture *f, gconstpointer data)
 	g_assert_true(logged(f, "app.bin: no trusted key fits its image signature"));
 }
 
+/* a mesh package signed with key (NULL: unsigned), written to the fixture's folder */
+static char *
+write_mesh(Fixture *f, const char *name, const char *key_path)
+{
+	guint8 data[512];
+	g_autoptr(GBytes) firmware = NULL;
+	MeshWriterImage image = {.type = MESH_DFU_TYPE_APPLICATION,
+	                         .fwid = {.company = 0x59, .app_id = 1, .app_version = 2}};
+	EVP_PKEY *key = key_path != NULL ? mcuboot_writer_load_private_key(key_path, NULL) : NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) zip = NULL;
+
+	mcuboot_writer_fill_payload(data, sizeof(data), 3);
+	firmware = g_bytes_new(data, sizeof(data));
+	image.firmware = firmware;
+	zip = mesh_writer_zip(&image, 1, key, &error);
+	g_assert_no_error(error);
+	EVP_PKEY_free(key);
+	return write_file(f, name, zip);
+}
+
+/* the trusted P-256 keys check a mesh init packet's signature, as the nodes' key would */
+static void
+test_mesh_signature(Fixture *f, gconstpointer data)
+{
+	g_autofree char *good = write_mesh(f, "good.zip", f->ec_key);
+	g_autofree char *rogue = write_mesh(f, "rogue.zip", f->rogue);
+	g_autofree char *plain = write_mesh(f, "plain.zip", NULL);
+
+	g_assert_null(verify(f, good, NULL, DFU_SIGNATURE_POLICY_OPTIONAL, NULL));
+	g_assert_true(logged(f, "mesh application: signature verified with key"));
+	expect_error(verify(f, rogue, NULL, DFU_SIGNATURE_POLICY_OPTIONAL, NULL), DFU_STATUS_BAD_SIGNATURE,
+	             "mesh application: the signature does not verify with the 1 EC P-256 key");
+	g_assert_null(verify(f, plain, NULL, DFU_SIGNATURE_POLICY_OPTIONAL, NULL));
+	g_assert_true(logged(f, "mesh application carries no signature"));
+}
+
 static void
 test_image_signature_bad(Fixture *f, gconstpointer data)
 {
@@ -449,6 +487,7 @@ main(int argc, char **argv)
 	add("/verify/image-signature", test_image_signature, NULL);
 	add("/verify/image-signature-other-key", test_image_signature_other_key, NULL);
 	add("/verify/image-signature-bad", test_image_signature_bad, NULL);
+	add("/verify/mesh-signature", test_mesh_signature, NULL);
 	add("/verify/board", test_board, NULL);
 	g_test_add_func("/verify/board-names", test_board_names);
 	keys_make(&keys);
