@@ -184,6 +184,7 @@ write_message(MeshDfuEngine *self, const MeshMessage *msg)
 static gboolean
 resync(MeshDfuEngine *self)
 {
+	static const guint8 empty[1];
 	MeshMessage msg;
 
 	if (self->resyncs == 0)
@@ -193,7 +194,7 @@ resync(MeshDfuEngine *self)
 		                    "frames before each such resend",
 		                    self->pending_what, RESYNC_FRAMES);
 	self->resyncs++;
-	mesh_message_echo(&msg, NULL, 0);
+	mesh_message_echo(&msg, empty, 0);
 	for (guint i = 0; i < RESYNC_FRAMES; i++) {
 		if (!write_message(self, &msg))
 			return FALSE;
@@ -774,8 +775,7 @@ on_data_answer(MeshDfuEngine *self, const MeshEvent *answer)
 	guint16 segment = (guint16)(self->pending.data[3] | (self->pending.data[4] << 8));
 	gboolean response = self->pending.data[1] == (MESH_PACKET_DATA_RSP & 0xFF);
 
-	/* wrong transaction ID: a frame garbled on the line the first time, the node back in idle the second
-	 */
+	/* wrong transaction ID: first a frame garbled on the line, again the node back in idle */
 	if (answer->status == MESH_STATUS_INVALID_DATA || answer->status == MESH_STATUS_INVALID_PARAMETER) {
 		if (self->pending_sends < 2) {
 			self->pending_answer = on_data_answer;
