@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dfu-error.h"
 #include "dfuctl-bus.h"
-#include "dfuctl-fleet.h"
+#include "dfuctl-args.h"
 
 #include "bus-connect.h"
+#include "bus-job-row.h"
 #include "bus-variant.h"
 
 typedef struct {
@@ -135,15 +136,6 @@ dfuctl_bus_get_manager(sd_bus *bus, GError **error)
 	return get_all(bus, DFUCTL_MANAGER_PATH, DFUCTL_MANAGER_INTERFACE, NULL, error);
 }
 
-static gint
-job_compare_id(gconstpointer a, gconstpointer b)
-{
-	guint64 ia = (*(DfuctlJob **)a)->id;
-	guint64 ib = (*(DfuctlJob **)b)->id;
-
-	return ia < ib ? -1 : ia > ib;
-}
-
 GVariant *
 dfuctl_bus_get_objects(sd_bus *bus, guint64 *reply_cookie, GError **error)
 {
@@ -181,33 +173,136 @@ dfuctl_bus_for_each_object(GVariant *objects, const char *interface, DfuctlBusOb
 	}
 }
 
+/* one DFU_BUS_JOB_ROW; the strings stay the reply's */
+typedef struct {
+	guint64 id;
+	const char *kind, *target, *source, *state, *phase;
+	guint32 percentage;
+	guint64 bytes_done, bytes_total, bytes_per_second;
+	guint32 status_code;
+	const char *status_name, *message;
+	guint32 attempt;
+	gint64 created, started, finished;
+	guint32 max_attempts;
+	gint64 retry_at;
+	const char *device;
+} JobRow;
+
 static void
-add_job(const char *path, GVariant *properties, gpointer data)
+replace_string(char **field, const char *value)
 {
+	g_free(*field);
+	*field = g_strdup(value);
+}
+
+static DfuctlJob *
+job_from_row(const JobRow *row, GVariant *device_error)
+{
+	g_autofree char *path = g_strdup_printf(DFUCTL_JOB_PATH_PREFIX "%" G_GUINT64_FORMAT, row->id);
 	DfuctlJob *job = dfuctl_job_new(path);
 
-	dfuctl_job_update(job, properties);
-	g_ptr_array_add(data, job);
+	job->id = row->id;
+	replace_string(&job->kind, row->kind);
+	replace_string(&job->target, row->target);
+	replace_string(&job->source, row->source);
+	replace_string(&job->state, row->state);
+	replace_string(&job->phase, row->phase);
+	job->percentage = row->percentage;
+	job->bytes_done = row->bytes_done;
+	job->bytes_total = row->bytes_total;
+	job->bytes_per_second = row->bytes_per_second;
+	job->status_code = row->status_code;
+	replace_string(&job->status_name, row->status_name);
+	replace_string(&job->message, row->message);
+	g_variant_unref(job->device_error);
+	job->device_error = device_error;
+	job->attempt = row->attempt;
+	job->created = row->created;
+	job->started = row->started;
+	job->finished = row->finished;
+	job->max_attempts = row->max_attempts;
+	job->retry_at = row->retry_at;
+	if (row->device[0] != '\0')
+		job->device = g_strdup(row->device);
+	return job;
+}
+
+/* reads one row into jobs: 1, 0 at the end of the array, or a negative errno */
+static int
+read_job_row(sd_bus_message *reply, GPtrArray *jobs, GError **error)
+{
+	JobRow row = {0};
+	GVariant *device_error;
+	int r = sd_bus_message_enter_container(reply, 'r', DFU_BUS_JOB_ROW_FIELDS);
+
+	if (r <= 0)
+		return r;
+	r = sd_bus_message_read(reply, "tsssssutttuss", &row.id, &row.kind, &row.target, &row.source,
+	                        &row.state, &row.phase, &row.percentage, &row.bytes_done, &row.bytes_total,
+	                        &row.bytes_per_second, &row.status_code, &row.status_name, &row.message);
+	if (r < 0)
+		return r;
+	/* the one field of no fixed type, mostly empty */
+	device_error = dfu_bus_read_gvariant(reply, error);
+	if (device_error == NULL)
+		return -EBADMSG;
+	r = sd_bus_message_read(reply, "uxxxuxs", &row.attempt, &row.created, &row.started, &row.finished,
+	                        &row.max_attempts, &row.retry_at, &row.device);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	if (r < 0) {
+		g_variant_unref(device_error);
+		return r;
+	}
+	g_ptr_array_add(jobs, job_from_row(&row, device_error));
+	return 1;
+}
+
+/* one QueryJobs call: its jobs go into jobs; *after becomes where the next page starts, 0 at the end */
+static gboolean
+query_page(sd_bus *bus, const char *const *states, const char *device, guint32 page_size, guint64 *after,
+           GPtrArray *jobs, GError **error)
+{
+	g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+	g_autoptr(sd_bus_message) call = NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &call, DFUCTL_BUS_NAME, DFUCTL_MANAGER_PATH,
+	                                   DFUCTL_MANAGER_INTERFACE, "QueryJobs");
+	if (r >= 0)
+		r = sd_bus_message_append_strv(call, (char **)states);
+	if (r >= 0)
+		r = sd_bus_message_append(call, "stu", device != NULL ? device : "", *after, page_size);
+	if (!dfuctl_bus_check(r, NULL, error))
+		return FALSE;
+	r = sd_bus_call(bus, call, 0, &bus_error, &reply);
+	if (!dfuctl_bus_check(r, &bus_error, error))
+		return FALSE;
+	r = sd_bus_message_enter_container(reply, 'a', DFU_BUS_JOB_ROW);
+	while (r > 0)
+		r = read_job_row(reply, jobs, error);
+	if (r < 0 && error != NULL && *error != NULL)
+		return FALSE;
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_read_basic(reply, 't', after);
+	return dfuctl_bus_check(r, NULL, error);
 }
 
 GPtrArray *
-dfuctl_bus_get_jobs(sd_bus *bus, GError **error)
+dfuctl_bus_query_jobs(sd_bus *bus, const char *const *states, const char *device, guint32 page_size,
+                      GError **error)
 {
-	g_autoptr(GVariant) objects = dfuctl_bus_get_objects(bus, NULL, error);
 	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func((GDestroyNotify)dfuctl_job_free);
-	g_autoptr(DfuctlFleet) fleet = NULL;
+	const char *const any[] = {NULL};
+	guint64 after = 0;
 
-	if (objects == NULL)
-		return NULL;
-	/* the same reply names the devices of the jobs */
-	fleet = dfuctl_fleet_new_from_objects(objects);
-	dfuctl_bus_for_each_object(objects, DFUCTL_JOB_INTERFACE, add_job, jobs);
-	for (guint i = 0; i < jobs->len; i++) {
-		DfuctlJob *job = g_ptr_array_index(jobs, i);
-
-		dfuctl_job_set_device(job, dfuctl_fleet_name_for_target(fleet, job->target));
-	}
-	g_ptr_array_sort(jobs, job_compare_id);
+	do {
+		if (!query_page(bus, states != NULL ? states : any, device, page_size, &after, jobs, error))
+			return NULL;
+	} while (after != 0);
 	return g_steal_pointer(&jobs);
 }
 

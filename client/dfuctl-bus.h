@@ -40,9 +40,13 @@ typedef void (*DfuctlBusObjectFunc)(const char *path, GVariant *properties, gpoi
  * dfuctl_bus_get_objects returns them) that has interface */
 void dfuctl_bus_for_each_object(GVariant *objects, const char *interface, DfuctlBusObjectFunc each_object,
                                 gpointer data);
-/* every job with its properties and its device's name where the daemon has one, in one call, by
- * job number */
-GPtrArray *dfuctl_bus_get_jobs(sd_bus *bus, GError **error);
+/*
+ * The jobs in one of states (NULL or empty: any) of device (a name or a
+ * target; NULL: any), by id, with their device's name where the daemon has
+ * one; read page_size at a time (0: in one call)
+ */
+GPtrArray *dfuctl_bus_query_jobs(sd_bus *bus, const char *const *states, const char *device,
+                                 guint32 page_size, GError **error);
 /* every device as an a{sv} of its properties and "Path", by name */
 GPtrArray *dfuctl_bus_get_devices(sd_bus *bus, GError **error);
 

@@ -101,29 +101,45 @@ dfuctl_cmd_status(const DfuctlArgs *args)
 	return DFUCTL_EXIT_SUCCESS;
 }
 
+/* how many jobs one QueryJobs call returns: a page is one reply held at a time */
+#define LIST_PAGE_SIZE 2000
+
+static guint32
+list_page_size(void)
+{
+#if DFUD_TEST_HOOKS
+	/* small pages, so that tests cross page boundaries with a few jobs */
+	const char *env = g_getenv("DFUCTL_TEST_PAGE_SIZE");
+
+	if (env != NULL)
+		return (guint32)g_ascii_strtoull(env, NULL, 10);
+#endif
+	return LIST_PAGE_SIZE;
+}
+
 int
 dfuctl_cmd_list(const DfuctlArgs *args)
 {
+	static const char *const unfinished[] = {"queued", "running", NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(sd_bus) bus = dfuctl_bus_open(dfuctl_use_session_bus(args), &error);
 	g_autoptr(GPtrArray) jobs = NULL;
 	g_autofree char *table = NULL;
+	const char *const *states = (const char *const *)args->states;
 
+	if (states == NULL && !args->all)
+		states = unfinished;
 	if (bus != NULL)
-		jobs = dfuctl_bus_get_jobs(bus, &error);
+		jobs = dfuctl_bus_query_jobs(bus, states, args->device, list_page_size(), &error);
 	if (jobs == NULL)
 		return dfuctl_fail(error);
 	if (args->json) {
-		for (guint i = 0; i < jobs->len; i++) {
-			DfuctlJob *job = g_ptr_array_index(jobs, i);
-
-			if (args->all || !dfuctl_job_is_finished(job))
-				dfuctl_json_print_job(stdout, job, NULL);
-		}
+		for (guint i = 0; i < jobs->len; i++)
+			dfuctl_json_print_job(stdout, g_ptr_array_index(jobs, i), NULL);
 		return DFUCTL_EXIT_SUCCESS;
 	}
-	table = dfuctl_format_job_table(jobs, args->all);
-	g_print("%s", table != NULL ? table : args->all ? "no jobs\n" : "no unfinished jobs\n");
+	table = dfuctl_format_job_table(jobs);
+	g_print("%s", table != NULL ? table : states == unfinished ? "no unfinished jobs\n" : "no jobs\n");
 	return DFUCTL_EXIT_SUCCESS;
 }
 

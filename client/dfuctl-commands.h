@@ -20,6 +20,8 @@ typedef struct {
 	gboolean refresh;  /* info: read the device's state first */
 	char **options;    /* -o key=value */
 	char *keys;        /* --keys DIR: trusted public keys for inspect */
+	char **states;     /* list --state: the states to list */
+	char *device;      /* list --device: the device (a name or a target) whose jobs to list */
 	char **positional; /* the arguments after the command name */
 } DfuctlArgs;
 

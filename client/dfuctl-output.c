@@ -126,7 +126,7 @@ dfuctl_format_log(GVariant *entries)
 }
 
 char *
-dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too)
+dfuctl_format_job_table(GPtrArray *jobs)
 {
 	const char *const headers[] = {">ID", "STATE", "PHASE", ">PCT", "STATUS", "DEVICE", "SOURCE", NULL};
 	g_autoptr(DfuctlTable) table = dfuctl_table_new(headers);
@@ -139,8 +139,7 @@ dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too)
 		                           pct,        job->status_name, dfuctl_job_device(job),
 		                           job->source};
 
-		if (finished_too || !dfuctl_job_is_finished(job))
-			dfuctl_table_add_row(table, row);
+		dfuctl_table_add_row(table, row);
 	}
 	return dfuctl_table_n_rows(table) > 0 ? dfuctl_table_format(table) : NULL;
 }

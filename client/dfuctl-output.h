@@ -14,9 +14,8 @@ char *dfuctl_format_result(const DfuctlJob *job);
 char *dfuctl_format_job_details(const DfuctlJob *job, gboolean verbose);
 /* the lines of a job's history, a(xs) as GetLog returns it */
 char *dfuctl_format_log(GVariant *entries);
-/* the table of `dfuctl list`: DfuctlJob rows, the finished ones only with finished_too; NULL when
- * no row is left */
-char *dfuctl_format_job_table(GPtrArray *jobs, gboolean finished_too);
+/* the table of `dfuctl list`: one row per DfuctlJob; NULL when there are none */
+char *dfuctl_format_job_table(GPtrArray *jobs);
 /* local time of µs since the epoch, "-" for 0 */
 char *dfuctl_format_time(gint64 usec);
 /* an entry of GetHistory (a{sv}): the device's name, else its target */

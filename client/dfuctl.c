@@ -19,6 +19,7 @@ typedef enum {
 	OPT_ALL_DEVICES = 1 << 6,
 	OPT_UNTIL_IDLE = 1 << 7,
 	OPT_REFRESH = 1 << 8,
+	OPT_FILTER = 1 << 9,
 } DfuctlOptionFlags;
 
 typedef struct {
@@ -41,7 +42,8 @@ static const DfuctlCommand commands[] = {
          dfuctl_cmd_start},
         {"status", "[<job>]", "Show the daemon or one job (a number or an object path)",
          OPT_JSON | OPT_VERBOSE, 0, 1, dfuctl_cmd_status},
-        {"list", "", "List the unfinished jobs", OPT_JSON | OPT_ALL, 0, 0, dfuctl_cmd_list},
+        {"list", "", "List the unfinished jobs (--all: every job; --state, --device: those)",
+         OPT_JSON | OPT_ALL | OPT_FILTER, 0, 0, dfuctl_cmd_list},
         {"abort", "<job>", "Cancel a job", 0, 1, 1, dfuctl_cmd_abort},
         {"history", "[<device>]", "List the finished jobs, of one device (a name or a target) or all",
          OPT_JSON, 0, 1, dfuctl_cmd_history},
@@ -118,6 +120,12 @@ command_entries(const DfuctlCommand *cmd, DfuctlArgs *args)
 	        {OPT_UNTIL_IDLE,
 	         {"until-idle", 0, 0, G_OPTION_ARG_NONE, &args->until_idle,
 	          "Return once none of the jobs watched is queued or running", NULL}},
+	        {OPT_FILTER,
+	         {"state", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->states,
+	          "Jobs in this state (queued, running, succeeded, failed, cancelled; repeatable)", "STATE"}},
+	        {OPT_FILTER,
+	         {"device", 0, 0, G_OPTION_ARG_STRING, &args->device,
+	          "Jobs of this device (a name or a target)", "DEVICE"}},
 	        {OPT_REFRESH,
 	         {"refresh", 0, 0, G_OPTION_ARG_NONE, &args->refresh,
 	          "Read the device's state first (a job through the queue)", NULL}},
@@ -141,6 +149,8 @@ dfuctl_args_clear(DfuctlArgs *args)
 	g_free(args->keys);
 	g_free(args->match);
 	g_free(args->board);
+	g_strfreev(args->states);
+	g_free(args->device);
 }
 
 static int

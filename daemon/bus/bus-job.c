@@ -144,32 +144,54 @@ job_property_lookup(const char *name)
 }
 
 static int
+job_property_append(sd_bus_message *reply, const DfuBusJobProperty *prop, DfuJob *job)
+{
+	guint32 u;
+	guint64 t;
+	gint64 x;
+
+	switch (prop->type) {
+	case 's':
+		return sd_bus_message_append_basic(reply, 's', prop->get_s(job));
+	case 'u':
+		u = prop->get_u(job);
+		return sd_bus_message_append_basic(reply, 'u', &u);
+	case 't':
+		t = prop->get_t(job);
+		return sd_bus_message_append_basic(reply, 't', &t);
+	case 'x':
+		x = prop->get_x(job);
+		return sd_bus_message_append_basic(reply, 'x', &x);
+	default:
+		return dfu_bus_append_gvariant(reply, dfu_job_get_device_error(job));
+	}
+}
+
+static int
 job_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                  sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
 	DfuBusJob *obj = userdata;
 	const DfuBusJobProperty *prop = job_property_lookup(property);
-	guint32 u;
-	guint64 t;
-	gint64 x;
 
 	if (prop == NULL)
 		return -ENOENT;
-	switch (prop->type) {
-	case 's':
-		return sd_bus_message_append_basic(reply, 's', prop->get_s(obj->job));
-	case 'u':
-		u = prop->get_u(obj->job);
-		return sd_bus_message_append_basic(reply, 'u', &u);
-	case 't':
-		t = prop->get_t(obj->job);
-		return sd_bus_message_append_basic(reply, 't', &t);
-	case 'x':
-		x = prop->get_x(obj->job);
-		return sd_bus_message_append_basic(reply, 'x', &x);
-	default:
-		return dfu_bus_append_gvariant(reply, dfu_job_get_device_error(obj->job));
-	}
+	return job_property_append(reply, prop, obj->job);
+}
+
+int
+dfu_bus_job_append_row(sd_bus_message *reply, DfuJob *job, const char *device)
+{
+	int r = sd_bus_message_open_container(reply, 'r', DFU_BUS_JOB_ROW_FIELDS);
+
+	/* the fields in the order of the properties, so that the signature is the table's */
+	for (gsize i = 0; r >= 0 && i < G_N_ELEMENTS(job_properties); i++)
+		r = job_property_append(reply, &job_properties[i], job);
+	if (r >= 0)
+		r = sd_bus_message_append_basic(reply, 's', device != NULL ? device : "");
+	if (r < 0)
+		return r;
+	return sd_bus_message_close_container(reply);
 }
 
 /* a Cancel waiting for its authorization; the job is looked up again then */

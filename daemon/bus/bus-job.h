@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-auth.h"
+#include "bus-job-row.h"
 #include "dfu-manager.h"
 
 G_BEGIN_DECLS
@@ -35,6 +36,8 @@ void dfu_bus_jobs_flush_job(DfuBusJobs *self, DfuJob *job);
 void dfu_bus_jobs_flush(DfuBusJobs *self);
 
 char *dfu_bus_job_path(guint64 id);
+/* appends job as a DFU_BUS_JOB_ROW */
+int dfu_bus_job_append_row(sd_bus_message *reply, DfuJob *job, const char *device);
 /* the id in a job object path; FALSE for anything else */
 gboolean dfu_bus_job_path_parse(const char *path, guint64 *id);
 

@@ -165,6 +165,88 @@ manager_method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 	return reply_with_array(m, "o", jobs, append_job_path);
 }
 
+/* the filters of a QueryJobs call */
+typedef struct {
+	guint states;       /* bits 1 << DfuJobState; 0: any state */
+	const char *device; /* a device name or a target; "": any */
+	guint64 after;
+	guint32 limit; /* 0: no limit */
+} JobQuery;
+
+static int
+query_read_states(sd_bus_message *m, guint *states, sd_bus_error *ret_error)
+{
+	const char *name;
+	int r = sd_bus_message_enter_container(m, 'a', "s");
+
+	while (r >= 0 && (r = sd_bus_message_read_basic(m, 's', &name)) > 0) {
+		DfuJobState state;
+
+		if (!dfu_job_state_from_string(name, &state))
+			return dfu_bus_error_setf(ret_error, DFU_STATUS_INVALID_ARGUMENT,
+			                          "unknown job state \"%s\"", name);
+		*states |= 1u << state;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+static gboolean
+query_matches(const JobQuery *query, DfuJob *job, const char *device)
+{
+	if (dfu_job_get_id(job) <= query->after)
+		return FALSE;
+	if (query->states != 0 && (query->states & (1u << dfu_job_get_state(job))) == 0)
+		return FALSE;
+	return query->device[0] == '\0' || g_strcmp0(query->device, device) == 0 ||
+	       g_strcmp0(query->device, dfu_job_get_target(job)) == 0;
+}
+
+static int
+manager_method_query_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	DfuBusManager *self = userdata;
+	DfuConfig *config = dfu_manager_get_config(self->manager);
+	g_autoptr(GPtrArray) jobs = NULL;
+	g_autoptr(sd_bus_message) reply = NULL;
+	JobQuery query = {0};
+	guint64 next = 0;
+	guint32 n = 0;
+	int r;
+
+	r = query_read_states(m, &query.states, ret_error);
+	if (r >= 0)
+		r = sd_bus_message_read(m, "stu", &query.device, &query.after, &query.limit);
+	if (r < 0)
+		return r;
+	/* by id, so that a page ends where the next one starts */
+	jobs = dfu_manager_list_jobs(self->manager);
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', DFU_BUS_JOB_ROW);
+	for (guint i = 0; r >= 0 && i < jobs->len; i++) {
+		DfuJob *job = g_ptr_array_index(jobs, i);
+		const char *device = dfu_config_get_device_name(config, dfu_job_get_target(job));
+
+		if (!query_matches(&query, job, device))
+			continue;
+		if (query.limit != 0 && n == query.limit) {
+			next = dfu_job_get_id(g_ptr_array_index(jobs, i - 1));
+			break;
+		}
+		r = dfu_bus_job_append_row(reply, job, device);
+		n++;
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append_basic(reply, 't', &next);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 static int
 manager_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -210,6 +292,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListJobs", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
                                 manager_method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("QueryJobs", SD_BUS_ARGS("as", states, "s", device, "t", after, "u", limit),
+                                SD_BUS_RESULT("a" DFU_BUS_JOB_ROW, jobs, "t", next),
+                                manager_method_query_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", jobs),
                                 manager_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RefreshDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", jobs),
