@@ -72,7 +72,7 @@ main(int argc, char **argv)
 	gint baud = 115200, boot_ms = 200, step_ms = 50, step_percent = 10, stall_at = 0, download_error = 0;
 	gboolean revert = FALSE, init_error = FALSE, no_modem_reset = FALSE, dtr_inactive = FALSE;
 	gint dtr_active_ms = 0, dfu_write_ms = 0, dfu_write_error = 0, datamode_timeout_ms = 1000;
-	gboolean http = FALSE;
+	gboolean http = FALSE, no_dfu = FALSE;
 	g_autofree char *ca_file = NULL;
 	SimAtModemConfig config = {0};
 	Sim sim = {0};
@@ -114,6 +114,8 @@ main(int argc, char **argv)
 	         "The Nth AT#XDFUWRITE fails once with #XDFU: <type>,1,-1", "N"},
 	        {"datamode-timeout-ms", 0, 0, G_OPTION_ARG_INT, &datamode_timeout_ms,
 	         "A pushed chunk whose bytes stop this long is dropped and data mode ends", "MS"},
+	        {"no-dfu", 0, 0, G_OPTION_ARG_NONE, &no_dfu,
+	         "A Serial Modem without host-pushed DFU: AT#XDFUINIT=? answers ERROR", NULL},
 	        {"dtr-inactive", 0, 0, G_OPTION_ARG_NONE, &dtr_inactive,
 	         "DTR never goes active: the module neither hears nor speaks", NULL},
 	        G_OPTION_ENTRY_NULL,
@@ -155,6 +157,7 @@ main(int argc, char **argv)
 	config.dfu_write_ms = dfu_write_ms;
 	config.dfu_write_error = dfu_write_error;
 	config.datamode_timeout_ms = datamode_timeout_ms;
+	config.no_dfu = no_dfu;
 
 	sim.modem = sim_atmodem_new(&config, on_output, &sim);
 	sim.link = sim_link_new(link_path, (guint)baud, on_input, on_link_idle, &sim, &error);

@@ -391,7 +391,7 @@ dfu_init(SimAtModem *self, const char *args)
 {
 	guint64 v[2];
 
-	if (!dfu_args(args, v, 2) || dfu_op(v[0]) == 0 || v[1] == 0 || v[1] > DFU_MAX_SIZE) {
+	if (!dfu_args(args, v, 2) || dfu_op(v[0]) == 0 || v[1] == 0 || v[1] > self->config.dfu_max_size) {
 		emit(self, "ERROR");
 		return;
 	}
@@ -520,7 +520,7 @@ static const struct {
 static gboolean
 dfu_command(SimAtModem *self, const char *line)
 {
-	if (!self->config.serial_modem)
+	if (!self->config.serial_modem || self->config.no_dfu)
 		return FALSE;
 	if (strcmp(line, "AT#XDFUINIT=?") == 0) {
 		emit(self, "#XDFUINIT: (0,1,3),<size>");
@@ -630,6 +630,8 @@ sim_atmodem_new(const SimAtModemConfig *config, SimAtModemOutputFunc output, gpo
 	self->chunk = g_byte_array_new();
 	if (self->config.datamode_timeout_ms == 0)
 		self->config.datamode_timeout_ms = 1000;
+	if (self->config.dfu_max_size == 0)
+		self->config.dfu_max_size = DFU_MAX_SIZE;
 	return self;
 }
 

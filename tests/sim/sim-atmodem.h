@@ -42,6 +42,8 @@ typedef struct {
 	guint dfu_write_ms;
 	guint dfu_write_error;
 	guint datamode_timeout_ms;
+	gboolean no_dfu;      /* a Serial Modem build from before the host-pushed DFU */
+	guint64 dfu_max_size; /* AT#XDFUINIT answers ERROR to a larger image; 0: 4 MiB */
 } SimAtModemConfig;
 
 typedef struct _SimAtModem SimAtModem;

@@ -549,13 +549,15 @@ test_push_refused(void)
 		guint op;
 		gboolean mcuboot;
 		gboolean serial_modem;
+		gboolean no_dfu;
 		DfuStatus code;
 		gboolean silent; /* not a byte went to the module */
 	} cases[] = {
-	        {1, TRUE, FALSE, DFU_STATUS_PUSH_NOT_SUPPORTED, FALSE},
-	        {2, TRUE, TRUE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
-	        {1, FALSE, TRUE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
-	        {3, FALSE, TRUE, DFU_STATUS_NOT_SUPPORTED, TRUE},
+	        {1, TRUE, FALSE, FALSE, DFU_STATUS_PUSH_NOT_SUPPORTED, FALSE},
+	        {1, TRUE, TRUE, TRUE, DFU_STATUS_PUSH_NOT_SUPPORTED, FALSE},
+	        {2, TRUE, TRUE, FALSE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
+	        {1, FALSE, TRUE, FALSE, DFU_STATUS_IMAGE_KIND_MISMATCH, TRUE},
+	        {3, FALSE, TRUE, FALSE, DFU_STATUS_NOT_SUPPORTED, TRUE},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -568,12 +570,48 @@ test_push_refused(void)
 		opt.url = NULL;
 		opt.file = path;
 		modem.serial_modem = cases[i].serial_modem;
+		modem.no_dfu = cases[i].no_dfu;
 		fixture_run(&f, &opt, &modem);
 		g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
 		g_assert_cmpuint(sim_atmodem_get_dfu_inits(f.modem), ==, 0);
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
 		if (cases[i].silent)
 			g_assert_cmpuint(f.bytes_sent, ==, 0);
+		g_unlink(path);
+		fixture_clear(&f);
+	}
+}
+
+/* the module fails the push: the image does not fit, a write keeps failing; the old firmware runs on */
+static void
+test_push_fails(void)
+{
+	static const struct {
+		guint64 max_size;
+		guint write_error;
+	} cases[] = {
+	        {4000, 0},
+	        {0, 2},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f = {0};
+		AtfotaOptions opt = base_options;
+		SimAtModemConfig modem = base_modem;
+		g_autofree char *path = write_image(TRUE, 5000);
+
+		opt.url = NULL;
+		opt.file = path;
+		opt.push_chunk_size = 1024;
+		opt.stall_retries = 0;
+		modem.serial_modem = TRUE;
+		modem.dfu_max_size = cases[i].max_size;
+		modem.dfu_write_error = cases[i].write_error;
+		fixture_run(&f, &opt, &modem);
+		g_assert_error(f.error, DFU_ERROR, DFU_STATUS_PUSH_FAILED);
+		g_assert_cmpuint(sim_atmodem_get_dfu_applies(f.modem), ==, 0);
+		g_assert_cmpuint(sim_atmodem_get_resets(f.modem), ==, 0);
+		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");
 		g_unlink(path);
 		fixture_clear(&f);
 	}
@@ -597,5 +635,6 @@ main(int argc, char **argv)
 	g_test_add_func("/atfota/expected-version", test_expected_version);
 	g_test_add_func("/atfota/push", test_push);
 	g_test_add_func("/atfota/push-refused", test_push_refused);
+	g_test_add_func("/atfota/push-fails", test_push_fails);
 	return g_test_run();
 }
