@@ -58,12 +58,15 @@ static gboolean
 on_timeout(gpointer user_data)
 {
 	AtfotaPush *self = user_data;
+	g_autofree char *what =
+	        self->state == PUSH_APPLIED
+	                ? g_strdup_printf("the outcome of AT#XDFUAPPLY=%u", self->opt.type)
+	                : g_strdup_printf("the write at offset %" G_GUINT64_FORMAT, self->offset);
 
 	self->timer = 0;
 	push_finish(self, g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT,
-	                              "the module did not report the write at offset %" G_GUINT64_FORMAT
-	                              " within %u ms",
-	                              self->offset, self->opt.write_timeout_ms));
+	                              "the module did not report %s within %u ms", what,
+	                              self->opt.write_timeout_ms));
 	return G_SOURCE_REMOVE;
 }
 
