@@ -550,6 +550,57 @@ test_status_kinds(Fixture *f, gconstpointer data)
 	}
 }
 
+typedef struct {
+	GMainLoop *loop;
+	GBytes *head;
+	GError *error;
+} PeekResult;
+
+static void
+peek_done_cb(const guint8 *head, gsize len, const GError *error, gpointer user_data)
+{
+	PeekResult *r = user_data;
+
+	r->head = head != NULL ? g_bytes_new(head, len) : NULL;
+	r->error = error != NULL ? g_error_copy(error) : NULL;
+	g_main_loop_quit(r->loop);
+}
+
+/* the first bytes only, nothing stored; a missing file is an error */
+static void
+test_peek(Fixture *f, gconstpointer data)
+{
+	DfuFetchSettings settings = {.allow_http = TRUE};
+	g_autoptr(DfuFetcher) fetcher = dfu_fetcher_new(&settings);
+	g_autoptr(DfuTestServer) server = dfu_test_server_start(f->bundle, FALSE);
+	const char *names[] = {"app.bundle", "missing.bundle"};
+	g_autofree char *bundles = dfu_bundle_import_dir(f->cache_dir);
+	g_autofree char *partial = g_build_filename(f->cache_dir, "partial", NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *url = dfu_test_server_url(server, names[i]);
+		g_autoptr(GError) error = NULL;
+		PeekResult r = {.loop = g_main_loop_new(NULL, FALSE)};
+
+		g_assert_nonnull(dfu_fetcher_peek(fetcher, url, 32, peek_done_cb, &r, &error));
+		g_assert_no_error(error);
+		g_main_loop_run(r.loop);
+		if (i == 0) {
+			g_assert_no_error(r.error);
+			g_assert_cmpmem(g_bytes_get_data(r.head, NULL), g_bytes_get_size(r.head),
+			                g_bytes_get_data(f->bundle, NULL), 32);
+		} else {
+			g_assert_error(r.error, DFU_ERROR, DFU_STATUS_FETCH_REFUSED);
+			g_assert_null(r.head);
+		}
+		g_clear_pointer(&r.head, g_bytes_unref);
+		g_clear_error(&r.error);
+		g_main_loop_unref(r.loop);
+	}
+	g_assert_false(g_file_test(bundles, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(partial, G_FILE_TEST_EXISTS));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -578,6 +629,7 @@ main(int argc, char **argv)
 	ADD("cancel-keeps-part", test_cancel_keeps_part);
 	ADD("connection-cut", test_connection_cut);
 	ADD("status-kinds", test_status_kinds);
+	ADD("peek", test_peek);
 #undef ADD
 	return g_test_run();
 }
