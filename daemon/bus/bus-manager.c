@@ -211,6 +211,7 @@ manager_method_query_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	g_autoptr(GPtrArray) jobs = NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
 	JobQuery query = {0};
+	guint64 last = 0;
 	guint64 next = 0;
 	guint32 n = 0;
 	int r;
@@ -232,10 +233,11 @@ manager_method_query_jobs(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 		if (!query_matches(&query, job, device))
 			continue;
 		if (query.limit != 0 && n == query.limit) {
-			next = dfu_job_get_id(g_ptr_array_index(jobs, i - 1));
+			next = last;
 			break;
 		}
 		r = dfu_bus_job_append_row(reply, job, device);
+		last = dfu_job_get_id(job);
 		n++;
 	}
 	if (r >= 0)

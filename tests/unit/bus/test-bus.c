@@ -537,6 +537,94 @@ test_managed_objects_and_history(void)
 	g_assert_cmpuint(queued, ==, 0);
 }
 
+/* the reply of QueryJobs: an array of rows and the next page's start */
+static GVariant *
+query_jobs(const char *const *states, guint64 after, guint32 limit, guint64 *next)
+{
+	g_autoptr(sd_bus_message) m = new_call(DFU_BUS_MANAGER_PATH, DFU_BUS_MANAGER_INTERFACE, "QueryJobs");
+	g_autoptr(sd_bus_message) reply = NULL;
+	g_autoptr(GVariant) args = NULL;
+
+	g_assert_cmpint(sd_bus_message_append_strv(m, (char **)states), >=, 0);
+	g_assert_cmpint(sd_bus_message_append(m, "stu", "", after, limit), >=, 0);
+	reply = call(m);
+	args = reply_args(reply);
+	g_variant_get_child(args, 1, "t", next);
+	return g_variant_get_child_value(args, 0);
+}
+
+static void
+test_query_jobs(void)
+{
+	/* the fields of a row, in the order of the Job interface */
+	const char *const fields[] = {"Id",         "Kind",           "Target",      "Source",
+	                              "State",      "Phase",          "Percentage",  "BytesDone",
+	                              "BytesTotal", "BytesPerSecond", "StatusCode",  "StatusName",
+	                              "Message",    "DeviceError",    "Attempt",     "Created",
+	                              "Started",    "Finished",       "MaxAttempts", "RetryAt"};
+	const char *const any[] = {NULL};
+	const char *const cancelled[] = {"cancelled", NULL};
+	const char *const bogus[] = {"nope", NULL};
+	g_autoptr(sd_bus_message) bad =
+	        new_call(DFU_BUS_MANAGER_PATH, DFU_BUS_MANAGER_INTERFACE, "QueryJobs");
+	g_autoptr(sd_bus_message) bad_reply = NULL;
+	g_autoptr(GVariant) rows = NULL;
+	g_autoptr(GVariant) some = NULL;
+	guint64 next = 1;
+	guint64 after = 0;
+	gsize n_paged = 0;
+
+	rows = query_jobs(any, 0, 0, &next);
+	g_assert_cmpuint(next, ==, 0);
+	/* three jobs finished in the tests before */
+	g_assert_cmpuint(g_variant_n_children(rows), >=, 3);
+	for (gsize i = 0; i < g_variant_n_children(rows); i++) {
+		g_autoptr(GVariant) row = g_variant_get_child_value(rows, i);
+		g_autoptr(GVariant) id = g_variant_get_child_value(row, 0);
+		g_autofree char *path = g_strdup_printf(DFU_BUS_JOB_PATH_PREFIX "/%" G_GUINT64_FORMAT,
+		                                        g_variant_get_uint64(id));
+		g_autoptr(GVariant) props = get_all(path, DFU_BUS_JOB_INTERFACE);
+
+		g_assert_cmpuint(g_variant_n_children(row), ==, G_N_ELEMENTS(fields) + 1);
+		for (gsize f = 0; f < G_N_ELEMENTS(fields); f++) {
+			g_autoptr(GVariant) listed = g_variant_get_child_value(row, f);
+			g_autoptr(GVariant) shown = g_variant_lookup_value(props, fields[f], NULL);
+
+			g_assert_nonnull(shown);
+			g_assert_true(g_variant_equal(listed, shown));
+		}
+	}
+
+	some = query_jobs(cancelled, 0, 0, &next);
+	g_assert_cmpuint(g_variant_n_children(some), >=, 1);
+	for (gsize i = 0; i < g_variant_n_children(some); i++) {
+		const char *state = NULL;
+
+		g_variant_get_child(some, i, "(tsss&ssutttussa{sv}uxxxuxs)", NULL, NULL, NULL, NULL, &state,
+		                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		                    NULL, NULL, NULL, NULL);
+		g_assert_cmpstr(state, ==, "cancelled");
+	}
+
+	/* pages of one: the same jobs in the same order, each page saying where the next starts */
+	do {
+		g_autoptr(GVariant) page = query_jobs(any, after, 1, &next);
+		g_autoptr(GVariant) expected = g_variant_get_child_value(rows, n_paged);
+		g_autoptr(GVariant) got = g_variant_get_child_value(page, 0);
+
+		g_assert_cmpuint(g_variant_n_children(page), ==, 1);
+		g_assert_true(g_variant_equal(got, expected));
+		n_paged++;
+		after = next;
+	} while (next != 0);
+	g_assert_cmpuint(n_paged, ==, g_variant_n_children(rows));
+
+	g_assert_cmpint(sd_bus_message_append_strv(bad, (char **)bogus), >=, 0);
+	g_assert_cmpint(sd_bus_message_append(bad, "stu", "", (guint64)0, (guint32)0), >=, 0);
+	bad_reply = call(bad);
+	assert_error(bad_reply, "org.dfud1.Error.InvalidArgument", "\"nope\"");
+}
+
 static void
 test_job_log(void)
 {
@@ -823,6 +911,7 @@ main(int argc, char **argv)
 	g_test_add_func("/bus/cancel", test_cancel);
 	g_test_add_func("/bus/device-error", test_device_error);
 	g_test_add_func("/bus/managed-objects-and-history", test_managed_objects_and_history);
+	g_test_add_func("/bus/query-jobs", test_query_jobs);
 	g_test_add_func("/bus/job-log", test_job_log);
 	g_test_add_func("/bus/unknown-job", test_unknown_job);
 	g_test_add_func("/bus/introspection-matches-xml", test_introspection_matches_xml);
