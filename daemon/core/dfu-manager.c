@@ -162,12 +162,13 @@ manager_record(DfuManager *self, DfuJob *job)
 		          error->message);
 }
 
-/* a finished job that the history lacks (the daemon died between the two writes) is added */
+/* a finished job that the history lacks (the daemon died between the two writes) is added;
+ * one that finished no later than the oldest kept entry was trimmed, not lost */
 static void
 manager_record_missing(DfuManager *self, DfuJob *job)
 {
 	if (dfu_job_is_finished(job) && !dfu_history_contains(self->history, dfu_job_get_id(job)) &&
-	    dfu_job_get_finished(job) >= dfu_history_get_horizon(self->history))
+	    dfu_job_get_finished(job) > dfu_history_get_horizon(self->history))
 		manager_record(self, job);
 }
 

@@ -701,6 +701,50 @@ test_manager_restart(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(dfu_job_get_id(job), ==, id + 2);
 }
 
+/* finished jobs the history trimmed are not put back at every start, even when they share
+ * the oldest kept entry's finish time */
+static void
+test_manager_history_trimmed(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuStore) store = NULL;
+	g_autoptr(GRegex) finished = g_regex_new("\"finished\":[0-9]+", 0, 0, NULL);
+	g_autofree char *when =
+	        g_strdup_printf("\"finished\":%" G_GINT64_FORMAT, g_get_real_time() - G_USEC_PER_SEC);
+	g_autofree char *history_path = g_build_filename(f->config->state_dir, "history", NULL);
+	GStatBuf before, after;
+
+	f->config->history_size = 2;
+	store = dfu_store_new(f->config->state_dir, &error);
+	g_assert_no_error(error);
+	for (guint64 id = 1; id <= 5; id++) {
+		g_autoptr(DfuJob) job = dfu_job_new(id, "serial:/dev/ttyA", "image", NULL, NULL);
+		g_autofree char *path = job_file(f, id);
+		g_autofree char *contents = NULL;
+		g_autofree char *same_time = NULL;
+
+		dfu_job_set_state(job, DFU_JOB_STATE_SUCCEEDED);
+		g_assert_true(dfu_store_save_job(store, job, &error));
+		g_assert_no_error(error);
+		g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
+		same_time = g_regex_replace_literal(finished, contents, -1, 0, when, 0, NULL);
+		g_assert_true(g_file_set_contents(path, same_time, -1, NULL));
+	}
+
+	/* the first start records them all and the next one trims the file to what it keeps */
+	for (guint i = 0; i < 2; i++) {
+		fixture_new_manager(f, script_success);
+		fixture_stop_manager(f);
+	}
+	g_assert_cmpint(g_stat(history_path, &before), ==, 0);
+	fixture_new_manager(f, script_success);
+	fixture_stop_manager(f);
+	g_assert_cmpint(g_stat(history_path, &after), ==, 0);
+	/* neither appended to nor rewritten */
+	g_assert_cmpuint(after.st_ino, ==, before.st_ino);
+	g_assert_cmpint(after.st_size, ==, before.st_size);
+}
+
 /* jobs without a bundle: they wait for their device like updates, and survive a restart */
 static void
 test_manager_device_jobs(Fixture *f, gconstpointer data)
@@ -1422,6 +1466,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/cancel", test_manager_cancel);
 	ADD("/core/manager/cancel-while-importing", test_manager_cancel_while_importing);
 	ADD("/core/manager/restart", test_manager_restart);
+	ADD("/core/manager/history-trimmed", test_manager_history_trimmed);
 	ADD("/core/manager/crash-loop", test_manager_crash_loop);
 	ADD("/core/manager/crash-suspects-alone", test_manager_crash_suspects_alone);
 	ADD("/core/manager/true-outcome", test_manager_true_outcome);
