@@ -96,6 +96,9 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 			/* a callback may have closed the link */
 			if (self->fd < 0)
 				return G_SOURCE_REMOVE;
+			/* a short read emptied the line: asking again would only return EAGAIN */
+			if ((gsize)n < sizeof(buf) && !(condition & (G_IO_HUP | G_IO_ERR)))
+				return G_SOURCE_CONTINUE;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

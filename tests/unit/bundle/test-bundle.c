@@ -613,7 +613,6 @@ test_stream_from_file(void)
 	g_autoptr(GBytes) zip = bundle_writer_dfu_zip(images, G_N_ELEMENTS(images), &opts, &error);
 	g_autoptr(DfuPlan) bare_plan = NULL;
 	g_autoptr(DfuPlan) zip_plan = NULL;
-	guint8 byte = 0;
 
 	g_assert_no_error(error);
 	g_assert_true(g_file_set_contents(bare, g_bytes_get_data(app, NULL), g_bytes_get_size(app), NULL));
@@ -631,10 +630,45 @@ test_stream_from_file(void)
 	assert_streams(g_ptr_array_index(zip_plan->images, 1), net);
 	/* the inflated images have no name: the folder holds only what was put there */
 	g_assert_cmpint(g_unlink(archive), ==, 0);
-	/* a bundle cut short under a running job is an error, not stale bytes */
+	g_assert_cmpint(g_unlink(bare), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+/* message-sized reads, in order and back, return the file's bytes across the read-ahead's edges */
+static void
+test_stream_small_reads(void)
+{
+	g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
+	g_autofree char *bare = g_build_filename(dir, "app.bin", NULL);
+	g_autoptr(GBytes) app = make_image(1, 70000, 9);
+	gsize len = g_bytes_get_size(app);
+	const guint8 *want = g_bytes_get_data(app, NULL);
+	g_autofree guint8 *buf = g_malloc(len);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuPlan) plan = NULL;
+	DfuImageData *stream;
+
+	g_assert_true(g_file_set_contents(bare, (const char *)want, len, NULL));
+	plan = dfu_plan_load_file(bare, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(dfu_plan_stream_from_file(plan, bare, &error));
+	g_assert_no_error(error);
+	stream = ((DfuPlanImage *)g_ptr_array_index(plan->images, 0))->stream;
+	for (gsize off = 0; off < len; off += 389) {
+		gsize n = MIN((gsize)389, len - off);
+		g_assert_true(dfu_image_data_read(stream, off, buf + off, n, &error));
+		g_assert_no_error(error);
+	}
+	g_assert_cmpmem(buf, len, want, len);
+	/* a resumed upload goes back to what the device acknowledged */
+	memset(buf, 0, len);
+	g_assert_true(dfu_image_data_read(stream, 1000, buf, 500, &error));
+	g_assert_cmpmem(buf, 500, want + 1000, 500);
+	g_assert_true(dfu_image_data_read(stream, len - 10, buf, 10, &error));
+	g_assert_cmpmem(buf, 10, want + len - 10, 10);
+	/* a bundle cut short under a running job is an error, past the bytes already read ahead */
 	g_assert_cmpint(truncate(bare, 100), ==, 0);
-	g_assert_false(dfu_image_data_read(((DfuPlanImage *)g_ptr_array_index(bare_plan->images, 0))->stream,
-	                                   200, &byte, 1, &error));
+	g_assert_false(dfu_image_data_read(stream, 1000, buf, 1, &error));
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_BUNDLE_UNREADABLE);
 	g_assert_cmpint(g_unlink(bare), ==, 0);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
@@ -675,6 +709,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/bundle/bare-image", test_bare_image);
 	g_test_add_func("/bundle/stream-from-file", test_stream_from_file);
+	g_test_add_func("/bundle/stream-small-reads", test_stream_small_reads);
 	g_test_add_func("/bundle/padded-image", test_padded_image);
 	g_test_add_func("/bundle/image-with-trailing-data", test_image_with_trailing_data);
 	g_test_add_func("/bundle/zip-string-index", test_zip_string_index);
