@@ -91,7 +91,9 @@ dfu_bus_auth_check(const DfuBusAuth *auth, sd_bus_message *m, sd_bus_error *ret_
 	if (n_gids < 0)
 		n_gids = 0;
 
-	if (!dfu_bus_auth_allowed(auth, euid, egid, gids, (gsize)n_gids, auth_group_gid()))
+	/* the group, a lookup through NSS, only for a caller whose user id alone does not decide */
+	if (!dfu_bus_auth_allowed(auth, euid, egid, gids, (gsize)n_gids, (gid_t)-1) &&
+	    !dfu_bus_auth_allowed(auth, euid, egid, gids, (gsize)n_gids, auth_group_gid()))
 		return dfu_bus_error_setf(ret_error, DFU_STATUS_PERMISSION_DENIED,
 		                          "Only root and members of group '%s' may do this",
 		                          DFU_BUS_AUTH_GROUP);
