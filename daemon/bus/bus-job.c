@@ -392,7 +392,7 @@ bus_job_changed_cb(DfuManager *manager, DfuJob *job, guint mask, gpointer user_d
 	gint64 due;
 	gint64 now;
 
-	mask &= ~DFU_JOB_CHANGED_RECORD;
+	mask &= ~(DFU_JOB_CHANGED_RECORD | DFU_JOB_CHANGED_REPORT);
 	if (mask == 0 || obj == NULL || obj->job != job)
 		return;
 	obj->pending |= mask;

@@ -560,7 +560,7 @@ dfu_job_merge_device_report(DfuJob *self, GVariant *state)
 	}
 	g_clear_pointer(&self->device_report, g_variant_unref);
 	self->device_report = g_variant_ref_sink(g_variant_builder_end(&merged));
-	dfu_job_emit_changed(self, DFU_JOB_CHANGED_RECORD);
+	dfu_job_emit_changed(self, DFU_JOB_CHANGED_REPORT);
 }
 
 const char *

@@ -46,6 +46,7 @@ typedef enum {
 	DFU_JOB_CHANGED_ATTEMPT = 1 << 4,
 	DFU_JOB_CHANGED_TIMESTAMPS = 1 << 5,
 	DFU_JOB_CHANGED_RECORD = 1 << 6, /* bookkeeping that is persisted but not on D-Bus */
+	DFU_JOB_CHANGED_REPORT = 1 << 7, /* what the device said of itself: persisted with the next write */
 } DfuJobChanged;
 
 /* upper bounds of the Submit options: no job holds its device's queue for ever, and every

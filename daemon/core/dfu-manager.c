@@ -287,7 +287,8 @@ entry_job_changed_cb(DfuJob *job, guint mask, gpointer user_data)
 
 	if (mask & DFU_JOB_CHANGED_STATE)
 		manager_count_entry(entry->manager, entry, TRUE);
-	if ((mask & ~DFU_JOB_CHANGED_PROGRESS) != 0) {
+	/* progress and the device's reports are worth a write every few seconds; the rest at once */
+	if ((mask & ~(DFU_JOB_CHANGED_PROGRESS | DFU_JOB_CHANGED_REPORT)) != 0) {
 		entry_index_sync(entry);
 		if (entry->batch > 0)
 			entry->dirty = TRUE;
