@@ -5,6 +5,8 @@
  * bytes after the console framing (8N1: ten bits a byte). Found by encoding
  * real upload requests, not by the engine's own chunking, so that the
  * benchmark cannot grade the engine against itself.
+ *   serial-ceiling BAUD BUF_SIZE FILE_SIZE [--requests]
+ * With --requests, the number of requests and their mean size on the wire instead.
  */
 #include <stdlib.h>
 
@@ -44,10 +46,11 @@ largest_chunk(guint64 off, gsize total, gsize max_message)
 int
 main(int argc, char **argv)
 {
-	guint64 baud, buf_size, total, off = 0, wire = 0;
+	guint64 baud, buf_size, total, off = 0, wire = 0, requests = 0;
+	gboolean count = argc == 5 && g_strcmp0(argv[4], "--requests") == 0;
 
-	if (argc != 4) {
-		g_printerr("usage: %s BAUD BUF_SIZE FILE_SIZE\n", argv[0]);
+	if (argc != 4 && !count) {
+		g_printerr("usage: %s BAUD BUF_SIZE FILE_SIZE [--requests]\n", argv[0]);
 		return 2;
 	}
 	baud = g_ascii_strtoull(argv[1], NULL, 10);
@@ -62,6 +65,11 @@ main(int argc, char **argv)
 			return 1;
 		wire += smp_console_encoded_size(encoded_request_size(off, n, total));
 		off += n;
+		requests++;
+	}
+	if (count) {
+		g_print("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n", requests, wire / requests);
+		return 0;
 	}
 	/* bytes per second of file data */
 	g_print("%.1f\n", (double)total * (baud / 10.0) / (double)wire);
