@@ -26,7 +26,8 @@ typedef struct {
 	char *path;
 	guint pending; /* DfuJobChanged bits not yet emitted */
 	guint flush_source;
-	gint64 last_emit; /* monotonic µs */
+	gint64 last_emit;     /* monotonic µs */
+	gboolean flush_timer; /* flush_source is the stall timer, not an idle */
 } DfuBusJob;
 
 /* changes that listeners want to see without delay */
@@ -400,16 +401,26 @@ bus_job_changed_cb(DfuManager *manager, DfuJob *job, guint mask, gpointer user_d
 		/* an idle flush collects everything changed in this iteration into one signal */
 		g_clear_handle_id(&obj->flush_source, g_source_remove);
 		obj->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, bus_job_flush_cb, obj, NULL);
+		obj->flush_timer = FALSE;
 		return;
 	}
-	if (obj->flush_source != 0)
-		return;
 	now = g_get_monotonic_time();
 	due = obj->last_emit + DFU_BUS_JOB_PROGRESS_INTERVAL_MS * 1000;
-	if (due <= now)
-		obj->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, bus_job_flush_cb, obj, NULL);
-	else
-		obj->flush_source = g_timeout_add((guint)((due - now + 999) / 1000), bus_job_flush_cb, obj);
+	if (due <= now) {
+		/* replaces a waiting timer; an idle flush already due stays */
+		if (obj->flush_source == 0 || obj->flush_timer) {
+			g_clear_handle_id(&obj->flush_source, g_source_remove);
+			obj->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, bus_job_flush_cb, obj, NULL);
+			obj->flush_timer = FALSE;
+		}
+		return;
+	}
+	/* an upload's next change, due soon, sends this one: the timer only catches a stall, so
+	 * that a slow link does not wake the daemon once more per request */
+	if (obj->flush_source == 0) {
+		obj->flush_source = g_timeout_add(DFU_BUS_JOB_PROGRESS_LATEST_MS, bus_job_flush_cb, obj);
+		obj->flush_timer = TRUE;
+	}
 }
 
 void

@@ -17,9 +17,11 @@ G_BEGIN_DECLS
  * fallback vtable under DFU_BUS_JOB_PATH_PREFIX. Property changes of a job are
  * batched into one PropertiesChanged: state, phase and result changes go out
  * on the next main loop iteration, progress-only changes at most every
- * DFU_BUS_JOB_PROGRESS_INTERVAL_MS.
+ * DFU_BUS_JOB_PROGRESS_INTERVAL_MS, with the first change after it; the
+ * last change before a pause goes out DFU_BUS_JOB_PROGRESS_LATEST_MS after it.
  */
 #define DFU_BUS_JOB_PROGRESS_INTERVAL_MS 250
+#define DFU_BUS_JOB_PROGRESS_LATEST_MS 1000
 
 typedef struct _DfuBusJobs DfuBusJobs;
 

@@ -22,8 +22,9 @@
 #include "dfu-store.h"
 #include "dfu-target.h"
 
-/* progress alone is written at most this often; everything else at once */
-#define PROGRESS_PERSIST_INTERVAL_MS 2000
+/* progress alone is written at most this often, everything else at once: a resumed upload
+ * starts from what the device holds, so the file's count only shows how far a job got */
+#define PROGRESS_PERSIST_INTERVAL_MS 10000
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
 #define SHA256_HEX_LEN 64

@@ -27,6 +27,8 @@
 /* a device that answers at all answers within this, whatever ResponseTimeoutSec says */
 #define PROBE_TIMEOUT_MS 1000u
 
+#define PROGRESS_STEP_US (G_USEC_PER_SEC / 10)
+
 typedef struct {
 	DfuRunner parent;
 	DfuConfig *config;
@@ -46,6 +48,8 @@ typedef struct {
 	DfuTransport *ble; /* borrowed from update: to explain a silent BLE device */
 	guint start_idle;  /* an engine without a bundle starts from the loop */
 	gboolean finished;
+	guint64 shown_done; /* the progress the job was last given, and when */
+	gint64 shown_at;
 } Attempt;
 
 static void
@@ -91,7 +95,15 @@ static void
 on_engine_progress(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data)
 {
 	Attempt *a = user_data;
-	dfu_job_set_progress(a->job, done, total);
+	gint64 now = g_get_monotonic_time();
+
+	/* a fast link answers hundreds of times a second: the job, its listeners and the bus
+	 * hear of it at most every PROGRESS_STEP_US, and at once of a restart or the end */
+	if (done > a->shown_done && done < total && now - a->shown_at < PROGRESS_STEP_US)
+		return;
+	a->shown_done = done;
+	a->shown_at = now;
+	dfu_job_set_progress_at(a->job, done, total, now);
 }
 
 static void

@@ -436,6 +436,9 @@ test_submit_and_finish(void)
 	g_assert_cmpint(progress_index, >, running_index);
 	g_assert_cmpint(find_change(0, path, "BytesDone", g_variant_new_uint64(100)), <, 0);
 	g_assert_cmpint(find_change(0, path, "BytesDone", g_variant_new_uint64(200)), <, 0);
+	/* the last change before a stall reaches the bus without a change after it */
+	dfu_job_set_progress(fx.runner.job, 400, 1000);
+	g_assert_cmpint(wait_for_change(path, "BytesDone", g_variant_new_uint64(400)), >, progress_index);
 
 	runner_finish(DFU_STATUS_STAGED, NULL, NULL);
 	wait_for_signal("JobFinished", DFU_BUS_MANAGER_PATH);
