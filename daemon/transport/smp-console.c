@@ -5,6 +5,7 @@
 
 #define MARKER_SIZE 2
 #define LINE_B64_MAX (SMP_CONSOLE_MAX_LINE - MARKER_SIZE - 1) /* 124 */
+#define LINE_RAW_MAX (LINE_B64_MAX / 4 * 3)                   /* 93 */
 #define FRAME_OVERHEAD 4                                      /* length + CRC */
 
 static const guint8 marker_first[MARKER_SIZE] = {0x06, 0x09};
@@ -51,14 +52,15 @@ smp_console_encoded_size(gsize msg_len)
 GBytes *
 smp_console_encode(const guint8 *msg, gsize len)
 {
+	gsize frame_len = len + FRAME_OVERHEAD;
+	gsize out_len = smp_console_encoded_size(len);
 	g_autofree guint8 *frame = NULL;
-	g_autofree char *b64 = NULL;
-	gsize b64_len;
-	GByteArray *out;
+	guint8 *out;
+	guint8 *p;
 	guint16 crc;
 
 	g_return_val_if_fail(len + 2 <= G_MAXUINT16, NULL);
-	frame = g_malloc(len + FRAME_OVERHEAD);
+	frame = g_malloc(frame_len);
 	frame[0] = (guint8)((len + 2) >> 8);
 	frame[1] = (guint8)((len + 2) & 0xff);
 	if (len > 0)
@@ -67,17 +69,21 @@ smp_console_encode(const guint8 *msg, gsize len)
 	frame[len + 2] = (guint8)(crc >> 8);
 	frame[len + 3] = (guint8)(crc & 0xff);
 
-	/* encoded once, then cut at multiples of 4 so each line decodes on its own */
-	b64 = g_base64_encode(frame, len + FRAME_OVERHEAD);
-	b64_len = strlen(b64);
-	out = g_byte_array_sized_new((guint)smp_console_encoded_size(len));
-	for (gsize pos = 0; pos < b64_len; pos += LINE_B64_MAX) {
-		gsize n = MIN(LINE_B64_MAX, b64_len - pos);
-		g_byte_array_append(out, pos == 0 ? marker_first : marker_next, MARKER_SIZE);
-		g_byte_array_append(out, (const guint8 *)b64 + pos, (guint)n);
-		g_byte_array_append(out, (const guint8 *)"\n", 1);
+	/* each line holds whole groups of three bytes, so that it decodes on its own */
+	p = out = g_malloc(out_len);
+	for (gsize pos = 0; pos < frame_len; pos += LINE_RAW_MAX) {
+		gint state = 0;
+		gint save = 0;
+
+		memcpy(p, pos == 0 ? marker_first : marker_next, MARKER_SIZE);
+		p += MARKER_SIZE;
+		p += g_base64_encode_step(frame + pos, MIN(LINE_RAW_MAX, frame_len - pos), FALSE, (char *)p,
+		                          &state, &save);
+		p += g_base64_encode_close(FALSE, (char *)p, &state, &save);
+		*p++ = '\n';
 	}
-	return g_byte_array_free_to_bytes(out);
+	g_assert((gsize)(p - out) == out_len);
+	return g_bytes_new_take(out, out_len);
 }
 
 typedef enum {
