@@ -172,8 +172,9 @@ void dfu_job_set_device_identity(DfuJob *self, GVariant *identity);
 void dfu_job_set_found_framing(DfuJob *self, const char *framing);
 /* appends a line to the job's history log (kept, persisted, shown by dfuctl status -v) */
 void dfu_job_log(DfuJob *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
-/* the history: array of "timestamp-µs\tmessage" strings */
-GPtrArray *dfu_job_get_history(DfuJob *self);
+/* the history, oldest first: "timestamp-µs\tmessage" strings that are the job's own and valid
+ * until its next dfu_job_log(), in an array of the caller's */
+GPtrArray *dfu_job_list_history(DfuJob *self);
 
 const char *dfu_job_state_to_string(DfuJobState state);
 gboolean dfu_job_state_from_string(const char *str, DfuJobState *state);
