@@ -22,10 +22,12 @@ typedef struct {
 	guint64 bytes;
 } RateSample;
 
+/* every stored job has one: the members of four bytes go in pairs, which leaves no holes */
 struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
 	DfuJobKind kind;
+	DfuJobState state;
 	/* shared: many jobs name one target, source and bundle (GRefString, interned) */
 	char *target;
 	char *source;
@@ -33,12 +35,11 @@ struct _DfuJob {
 	char *bundle_path;
 	char *signature_path;
 	DfuJobOptions options;
-	DfuJobState state;
 	DfuJobPhase phase;
+	guint status_code;
 	guint64 bytes_done;
 	guint64 bytes_total;
 	guint64 bytes_per_second;
-	guint status_code;
 	char *message;
 	GVariant *device_error;
 	guint attempt;
@@ -47,8 +48,8 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
-	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	guint cause_code;
+	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
 	GVariant *device_report;   /* a{sv}: what the engines read of the device's state */
