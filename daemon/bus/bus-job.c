@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bus-autoptr.h"
@@ -13,7 +12,9 @@ struct _DfuBusJobs {
 	sd_bus *bus;
 	DfuManager *manager;
 	DfuBusAuth auth;
-	GHashTable *objects; /* &DfuBusJob.id -> DfuBusJob */
+	/* the jobs themselves are the manager's: only a job with changes to signal has a DfuBusJob */
+	GHashTable *emitters; /* &DfuBusJob.id -> DfuBusJob */
+	DfuJob *removing;     /* while its removal is announced, after the manager dropped it */
 	sd_bus_slot *vtable_slot;
 	sd_bus_slot *enumerator_slot;
 	gulong changed_handler;
@@ -22,8 +23,6 @@ struct _DfuBusJobs {
 typedef struct {
 	guint64 id;
 	DfuBusJobs *owner;
-	DfuJob *job;
-	char *path;
 	guint pending; /* DfuJobChanged bits not yet emitted */
 	guint flush_source;
 	gint64 last_emit;     /* monotonic µs */
@@ -37,8 +36,6 @@ static void
 bus_job_free(DfuBusJob *obj)
 {
 	g_clear_handle_id(&obj->flush_source, g_source_remove);
-	g_clear_object(&obj->job);
-	g_free(obj->path);
 	g_free(obj);
 }
 
@@ -60,6 +57,19 @@ dfu_bus_job_path_parse(const char *path, guint64 *id)
 	if (*tail == '\0' || !g_ascii_isdigit(*tail))
 		return FALSE;
 	return g_ascii_string_to_unsigned(tail, 10, 0, G_MAXUINT64, id, NULL);
+}
+
+/* the job an object path names, NULL when there is none */
+static DfuJob *
+bus_jobs_lookup(DfuBusJobs *self, const char *path)
+{
+	guint64 id;
+
+	if (!dfu_bus_job_path_parse(path, &id))
+		return NULL;
+	if (self->removing != NULL && dfu_job_get_id(self->removing) == id)
+		return self->removing;
+	return dfu_manager_lookup(self->manager, id);
 }
 
 static const char *
@@ -172,12 +182,12 @@ static int
 job_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                  sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusJob *obj = userdata;
+	DfuJob *job = bus_jobs_lookup(userdata, path);
 	const DfuBusJobProperty *prop = job_property_lookup(property);
 
-	if (prop == NULL)
+	if (prop == NULL || job == NULL)
 		return -ENOENT;
-	return job_property_append(reply, prop, obj->job);
+	return job_property_append(reply, prop, job);
 }
 
 int
@@ -225,21 +235,28 @@ job_cancel_allowed(sd_bus_message *m, gpointer user_data)
 static int
 job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusJob *obj = userdata;
-	g_autofree char *id = g_strdup_printf("%" G_GUINT64_FORMAT, obj->id);
-	const char *details[] = {"job", id, "target", dfu_job_get_target(obj->job), NULL};
-	gint64 owner = dfu_job_get_owner_uid(obj->job);
+	DfuBusJobs *self = userdata;
+	DfuJob *job = bus_jobs_lookup(self, sd_bus_message_get_path(m));
+	g_autofree char *id = NULL;
+	const char *details[] = {"job", NULL, "target", NULL, NULL};
+	gint64 owner;
 	CancelRequest *req;
 	uid_t uid = (uid_t)-1;
 	int r;
 
+	if (job == NULL)
+		return sd_bus_error_set(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No such job");
+	id = g_strdup_printf("%" G_GUINT64_FORMAT, dfu_job_get_id(job));
+	details[1] = id;
+	details[3] = dfu_job_get_target(job);
+	owner = dfu_job_get_owner_uid(job);
 	r = dfu_bus_auth_sender_uid(m, &uid, ret_error);
 	if (r < 0)
 		return r;
 	req = g_new0(CancelRequest, 1);
-	req->manager = g_object_ref(obj->owner->manager);
-	req->id = obj->id;
-	return dfu_bus_auth_check_async(&obj->owner->auth, m,
+	req->manager = g_object_ref(self->manager);
+	req->id = dfu_job_get_id(job);
+	return dfu_bus_auth_check_async(&self->auth, m,
 	                                owner >= 0 && (uid_t)owner == uid ? DFU_BUS_ACTION_CANCEL_OWN
 	                                                                  : DFU_BUS_ACTION_CANCEL_ANY,
 	                                details, job_cancel_allowed, req, cancel_request_free, ret_error);
@@ -258,15 +275,18 @@ append_log_line(sd_bus_message *reply, const char *line)
 static int
 job_method_get_log(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	DfuBusJob *obj = userdata;
-	GPtrArray *history = dfu_job_get_history(obj->job);
+	DfuJob *job = bus_jobs_lookup(userdata, sd_bus_message_get_path(m));
+	g_autoptr(GPtrArray) history = NULL;
 	g_autoptr(sd_bus_message) reply = NULL;
 	int r;
 
+	if (job == NULL)
+		return sd_bus_error_set(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No such job");
+	history = dfu_job_list_history(job);
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "(xs)");
-	for (guint i = 0; r >= 0 && history != NULL && i < history->len; i++)
+	for (guint i = 0; r >= 0 && i < history->len; i++)
 		r = append_log_line(reply, g_ptr_array_index(history, i));
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
@@ -311,40 +331,26 @@ job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, v
          sd_bus_error *ret_error)
 {
 	DfuBusJobs *self = userdata;
-	DfuBusJob *obj;
-	guint64 id;
 
-	if (!dfu_bus_job_path_parse(path, &id))
+	/* there is no object per job: the handlers find theirs by the path */
+	if (bus_jobs_lookup(self, path) == NULL)
 		return 0;
-	obj = g_hash_table_lookup(self->objects, &id);
-	if (obj == NULL)
-		return 0;
-	*ret_found = obj;
+	*ret_found = self;
 	return 1;
-}
-
-static int
-compare_ids(const void *a, const void *b)
-{
-	guint64 ia = **(const guint64 *const *)a;
-	guint64 ib = **(const guint64 *const *)b;
-
-	return ia < ib ? -1 : ia > ib;
 }
 
 static int
 job_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *ret_error)
 {
 	DfuBusJobs *self = userdata;
-	guint n_ids = 0;
-	g_autofree gpointer *ids = g_hash_table_get_keys_as_array(self->objects, &n_ids);
+	/* by id */
+	g_autoptr(GPtrArray) jobs = dfu_manager_list_jobs(self->manager);
 	char **nodes;
 
-	qsort(ids, n_ids, sizeof(gpointer), compare_ids);
 	/* sd-bus frees the list with free(), which is g_free() since GLib 2.46 */
-	nodes = g_new0(char *, n_ids + 1);
-	for (guint i = 0; i < n_ids; i++)
-		nodes[i] = dfu_bus_job_path(*(const guint64 *)ids[i]);
+	nodes = g_new0(char *, jobs->len + 1);
+	for (guint i = 0; i < jobs->len; i++)
+		nodes[i] = dfu_bus_job_path(dfu_job_get_id(g_ptr_array_index(jobs, i)));
 	*ret_nodes = nodes;
 	return 1;
 }
@@ -353,6 +359,7 @@ static void
 bus_job_emit(DfuBusJob *obj)
 {
 	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autofree char *path = NULL;
 	int r;
 
 	g_clear_handle_id(&obj->flush_source, g_source_remove);
@@ -366,11 +373,26 @@ bus_job_emit(DfuBusJob *obj)
 	obj->pending = 0;
 	obj->last_emit = g_get_monotonic_time();
 
-	r = sd_bus_emit_properties_changed_strv(obj->owner->bus, obj->path, DFU_BUS_JOB_INTERFACE,
+	path = dfu_bus_job_path(obj->id);
+	r = sd_bus_emit_properties_changed_strv(obj->owner->bus, path, DFU_BUS_JOB_INTERFACE,
 	                                        (char **)names->pdata);
 	if (r < 0)
 		g_warning("cannot emit the changes of job %" G_GUINT64_FORMAT ": %s", obj->id,
 		          g_strerror(-r));
+}
+
+/* emits, and drops the state of a job that will not change again */
+static void
+bus_job_flush(DfuBusJob *obj)
+{
+	DfuBusJobs *self = obj->owner;
+	guint64 id = obj->id;
+	DfuJob *job;
+
+	bus_job_emit(obj);
+	job = dfu_manager_lookup(self->manager, id);
+	if (job == NULL || dfu_job_is_finished(job))
+		g_hash_table_remove(self->emitters, &id);
 }
 
 static gboolean
@@ -379,7 +401,7 @@ bus_job_flush_cb(gpointer user_data)
 	DfuBusJob *obj = user_data;
 
 	obj->flush_source = 0;
-	bus_job_emit(obj);
+	bus_job_flush(obj);
 	return G_SOURCE_REMOVE;
 }
 
@@ -389,13 +411,20 @@ bus_job_changed_cb(DfuManager *manager, DfuJob *job, guint mask, gpointer user_d
 {
 	DfuBusJobs *self = user_data;
 	guint64 id = dfu_job_get_id(job);
-	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
+	DfuBusJob *obj;
 	gint64 due;
 	gint64 now;
 
 	mask &= ~(DFU_JOB_CHANGED_RECORD | DFU_JOB_CHANGED_REPORT);
-	if (mask == 0 || obj == NULL || obj->job != job)
+	if (mask == 0)
 		return;
+	obj = g_hash_table_lookup(self->emitters, &id);
+	if (obj == NULL) {
+		obj = g_new0(DfuBusJob, 1);
+		obj->id = id;
+		obj->owner = self;
+		g_hash_table_insert(self->emitters, &obj->id, obj);
+	}
 	obj->pending |= mask;
 	if (mask & URGENT_CHANGES) {
 		/* an idle flush collects everything changed in this iteration into one signal */
@@ -426,20 +455,11 @@ bus_job_changed_cb(DfuManager *manager, DfuJob *job, guint mask, gpointer user_d
 void
 dfu_bus_jobs_add(DfuBusJobs *self, DfuJob *job)
 {
-	DfuBusJob *obj;
 	guint64 id = dfu_job_get_id(job);
+	g_autofree char *path = dfu_bus_job_path(id);
 	int r;
 
-	if (g_hash_table_contains(self->objects, &id))
-		return;
-	obj = g_new0(DfuBusJob, 1);
-	obj->id = id;
-	obj->owner = self;
-	obj->job = g_object_ref(job);
-	obj->path = dfu_bus_job_path(id);
-	g_hash_table_insert(self->objects, &obj->id, obj);
-
-	r = sd_bus_emit_object_added(self->bus, obj->path);
+	r = sd_bus_emit_object_added(self->bus, path);
 	if (r < 0)
 		g_warning("cannot announce job %" G_GUINT64_FORMAT ": %s", id, g_strerror(-r));
 }
@@ -448,26 +468,26 @@ void
 dfu_bus_jobs_remove(DfuBusJobs *self, DfuJob *job)
 {
 	guint64 id = dfu_job_get_id(job);
-	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
+	g_autofree char *path = dfu_bus_job_path(id);
 	int r;
 
-	if (obj == NULL)
-		return;
-	/* sd-bus looks the object up to list its interfaces, so announce before dropping it */
-	r = sd_bus_emit_object_removed(self->bus, obj->path);
+	/* sd-bus looks the object up to list its interfaces, which the manager no longer has */
+	self->removing = job;
+	r = sd_bus_emit_object_removed(self->bus, path);
+	self->removing = NULL;
 	if (r < 0)
 		g_warning("cannot announce the removal of job %" G_GUINT64_FORMAT ": %s", id, g_strerror(-r));
-	g_hash_table_remove(self->objects, &id);
+	g_hash_table_remove(self->emitters, &id);
 }
 
 void
 dfu_bus_jobs_flush_job(DfuBusJobs *self, DfuJob *job)
 {
 	guint64 id = dfu_job_get_id(job);
-	DfuBusJob *obj = g_hash_table_lookup(self->objects, &id);
+	DfuBusJob *obj = g_hash_table_lookup(self->emitters, &id);
 
 	if (obj != NULL)
-		bus_job_emit(obj);
+		bus_job_flush(obj);
 }
 
 void
@@ -476,7 +496,7 @@ dfu_bus_jobs_flush(DfuBusJobs *self)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, self->objects);
+	g_hash_table_iter_init(&iter, self->emitters);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		bus_job_emit(value);
 }
@@ -490,7 +510,7 @@ dfu_bus_jobs_new(sd_bus *bus, DfuManager *manager, const DfuBusAuth *auth, GErro
 	self->bus = sd_bus_ref(bus);
 	self->manager = g_object_ref(manager);
 	self->auth = *auth;
-	self->objects =
+	self->emitters =
 	        g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)bus_job_free);
 	self->changed_handler =
 	        g_signal_connect(manager, "job-changed", G_CALLBACK(bus_job_changed_cb), self);
@@ -520,7 +540,7 @@ dfu_bus_jobs_free(DfuBusJobs *self)
 	g_clear_pointer(&self->enumerator_slot, sd_bus_slot_unref);
 	g_clear_pointer(&self->vtable_slot, sd_bus_slot_unref);
 	g_clear_signal_handler(&self->changed_handler, self->manager);
-	g_clear_pointer(&self->objects, g_hash_table_unref);
+	g_clear_pointer(&self->emitters, g_hash_table_unref);
 	g_clear_object(&self->manager);
 	g_clear_pointer(&self->bus, sd_bus_unref);
 	g_free(self);

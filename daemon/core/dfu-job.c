@@ -22,10 +22,12 @@ typedef struct {
 	guint64 bytes;
 } RateSample;
 
+/* every stored job has one: the members of four bytes go in pairs, which leaves no holes */
 struct _DfuJob {
 	GObject parent_instance;
 	guint64 id;
 	DfuJobKind kind;
+	DfuJobState state;
 	/* shared: many jobs name one target, source and bundle (GRefString, interned) */
 	char *target;
 	char *source;
@@ -33,12 +35,11 @@ struct _DfuJob {
 	char *bundle_path;
 	char *signature_path;
 	DfuJobOptions options;
-	DfuJobState state;
 	DfuJobPhase phase;
+	guint status_code;
 	guint64 bytes_done;
 	guint64 bytes_total;
 	guint64 bytes_per_second;
-	guint status_code;
 	char *message;
 	GVariant *device_error;
 	guint attempt;
@@ -47,8 +48,8 @@ struct _DfuJob {
 	gboolean device_changed;
 	gboolean stopped_cleanly;
 	guint crashes;
-	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	guint cause_code;
+	gint64 owner_uid; /* who submitted the job, -1 when unknown */
 	char *cause_message;
 	GVariant *device_identity; /* a{sv} from the engine, NULL until it has seen the device */
 	GVariant *device_report;   /* a{sv}: what the engines read of the device's state */
@@ -56,7 +57,10 @@ struct _DfuJob {
 	gint64 created;
 	gint64 started;
 	gint64 finished;
-	GPtrArray *history;
+	/* the lines one after another, each with its NUL: one allocation for the whole log */
+	char *history;
+	guint history_size; /* bytes, NULs included */
+	guint history_lines;
 	GArray *samples;
 };
 
@@ -281,7 +285,7 @@ dfu_job_finalize(GObject *object)
 	g_clear_pointer(&self->device_report, g_variant_unref);
 	g_free(self->found_framing);
 	g_free(self->cause_message);
-	g_ptr_array_unref(self->history);
+	g_free(self->history);
 	g_clear_pointer(&self->samples, g_array_unref);
 	G_OBJECT_CLASS(dfu_job_parent_class)->finalize(object);
 }
@@ -313,7 +317,6 @@ dfu_job_init(DfuJob *self)
 	self->options.confirm = TRUE;
 	self->owner_uid = -1;
 	self->device_error = empty_vardict();
-	self->history = g_ptr_array_new_with_free_func(g_free);
 }
 
 DfuJob *
@@ -863,11 +866,21 @@ dfu_job_set_retry(DfuJob *self, gint64 retry_at, guint max_attempts)
 }
 
 static void
-dfu_job_append_history(DfuJob *self, char *line)
+dfu_job_append_history(DfuJob *self, const char *line)
 {
-	g_ptr_array_add(self->history, line);
-	if (self->history->len > HISTORY_MAX_LINES)
-		g_ptr_array_remove_range(self->history, 0, self->history->len - HISTORY_MAX_LINES);
+	gsize size = strlen(line) + 1;
+
+	if (self->history_lines == HISTORY_MAX_LINES) {
+		gsize first = strlen(self->history) + 1;
+
+		memmove(self->history, self->history + first, self->history_size - first);
+		self->history_size -= first;
+		self->history_lines--;
+	}
+	self->history = g_realloc(self->history, self->history_size + size);
+	memcpy(self->history + self->history_size, line, size);
+	self->history_size += size;
+	self->history_lines++;
 }
 
 void
@@ -875,20 +888,30 @@ dfu_job_log(DfuJob *self, const char *format, ...)
 {
 	va_list args;
 	g_autofree char *text = NULL;
+	g_autofree char *line = NULL;
 
 	g_return_if_fail(DFU_IS_JOB(self));
 	va_start(args, format);
 	text = g_strdup_vprintf(format, args);
 	va_end(args);
 	g_debug("job %" G_GUINT64_FORMAT ": %s", self->id, text);
-	dfu_job_append_history(self, g_strdup_printf("%" G_GINT64_FORMAT "\t%s", g_get_real_time(), text));
+	line = g_strdup_printf("%" G_GINT64_FORMAT "\t%s", g_get_real_time(), text);
+	dfu_job_append_history(self, line);
 }
 
 GPtrArray *
-dfu_job_get_history(DfuJob *self)
+dfu_job_list_history(DfuJob *self)
 {
+	GPtrArray *lines;
+	const char *line;
+
 	g_return_val_if_fail(DFU_IS_JOB(self), NULL);
-	return self->history;
+	lines = g_ptr_array_sized_new(self->history_lines);
+	for (guint i = 0, at = 0; i < self->history_lines; i++, at += strlen(line) + 1) {
+		line = self->history + at;
+		g_ptr_array_add(lines, (gpointer)line);
+	}
+	return lines;
 }
 
 /*
@@ -1023,8 +1046,8 @@ dfu_job_to_json(DfuJob *self)
 	json_put_int(builder, "finished", self->finished);
 	json_builder_set_member_name(builder, "history");
 	json_builder_begin_array(builder);
-	for (guint i = 0; i < self->history->len; i++)
-		json_builder_add_string_value(builder, g_ptr_array_index(self->history, i));
+	for (guint at = 0; at < self->history_size; at += strlen(self->history + at) + 1)
+		json_builder_add_string_value(builder, self->history + at);
 	json_builder_end_array(builder);
 	json_builder_end_object(builder);
 
@@ -1237,7 +1260,7 @@ json_read_history(JsonObject *obj, DfuJob *job, GError **error)
 			            "job history line %u is not a string", i);
 			return FALSE;
 		}
-		dfu_job_append_history(job, g_strdup(json_node_get_string(line)));
+		dfu_job_append_history(job, json_node_get_string(line));
 	}
 	return TRUE;
 }

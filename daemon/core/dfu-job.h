@@ -56,18 +56,19 @@ typedef enum {
 #define DFU_JOB_URL_MAX 4096        /* bytes */
 #define DFU_JOB_VERSION_MAX 128     /* bytes of expected-version */
 
-/* options accepted in Submit(..., a{sv} options); unknown keys are refused */
+/* options accepted in Submit(..., a{sv} options); unknown keys are refused. Every job holds a
+ * copy: the members go by size, which leaves no holes between them. */
 typedef struct {
-	gboolean confirm;              /* "confirm" b, default TRUE: FALSE stops at staged */
-	gboolean force;                /* "force" b: upload even when the device already runs the image */
-	gboolean allow_downgrade;      /* "allow-downgrade" b */
+	gboolean confirm;         /* "confirm" b, default TRUE: FALSE stops at staged */
+	gboolean force;           /* "force" b: upload even when the device already runs the image */
+	gboolean allow_downgrade; /* "allow-downgrade" b */
+	gboolean fetch_only;      /* "fetch-only" b: download the bundle into the cache, install nothing */
 	gchar *allow_downgrade_images; /* "allow-downgrade" s: image numbers or names, comma separated */
-	guint max_attempts;     /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
 	gchar *name;            /* "source-name" s: shown as Source, e.g. the file name; printable UTF-8 */
 	gchar *expected_sha256; /* "expected-sha256" s: 64 hex digits the bundle's SHA-256 must have */
-	gboolean fetch_only;    /* "fetch-only" b: download the bundle into the cache, install nothing */
 	gchar *signature_url;   /* "signature-url" s, SubmitUrl only: default is the URL with ".sig" */
 	GBytes *signature;      /* "signature" ay: a detached signature, kept as the job's signature file */
+	guint max_attempts;     /* "max-attempts" u, 0 = configured default, at most DFU_JOB_MAX_ATTEMPTS */
 	/* atfota targets only: what the module downloads and how (AT#XFOTA=<op>,<url>,<sec_tag>,<pdn>) */
 	guint fota_op; /* "fota-op" u: 1 application (default), 2 modem delta, 3 full modem, 5 bootloader */
 	guint sec_tag; /* "sec-tag" u: the module's credentials for an https server */
@@ -172,8 +173,9 @@ void dfu_job_set_device_identity(DfuJob *self, GVariant *identity);
 void dfu_job_set_found_framing(DfuJob *self, const char *framing);
 /* appends a line to the job's history log (kept, persisted, shown by dfuctl status -v) */
 void dfu_job_log(DfuJob *self, const char *format, ...) G_GNUC_PRINTF(2, 3);
-/* the history: array of "timestamp-µs\tmessage" strings */
-GPtrArray *dfu_job_get_history(DfuJob *self);
+/* the history, oldest first: "timestamp-µs\tmessage" strings that are the job's own and valid
+ * until its next dfu_job_log(), in an array of the caller's */
+GPtrArray *dfu_job_list_history(DfuJob *self);
 
 const char *dfu_job_state_to_string(DfuJobState state);
 gboolean dfu_job_state_from_string(const char *str, DfuJobState *state);

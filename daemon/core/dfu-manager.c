@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
 	DfuManager *manager;
 	DfuJob *job;
+	guint64 id; /* the job's, the key of the manager's table */
 	DfuJobIndexNode *node;
 	GCancellable *import_cancellable; /* set while the bundle is being copied */
 	DfuFetch *fetch;                  /* set while the bundle is being downloaded */
@@ -71,10 +72,11 @@ typedef struct {
 	guint persist_id;
 	gint64 last_persist_us;
 	guint batch;
-	gboolean dirty;
-	gboolean cancel_requested;
-	gboolean counted; /* counted_state is in the manager's counts */
-	DfuJobState counted_state;
+	/* one word for the flags: every stored job has an entry */
+	guint dirty : 1;
+	guint cancel_requested : 1;
+	guint counted : 1;       /* counted_state is in the manager's counts */
+	guint counted_state : 8; /* a DfuJobState */
 } ManagerEntry;
 
 struct _DfuManager {
@@ -349,7 +351,8 @@ entry_new(DfuManager *self, DfuJob *job)
 
 	entry->manager = self;
 	entry->job = g_object_ref(job);
-	entry->node = dfu_job_index_add(self->index, entry, dfu_job_get_id(job), device_key, link_key);
+	entry->id = dfu_job_get_id(job);
+	entry->node = dfu_job_index_add(self->index, entry, entry->id, device_key, link_key);
 	entry->last_persist_us = g_get_monotonic_time();
 	dfu_job_set_retry(job, 0, entry_max_attempts(self, entry));
 	return entry;
@@ -392,10 +395,8 @@ entry_free(ManagerEntry *entry)
 static void
 manager_insert_entry(DfuManager *self, ManagerEntry *entry)
 {
-	guint64 *key = g_new(guint64, 1);
-
-	*key = dfu_job_get_id(entry->job);
-	g_hash_table_insert(self->entries, key, entry);
+	/* replace: the key lives in the entry */
+	g_hash_table_replace(self->entries, &entry->id, entry);
 	manager_count_entry(self, entry, TRUE);
 	entry_index_sync(entry);
 }
@@ -1714,8 +1715,7 @@ dfu_manager_class_init(DfuManagerClass *klass)
 static void
 dfu_manager_init(DfuManager *self)
 {
-	self->entries =
-	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)entry_free);
+	self->entries = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)entry_free);
 	self->busy_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->link_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->index = dfu_job_index_new();

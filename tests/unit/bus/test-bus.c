@@ -659,6 +659,57 @@ test_unknown_job(void)
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND);
 }
 
+/* the InterfacesRemoved seen for path, NULL when none */
+static GVariant *
+seen_removed(const char *path)
+{
+	for (gint i = find_seen(0, "InterfacesRemoved", DFU_BUS_MANAGER_PATH); i >= 0;
+	     i = find_seen((guint)i + 1, "InterfacesRemoved", DFU_BUS_MANAGER_PATH)) {
+		GVariant *args = ((Seen *)g_ptr_array_index(fx.seen, i))->args;
+		const char *removed = NULL;
+
+		g_variant_get_child(args, 0, "&o", &removed);
+		if (g_strcmp0(removed, path) == 0)
+			return g_variant_get_child_value(args, 1);
+	}
+	return NULL;
+}
+
+static gboolean
+has_seen_removed(gconstpointer data)
+{
+	g_autoptr(GVariant) interfaces = seen_removed(data);
+
+	return interfaces != NULL;
+}
+
+static void
+test_expired_job_removed(void)
+{
+	const char *path = DFU_BUS_JOB_PATH_PREFIX "/1";
+	g_autoptr(GVariant) interfaces = NULL;
+	g_autoptr(sd_bus_message) m = new_call(path, "org.freedesktop.DBus.Properties", "GetAll");
+	g_autoptr(sd_bus_message) reply = NULL;
+	g_autofree char *last = NULL;
+	g_autofree const char **names = NULL;
+
+	/* no finished job is kept: the next to finish takes all of them away */
+	fx.config->max_finished_jobs = 0;
+	g_ptr_array_set_size(fx.seen, 0);
+	last = submit_and_start(g_variant_new_parsed("@a{sv} {}"));
+	runner_finish(DFU_STATUS_STAGED, NULL, NULL);
+	wait_for(has_seen_removed, last);
+
+	/* the removal names the interface of the job that is gone */
+	interfaces = seen_removed(path);
+	g_assert_nonnull(interfaces);
+	names = g_variant_get_strv(interfaces, NULL);
+	g_assert_true(g_strv_contains(names, DFU_BUS_JOB_INTERFACE));
+	g_assert_cmpint(sd_bus_message_append(m, "s", DFU_BUS_JOB_INTERFACE), >=, 0);
+	reply = call(m);
+	g_assert_true(sd_bus_message_is_method_error(reply, NULL));
+}
+
 /* name -> signature of the methods, signals and properties of an interface */
 static GHashTable *
 interface_members(GDBusInterfaceInfo *info)
@@ -919,6 +970,8 @@ main(int argc, char **argv)
 	g_test_add_func("/bus/unknown-job", test_unknown_job);
 	g_test_add_func("/bus/introspection-matches-xml", test_introspection_matches_xml);
 	g_test_add_func("/bus/device-introspection-matches-xml", test_device_introspection_matches_xml);
+	/* last: it takes the finished jobs the tests before look at away */
+	g_test_add_func("/bus/expired-job-removed", test_expired_job_removed);
 
 	fixture_setup();
 	result = g_test_run();

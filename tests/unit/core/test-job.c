@@ -113,6 +113,8 @@ test_job_json_round_trip(void)
 	g_autoptr(GVariantBuilder) builder = g_variant_builder_new(G_VARIANT_TYPE_VARDICT);
 	g_autofree char *json = NULL;
 	g_autofree char *json2 = NULL;
+	g_autoptr(GPtrArray) job_history = NULL;
+	g_autoptr(GPtrArray) copy_history = NULL;
 	GVariant *dev;
 	gint64 rc = 0;
 	guint32 smp_rc = 0;
@@ -156,11 +158,11 @@ test_job_json_round_trip(void)
 	g_assert_cmpint(dfu_job_get_created(copy), ==, dfu_job_get_created(job));
 	g_assert_cmpint(dfu_job_get_started(copy), ==, dfu_job_get_started(job));
 	g_assert_cmpint(dfu_job_get_finished(copy), ==, dfu_job_get_finished(job));
-	g_assert_cmpuint(dfu_job_get_history(copy)->len, ==, 2);
-	g_assert_cmpstr(g_ptr_array_index(dfu_job_get_history(copy), 1), ==,
-	                g_ptr_array_index(dfu_job_get_history(job), 1));
-	g_assert_true(
-	        g_str_has_suffix(g_ptr_array_index(dfu_job_get_history(copy), 1), "\ttab\tand newline\n"));
+	job_history = dfu_job_list_history(job);
+	copy_history = dfu_job_list_history(copy);
+	g_assert_cmpuint(copy_history->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(copy_history, 1), ==, g_ptr_array_index(job_history, 1));
+	g_assert_true(g_str_has_suffix(g_ptr_array_index(copy_history, 1), "\ttab\tand newline\n"));
 	dev = dfu_job_get_device_error(copy);
 	g_assert_true(g_variant_lookup(dev, "rc", "x", &rc));
 	g_assert_cmpint(rc, ==, 3);
@@ -288,10 +290,11 @@ static void
 test_job_history_bounded(void)
 {
 	g_autoptr(DfuJob) job = job_new_default();
-	GPtrArray *history = dfu_job_get_history(job);
+	g_autoptr(GPtrArray) history = NULL;
 
 	for (guint i = 0; i < 250; i++)
 		dfu_job_log(job, "line %u", i);
+	history = dfu_job_list_history(job);
 	g_assert_cmpuint(history->len, ==, 200);
 	g_assert_true(g_str_has_suffix(g_ptr_array_index(history, 0), "\tline 50"));
 	g_assert_true(g_str_has_suffix(g_ptr_array_index(history, 199), "\tline 249"));

@@ -320,7 +320,7 @@ submit(Fixture *f, const char *target, const char *contents)
 static gboolean
 history_contains(DfuJob *job, const char *text)
 {
-	GPtrArray *history = dfu_job_get_history(job);
+	g_autoptr(GPtrArray) history = dfu_job_list_history(job);
 
 	for (guint i = 0; i < history->len; i++) {
 		if (strstr(g_ptr_array_index(history, i), text) != NULL)
