@@ -33,7 +33,15 @@ struct _HbNode {
 	guint32 percentage;
 	gint64 last_progress_us;
 	char *last_progress;
+	GQueue feedback; /* Feedback*: the head is on its way when feedback_sending */
+	gboolean feedback_sending;
 };
+
+typedef struct {
+	char *url;
+	char *json;
+	HbHttpDone done;
+} Feedback;
 
 /* phases after which cancelling would leave the node between two images */
 static const char *const no_return_phases[] = {"testing", "resetting", "confirming"};
@@ -96,6 +104,53 @@ action_url(HbNode *node, const char *resource, const char *action, const char *s
 /* --- feedback ---------------------------------------------------------------- */
 
 static void
+feedback_free(Feedback *f)
+{
+	g_free(f->url);
+	g_free(f->json);
+	g_free(f);
+}
+
+static void feedback_reply_cb(const HbHttpReply *reply, gpointer user_data);
+
+static void
+feedback_send_head(HbNode *node)
+{
+	Feedback *f = g_queue_peek_head(&node->feedback);
+
+	if (f == NULL || node->feedback_sending)
+		return;
+	node->feedback_sending = TRUE;
+	node_request(node, "POST", f->url, f->json, feedback_reply_cb);
+}
+
+static void
+feedback_reply_cb(const HbHttpReply *reply, gpointer user_data)
+{
+	HbNode *node = user_data;
+	Feedback *f = g_queue_pop_head(&node->feedback);
+
+	node->feedback_sending = FALSE;
+	f->done(reply, node);
+	feedback_free(f);
+	feedback_send_head(node);
+}
+
+/* a node's feedback goes out one message at a time, in order: sent side by side, a progress
+ * message could reach the server after the one that closes the action, which refuses it */
+static void
+node_post_feedback(HbNode *node, char *url, char *json, HbHttpDone done)
+{
+	Feedback *f = g_new0(Feedback, 1);
+
+	f->url = url;
+	f->json = json;
+	f->done = done;
+	g_queue_push_tail(&node->feedback, f);
+	feedback_send_head(node);
+}
+
+static void
 ignore_reply_cb(const HbHttpReply *reply, gpointer user_data)
 {
 	HbNode *node = user_data;
@@ -110,10 +165,9 @@ static void
 node_feedback(HbNode *node, const char *execution, const char *detail, guint cnt, guint of)
 {
 	const char *details[] = {detail, NULL};
-	g_autofree char *json = hb_ddi_feedback(execution, "none", -1, details, cnt, of);
-	g_autofree char *url = action_url(node, "deploymentBase", node->rec->action, "/feedback");
 
-	node_request(node, "POST", url, json, ignore_reply_cb);
+	node_post_feedback(node, action_url(node, "deploymentBase", node->rec->action, "/feedback"),
+	                   hb_ddi_feedback(execution, "none", -1, details, cnt, of), ignore_reply_cb);
 }
 
 static gboolean
@@ -147,8 +201,8 @@ node_send_closed(HbNode *node)
 	HbRecord *r = node->rec;
 	const DfuStatusInfo *info = dfu_status_lookup(r->code);
 	g_autofree char *summary = NULL;
-	g_autofree char *json = NULL;
-	g_autofree char *url = NULL;
+	char *json;
+	char *url;
 	const char *details[3] = {NULL};
 
 	if (node->closing)
@@ -169,7 +223,7 @@ node_send_closed(HbNode *node)
 		                       (int)r->code, details, 0, 0);
 		url = action_url(node, "deploymentBase", r->action, "/feedback");
 	}
-	node_request(node, "POST", url, json, closed_reply_cb);
+	node_post_feedback(node, url, json, closed_reply_cb);
 }
 
 static void
@@ -1027,5 +1081,6 @@ hb_node_free(HbNode *node)
 	hb_poll_clear(&node->last);
 	g_free(node->phase);
 	g_free(node->last_progress);
+	g_queue_clear_full(&node->feedback, (GDestroyNotify)feedback_free);
 	g_free(node);
 }
