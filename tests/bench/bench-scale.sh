@@ -135,11 +135,28 @@ queued_rss() {
 	stop_sims
 }
 
+# update_all TARGET BUNDLE [TARGET BUNDLE...]: submits every pair at once and waits for all of
+# them to succeed; JOBS holds their numbers, UPDATE_TICKS the daemon's CPU ticks meanwhile
+update_all() {
+	local before i
+	JOBS=()
+	before=$(cpu_ticks "$DFUD_PID")
+	while [ $# -gt 0 ]; do
+		JOBS+=("$(submit "$1" "$2")")
+		shift 2
+	done
+	for i in "${JOBS[@]}"; do
+		wait_job_done 900 "$i"
+		expect_job "$i" succeeded success
+	done
+	UPDATE_TICKS=$(($(cpu_ticks "$DFUD_PID") - before))
+}
+
 # peak_rss DEVICES KIB: the daemon's idle and peak RSS, in KiB, while DEVICES
 # simulated devices each take a zip bundle with an image of KIB KiB, all at
 # once; and its CPU ticks over the uploads
 peak_rss() {
-	local devices=$1 size=$(($2 * 1024)) run=$T_ROOT/rss$2 i jobs=() before
+	local devices=$1 size=$(($2 * 1024)) run=$T_ROOT/rss$2 i pairs=()
 	use_run_dir "$run"
 	RESPONSE_TIMEOUT=5 write_config
 	printf '[daemon]\nMaxParallelJobs=%d\n' "$devices" >>"$DFUD_CONFIG"
@@ -150,15 +167,11 @@ peak_rss() {
 		mkimage -o "$run/app$i.bin" --version 2.0.$i --size "$size" --seed "$i"
 		"$MKIMAGE" zip -o "$run/app$i.zip" "$run/app$i.bin:0"
 	done
-	before=$(cpu_ticks "$DFUD_PID")
 	for ((i = 1; i <= devices; i++)); do
-		jobs+=("$(submit "serial:$run/dev$i?baud=1000000&framing=console" "$run/app$i.zip")")
+		pairs+=("serial:$run/dev$i?baud=1000000&framing=console" "$run/app$i.zip")
 	done
-	for i in "${jobs[@]}"; do
-		wait_job_done 900 "$i"
-		expect_job "$i" succeeded success
-	done
-	PEAK_CPU[$2]=$(($(cpu_ticks "$DFUD_PID") - before))
+	update_all "${pairs[@]}"
+	PEAK_CPU[$2]=$UPDATE_TICKS
 	PEAK_KIB[$2]=$(vm_kib "$DFUD_PID" VmHWM)
 	stop_dfud
 	stop_sims
@@ -173,8 +186,8 @@ upload_span() {
 # many_devices DEVICES BAUD KIB: DEVICES simulated serial devices at BAUD each
 # take an image of KIB KiB at once
 many_devices() {
-	local devices=$1 baud=$2 size=$(($3 * 1024)) run=$T_ROOT/many i jobs=() first last f l
-	local goodput=0 ceiling before file_size latest_start=0 earliest_end=
+	local devices=$1 baud=$2 size=$(($3 * 1024)) run=$T_ROOT/many i pairs=() f l
+	local goodput=0 ceiling file_size latest_start=0 earliest_end=
 	use_run_dir "$run"
 	RESPONSE_TIMEOUT=5 write_config
 	printf '[daemon]\nMaxParallelJobs=%d\n' "$devices" >>"$DFUD_CONFIG"
@@ -184,17 +197,13 @@ many_devices() {
 	for ((i = 1; i <= devices; i++)); do
 		start_sim "m$i" --slot-size $((2 * size)) --baud "$baud" --buf-size 2048 --buf-count 4
 	done
-	before=$(cpu_ticks "$DFUD_PID")
 	for ((i = 1; i <= devices; i++)); do
-		jobs+=("$(submit "serial:$run/m$i?baud=$baud&framing=console" "$run/app.bin")")
+		pairs+=("serial:$run/m$i?baud=$baud&framing=console" "$run/app.bin")
 	done
-	for i in "${jobs[@]}"; do
-		wait_job_done 900 "$i"
-		expect_job "$i" succeeded success
-	done
-	MANY_CPU[$3]=$(($(cpu_ticks "$DFUD_PID") - before))
+	update_all "${pairs[@]}"
+	MANY_CPU[$3]=$UPDATE_TICKS
 	MANY_BYTES[$3]=$((file_size * devices))
-	for i in "${jobs[@]}"; do
+	for i in "${JOBS[@]}"; do
 		read -r f l <<<"$(upload_span "$i")"
 		goodput=$(awk -v g="$goodput" -v b="$file_size" -v f="$f" -v l="$l" 'BEGIN { printf "%.1f", g + b / ((l - f) / 1e6) }')
 		[ "$f" -lt "$latest_start" ] || latest_start=$f
