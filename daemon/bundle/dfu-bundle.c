@@ -12,6 +12,7 @@
 #include "dfu-error.h"
 #include "dfu-file.h"
 #include "dfu-manifest.h"
+#include "dfu-sha256.h"
 #include "dfu-zip-reader.h"
 
 #define DFU_BUNDLE_MAX_SIZE (256u * 1024 * 1024)
@@ -90,21 +91,10 @@ dfu_plan_image_new_held(guint image_index, const guint8 *hash, gsize hash_len, c
 	return image;
 }
 
-static gboolean
-sha256(const void *data, gsize len, guint8 out[32], GError **error)
-{
-	unsigned int out_len = 0;
-
-	if (!EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) || out_len != 32) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot compute SHA-256");
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* Parses and checks one image; errors name the file. */
+/* Parses and checks one image; errors name the file. data_sha256, when known, is the digest
+ * of all of data: a bare image without padding needs no second pass over its bytes. */
 static DfuPlanImage *
-plan_image_new(const char *name, GBytes *data, guint image_index, GError **error)
+plan_image_new(const char *name, GBytes *data, const guint8 *data_sha256, guint image_index, GError **error)
 {
 	g_autoptr(DfuPlanImage) image = g_new0(DfuPlanImage, 1);
 	gsize len = 0;
@@ -119,7 +109,9 @@ plan_image_new(const char *name, GBytes *data, guint image_index, GError **error
 	image->padding = len - image->info.total_size;
 	if (image->padding > 0)
 		g_info("%s: %zu bytes of padding after the image are not sent", name, image->padding);
-	if (!sha256(bytes, image->info.total_size, image->file_sha256, error))
+	if (data_sha256 != NULL && image->padding == 0)
+		memcpy(image->file_sha256, data_sha256, DFU_SHA256_LEN);
+	else if (!dfu_sha256_digest(bytes, image->info.total_size, image->file_sha256, error))
 		return NULL;
 	if (image->info.encrypted)
 		g_info("%s: encrypted image, its hash could not be checked", name);
@@ -214,7 +206,7 @@ load_zip(DfuPlan *plan, GBytes *bundle, const char *name, GError **error)
 		data = dfu_zip_reader_read(reader, entry->file, error);
 		if (data == NULL)
 			return FALSE;
-		image = plan_image_new(entry->file, data, entry->image_index, error);
+		image = plan_image_new(entry->file, data, NULL, entry->image_index, error);
 		if (image == NULL)
 			return FALSE;
 		g_ptr_array_add(plan->images, image);
@@ -258,7 +250,7 @@ dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error)
 		            "%s: bundle is larger than %u MiB", name, DFU_BUNDLE_MAX_SIZE >> 20);
 		return NULL;
 	}
-	if (!sha256(data, len, plan->bundle_sha256, error))
+	if (!dfu_sha256_digest(data, len, plan->bundle_sha256, error))
 		return NULL;
 
 	if (has_prefix(data, len, zip_local_magic, sizeof(zip_local_magic)) ||
@@ -267,7 +259,7 @@ dfu_plan_load_bytes(GBytes *bundle, const char *name, GError **error)
 		if (!load_zip(plan, bundle, name, error))
 			return NULL;
 	} else if (has_prefix(data, len, image_magic, sizeof(image_magic))) {
-		DfuPlanImage *image = plan_image_new(name, bundle, 0, error);
+		DfuPlanImage *image = plan_image_new(name, bundle, plan->bundle_sha256, 0, error);
 
 		if (image == NULL)
 			return NULL;

@@ -15,6 +15,7 @@
 
 #include "dfu-curl-loop.h"
 #include "dfu-file.h"
+#include "dfu-sha256.h"
 
 #define FETCH_CHUNK_SIZE (64 * 1024)
 #define FETCH_MAX_REDIRECTS 5L
@@ -43,7 +44,7 @@ typedef struct {
 	char *cache_dir;
 	char *part_path;
 	int fd;
-	GChecksum *checksum; /* of the bytes in the partial file */
+	DfuSha256 *checksum; /* of the bytes in the partial file */
 	guint64 offset;      /* bytes in the partial file */
 	guint64 total;       /* expected final size, 0 when unknown */
 	gboolean body_started;
@@ -89,7 +90,7 @@ transfer_free(Transfer *t)
 	}
 	if (t->fd >= 0)
 		close(t->fd);
-	g_clear_pointer(&t->checksum, g_checksum_free);
+	g_clear_pointer(&t->checksum, dfu_sha256_free);
 	g_clear_error(&t->error);
 	g_ptr_array_unref(t->waiters);
 	g_free(t->url);
@@ -106,7 +107,7 @@ transfer_truncate(Transfer *t, GError **error)
 	if (ftruncate(t->fd, 0) != 0)
 		return dfu_file_error(error, "truncate", t->part_path, errno);
 	t->offset = 0;
-	g_checksum_reset(t->checksum);
+	dfu_sha256_reset(t->checksum);
 	return TRUE;
 }
 
@@ -130,7 +131,7 @@ transfer_hash_part(Transfer *t, GError **error)
 		}
 		if (n == 0)
 			return TRUE;
-		g_checksum_update(t->checksum, buf, n);
+		dfu_sha256_update(t->checksum, buf, (gsize)n);
 		t->offset += (guint64)n;
 	}
 }
@@ -163,9 +164,7 @@ fetch_accepts(const DfuFetch *fetch, const char *digest)
 static char *
 transfer_digest(Transfer *t)
 {
-	g_autoptr(GChecksum) copy = g_checksum_copy(t->checksum);
-
-	return g_strdup(g_checksum_get_string(copy));
+	return dfu_sha256_hex(t->checksum);
 }
 
 static void
@@ -233,7 +232,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *user_data)
 	}
 	if (!dfu_file_pwrite_all(t->fd, (const guint8 *)data, len, t->offset, t->part_path, &t->error))
 		return 0;
-	g_checksum_update(t->checksum, (const guchar *)data, (gssize)len);
+	dfu_sha256_update(t->checksum, data, len);
 	t->offset += len;
 	transfer_report_progress(t);
 	return len;
@@ -379,7 +378,7 @@ transfer_new(DfuFetcher *self, const char *url, const char *cache_dir, const cha
 	t->url = g_strdup(url);
 	t->cache_dir = g_strdup(cache_dir);
 	t->part_path = g_strdup(part_path);
-	t->checksum = g_checksum_new(G_CHECKSUM_SHA256);
+	t->checksum = dfu_sha256_new();
 	t->waiters = g_ptr_array_new_with_free_func((GDestroyNotify)fetch_free);
 	if (g_mkdir_with_parents(dir, 0750) != 0) {
 		dfu_file_error(error, "create", dir, errno);

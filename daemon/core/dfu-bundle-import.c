@@ -9,6 +9,7 @@
 #include "dfu-bundle-import.h"
 #include "dfu-error.h"
 #include "dfu-file.h"
+#include "dfu-sha256.h"
 
 #define IMPORT_CHUNK_SIZE (64 * 1024)
 /* what a memory file must promise so that its bytes cannot change under the copy */
@@ -141,7 +142,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TempFile, temp_file_free)
 static gboolean
 copy_and_hash(int src, guint64 size, TempFile *tmp, GCancellable *cancellable, GError **error)
 {
-	g_autoptr(GChecksum) checksum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autoptr(DfuSha256) checksum = dfu_sha256_new();
 	g_autofree guint8 *buf = g_malloc(IMPORT_CHUNK_SIZE);
 	guint64 offset = 0;
 
@@ -167,14 +168,14 @@ copy_and_hash(int src, guint64 size, TempFile *tmp, GCancellable *cancellable, G
 			                    "the bundle file shrank while it was read");
 			return FALSE;
 		}
-		g_checksum_update(checksum, buf, n);
+		dfu_sha256_update(checksum, buf, (gsize)n);
 		if (!dfu_file_pwrite_all(tmp->fd, buf, (gsize)n, offset, tmp->path, error))
 			return FALSE;
 		offset += (guint64)n;
 	}
 	if (fsync(tmp->fd) != 0)
 		return dfu_file_error(error, "sync", tmp->path, errno);
-	tmp->digest = g_strdup(g_checksum_get_string(checksum));
+	tmp->digest = dfu_sha256_hex(checksum);
 	return TRUE;
 }
 
