@@ -10,8 +10,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export DFUD_BUILD_ROOT=$(cd "${1:-$here/../../build}" && pwd)
-ninja -C "$DFUD_BUILD_ROOT" daemon/dfud client/dfuctl tests/sim/ble/dfu-sim-ble tests/sim/mkimage/dfu-mkimage >/dev/null
+ninja -C "$DFUD_BUILD_ROOT" daemon/dfud client/dfuctl tests/sim/ble/dfu-sim-ble tests/sim/mkimage/dfu-mkimage tests/bench/process-cpu >/dev/null
 source "$here/../integration/lib.sh"
+source "$here/bench-lib.sh"
 
 use_ble_bus
 RESPONSE_TIMEOUT=5 MAX_PARALLEL=8 ble_config MaxConnectionsPerAdapter=4
@@ -23,11 +24,6 @@ job=0
 upload_span() {
 	dfuctl status --json -v "$1" | jq -r '
 		[.History[] | select(.[1] | test("uploading|upload complete|bytes per write|sent and activated")) | .[0]] | "\(.[0]) \(.[-1])"'
-}
-
-# the daemon's user+system CPU time so far, in clock ticks
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$DFUD_PID/stat"
 }
 
 ceiling_of() {
@@ -43,7 +39,6 @@ start_bench_sim() {
 	BLE_SIM_PID=$SIM_PID
 }
 
-hz=$(getconf CLK_TCK)
 printf '%-34s %-9s %-12s %-12s %-6s %s\n' case image_KiB goodput_B/s ceiling_B/s ratio cpu_ms/MB
 
 # bench NAME KIB LINK-OPTIONS -- DEVICE-OPTIONS: one device, one job
@@ -71,16 +66,16 @@ bench() {
 	local size before after span goodput ceiling
 	size=$(stat -c %s "$bundle")
 	[ -z "$query" ] || size=$((kib * 1024))
-	before=$(cpu_ticks)
+	before=$(cpu_ms "$DFUD_PID")
 	dfuctl start "ble:$addr$query" "$bundle" >/dev/null
-	after=$(cpu_ticks)
+	after=$(cpu_ms "$DFUD_PID")
 	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
 	read -r first last <<<"$(upload_span $job)"
 	goodput=$(awk -v b="$size" -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
 	ceiling=$(ceiling_of "${link[@]}")
 	printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "$name" "$kib" "$goodput" "$ceiling" \
 		"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
-		"$(awk -v t=$((after - before)) -v hz="$hz" -v b="$size" 'BEGIN { print t * 1000 / hz / (b / 1048576) }')"
+		"$(ms_per_mb "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" "$size")"
 	stop_ble_sim
 }
 
@@ -97,12 +92,12 @@ for i in 1 2 3 4; do devices+=(--device "C4:12:34:56:79:0$i"); done
 start_bench_sim many "${devices[@]}" --slot-size 1048576 --swap-ms 100 "${link[@]}"
 mkimage -o "$T/many.bin" --version 3.0.0 --size $((256 * 1024)) --seed 99
 size=$(stat -c %s "$T/many.bin")
-before=$(cpu_ticks)
+before=$(cpu_ms "$DFUD_PID")
 for i in 1 2 3 4; do dfuctl start --no-wait "ble:C4:12:34:56:79:0$i" "$T/many.bin" >/dev/null; done
 for j in $(seq $((job + 1)) $((job + 4))); do
 	wait_for 120 "job $j" bash -c "[ \"\$('$DFUCTL' status --json $j | jq -r .State)\" = succeeded ]"
 done
-after=$(cpu_ticks)
+after=$(cpu_ms "$DFUD_PID")
 first=
 last=
 for j in $(seq $((job + 1)) $((job + 4))); do
@@ -114,4 +109,4 @@ goodput=$(awk -v b=$((size * 4)) -v f="$first" -v l="$last" 'BEGIN { printf "%.0
 ceiling=$(awk -v c="$(ceiling_of "${link[@]}")" 'BEGIN { print c * 4 }')
 printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "(d) 4 devices of (a) at once" "4x256" "$goodput" "$ceiling" \
 	"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
-	"$(awk -v t=$((after - before)) -v hz="$hz" -v b=$((size * 4)) 'BEGIN { print t * 1000 / hz / (b / 1048576) }')"
+	"$(ms_per_mb "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" $((size * 4)))"

@@ -21,6 +21,7 @@ export DFUD_BUILD_ROOT=$(cd "${build:-$here/../../build}" && pwd)
 ninja -C "$DFUD_BUILD_ROOT" bench-tools >/dev/null
 source "$here/../integration/lib.sh"
 source "$here/../integration/hawkbit-lib.sh"
+source "$here/bench-lib.sh"
 
 start_gateway
 ddi_ctl POST config "{\"sleep\": \"$(printf '%02d:%02d:%02d' $((sleep_s / 3600)) $((sleep_s / 60 % 60)) $((sleep_s % 60)))\"}" >/dev/null
@@ -36,8 +37,7 @@ done
 write_agent_config
 start_agent
 
-# cpu_ticks PID: user + system clock ticks; rss_kb PID: resident set
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# rss_kb PID: resident set
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 # pss_kb PID: the resident set with each shared page split among the processes that map it;
 # private_kb PID: the pages only this process has
@@ -47,10 +47,9 @@ requests() { curl -sf "$DDI_URL/_control/state" | jq .requests; }
 
 log "warming up: every node's first poll and configData within ${sleep_s} s"
 sleep $((sleep_s + 5))
-a0=$(cpu_ticks "$AGENT_PID") d0=$(cpu_ticks "$DFUD_PID") r0=$(requests) t0=$(date +%s.%N)
+a0=$(cpu_ms "$AGENT_PID") d0=$(cpu_ms "$DFUD_PID") r0=$(requests) t0=$(date +%s.%N)
 sleep "$measure"
-a1=$(cpu_ticks "$AGENT_PID") d1=$(cpu_ticks "$DFUD_PID") r1=$(requests) t1=$(date +%s.%N)
-hz=$(getconf CLK_TCK)
+a1=$(cpu_ms "$AGENT_PID") d1=$(cpu_ms "$DFUD_PID") r1=$(requests) t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 agent_rss=$(rss_kb "$AGENT_PID") dfud_rss=$(rss_kb "$DFUD_PID")
 agent_pss=$(pss_kb "$AGENT_PID") dfud_pss=$(pss_kb "$DFUD_PID")
@@ -79,10 +78,10 @@ printf '%-34s %s s\n' "polling interval" "$sleep_s"
 printf '%-34s %.2f (expected %.2f)\n' "requests per second" \
 	"$(awk -v a="$r0" -v b="$r1" -v s="$secs" 'BEGIN { print (b - a) / s }')" \
 	"$(awk -v n="$nodes" -v s="$sleep_s" 'BEGIN { print n / s }')"
-printf '%-34s %.2f %%\n' "agent CPU (one core)" "$(awk -v a="$a0" -v b="$a1" -v h="$hz" -v s="$secs" 'BEGIN { print 100 * (b - a) / h / s }')"
-printf '%-34s %.2f %%\n' "daemon CPU (one core)" "$(awk -v a="$d0" -v b="$d1" -v h="$hz" -v s="$secs" 'BEGIN { print 100 * (b - a) / h / s }')"
+printf '%-34s %.2f %%\n' "agent CPU (one core)" "$(awk -v a="$a0" -v b="$a1" -v s="$secs" 'BEGIN { print (b - a) / 10 / s }')"
+printf '%-34s %.2f %%\n' "daemon CPU (one core)" "$(awk -v a="$d0" -v b="$d1" -v s="$secs" 'BEGIN { print (b - a) / 10 / s }')"
 printf '%-34s %.2f %% (target < 2 %%)\n' "together" \
-	"$(awk -v a="$((a1 - a0 + d1 - d0))" -v h="$hz" -v s="$secs" 'BEGIN { print 100 * a / h / s }')"
+	"$(awk -v a="$a1" -v b="$a0" -v c="$d1" -v d="$d0" -v s="$secs" 'BEGIN { print (a - b + c - d) / 10 / s }')"
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 printf '%-34s %s / %s / %s MB\n' "agent RSS / PSS / private" "$(mb "$agent_rss")" "$(mb "$agent_pss")" "$(mb "$agent_private")"
 printf '%-34s %s / %s / %s MB\n' "daemon RSS / PSS / private" "$(mb "$dfud_rss")" "$(mb "$dfud_pss")" "$(mb "$dfud_private")"

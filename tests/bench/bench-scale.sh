@@ -41,28 +41,16 @@ if [ -z "${DFUD_BUILD_ROOT:-}" ] || [ -n "${1:-}" ]; then
 	ninja -C "$DFUD_BUILD_ROOT" bench-tools >/dev/null
 fi
 source "$here/../integration/lib.sh"
+source "$here/bench-lib.sh"
 
 # as the systemd unit runs the daemon: the memory of expired jobs goes back to the system
 export G_SLICE=always-malloc
 
 SIZES=(100 1000 10000)
-TICK=$(getconf CLK_TCK)
-SERIAL_CEILING=$DFUD_BUILD_ROOT/tests/bench/serial-ceiling
-REQUEST_FLOOR=$DFUD_BUILD_ROOT/tests/bench/request-floor
-
-# cpu_ticks PID: user + system time of the process and its finished threads
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
 
 # vm_kib PID FIELD: a VmRSS/VmHWM line of /proc/PID/status, in KiB
 vm_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-
-# ms_per_mb TICKS BYTES: CPU milliseconds per MB (2^20 bytes)
-ms_per_mb() {
-	awk -v t="$1" -v b="$2" -v hz="$TICK" 'BEGIN { printf "%.1f", t * 1000 / hz / (b / 1048576) }'
 }
 
 # list_ms: the median of three runs of `dfuctl list -a`, in ms
@@ -102,21 +90,21 @@ measure() {
 	t1=$(date +%s%N)
 	until [ "$(manager_prop Loading)" = "b false" ]; do sleep 0.02; done
 	t2=$(date +%s%N)
-	LOAD_CPU_S[$n]=$(awk -v t="$(cpu_ticks "$DFUD_PID")" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
+	LOAD_CPU_S[$n]=$(awk -v t="$(cpu_ms "$DFUD_PID")" 'BEGIN { printf "%.2f", t / 1000 }')
 	ANSWER_S[$n]=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
 	LOAD_S[$n]=$(awk -v d=$((t2 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
 	LIST_MS[$n]=$(list_ms)
 	wait_for 30 "job 1 to upload" sh -c "'$DFUCTL' status --json 1 | jq -e '.Phase == \"uploading\"'"
-	before=$(cpu_ticks "$DFUD_PID")
+	before=$(cpu_ms "$DFUD_PID")
 	for ((i = 0; i < batch; i++)); do
 		last=$(dfuctl start --no-wait --json "$BUSY" "$run/image.bin" | jq -r .Id)
 	done
 	wait_for 60 "job $last to queue" sh -c "'$DFUCTL' status --json $last | jq -e '.Phase == \"waiting\"'"
-	after=$(cpu_ticks "$DFUD_PID")
+	after=$(cpu_ms "$DFUD_PID")
 	FILE_BYTES[$n]=$(stat -c %s "$STATE_DIRECTORY/jobs/$last.json")
 	stop_dfud
 	stop_sims
-	CPU_MS[$n]=$(awk -v t=$((after - before)) -v k="$batch" -v hz="$TICK" 'BEGIN { printf "%.2f", t * 1000 / hz / k }')
+	CPU_MS[$n]=$(awk -v a="$after" -v b="$before" -v k="$batch" 'BEGIN { printf "%.2f", (a - b) / k }')
 }
 
 # queued_rss N: the daemon's RSS in KiB with N stored jobs, all queued behind one busy device
@@ -136,11 +124,11 @@ queued_rss() {
 }
 
 # update_all TARGET BUNDLE [TARGET BUNDLE...]: submits every pair at once and waits for all of
-# them to succeed; JOBS holds their numbers, UPDATE_TICKS the daemon's CPU ticks meanwhile
+# them to succeed; JOBS holds their numbers, UPDATE_MS the daemon's CPU ms meanwhile
 update_all() {
 	local before i
 	JOBS=()
-	before=$(cpu_ticks "$DFUD_PID")
+	before=$(cpu_ms "$DFUD_PID")
 	while [ $# -gt 0 ]; do
 		JOBS+=("$(submit "$1" "$2")")
 		shift 2
@@ -149,12 +137,12 @@ update_all() {
 		wait_job_done 900 "$i"
 		expect_job "$i" succeeded success
 	done
-	UPDATE_TICKS=$(($(cpu_ticks "$DFUD_PID") - before))
+	UPDATE_MS=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
 }
 
 # peak_rss DEVICES KIB: the daemon's idle and peak RSS, in KiB, while DEVICES
 # simulated devices each take a zip bundle with an image of KIB KiB, all at
-# once; and its CPU ticks over the uploads
+# once; and its CPU ms over the uploads
 peak_rss() {
 	local devices=$1 size=$(($2 * 1024)) run=$T_ROOT/rss$2 i pairs=()
 	use_run_dir "$run"
@@ -171,7 +159,7 @@ peak_rss() {
 		pairs+=("serial:$run/dev$i?baud=1000000&framing=console" "$run/app$i.zip")
 	done
 	update_all "${pairs[@]}"
-	PEAK_CPU[$2]=$UPDATE_TICKS
+	PEAK_CPU[$2]=$UPDATE_MS
 	PEAK_KIB[$2]=$(vm_kib "$DFUD_PID" VmHWM)
 	stop_dfud
 	stop_sims
@@ -201,7 +189,7 @@ many_devices() {
 		pairs+=("serial:$run/m$i?baud=$baud&framing=console" "$run/app.bin")
 	done
 	update_all "${pairs[@]}"
-	MANY_CPU[$3]=$UPDATE_TICKS
+	MANY_CPU[$3]=$UPDATE_MS
 	MANY_BYTES[$3]=$((file_size * devices))
 	for i in "${JOBS[@]}"; do
 		read -r f l <<<"$(upload_span "$i")"
@@ -278,25 +266,13 @@ row "  per running job, 2 MiB image, MiB" "" "" "$per2" ""
 row "  per running job, 512 KiB image, MiB" "" "" "$per05" ""
 # independent of the image: 1.5 MiB more image costs a running job under a tenth of it
 row "  growth per job over 1.5 MiB, MiB" "" "" "$(awk -v a="$per2" -v b="$per05" 'BEGIN { printf "%.3f", a - b }')" "< 0.15" "v < 0.15"
-# upload_ms_per_mb CPU_BIG CPU_SMALL BYTES_BIG BYTES_SMALL: the CPU ms the larger uploads cost per
-# MB beyond the smaller ones, with each job's connect, inspect, reset and confirm left out
-upload_ms_per_mb() {
-	awk -v a="$1" -v b="$2" -v x="$3" -v y="$4" -v hz="$TICK" 'BEGIN { printf "%.1f", (a - b) * 1000 / hz / ((x - y) / 1048576) }'
-}
 # job_ms CPU BYTES JOBS MS_PER_MB: what a job costs besides its upload, in ms
 job_ms() {
-	awk -v t="$1" -v b="$2" -v n="$3" -v m="$4" -v hz="$TICK" 'BEGIN { printf "%.1f", (t * 1000 / hz - m * b / 1048576) / n }'
-}
-# floor_ms_per_mb BAUD BUF_SIZE: the bare loop's CPU for the requests that carry a MB at BUF_SIZE
-floor_ms_per_mb() {
-	local requests wire us
-	read -r requests wire <<<"$("$SERIAL_CEILING" "$1" "$2" 1048576 --requests)"
-	us=$("$REQUEST_FLOOR" "$1" "$wire" 300)
-	awk -v u="$us" -v r="$requests" 'BEGIN { printf "%.1f", u * r / 1000 }'
+	awk -v t="$1" -v b="$2" -v n="$3" -v m="$4" 'BEGIN { printf "%.1f", (t - m * b / 1048576) / n }'
 }
 peak_bytes=$((PEAK_DEVICES * 2048 * 1024))
-peak_mb=$(upload_ms_per_mb "${PEAK_CPU[2048]}" "${PEAK_CPU[512]}" "$peak_bytes" $((PEAK_DEVICES * 512 * 1024)))
-many_mb=$(upload_ms_per_mb "${MANY_CPU[128]}" "${MANY_CPU[32]}" "${MANY_BYTES[128]}" "${MANY_BYTES[32]}")
+peak_mb=$(marginal_ms_per_mb "${PEAK_CPU[2048]}" "${PEAK_CPU[512]}" "$peak_bytes" $((PEAK_DEVICES * 512 * 1024)))
+many_mb=$(marginal_ms_per_mb "${MANY_CPU[128]}" "${MANY_CPU[32]}" "${MANY_BYTES[128]}" "${MANY_BYTES[32]}")
 peak_floor=$(floor_ms_per_mb 1000000 384)
 many_floor=$(floor_ms_per_mb 115200 2048)
 row "daemon CPU per MB uploaded, ms:" "" "" "" ""

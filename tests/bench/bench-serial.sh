@@ -2,13 +2,18 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # SMP-over-serial goodput of `dfuctl start` through the daemon, as a fraction
 # of what the throttled link can carry with the console framing, and the
-# daemon's CPU time (utime + stime from /proc) per uploaded MB over the job.
+# daemon's CPU time per uploaded MB: over the whole job, and what the upload
+# costs beyond a job's fixed part (each row first sends an image a quarter
+# the size; the difference over the difference in MB). Beside it the floor
+# this machine sets for the same requests: a bare loop that only wakes,
+# reads and writes once per request (request-floor).
 #   tests/bench/bench-serial.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export DFUD_BUILD_ROOT=$(cd "${1:-$here/../../build}" && pwd)
 ninja -C "$DFUD_BUILD_ROOT" bench-tools >/dev/null
 source "$here/../integration/lib.sh"
+source "$here/bench-lib.sh"
 
 RESPONSE_TIMEOUT=5 write_config
 start_dfud
@@ -20,30 +25,36 @@ upload_seconds() {
 		(.[-1] - .[0]) / 1e6'
 }
 
-# the daemon's user+system CPU time so far, in clock ticks
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$DFUD_PID/stat"
+job=0
+# update DEVICE BAUD KIB: one job; sets BYTES, the image's size, and CPU, the daemon's ms for it
+update() {
+	job=$((job + 1))
+	mkimage -o "$T/bench$job.bin" --version "2.0.$job" --size $(($3 * 1024)) --seed "$job"
+	BYTES=$(stat -c %s "$T/bench$job.bin")
+	local before
+	before=$(cpu_ms "$DFUD_PID")
+	dfuctl start "serial:$T/$1?baud=$2" "$T/bench$job.bin" >/dev/null
+	CPU=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
+	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
 }
 
-hz=$(getconf CLK_TCK)
-printf '%-9s %-9s %-10s %-9s %-12s %-12s %-6s %s\n' baud buf_size image_KiB window goodput_B/s ceiling_B/s ratio cpu_ms/MB
-job=0
-for row in "115200 384 4 96" "115200 2048 4 96" "1000000 384 4 384" "1000000 2048 4 512"; do
-	read -r baud buf count kib <<<"$row"
-	job=$((job + 1))
-	name=dev$job
-	start_sim "$name" --slot-size 1048576 --baud "$baud" --buf-size "$buf" --buf-count "$count"
-	size=$((kib * 1024))
-	mkimage -o "$T/bench$job.bin" --version 2.0.$job --size "$size" --seed "$job"
-	file_size=$(stat -c %s "$T/bench$job.bin")
-	before=$(cpu_ticks)
-	dfuctl start "serial:$T/$name?baud=$baud" "$T/bench$job.bin" >/dev/null
-	after=$(cpu_ticks)
-	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
+printf '%-8s %-5s %-6s %-3s %-8s %-8s %-6s %-8s %-9s %-8s %s\n' baud buf KiB win goodput ceiling ratio \
+	job_ms/MB upload_ms/MB floor_ms/MB over_floor
+row=0
+for spec in "115200 384 4 96" "115200 2048 4 96" "1000000 384 4 384" "1000000 2048 4 512"; do
+	read -r baud buf count kib <<<"$spec"
+	row=$((row + 1))
+	start_sim "dev$row" --slot-size 1048576 --baud "$baud" --buf-size "$buf" --buf-count "$count"
+	update "dev$row" "$baud" $((kib / 4))
+	small_cpu=$CPU small_bytes=$BYTES
+	update "dev$row" "$baud" "$kib"
 	secs=$(upload_seconds $job)
-	goodput=$(awk -v b="$file_size" -v s="$secs" 'BEGIN { printf "%.0f", b / s }')
-	ceiling=$("$DFUD_BUILD_ROOT/tests/bench/serial-ceiling" "$baud" "$buf" "$file_size")
-	ratio=$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { printf "%.3f", g / c }')
-	cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v b="$file_size" 'BEGIN { printf "%.1f", t * 1000 / hz / (b / 1048576) }')
-	printf '%-9s %-9s %-10s %-9s %-12s %-12s %-6s %s\n' "$baud" "$buf" "$kib" "$((count - 1))" "$goodput" "$ceiling" "$ratio" "$cpu"
+	goodput=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN { printf "%.0f", b / s }')
+	ceiling=$("$SERIAL_CEILING" "$baud" "$buf" "$BYTES")
+	upload=$(marginal_ms_per_mb "$CPU" "$small_cpu" "$BYTES" "$small_bytes")
+	floor=$(floor_ms_per_mb "$baud" "$buf")
+	printf '%-8s %-5s %-6s %-3s %-8s %-8.0f %-6s %-8s %-9s %-8s %s\n' "$baud" "$buf" "$kib" "$((count - 1))" \
+		"$goodput" "$ceiling" "$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { printf "%.3f", g / c }')" \
+		"$(ms_per_mb "$CPU" "$BYTES")" "$upload" "$floor" \
+		"$(awk -v a="$upload" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
 done
