@@ -3,7 +3,8 @@
 # SMP-over-BLE goodput of `dfuctl start` through the daemon and the BlueZ
 # D-Bus API (dfu-sim-ble plays bluetoothd), as a fraction of what the
 # simulated link carries in ATT write values (dfu-sim-ble --print-ceiling),
-# plus four devices at once and the daemon's CPU time per uploaded MB; then
+# plus four devices at once and the daemon's CPU time per uploaded MB (over the
+# whole job, and for the upload alone: beyond an image a quarter the size); then
 # Nordic Secure DFU over the same link, entered through the buttonless
 # characteristic, against the same ceiling.
 #   tests/bench/bench-ble.sh [BUILD_DIR]
@@ -39,9 +40,31 @@ start_bench_sim() {
 	BLE_SIM_PID=$SIM_PID
 }
 
-printf '%-34s %-9s %-12s %-12s %-6s %s\n' case image_KiB goodput_B/s ceiling_B/s ratio cpu_ms/MB
+printf '%-34s %-9s %-12s %-12s %-6s %-10s %s\n' case image_KiB goodput_B/s ceiling_B/s ratio job_ms/MB upload_ms/MB
 
-# bench NAME KIB LINK-OPTIONS -- DEVICE-OPTIONS: one device, one job
+# ble_job ADDR QUERY KIB: one job of a KIB image (a zip for Nordic DFU); sets BYTES, the bytes it
+# sends, and CPU, the daemon's ms for the whole job
+ble_job() {
+	local addr=$1 query=$2 kib=$3 bundle before
+	job=$((job + 1))
+	if [ -n "$query" ]; then
+		head -c $((kib * 1024)) /dev/urandom >"$T/nrf$job.bin"
+		"$MKIMAGE" nrf5 -o "$T/nrf$job.zip" --application "$T/nrf$job.bin"
+		bundle=$T/nrf$job.zip
+		BYTES=$((kib * 1024))
+	else
+		bundle=$T/bench$job.bin
+		mkimage -o "$bundle" --version 2.0.$job --size $((kib * 1024)) --seed $job
+		BYTES=$(stat -c %s "$bundle")
+	fi
+	before=$(cpu_ms "$DFUD_PID")
+	dfuctl start "ble:$addr$query" "$bundle" >/dev/null
+	CPU=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
+	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
+}
+
+# bench NAME KIB LINK-OPTIONS -- DEVICE-OPTIONS: one device; an image a quarter of KIB, then one
+# of KIB, so that the upload's own CPU per MB shows beside the whole job's
 bench() {
 	local name=$1 kib=$2
 	shift 2
@@ -49,33 +72,23 @@ bench() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do link+=("$1"); shift; done
 	shift
 	dev=("$@")
-	job=$((job + 1))
-	local addr
-	addr=$(printf 'C4:12:34:56:78:%02X' $job)
-	local bundle=$T/bench$job.bin query=
+	local addr query= small_cpu small_bytes goodput ceiling
+	addr=$(printf 'C4:12:34:56:78:%02X' $((job + 1)))
 	if [ "${dev[0]:-}" = --protocol ] && [ "${dev[1]:-}" = nrfdfu ]; then
 		start_bench_sim "b$job" --device "$addr" --swap-ms 100 "${link[@]}" "${dev[@]}"
-		head -c $((kib * 1024)) /dev/urandom >"$T/nrf$job.bin"
-		"$MKIMAGE" nrf5 -o "$T/nrf$job.zip" --application "$T/nrf$job.bin"
-		bundle=$T/nrf$job.zip
 		query="?protocol=nrfdfu"
 	else
 		start_bench_sim "b$job" --device "$addr" --slot-size 1048576 --swap-ms 100 "${link[@]}" "${dev[@]}"
-		mkimage -o "$bundle" --version 2.0.$job --size $((kib * 1024)) --seed $job
 	fi
-	local size before after span goodput ceiling
-	size=$(stat -c %s "$bundle")
-	[ -z "$query" ] || size=$((kib * 1024))
-	before=$(cpu_ms "$DFUD_PID")
-	dfuctl start "ble:$addr$query" "$bundle" >/dev/null
-	after=$(cpu_ms "$DFUD_PID")
-	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
+	ble_job "$addr" "$query" $((kib / 4))
+	small_cpu=$CPU small_bytes=$BYTES
+	ble_job "$addr" "$query" "$kib"
 	read -r first last <<<"$(upload_span $job)"
-	goodput=$(awk -v b="$size" -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
+	goodput=$(awk -v b="$BYTES" -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
 	ceiling=$(ceiling_of "${link[@]}")
-	printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "$name" "$kib" "$goodput" "$ceiling" \
-		"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
-		"$(ms_per_mb "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" "$size")"
+	printf '%-34s %-9s %-12s %-12.0f %-6.3f %-10s %s\n' "$name" "$kib" "$goodput" "$ceiling" \
+		"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" "$(ms_per_mb "$CPU" "$BYTES")" \
+		"$(marginal_ms_per_mb "$CPU" "$small_cpu" "$BYTES" "$small_bytes")"
 	stop_ble_sim
 }
 
@@ -107,6 +120,6 @@ for j in $(seq $((job + 1)) $((job + 4))); do
 done
 goodput=$(awk -v b=$((size * 4)) -v f="$first" -v l="$last" 'BEGIN { printf "%.0f", b / ((l - f) / 1e6) }')
 ceiling=$(awk -v c="$(ceiling_of "${link[@]}")" 'BEGIN { print c * 4 }')
-printf '%-34s %-9s %-12s %-12.0f %-6.3f %.1f\n' "(d) 4 devices of (a) at once" "4x256" "$goodput" "$ceiling" \
+printf '%-34s %-9s %-12s %-12.0f %-6.3f %s\n' "(d) 4 devices of (a) at once" "4x256" "$goodput" "$ceiling" \
 	"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
 	"$(ms_per_mb "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" $((size * 4)))"
