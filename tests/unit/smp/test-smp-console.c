@@ -69,6 +69,34 @@ test_crc(void)
 	g_assert_cmphex(smp_crc16_xmodem(0, with_crc, sizeof(with_crc)), ==, 0);
 }
 
+/* the CRC the polynomial defines, one bit at a time */
+static guint16
+crc16_bitwise(guint16 crc, const guint8 *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		crc ^= (guint16)(data[i] << 8);
+		for (guint bit = 0; bit < 8; bit++)
+			crc = (crc & 0x8000) ? (guint16)((crc << 1) ^ 0x1021) : (guint16)(crc << 1);
+	}
+	return crc;
+}
+
+static void
+test_crc_any_length(void)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(16);
+	guint8 data[67];
+
+	for (gsize i = 0; i < sizeof(data); i++)
+		data[i] = (guint8)g_rand_int(rand);
+	/* every length and start value, so that the four-byte steps and the tail both count */
+	for (gsize len = 0; len <= sizeof(data); len++) {
+		guint16 start = (guint16)g_rand_int(rand);
+
+		g_assert_cmphex(smp_crc16_xmodem(start, data, len), ==, crc16_bitwise(start, data, len));
+	}
+}
+
 static void
 test_encode_layout(void)
 {
@@ -478,6 +506,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/smp/console/crc", test_crc);
+	g_test_add_func("/smp/console/crc-any-length", test_crc_any_length);
 	g_test_add_func("/smp/console/encode-layout", test_encode_layout);
 	g_test_add_func("/smp/console/round-trip-sizes", test_round_trip_sizes);
 	g_test_add_func("/smp/console/byte-by-byte", test_byte_by_byte);
