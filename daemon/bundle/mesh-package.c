@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "dfu-error.h"
 #include "dfu-hex.h"
 #include "dfu-manifest.h"
+#include "dfu-sha256.h"
 #include "mesh-package.h"
 
 /* the only DFU version nrfutil writes with --mesh */
@@ -340,7 +339,6 @@ check_image(JsonObject *data, const char *type, const MeshImage *image, GError *
 	const MeshInitPacket *init = &image->init;
 	gsize len = g_bytes_get_size(image->files->firmware);
 	guint8 digest[32];
-	unsigned int digest_len = 0;
 	guint64 length, start;
 
 	if (init->length != len) {
@@ -369,11 +367,8 @@ check_image(JsonObject *data, const char *type, const MeshImage *image, GError *
 	    mismatch(type, "start address", init->start_addr, start, error) ||
 	    !check_fwid(data, type, init, error))
 		return FALSE;
-	if (!EVP_Digest(g_bytes_get_data(image->files->firmware, NULL), len, digest, &digest_len,
-	                EVP_sha256(), NULL)) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot compute SHA-256");
+	if (!dfu_sha256_digest(g_bytes_get_data(image->files->firmware, NULL), len, digest, error))
 		return FALSE;
-	}
 	if (!check_hex(data, type, "firmware_hash", digest, sizeof(digest), DFU_STATUS_CHECKSUM_MISMATCH,
 	               error))
 		return FALSE;

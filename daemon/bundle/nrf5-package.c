@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <json-glib/json-glib.h>
-#include <openssl/evp.h>
 
 #include "dfu-error.h"
 #include "dfu-manifest.h"
+#include "dfu-sha256.h"
 #include "nrf5-package.h"
 
 /* Manifest keys, in send order (never the JSON order). */
@@ -189,7 +189,6 @@ load_image(DfuZipReader *reader, JsonObject *entry, Nrf5ImageType type, GError *
 	const char *key = nrf5_image_type_to_string(type);
 	gsize len = 0;
 	const guint8 *data;
-	unsigned int digest_len = 0;
 
 	image->type = type;
 	image->bin_file = member_file(entry, key, "bin_file", error);
@@ -216,10 +215,8 @@ load_image(DfuZipReader *reader, JsonObject *entry, Nrf5ImageType type, GError *
 	if (!check_init_packet(image, key, error))
 		return NULL;
 	data = g_bytes_get_data(image->firmware, &len);
-	if (!EVP_Digest(data, len, image->firmware_sha256, &digest_len, EVP_sha256(), NULL)) {
-		g_set_error_literal(error, DFU_ERROR, DFU_STATUS_INTERNAL_ERROR, "cannot compute SHA-256");
+	if (!dfu_sha256_digest(data, len, image->firmware_sha256, error))
 		return NULL;
-	}
 	return g_steal_pointer(&image);
 }
 

@@ -59,7 +59,7 @@ ble_job() {
 	fi
 	before=$(cpu_ms "$DFUD_PID")
 	dfuctl start "ble:$addr$query" "$bundle" >/dev/null
-	CPU=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
+	CPU=$(cpu_ms_since "$DFUD_PID" "$before")
 	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
 }
 
@@ -110,7 +110,7 @@ for i in 1 2 3 4; do dfuctl start --no-wait "ble:C4:12:34:56:79:0$i" "$T/many.bi
 for j in $(seq $((job + 1)) $((job + 4))); do
 	wait_for 120 "job $j" bash -c "[ \"\$('$DFUCTL' status --json $j | jq -r .State)\" = succeeded ]"
 done
-after=$(cpu_ms "$DFUD_PID")
+cpu=$(cpu_ms_since "$DFUD_PID" "$before")
 first=
 last=
 for j in $(seq $((job + 1)) $((job + 4))); do
@@ -122,4 +122,4 @@ goodput=$(awk -v b=$((size * 4)) -v f="$first" -v l="$last" 'BEGIN { printf "%.0
 ceiling=$(awk -v c="$(ceiling_of "${link[@]}")" 'BEGIN { print c * 4 }')
 printf '%-34s %-9s %-12s %-12.0f %-6.3f %s\n' "(d) 4 devices of (a) at once" "4x256" "$goodput" "$ceiling" \
 	"$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { print g / c }')" \
-	"$(ms_per_mb "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" $((size * 4)))"
+	"$(ms_per_mb "$cpu" $((size * 4)))"

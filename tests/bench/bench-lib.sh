@@ -11,6 +11,11 @@ cpu_ms() {
 	awk -v ns="$("$PROCESS_CPU" "$1")" 'BEGIN { printf "%.3f", ns / 1e6 }'
 }
 
+# cpu_ms_since PID BEFORE: the process's CPU ms since cpu_ms gave BEFORE
+cpu_ms_since() {
+	awk -v a="$(cpu_ms "$1")" -v b="$2" 'BEGIN { print a - b }'
+}
+
 # ms_per_mb MS BYTES: CPU milliseconds per MB (2^20 bytes)
 ms_per_mb() {
 	awk -v t="$1" -v b="$2" 'BEGIN { printf "%.1f", t / (b / 1048576) }'

@@ -137,7 +137,7 @@ update_all() {
 		wait_job_done 900 "$i"
 		expect_job "$i" succeeded success
 	done
-	UPDATE_MS=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
+	UPDATE_MS=$(cpu_ms_since "$DFUD_PID" "$before")
 }
 
 # peak_rss DEVICES KIB: the daemon's idle and peak RSS, in KiB, while DEVICES

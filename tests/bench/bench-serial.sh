@@ -34,7 +34,7 @@ update() {
 	local before
 	before=$(cpu_ms "$DFUD_PID")
 	dfuctl start "serial:$T/$1?baud=$2" "$T/bench$job.bin" >/dev/null
-	CPU=$(awk -v a="$(cpu_ms "$DFUD_PID")" -v b="$before" 'BEGIN { print a - b }')
+	CPU=$(cpu_ms_since "$DFUD_PID" "$before")
 	[ "$(job_prop $job StatusName)" = success ] || fail "job $job: $(job_prop $job StatusName)"
 }
 
