@@ -20,7 +20,7 @@ G_BEGIN_DECLS
  * DFU_BUS_JOB_PROGRESS_INTERVAL_MS, with the first change after it; the
  * last change before a pause goes out DFU_BUS_JOB_PROGRESS_LATEST_MS after it.
  */
-#define DFU_BUS_JOB_PROGRESS_INTERVAL_MS 250
+#define DFU_BUS_JOB_PROGRESS_INTERVAL_MS 1000
 #define DFU_BUS_JOB_PROGRESS_LATEST_MS 1000
 
 typedef struct _DfuBusJobs DfuBusJobs;

@@ -27,7 +27,7 @@
 /* a device that answers at all answers within this, whatever ResponseTimeoutSec says */
 #define PROBE_TIMEOUT_MS 1000u
 
-#define PROGRESS_STEP_US (G_USEC_PER_SEC / 10)
+#define PROGRESS_STEP_US (G_USEC_PER_SEC / 4)
 
 typedef struct {
 	DfuRunner parent;
