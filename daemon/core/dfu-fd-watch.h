@@ -16,4 +16,15 @@ guint dfu_fd_watch_add(int fd, GIOCondition condition, GUnixFDSourceFunc func, g
 /* the same for a source of the caller's making, before it is attached */
 void dfu_fd_watch_prepare(GSource *source);
 
+/*
+ * A watch whose polling can be held off until a time: meanwhile the fd is in
+ * the poll set without events (a hang-up still wakes it), and at that time the
+ * callback runs with condition 0, to read what came. Nothing is added to or
+ * taken from the loop, so a hold costs no wake-up of its own. Unref the source
+ * after g_source_destroy().
+ */
+GSource *dfu_held_watch_new(int fd, GIOCondition condition, GUnixFDSourceFunc func, gpointer user_data);
+/* until_us: monotonic µs; 0 ends a hold */
+void dfu_held_watch_hold(GSource *source, gint64 until_us);
+
 G_END_DECLS

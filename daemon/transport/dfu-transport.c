@@ -58,6 +58,13 @@ dfu_transport_whole_messages(DfuTransport *self)
 	return self->klass->whole_messages;
 }
 
+void
+dfu_transport_expect(DfuTransport *self, guint answers, gint64 deadline_us)
+{
+	if (self->klass->expect != NULL)
+		self->klass->expect(self, answers, deadline_us);
+}
+
 guint
 dfu_transport_guess_window(DfuTransport *self)
 {

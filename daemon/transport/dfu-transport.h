@@ -40,6 +40,9 @@ typedef struct {
 	/* requests in flight worth trying with a device that does not report its
 	 * buffers, where round trips are long (BLE); 0 or 1: one at a time */
 	guint guess_window;
+	/* the client waits for this many answers, the first due by deadline_us
+	 * (monotonic µs, 0: none); a link may pace its reads by it. Optional */
+	void (*expect)(DfuTransport *self, guint answers, gint64 deadline_us);
 	void (*finalize)(DfuTransport *self);
 } DfuTransportClass;
 
@@ -62,6 +65,7 @@ gsize dfu_transport_wire_size(DfuTransport *self, gsize len);
 gsize dfu_transport_netbuf_overhead(DfuTransport *self);
 gboolean dfu_transport_whole_messages(DfuTransport *self);
 guint dfu_transport_guess_window(DfuTransport *self);
+void dfu_transport_expect(DfuTransport *self, guint answers, gint64 deadline_us);
 void dfu_transport_free(DfuTransport *self);
 
 /* for implementations */

@@ -13,6 +13,7 @@
 
 #include "dfu-error.h"
 #include "dfu-fd-watch.h"
+#include "read-pacer.h"
 #include "serial-transport.h"
 #include "smp-console.h"
 #include "serial-framing.h"
@@ -27,7 +28,10 @@ typedef struct {
 	char *path;
 	guint baud;
 	int fd;
-	guint read_watch;
+	GSource *read_source;
+	DfuReadPacer pacer;
+	guint frames_read; /* by the wake under way */
+	gboolean reading;  /* in the read callback: what is sent goes out in one write after it */
 	guint write_watch;
 	guint open_idle;
 	guint lost_idle;
@@ -62,6 +66,7 @@ dfu_serial_speed_from_baud(guint baud)
 }
 
 static void serial_close(DfuTransport *transport);
+static gboolean flush_outq(SerialTransport *self);
 
 static void
 serial_lost(SerialTransport *self, const char *why)
@@ -76,7 +81,31 @@ static void
 on_frame(const guint8 *msg, gsize len, gpointer user_data)
 {
 	SerialTransport *self = user_data;
+
+	self->frames_read++;
 	dfu_transport_emit_packet(&self->parent, msg, len);
+}
+
+static void
+drop_read_source(SerialTransport *self)
+{
+	if (self->read_source == NULL)
+		return;
+	g_source_destroy(self->read_source);
+	g_clear_pointer(&self->read_source, g_source_unref);
+}
+
+/* framed links carry answers to requests: the next wake can wait for several */
+static void
+pace_reads(SerialTransport *self)
+{
+	gint64 until;
+
+	if (self->framer == NULL)
+		return;
+	until = dfu_read_pacer_woke(&self->pacer, g_get_monotonic_time(), self->frames_read);
+	if (until != 0)
+		dfu_held_watch_hold(self->read_source, until);
 }
 
 static gboolean
@@ -85,6 +114,8 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 	SerialTransport *self = user_data;
 	guint8 buf[SERIAL_READ_SIZE];
 
+	self->frames_read = 0;
+	self->reading = TRUE;
 	/* drain what is there before looking at HUP: the last frame may precede it */
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -94,26 +125,31 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 			else
 				dfu_transport_emit_packet(&self->parent, buf, n);
 			/* a callback may have closed the link */
-			if (self->fd < 0)
+			if (self->fd < 0) {
+				self->reading = FALSE;
 				return G_SOURCE_REMOVE;
+			}
 			/* a short read emptied the line: asking again would only return EAGAIN */
 			if ((gsize)n < sizeof(buf) && !(condition & (G_IO_HUP | G_IO_ERR)))
-				return G_SOURCE_CONTINUE;
+				break;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		self->read_watch = 0;
+		self->reading = FALSE;
 		serial_lost(self, n == 0 ? "end of file" : g_strerror(errno));
 		return G_SOURCE_REMOVE;
 	}
+	self->reading = FALSE;
 	if (condition & (G_IO_HUP | G_IO_ERR)) {
-		self->read_watch = 0;
 		serial_lost(self, "hang-up");
 		return G_SOURCE_REMOVE;
 	}
+	if (self->write_watch == 0 && !flush_outq(self))
+		return G_SOURCE_CONTINUE;
+	pace_reads(self);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -137,8 +173,6 @@ schedule_lost(SerialTransport *self, const char *why)
 	self->lost_reason = g_strdup(why);
 	self->lost_idle = g_idle_add(on_lost_idle, self);
 }
-
-static gboolean flush_outq(SerialTransport *self);
 
 static gboolean
 on_writable(gint fd, GIOCondition condition, gpointer user_data)
@@ -315,7 +349,9 @@ serial_open_now(SerialTransport *self, GError **error)
 	if (self->framer != NULL)
 		serial_framer_reset(self->framer);
 	g_byte_array_set_size(self->outq, 0);
-	self->read_watch = dfu_fd_watch_add(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
+	dfu_read_pacer_reset(&self->pacer);
+	self->read_source = dfu_held_watch_new(self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
+	g_source_attach(self->read_source, NULL);
 	return TRUE;
 }
 
@@ -358,6 +394,8 @@ serial_send(DfuTransport *transport, const guint8 *data, gsize len, GError **err
 	lines = self->framer != NULL ? serial_framer_encode(self->framer, data, len) : g_bytes_new(data, len);
 	p = g_bytes_get_data(lines, &n);
 	g_byte_array_append(self->outq, p, n);
+	if (self->reading)
+		return TRUE;
 	if (self->write_watch == 0 && !flush_outq(self)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write failed", self->path);
 		return FALSE;
@@ -370,7 +408,11 @@ serial_close(DfuTransport *transport)
 {
 	SerialTransport *self = (SerialTransport *)transport;
 
-	g_clear_handle_id(&self->read_watch, g_source_remove);
+	/* what a read callback sent just before closing goes out as it would have without the batching */
+	if (self->reading && self->fd >= 0 && self->write_watch == 0 && self->outq->len > 0)
+		flush_outq(self);
+	self->reading = FALSE;
+	drop_read_source(self);
 	g_clear_handle_id(&self->write_watch, g_source_remove);
 	g_clear_handle_id(&self->open_idle, g_source_remove);
 	g_clear_handle_id(&self->lost_idle, g_source_remove);
@@ -391,6 +433,14 @@ serial_wire_size(DfuTransport *transport, gsize len)
 }
 
 static void
+serial_expect(DfuTransport *transport, guint answers, gint64 deadline_us)
+{
+	SerialTransport *self = (SerialTransport *)transport;
+
+	dfu_read_pacer_expect(&self->pacer, answers, deadline_us);
+}
+
+static void
 serial_finalize(DfuTransport *transport)
 {
 	SerialTransport *self = (SerialTransport *)transport;
@@ -408,7 +458,8 @@ serial_finalize(DfuTransport *transport)
 #define SERIAL_CLASS(overhead)                                                                               \
 	{                                                                                                    \
 		.name = "serial", .open = serial_open, .send = serial_send, .close = serial_close,           \
-		.wire_size = serial_wire_size, .netbuf_overhead = (overhead), .finalize = serial_finalize,   \
+		.wire_size = serial_wire_size, .netbuf_overhead = (overhead), .expect = serial_expect,       \
+		.finalize = serial_finalize,                                                                 \
 	}
 
 static const DfuTransportClass serial_classes[] = {

@@ -19,6 +19,7 @@ typedef struct {
 	guint retries_left;
 	guint busy_waited_ms;
 	guint timer;
+	gint64 deadline_us; /* of the try on its way; 0 while pausing for a busy device */
 	SmpResponseFunc func;
 	gpointer user_data;
 } SmpRequest;
@@ -33,6 +34,24 @@ struct _SmpClient {
 	guint8 version;
 	guint64 bytes_sent;
 };
+
+/* tells the link what it waits for, so that it can read several answers in one wake */
+static void
+update_expectation(SmpClient *self)
+{
+	guint answers = 0;
+	gint64 first = 0;
+
+	for (GList *l = self->requests; l != NULL; l = l->next) {
+		SmpRequest *req = l->data;
+		if (req->deadline_us == 0)
+			continue;
+		answers++;
+		if (first == 0 || req->deadline_us < first)
+			first = req->deadline_us;
+	}
+	dfu_transport_expect(self->transport, answers, first);
+}
 
 static void
 smp_request_free(SmpRequest *req)
@@ -62,6 +81,7 @@ complete_request(SmpClient *self, SmpRequest *req, const SmpMessage *rsp, const 
 
 	self->requests = g_list_remove(self->requests, req);
 	smp_request_free(req);
+	update_expectation(self);
 	func(self, rsp, error, user_data);
 }
 
@@ -86,6 +106,8 @@ transmit(SmpClient *self, SmpRequest *req)
 	else
 		g_debug("smp: send failed: %s", error->message);
 	req->timer = g_timeout_add(req->timeout_ms, on_request_timeout, req);
+	req->deadline_us = g_get_monotonic_time() + (gint64)req->timeout_ms * 1000;
+	update_expectation(self);
 }
 
 static gboolean
@@ -166,6 +188,8 @@ wait_out_busy(SmpClient *self, SmpRequest *req, const SmpError *err)
 	if (req->busy_waited_ms + pause > BUSY_WAIT_MAX_MS)
 		return FALSE;
 	req->busy_waited_ms += pause;
+	req->deadline_us = 0;
+	update_expectation(self);
 	g_clear_handle_id(&req->timer, g_source_remove);
 	req->timer = g_timeout_add(pause, on_busy_pause_done, req);
 	if (self->callbacks != NULL && self->callbacks->busy != NULL)
@@ -263,12 +287,14 @@ smp_client_cancel(SmpClient *self, guint handle)
 		return;
 	self->requests = g_list_remove(self->requests, req);
 	smp_request_free(req);
+	update_expectation(self);
 }
 
 void
 smp_client_cancel_all(SmpClient *self)
 {
 	g_list_free_full(g_steal_pointer(&self->requests), (GDestroyNotify)smp_request_free);
+	update_expectation(self);
 }
 
 guint

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * When to read a link that carries requests and their answers. With several
+ * requests in flight the link stays busy while the daemon sleeps, so rather
+ * than waking for every answer the reader holds off for a little less than
+ * the requests queued ahead of the last one take, and takes the answers that
+ * came meanwhile in one wake. The time per answer is learned from wakes
+ * without a hold, never taken from the baud rate (USB links ignore it): a held
+ * wake that finds nothing goes back to waking per answer, and one that finds
+ * every awaited answer, the link having perhaps gone idle, shortens the hold.
+ * Times are monotonic microseconds.
+ */
+typedef struct {
+	gint64 answer_us;          /* learned time per answer on a busy link; 0 while unknown */
+	gint64 last_frame_us;      /* the last wake that read answers */
+	gboolean last_frame_exact; /* it woke on them, not at the end of a hold */
+	guint awaited;             /* answers the client waits for */
+	gint64 deadline_us;        /* the earliest time one of them times out; 0: none */
+	gboolean busy;             /* since the last wake, requests waited behind the first */
+	gboolean held;             /* the next wake ends a hold */
+	gboolean no_hold;          /* the last hold ended too early: wake per answer until relearned */
+	guint awaited_at_hold;
+} DfuReadPacer;
+
+void dfu_read_pacer_reset(DfuReadPacer *self);
+/* the client's side: how many answers it waits for and when the first of them is due */
+void dfu_read_pacer_expect(DfuReadPacer *self, guint awaited, gint64 deadline_us);
+/* a wake that read frames answers; its callbacks have run and set what is awaited now.
+ * Returns until when to hold reads, or 0 to wake on the next byte */
+gint64 dfu_read_pacer_woke(DfuReadPacer *self, gint64 now, guint frames);
+
+G_END_DECLS
