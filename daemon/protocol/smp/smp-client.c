@@ -18,8 +18,8 @@ typedef struct {
 	guint timeout_ms;
 	guint retries_left;
 	guint busy_waited_ms;
-	guint timer;
-	gint64 deadline_us; /* of the try on its way; 0 while pausing for a busy device */
+	guint pause_timer;  /* while pausing for a busy device */
+	gint64 deadline_us; /* of the try on its way; 0 while pausing */
 	SmpResponseFunc func;
 	gpointer user_data;
 } SmpRequest;
@@ -33,11 +33,18 @@ struct _SmpClient {
 	guint8 next_seq;
 	guint8 version;
 	guint64 bytes_sent;
+	/* one timer for every request, at or before the first deadline: most answers come long
+	 * before it, so it seldom moves and a request costs no timer of its own */
+	guint timeout_source;
+	gint64 timeout_at;
 };
 
-/* tells the link what it waits for, so that it can read several answers in one wake */
+static gboolean on_timeout(gpointer user_data);
+
+/* after any change to the requests: tells the link what it waits for, so that it can read
+ * several answers in one wake, and makes sure the timer fires by the first deadline */
 static void
-update_expectation(SmpClient *self)
+requests_changed(SmpClient *self)
 {
 	guint answers = 0;
 	gint64 first = 0;
@@ -51,12 +58,19 @@ update_expectation(SmpClient *self)
 			first = req->deadline_us;
 	}
 	dfu_transport_expect(self->transport, answers, first);
+	/* a timer due earlier than needed stays: it finds nothing and moves on */
+	if (first == 0 || (self->timeout_source != 0 && self->timeout_at <= first))
+		return;
+	g_clear_handle_id(&self->timeout_source, g_source_remove);
+	self->timeout_at = first;
+	self->timeout_source = g_timeout_add(
+	        (guint)MAX((first - g_get_monotonic_time() + 999) / 1000, (gint64)0), on_timeout, self);
 }
 
 static void
 smp_request_free(SmpRequest *req)
 {
-	g_clear_handle_id(&req->timer, g_source_remove);
+	g_clear_handle_id(&req->pause_timer, g_source_remove);
 	g_byte_array_unref(req->msg);
 	g_free(req);
 }
@@ -81,11 +95,9 @@ complete_request(SmpClient *self, SmpRequest *req, const SmpMessage *rsp, const 
 
 	self->requests = g_list_remove(self->requests, req);
 	smp_request_free(req);
-	update_expectation(self);
+	requests_changed(self);
 	func(self, rsp, error, user_data);
 }
-
-static gboolean on_request_timeout(gpointer user_data);
 
 static void
 transmit(SmpClient *self, SmpRequest *req)
@@ -100,35 +112,50 @@ transmit(SmpClient *self, SmpRequest *req)
 	 * A link that cannot take the bytes reports itself closed from the loop,
 	 * which ends every request; until then this one waits like a lost frame.
 	 */
-	g_clear_handle_id(&req->timer, g_source_remove);
 	if (dfu_transport_send(self->transport, req->msg->data, req->msg->len, &error))
 		self->bytes_sent += req->msg->len;
 	else
 		g_debug("smp: send failed: %s", error->message);
-	req->timer = g_timeout_add(req->timeout_ms, on_request_timeout, req);
 	req->deadline_us = g_get_monotonic_time() + (gint64)req->timeout_ms * 1000;
-	update_expectation(self);
+	requests_changed(self);
 }
 
-static gboolean
-on_request_timeout(gpointer user_data)
+static void
+timed_out(SmpClient *self, SmpRequest *req)
 {
-	SmpRequest *req = user_data;
-	SmpClient *self = req->client;
 	g_autoptr(GError) error = NULL;
-	g_autofree char *command = NULL;
+	g_autofree char *command = smp_command_describe(req->hdr.group, req->hdr.id);
 
-	req->timer = 0;
-	command = smp_command_describe(req->hdr.group, req->hdr.id);
 	if (req->retries_left > 0) {
 		req->retries_left--;
 		g_debug("smp: no answer to %s seq %u, retrying", command, req->seq);
 		transmit(self, req);
-		return G_SOURCE_REMOVE;
+		return;
 	}
 	error = g_error_new(DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT, "no answer from the device to %s",
 	                    command);
 	complete_request(self, req, NULL, error);
+}
+
+/* one late request at a time: its callback may end the client; the next fires at once */
+static gboolean
+on_timeout(gpointer user_data)
+{
+	SmpClient *self = user_data;
+	gint64 now = g_get_monotonic_time();
+	SmpRequest *late = NULL;
+
+	self->timeout_source = 0;
+	for (GList *l = self->requests; l != NULL; l = l->next) {
+		SmpRequest *req = l->data;
+		if (req->deadline_us != 0 && req->deadline_us <= now &&
+		    (late == NULL || req->deadline_us < late->deadline_us))
+			late = req;
+	}
+	if (late != NULL)
+		timed_out(self, late);
+	else
+		requests_changed(self);
 	return G_SOURCE_REMOVE;
 }
 
@@ -166,7 +193,7 @@ on_busy_pause_done(gpointer user_data)
 {
 	SmpRequest *req = user_data;
 
-	req->timer = 0;
+	req->pause_timer = 0;
 	transmit(req->client, req);
 	return G_SOURCE_REMOVE;
 }
@@ -189,9 +216,9 @@ wait_out_busy(SmpClient *self, SmpRequest *req, const SmpError *err)
 		return FALSE;
 	req->busy_waited_ms += pause;
 	req->deadline_us = 0;
-	update_expectation(self);
-	g_clear_handle_id(&req->timer, g_source_remove);
-	req->timer = g_timeout_add(pause, on_busy_pause_done, req);
+	requests_changed(self);
+	g_clear_handle_id(&req->pause_timer, g_source_remove);
+	req->pause_timer = g_timeout_add(pause, on_busy_pause_done, req);
 	if (self->callbacks != NULL && self->callbacks->busy != NULL)
 		self->callbacks->busy(self, req->hdr.group, req->hdr.id, pause, self->user_data);
 	return TRUE;
@@ -211,7 +238,7 @@ on_packet(DfuTransport *transport, const guint8 *data, gsize len, gpointer user_
 	}
 	for (GList *l = self->requests; l != NULL; l = l->next) {
 		SmpRequest *req = l->data;
-		if (req->seq != msg->hdr.seq || req->timer == 0)
+		if (req->seq != msg->hdr.seq || req->deadline_us == 0)
 			continue;
 		if (msg->hdr.op != req->hdr.op + 1 || msg->hdr.group != req->hdr.group ||
 		    msg->hdr.id != req->hdr.id) {
@@ -287,14 +314,14 @@ smp_client_cancel(SmpClient *self, guint handle)
 		return;
 	self->requests = g_list_remove(self->requests, req);
 	smp_request_free(req);
-	update_expectation(self);
+	requests_changed(self);
 }
 
 void
 smp_client_cancel_all(SmpClient *self)
 {
 	g_list_free_full(g_steal_pointer(&self->requests), (GDestroyNotify)smp_request_free);
-	update_expectation(self);
+	requests_changed(self);
 }
 
 guint
@@ -321,6 +348,7 @@ smp_client_free(SmpClient *self)
 	if (self == NULL)
 		return;
 	smp_client_cancel_all(self);
+	g_clear_handle_id(&self->timeout_source, g_source_remove);
 	dfu_transport_set_callbacks(self->transport, NULL, NULL);
 	g_free(self);
 }
