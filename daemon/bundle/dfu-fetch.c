@@ -19,7 +19,6 @@
 
 #define FETCH_CHUNK_SIZE (64 * 1024)
 #define FETCH_MAX_REDIRECTS 5L
-#define SHA256_HEX_LEN 64
 
 struct _DfuFetcher {
 	DfuCurlLoop *loop;
@@ -140,18 +139,6 @@ static char *
 sha256_hex(const char *text)
 {
 	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
-}
-
-static gboolean
-is_sha256_hex(const char *s)
-{
-	gsize i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!g_ascii_isxdigit(s[i]))
-			return FALSE;
-	}
-	return i == SHA256_HEX_LEN;
 }
 
 static gboolean
@@ -791,7 +778,7 @@ dfu_fetcher_fetch(DfuFetcher *self, const char *url, const char *expected_sha256
 	g_return_val_if_fail(self != NULL && url != NULL && cache_dir != NULL && done != NULL, NULL);
 	if (!check_url(self, url, error))
 		return NULL;
-	if (expected_sha256 != NULL && !is_sha256_hex(expected_sha256)) {
+	if (expected_sha256 != NULL && !dfu_sha256_is_hex(expected_sha256)) {
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT, "not a SHA-256 digest: %s",
 		            expected_sha256);
 		return NULL;

@@ -71,3 +71,15 @@ dfu_sha256_digest(const void *data, gsize len, guint8 out[DFU_SHA256_LEN], GErro
 	}
 	return TRUE;
 }
+
+gboolean
+dfu_sha256_is_hex(const char *s)
+{
+	gsize i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!g_ascii_isxdigit(s[i]))
+			return FALSE;
+	}
+	return i == DFU_SHA256_HEX_LEN;
+}

@@ -10,8 +10,8 @@
 #include "dfu-cache.h"
 #include "dfu-error.h"
 #include "dfu-file.h"
+#include "dfu-sha256.h"
 
-#define SHA256_HEX_LEN 64
 #define BUNDLE_SUFFIX ".bundle"
 #define INDEX_URL_KEY "Url"
 #define INDEX_SHA256_KEY "Sha256"
@@ -90,30 +90,17 @@ dfu_cache_free(DfuCache *cache)
 	g_free(cache);
 }
 
-static gboolean
-is_sha256_hex(const char *s, gsize len)
-{
-	if (len != SHA256_HEX_LEN)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isxdigit(s[i]))
-			return FALSE;
-	}
-	return TRUE;
-}
-
 char *
 dfu_cache_path_digest(const char *path)
 {
 	g_autofree char *name = g_path_get_basename(path);
-	gsize len = strlen(name);
 
 	if (!g_str_has_suffix(name, BUNDLE_SUFFIX))
 		return NULL;
-	len -= strlen(BUNDLE_SUFFIX);
-	if (!is_sha256_hex(name, len))
+	name[strlen(name) - strlen(BUNDLE_SUFFIX)] = '\0';
+	if (!dfu_sha256_is_hex(name))
 		return NULL;
-	return g_ascii_strdown(name, (gssize)len);
+	return g_ascii_strdown(name, -1);
 }
 
 char *
@@ -122,7 +109,7 @@ dfu_cache_lookup_sha256(DfuCache *cache, const char *sha256)
 	g_autofree char *lower = NULL;
 	g_autofree char *path = NULL;
 
-	if (sha256 == NULL || !is_sha256_hex(sha256, strlen(sha256)))
+	if (sha256 == NULL || !dfu_sha256_is_hex(sha256))
 		return NULL;
 	lower = g_ascii_strdown(sha256, -1);
 	path = dfu_bundle_import_path(cache->cache_dir, lower);

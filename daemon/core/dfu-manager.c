@@ -19,6 +19,7 @@
 #include "dfu-journal.h"
 #include "dfu-manager.h"
 #include "dfu-retry.h"
+#include "dfu-sha256.h"
 #include "dfu-store.h"
 #include "dfu-target.h"
 
@@ -27,7 +28,6 @@
 #define PROGRESS_PERSIST_INTERVAL_MS 10000
 /* long expiry deadlines are re-armed in steps so the timer never overflows */
 #define EXPIRY_MAX_DELAY_MS (3600u * 1000)
-#define SHA256_HEX_LEN 64
 /* after this many expired jobs, their memory goes back to the system */
 #define TRIM_AFTER_EXPIRED 64
 /* stored jobs loaded in one go from the loop; callers are answered between two */
@@ -1099,16 +1099,10 @@ manager_start_fetch(DfuManager *self, ManagerEntry *entry)
 static gboolean
 check_sha256(const char *value, GError **error)
 {
-	gsize len = 0;
-
-	if (value == NULL)
-		return TRUE;
-	while (g_ascii_isxdigit(value[len]))
-		len++;
-	if (len == SHA256_HEX_LEN && value[len] == '\0')
+	if (value == NULL || dfu_sha256_is_hex(value))
 		return TRUE;
 	/* a long value is not echoed back */
-	if (strlen(value) > SHA256_HEX_LEN)
+	if (strlen(value) > DFU_SHA256_HEX_LEN)
 		g_set_error(error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT,
 		            "expected-sha256 must be 64 hexadecimal digits, not %zu characters",
 		            strlen(value));

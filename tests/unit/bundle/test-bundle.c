@@ -10,6 +10,7 @@
 #include "dfu-bundle.h"
 #include "dfu-error.h"
 #include "dfu-manifest.h"
+#include "dfu-sha256.h"
 #include "mcuboot-writer.h"
 #include "test-util.h"
 
@@ -703,11 +704,28 @@ test_deep_manifest(void)
 	g_assert_cmpstr(error->message, ==, "manifest.json nests deeper than 32 levels");
 }
 
+static void
+test_sha256_is_hex(void)
+{
+	g_autofree char *digits = g_strnfill(DFU_SHA256_HEX_LEN, 'a');
+
+	g_assert_true(dfu_sha256_is_hex(digits));
+	digits[7] = 'F';
+	g_assert_true(dfu_sha256_is_hex(digits));
+	digits[7] = 'g';
+	g_assert_false(dfu_sha256_is_hex(digits));
+	digits[7] = '0';
+	digits[DFU_SHA256_HEX_LEN - 1] = '\0';
+	g_assert_false(dfu_sha256_is_hex(digits));
+	g_assert_false(dfu_sha256_is_hex(""));
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/bundle/bare-image", test_bare_image);
+	g_test_add_func("/bundle/sha256-is-hex", test_sha256_is_hex);
 	g_test_add_func("/bundle/stream-from-file", test_stream_from_file);
 	g_test_add_func("/bundle/stream-small-reads", test_stream_small_reads);
 	g_test_add_func("/bundle/padded-image", test_padded_image);
