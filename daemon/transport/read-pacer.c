@@ -22,13 +22,12 @@ dfu_read_pacer_expect(DfuReadPacer *self, guint awaited, gint64 deadline_us)
 static void
 learn(DfuReadPacer *self, gint64 now, guint frames)
 {
-	gint64 sample;
+	gint64 since = now - self->last_frame_us;
 	gboolean exact = self->last_frame_exact;
 
 	if (frames > 0) {
 		/* a wake on the answer itself reads it when it came; one after a hold, later */
 		self->last_frame_exact = !self->held;
-		sample = now - self->last_frame_us;
 		self->last_frame_us = now;
 	}
 	if (self->held) {
@@ -42,10 +41,10 @@ learn(DfuReadPacer *self, gint64 now, guint frames)
 		return;
 	}
 	/* only two answers read as they came, with requests queued all along, give the link's pace */
-	if (!self->busy || frames == 0 || !exact || sample <= 0)
+	if (!self->busy || frames == 0 || !exact || since <= 0)
 		return;
-	sample /= frames;
-	self->answer_us = self->answer_us == 0 ? sample : (3 * self->answer_us + sample) / 4;
+	since /= frames;
+	self->answer_us = self->answer_us == 0 ? since : (3 * self->answer_us + since) / 4;
 	self->no_hold = FALSE;
 }
 

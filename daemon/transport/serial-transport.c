@@ -108,15 +108,12 @@ pace_reads(SerialTransport *self)
 		dfu_held_watch_hold(self->read_source, until);
 }
 
+/* reads what is there; FALSE when a callback closed the link, *lost set when the read failed */
 static gboolean
-on_readable(gint fd, GIOCondition condition, gpointer user_data)
+drain_line(SerialTransport *self, int fd, GIOCondition condition, const char **lost)
 {
-	SerialTransport *self = user_data;
 	guint8 buf[SERIAL_READ_SIZE];
 
-	self->frames_read = 0;
-	self->reading = TRUE;
-	/* drain what is there before looking at HUP: the last frame may precede it */
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
@@ -124,27 +121,41 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 				serial_framer_feed(self->framer, buf, n, on_frame, self);
 			else
 				dfu_transport_emit_packet(&self->parent, buf, n);
-			/* a callback may have closed the link */
-			if (self->fd < 0) {
-				self->reading = FALSE;
-				return G_SOURCE_REMOVE;
-			}
+			if (self->fd < 0)
+				return FALSE;
 			/* a short read emptied the line: asking again would only return EAGAIN */
 			if ((gsize)n < sizeof(buf) && !(condition & (G_IO_HUP | G_IO_ERR)))
-				break;
+				return TRUE;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		self->reading = FALSE;
-		serial_lost(self, n == 0 ? "end of file" : g_strerror(errno));
-		return G_SOURCE_REMOVE;
+		if (n < 0 && errno != EAGAIN)
+			*lost = g_strerror(errno);
+		else if (n == 0)
+			*lost = "end of file";
+		return TRUE;
 	}
+}
+
+static gboolean
+on_readable(gint fd, GIOCondition condition, gpointer user_data)
+{
+	SerialTransport *self = user_data;
+	const char *lost = NULL;
+	gboolean open;
+
+	self->frames_read = 0;
+	self->reading = TRUE;
+	/* drain what is there before looking at HUP: the last frame may precede it */
+	open = drain_line(self, fd, condition, &lost);
 	self->reading = FALSE;
-	if (condition & (G_IO_HUP | G_IO_ERR)) {
-		serial_lost(self, "hang-up");
+	if (!open)
+		return G_SOURCE_REMOVE;
+	if (lost == NULL && (condition & (G_IO_HUP | G_IO_ERR)))
+		lost = "hang-up";
+	if (lost != NULL) {
+		serial_lost(self, lost);
 		return G_SOURCE_REMOVE;
 	}
 	if (self->write_watch == 0 && !flush_outq(self))
