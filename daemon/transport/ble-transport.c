@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <linux/sockios.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +38,8 @@
 #define MAX_WRITE_CALLS 8
 /* another program's connection attempt holds the controller: look again after this */
 #define IN_PROGRESS_RETRY_MS 250
+/* how often to look whether bluetoothd has taken the packets a control point write must follow */
+#define DRAIN_POLL_MS 1
 
 typedef enum {
 	BLE_IDLE,
@@ -104,6 +108,7 @@ struct _BleTransport {
 	int write_fd;
 	guint notify_watch;
 	guint write_watch;
+	guint drain_timer;
 	gboolean notifying; /* StartNotify path */
 	GQueue outq;        /* OutPiece*: whole writes, in order */
 	GList *write_calls; /* WriteCall*, WriteValue path */
@@ -943,14 +948,16 @@ acquire_may_fall_back(sd_bus_message *m)
 
 static void step_buttonless_enter(BleTransport *self);
 
-/* notifications are on: SMP wants the write socket next; Nordic DFU writes through WriteValue only */
+/*
+ * notifications are on: the write socket next, of the SMP characteristic or
+ * of the Nordic packet characteristic (the control point answers each write,
+ * which only WriteValue carries)
+ */
 static void
 notifications_on(BleTransport *self)
 {
 	if (self->state == BLE_BUTTONLESS)
 		step_buttonless_enter(self);
-	else if (self->profile == BLE_PROFILE_NRFDFU)
-		link_opened(self);
 	else
 		step_acquire_write(self);
 }
@@ -1009,10 +1016,10 @@ on_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 }
 
 static gboolean
-call_with_empty_options(BleTransport *self, const char *member, sd_bus_message_handler_t cb)
+call_with_empty_options(BleTransport *self, const char *path, const char *member, sd_bus_message_handler_t cb)
 {
 	g_autoptr(sd_bus_message) m = NULL;
-	int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ, self->char_path, IFACE_CHAR, member);
+	int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ, path, IFACE_CHAR, member);
 
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a{sv}", 0);
@@ -1021,7 +1028,7 @@ call_with_empty_options(BleTransport *self, const char *member, sd_bus_message_h
 		                              g_strerror(-r)));
 		return FALSE;
 	}
-	return step_call(self, self->char_path, IFACE_CHAR, member, cb, m);
+	return step_call(self, path, IFACE_CHAR, member, cb, m);
 }
 
 static int
@@ -1039,7 +1046,9 @@ static void
 step_acquire_write(BleTransport *self)
 {
 	self->state = BLE_WRITE;
-	call_with_empty_options(self, "AcquireWrite", on_acquire_write);
+	call_with_empty_options(self,
+	                        self->profile == BLE_PROFILE_NRFDFU ? self->packet_path : self->char_path,
+	                        "AcquireWrite", on_acquire_write);
 }
 
 static int
@@ -1120,7 +1129,7 @@ found_nrfdfu_gatt(BleTransport *self, GVariant *objects)
 	self->mtu = MAX(mtu, (guint16)ATT_DEFAULT_MTU);
 	if (self->char_path != NULL && self->packet_path != NULL) {
 		self->state = BLE_NOTIFY;
-		call_with_empty_options(self, "AcquireNotify", on_acquire_notify);
+		call_with_empty_options(self, self->char_path, "AcquireNotify", on_acquire_notify);
 		return;
 	}
 	g_clear_pointer(&self->char_path, g_free);
@@ -1177,7 +1186,7 @@ on_objects_for_gatt(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	self->char_path = path;
 	self->mtu = MAX(mtu, (guint16)ATT_DEFAULT_MTU);
 	self->state = BLE_NOTIFY;
-	call_with_empty_options(self, "AcquireNotify", on_acquire_notify);
+	call_with_empty_options(self, self->char_path, "AcquireNotify", on_acquire_notify);
 	return 0;
 }
 
@@ -1238,31 +1247,51 @@ queue_write(BleTransport *self, GBytes *value, gboolean to_packet)
 	g_queue_push_tail(&self->outq, piece);
 }
 
-static void
-pump_socket(BleTransport *self)
+/* the write socket carries all of SMP's writes and the Nordic packet characteristic's */
+static gboolean
+goes_to_socket(BleTransport *self, const OutPiece *piece)
 {
-	OutPiece *piece;
+	return self->write_fd >= 0 && (self->profile != BLE_PROFILE_NRFDFU || piece->to_packet);
+}
 
-	while ((piece = g_queue_peek_head(&self->outq)) != NULL) {
-		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(piece->value, &len);
-		ssize_t n = send(self->write_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+/* bluetoothd has read every packet written to the socket (or the kernel cannot tell) */
+static gboolean
+socket_drained(BleTransport *self)
+{
+	int queued = 0;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			if (self->write_watch == 0)
-				self->write_watch =
-				        dfu_fd_watch_add(self->write_fd, G_IO_OUT, on_write_ready, self);
-			return;
-		}
-		if (n < 0) {
-			schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-			                                self->address, g_strerror(errno)));
-			return;
-		}
-		out_piece_free(g_queue_pop_head(&self->outq));
-	}
+	return self->write_fd < 0 || ioctl(self->write_fd, SIOCOUTQ, &queued) < 0 || queued == 0;
+}
+
+static gboolean
+on_drain_poll(gpointer user_data)
+{
+	BleTransport *self = user_data;
+
+	self->drain_timer = 0;
+	pump(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* FALSE when the piece did not go: the socket is full (a watch waits for room) or the link failed */
+static gboolean
+send_to_socket(BleTransport *self, const OutPiece *piece)
+{
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(piece->value, &len);
+	ssize_t n;
+
+	do
+		n = send(self->write_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return TRUE;
+	if (errno == EAGAIN || errno == ENOBUFS)
+		self->write_watch = dfu_fd_watch_add(self->write_fd, G_IO_OUT, on_write_ready, self);
+	else
+		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
+		                                self->address, g_strerror(errno)));
+	return FALSE;
 }
 
 static int
@@ -1286,53 +1315,71 @@ on_write_value(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-static void
-pump_calls(BleTransport *self)
+static gboolean
+send_by_call(BleTransport *self, const OutPiece *piece)
 {
-	while (!g_queue_is_empty(&self->outq) && g_list_length(self->write_calls) < MAX_WRITE_CALLS) {
-		g_autoptr(OutPiece) piece = g_queue_pop_head(&self->outq);
-		g_autoptr(sd_bus_message) m = NULL;
-		WriteCall *wc;
-		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(piece->value, &len);
-		/* the Nordic control point answers every write; SMP and the packet characteristic do not */
-		gboolean request = self->profile == BLE_PROFILE_NRFDFU && !piece->to_packet;
-		int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ,
-		                                       piece->to_packet ? self->packet_path : self->char_path,
-		                                       IFACE_CHAR, "WriteValue");
+	g_autoptr(sd_bus_message) m = NULL;
+	WriteCall *wc;
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(piece->value, &len);
+	/* the Nordic control point answers every write; SMP and the packet characteristic do not */
+	gboolean request = self->profile == BLE_PROFILE_NRFDFU && !piece->to_packet;
+	int r = sd_bus_message_new_method_call(self->bus, &m, BLUEZ,
+	                                       piece->to_packet ? self->packet_path : self->char_path,
+	                                       IFACE_CHAR, "WriteValue");
 
-		if (r >= 0)
-			r = sd_bus_message_append_array(m, 'y', data, len);
-		if (r >= 0)
-			r = sd_bus_message_append(m, "a{sv}", 1, "type", "s",
-			                          request ? "request" : "command");
-		if (r < 0) {
-			schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-			                                self->address, g_strerror(-r)));
-			return;
-		}
-		wc = g_new0(WriteCall, 1);
-		wc->owner = self;
-		r = sd_bus_call_async(self->bus, &wc->slot, m, on_write_value, wc, 0);
-		if (r < 0) {
-			g_free(wc);
-			schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-			                                self->address, g_strerror(-r)));
-			return;
-		}
-		self->write_calls = g_list_append(self->write_calls, wc);
+	if (r >= 0)
+		r = sd_bus_message_append_array(m, 'y', data, len);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", request ? "request" : "command");
+	if (r < 0) {
+		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
+		                                self->address, g_strerror(-r)));
+		return FALSE;
 	}
+	wc = g_new0(WriteCall, 1);
+	wc->owner = self;
+	r = sd_bus_call_async(self->bus, &wc->slot, m, on_write_value, wc, 0);
+	if (r < 0) {
+		g_free(wc);
+		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
+		                                self->address, g_strerror(-r)));
+		return FALSE;
+	}
+	self->write_calls = g_list_append(self->write_calls, wc);
+	return TRUE;
 }
 
+/*
+ * Writes leave in the order they were queued, though two paths carry them:
+ * a write on one path waits until bluetoothd holds every one before it on
+ * the other (the reply to a call, the socket read empty), so a Nordic
+ * checksum request never overtakes the packets it checks.
+ */
 static void
 pump(BleTransport *self)
 {
-	if (self->state != BLE_OPEN || self->report_idle != 0)
+	OutPiece *piece;
+
+	if (self->state != BLE_OPEN || self->report_idle != 0 || self->write_watch != 0 ||
+	    self->drain_timer != 0)
 		return;
-	if (self->write_fd >= 0)
-		pump_socket(self);
-	else
-		pump_calls(self);
+	while ((piece = g_queue_peek_head(&self->outq)) != NULL) {
+		if (goes_to_socket(self, piece)) {
+			if (self->write_calls != NULL || !send_to_socket(self, piece))
+				return;
+		} else {
+			if (g_list_length(self->write_calls) >= MAX_WRITE_CALLS)
+				return;
+			if (!socket_drained(self)) {
+				self->drain_timer = g_timeout_add(DRAIN_POLL_MS, on_drain_poll, self);
+				return;
+			}
+			if (!send_by_call(self, piece))
+				return;
+		}
+		out_piece_free(g_queue_pop_head(&self->outq));
+	}
 }
 
 static gsize
@@ -1369,8 +1416,7 @@ ble_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
 		for (guint i = 0; i < pieces->len; i++)
 			queue_write(self, g_bytes_ref(g_ptr_array_index(pieces, i)), FALSE);
 	}
-	if (self->write_watch == 0)
-		pump(self);
+	pump(self);
 	return TRUE;
 }
 
@@ -1424,6 +1470,7 @@ ble_close(DfuTransport *transport)
 	g_clear_error(&self->report_error);
 	g_clear_handle_id(&self->notify_watch, g_source_remove);
 	g_clear_handle_id(&self->write_watch, g_source_remove);
+	g_clear_handle_id(&self->drain_timer, g_source_remove);
 	self->call = sd_bus_slot_unref(self->call);
 	self->props_match = sd_bus_slot_unref(self->props_match);
 	g_list_free_full(g_steal_pointer(&self->write_calls), (GDestroyNotify)free_write_call);

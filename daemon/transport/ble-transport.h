@@ -17,10 +17,13 @@ G_BEGIN_DECLS
  *
  * Nordic DFU: a message is one request: a write request (opcode 0x08) goes
  * without its opcode to the packet characteristic (write without response),
- * any other to the control point (write with response), all through
- * WriteValue so that they stay in order; each control point notification is
- * one response. An application with the buttonless DFU characteristic is
- * reset into its bootloader on the way (the bootloader then answers at the
+ * any other to the control point (write with response, through WriteValue,
+ * the only way to hear its answer); the packets go through the write socket
+ * of the packet characteristic where BlueZ offers one, and a control point
+ * write waits until bluetoothd has read every packet before it, so that the
+ * device gets them in order. Each control point notification is one
+ * response. An application with the buttonless DFU characteristic is reset
+ * into its bootloader on the way (the bootloader then answers at the
  * address + 1, or at the same address with bond sharing), and a device found
  * at neither address is looked for at the other while the connect timeout
  * lasts, as after a restart in the middle of an update.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Nordic Secure DFU over BLE end to end against dfu-sim-ble's bootloader model
-# behind the fake org.bluez: a bootloader waiting for DFU, buttonless entry
+# behind the fake org.bluez: a bootloader waiting for DFU (packets through the
+# write socket, also on a full link, or through WriteValue), buttonless entry
 # without bonds (the bootloader at the address + 1, found by discovery) and
 # with bond sharing (same address), a SoftDevice and application package
 # across the bootloader's reset, a link lost mid-object and resumed, and dfud
@@ -26,13 +27,32 @@ nrf_ok() {
 	[ "$(ble_state "$1" $A .images.application.sha256)" = "$sha" ] || fail "$1: the application is not installed"
 }
 
+# update_bootloader NAME [SIM-OPTIONS...]: a bootloader waiting for DFU takes the application,
+# each byte once
+update_bootloader() {
+	local name=$1
+	shift
+	start_ble_sim "$name" --protocol nrfdfu --device "$A" --swap-ms 100 "$@"
+	expect_exit 0 dfuctl start "ble:$A?protocol=nrfdfu" "$T/app.zip"
+	expect_job $((job += 1)) succeeded success
+	nrf_ok "$name"
+	[ "$(ble_state "$name" $A .counters.bytes_written)" = 30000 ] ||
+		fail "wrote $(ble_state "$name" $A .counters.bytes_written) bytes"
+}
+
 log "a bootloader waiting for DFU"
-start_ble_sim boot --protocol nrfdfu --device "$A" --swap-ms 100
-expect_exit 0 dfuctl start "ble:$A?protocol=nrfdfu" "$T/app.zip"
-expect_job $((job += 1)) succeeded success
-nrf_ok boot
-[ "$(ble_state boot $A .counters.bytes_written)" = 30000 ] || fail "wrote $(ble_state boot $A .counters.bytes_written) bytes"
+update_bootloader boot
 grep -q "GATT: 244 bytes per write" "$T/dfud.log" || fail "writes are not ATT MTU - 3 bytes"
+grep -q "$A: open, ATT MTU 247, socket writes" "$T/dfud.log" || fail "packets did not go through the write socket"
+stop_ble_sim
+
+log "a link that holds one write: packets wait in the write socket, and each checksum request waits for them"
+update_bootloader full --link-queue 1
+stop_ble_sim
+
+log "BlueZ without write sockets: the packets go through WriteValue"
+update_bootloader calls --no-acquire
+grep -q "$A: open, ATT MTU 247, WriteValue writes" "$T/dfud.log" || fail "no WriteValue writes"
 stop_ble_sim
 
 log "buttonless without bonds: the bootloader answers at the address + 1"
