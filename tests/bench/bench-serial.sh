@@ -25,9 +25,10 @@ upload_seconds() {
 }
 
 job=0
-# update DEVICE BAUD BUF KIB: one job; sets BYTES, the image's size, CPU, the daemon's ms for
-# it, and WINDOW_MS and WINDOW_S, its ms and the seconds between about a tenth and nine
-# tenths of the upload, where nothing but the upload runs
+# update DEVICE BAUD BUF KIB: one job; sets BYTES, the image's size, CEILING, the link's
+# goodput ceiling for it, CPU, the daemon's ms for it, and WINDOW_MS and WINDOW_S, its ms and
+# the seconds between about a tenth and nine tenths of the upload, where nothing but the
+# upload runs
 update() {
 	job=$((job + 1))
 	mkimage -o "$T/bench$job.bin" --version "2.0.$job" --size $(($4 * 1024)) --seed "$job"
@@ -37,7 +38,8 @@ update() {
 	dfuctl start "serial:$T/$1?baud=$2" "$T/bench$job.bin" >/dev/null &
 	client=$!
 	# the upload's length at the link's ceiling; the window is timed from its start, not polled
-	expect=$(awk -v b="$BYTES" -v c="$("$SERIAL_CEILING" "$2" "$3" "$BYTES")" 'BEGIN { print b / c }')
+	CEILING=$("$SERIAL_CEILING" "$2" "$3" "$BYTES")
+	expect=$(awk -v b="$BYTES" -v c="$CEILING" 'BEGIN { print b / c }')
 	for _ in $(seq 600); do
 		[ "$(job_prop $job BytesDone)" != 0 ] && break
 		sleep 0.05
@@ -70,10 +72,9 @@ for spec in "115200 384 4 96" "115200 2048 4 96" "1000000 384 4 384" "1000000 20
 		this=$(awk -v c="$WINDOW_MS" -v s="$WINDOW_S" -v g="$goodput" 'BEGIN { printf "%.1f", c / (s * g / 1048576) }')
 		upload=$(awk -v a="${upload:-$this}" -v b="$this" 'BEGIN { print (b < a ? b : a) }')
 	done
-	ceiling=$("$SERIAL_CEILING" "$baud" "$buf" "$BYTES")
 	floor=$(floor_ms_per_mb "$baud" "$buf")
 	printf '%-8s %-5s %-6s %-3s %-8s %-8.0f %-6s %-9s %-12s %-11s %s\n' "$baud" "$buf" "$kib" "$((count - 1))" \
-		"$goodput" "$ceiling" "$(awk -v g="$goodput" -v c="$ceiling" 'BEGIN { printf "%.3f", g / c }')" \
+		"$goodput" "$CEILING" "$(awk -v g="$goodput" -v c="$CEILING" 'BEGIN { printf "%.3f", g / c }')" \
 		"$(ms_per_mb "$CPU" "$BYTES")" "$upload" "$floor" \
 		"$(awk -v a="$upload" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
 done
