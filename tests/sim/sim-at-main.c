@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
-
-#include <glib-unix.h>
 
 #include "sim-atmodem.h"
 #include "sim-link.h"
+#include "sim-serve.h"
 
 /* dfu-sim-at: an nRF91 module with Nordic's AT firmware behind a pty, for AT#XFOTA updates */
 
@@ -43,13 +41,6 @@ on_input(const guint8 *data, gsize len, gpointer user_data)
 static void
 on_link_idle(gpointer user_data)
 {
-}
-
-static gboolean
-on_quit_signal(gpointer loop)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_CONTINUE;
 }
 
 static const struct {
@@ -168,11 +159,7 @@ main(int argc, char **argv)
 	save_state(&sim);
 	sim_atmodem_boot(sim.modem);
 
-	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-	g_unix_signal_add(SIGINT, on_quit_signal, loop);
-	printf("READY %s\n", link_path);
-	fflush(stdout);
-	g_main_loop_run(loop);
+	sim_serve(loop, link_path);
 
 	g_clear_pointer(&sim.link, sim_link_free);
 	save_state(&sim);

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
 #include <stdlib.h>
-
-#include <glib-unix.h>
 
 #include "sim-device-options.h"
 #include "sim-faults.h"
 #include "sim-link.h"
 #include "sim-mcuboot.h"
 #include "sim-nrfdfu-server.h"
+#include "sim-serve.h"
 #include "sim-smp-server.h"
 #include "sim-udp-server.h"
 
@@ -173,13 +171,6 @@ parse_options(int *argc, char ***argv, SimOptions *opts, SimMcubootConfig *model
 	return TRUE;
 }
 
-static gboolean
-on_quit_signal(gpointer loop)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_CONTINUE;
-}
-
 /* the state file is written through whichever server holds the device */
 static gboolean
 write_state(SimSmpServer *server, SimUdpServer *udp_server, SimNrfDfuServer *nrf_server, GError **error)
@@ -251,11 +242,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-	g_unix_signal_add(SIGINT, on_quit_signal, loop);
-	printf("READY %s\n", opts.udp != NULL ? opts.udp : opts.link);
-	fflush(stdout);
-	g_main_loop_run(loop);
+	sim_serve(loop, opts.udp != NULL ? opts.udp : opts.link);
 
 	/* the link goes first so that the symlink is gone when the state file says we are done */
 	g_clear_pointer(&link, sim_link_free);

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
-
-#include <glib-unix.h>
 
 #include "sim-link.h"
 #include "sim-meshnode.h"
+#include "sim-serve.h"
 
 /* dfu-sim-mesh: a mesh of nRF5 SDK for Mesh nodes behind one serial node on a pty */
 
@@ -70,13 +68,6 @@ on_input(const guint8 *data, gsize len, gpointer user_data)
 static void
 on_link_idle(gpointer user_data)
 {
-}
-
-static gboolean
-on_quit_signal(gpointer loop)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_CONTINUE;
 }
 
 int
@@ -184,11 +175,7 @@ main(int argc, char **argv)
 	save_state(&sim);
 	sim_mesh_boot(sim.mesh);
 
-	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-	g_unix_signal_add(SIGINT, on_quit_signal, loop);
-	printf("READY %s\n", link_path);
-	fflush(stdout);
-	g_main_loop_run(loop);
+	sim_serve(loop, link_path);
 
 	g_clear_handle_id(&sim.save_timer, g_source_remove);
 	g_clear_pointer(&sim.link, sim_link_free);

@@ -69,6 +69,7 @@
 #include "ble-device.h"
 #include "ble-nrfdfu-target.h"
 #include "sim-device-options.h"
+#include "sim-serve.h"
 
 typedef struct {
 	char *bus;
@@ -292,13 +293,6 @@ advertise_uuids(const BleSimOptions *o, const char *address, BleDevice *device)
 	}
 }
 
-static gboolean
-on_quit_signal(gpointer loop)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_CONTINUE;
-}
-
 typedef struct {
 	GMainLoop *loop;
 	gboolean owned;
@@ -442,8 +436,7 @@ main(int argc, char **argv)
 	}
 	g_dbus_object_manager_server_set_connection(manager, connection);
 
-	g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-	g_unix_signal_add(SIGINT, on_quit_signal, loop);
+	sim_quit_on_signals(loop);
 	owner_id = g_bus_own_name_on_connection(connection, "org.bluez", G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
 	                                        on_name_acquired, on_name_lost, &bus, NULL);
 	g_main_loop_run(loop);
