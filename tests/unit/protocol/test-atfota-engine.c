@@ -5,21 +5,17 @@
 
 #include "atfota-engine.h"
 #include "dfu-error.h"
-#include "memory-transport.h"
+#include "engine-outcome.h"
 #include "sim-atmodem.h"
 
 /* the engine against the simulator's modem model over the in-memory transport */
 typedef struct {
-	GMainLoop *loop;
+	EngineOutcome out;
 	DfuTransport *end; /* the modem's side */
 	SimAtModem *modem;
 	gsize bytes_sent; /* by the host */
 	guint max_percent;
 	gboolean saw_resetting;
-	gboolean done;
-	guint result;
-	GError *error;
-	GVariant *device_error;
 	GVariant *identity; /* what the engine asked the job to keep */
 } Fixture;
 
@@ -39,20 +35,10 @@ on_end_packet(DfuTransport *t, const guint8 *data, gsize len, gpointer user_data
 	sim_atmodem_input(f->modem, data, len);
 }
 
-static void
-on_end_opened(DfuTransport *t, const GError *error, gpointer user_data)
-{
-}
-
-static void
-on_end_closed(DfuTransport *t, const GError *error, gpointer user_data)
-{
-}
-
 static const DfuTransportCallbacks end_callbacks = {
-        .opened = on_end_opened,
+        .opened = engine_test_ignore_link_event,
         .packet = on_end_packet,
-        .closed = on_end_closed,
+        .closed = engine_test_ignore_link_event,
 };
 
 static void
@@ -76,11 +62,7 @@ on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_e
 {
 	Fixture *f = user_data;
 
-	f->done = TRUE;
-	f->result = result;
-	f->error = error != NULL ? g_error_copy(error) : NULL;
-	f->device_error = device_error != NULL ? g_variant_ref(device_error) : NULL;
-	g_main_loop_quit(f->loop);
+	engine_outcome_take(&f->out, result, error, device_error);
 }
 
 static void
@@ -130,22 +112,16 @@ fixture_attach(Fixture *f, const AtfotaOptions *options)
 	g_autoptr(DfuEngine) engine = NULL;
 
 	g_clear_pointer(&f->end, dfu_transport_free);
-	g_clear_error(&f->error);
-	g_clear_pointer(&f->device_error, g_variant_unref);
-	f->done = FALSE;
-	dfu_memory_transport_new_pair(0, &f->end, &host);
-	dfu_transport_set_callbacks(f->end, &end_callbacks, f);
-	dfu_transport_open(f->end);
+	f->end = engine_test_device_end(&end_callbacks, f, &host);
 	engine = atfota_engine_new(host, options, &engine_callbacks, f);
-	dfu_engine_start(engine);
-	g_main_loop_run(f->loop);
-	g_assert_true(f->done);
+	engine_outcome_run(&f->out, engine);
+	g_assert_true(f->out.done);
 }
 
 static void
 fixture_run(Fixture *f, const AtfotaOptions *options, const SimAtModemConfig *modem)
 {
-	f->loop = g_main_loop_new(NULL, FALSE);
+	engine_outcome_init(&f->out);
 	f->modem = sim_atmodem_new(modem, on_modem_output, f);
 	sim_atmodem_boot(f->modem);
 	fixture_attach(f, options);
@@ -156,9 +132,7 @@ fixture_clear(Fixture *f)
 {
 	sim_atmodem_free(f->modem);
 	dfu_transport_free(f->end);
-	g_main_loop_unref(f->loop);
-	g_clear_error(&f->error);
-	g_clear_pointer(&f->device_error, g_variant_unref);
+	engine_outcome_clear(&f->out);
 	g_clear_pointer(&f->identity, g_variant_unref);
 }
 
@@ -191,8 +165,8 @@ test_ops(void)
 		modem.serial_modem = cases[i].serial_modem;
 		modem.no_modem_reset = cases[i].no_modem_reset;
 		fixture_run(&f, &opt, &modem);
-		g_assert_no_error(f.error);
-		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_no_error(f.out.error);
+		g_assert_cmpuint(f.out.result, ==, DFU_STATUS_SUCCESS);
 		g_assert_cmpuint(f.max_percent, ==, 100);
 		g_assert_true(f.saw_resetting);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
@@ -224,12 +198,12 @@ test_adopts_downloaded_image(void)
 		opt.confirm = FALSE;
 		modem.serial_modem = TRUE;
 		fixture_run(&f, &opt, &modem);
-		g_assert_no_error(f.error);
-		g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+		g_assert_no_error(f.out.error);
+		g_assert_cmpuint(f.out.result, ==, DFU_STATUS_STAGED);
 		opt.confirm = TRUE;
 		fixture_attach(&f, &opt);
-		g_assert_no_error(f.error);
-		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_no_error(f.out.error);
+		g_assert_cmpuint(f.out.result, ==, DFU_STATUS_SUCCESS);
 		g_assert_cmpuint(f.max_percent, ==, 100);
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
@@ -250,13 +224,13 @@ test_slm_held_image(void)
 
 	opt.confirm = FALSE;
 	fixture_run(&f, &opt, &base_modem);
-	g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+	g_assert_cmpuint(f.out.result, ==, DFU_STATUS_STAGED);
 	g_assert_nonnull(f.identity);
 	opt.confirm = TRUE;
 	opt.identity = f.identity;
 	fixture_attach(&f, &opt);
-	g_assert_no_error(f.error);
-	g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+	g_assert_no_error(f.out.error);
+	g_assert_cmpuint(f.out.result, ==, DFU_STATUS_SUCCESS);
 	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 1);
 	g_assert_cmpuint(sim_atmodem_get_resets(f.modem), ==, 1);
 	g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "2.0.0");
@@ -283,11 +257,11 @@ test_expected_version(void)
 
 		opt.expected_version = cases[i].expected;
 		fixture_run(&f, &opt, &base_modem);
-		g_assert_cmpuint(f.result, ==, cases[i].result);
+		g_assert_cmpuint(f.out.result, ==, cases[i].result);
 		if (cases[i].code != 0)
-			g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
+			g_assert_error(f.out.error, DFU_ERROR, (gint)cases[i].code);
 		else
-			g_assert_no_error(f.error);
+			g_assert_no_error(f.out.error);
 		/* a module that runs the expected version already is not touched */
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==,
 		                 cases[i].result == DFU_STATUS_UP_TO_DATE ? 0 : 1);
@@ -301,10 +275,10 @@ assert_fota_error(Fixture *f, DfuStatus code, guint stage, guint status)
 {
 	guint got_stage = 99, got_status = 99;
 
-	g_assert_error(f->error, DFU_ERROR, (gint)code);
-	g_assert_nonnull(f->device_error);
-	g_assert_true(g_variant_lookup(f->device_error, "fota-stage", "u", &got_stage));
-	g_assert_true(g_variant_lookup(f->device_error, "fota-status", "u", &got_status));
+	g_assert_error(f->out.error, DFU_ERROR, (gint)code);
+	g_assert_nonnull(f->out.device_error);
+	g_assert_true(g_variant_lookup(f->out.device_error, "fota-stage", "u", &got_stage));
+	g_assert_true(g_variant_lookup(f->out.device_error, "fota-status", "u", &got_status));
 	g_assert_cmpuint(got_stage, ==, stage);
 	g_assert_cmpuint(got_status, ==, status);
 }
@@ -337,8 +311,8 @@ test_version_checked(void)
 		modem.confirm_error = cases[i].confirm_error;
 		fixture_run(&f, &opt, &modem);
 		assert_fota_error(&f, cases[i].code, 5, cases[i].status);
-		g_assert_true(g_variant_lookup(f.device_error, "version-before", "&s", &before));
-		g_assert_true(g_variant_lookup(f.device_error, "version-after", "&s", &after));
+		g_assert_true(g_variant_lookup(f.out.device_error, "version-before", "&s", &before));
+		g_assert_true(g_variant_lookup(f.out.device_error, "version-after", "&s", &after));
 		g_assert_cmpstr(before, ==, cases[i].before);
 		g_assert_cmpstr(after, ==, cases[i].after);
 		fixture_clear(&f);
@@ -354,7 +328,7 @@ test_op_not_offered(void)
 
 	opt.op = 5;
 	fixture_run(&f, &opt, &base_modem);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_NOT_SUPPORTED);
 	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
 	fixture_clear(&f);
 }
@@ -367,8 +341,8 @@ test_stall_resumes(void)
 
 	modem.stall_at = 40;
 	fixture_run(&f, &base_options, &modem);
-	g_assert_no_error(f.error);
-	g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+	g_assert_no_error(f.out.error);
+	g_assert_cmpuint(f.out.result, ==, DFU_STATUS_SUCCESS);
 	g_assert_cmpuint(sim_atmodem_get_stops(f.modem), ==, 1);
 	g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 2);
 	fixture_clear(&f);
@@ -382,7 +356,7 @@ test_https_needs_sec_tag(void)
 
 	opt.url = "https://192.0.2.1/app_update.bin";
 	fixture_run(&f, &opt, &base_modem);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_INVALID_ARGUMENT);
 	g_assert_cmpuint(f.bytes_sent, ==, 0);
 	fixture_clear(&f);
 }
@@ -403,8 +377,8 @@ test_start_command(void)
 	opt.terminator = AT_TERMINATOR_CRLF;
 	modem.terminator = "\r\n";
 	fixture_run(&f, &opt, &modem);
-	g_assert_no_error(f.error);
-	g_assert_cmpuint(f.result, ==, DFU_STATUS_STAGED);
+	g_assert_no_error(f.out.error);
+	g_assert_cmpuint(f.out.result, ==, DFU_STATUS_STAGED);
 	g_assert_cmpstr(sim_atmodem_get_last_start(f.modem), ==,
 	                "AT#XFOTA=1,\"https://192.0.2.1/app_update.bin\",42,1");
 	g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");
@@ -421,7 +395,7 @@ test_wrong_terminator(void)
 	modem.terminator = "\n";
 	modem.boot_ms = 5000;
 	fixture_run(&f, &base_options, &modem);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_RESPONSE_TIMEOUT);
 	fixture_clear(&f);
 }
 
@@ -434,8 +408,8 @@ test_init_error(void)
 
 	modem.init_error = TRUE;
 	fixture_run(&f, &base_options, &modem);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_DEVICE_ERROR);
-	g_assert_nonnull(strstr(f.error->message, "INIT ERROR"));
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_DEVICE_ERROR);
+	g_assert_nonnull(strstr(f.out.error->message, "INIT ERROR"));
 	fixture_clear(&f);
 }
 
@@ -528,8 +502,8 @@ test_push(void)
 		modem.serial_modem = TRUE;
 		modem.dfu_write_error = cases[i].write_error;
 		fixture_run(&f, &opt, &modem);
-		g_assert_no_error(f.error);
-		g_assert_cmpuint(f.result, ==, DFU_STATUS_SUCCESS);
+		g_assert_no_error(f.out.error);
+		g_assert_cmpuint(f.out.result, ==, DFU_STATUS_SUCCESS);
 		g_assert_cmpuint(f.max_percent, ==, 100);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, cases[i].version);
 		g_assert_cmpuint(sim_atmodem_get_dfu_inits(f.modem), ==, 1);
@@ -572,7 +546,7 @@ test_push_refused(void)
 		modem.serial_modem = cases[i].serial_modem;
 		modem.no_dfu = cases[i].no_dfu;
 		fixture_run(&f, &opt, &modem);
-		g_assert_error(f.error, DFU_ERROR, (gint)cases[i].code);
+		g_assert_error(f.out.error, DFU_ERROR, (gint)cases[i].code);
 		g_assert_cmpuint(sim_atmodem_get_dfu_inits(f.modem), ==, 0);
 		g_assert_cmpuint(sim_atmodem_get_starts(f.modem), ==, 0);
 		if (cases[i].silent)
@@ -608,7 +582,7 @@ test_push_fails(void)
 		modem.dfu_max_size = cases[i].max_size;
 		modem.dfu_write_error = cases[i].write_error;
 		fixture_run(&f, &opt, &modem);
-		g_assert_error(f.error, DFU_ERROR, DFU_STATUS_PUSH_FAILED);
+		g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_PUSH_FAILED);
 		g_assert_cmpuint(sim_atmodem_get_dfu_applies(f.modem), ==, 0);
 		g_assert_cmpuint(sim_atmodem_get_resets(f.modem), ==, 0);
 		g_assert_cmpstr(sim_atmodem_get_version(f.modem), ==, "1.0.0");

@@ -6,8 +6,8 @@
 #include <json-glib/json-glib.h>
 
 #include "dfu-error.h"
+#include "engine-outcome.h"
 #include "mcuboot-writer.h"
-#include "memory-transport.h"
 #include "mesh-writer.h"
 #include "meshdfu-engine.h"
 #include "meshdfu-packets.h"
@@ -16,7 +16,7 @@
 
 /* the engine against the simulator's mesh model over the in-memory transport */
 typedef struct {
-	GMainLoop *loop;
+	EngineOutcome out;
 	DfuTransport *end; /* the serial node's side */
 	SimMesh *mesh;
 	GArray *sent;         /* guint32 per DFU packet from the host: packet type << 16 | segment */
@@ -29,9 +29,6 @@ typedef struct {
 	gboolean saw_report;
 	gboolean saw_resync;
 	char *report_version; /* of the last report */
-	gboolean done;
-	guint result;
-	GError *error;
 } Fixture;
 
 static void
@@ -87,20 +84,10 @@ on_end_packet(DfuTransport *t, const guint8 *data, gsize len, gpointer user_data
 	sim_mesh_input(f->mesh, frame, len + 1);
 }
 
-static void
-on_end_opened(DfuTransport *t, const GError *error, gpointer user_data)
-{
-}
-
-static void
-on_end_closed(DfuTransport *t, const GError *error, gpointer user_data)
-{
-}
-
 static const DfuTransportCallbacks end_callbacks = {
-        .opened = on_end_opened,
+        .opened = engine_test_ignore_link_event,
         .packet = on_end_packet,
-        .closed = on_end_closed,
+        .closed = engine_test_ignore_link_event,
 };
 
 static void
@@ -140,10 +127,7 @@ on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_e
 {
 	Fixture *f = user_data;
 
-	f->done = TRUE;
-	f->result = result;
-	f->error = error != NULL ? g_error_copy(error) : NULL;
-	g_main_loop_quit(f->loop);
+	engine_outcome_take(&f->out, result, error, device_error);
 }
 
 static const DfuEngineCallbacks engine_callbacks = {
@@ -222,19 +206,16 @@ fixture_run(Fixture *f, const SimMeshConfig *cfg, DfuPlan *plan, const MeshDfuOp
 	DfuTransport *host = NULL;
 	g_autoptr(DfuEngine) engine = NULL;
 
-	f->loop = g_main_loop_new(NULL, FALSE);
+	engine_outcome_init(&f->out);
 	f->sent = g_array_new(FALSE, FALSE, sizeof(guint32));
 	f->state_types = g_array_new(FALSE, FALSE, sizeof(guint8));
 	f->requests = g_array_new(FALSE, FALSE, sizeof(guint32));
 	f->mesh = sim_mesh_new(cfg, on_mesh_output, f);
-	dfu_memory_transport_new_pair(0, &f->end, &host);
-	dfu_transport_set_callbacks(f->end, &end_callbacks, f);
-	dfu_transport_open(f->end);
+	f->end = engine_test_device_end(&end_callbacks, f, &host);
 	sim_mesh_boot(f->mesh);
 	engine = meshdfu_engine_new(host, plan, options, &engine_callbacks, f);
-	dfu_engine_start(engine);
-	g_main_loop_run(f->loop);
-	g_assert_true(f->done);
+	engine_outcome_run(&f->out, engine);
+	g_assert_true(f->out.done);
 }
 
 static void
@@ -242,12 +223,11 @@ fixture_clear(Fixture *f)
 {
 	sim_mesh_free(f->mesh);
 	dfu_transport_free(f->end);
-	g_main_loop_unref(f->loop);
+	engine_outcome_clear(&f->out);
 	g_array_unref(f->sent);
 	g_array_unref(f->state_types);
 	g_array_unref(f->requests);
 	g_free(f->report_version);
-	g_clear_error(&f->error);
 }
 
 static gint64
@@ -282,10 +262,11 @@ static void
 assert_success(Fixture *f)
 {
 	/* success carries the message of what the mesh cannot tell */
-	g_assert_nonnull(f->error);
-	g_assert_cmpint(f->error->code, ==, DFU_STATUS_SUCCESS);
-	g_assert_nonnull(strstr(f->error->message, "nodes beyond the serial node cannot confirm receipt"));
-	g_assert_cmpuint(f->result, ==, DFU_STATUS_SUCCESS);
+	g_assert_nonnull(f->out.error);
+	g_assert_cmpint(f->out.error->code, ==, DFU_STATUS_SUCCESS);
+	g_assert_nonnull(
+	        strstr(f->out.error->message, "nodes beyond the serial node cannot confirm receipt"));
+	g_assert_cmpuint(f->out.result, ==, DFU_STATUS_SUCCESS);
 }
 
 /* Echo, state get, STATE twice, START, every DATA acked, the end and the new firmware ID */
@@ -351,7 +332,7 @@ test_errors(void)
 
 	cfg.no_serial = TRUE;
 	fixture_run(&f, &cfg, make_plan("application", NULL), &base_options);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_MESH_SILENT);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_MESH_SILENT);
 	g_assert_cmpuint(f.host_frames, ==, base_options.tries);
 	fixture_clear(&f);
 
@@ -359,7 +340,7 @@ test_errors(void)
 	cfg = base_mesh();
 	cfg.fwid.app_version = 2;
 	fixture_run(&f, &cfg, make_plan("application", NULL), &base_options);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_MESH_NOT_NEWER);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_MESH_NOT_NEWER);
 	g_assert_cmpuint(count_sent(&f, MESH_PACKET_STATE), ==, 0);
 	fixture_clear(&f);
 }
@@ -373,7 +354,7 @@ test_two_images(void)
 
 	fixture_run(&f, &cfg, make_plan("application,bootloader", NULL), &base_options);
 	assert_success(&f);
-	g_assert_nonnull(strstr(f.error->message, "2 images sent"));
+	g_assert_nonnull(strstr(f.out.error->message, "2 images sent"));
 	g_assert_cmpuint(f.state_types->len, ==, 4);
 	g_assert_cmpuint(g_array_index(f.state_types, guint8, 0), ==, MESH_DFU_TYPE_BOOTLOADER);
 	g_assert_cmpuint(g_array_index(f.state_types, guint8, 2), ==, MESH_DFU_TYPE_APPLICATION);
@@ -410,14 +391,14 @@ test_signatures(void)
 
 	opt.node_key = dfu_key_ring_load_file(pub_path, NULL);
 	fixture_run(&f, &cfg, make_plan("application", NULL), &opt);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_MESH_UNSIGNED);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_MESH_UNSIGNED);
 	g_assert_cmpuint(f.host_frames, ==, 0);
 	fixture_clear(&f);
 
 	memset(&f, 0, sizeof(f));
 	opt.node_key = dfu_key_ring_load_file(pub_path, NULL);
 	fixture_run(&f, &cfg, make_plan("application", other), &opt);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_MESH_WRONG_KEY);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_MESH_WRONG_KEY);
 	g_assert_cmpuint(f.host_frames, ==, 0);
 	fixture_clear(&f);
 
@@ -432,7 +413,7 @@ test_signatures(void)
 	/* the simulated nodes check too: without the gateway knowing the key they end with reason 4 */
 	memset(&f, 0, sizeof(f));
 	fixture_run(&f, &cfg, make_plan("application", other), &base_options);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_IMAGE_REJECTED);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_IMAGE_REJECTED);
 	g_assert_cmpint(mesh_state(&f, "unauthorized"), >=, 1);
 	fixture_clear(&f);
 
@@ -459,7 +440,7 @@ test_byte_loss(void)
 	memset(&f, 0, sizeof(f));
 	cfg.byte_loss = 10;
 	fixture_run(&f, &cfg, make_plan("application", NULL), &base_options);
-	g_assert_error(f.error, DFU_ERROR, DFU_STATUS_MESH_LINE_ERRORS);
+	g_assert_error(f.out.error, DFU_ERROR, DFU_STATUS_MESH_LINE_ERRORS);
 	fixture_clear(&f);
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dfu-error.h"
+#include "engine-outcome.h"
 #include "memory-transport.h"
 #include "nrf5-writer.h"
 #include "nrfdfu-commands.h"
@@ -15,11 +16,7 @@ typedef struct {
 	SimFaultPlan *faults;
 	SimNrfDfu *model;
 	DfuTransport *device_end;
-	GMainLoop *loop;
-	gboolean done;
-	guint result;
-	GError *error;
-	GVariant *device_error;
+	EngineOutcome out;
 	guint64 progress;
 	guint64 total;
 	guint64 stop_at; /* progress at which the host process "dies", 0 = never */
@@ -55,11 +52,6 @@ static const SimNrfDfuCallbacks model_callbacks = {
 };
 
 static void
-device_opened(DfuTransport *t, const GError *error, gpointer user_data)
-{
-}
-
-static void
 device_packet(DfuTransport *t, const guint8 *data, gsize len, gpointer user_data)
 {
 	Fixture *fx = user_data;
@@ -75,7 +67,7 @@ device_closed(DfuTransport *t, const GError *error, gpointer user_data)
 }
 
 static const DfuTransportCallbacks device_callbacks = {
-        .opened = device_opened,
+        .opened = engine_test_ignore_link_event,
         .packet = device_packet,
         .closed = device_closed,
 };
@@ -87,9 +79,9 @@ on_progress(DfuEngine *engine, guint64 done, guint64 total, gpointer user_data)
 
 	fx->progress = done;
 	fx->total = total;
-	if (fx->stop_at != 0 && done >= fx->stop_at && !fx->done) {
-		fx->done = TRUE;
-		g_main_loop_quit(fx->loop);
+	if (fx->stop_at != 0 && done >= fx->stop_at && !fx->out.done) {
+		fx->out.done = TRUE;
+		g_main_loop_quit(fx->out.loop);
 	}
 }
 
@@ -98,11 +90,7 @@ on_done(DfuEngine *engine, guint result, const GError *error, GVariant *device_e
 {
 	Fixture *fx = user_data;
 
-	fx->done = TRUE;
-	fx->result = result;
-	fx->error = error != NULL ? g_error_copy(error) : NULL;
-	fx->device_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
-	g_main_loop_quit(fx->loop);
+	engine_outcome_take(&fx->out, result, error, device_error);
 }
 
 static void
@@ -133,7 +121,7 @@ fixture_set_up(Fixture *fx, gconstpointer data)
 {
 	sim_nrfdfu_config_init(&fx->config);
 	fx->faults = sim_fault_plan_new();
-	fx->loop = g_main_loop_new(NULL, FALSE);
+	engine_outcome_init(&fx->out);
 	fx->log = g_string_new(NULL);
 }
 
@@ -142,9 +130,7 @@ fixture_tear_down(Fixture *fx, gconstpointer data)
 {
 	g_clear_pointer(&fx->model, sim_nrfdfu_free);
 	sim_fault_plan_free(fx->faults);
-	g_main_loop_unref(fx->loop);
-	g_clear_error(&fx->error);
-	g_clear_pointer(&fx->device_error, g_variant_unref);
+	engine_outcome_clear(&fx->out);
 	g_clear_pointer(&fx->package, g_bytes_unref);
 	g_string_free(fx->log, TRUE);
 }
@@ -184,15 +170,9 @@ run_attempt(Fixture *fx, guint prn)
 
 	g_assert_no_error(error);
 	start_model(fx);
-	dfu_memory_transport_new_pair(0, &host, &fx->device_end);
-	dfu_transport_set_callbacks(fx->device_end, &device_callbacks, fx);
-	dfu_transport_open(fx->device_end);
+	fx->device_end = engine_test_device_end(&device_callbacks, fx, &host);
 	engine = nrfdfu_engine_new(host, plan, &opt, &engine_callbacks, fx);
-	fx->done = FALSE;
-	g_clear_error(&fx->error);
-	g_clear_pointer(&fx->device_error, g_variant_unref);
-	dfu_engine_start(engine);
-	g_main_loop_run(fx->loop);
+	engine_outcome_run(&fx->out, engine);
 	dfu_engine_free(engine);
 	/* deliver what was still on its way to the device */
 	while (g_main_context_iteration(NULL, FALSE))
@@ -218,8 +198,8 @@ test_happy(Fixture *fx, gconstpointer data)
 
 	make_package(fx, &img, 1);
 	run_attempt(fx, GPOINTER_TO_UINT(data));
-	g_assert_no_error(fx->error);
-	g_assert_cmpuint(fx->result, ==, DFU_STATUS_SUCCESS);
+	g_assert_no_error(fx->out.error);
+	g_assert_cmpuint(fx->out.result, ==, DFU_STATUS_SUCCESS);
 	assert_installed(fx, "application", fw);
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), ==, 10000);
 	g_assert_cmpuint(fx->progress, ==, 10000);
@@ -237,7 +217,7 @@ test_two_images(Fixture *fx, gconstpointer data)
 
 	make_package(fx, imgs, G_N_ELEMENTS(imgs));
 	run_attempt(fx, 0);
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "softdevice", sd);
 	assert_installed(fx, "application", app);
 	g_assert_cmpuint(fx->progress, ==, 14000);
@@ -262,11 +242,11 @@ test_resume_twice_stale(Fixture *fx, gconstpointer data)
 	g_assert_true(sim_fault_plan_add(fx->faults, "hangup-at@5000", NULL));
 	g_assert_true(sim_fault_plan_add(fx->faults, "hangup-at@11000", NULL));
 	run_attempt(fx, 0);
-	g_assert_error(fx->error, DFU_ERROR, DFU_STATUS_LINK_LOST);
+	g_assert_error(fx->out.error, DFU_ERROR, DFU_STATUS_LINK_LOST);
 	run_attempt(fx, 0);
-	g_assert_error(fx->error, DFU_ERROR, DFU_STATUS_LINK_LOST);
+	g_assert_error(fx->out.error, DFU_ERROR, DFU_STATUS_LINK_LOST);
 	run_attempt(fx, 0);
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "application", fw);
 	/*
 	 * The first drop costs what the second object had got (the counter crossed
@@ -292,7 +272,7 @@ test_resume_mid_object(Fixture *fx, gconstpointer data)
 	run_attempt(fx, GPOINTER_TO_UINT(data));
 	fx->stop_at = 0;
 	run_attempt(fx, GPOINTER_TO_UINT(data));
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "application", fw);
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), ==, len);
 }
@@ -309,7 +289,7 @@ test_lost_write_recreates(Fixture *fx, gconstpointer data)
 	/* past ping, PRN, MTU, select, create, the init packet, CRC, execute, select, create */
 	g_assert_true(sim_fault_plan_add(fx->faults, "drop-request@30", NULL));
 	run_attempt(fx, 0);
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "application", fw);
 	/* the first object went twice, less the lost write */
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), >, len);
@@ -336,9 +316,9 @@ interrupt_then_corrupt(Fixture *fx, const char *const *faults)
 	for (guint i = 0; faults[i] != NULL; i++)
 		g_assert_true(sim_fault_plan_add(fx->faults, faults[i], NULL));
 	run_attempt(fx, 0);
-	g_assert_error(fx->error, DFU_ERROR, DFU_STATUS_LINK_LOST);
+	g_assert_error(fx->out.error, DFU_ERROR, DFU_STATUS_LINK_LOST);
 	run_attempt(fx, 0);
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "application", fw);
 }
 
@@ -382,7 +362,7 @@ test_noise_ignored(Fixture *fx, gconstpointer data)
 	g_assert_true(sim_fault_plan_add(fx->faults, "garbage@4", NULL));
 	g_assert_true(sim_fault_plan_add(fx->faults, "garbage@10", NULL));
 	run_attempt(fx, 2);
-	g_assert_no_error(fx->error);
+	g_assert_no_error(fx->out.error);
 	assert_installed(fx, "application", fw);
 	g_assert_nonnull(strstr(fx->log->str, "ignored: not a DFU response"));
 	g_assert_cmpuint(sim_nrfdfu_get_bytes_written(fx->model), ==, 6000);
@@ -421,11 +401,11 @@ test_refusal(Fixture *fx, gconstpointer data)
 	fx->config.sd_fwid = r->sd_fwid;
 	make_package(fx, &img, 1);
 	run_attempt(fx, 0);
-	g_assert_error(fx->error, DFU_ERROR, (gint)r->status);
-	g_assert_nonnull(fx->device_error);
-	g_assert_true(g_variant_lookup(fx->device_error, "nrf-result", "y", &result));
-	g_assert_true(g_variant_lookup(fx->device_error, "nrf-extended-error", "y", &ext));
-	g_assert_true(g_variant_lookup(fx->device_error, "opcode", "y", &op));
+	g_assert_error(fx->out.error, DFU_ERROR, (gint)r->status);
+	g_assert_nonnull(fx->out.device_error);
+	g_assert_true(g_variant_lookup(fx->out.device_error, "nrf-result", "y", &result));
+	g_assert_true(g_variant_lookup(fx->out.device_error, "nrf-extended-error", "y", &ext));
+	g_assert_true(g_variant_lookup(fx->out.device_error, "opcode", "y", &op));
 	g_assert_cmpuint(result, ==, NRFDFU_RESULT_EXTENDED_ERROR);
 	g_assert_cmpuint(ext, ==, r->extended);
 	g_assert_cmpuint(op, ==, NRFDFU_OP_EXECUTE);
