@@ -574,6 +574,28 @@ sha256_of() {
 # ---- nRF91 modules: dfu-sim-at on a pty ----
 DFU_SIM_AT=$DFUD_BUILD_ROOT/tests/sim/dfu-sim-at
 
+# start_at_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME that boots
+# in 100 ms, its state in $T/NAME.json
+start_at_modem() {
+	local name=$1
+	shift
+	run_sim "$name" "READY $T/$name" "$DFU_SIM_AT" --link "$T/$name" --state-file "$T/$name.json" \
+		--baud 0 --boot-ms 100 "$@"
+}
+
+# write_atfota_config STALL_SEC: the test configuration, what EXTRA_CONFIG holds, and short
+# AT#XFOTA timeouts with a download that stalls for STALL_SEC taken as stalled
+write_atfota_config() {
+	EXTRA_CONFIG="${EXTRA_CONFIG:-}
+[atfota]
+CommandTimeoutSec=2
+ReadyTimeoutSec=0.5
+StallTimeoutSec=$1
+ResetTimeoutSec=5
+ResultTimeoutSec=5"
+	write_config
+}
+
 # expect_modem NAME KEY VALUE: one field of the simulated module's state
 expect_modem() {
 	[ "$(sim_state "$1" ".$2")" = "$3" ] || fail "module $1 has $2 $(sim_state "$1" ".$2"), expected $3"

@@ -8,26 +8,17 @@
 # module after its download.
 source "$(dirname "$0")/lib.sh"
 
-
 # start_modem NAME [dfu-sim-at options...]: a module on $T/NAME that fetches URLs from the test server
 start_modem() {
 	local name=$1
 	shift
-	run_sim "$name" "READY $T/$name" "$DFU_SIM_AT" --link "$T/$name" --state-file "$T/$name.json" \
-		--baud 0 --boot-ms 100 --http --ca-file "$CA_FILE" --lineage sm --running-version 1.0.0 "$@"
+	start_at_modem "$name" --http --ca-file "$CA_FILE" --lineage sm --running-version 1.0.0 "$@"
 }
-
 
 make_ca
 EXTRA_CONFIG="[http]
-CAFile=$CA_FILE
-[atfota]
-CommandTimeoutSec=2
-ReadyTimeoutSec=0.5
-StallTimeoutSec=5
-ResetTimeoutSec=5
-ResultTimeoutSec=5"
-write_config
+CAFile=$CA_FILE"
+write_atfota_config 5
 start_dfud
 mkimage -o "$WWW/app_update.bin" --version 2.1.0 --size 60000 --seed 3
 size=$(stat -c %s "$WWW/app_update.bin")

@@ -10,17 +10,10 @@ source "$(dirname "$0")/lib.sh"
 start_modem() {
 	local name=$1
 	shift
-	run_sim "$name" "READY $T/$name" "$DFU_SIM_AT" --link "$T/$name" --state-file "$T/$name.json" \
-		--baud 0 --boot-ms 100 --running-version 1.0.0 "$@"
+	start_at_modem "$name" --running-version 1.0.0 "$@"
 }
 
-EXTRA_CONFIG="[atfota]
-CommandTimeoutSec=2
-ReadyTimeoutSec=0.5
-StallTimeoutSec=3
-ResetTimeoutSec=5
-ResultTimeoutSec=5"
-write_config
+write_atfota_config 3
 start_dfud
 mkimage -o "$T/app.bin" --version 2.1.0 --size 60000 --seed 3
 size=$(stat -c %s "$T/app.bin")

@@ -7,22 +7,15 @@ source "$(dirname "$0")/lib.sh"
 
 URL=https://updates.example/app_update.bin
 
-# start_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME
+# start_modem NAME [dfu-sim-at options...]: a simulated module linked at $T/NAME whose download
+# moves on by a tenth every 20 ms
 start_modem() {
 	local name=$1
 	shift
-	run_sim "$name" "READY $T/$name" "$DFU_SIM_AT" --link "$T/$name" --state-file "$T/$name.json" \
-		--baud 0 --boot-ms 100 --step-ms 20 --step-percent 10 "$@"
+	start_at_modem "$name" --step-ms 20 --step-percent 10 "$@"
 }
 
-
-EXTRA_CONFIG="[atfota]
-CommandTimeoutSec=2
-ReadyTimeoutSec=0.5
-StallTimeoutSec=0.5
-ResetTimeoutSec=5
-ResultTimeoutSec=5"
-write_config
+write_atfota_config 0.5
 start_dfud
 
 log "an application update from a URL: the module downloads it, the daemon does not"
