@@ -38,8 +38,12 @@
 #define MAX_WRITE_CALLS 8
 /* another program's connection attempt holds the controller: look again after this */
 #define IN_PROGRESS_RETRY_MS 250
-/* how often to look whether bluetoothd has taken the packets a control point write must follow */
-#define DRAIN_POLL_MS 1
+/*
+ * when to look again whether bluetoothd has taken the packets a control point
+ * write must follow: at once as a rule, later and later if it does not
+ */
+#define DRAIN_POLL_MIN_MS 1
+#define DRAIN_POLL_MAX_MS 64
 
 typedef enum {
 	BLE_IDLE,
@@ -109,9 +113,10 @@ struct _BleTransport {
 	guint notify_watch;
 	guint write_watch;
 	guint drain_timer;
-	gboolean notifying; /* StartNotify path */
-	GQueue outq;        /* OutPiece*: whole writes, in order */
-	GList *write_calls; /* WriteCall*, WriteValue path */
+	guint drain_poll_ms; /* the next wait for the socket to drain */
+	gboolean notifying;  /* StartNotify path */
+	GQueue outq;         /* OutPiece*: whole writes, in order */
+	GList *write_calls;  /* WriteCall*, WriteValue path */
 	BleReassembler *rx;
 
 	guint report_idle;
@@ -1372,9 +1377,12 @@ pump(BleTransport *self)
 			if (g_list_length(self->write_calls) >= MAX_WRITE_CALLS)
 				return;
 			if (!socket_drained(self)) {
-				self->drain_timer = g_timeout_add(DRAIN_POLL_MS, on_drain_poll, self);
+				self->drain_poll_ms =
+				        CLAMP(self->drain_poll_ms * 2, DRAIN_POLL_MIN_MS, DRAIN_POLL_MAX_MS);
+				self->drain_timer = g_timeout_add(self->drain_poll_ms, on_drain_poll, self);
 				return;
 			}
+			self->drain_poll_ms = 0;
 			if (!send_by_call(self, piece))
 				return;
 		}
@@ -1471,6 +1479,7 @@ ble_close(DfuTransport *transport)
 	g_clear_handle_id(&self->notify_watch, g_source_remove);
 	g_clear_handle_id(&self->write_watch, g_source_remove);
 	g_clear_handle_id(&self->drain_timer, g_source_remove);
+	self->drain_poll_ms = 0;
 	self->call = sd_bus_slot_unref(self->call);
 	self->props_match = sd_bus_slot_unref(self->props_match);
 	g_list_free_full(g_steal_pointer(&self->write_calls), (GDestroyNotify)free_write_call);
