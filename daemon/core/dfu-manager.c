@@ -561,6 +561,8 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	g_autoptr(GVariant) dev_error = device_error != NULL ? g_variant_ref_sink(device_error) : NULL;
 	ManagerEntry *entry = self != NULL ? manager_lookup_entry(self, ctx->id) : NULL;
 	const char *message = error != NULL ? error->message : NULL;
+	/* an error may carry a success's own message */
+	gboolean failed = error != NULL && dfu_status_is_failure(dfu_error_get_status(error));
 	guint attempt;
 	guint code;
 
@@ -574,7 +576,7 @@ manager_attempt_done(DfuJob *job, guint result_code, const GError *error, GVaria
 	if (entry_is_suspect(entry))
 		self->suspects_running--;
 
-	if (error != NULL)
+	if (failed)
 		code = entry->cancel_requested ? DFU_STATUS_CANCELLED : dfu_error_get_status(error);
 	else
 		code = manager_true_outcome(entry, result_code);

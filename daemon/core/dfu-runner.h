@@ -9,10 +9,10 @@ G_BEGIN_DECLS
  * How the queue starts the work of a job without knowing protocols or
  * transports. A runner drives one job attempt asynchronously on the main
  * loop, updates the job's phase and progress, and calls done exactly once
- * (never from inside start). error is NULL on success; its code is a
- * DfuStatus in DFU_ERROR; device_error is an optional a{sv} of the raw
- * device code. result_code is the outcome for success paths (SUCCESS,
- * STAGED, UP_TO_DATE).
+ * (never from inside start). error's code is a DfuStatus in DFU_ERROR;
+ * device_error is an optional a{sv} of the raw device code. result_code is
+ * the outcome for success paths (SUCCESS, STAGED, UP_TO_DATE), when error is
+ * NULL or holds that same code (then its message is the outcome's own).
  */
 typedef void (*DfuRunnerDoneFunc)(DfuJob *job, guint result_code, const GError *error, GVariant *device_error,
                                   gpointer user_data);

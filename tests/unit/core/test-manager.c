@@ -25,7 +25,8 @@ typedef struct {
 	GPtrArray *live; /* TestAttempt */
 	guint started;
 	guint same_device_overlaps;
-	gboolean runs_kinds; /* refresh, confirm and reset jobs too */
+	gboolean runs_kinds;         /* refresh, confirm and reset jobs too */
+	const char *success_message; /* a success's own message, as the mesh engine tells one */
 } TestRunner;
 
 typedef struct {
@@ -50,9 +51,11 @@ attempt_finish_cb(gpointer user_data)
 		g_set_error(&error, DFU_ERROR, attempt->code, "scripted %s",
 		            dfu_status_to_name(attempt->code));
 		device_error = g_variant_new_parsed("{'rc': <int32 7>}");
+	} else if (attempt->runner->success_message != NULL) {
+		g_set_error_literal(&error, DFU_ERROR, attempt->code, attempt->runner->success_message);
 	}
-	attempt->done(attempt->job, error == NULL ? attempt->code : DFU_STATUS_NONE, error, device_error,
-	              attempt->user_data);
+	attempt->done(attempt->job, attempt->code >= 10 ? DFU_STATUS_NONE : attempt->code, error,
+	              device_error, attempt->user_data);
 	g_object_unref(attempt->job);
 	g_free(attempt);
 	return G_SOURCE_REMOVE;
@@ -87,9 +90,11 @@ test_runner_cancel(DfuRunner *runner, gpointer handle)
 {
 	TestAttempt *attempt = handle;
 
+	/* an attempt already finishing ends as it would have: the cancel came too late */
+	if (attempt->source_id != 0)
+		return;
 	attempt->code = DFU_STATUS_CANCELLED;
-	if (attempt->source_id == 0)
-		attempt->source_id = g_idle_add(attempt_finish_cb, attempt);
+	attempt->source_id = g_idle_add(attempt_finish_cb, attempt);
 }
 
 static char *
@@ -610,6 +615,26 @@ test_manager_cancel(Fixture *f, gconstpointer data)
 	g_clear_error(&error);
 	g_assert_false(dfu_manager_cancel(f->manager, 999, &error));
 	g_assert_error(error, DFU_ERROR, DFU_STATUS_NOT_FOUND);
+}
+
+/* a device that succeeded as the cancel came: the job succeeded, with the engine's own words */
+static void
+test_manager_cancel_too_late(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DfuJob) job = NULL;
+
+	fixture_new_manager(f, script_hold);
+	f->runner.success_message = "2 images sent; the nodes do not confirm";
+	job = submit(f, "serial:/dev/ttyA", "one");
+	WAIT_UNTIL(f->runner.started == 1);
+	test_runner_release(&f->runner, dfu_job_get_id(job), DFU_STATUS_SUCCESS);
+	g_assert_true(dfu_manager_cancel(f->manager, dfu_job_get_id(job), &error));
+	g_assert_no_error(error);
+	WAIT_UNTIL(f->finished->len == 1);
+	g_assert_cmpint(dfu_job_get_state(job), ==, DFU_JOB_STATE_SUCCEEDED);
+	g_assert_cmpuint(dfu_job_get_status_code(job), ==, DFU_STATUS_SUCCESS);
+	g_assert_cmpstr(dfu_job_get_message(job), ==, "2 images sent; the nodes do not confirm");
 }
 
 static void
@@ -1464,6 +1489,7 @@ main(int argc, char **argv)
 	ADD("/core/manager/retry-exhausted", test_manager_retry_exhausted);
 	ADD("/core/manager/not-recoverable", test_manager_not_recoverable);
 	ADD("/core/manager/cancel", test_manager_cancel);
+	ADD("/core/manager/cancel-too-late", test_manager_cancel_too_late);
 	ADD("/core/manager/cancel-while-importing", test_manager_cancel_while_importing);
 	ADD("/core/manager/restart", test_manager_restart);
 	ADD("/core/manager/history-trimmed", test_manager_history_trimmed);
