@@ -1252,6 +1252,13 @@ queue_write(BleTransport *self, GBytes *value, gboolean to_packet)
 	g_queue_push_tail(&self->outq, piece);
 }
 
+static void
+write_failed(BleTransport *self, int err)
+{
+	schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s", self->address,
+	                                g_strerror(err)));
+}
+
 /* the write socket carries all of SMP's writes and the Nordic packet characteristic's */
 static gboolean
 goes_to_socket(BleTransport *self, const OutPiece *piece)
@@ -1294,8 +1301,7 @@ send_to_socket(BleTransport *self, const OutPiece *piece)
 	if (errno == EAGAIN || errno == ENOBUFS)
 		self->write_watch = dfu_fd_watch_add(self->write_fd, G_IO_OUT, on_write_ready, self);
 	else
-		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-		                                self->address, g_strerror(errno)));
+		write_failed(self, errno);
 	return FALSE;
 }
 
@@ -1338,8 +1344,7 @@ send_by_call(BleTransport *self, const OutPiece *piece)
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", request ? "request" : "command");
 	if (r < 0) {
-		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-		                                self->address, g_strerror(-r)));
+		write_failed(self, -r);
 		return FALSE;
 	}
 	wc = g_new0(WriteCall, 1);
@@ -1347,8 +1352,7 @@ send_by_call(BleTransport *self, const OutPiece *piece)
 	r = sd_bus_call_async(self->bus, &wc->slot, m, on_write_value, wc, 0);
 	if (r < 0) {
 		g_free(wc);
-		schedule_lost(self, g_error_new(DFU_ERROR, DFU_STATUS_LINK_LOST, "%s: write: %s",
-		                                self->address, g_strerror(-r)));
+		write_failed(self, -r);
 		return FALSE;
 	}
 	self->write_calls = g_list_append(self->write_calls, wc);
