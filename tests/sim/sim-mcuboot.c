@@ -47,6 +47,7 @@ struct _SimMcuboot {
 	SimImage *images;
 	SimUpload upload;
 	guint64 generation;
+	guint64 data_generation;
 	gboolean loader_requested;
 	gboolean in_loader;
 };
@@ -225,6 +226,12 @@ guint64
 sim_mcuboot_get_generation(SimMcuboot *self)
 {
 	return self->generation;
+}
+
+guint64
+sim_mcuboot_get_data_generation(SimMcuboot *self)
+{
+	return self->data_generation;
 }
 
 const guint8 *
@@ -438,7 +445,14 @@ sim_mcuboot_upload(SimMcuboot *self, const SimUploadRequest *req, SimUploadResul
 	}
 	if (req->data_len > 0) {
 		memcpy(target->data + req->off, req->data, req->data_len);
-		slot_written(self, target);
+		/* what a reader sees of the slot changes with its first bytes, its last, or its flags */
+		if (req->off == 0 || req->off + req->data_len == self->upload.len || target->magic ||
+		    target->copy_done || target->image_ok || target->trusted) {
+			slot_written(self, target);
+		} else {
+			target->parsed = FALSE;
+			self->data_generation++;
+		}
 	}
 	self->upload.off += req->data_len;
 	out->written = req->data_len;

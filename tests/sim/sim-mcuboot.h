@@ -142,8 +142,11 @@ gboolean sim_mcuboot_request_loader(SimMcuboot *self);
 /* the device runs its serial recovery or firmware loader, not the application */
 gboolean sim_mcuboot_in_loader(SimMcuboot *self);
 
-/* bumped whenever slot contents or flags change; for the state file */
+/* bumped whenever what the state file shows changes: slot flags, or slot
+ * contents outside an upload's middle chunks */
 guint64 sim_mcuboot_get_generation(SimMcuboot *self);
+/* bumped by the middle chunks of an upload, which change only slot bytes and counters */
+guint64 sim_mcuboot_get_data_generation(SimMcuboot *self);
 /* the raw slot bytes (for tests) */
 const guint8 *sim_mcuboot_peek_slot(SimMcuboot *self, guint image, guint slot);
 

@@ -21,8 +21,14 @@ struct _SimSmpDevice {
 	guint reset_timer;
 	gboolean pumping;
 	guint64 generation_saved;
+	guint64 data_generation_saved;
+	guint save_timer; /* a save of upload bytes and counters, put off */
 	SimCounters counters;
 };
+
+/* the middle of an upload is saved at most this often: a state file
+ * rewritten and synced per chunk would cost more than the link */
+#define DATA_SAVE_DELAY_MS 100
 
 static void
 request_free(SimRequest *req)
@@ -67,6 +73,7 @@ sim_smp_device_free(SimSmpDevice *device)
 		return;
 	sim_smp_device_link_lost(device);
 	g_clear_handle_id(&device->reset_timer, g_source_remove);
+	g_clear_handle_id(&device->save_timer, g_source_remove);
 	g_free(device);
 }
 
@@ -80,6 +87,8 @@ gboolean
 sim_smp_device_write_state(SimSmpDevice *device, GError **error)
 {
 	device->generation_saved = sim_mcuboot_get_generation(device->model);
+	device->data_generation_saved = sim_mcuboot_get_data_generation(device->model);
+	g_clear_handle_id(&device->save_timer, g_source_remove);
 	if (device->config.state_file == NULL)
 		return TRUE;
 	return sim_state_file_write(device->config.state_file, device->model, &device->counters, error);
@@ -92,6 +101,26 @@ save_state(SimSmpDevice *device)
 
 	if (!sim_smp_device_write_state(device, &error))
 		g_printerr("%s: %s\n", device->config.log_prefix, error->message);
+}
+
+static gboolean
+on_save_due(gpointer data)
+{
+	SimSmpDevice *device = data;
+
+	device->save_timer = 0;
+	save_state(device);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+save_changes(SimSmpDevice *device)
+{
+	if (sim_mcuboot_get_generation(device->model) != device->generation_saved)
+		save_state(device);
+	else if (sim_mcuboot_get_data_generation(device->model) != device->data_generation_saved &&
+	         device->save_timer == 0)
+		device->save_timer = g_timeout_add(DATA_SAVE_DELAY_MS, on_save_due, device);
 }
 
 guint
@@ -209,8 +238,7 @@ sim_smp_device_pump(SimSmpDevice *device)
 		if (!sim_fault_plan_silent(device->faults, request->number))
 			msg = handle_request(device, request, &delay_us, &reset);
 		request_free(request);
-		if (sim_mcuboot_get_generation(device->model) != device->generation_saved)
-			save_state(device);
+		save_changes(device);
 		if (msg == NULL)
 			continue;
 		if (delay_us > 0) {
