@@ -19,50 +19,64 @@ dfu_read_pacer_expect(DfuReadPacer *self, guint awaited, gint64 deadline_us)
 	self->deadline_us = deadline_us;
 }
 
+/* a wake on the answers themselves: they came now, and the pace shows between two such wakes */
 static void
-learn(DfuReadPacer *self, gint64 now, guint frames)
+learn_exact(DfuReadPacer *self, gint64 now, guint frames)
 {
 	gint64 since = now - self->last_frame_us;
-	gboolean exact = self->last_frame_exact;
 
-	if (frames > 0) {
-		/* a wake on the answer itself reads it when it came; one after a hold, later */
-		self->last_frame_exact = !self->held;
-		self->last_frame_us = now;
+	if (self->busy && self->last_frame_exact && since > 0) {
+		since /= frames;
+		self->answer_us = self->answer_us == 0 ? since : (3 * self->answer_us + since) / 4;
 	}
-	if (self->held) {
-		if (frames == 0) {
-			/* woke before the answer: the link is slower than learned */
-			self->answer_us += self->answer_us / 8;
-			self->no_hold = TRUE;
-		} else if (frames >= self->awaited_at_hold) {
-			self->answer_us -= self->answer_us / 4;
-		}
-		return;
-	}
-	/* only two answers read as they came, with requests queued all along, give the link's pace */
-	if (!self->busy || frames == 0 || !exact || since <= 0)
-		return;
-	since /= frames;
-	self->answer_us = self->answer_us == 0 ? since : (3 * self->answer_us + since) / 4;
+	self->last_frame_exact = TRUE;
+	self->last_frame_us = now;
+	/* the request behind the one answered went on the wire as the answer came */
+	self->next_us = now + self->answer_us;
 	self->no_hold = FALSE;
+}
+
+/* the end of a hold meant to fall between the last two awaited answers */
+static void
+learn_held(DfuReadPacer *self, gint64 now, guint frames)
+{
+	self->last_frame_exact = FALSE;
+	if (frames == 0) {
+		/* not even the first: the link is much slower than learned, or stalls; the next
+		 * wake is on the answer itself, which shows where the answers fall again */
+		self->answer_us += self->answer_us / 8;
+		self->no_hold = TRUE;
+	} else if (frames >= self->awaited_at_hold) {
+		/* every answer in: the link may have waited, so the answers come faster than
+		 * learned; the next request starts now */
+		self->answer_us -= self->answer_us / 8;
+		self->next_us = now + self->answer_us;
+	} else if (frames + 1 < self->awaited_at_hold) {
+		/* fewer than planned: the answers come slower than learned, the next one soon */
+		self->answer_us += self->answer_us / 16;
+		self->next_us = now;
+	} else {
+		self->next_us = MAX(self->next_us + (gint64)frames * self->answer_us, now);
+	}
 }
 
 gint64
 dfu_read_pacer_woke(DfuReadPacer *self, gint64 now, guint frames)
 {
-	gint64 hold;
 	gint64 until;
 
-	learn(self, now, frames);
+	if (self->held)
+		learn_held(self, now, frames);
+	else if (frames > 0)
+		learn_exact(self, now, frames);
 	self->held = FALSE;
 	/* with two in flight, the second waits behind the first */
 	self->busy = self->awaited >= 2;
-	if (!self->busy || self->answer_us == 0 || self->no_hold)
+	if (!self->busy || self->answer_us == 0 || self->no_hold || self->next_us == 0)
 		return 0;
-	/* the last request in flight keeps the link busy until the wake */
-	hold = (gint64)(self->awaited - 1) * self->answer_us * 7 / 8;
-	until = now + hold;
+	/* halfway between the last two awaited answers: the last keeps the link busy until the
+	 * wake, and a pace or phase learned a little wrong still finds the one before it in */
+	until = self->next_us + (gint64)(self->awaited - 2) * self->answer_us + self->answer_us / 2;
 	if (self->deadline_us != 0)
 		until = MIN(until, self->deadline_us - DEADLINE_MARGIN_US);
 	if (until - now < MIN_HOLD_US)

@@ -8,23 +8,26 @@ G_BEGIN_DECLS
 /*
  * When to read a link that carries requests and their answers. With several
  * requests in flight the link stays busy while the daemon sleeps, so rather
- * than waking for every answer the reader holds off for a little less than
- * the requests queued ahead of the last one take, and takes the answers that
- * came meanwhile in one wake. The time per answer is learned from wakes
- * without a hold, never taken from the baud rate (USB links ignore it): a held
- * wake that finds nothing goes back to waking per answer, and one that finds
- * every awaited answer, the link having perhaps gone idle, shortens the hold.
- * Times are monotonic microseconds.
+ * than waking for every answer the reader holds off until all but the last
+ * awaited answer should be in, halfway to the last, and takes them in one
+ * wake; the last keeps the link busy meanwhile. The pace of the answers is
+ * learned from wakes on the answers themselves, never taken from the baud
+ * rate (USB links ignore it); where they fall is followed from one hold to the
+ * next. A hold that finds fewer answers than planned moves the next one
+ * later, one that finds every awaited answer (the link having perhaps
+ * waited) shortens the pace, and one that finds nothing goes back to waking
+ * on the answer itself. Times are monotonic microseconds.
  */
 typedef struct {
 	gint64 answer_us;          /* learned time per answer on a busy link; 0 while unknown */
-	gint64 last_frame_us;      /* the last wake that read answers */
-	gboolean last_frame_exact; /* it woke on them, not at the end of a hold */
+	gint64 next_us;            /* when the first awaited answer should come; 0 while unknown */
+	gint64 last_frame_us;      /* the last wake on answers as they came */
+	gboolean last_frame_exact; /* the wake that last read answers woke on them */
 	guint awaited;             /* answers the client waits for */
 	gint64 deadline_us;        /* the earliest time one of them times out; 0: none */
 	gboolean busy;             /* since the last wake, requests waited behind the first */
 	gboolean held;             /* the next wake ends a hold */
-	gboolean no_hold;          /* the last hold ended too early: wake per answer until relearned */
+	gboolean no_hold;          /* a hold found nothing: wake on the next answer */
 	guint awaited_at_hold;
 } DfuReadPacer;
 
