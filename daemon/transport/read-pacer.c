@@ -72,7 +72,7 @@ dfu_read_pacer_woke(DfuReadPacer *self, gint64 now, guint frames)
 	self->held = FALSE;
 	/* with two in flight, the second waits behind the first */
 	self->busy = self->awaited >= 2;
-	if (!self->busy || self->answer_us == 0 || self->no_hold || self->next_us == 0)
+	if (!self->busy || self->answer_us == 0 || self->no_hold)
 		return 0;
 	/* halfway between the last two awaited answers: the last keeps the link busy until the
 	 * wake, and a pace or phase learned a little wrong still finds the one before it in */

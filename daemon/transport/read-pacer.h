@@ -20,7 +20,7 @@ G_BEGIN_DECLS
  */
 typedef struct {
 	gint64 answer_us;          /* learned time per answer on a busy link; 0 while unknown */
-	gint64 next_us;            /* when the first awaited answer should come; 0 while unknown */
+	gint64 next_us;            /* when the first awaited answer should come; set with answer_us */
 	gint64 last_frame_us;      /* the last wake on answers as they came */
 	gboolean last_frame_exact; /* the wake that last read answers woke on them */
 	guint awaited;             /* answers the client waits for */
