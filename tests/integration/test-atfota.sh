@@ -15,7 +15,7 @@ start_modem() {
 	start_at_modem "$name" --step-ms 20 --step-percent 10 "$@"
 }
 
-write_atfota_config 0.5
+write_atfota_config 1.5
 start_dfud
 
 log "an application update from a URL: the module downloads it, the daemon does not"

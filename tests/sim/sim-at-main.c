@@ -3,6 +3,7 @@
 #include "sim-atmodem.h"
 #include "sim-link.h"
 #include "sim-serve.h"
+#include "sim-state-file.h"
 
 /* dfu-sim-at: an nRF91 module with Nordic's AT firmware behind a pty, for AT#XFOTA updates */
 
@@ -18,7 +19,7 @@ save_state(Sim *sim)
 	g_autofree char *json = sim_atmodem_state_json(sim->modem);
 	g_autoptr(GError) error = NULL;
 
-	if (sim->state_file != NULL && !g_file_set_contents(sim->state_file, json, -1, &error))
+	if (sim->state_file != NULL && !sim_state_file_replace(sim->state_file, json, &error))
 		g_printerr("dfu-sim-at: %s\n", error->message);
 }
 

@@ -3,6 +3,7 @@
 #include "sim-link.h"
 #include "sim-meshnode.h"
 #include "sim-serve.h"
+#include "sim-state-file.h"
 
 /* dfu-sim-mesh: a mesh of nRF5 SDK for Mesh nodes behind one serial node on a pty */
 
@@ -23,7 +24,7 @@ save_state(Sim *sim)
 	g_autofree char *json = sim_mesh_state_json(sim->mesh);
 	g_autoptr(GError) error = NULL;
 
-	if (sim->state_file != NULL && !g_file_set_contents(sim->state_file, json, -1, &error))
+	if (sim->state_file != NULL && !sim_state_file_replace(sim->state_file, json, &error))
 		g_printerr("dfu-sim-mesh: %s\n", error->message);
 }
 

@@ -600,7 +600,7 @@ sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error)
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, TRUE);
 	text = json_generator_to_data(gen, NULL);
-	return g_file_set_contents(dev->config.state_file, text, -1, error);
+	return sim_state_file_replace(dev->config.state_file, text, error);
 }
 
 const char *

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "sim-state-file.h"
@@ -86,6 +88,22 @@ sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *cou
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, TRUE);
 	text = json_generator_to_data(gen, NULL);
-	/* readers never see a half-written file */
-	return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+	return sim_state_file_replace(path, text, error);
+}
+
+gboolean
+sim_state_file_replace(const char *path, const char *text, GError **error)
+{
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+
+	if (!g_file_set_contents_full(tmp, text, -1, G_FILE_SET_CONTENTS_NONE, 0644, error))
+		return FALSE;
+	if (g_rename(tmp, path) < 0) {
+		int saved = errno;
+
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: %s", path,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	return TRUE;
 }

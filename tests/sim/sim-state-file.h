@@ -24,6 +24,13 @@ typedef struct {
 gboolean sim_state_file_write(const char *path, SimMcuboot *model, const SimCounters *counters,
                               GError **error);
 
+/*
+ * Replaces path with text so that a reader sees the old or the new file, never a part. No fsync:
+ * the simulated flash has to outlive its process, not the machine, and a sync per write would
+ * stall the simulated device for as long as a loaded disk takes.
+ */
+gboolean sim_state_file_replace(const char *path, const char *text, GError **error);
+
 /* a named integer member, clamped to what JSON integers hold here */
 void sim_state_file_add_counter(JsonBuilder *b, const char *name, guint64 value);
 
