@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE /* sendmmsg */
 #include "ble-transport.h"
 
 #include <errno.h>
@@ -36,6 +37,8 @@
 #define NOTIFY_READ_SIZE 1024
 /* WriteValue calls in flight: enough to keep the link busy, few enough to bound memory in bluetoothd */
 #define MAX_WRITE_CALLS 8
+/* writes handed to the socket in one system call at most */
+#define SOCKET_BATCH 32
 /* another program's connection attempt holds the controller: look again after this */
 #define IN_PROGRESS_RETRY_MS 250
 /*
@@ -100,7 +103,8 @@ struct _BleTransport {
 	gboolean paired;
 	gboolean discovering;
 	gboolean connect_issued;
-	gboolean heard; /* anything received since the last open */
+	gboolean heard;  /* anything received since the last open */
+	guint receiving; /* inside the owner's packet callback: writes wait for its end, to go as one */
 	BleConnectTicket *ticket;
 	guint step_timer;
 	guint retry_timer;
@@ -340,11 +344,14 @@ static void
 received(BleTransport *self, const guint8 *data, gsize len)
 {
 	self->heard = TRUE;
+	self->receiving++;
 	/* a control point notification is one whole response */
 	if (self->profile == BLE_PROFILE_NRFDFU)
 		on_message_packet(data, len, self);
 	else
 		ble_reassembler_feed(self->rx, data, len, on_message_packet, self);
+	if (--self->receiving == 0)
+		pump(self);
 }
 
 static void bootloader_entered(BleTransport *self);
@@ -1285,20 +1292,38 @@ on_drain_poll(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
-/* FALSE when the piece did not go: the socket is full (a watch waits for room) or the link failed */
+/*
+ * Sends the socket's pieces at the head of the queue, as many as one call takes: an SMP message or
+ * a Nordic object is a burst of writes, and a system call per write would cost more than the
+ * writes. FALSE when some stay: the socket is full (a watch waits for room) or the link failed.
+ */
 static gboolean
-send_to_socket(BleTransport *self, const OutPiece *piece)
+send_to_socket(BleTransport *self)
 {
-	gsize len = 0;
-	const guint8 *data = g_bytes_get_data(piece->value, &len);
-	ssize_t n;
+	struct mmsghdr msgs[SOCKET_BATCH];
+	struct iovec iov[SOCKET_BATCH];
+	guint n = 0;
+	int sent;
 
+	for (GList *l = self->outq.head; l != NULL && n < SOCKET_BATCH && goes_to_socket(self, l->data);
+	     l = l->next) {
+		OutPiece *piece = l->data;
+		gsize len = 0;
+
+		iov[n].iov_base = (void *)g_bytes_get_data(piece->value, &len);
+		iov[n].iov_len = len;
+		msgs[n] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
+		n++;
+	}
 	do
-		n = send(self->write_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
+		sent = sendmmsg(self->write_fd, msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	for (int i = 0; i < sent; i++)
+		out_piece_free(g_queue_pop_head(&self->outq));
+	if (sent == (int)n)
 		return TRUE;
-	if (errno == EAGAIN || errno == ENOBUFS)
+	/* a short count hides why the rest stayed: the watch hears of room and of a failure alike */
+	if (sent >= 0 || errno == EAGAIN || errno == ENOBUFS)
 		self->write_watch = dfu_fd_watch_add(self->write_fd, G_IO_OUT, on_write_ready, self);
 	else
 		write_failed(self, errno);
@@ -1374,22 +1399,23 @@ pump(BleTransport *self)
 	    self->drain_timer != 0)
 		return;
 	while ((piece = g_queue_peek_head(&self->outq)) != NULL) {
+		/* the socket's pieces leave the queue as they go */
 		if (goes_to_socket(self, piece)) {
-			if (self->write_calls != NULL || !send_to_socket(self, piece))
+			if (self->write_calls != NULL || !send_to_socket(self))
 				return;
-		} else {
-			if (g_list_length(self->write_calls) >= MAX_WRITE_CALLS)
-				return;
-			if (!socket_drained(self)) {
-				self->drain_poll_ms =
-				        CLAMP(self->drain_poll_ms * 2, DRAIN_POLL_MIN_MS, DRAIN_POLL_MAX_MS);
-				self->drain_timer = g_timeout_add(self->drain_poll_ms, on_drain_poll, self);
-				return;
-			}
-			self->drain_poll_ms = 0;
-			if (!send_by_call(self, piece))
-				return;
+			continue;
 		}
+		if (g_list_length(self->write_calls) >= MAX_WRITE_CALLS)
+			return;
+		if (!socket_drained(self)) {
+			self->drain_poll_ms =
+			        CLAMP(self->drain_poll_ms * 2, DRAIN_POLL_MIN_MS, DRAIN_POLL_MAX_MS);
+			self->drain_timer = g_timeout_add(self->drain_poll_ms, on_drain_poll, self);
+			return;
+		}
+		self->drain_poll_ms = 0;
+		if (!send_by_call(self, piece))
+			return;
 		out_piece_free(g_queue_pop_head(&self->outq));
 	}
 }
@@ -1428,7 +1454,8 @@ ble_send(DfuTransport *transport, const guint8 *data, gsize len, GError **error)
 		for (guint i = 0; i < pieces->len; i++)
 			queue_write(self, g_bytes_ref(g_ptr_array_index(pieces, i)), FALSE);
 	}
-	pump(self);
+	if (self->receiving == 0)
+		pump(self);
 	return TRUE;
 }
 

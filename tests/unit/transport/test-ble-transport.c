@@ -134,27 +134,34 @@ echo_request(gsize n, guint8 seq)
 	return m;
 }
 
-/* sends an echo and checks that the answer is whole and carries the text back */
+/* the answer to an echo of n bytes is whole and carries the text back */
 static void
-round_trip(Fixture *f, gsize n, guint8 seq)
+assert_echo(GBytes *answer, const GByteArray *req, gsize n, guint8 seq)
 {
-	g_autoptr(GByteArray) req = echo_request(n, seq);
-	g_autoptr(GError) error = NULL;
-	guint before = f->rec.packets->len;
 	gsize len = 0;
-	const guint8 *rsp;
+	const guint8 *rsp = g_bytes_get_data(answer, &len);
 
-	g_assert_true(dfu_transport_send(f->t, req->data, req->len, &error));
-	g_assert_no_error(error);
-	run(f);
-	g_assert_cmpuint(f->rec.packets->len, ==, before + 1);
-	rsp = g_bytes_get_data(g_ptr_array_index(f->rec.packets, before), &len);
 	g_assert_cmpuint(len, >=, 8 + n);
 	g_assert_cmpuint(len, ==, 8 + ((gsize)rsp[2] << 8 | rsp[3]));
 	g_assert_cmpuint(rsp[0] & 7, ==, 3);
 	g_assert_cmpuint(rsp[6], ==, seq);
 	/* the echoed text ends the answer */
 	g_assert_cmpmem(rsp + len - n, n, req->data + req->len - n, n);
+}
+
+/* sends an echo and checks its answer */
+static void
+round_trip(Fixture *f, gsize n, guint8 seq)
+{
+	g_autoptr(GByteArray) req = echo_request(n, seq);
+	g_autoptr(GError) error = NULL;
+	guint before = f->rec.packets->len;
+
+	g_assert_true(dfu_transport_send(f->t, req->data, req->len, &error));
+	g_assert_no_error(error);
+	run(f);
+	g_assert_cmpuint(f->rec.packets->len, ==, before + 1);
+	assert_echo(g_ptr_array_index(f->rec.packets, before), req, n, seq);
 }
 
 static void
@@ -187,6 +194,32 @@ static void
 test_sockets(void)
 {
 	check_paths(NULL);
+}
+
+/* more writes at once than the socket holds: they wait for room and leave in order, none lost */
+static void
+test_burst(void)
+{
+	Fixture f = {0};
+	const guint count = 40;
+	const gsize n = 1500;
+	g_autoptr(GPtrArray) reqs = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+
+	/* a link that holds two writes leaves the rest in the socket, which holds a few more */
+	fixture_start(&f, ADDRESS, "hci0", (const char *const[]){"--link-queue", "2", NULL});
+	fixture_open(&f);
+	g_assert_no_error(f.rec.open_error);
+	for (guint i = 0; i < count; i++) {
+		GByteArray *req = echo_request(n, 10 + i);
+
+		g_ptr_array_add(reqs, req);
+		g_assert_true(dfu_transport_send(f.t, req->data, req->len, NULL));
+	}
+	while (f.rec.packets->len < count)
+		run(&f);
+	for (guint i = 0; i < count; i++)
+		assert_echo(g_ptr_array_index(f.rec.packets, i), g_ptr_array_index(reqs, i), n, 10 + i);
+	fixture_stop(&f);
 }
 
 static void
@@ -319,6 +352,7 @@ main(int argc, char **argv)
 	/* the transport talks to the "system" bus, as on a gateway */
 	g_setenv("DBUS_SYSTEM_BUS_ADDRESS", g_test_dbus_get_bus_address(bus), TRUE);
 	g_test_add_func("/ble-transport/sockets", test_sockets);
+	g_test_add_func("/ble-transport/burst", test_burst);
 	g_test_add_func("/ble-transport/write-value", test_write_value);
 	g_test_add_func("/ble-transport/discovery", test_discovery);
 	g_test_add_func("/ble-transport/open-failures", test_open_failures);
