@@ -21,6 +21,7 @@ typedef struct {
 	GSource source;
 	GPollFD pfd;
 	GIOCondition condition;
+	gint64 from_us;
 	gint64 until_us; /* 0: not held */
 } HeldWatch;
 
@@ -29,14 +30,14 @@ static gboolean
 held_watch_prepare(GSource *source, gint *timeout)
 {
 	HeldWatch *w = (HeldWatch *)source;
-	gint64 left;
+	gint64 now;
 
 	if (w->until_us == 0)
 		return FALSE;
-	left = w->until_us - g_source_get_time(source);
-	if (left <= 0)
+	now = g_source_get_time(source);
+	if (now >= w->from_us)
 		return TRUE;
-	*timeout = (gint)((left + 999) / 1000);
+	*timeout = (gint)((w->until_us - now + 999) / 1000);
 	return FALSE;
 }
 
@@ -45,7 +46,7 @@ held_watch_check(GSource *source)
 {
 	HeldWatch *w = (HeldWatch *)source;
 
-	return w->pfd.revents != 0 || (w->until_us != 0 && g_source_get_time(source) >= w->until_us);
+	return w->pfd.revents != 0 || (w->until_us != 0 && g_source_get_time(source) >= w->from_us);
 }
 
 static gboolean
@@ -55,7 +56,7 @@ held_watch_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	GIOCondition revents = w->pfd.revents;
 
 	/* a hold that ran out, or a hang-up during it, ends it */
-	dfu_held_watch_hold(source, 0);
+	dfu_held_watch_hold(source, 0, 0);
 	return ((GUnixFDSourceFunc)(void (*)(void))callback)(w->pfd.fd, revents, user_data);
 }
 
@@ -81,11 +82,12 @@ dfu_held_watch_new(int fd, GIOCondition condition, GUnixFDSourceFunc func, gpoin
 }
 
 void
-dfu_held_watch_hold(GSource *source, gint64 until_us)
+dfu_held_watch_hold(GSource *source, gint64 from_us, gint64 until_us)
 {
 	HeldWatch *w = (HeldWatch *)source;
 
 	/* the loop reads the events from the GPollFD at each iteration */
 	w->pfd.events = until_us != 0 ? 0 : w->condition;
+	w->from_us = MIN(from_us, until_us);
 	w->until_us = until_us;
 }

@@ -24,7 +24,8 @@ void dfu_fd_watch_prepare(GSource *source);
  * after g_source_destroy().
  */
 GSource *dfu_held_watch_new(int fd, GIOCondition condition, GUnixFDSourceFunc func, gpointer user_data);
-/* until_us: monotonic µs; 0 ends a hold */
-void dfu_held_watch_hold(GSource *source, gint64 until_us);
+/* until_us: monotonic µs, 0 ends a hold; from_us (<= until_us): a loop awake for something else
+ * from then on ends the hold at once, so that the holds of several links end in one wake-up */
+void dfu_held_watch_hold(GSource *source, gint64 from_us, gint64 until_us);
 
 G_END_DECLS

@@ -105,7 +105,7 @@ pace_reads(SerialTransport *self)
 		return;
 	until = dfu_read_pacer_woke(&self->pacer, g_get_monotonic_time(), self->frames_read);
 	if (until != 0)
-		dfu_held_watch_hold(self->read_source, until);
+		dfu_held_watch_hold(self->read_source, self->pacer.early_us, until);
 }
 
 /* reads what is there; FALSE when a callback closed the link, *lost set when the read failed */

@@ -82,11 +82,13 @@ test_fewer_than_planned_moves_later(void)
 /*
  * A link in virtual time: each request takes the wire for a period after the
  * one before it, and its answer comes at the end of it; the client keeps
- * `window` requests in flight and sleeps as the pacer says. Returns the share
- * of the time the link was busy; wakes per answer in *wakes_per_answer.
+ * `window` requests in flight and sleeps as the pacer says; with `early`, each
+ * hold ends as soon as it may, as in a loop that other links keep awake.
+ * Returns the share of the time the link was busy; wakes per answer in
+ * *wakes_per_answer.
  */
 static double
-run_link(guint window, const gint64 *periods, guint n_phases, guint answers_per_phase,
+run_link(guint window, const gint64 *periods, guint n_phases, guint answers_per_phase, gboolean early,
          double *wakes_per_answer)
 {
 	DfuReadPacer p;
@@ -104,7 +106,7 @@ run_link(guint window, const gint64 *periods, guint n_phases, guint answers_per_
 
 			if (hold >= 0) {
 				/* sleep to the hold's end, or to the first answer */
-				now = hold != 0 ? hold : g_array_index(due, gint64, 0);
+				now = hold == 0 ? g_array_index(due, gint64, 0) : early ? p.early_us : hold;
 				wakes++;
 				while (due->len > 0 && g_array_index(due, gint64, 0) <= now) {
 					g_array_remove_index(due, 0);
@@ -133,7 +135,7 @@ test_busy_link_fewer_wakes(void)
 {
 	const gint64 periods[] = {28000};
 	double wakes;
-	double busy = run_link(3, periods, 1, 2000, &wakes);
+	double busy = run_link(3, periods, 1, 2000, FALSE, &wakes);
 
 	/* the link never waits for the reader, which wakes once per two answers */
 	g_assert_cmpfloat(busy, >=, 0.999);
@@ -146,10 +148,22 @@ test_adapts_to_link_speed(void)
 	/* a USB link runs at its own speed whatever the baud rate: faster, then slower again */
 	const gint64 periods[] = {28000, 3000, 40000, 5000};
 	double wakes;
-	double busy = run_link(3, periods, G_N_ELEMENTS(periods), 2000, &wakes);
+	double busy = run_link(3, periods, G_N_ELEMENTS(periods), 2000, FALSE, &wakes);
 
 	g_assert_cmpfloat(busy, >=, 0.99);
 	g_assert_cmpfloat(wakes, <=, 0.55);
+}
+
+static void
+test_holds_ended_early(void)
+{
+	const gint64 periods[] = {28000, 3000, 40000, 5000};
+	double wakes;
+	double busy = run_link(3, periods, G_N_ELEMENTS(periods), 2000, TRUE, &wakes);
+
+	/* another link's wake ends every hold at its earliest: the answers are in all the same */
+	g_assert_cmpfloat(busy, >=, 0.99);
+	g_assert_cmpfloat(wakes, <=, 0.52);
 }
 
 static void
@@ -158,7 +172,7 @@ test_one_in_flight_wakes_per_answer(void)
 	const gint64 periods[] = {10000};
 	double wakes;
 
-	run_link(1, periods, 1, 200, &wakes);
+	run_link(1, periods, 1, 200, FALSE, &wakes);
 	g_assert_cmpfloat(wakes, ==, 1.0);
 }
 
@@ -172,6 +186,7 @@ main(int argc, char **argv)
 	g_test_add_func("/read-pacer/fewer-than-planned", test_fewer_than_planned_moves_later);
 	g_test_add_func("/read-pacer/busy-link-fewer-wakes", test_busy_link_fewer_wakes);
 	g_test_add_func("/read-pacer/adapts-to-link-speed", test_adapts_to_link_speed);
+	g_test_add_func("/read-pacer/holds-ended-early", test_holds_ended_early);
 	g_test_add_func("/read-pacer/one-in-flight", test_one_in_flight_wakes_per_answer);
 	return g_test_run();
 }
