@@ -38,6 +38,10 @@ update_bootloader() {
 	nrf_ok "$name"
 	[ "$(ble_state "$name" $A .counters.bytes_written)" = 30000 ] ||
 		fail "wrote $(ble_state "$name" $A .counters.bytes_written) bytes"
+	# a PRN of one data object's writes checks every full object: only the init packet and
+	# the last, shorter object ask for their checksums
+	[ "$(ble_state "$name" $A .counters.crc_requests)" = 2 ] ||
+		fail "$(ble_state "$name" $A .counters.crc_requests) checksum requests"
 }
 
 log "a bootloader waiting for DFU"

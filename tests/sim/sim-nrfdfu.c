@@ -58,6 +58,7 @@ struct _SimNrfDfu {
 		guint64 responses;
 		guint64 bytes_written;
 		guint64 creates;
+		guint64 crc_requests; /* asked for, not sent by a PRN */
 		guint64 executes;
 		guint64 resets;
 		guint64 disconnects;
@@ -320,6 +321,7 @@ on_write(SimNrfDfu *dev, const guint8 *data, gsize len)
 static void
 on_crc(SimNrfDfu *dev, const guint8 *params, gsize len)
 {
+	dev->counters.crc_requests++;
 	respond_crc(dev, NRFDFU_OP_CRC);
 }
 
@@ -590,6 +592,7 @@ sim_nrfdfu_write_state(SimNrfDfu *dev, GError **error)
 	sim_state_file_add_counter(b, "requests", dev->counters.requests);
 	sim_state_file_add_counter(b, "bytes_written", dev->counters.bytes_written);
 	sim_state_file_add_counter(b, "creates", dev->counters.creates);
+	sim_state_file_add_counter(b, "crc_requests", dev->counters.crc_requests);
 	sim_state_file_add_counter(b, "executes", dev->counters.executes);
 	sim_state_file_add_counter(b, "resets", dev->counters.resets);
 	sim_state_file_add_counter(b, "disconnects", dev->counters.disconnects);
