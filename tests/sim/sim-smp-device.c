@@ -27,7 +27,7 @@ struct _SimSmpDevice {
 };
 
 /* the middle of an upload is saved at most this often: a state file
- * rewritten and synced per chunk would cost more than the link */
+ * rewritten per chunk would cost more than the link */
 #define DATA_SAVE_DELAY_MS 100
 
 static void
